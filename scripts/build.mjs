@@ -1,0 +1,57 @@
+// One build for every bundle: the extension host, the webview and the CLI (esbuild).
+// `node scripts/build.mjs [--production] [--watch]`
+
+import fs from 'node:fs';
+import * as esbuild from 'esbuild';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+fs.mkdirSync('dist', { recursive: true });
+
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+const bundles = [
+  {
+    ...common,
+    entryPoints: ['src/extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+  },
+  {
+    ...common,
+    entryPoints: ['webview/main.ts'],
+    outfile: 'dist/webview.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  },
+  {
+    ...common,
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+];
+
+if (watch) {
+  const contexts = await Promise.all(bundles.map((b) => esbuild.context(b)));
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log('watching...');
+} else {
+  const t0 = Date.now();
+  await Promise.all(bundles.map((b) => esbuild.build(b)));
+  fs.chmodSync('dist/cli.js', 0o755);
+  console.log(`built dist/extension.js, dist/webview.js, dist/cli.js in ${Date.now() - t0} ms${production ? ' (production)' : ''}`);
+}

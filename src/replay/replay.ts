@@ -1,0 +1,365 @@
+/**
+ * Replays op lines through the model (spec: replay-format.md): one output line per op, the
+ * `observed_index` rule (predict without changing state, then follow the kernel), `--check`
+ * comparison with the file's answers, and the statistics behind the summary.
+ */
+import { DmaDirection } from '../model/constants';
+import { hexAddr } from '../model/hex';
+import { devPrefix } from '../model/messages';
+import { type DeviceSlotParams, IoTlbPool } from '../model/pool';
+import type { KernelProfile } from '../model/profiles';
+import { IoTlbMem, type MapResult } from '../model/swiotlb';
+import { type AllocOp, type MapOp, type OpId, ReplayFormatError, type ReplayHeader, type ReplayOp } from './format';
+
+interface LiveMapping {
+  readonly kind: 'map' | 'alloc';
+  readonly tlbAddr: number;
+  readonly dev: DeviceSlotParams;
+  readonly size: number;
+  readonly allocSize: number;
+  readonly dir: DmaDirection;
+  readonly line: number;
+  readonly nslots: number;
+  readonly devName: string | undefined;
+}
+
+export interface OpOutcome {
+  /** The op's output line (JSON). */
+  readonly json: string;
+  /** --check: why the line differs from the file's answers. */
+  readonly mismatch?: string;
+  /** --check: a placement the kernel made in a race, followed as observed. */
+  readonly race?: string;
+}
+
+export interface DeviceStats {
+  maps: number;
+  failed: number;
+  minAlignMask: number;
+  boundaryBits: number;
+  bytesMapped: number;
+  peakLiveSlots: number;
+  liveSlots: number;
+}
+
+export interface FailureRecord {
+  readonly line: number;
+  readonly id: OpId;
+  readonly reason: string;
+  readonly message: string;
+}
+
+export class ReplayStats {
+  maps = 0;
+  mapsOk = 0;
+  allocs = 0;
+  allocsOk = 0;
+  unmaps = 0;
+  /** Unmaps of ids whose map failed in this replay. */
+  unmapsOfFailed = 0;
+  syncs = 0;
+  slotsFreed = 0;
+  readonly failures = new Map<string, number>();
+  /** The first failures, with the kernel's message. */
+  readonly failureSamples: FailureRecord[] = [];
+  bytesCopiedAtMap = 0;
+  bytesCopiedAtUnmap = 0;
+  bytesCopiedAtSync = 0;
+  peakUsed = 0;
+  peakUsedLine = 0;
+  peakAreaUsed: number[];
+  readonly devices = new Map<string, DeviceStats>();
+  /** Placements compared with the file's answers (map/alloc lines with an `expect`). */
+  compared = 0;
+  matched = 0;
+  mismatches = 0;
+  races = 0;
+  /** Maps that followed an observed_index. */
+  followed = 0;
+
+  constructor(nareas: number) {
+    this.peakAreaUsed = new Array<number>(nareas).fill(0);
+  }
+}
+
+const MAX_FAILURE_SAMPLES = 50;
+
+/** An id as it appears in JSON output. */
+function idJson(id: OpId): string {
+  return typeof id === 'number' ? String(id) : JSON.stringify(id);
+}
+
+function sameHex(a: unknown, b: number): boolean {
+  if (typeof a !== 'string') return false;
+  try {
+    return BigInt(a) === BigInt(b);
+  } catch {
+    return false;
+  }
+}
+
+export class Replayer {
+  readonly mem: IoTlbMem;
+  readonly pool: IoTlbPool;
+  readonly stats: ReplayStats;
+  private readonly live = new Map<OpId, LiveMapping>();
+  /** Ids whose map failed here (e.g. under another profile than the file's): their unmaps free nothing. */
+  private readonly failedIds = new Set<OpId>();
+  private readonly check: boolean;
+
+  constructor(
+    readonly header: ReplayHeader,
+    readonly profile: KernelProfile,
+    options: { check?: boolean } = {},
+  ) {
+    this.pool = new IoTlbPool(profile, {
+      start: header.poolBase,
+      nslabs: header.nslabs,
+      nareas: header.nareas,
+      pageShift: header.pageShift,
+    });
+    this.mem = new IoTlbMem(this.pool);
+    this.stats = new ReplayStats(this.pool.nareas);
+    this.check = options.check ?? false;
+  }
+
+  get liveMappings(): number {
+    return this.live.size;
+  }
+
+  apply(op: ReplayOp): OpOutcome {
+    switch (op.op) {
+      case 'map':
+      case 'alloc':
+        return this.mapOrAlloc(op);
+      case 'unmap':
+        return this.unmap(op);
+      default:
+        return this.sync(op);
+    }
+  }
+
+  private devStats(name: string | undefined, dev: DeviceSlotParams): DeviceStats | undefined {
+    if (name === undefined) return undefined;
+    let s = this.stats.devices.get(name);
+    if (!s) {
+      s = {
+        maps: 0,
+        failed: 0,
+        minAlignMask: dev.minAlignMask,
+        boundaryBits: dev.segBoundaryBits,
+        bytesMapped: 0,
+        peakLiveSlots: 0,
+        liveSlots: 0,
+      };
+      this.stats.devices.set(name, s);
+    }
+    return s;
+  }
+
+  private mapOrAlloc(op: MapOp | AllocOp): OpOutcome {
+    if (this.live.has(op.id)) {
+      const prev = this.live.get(op.id) as LiveMapping;
+      throw new ReplayFormatError(op.line, `id ${JSON.stringify(op.id)} is still mapped (line ${prev.line})`);
+    }
+    const dev: DeviceSlotParams = { minAlignMask: op.minAlign, segBoundaryBits: op.boundaryBits };
+    const mem = this.mem;
+    const isMap = op.op === 'map';
+    const req = isMap
+      ? {
+          cpu: op.cpu,
+          origAddr: op.orig,
+          mappingSize: op.size,
+          allocSize: op.allocSize,
+          allocAlignMask: op.align,
+          dir: op.dir,
+          attrs: op.attrs,
+          dev,
+        }
+      : undefined;
+    if (!isMap && !this.profile.restrictedAlloc) {
+      throw new ReplayFormatError(op.line, `"alloc" ops need restricted DMA pools, which ${this.profile.title} does not have`);
+    }
+    let predicted: MapResult;
+    let committed: MapResult;
+    if (op.observedIndex !== undefined) {
+      predicted = req ? mem.predictMapSingle(req) : mem.predictAlloc(op.cpu, op.size, dev);
+      const at = req ? mem.tblMapSingleAt(req, op.observedIndex) : mem.allocAt(op.cpu, op.size, dev, op.observedIndex);
+      if (!at) {
+        throw new ReplayFormatError(
+          op.line,
+          `observed_index ${op.observedIndex}: that run is not free in the model, so the model state no longer matches the kernel's`,
+        );
+      }
+      committed = at;
+      this.stats.followed++;
+    } else {
+      predicted = req ? mem.tblMapSingle(req) : mem.alloc(op.cpu, op.size, dev);
+      committed = predicted;
+    }
+    const st = this.stats;
+    const ds = this.devStats(op.dev, dev);
+    if (isMap) st.maps++;
+    else st.allocs++;
+    if (ds) ds.maps++;
+    if (committed.ok) {
+      if (isMap) st.mapsOk++;
+      else st.allocsOk++;
+      st.bytesCopiedAtMap += committed.copiedBytes;
+      this.live.set(op.id, {
+        kind: op.op,
+        tlbAddr: committed.tlbAddr,
+        dev,
+        size: op.size,
+        allocSize: isMap ? op.allocSize : op.size,
+        dir: isMap ? op.dir : DmaDirection.BIDIRECTIONAL,
+        line: op.line,
+        nslots: committed.nslots,
+        devName: op.dev,
+      });
+      if (ds) {
+        ds.bytesMapped += op.size;
+        ds.liveSlots += committed.nslots;
+        if (ds.liveSlots > ds.peakLiveSlots) ds.peakLiveSlots = ds.liveSlots;
+      }
+      this.notePeak(op.line, committed.index);
+    } else {
+      this.failedIds.add(op.id);
+      const reason = committed.reason as string;
+      st.failures.set(reason, (st.failures.get(reason) ?? 0) + 1);
+      if (ds) ds.failed++;
+      if (st.failureSamples.length < MAX_FAILURE_SAMPLES) {
+        st.failureSamples.push({
+          line: op.line,
+          id: op.id,
+          reason,
+          message: devPrefix(op.dev ? { name: op.dev } : undefined) + (committed.message ?? ''),
+        });
+      }
+    }
+    const used = this.pool.totalUsed;
+    const json = predicted.ok
+      ? `{"id":${idJson(op.id)},"ok":true,"index":${predicted.index},"offset":${predicted.offset},"tlb_addr":"${hexAddr(predicted.tlbAddr)}",${op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : ''}"used":${used}}`
+      : `{"id":${idJson(op.id)},"ok":false,"reason":"${predicted.reason}",${op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : ''}"used":${used}}`;
+    if (!this.check) return { json };
+    return this.checkPlacement(op, predicted, used, json);
+  }
+
+  private notePeak(line: number, slot: number): void {
+    const st = this.stats;
+    const pool = this.pool;
+    if (pool.totalUsed > st.peakUsed) {
+      st.peakUsed = pool.totalUsed;
+      st.peakUsedLine = line;
+    }
+    const a = pool.areaOf(slot);
+    const au = pool.areaUsed[a] as number;
+    if (au > (st.peakAreaUsed[a] as number)) st.peakAreaUsed[a] = au;
+  }
+
+  private checkPlacement(op: MapOp | AllocOp, got: MapResult, used: number, json: string): OpOutcome {
+    const e = op.expect;
+    const st = this.stats;
+    const diffs: string[] = [];
+    if (e) {
+      st.compared++;
+      if (e.ok !== got.ok) {
+        diffs.push(
+          e.ok
+            ? `expected a success at index ${String(e.index)}, got ${got.reason}`
+            : `expected ${String(e.reason)}, got index ${got.index}`,
+        );
+      } else if (got.ok) {
+        if (e.index !== undefined && e.index !== got.index) diffs.push(`index ${got.index}, expected ${String(e.index)}`);
+        if (e.offset !== undefined && e.offset !== got.offset) diffs.push(`offset ${got.offset}, expected ${String(e.offset)}`);
+        if (e.tlb_addr !== undefined && !sameHex(e.tlb_addr, got.tlbAddr)) {
+          diffs.push(`tlb_addr ${hexAddr(got.tlbAddr)}, expected ${String(e.tlb_addr)}`);
+        }
+      } else if (e.reason !== undefined && e.reason !== got.reason) {
+        diffs.push(`reason ${got.reason}, expected ${String(e.reason)}`);
+      }
+    }
+    const placementOk = diffs.length === 0;
+    if (op.used !== undefined && op.used !== used) diffs.push(`used ${used}, expected ${op.used}`);
+    const where = `line ${op.line}: ${op.op} id ${JSON.stringify(op.id)}`;
+    if (op.race && !placementOk) {
+      st.races++;
+      const usedDiff = diffs.filter((d) => d.startsWith('used'));
+      if (usedDiff.length) st.mismatches++;
+      return {
+        json,
+        race: `${where}: race: ${diffs.filter((d) => !d.startsWith('used')).join('; ')} (another CPU changed the area during the kernel's search; the replay follows the kernel)`,
+        ...(usedDiff.length ? { mismatch: `${where}: ${usedDiff.join('; ')}` } : {}),
+      };
+    }
+    if (e && placementOk) st.matched++;
+    if (diffs.length === 0) return { json };
+    st.mismatches++;
+    return { json, mismatch: `${where}: ${diffs.join('; ')}` };
+  }
+
+  private takeLive(op: ReplayOp): LiveMapping {
+    const m = this.live.get(op.id);
+    if (!m) throw new ReplayFormatError(op.line, `unknown id ${JSON.stringify(op.id)}: no live mapping with that id`);
+    return m;
+  }
+
+  private unmap(op: Extract<ReplayOp, { op: 'unmap' }>): OpOutcome {
+    if (!this.live.has(op.id) && this.failedIds.delete(op.id)) return this.unmapOfFailed(op);
+    const m = this.takeLive(op);
+    const mem = this.mem;
+    const r =
+      m.kind === 'alloc'
+        ? mem.free(m.tlbAddr, m.size, m.dev)
+        : mem.tblUnmapSingle(m.tlbAddr, op.size ?? m.allocSize, op.dir ?? m.dir, op.attrs ?? 0, m.dev);
+    if (!r.ok) throw new ReplayFormatError(op.line, r.error ?? 'unmap failed');
+    this.live.delete(op.id);
+    const st = this.stats;
+    if (m.devName !== undefined) {
+      const ds = st.devices.get(m.devName);
+      if (ds) ds.liveSlots -= r.freedSlots;
+    }
+    st.unmaps++;
+    st.slotsFreed += r.freedSlots;
+    st.bytesCopiedAtUnmap += r.copiedBytes;
+    const used = this.pool.totalUsed;
+    const json = `{"id":${idJson(op.id)},"freed_slots":${r.freedSlots},"used":${used}}`;
+    if (!this.check) return { json };
+    const diffs: string[] = [];
+    const fs = op.expect?.freed_slots;
+    if (fs !== undefined && fs !== r.freedSlots) diffs.push(`freed_slots ${r.freedSlots}, expected ${String(fs)}`);
+    if (op.used !== undefined && op.used !== used) diffs.push(`used ${used}, expected ${op.used}`);
+    if (diffs.length === 0) return { json };
+    st.mismatches++;
+    return { json, mismatch: `line ${op.line}: unmap id ${JSON.stringify(op.id)}: ${diffs.join('; ')}` };
+  }
+
+  /** The map of this id failed in this replay though the file goes on to unmap it. */
+  private unmapOfFailed(op: Extract<ReplayOp, { op: 'unmap' }>): OpOutcome {
+    this.stats.unmapsOfFailed++;
+    const used = this.pool.totalUsed;
+    const json = `{"id":${JSON.stringify(op.id)},"freed_slots":0,"used":${used}}`;
+    if (!this.check) return { json };
+    const fs = op.expect?.freed_slots;
+    const diffs: string[] = [];
+    if (fs !== undefined && fs !== 0) diffs.push(`nothing to free (the map failed here), expected ${String(fs)} slots freed`);
+    if (op.used !== undefined && op.used !== used) diffs.push(`used ${used}, expected ${op.used}`);
+    if (diffs.length === 0) return { json };
+    this.stats.mismatches++;
+    return { json, mismatch: `line ${op.line}: unmap id ${JSON.stringify(op.id)}: ${diffs.join('; ')}` };
+  }
+
+  private sync(op: Extract<ReplayOp, { op: 'sync_for_cpu' | 'sync_for_device' }>): OpOutcome {
+    const m = this.takeLive(op);
+    if (m.kind !== 'map')
+      throw new ReplayFormatError(op.line, `id ${JSON.stringify(op.id)} is a coherent allocation: it has no streaming syncs`);
+    const dir = op.dir ?? m.dir;
+    const size = op.size ?? m.size - op.offset;
+    const addr = m.tlbAddr + op.offset;
+    const r =
+      op.op === 'sync_for_cpu' ? this.mem.syncSingleForCpu(addr, size, dir, m.dev) : this.mem.syncSingleForDevice(addr, size, dir, m.dev);
+    this.stats.syncs++;
+    this.stats.bytesCopiedAtSync += r.bytes;
+    return { json: `{"id":${JSON.stringify(op.id)},"copied":${r.bytes},"used":${this.pool.totalUsed}}` };
+  }
+}

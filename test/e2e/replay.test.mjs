@@ -1,0 +1,104 @@
+// The extension in a real VS Code: install the .vsix, run "SWIOTLB: Replay Ops File..." on a real
+// 6.1 kernel run, read the output channel and the summary panel, follow a failure to its line,
+// render a hostile device name as text, and report a malformed file with its line.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test as nodeTest } from 'node:test';
+import { launchBrowser, openFile, openWorkbench, outputText, panelFrame, runCommand, shot, startCodeServer } from './vscode.mjs';
+
+const HOSTILE = '<img src=x onerror=alert(1)>';
+let cs;
+let browser;
+let page;
+const dialogs = [];
+
+before(async () => {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'swiotlb-ws-'));
+  fs.copyFileSync('examples/kernel-6.1-small-pool.jsonl', path.join(ws, 'kernel-6.1-small-pool.jsonl'));
+  fs.writeFileSync(
+    path.join(ws, 'hostile.jsonl'),
+    [
+      '{"op":"init","nslabs":256,"nareas":1,"pool_base":"0x80000000","kernel":"6.1"}',
+      JSON.stringify({ op: 'map', id: 1, cpu: 0, orig: '0x100000000', size: 200000, dev: HOSTILE }),
+      JSON.stringify({ op: 'map', id: 2, cpu: 0, orig: '0x100040000', size: 200000, dev: HOSTILE }),
+      '{"op":"unmap","id":1}',
+    ].join('\n'),
+  );
+  fs.writeFileSync(path.join(ws, 'broken.jsonl'), '{"op":"init","nslabs":256,"nareas":1,"pool_base":"0x80000000"}\n{"op":"map",\n');
+  cs = await startCodeServer({ workspace: ws, vsix: process.env.VSIX });
+  browser = await launchBrowser();
+  page = browser.page;
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await openWorkbench(page, cs.url);
+});
+
+/** A test that leaves a screenshot behind when it fails. */
+function test(name, fn) {
+  nodeTest(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      await shot(page, `FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
+      throw e;
+    }
+  });
+}
+
+after(async () => {
+  await browser?.ctx.close();
+  await cs?.stop();
+});
+
+test('replaying a real 6.1 run: output channel and summary panel', async () => {
+  await openFile(page, 'kernel-6.1-small-pool.jsonl');
+  await runCommand(page, 'SWIOTLB: Replay Ops File...');
+  const panel = panelFrame(page);
+  // the first command also activates the extension and starts the webview service worker
+  await panel.locator('#title', { hasText: 'Replay: kernel-6.1-small-pool.jsonl' }).waitFor({ timeout: 120_000 });
+  assert.match(await panel.locator('#agreement').innerText(), /3456 of 3457 placements as the kernel chose them; 0 mismatches, 1 races/);
+  await panel
+    .locator('vscode-data-grid-cell', { hasText: 'swiotlb buffer is full (sz: 258048 bytes), total 512 (slots), used 252 (slots)' })
+    .first()
+    .waitFor();
+  const meters = await panel.locator('#occupancy [role=meter]').count();
+  assert.equal(meters, 3, 'whole pool and two areas');
+  const out = await outputText(page);
+  assert.match(out, /kernel agreement 3456\/3457 placements/);
+  assert.match(out, /line 539: map id 270: race: index 40, expected 264/);
+  await shot(page, '01-replay-summary');
+});
+
+test('a failure row opens the ops file at its line', async () => {
+  const panel = panelFrame(page);
+  await panel.locator('vscode-data-grid-row', { hasText: '641' }).first().click();
+  await page.locator('.statusbar-item', { hasText: /Ln 641, Col 1/ }).waitFor({ timeout: 30_000 });
+  await shot(page, '02-failure-line');
+});
+
+test('a hostile device name is shown as text, never as markup', async () => {
+  await openFile(page, 'hostile.jsonl');
+  await runCommand(page, 'SWIOTLB: Replay Ops File...');
+  const panel = panelFrame(page);
+  await panel.locator('#title', { hasText: 'Replay: hostile.jsonl' }).waitFor({ timeout: 60_000 });
+  const cell = panel.locator('#devices vscode-data-grid-cell', { hasText: HOSTILE }).first();
+  await cell.waitFor();
+  assert.equal(await cell.innerText(), HOSTILE);
+  assert.equal(await panel.locator('img').count(), 0);
+  assert.deepEqual(dialogs, []);
+  await shot(page, '03-hostile-name');
+});
+
+test('a malformed file is reported with its line', async () => {
+  await openFile(page, 'broken.jsonl');
+  await runCommand(page, 'SWIOTLB: Replay Ops File...');
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'broken.jsonl:2: not valid JSON' });
+  await toast.waitFor({ timeout: 30_000 });
+  await shot(page, '04-malformed');
+  await toast.locator('.monaco-button', { hasText: 'Go to Line' }).click();
+  await page.locator('.statusbar-item', { hasText: /Ln 2, Col 1/ }).waitFor({ timeout: 30_000 });
+});

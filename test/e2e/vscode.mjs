@@ -1,0 +1,173 @@
+// Helpers to drive a real VS Code (code-server) in headless Chromium with playwright-core.
+// Recipe: shared notes/e2e-testing.md (pitfalls: wait for contributions before F1, pick the exact
+// palette row, webviews are two iframes deep).
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const EXTENSION_ID = 'swiotlb-lens.swiotlb-lens';
+export const SHOTS = path.resolve('test-output', 'e2e');
+
+const SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'chat.disableAIFeatures': true,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoUpdate': false,
+  'extensions.autoCheckUpdates': false,
+  'extensions.ignoreRecommendations': true,
+  'update.mode': 'none',
+  'workbench.enableExperiments': false,
+  'workbench.tips.enabled': false,
+  'security.workspace.trust.enabled': false,
+  'files.simpleDialog.enable': true,
+  'window.restoreWindows': 'none',
+};
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function startCodeServer({ workspace, vsix, settings = {} }) {
+  const node = process.env.CODE_SERVER_NODE;
+  const entry = process.env.CODE_SERVER_ENTRY;
+  if (!node || !entry) throw new Error('run the e2e tests through "npm run test:e2e"');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'swiotlb-e2e-'));
+  const ud = path.join(root, 'ud');
+  const ext = path.join(root, 'ext');
+  const cfg = path.join(root, 'config.yaml');
+  fs.mkdirSync(path.join(ud, 'User'), { recursive: true });
+  fs.mkdirSync(ext);
+  fs.writeFileSync(cfg, '');
+  fs.writeFileSync(path.join(ud, 'User', 'settings.json'), JSON.stringify({ ...SETTINGS, ...settings }));
+  const common = ['--config', cfg, '--user-data-dir', ud, '--extensions-dir', ext];
+  const env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'xdg') };
+  execFileSync(node, [entry, ...common, '--install-extension', vsix], { env, stdio: 'pipe' });
+  const installed = fs.readdirSync(ext).filter((d) => d.startsWith(EXTENSION_ID));
+  if (installed.length !== 1) throw new Error(`the .vsix did not install: ${fs.readdirSync(ext).join(', ')}`);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const base = `http://127.0.0.1:${port}`;
+  const proc = spawn(
+    node,
+    [
+      entry,
+      ...common,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      workspace,
+    ],
+    { env, stdio: 'pipe', detached: true },
+  );
+  let log = '';
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {}
+    if (i > 300 || proc.exitCode !== null) throw new Error(`code-server did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `${base}/?folder=${encodeURIComponent(workspace)}`,
+    root,
+    log: () => log,
+    async stop() {
+      try {
+        process.kill(-proc.pid, 'SIGTERM');
+      } catch {}
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+    },
+  };
+}
+
+export async function launchBrowser() {
+  const udd = fs.mkdtempSync(path.join(os.tmpdir(), 'swiotlb-chromium-'));
+  const ctx = await chromium.launchPersistentContext(udd, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1500, height: 950 },
+    args: CHROMIUM_ARGS,
+  });
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  return { ctx, page };
+}
+
+export async function openWorkbench(page, url) {
+  await page.goto(url);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+}
+
+/** F1, the exact title, Enter. Retries until the command is registered (contributions load late). */
+export async function runCommand(page, title, { timeout = 60_000 } = {}) {
+  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    const row = page
+      .locator('.quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: exact }) })
+      .first();
+    try {
+      await row.waitFor({ timeout: 5_000 });
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      continue;
+    }
+    for (let i = 0; i < 20 && !(await row.evaluate((e) => e.classList.contains('focused'))); i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    return;
+  }
+}
+
+/** Quick Open (Ctrl+P) a workspace file by name. */
+export async function openFile(page, name) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(name);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 30_000 });
+}
+
+/** The inner document of a webview panel of this extension (not a side-bar view). */
+export function panelFrame(page, index = 0) {
+  return page
+    .frameLocator(`iframe.webview.ready[src*="extensionId=${EXTENSION_ID}"]:not([src*="purpose=webviewView"])`)
+    .nth(index)
+    .frameLocator('iframe#active-frame');
+}
+
+export async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+/** Text of the Output panel's editor (the visible lines: the end of the channel). */
+export async function outputText(page) {
+  // Monaco renders spaces as no-break spaces
+  return (await page.locator('.part.panel .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+}

@@ -1,0 +1,193 @@
+/**
+ * The CLI as scripts use it: output lines, exit codes, errors that name the file and line.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+
+const ROOT = path.join(__dirname, '..', '..');
+const FIX = path.join(ROOT, 'test', 'fixtures');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const HEADER = '{"op":"init","nslabs":256,"nareas":1,"pool_base":"0x80000000","kernel":"6.1"}';
+function opsFile(name: string, ...lines: string[]): string {
+  const p = path.join(tmp, name);
+  fs.writeFileSync(p, `${lines.join('\n')}\n`);
+  return p;
+}
+
+describe('replay', () => {
+  test('one JSON line per op, as replay-format.md shows', () => {
+    const r = cli('replay', path.join(FIX, 'golden', 'mainline', 'align.jsonl.gz'));
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trim().split('\n');
+    assert.equal(lines.length, 4000);
+    assert.equal(lines[7], '{"id":7,"ok":true,"index":48,"offset":3980,"tlb_addr":"0x9c018f8c","used":36}');
+    assert.ok(lines.includes('{"id":7,"freed_slots":18,"used":64}'));
+    for (const l of lines) JSON.parse(l);
+  });
+
+  test('--check: summary line, exit 0', () => {
+    const r = cli('replay', path.join(FIX, 'golden', '6.1', 'nvme.jsonl.gz'), '--check');
+    assert.equal(r.code, 0);
+    assert.equal(r.out, '6000 ops, 0 mismatches, 0 races\n');
+  });
+
+  test('--check on the raced real run: the race is reported, not a mismatch', () => {
+    const r = cli('replay', path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2.ops.jsonl.gz'), '--check');
+    assert.equal(r.code, 0);
+    const lines = r.out.trim().split('\n');
+    assert.match(lines[0] as string, /:line 539: map id 270: race: /);
+    assert.equal(lines[1], '6902 ops, 0 mismatches, 1 races');
+  });
+
+  test('--check with a wrong answer: the mismatch names the line; exit 1', () => {
+    const f = opsFile(
+      'wrong.jsonl',
+      HEADER,
+      '{"op":"map","id":1,"cpu":0,"orig":"0x100000000","size":4096,"expect":{"ok":true,"index":0,"offset":0,"tlb_addr":"0x80000000"},"used":2}',
+      '{"op":"map","id":2,"cpu":0,"orig":"0x100001000","size":4096,"expect":{"ok":true,"index":5,"offset":0,"tlb_addr":"0x80002800"},"used":4}',
+    );
+    const r = cli('replay', f, '--check');
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.out,
+      `${f}:line 3: map id 2: index 2, expected 5; tlb_addr 0x80001000, expected 0x80002800\n2 ops, 1 mismatches, 0 races\n`,
+    );
+  });
+
+  test('observed_index: the prediction is reported, the kernel is followed', () => {
+    const f = opsFile(
+      'observed.jsonl',
+      HEADER,
+      '{"op":"map","id":1,"cpu":0,"orig":"0x100000000","size":2048,"observed_index":10}',
+      '{"op":"map","id":2,"cpu":0,"orig":"0x100000000","size":2048}',
+      '{"op":"unmap","id":1}',
+    );
+    const r = cli('replay', f);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(r.out.trim().split('\n'), [
+      '{"id":1,"ok":true,"index":0,"offset":0,"tlb_addr":"0x80000000","observed_index":10,"used":1}',
+      '{"id":2,"ok":true,"index":11,"offset":0,"tlb_addr":"0x80005800","used":2}',
+      '{"id":1,"freed_slots":1,"used":1}',
+    ]);
+  });
+
+  test('--kernel overrides the header; 5.10 refuses alloc ops', () => {
+    const f = opsFile('alloc.jsonl', HEADER, '{"op":"alloc","id":1,"cpu":0,"size":4096}');
+    assert.equal(cli('replay', f).code, 0);
+    const r = cli('replay', f, '--kernel', '5.10');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /alloc.jsonl:2: "alloc" ops need restricted DMA pools/);
+  });
+
+  test('--summary and --summary --json', () => {
+    const f = path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2.ops.jsonl.gz');
+    const t = cli('replay', f, '--summary', '--check');
+    assert.equal(t.code, 0);
+    assert.match(t.out, /peak occupancy {2}512 slots = 100 % of the pool/);
+    assert.match(t.out, /0000:00:03\.0: swiotlb buffer is full \(sz: 258048 bytes\), total 512 \(slots\), used 252 \(slots\)/);
+    const j = JSON.parse(cli('replay', f, '--summary', '--json', '--check').out);
+    assert.equal(j.pool.nslabs, 512);
+    assert.equal(j.maps.failed, 12);
+    assert.deepEqual(j.check, { compared: 3457, matched: 3456, mismatches: 0, races: 1, followed: 1 });
+  });
+});
+
+describe('bad input: a clear message with file and line, exit 2, no stack trace', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['badjson', [HEADER, '{"op":"map",'], /badjson.jsonl:2: not valid JSON/],
+    ['unknownop', [HEADER, '{"op":"frobnicate","id":1}'], /unknownop.jsonl:2: unknown op "frobnicate"/],
+    ['unknownid', [HEADER, '{"op":"unmap","id":42}'], /unknownid.jsonl:2: unknown id 42/],
+    ['missing', [HEADER, '{"op":"map","id":1,"cpu":0,"size":10}'], /missing.jsonl:2: missing field "orig"/],
+    [
+      'mask',
+      [HEADER, '{"op":"map","id":1,"cpu":0,"orig":"0x1000","size":10,"boundary":"0x1234"}'],
+      /mask.jsonl:2: "boundary" 0x1234 is not of the form 2\^k-1/,
+    ],
+    ['header', ['{"op":"map","id":1}'], /header.jsonl:1: the first line must be the header/],
+    ['nareas', ['{"op":"init","nslabs":256,"nareas":3,"pool_base":"0x0"}'], /nareas.jsonl:1: "nareas" must be a power of two/],
+    ['size0', [HEADER, '{"op":"map","id":1,"cpu":0,"orig":"0x1000","size":0}'], /size0.jsonl:2: "size" must be an integer >= 1/],
+    [
+      'dup',
+      [HEADER, '{"op":"map","id":1,"cpu":0,"orig":"0x1000","size":10}', '{"op":"map","id":1,"cpu":0,"orig":"0x1000","size":10}'],
+      /dup.jsonl:3: id 1 is still mapped \(line 2\)/,
+    ],
+    [
+      'kernel',
+      ['{"op":"init","nslabs":256,"nareas":1,"pool_base":"0x0","kernel":"4.19"}'],
+      /kernel.jsonl:1: unknown kernel profile "4.19"/,
+    ],
+    [
+      'addr',
+      [HEADER, '{"op":"map","id":1,"cpu":0,"orig":"0xfffffffffffffffff","size":10}'],
+      /addr.jsonl:2: "orig" 0xfffffffffffffffff does not fit in 64 bits/,
+    ],
+  ];
+  for (const [name, lines, re] of cases) {
+    test(name, () => {
+      const r = cli('replay', opsFile(`${name}.jsonl`, ...lines));
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, re);
+      assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+    });
+  }
+  test('earlier lines are still printed before the error', () => {
+    const r = cli('replay', opsFile('late.jsonl', HEADER, '{"op":"map","id":1,"cpu":0,"orig":"0x1000","size":10}', 'garbage'));
+    assert.equal(r.code, 2);
+    assert.equal(r.out.trim().split('\n').length, 1);
+  });
+  test('empty file, missing file, a directory, corrupt gzip', () => {
+    assert.match(cli('replay', opsFile('empty.jsonl')).err, /empty.jsonl:1: empty file/);
+    const missing = cli('replay', path.join(tmp, 'nope.jsonl'));
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /nope.jsonl: no such file/);
+    assert.equal(cli('replay', tmp).code, 2);
+    const gz = path.join(tmp, 'bad.jsonl.gz');
+    fs.writeFileSync(gz, 'not gzip at all');
+    const r = cli('replay', gz);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /corrupt gzip/);
+  });
+  test('usage errors', () => {
+    assert.equal(cli().code, 2);
+    assert.equal(cli('frob').code, 2);
+    const r = cli('replay', 'x.jsonl', '--kernel', '4.4');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /unknown kernel profile "4.4"/);
+    assert.match(cli('replay', '--bogus').err, /Unknown option '--bogus'/);
+  });
+});
+
+describe('help and pool', () => {
+  test('--help and per-command help', () => {
+    const h = cli('--help');
+    assert.equal(h.code, 0);
+    assert.match(h.out, /Commands:\n {2}replay FILE/);
+    assert.match(cli('replay', '--help').out, /Usage: swiotlb-lens replay FILE/);
+    assert.match(cli('help', 'pool').out, /Usage: swiotlb-lens pool/);
+  });
+  test('pool --json', () => {
+    const r = cli('pool', '--cmdline', 'quiet swiotlb=100,force', '--cpus', '2', '--json');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.deepEqual([j.created, j.nslabs, j.nareas, j.force_bounce], [true, 256, 2, true]);
+    assert.deepEqual(j.log, [
+      'software IO TLB: area num 2.',
+      'software IO TLB: SWIOTLB bounce buffer size roundup to 0MB',
+      'PCI-DMA: Using software bounce buffering for IO (SWIOTLB)',
+      'software IO TLB: mapped [mem <start>-<start+524288>] (0MB)',
+    ]);
+  });
+});
