@@ -417,6 +417,7 @@ export class IoTlbPool {
   private commit(slot: number, nslots: number, reqBytes: number, smallOffset: number): void {
     const list = this.list;
     const end = slot + nslots;
+    const tail = list[slot] as number;
     for (let k = 0; k < nslots; k++) {
       list[slot + k] = 0;
       this.allocSize[slot + k] = reqBytes - (smallOffset + k * IO_TLB_SIZE);
@@ -426,7 +427,9 @@ export class IoTlbPool {
     for (let j = slot - 1; j >= 0 && j % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && list[j] !== 0; j--) {
       list[j] = ++count;
     }
-    this.updateSegMax(slot, end);
+    // The run taken was cut from a free run of count + tail slots; only if that was the
+    // segment's longest can the segment's longest run have shrunk.
+    if (count + tail >= (this.segMaxFree[slot >>> 7] as number)) this.updateSegMax(slot, end);
     const a = this.areaOf(slot);
     const next = slot - a * this.areaNslabs + nslots;
     this.areaIndex[a] = next >= this.areaNslabs ? 0 : next;
@@ -498,7 +501,10 @@ export class IoTlbPool {
     for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && list[i] !== 0; i--) {
       list[i] = ++count;
     }
-    this.updateSegMax(index, index + nslots);
+    // count is now the length of the merged free run (5.10 can free past a segment: rescan).
+    const seg = index >>> 7;
+    if ((index + nslots - 1) >>> 7 !== seg) this.updateSegMax(index, index + nslots);
+    else if (count > (this.segMaxFree[seg] as number)) this.segMaxFree[seg] = count;
     const a = this.areaOf(index);
     this.areaUsed[a] = (this.areaUsed[a] as number) - nslots;
     this.totalUsed -= nslots;

@@ -9,6 +9,7 @@ import { DmaDirection, IO_TLB_SEGSIZE, nrSlots } from '../../src/model/constants
 import { type DeviceSlotParams, IoTlbPool } from '../../src/model/pool';
 import { type KernelProfile, resolveProfile } from '../../src/model/profiles';
 import { IoTlbMem, type MapResult } from '../../src/model/swiotlb';
+import { REF_LIVELOCK, referenceSearch } from './reference';
 
 const PROFILES = ['5.10', '6.1', '6.1.0', '6.6-early', '6.6-late', 'mainline'];
 
@@ -89,6 +90,20 @@ function runSequence(profile: KernelProfile, nareas: number, nslabs: number, ops
           ? { cpu: op.cpu, origAddr: op.orig, mappingSize: op.size, allocAlignMask: op.aam, dir: DmaDirection.TO_DEVICE, dev }
           : undefined;
       const predicted = req ? mem.predictMapSingle(req) : mem.predictAlloc(op.cpu, op.size, dev);
+      if (op.kind === 'map' && predicted.reason !== 'invalid') {
+        // the optimised search against the plain reading of the spec, on this exact state
+        const ref = referenceSearch(pool, {
+          cpu: op.cpu,
+          orig: BigInt(op.orig),
+          req: predicted.reqBytes,
+          aam: BigInt(profile.hasAllocAlignMask ? op.aam : 0),
+          M: BigInt(op.M),
+          boundaryBits: op.bits,
+        });
+        if (ref === REF_LIVELOCK) assert.equal(predicted.reason, 'livelock', 'reference livelocks');
+        else if (ref < 0) assert.equal(predicted.ok, false, `reference finds nothing, model ${predicted.index}`);
+        else assert.equal(predicted.index, ref, 'same slot as the reference search');
+      }
       assert.deepEqual(pool.list, before, 'a prediction changes nothing');
       const r: MapResult = req ? mem.tblMapSingle(req) : mem.alloc(op.cpu, op.size, dev);
       assert.equal(r.ok, predicted.ok, 'prediction = result');
@@ -136,6 +151,11 @@ function runSequence(profile: KernelProfile, nareas: number, nslabs: number, ops
       assert.ok((pool.areaIndex[a] as number) >= 0 && (pool.areaIndex[a] as number) < n, 'area index inside the area');
     }
     assert.ok(pool.usedHiwater >= pool.totalUsed);
+    for (let seg = 0; seg * IO_TLB_SEGSIZE < nslabs; seg++) {
+      let max = 0;
+      for (let j = seg * IO_TLB_SEGSIZE; j < Math.min((seg + 1) * IO_TLB_SEGSIZE, nslabs); j++) max = Math.max(max, pool.list[j] as number);
+      assert.equal(pool.segMaxFree[seg], max, `longest free run of segment ${seg}`);
+    }
   }
   // everything mapped can be unmapped back to an empty pool
   for (const m of live) {
