@@ -23,7 +23,7 @@ const WORKLOADS = [
   'mainline/nvme',
   'mainline/align',
 ];
-const REPS = Number(process.env.BENCH_REPS ?? 7);
+const REPS = Number(process.env.BENCH_REPS ?? 9);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -88,13 +88,24 @@ for (const w of WORKLOADS) {
     b.toFixed(0),
     m.toFixed(0),
     (1e9 / m / 1e6).toFixed(2),
+    (m / b).toFixed(2),
     e.toFixed(0),
     (1e9 / e / 1e6).toFixed(2),
     (e / b).toFixed(2),
   ]);
 }
 
-const head = ['workload', 'ops', 'JSON.parse ns/op', 'model ns/op', 'model Mops/s', 'end-to-end ns/op', 'e2e Mops/s', 'e2e / JSON.parse'];
+const head = [
+  'workload',
+  'ops',
+  'JSON.parse ns/op',
+  'model ns/op',
+  'model Mops/s',
+  'model / JSON.parse',
+  'end-to-end ns/op',
+  'e2e Mops/s',
+  'e2e / JSON.parse',
+];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
 const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
 console.log(`replay throughput, median of ${REPS} alternating runs (node ${process.version})`);

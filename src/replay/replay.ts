@@ -10,6 +10,7 @@ import { type DeviceSlotParams, IoTlbPool } from '../model/pool';
 import type { KernelProfile } from '../model/profiles';
 import { IoTlbMem, type MapResult } from '../model/swiotlb';
 import { type AllocOp, type MapOp, type OpId, ReplayFormatError, type ReplayHeader, type ReplayOp } from './format';
+import { IdTable } from './idTable';
 
 interface LiveMapping {
   readonly kind: 'map' | 'alloc';
@@ -102,9 +103,9 @@ export class Replayer {
   readonly mem: IoTlbMem;
   readonly pool: IoTlbPool;
   readonly stats: ReplayStats;
-  private readonly live = new Map<OpId, LiveMapping>();
+  private readonly live = new IdTable<LiveMapping>();
   /** Ids whose map failed here (e.g. under another profile than the file's): their unmaps free nothing. */
-  private readonly failedIds = new Set<OpId>();
+  private readonly failedIds = new IdTable<true>();
   private readonly check: boolean;
 
   constructor(
@@ -158,8 +159,8 @@ export class Replayer {
   }
 
   private mapOrAlloc(op: MapOp | AllocOp): OpOutcome {
-    if (this.live.has(op.id)) {
-      const prev = this.live.get(op.id) as LiveMapping;
+    const prev = this.live.get(op.id);
+    if (prev) {
       throw new ReplayFormatError(op.line, `id ${JSON.stringify(op.id)} is still mapped (line ${prev.line})`);
     }
     const dev: DeviceSlotParams = { minAlignMask: op.minAlign, segBoundaryBits: op.boundaryBits };
@@ -224,7 +225,7 @@ export class Replayer {
       }
       this.notePeak(op.line, committed.index);
     } else {
-      this.failedIds.add(op.id);
+      this.failedIds.set(op.id, true);
       const reason = committed.reason as string;
       st.failures.set(reason, (st.failures.get(reason) ?? 0) + 1);
       if (ds) ds.failed++;
@@ -305,8 +306,8 @@ export class Replayer {
   }
 
   private unmap(op: Extract<ReplayOp, { op: 'unmap' }>): OpOutcome {
-    if (!this.live.has(op.id) && this.failedIds.delete(op.id)) return this.unmapOfFailed(op);
-    const m = this.takeLive(op);
+    const m = this.live.get(op.id) ?? (this.failedIds.delete(op.id) ? undefined : this.takeLive(op));
+    if (!m) return this.unmapOfFailed(op);
     const mem = this.mem;
     const r =
       m.kind === 'alloc'

@@ -81,6 +81,7 @@ export function referenceSearch(p: IoTlbPool, r: RefRequest): number {
       if (aam === 0n && r.M === 0n && r.req >= p.pageSize) aam = PS - 1n;
       aam |= 0x7ffn;
       const m = r.M & ~aam;
+      // biome-ignore lint/complexity/useMathMinMax: BigInt has no Math.max
       const stride = Number((aam > m ? aam : m) >> 11n) + 1;
       let i = p.areaIndex[a] as number;
       for (let checked = 0; checked < areaN; ) {
