@@ -4,6 +4,7 @@
 import { PROFILE_NAMES } from '../model/profiles';
 import { CmdlineError } from '../model/setup';
 import { ReplayFormatError } from '../replay/format';
+import { analyzeCommand } from './analyze';
 import { BrokenPipe, stderr, stdout } from './output';
 import { poolCommand } from './pool';
 import { replayCommand } from './replay';
@@ -16,6 +17,7 @@ const MAIN_HELP = `swiotlb-lens ${VERSION}: which DMA mappings bounce through th
 Usage: swiotlb-lens <command> [options]
 
 Commands:
+  analyze PATH    analyse a trace, a kernel log, a scenario or driver source
   replay FILE     replay swiotlb allocator ops (JSON Lines) through a kernel profile
   pool            the default bounce pool a kernel sets up at boot, and what it prints
   help [COMMAND]  show help for a command
@@ -75,8 +77,30 @@ Options:
   -h, --help        show this help
 `;
 
+export const ANALYZE_HELP = `Usage: swiotlb-lens analyze PATH... [--json] [--kernel PROFILE] [--platform PROFILE]
+                           [--cmdline "LINE"] [--cpus N]
+
+Analyses what PATH holds, told apart by content:
+  - a kernel trace (ftrace text, trace-cmd report) and/or kernel log (dmesg, journal), or a
+    folder written by the capture script;
+  - a scenario (JSON: platform, kernel, pool, devices, workload);
+  - driver source (C files or a folder of them).
+
+Options:
+  --json            one JSON object instead of a report
+  --kernel PROFILE  kernel profile (default: from the input, else 6.1)
+  --platform NAME   platform profile (bare-metal x86, SEV guest, Xen PV dom0, ...)
+  --cmdline LINE    kernel command line, for the pool geometry (swiotlb=...)
+  --cpus N          possible CPUs, for the number of areas
+  -h, --help        show this help
+
+Exit status: 0 analysed; 1 the analysis found failures it was asked to flag; 2 bad input or usage.
+`;
+
 function helpFor(cmd: string | undefined): string {
   switch (cmd) {
+    case 'analyze':
+      return ANALYZE_HELP;
     case 'replay':
       return REPLAY_HELP;
     case 'pool':
@@ -107,6 +131,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     switch (cmd) {
+      case 'analyze':
+        return await analyzeCommand(rest);
       case 'replay':
         return await replayCommand(rest);
       case 'pool':

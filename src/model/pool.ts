@@ -166,6 +166,17 @@ export class IoTlbPool {
     return this.start + slot * IO_TLB_SIZE;
   }
 
+  /**
+   * Why a search for `nslots` found nothing: 'exhausted' when no area even has that many free
+   * slots (a bigger pool would help), 'fragmented' when one does but no run fits (fragmentation,
+   * alignment, boundary), 'too-big' beyond one segment.
+   */
+  failureCause(nslots: number): 'too-big' | 'exhausted' | 'fragmented' {
+    if (nslots > IO_TLB_SEGSIZE) return 'too-big';
+    for (let a = 0; a < this.nareas; a++) if (this.areaFree(a) >= nslots) return 'fragmented';
+    return 'exhausted';
+  }
+
   /** Slots free in an area (area_nslabs - used): the quick test before scanning. */
   areaFree(a: number): number {
     return this.areaNslabs - (this.areaUsed[a] as number);

@@ -3,6 +3,8 @@
  * `observed_index` rule (predict without changing state, then follow the kernel), `--check`
  * comparison with the file's answers, and the statistics behind the summary.
  */
+import { EventKind, Outcome, Reason } from '../analysis/codes';
+import type { EventTable } from '../analysis/eventTable';
 import { DmaDirection } from '../model/constants';
 import { hexAddr } from '../model/hex';
 import { devPrefix } from '../model/messages';
@@ -22,6 +24,8 @@ interface LiveMapping {
   readonly line: number;
   readonly nslots: number;
   readonly devName: string | undefined;
+  /** Its row in the event table, or -1. */
+  readonly row: number;
 }
 
 export interface OpOutcome {
@@ -85,6 +89,20 @@ export class ReplayStats {
 
 const MAX_FAILURE_SAMPLES = 50;
 
+/** Reason bits for a failed swiotlb request. */
+export function failureReasons(r: MapResult, pool: IoTlbPool): number {
+  switch (r.reason) {
+    case 'too-big':
+      return Reason.TooBig;
+    case 'livelock':
+      return Reason.Livelock;
+    case 'invalid':
+      return Reason.DriverBug;
+    default:
+      return pool.failureCause(r.nslots) === 'exhausted' ? Reason.PoolExhausted : Reason.Fragmented;
+  }
+}
+
 /** An id as it appears in JSON output. */
 function idJson(id: OpId): string {
   return typeof id === 'number' ? String(id) : JSON.stringify(id);
@@ -107,11 +125,14 @@ export class Replayer {
   /** Ids whose map failed here (e.g. under another profile than the file's): their unmaps free nothing. */
   private readonly failedIds = new IdTable<true>();
   private readonly check: boolean;
+  /** When set, every op also becomes a row of this table (for the panel and JSON output). */
+  readonly events: EventTable | undefined;
+  private readonly file: string | undefined;
 
   constructor(
     readonly header: ReplayHeader,
     readonly profile: KernelProfile,
-    options: { check?: boolean } = {},
+    options: { check?: boolean; events?: EventTable; file?: string } = {},
   ) {
     this.pool = new IoTlbPool(profile, {
       start: header.poolBase,
@@ -122,6 +143,8 @@ export class Replayer {
     this.mem = new IoTlbMem(this.pool);
     this.stats = new ReplayStats(this.pool.nareas);
     this.check = options.check ?? false;
+    this.events = options.events;
+    this.file = options.file;
   }
 
   get liveMappings(): number {
@@ -198,6 +221,7 @@ export class Replayer {
       predicted = req ? mem.tblMapSingle(req) : mem.alloc(op.cpu, op.size, dev);
       committed = predicted;
     }
+    const row = this.events ? this.recordMap(op, committed) : -1;
     const st = this.stats;
     const ds = this.devStats(op.dev, dev);
     if (isMap) st.maps++;
@@ -217,6 +241,7 @@ export class Replayer {
         line: op.line,
         nslots: committed.nslots,
         devName: op.dev,
+        row,
       });
       if (ds) {
         ds.bytesMapped += op.size;
@@ -244,6 +269,36 @@ export class Replayer {
       : `{"id":${idJson(op.id)},"ok":false,"reason":"${predicted.reason}",${op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : ''}"used":${used}}`;
     if (!this.check) return { json };
     return this.checkPlacement(op, predicted, used, json);
+  }
+
+  private recordMap(op: MapOp | AllocOp, r: MapResult): number {
+    const t = this.events as EventTable;
+    const isMap = op.op === 'map';
+    let reasons = 0;
+    let outcome = Outcome.Bounced;
+    if (!r.ok) {
+      outcome = r.reason === 'livelock' ? Outcome.Hang : Outcome.Failed;
+      reasons = failureReasons(r, this.pool);
+    }
+    const pool = this.pool;
+    return t.push({
+      kind: isMap ? EventKind.Map : EventKind.Alloc,
+      outcome,
+      cpu: op.cpu,
+      device: op.dev,
+      api: isMap ? 'swiotlb_tbl_map_single' : 'swiotlb_alloc',
+      size: op.size,
+      dir: isMap ? op.dir : DmaDirection.BIDIRECTIONAL,
+      attrs: isMap ? op.attrs : 0,
+      reasons,
+      ...(r.ok ? { slot: r.index, nslots: r.nslots, area: pool.areaOf(r.index), dma: r.tlbAddr } : {}),
+      used: pool.totalUsed,
+      ...(isMap ? { phys: op.orig } : {}),
+      copied: r.copiedBytes,
+      file: this.file,
+      line: op.line,
+      message: r.ok ? r.warning : r.message,
+    });
   }
 
   private notePeak(line: number, slot: number): void {
@@ -315,6 +370,28 @@ export class Replayer {
         : mem.tblUnmapSingle(m.tlbAddr, op.size ?? m.allocSize, op.dir ?? m.dir, op.attrs ?? 0, m.dev);
     if (!r.ok) throw new ReplayFormatError(op.line, r.error ?? 'unmap failed');
     this.live.delete(op.id);
+    if (this.events) {
+      const slot = this.events.slot[m.row] as number;
+      const unmapRow = this.events.push({
+        kind: m.kind === 'alloc' ? EventKind.Free : EventKind.Unmap,
+        outcome: Outcome.Released,
+        device: m.devName,
+        api: m.kind === 'alloc' ? 'swiotlb_free' : 'swiotlb_tbl_unmap_single',
+        size: op.size ?? m.allocSize,
+        dir: op.dir ?? m.dir,
+        attrs: op.attrs ?? 0,
+        slot,
+        nslots: r.freedSlots,
+        area: this.pool.areaOf(slot),
+        used: this.pool.totalUsed,
+        dma: m.tlbAddr,
+        copied: r.copiedBytes,
+        pair: m.row,
+        file: this.file,
+        line: op.line,
+      });
+      this.events.pair[m.row] = unmapRow;
+    }
     const st = this.stats;
     if (m.devName !== undefined) {
       const ds = st.devices.get(m.devName);
@@ -361,6 +438,21 @@ export class Replayer {
       op.op === 'sync_for_cpu' ? this.mem.syncSingleForCpu(addr, size, dir, m.dev) : this.mem.syncSingleForDevice(addr, size, dir, m.dev);
     this.stats.syncs++;
     this.stats.bytesCopiedAtSync += r.bytes;
+    this.events?.push({
+      kind: op.op === 'sync_for_cpu' ? EventKind.SyncForCpu : EventKind.SyncForDevice,
+      outcome: Outcome.Synced,
+      device: m.devName,
+      api: op.op === 'sync_for_cpu' ? 'swiotlb_sync_single_for_cpu' : 'swiotlb_sync_single_for_device',
+      size,
+      dir,
+      dma: addr,
+      copied: r.bytes,
+      pair: m.row,
+      used: this.pool.totalUsed,
+      file: this.file,
+      line: op.line,
+      message: r.warning,
+    });
     return { json: `{"id":${JSON.stringify(op.id)},"copied":${r.bytes},"used":${this.pool.totalUsed}}` };
   }
 }

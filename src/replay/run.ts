@@ -1,6 +1,8 @@
 /**
  * Replays a whole ops file, streaming it line by line. Shared by the CLI and the extension.
  */
+import { EventTable } from '../analysis/eventTable';
+import { type AnalysisSession, summarizeEvents } from '../analysis/session';
 import { readLines } from '../io/lines';
 import { type KernelProfile, resolveProfileWithNote } from '../model/profiles';
 import { parseHeader, parseJsonLine, parseOp, ReplayFormatError, type ReplayHeader, type ReplayOp } from './format';
@@ -14,6 +16,8 @@ export interface ReplayRunOptions {
   readonly onProgress?: (bytesRead: number) => void;
   /** Called after every op, in file order. */
   readonly onOp?: (outcome: OpOutcome, op: ReplayOp) => void;
+  /** Record every op as a row of this table. */
+  readonly events?: EventTable;
 }
 
 export interface ReplayRun {
@@ -54,7 +58,10 @@ export async function runReplay(file: string, opts: ReplayRunOptions = {}): Prom
             throw new ReplayFormatError(lineNo, (e as Error).message);
           }
           profileNote = resolved.note;
-          replayer = new Replayer(header, resolved.profile, { check: opts.check ?? false });
+          replayer = new Replayer(header, resolved.profile, {
+            check: opts.check ?? false,
+            ...(opts.events ? { events: opts.events, file } : {}),
+          });
           return;
         }
         const op = parseOp(o, header as ReplayHeader, lineNo);
@@ -79,4 +86,25 @@ export async function runReplay(file: string, opts: ReplayRunOptions = {}): Prom
     lines,
     ops,
   };
+}
+
+/** A replay as an analysis session for the views. */
+export async function replaySession(
+  file: string,
+  opts: Omit<ReplayRunOptions, 'events'> = {},
+): Promise<{ run: ReplayRun; session: AnalysisSession }> {
+  const events = new EventTable();
+  const run = await runReplay(file, { ...opts, events });
+  const pool = run.replayer.pool;
+  const session: AnalysisSession = {
+    kind: 'replay',
+    files: [file],
+    kernel: run.profile.name,
+    platform: 'swiotlb allocator only',
+    pool: { start: pool.start, nslabs: pool.nslabs, nareas: pool.nareas, areaNslabs: pool.areaNslabs, source: 'header' },
+    events,
+    summary: summarizeEvents(events),
+    diagnostics: [],
+  };
+  return { run, session };
 }

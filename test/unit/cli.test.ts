@@ -174,7 +174,7 @@ describe('help and pool', () => {
   test('--help and per-command help', () => {
     const h = cli('--help');
     assert.equal(h.code, 0);
-    assert.match(h.out, /Commands:\n {2}replay FILE/);
+    assert.match(h.out, /Commands:\n {2}analyze PATH .*\n {2}replay FILE/);
     assert.match(cli('replay', '--help').out, /Usage: swiotlb-lens replay FILE/);
     assert.match(cli('help', 'pool').out, /Usage: swiotlb-lens pool/);
   });

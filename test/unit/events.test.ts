@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { EventKind, Outcome, Reason, reasonCodes } from '../../src/analysis/codes';
+import { EventTable } from '../../src/analysis/eventTable';
+import { slotOwnersAt, summarizeEvents } from '../../src/analysis/session';
+import { replaySession } from '../../src/replay/run';
+
+const FIX = path.join(__dirname, '..', 'fixtures');
+
+test('the event table grows, interns names and materialises rows', () => {
+  const t = new EventTable();
+  for (let i = 0; i < 5000; i++) t.push({ kind: EventKind.Map, outcome: Outcome.Direct, device: `dev${i % 3}`, size: i, phys: 0x1000 + i });
+  assert.equal(t.length, 5000);
+  assert.equal(t.devices.values.length, 4);
+  const r = t.row(4999);
+  assert.deepEqual([r.kind, r.outcome, r.device, r.size, r.phys, r.slot, r.cpu], ['map', 'direct', 'dev1', 4999, '0x2387', null, null]);
+  assert.throws(() => t.row(5000), RangeError);
+  assert.deepEqual(reasonCodes(Reason.ForceBounce | Reason.PoolExhausted), ['force', 'pool-full']);
+});
+
+test('a replay becomes a session: rows, pairs, occupancy and the slot map', async () => {
+  const { run, session } = await replaySession(path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2.ops.jsonl.gz'));
+  const t = session.events;
+  assert.equal(t.length, run.ops);
+  const s = session.summary;
+  assert.equal(s.maps, 3457);
+  assert.equal(s.bounced, 3445);
+  assert.equal(s.failed, 12);
+  // 11 failures left free slots (NVMe alignment holes); one AHCI map found the pool really full
+  assert.deepEqual(s.failuresByCause, { fragmented: 11, 'pool-full': 1 });
+  assert.equal(s.peakSlots, 512);
+  // the first map and its unmap point at each other
+  assert.equal(t.pair[0], 1);
+  assert.equal(t.pair[1], 0);
+  assert.equal(t.row(1).outcome, 'released');
+  // slot owners after the peak row account for every used slot
+  const owners = slotOwnersAt(t, 512, s.peakRow as number);
+  assert.equal(
+    owners.reduce((n, o) => n + (o >= 0 ? 1 : 0), 0),
+    512,
+  );
+  const all = slotOwnersAt(t, 512, t.length - 1);
+  assert.ok(
+    all.every((o) => o === -1),
+    'empty at the end',
+  );
+  assert.deepEqual(summarizeEvents(t), s);
+});
