@@ -10,6 +10,8 @@ fs.mkdirSync('dist', { recursive: true });
 
 const common = {
   bundle: true,
+  // prefer ES module builds: some packages' UMD builds require() files esbuild cannot see
+  mainFields: ['module', 'main'],
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',

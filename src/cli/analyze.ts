@@ -16,6 +16,8 @@ export interface AnalyzeOptions {
   readonly platform?: string;
   readonly cmdline?: string;
   readonly cpus?: number;
+  /** Scenarios: also run the unified path and compare it with the kernel's xen-swiotlb. */
+  readonly compare: boolean;
 }
 
 export type AnalyzeRunner = (opts: AnalyzeOptions) => Promise<number>;
@@ -73,6 +75,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       platform: { type: 'string' },
       cmdline: { type: 'string' },
       cpus: { type: 'string' },
+      compare: { type: 'boolean', default: false },
     },
   });
   if (positionals.length === 0) throw new UsageError('analyze needs a FILE or a folder');
@@ -95,6 +98,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   return run({
     paths: positionals,
     json: values.json,
+    compare: values.compare,
     ...(values.kernel !== undefined ? { kernel: values.kernel } : {}),
     ...(values.platform !== undefined ? { platform: values.platform } : {}),
     ...(values.cmdline !== undefined ? { cmdline: values.cmdline } : {}),

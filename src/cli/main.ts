@@ -4,10 +4,11 @@
 import { PROFILE_NAMES } from '../model/profiles';
 import { CmdlineError } from '../model/setup';
 import { ReplayFormatError } from '../replay/format';
-import { analyzeCommand } from './analyze';
+import { analyzeCommand, registerAnalyzer } from './analyze';
 import { BrokenPipe, stderr, stdout } from './output';
 import { poolCommand } from './pool';
 import { replayCommand } from './replay';
+import { analyzeScenarioCli } from './scenario';
 import { UsageError } from './usage';
 
 export const VERSION = '0.1.0';
@@ -92,6 +93,8 @@ Options:
   --platform NAME   platform profile (bare-metal x86, SEV guest, Xen PV dom0, ...)
   --cmdline LINE    kernel command line, for the pool geometry (swiotlb=...)
   --cpus N          possible CPUs, for the number of areas
+  --compare         scenarios on Xen: also run dma-direct with the Xen hooks and compare
+                    every call with the kernel's xen-swiotlb
   -h, --help        show this help
 
 Exit status: 0 analysed; 1 the analysis found failures it was asked to flag; 2 bad input or usage.
@@ -109,6 +112,8 @@ function helpFor(cmd: string | undefined): string {
       return MAIN_HELP;
   }
 }
+
+registerAnalyzer('scenario', analyzeScenarioCli);
 
 /** Runs the CLI; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {

@@ -28,6 +28,8 @@ export interface BootConfig {
   readonly allocatableBytes?: number;
   /** Physical start of the pool, when known (boot log "mapped [mem ...]"). */
   readonly poolStart?: number;
+  /** The platform always sets a pool up, and why (Xen PV dom0: pci_xen_swiotlb_init). */
+  readonly alwaysCreate?: string;
   readonly pageShift?: number;
 }
 
@@ -276,6 +278,10 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
       addressingLimit = true;
       why = 'arm64 DMA_BOUNCE_UNALIGNED_KMALLOC (small non-coherent buffers bounce)';
     }
+  }
+  if (cfg.alwaysCreate && !addressingLimit) {
+    addressingLimit = true;
+    why = cfg.alwaysCreate;
   }
   if (force && !why) why = 'swiotlb=force';
   const noPool = (reason: string): BootPool => ({

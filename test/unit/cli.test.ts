@@ -16,6 +16,7 @@ function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
     encoding: 'utf8',
     cwd: ROOT,
+    maxBuffer: 1 << 28,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
@@ -189,5 +190,82 @@ describe('help and pool', () => {
       'PCI-DMA: Using software bounce buffering for IO (SWIOTLB)',
       'software IO TLB: mapped [mem <start>-<start+524288>] (0MB)',
     ]);
+  });
+});
+
+describe('analyze: scenarios', () => {
+  const EX = path.join(ROOT, 'examples');
+  test('--json: the per-call decisions and a summary', () => {
+    const r = cli('analyze', path.join(EX, 'xen-pv-dom0-straddle.swiotlb.json'), '--json');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.input.kind, 'scenario');
+    assert.equal(j.platform.id, 'xen-pv-dom0');
+    assert.equal(j.pool.nslabs, 32768);
+    assert.equal(j.pool.segment_machine_bases[0], '0x1c0000');
+    const bounced = j.calls.find((c: { result: string }) => c.result === 'bounced');
+    for (const k of [
+      'index',
+      'line',
+      'call',
+      'device',
+      'size',
+      'dir',
+      'result',
+      'reasons',
+      'reason_texts',
+      'phys',
+      'bus',
+      'dma',
+      'slot',
+      'nslots',
+      'copied',
+      'cache',
+      'messages',
+    ]) {
+      assert.ok(k in bounced, k);
+    }
+    assert.deepEqual(bounced.reasons, ['xen-straddle']);
+    assert.equal(j.summary.maps, 3);
+    assert.deepEqual(j.diagnostics, []);
+  });
+  test('--compare adds the xen-swiotlb vs unified comparison', () => {
+    const r = cli('analyze', path.join(EX, 'xen-pv-boundary-compare.swiotlb.json'), '--json', '--compare');
+    const c = JSON.parse(r.out).comparison;
+    assert.equal(c.byCause['segment-boundary-space'], 1);
+    assert.ok(c.boundaryCrossings.kernel > 0);
+  });
+  test('--kernel and --platform override the file', () => {
+    const j = JSON.parse(
+      cli('analyze', path.join(EX, 'nic-32bit-above-4g.swiotlb.json'), '--json', '--kernel', '5.10', '--platform', 'sev-guest').out,
+    );
+    assert.equal(j.kernel.name, '5.10');
+    assert.equal(j.summary.direct, 0, 'an SEV guest bounces everything');
+  });
+  test('a readable report without --json', () => {
+    const r = cli('analyze', path.join(EX, 'arm64-noncoherent-kmalloc.swiotlb.json'));
+    assert.equal(r.code, 0);
+    assert.match(r.out, /bounced because kmalloc 1/);
+    assert.match(r.out, /line 11 dma_map_single fe320000\.mmc 24 B DMA_FROM_DEVICE: bounced \[kmalloc\]/);
+  });
+  test('a bad scenario: every problem as FILE:LINE:COLUMN: PATH: message, exit 2', () => {
+    const f = path.join(tmp, 'bad.swiotlb.json');
+    fs.writeFileSync(
+      f,
+      '{\n  "platform": "x86",\n  "kernel": "6.1",\n  "workload": [],\n  "devices": [{ "name": "a", "dma_mask": "0x1234" }]\n}\n',
+    );
+    const r = cli('analyze', f);
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.err,
+      `${f}:5:42: $.devices[0].dma_mask: dma_mask 0x1234 is not of the form 2^k-1 (e.g. "0xffffffff", or 32 for DMA_BIT_MASK(32))\n`,
+    );
+    const j = JSON.parse(cli('analyze', f, '--json').out);
+    assert.deepEqual(j.diagnostics[0], {
+      line: 5,
+      column: 42,
+      path: '$.devices[0].dma_mask',
+      message: 'dma_mask 0x1234 is not of the form 2^k-1 (e.g. "0xffffffff", or 32 for DMA_BIT_MASK(32))',
+    });
   });
 });

@@ -1,0 +1,200 @@
+/**
+ * Xen's pseudo-physical -> machine frame table of a PV domain (the P2M) and its inverse (M2P),
+ * as runs of consecutive frames; the machine layout of a Xen swiotlb pool, one machine-contiguous
+ * extent per 128-slot segment (xen_swiotlb_fixup). Xen pages are always 4 KiB.
+ */
+import { IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../constants';
+
+export const XEN_PAGE_SHIFT = 12;
+export const XEN_PAGE_SIZE = 4096;
+
+export interface P2mRun {
+  readonly pfn: number;
+  readonly mfn: number;
+  readonly count: number;
+}
+
+export class P2mError extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Where a buffer stops being machine-contiguous (range_straddles_page_boundary). */
+export interface Straddle {
+  /** The first pseudo-physical frame whose machine frame breaks the run. */
+  readonly pfn: number;
+  readonly mfn: number | undefined;
+  readonly expectedMfn: number;
+}
+
+export class P2mTable {
+  private readonly pfnStart: Float64Array;
+  private readonly mfnStart: Float64Array;
+  private readonly count: Float64Array;
+  /** Runs ordered by machine frame, for the M2P direction. */
+  private readonly byMfn: Int32Array;
+
+  constructor(runs: readonly P2mRun[]) {
+    const sorted = [...runs].filter((r) => r.count > 0).sort((a, b) => a.pfn - b.pfn);
+    for (let i = 1; i < sorted.length; i++) {
+      const prev = sorted[i - 1] as P2mRun;
+      if ((sorted[i] as P2mRun).pfn < prev.pfn + prev.count)
+        throw new RangeError(`P2M runs overlap at pfn 0x${(sorted[i] as P2mRun).pfn.toString(16)}`);
+    }
+    this.pfnStart = Float64Array.from(sorted, (r) => r.pfn);
+    this.mfnStart = Float64Array.from(sorted, (r) => r.mfn);
+    this.count = Float64Array.from(sorted, (r) => r.count);
+    const idx = sorted.map((_, i) => i).sort((a, b) => (sorted[a] as P2mRun).mfn - (sorted[b] as P2mRun).mfn);
+    this.byMfn = Int32Array.from(idx);
+  }
+
+  get runs(): number {
+    return this.pfnStart.length;
+  }
+
+  /** Index of the run holding `pfn`, or -1. */
+  private runOf(pfn: number): number {
+    let lo = 0;
+    let hi = this.pfnStart.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = this.pfnStart[mid] as number;
+      if (pfn < s) hi = mid - 1;
+      else if (pfn >= s + (this.count[mid] as number)) lo = mid + 1;
+      else return mid;
+    }
+    return -1;
+  }
+
+  /** pfn_to_mfn(); undefined for a frame the domain does not own (INVALID_P2M_ENTRY). */
+  pfnToMfn(pfn: number): number | undefined {
+    const r = this.runOf(pfn);
+    return r < 0 ? undefined : (this.mfnStart[r] as number) + (pfn - (this.pfnStart[r] as number));
+  }
+
+  /** bfn_to_local_pfn(): M2P verified against the P2M; undefined when the frame is not ours. */
+  mfnToPfn(mfn: number): number | undefined {
+    const by = this.byMfn;
+    let lo = 0;
+    let hi = by.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = by[mid] as number;
+      const s = this.mfnStart[r] as number;
+      if (mfn < s) hi = mid - 1;
+      else if (mfn >= s + (this.count[r] as number)) lo = mid + 1;
+      else return (this.pfnStart[r] as number) + (mfn - s);
+    }
+    return undefined;
+  }
+
+  /** xen_phys_to_bus(): machine address of a pseudo-physical address, or undefined. */
+  physToMachine(phys: number): number | undefined {
+    const mfn = this.pfnToMfn(Math.floor(phys / XEN_PAGE_SIZE));
+    return mfn === undefined ? undefined : mfn * XEN_PAGE_SIZE + (phys % XEN_PAGE_SIZE);
+  }
+
+  machineToPhys(machine: number): number | undefined {
+    const pfn = this.mfnToPfn(Math.floor(machine / XEN_PAGE_SIZE));
+    return pfn === undefined ? undefined : pfn * XEN_PAGE_SIZE + (machine % XEN_PAGE_SIZE);
+  }
+
+  /**
+   * range_straddles_page_boundary(): is [phys, phys+size) machine-contiguous? Returns where it
+   * is not, or null. Only the frames after the first are compared, as the kernel does.
+   */
+  straddle(phys: number, size: number): Straddle | null {
+    const first = Math.floor(phys / XEN_PAGE_SIZE);
+    const nr = Math.ceil(((phys % XEN_PAGE_SIZE) + size) / XEN_PAGE_SIZE);
+    const base = this.pfnToMfn(first);
+    // a frame that is not ours maps to INVALID_P2M_ENTRY: compare like the kernel does (never equal)
+    for (let k = 1; k < nr; k++) {
+      const mfn = this.pfnToMfn(first + k);
+      if (base === undefined || mfn !== base + k) return { pfn: first + k, mfn, expectedMfn: (base ?? Number.NaN) + k };
+    }
+    return null;
+  }
+
+  /** A copy in which `pfn`.. maps to the given machine frames (the pool's exchanged extents). */
+  withRuns(extra: readonly P2mRun[]): P2mTable {
+    const cut: P2mRun[] = [];
+    for (let i = 0; i < this.pfnStart.length; i++) {
+      let pieces: P2mRun[] = [{ pfn: this.pfnStart[i] as number, mfn: this.mfnStart[i] as number, count: this.count[i] as number }];
+      for (const e of extra) {
+        const next: P2mRun[] = [];
+        for (const p of pieces) {
+          const pe = p.pfn + p.count;
+          const ee = e.pfn + e.count;
+          if (ee <= p.pfn || e.pfn >= pe) {
+            next.push(p);
+            continue;
+          }
+          if (e.pfn > p.pfn) next.push({ pfn: p.pfn, mfn: p.mfn, count: e.pfn - p.pfn });
+          if (ee < pe) next.push({ pfn: ee, mfn: p.mfn + (ee - p.pfn), count: pe - ee });
+        }
+        pieces = next;
+      }
+      cut.push(...pieces);
+    }
+    return new P2mTable([...cut, ...extra]);
+  }
+
+  /**
+   * Parses a P2M dump: one run per line, "pfn mfn count [flags]" in hex/hex/decimal; '#' lines are
+   * comments. Runs flagged "identity" map a frame to itself.
+   */
+  static parse(text: string): P2mTable {
+    const runs: P2mRun[] = [];
+    let lineNo = 0;
+    for (const raw of text.split('\n')) {
+      lineNo++;
+      const line = raw.trim();
+      if (line === '' || line.startsWith('#')) continue;
+      const f = line.split(/\s+/);
+      if (
+        f.length < 3 ||
+        !/^(0x)?[0-9a-f]+$/i.test(f[0] as string) ||
+        !/^(0x)?[0-9a-f]+$/i.test(f[1] as string) ||
+        !/^\d+$/.test(f[2] as string)
+      ) {
+        throw new P2mError(lineNo, `expected "pfn mfn count [flags]", got "${line.slice(0, 80)}"`);
+      }
+      const pfn = Number.parseInt(f[0] as string, 16);
+      const mfn = Number.parseInt(f[1] as string, 16);
+      runs.push({ pfn, mfn, count: Number(f[2]) });
+    }
+    return new P2mTable(runs);
+  }
+}
+
+/**
+ * Machine bases of the pool's segments as Xen hands them out to xen_swiotlb_fixup: from the
+ * lowest free machine memory (here from `startAt`), in power-of-two blocks [2^k, 2^(k+1)) each
+ * filled from the top down. This is the layout seen in every real PV dom0 run (1 MiB and up:
+ * 0x1c0000, 0x180000, 0x140000, 0x100000, 0x3c0000, ...).
+ */
+export function xenLowBuddySegments(nsegs: number, startAt = 1 << 20): number[] {
+  const seg = IO_TLB_SEGSIZE * IO_TLB_SIZE;
+  const out: number[] = [];
+  let blockStart = startAt;
+  while (out.length < nsegs) {
+    const blockEnd = blockStart * 2;
+    for (let top = blockEnd - seg; top >= blockStart && out.length < nsegs; top -= seg) out.push(top);
+    blockStart = blockEnd;
+  }
+  return out;
+}
+
+/** The P2M runs of a pool at pseudo-physical `start` whose segments sit at `machineBases`. */
+export function poolRuns(start: number, machineBases: readonly number[]): P2mRun[] {
+  const framesPerSeg = (IO_TLB_SEGSIZE * IO_TLB_SIZE) / XEN_PAGE_SIZE;
+  return machineBases.map((m, i) => ({
+    pfn: start / XEN_PAGE_SIZE + i * framesPerSeg,
+    mfn: m / XEN_PAGE_SIZE,
+    count: framesPerSeg,
+  }));
+}

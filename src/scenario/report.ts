@@ -1,0 +1,176 @@
+/**
+ * A scenario run as JSON (the CLI contract) and as text for people.
+ */
+import { reasonCodes, reasonTexts } from '../analysis/codes';
+import { DMA_DIRECTION_NAMES } from '../model/constants';
+import type { Decision } from '../model/dma/decision';
+import { boundaryHex, hexAddr } from '../model/hex';
+import { swiotlbMaxMappingSize } from '../model/swiotlb';
+import { formatBytes } from '../model/units';
+import type { Comparison } from './compare';
+import type { ScenarioRun } from './run';
+
+const hexOrNull = (n: number | null) => (n === null || n < 0 ? null : hexAddr(n));
+
+export function decisionJson(d: Decision, index: number, line: number) {
+  return {
+    index,
+    line,
+    call: d.call,
+    device: d.device,
+    cpu: d.cpu,
+    size: d.size,
+    dir: DMA_DIRECTION_NAMES[d.dir],
+    attrs: hexAddr(d.attrs),
+    result: d.result,
+    reasons: reasonCodes(d.reasons),
+    reason_texts: reasonTexts(d.reasons),
+    primary_reason: reasonCodes(d.primaryReason)[0] ?? null,
+    phys: hexOrNull(d.phys),
+    bus: hexOrNull(d.bus),
+    dma: hexOrNull(d.dma),
+    tlb_addr: hexOrNull(d.tlbAddr),
+    slot: d.slot,
+    nslots: d.nslots,
+    area: d.area,
+    copied: d.copied,
+    cache: d.cache.map((c) => ({ op: c.op, via: c.via, addr: hexAddr(c.addr), size: c.size, count: c.count })),
+    messages: d.messages,
+    notes: d.notes,
+    ...(d.sgIndex !== undefined ? { sg_index: d.sgIndex } : {}),
+    ...(d.mapIndex !== undefined ? { map_index: d.mapIndex } : {}),
+  };
+}
+
+export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
+  const s = run.scenario;
+  const lane = run.lane;
+  const sum = run.session.summary;
+  const pool = run.setup.pool;
+  let hypercalls = 0;
+  let cacheOps = 0;
+  const messages: string[] = [];
+  for (const d of lane.decisions) {
+    for (const c of d.cache) {
+      cacheOps++;
+      if (c.via === 'hypercall') hypercalls += c.count;
+    }
+    for (const m of d.messages) if (messages.length < 100) messages.push(m);
+  }
+  return {
+    input: { kind: 'scenario', file: s.file, name: s.name, ...(s.description ? { description: s.description } : {}) },
+    kernel: { name: s.kernel.name, title: s.kernel.title, family: s.kernel.family, ...(s.kernelNote ? { note: s.kernelNote } : {}) },
+    platform: { id: s.platform.id, title: s.platform.title, ops: s.platform.ops, assumptions: s.platform.assumptions },
+    pool: {
+      created: pool !== null,
+      why: run.setup.boot.why,
+      nslabs: pool?.nslabs ?? 0,
+      nareas: pool?.nareas ?? 0,
+      area_nslabs: pool ? Math.floor(pool.nslabs / pool.nareas) : 0,
+      base: pool ? hexAddr(pool.start) : null,
+      bytes: pool ? pool.nslabs * 2048 : 0,
+      force_bounce: pool?.forceBounce ?? false,
+      segment_machine_bases: lane.engine.segmentBases
+        ? lane.engine.segmentBases.slice(0, Math.ceil((pool?.nslabs ?? 0) / 128)).map(hexAddr)
+        : null,
+      log: run.setup.boot.log,
+    },
+    devices: s.devices.map((d) => ({
+      name: d.name,
+      ...(d.driver ? { driver: d.driver } : {}),
+      dma_mask: `0x${d.dmaMask.toString(16)}`,
+      coherent_dma_mask: `0x${d.coherentDmaMask.toString(16)}`,
+      bus_dma_limit: `0x${d.busDmaLimit.toString(16)}`,
+      min_align_mask: hexAddr(d.minAlignMask),
+      seg_boundary: boundaryHex(d.segBoundaryBits),
+      max_seg_size: d.maxSegSize,
+      coherent: d.coherent,
+      trusted: d.trusted,
+      ...(d.restrictedPoolSlots ? { restricted_pool_slots: d.restrictedPoolSlots } : {}),
+      max_mapping_size: swiotlbMaxMappingSize(d.minAlignMask),
+    })),
+    calls: lane.decisions.map((d, i) => decisionJson(d, i, lane.lines[i] as number)),
+    summary: {
+      calls: run.calls,
+      maps: sum.maps,
+      direct: sum.direct,
+      bounced: sum.bounced,
+      failed: sum.failed,
+      hangs: sum.hangs,
+      unmaps: sum.unmaps,
+      syncs: sum.syncs,
+      bytes_copied: sum.bytesCopied,
+      bounces_by_reason: sum.bouncesByReason,
+      failures_by_cause: sum.failuresByCause,
+      peak_slots: sum.peakSlots,
+      peak_percent: pool && sum.peakSlots !== null ? Math.round((1000 * sum.peakSlots) / pool.nslabs) / 10 : null,
+      average_slots: sum.averageSlots === null ? null : Math.round(sum.averageSlots * 10) / 10,
+      cache_ops: cacheOps,
+      hypercalls,
+      still_mapped: lane.live,
+      messages,
+    },
+    ...(comparison ? { comparison } : {}),
+    diagnostics: [] as { line: number; message: string }[],
+  };
+}
+
+function pct(a: number, b: number): string {
+  return b ? `${((100 * a) / b).toFixed(1)} %` : '-';
+}
+
+export function formatScenario(run: ScenarioRun, comparison?: Comparison, maxCalls = 40): string {
+  const j = scenarioJson(run, comparison);
+  const out: string[] = [];
+  out.push(`Scenario ${j.input.name} (${j.input.file})`);
+  if (j.input.description) out.push(`  ${j.input.description}`);
+  out.push(`  platform        ${j.platform.title} [${j.platform.id}, ${j.platform.ops}]`);
+  out.push(`  kernel          ${j.kernel.name}: ${j.kernel.title}`);
+  if (j.kernel.note) out.push(`                  note: ${j.kernel.note}`);
+  if (j.pool.created) {
+    out.push(
+      `  pool            ${j.pool.nslabs} slots (${formatBytes(j.pool.bytes)}) at ${j.pool.base}, ${j.pool.nareas} area${j.pool.nareas === 1 ? '' : 's'}${j.pool.force_bounce ? ', force bounce' : ''} (${j.pool.why})`,
+    );
+  } else out.push(`  pool            none (${j.pool.why})`);
+  const sm = j.summary;
+  out.push(
+    `  calls           ${sm.calls}: ${sm.maps} maps (${sm.direct} direct, ${sm.bounced} bounced = ${pct(sm.bounced, sm.maps)}, ${sm.failed} failed${sm.hangs ? `, ${sm.hangs} hang` : ''}), ${sm.unmaps} unmaps, ${sm.syncs} syncs`,
+  );
+  const reasons = Object.entries(sm.bounces_by_reason).map(([k, v]) => `${k} ${v}`);
+  if (reasons.length) out.push(`  bounced because ${reasons.join(', ')}`);
+  const causes = Object.entries(sm.failures_by_cause).map(([k, v]) => `${k} ${v}`);
+  if (causes.length) out.push(`  failed because  ${causes.join(', ')}`);
+  if (sm.peak_slots !== null) out.push(`  peak occupancy  ${sm.peak_slots} slots (${sm.peak_percent} %), average ${sm.average_slots}`);
+  out.push(`  bytes copied    ${formatBytes(sm.bytes_copied)}; ${sm.cache_ops} cache maintenance operations, ${sm.hypercalls} hypercalls`);
+  if (sm.still_mapped) out.push(`  still mapped    ${sm.still_mapped} at the end of the workload`);
+  if (sm.messages.length) {
+    out.push('  the kernel would print');
+    for (const m of sm.messages.slice(0, 10)) out.push(`    ${m}`);
+    if (sm.messages.length > 10) out.push(`    ... ${sm.messages.length - 10} more`);
+  }
+  out.push('  calls');
+  for (const c of j.calls.slice(0, maxCalls)) {
+    const where = c.slot !== null ? ` slot ${c.slot}+${c.nslots}` : '';
+    const why = c.reasons.length ? ` [${c.reasons.join(', ')}]` : '';
+    const addr = c.dma ? ` dma ${c.dma}` : '';
+    out.push(
+      `    line ${c.line} ${c.call} ${c.device} ${c.size} B ${c.dir}: ${c.result}${why}${where}${addr}${c.copied ? `, ${c.copied} B copied` : ''}`,
+    );
+  }
+  if (j.calls.length > maxCalls) out.push(`    ... ${j.calls.length - maxCalls} more (--json lists every call)`);
+  if (comparison) {
+    // the verdict last: an output channel shows the end of a report
+    out.push('  xen-swiotlb vs dma-direct with the Xen hooks');
+    for (const d of comparison.divergences.slice(0, 10)) {
+      out.push(`    line ${d.line} ${d.call} ${d.device}: ${d.cause}: kernel ${d.kernel}; unified ${d.unified}`);
+    }
+    const more = comparison.compared - comparison.agree - Math.min(10, comparison.divergences.length);
+    if (more > 0) out.push(`    ... ${more} more differences (--json lists them)`);
+    const h = comparison.hooks;
+    out.push(
+      `    hooks needed: ${h.translated} calls translated pfn->mfn, ${h.straddleBounces} straddle bounces, ${h.archBounces} arch bounces, ${h.hypercalls} cache-flush hypercalls, ${h.exchanges} exchanged allocations`,
+    );
+    out.push(`    ${comparison.verdict}`);
+  }
+  return out.join('\n');
+}
