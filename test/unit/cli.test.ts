@@ -246,7 +246,7 @@ describe('analyze: scenarios', () => {
     const r = cli('analyze', path.join(EX, 'arm64-noncoherent-kmalloc.swiotlb.json'));
     assert.equal(r.code, 0);
     assert.match(r.out, /bounced because kmalloc 1/);
-    assert.match(r.out, /line 11 dma_map_single fe320000\.mmc 24 B DMA_FROM_DEVICE: bounced \[kmalloc\]/);
+    assert.match(r.out, /line 10 dma_map_single fe320000\.mmc 24 B DMA_FROM_DEVICE: bounced \[kmalloc\]/);
   });
   test('a bad scenario: every problem as FILE:LINE:COLUMN: PATH: message, exit 2', () => {
     const f = path.join(tmp, 'bad.swiotlb.json');
