@@ -2,11 +2,22 @@
 // `node scripts/build.mjs [--production] [--watch]`
 
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as esbuild from 'esbuild';
+
+const require = createRequire(import.meta.url);
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 fs.mkdirSync('dist', { recursive: true });
+// the C parser (web-tree-sitter and the tree-sitter-c grammar) is WebAssembly loaded from dist/ at run time
+fs.copyFileSync(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), 'dist/web-tree-sitter.wasm');
+fs.copyFileSync(require.resolve('tree-sitter-c/tree-sitter-c.wasm'), 'dist/tree-sitter-c.wasm');
+// web-tree-sitter's ES module reads import.meta.url, which a CommonJS bundle does not have
+const importMetaUrl = {
+  banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__importMetaUrl' },
+};
 
 const common = {
   bundle: true,
@@ -27,6 +38,7 @@ const bundles = [
     format: 'cjs',
     target: 'node20',
     external: ['vscode'],
+    ...importMetaUrl,
   },
   {
     ...common,
@@ -43,7 +55,8 @@ const bundles = [
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    banner: { js: '#!/usr/bin/env node' },
+    define: importMetaUrl.define,
+    banner: { js: `#!/usr/bin/env node\n${importMetaUrl.banner.js}` },
   },
 ];
 
