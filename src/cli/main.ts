@@ -9,6 +9,7 @@ import { BrokenPipe, stderr, stdout } from './output';
 import { poolCommand } from './pool';
 import { replayCommand } from './replay';
 import { analyzeScenarioCli } from './scenario';
+import { analyzeSourceCli } from './source';
 import { UsageError } from './usage';
 
 export const VERSION = '0.1.0';
@@ -114,6 +115,7 @@ function helpFor(cmd: string | undefined): string {
 }
 
 registerAnalyzer('scenario', analyzeScenarioCli);
+registerAnalyzer('source', analyzeSourceCli);
 
 /** Runs the CLI; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {

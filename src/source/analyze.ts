@@ -1,0 +1,617 @@
+/**
+ * Driver source analysis: reads C files and folders (a folder's files are grouped by directory,
+ * one driver each), finds the DMA call sites, resolves their arguments, infers the devices,
+ * pairs maps with unmaps, reads the annotations, and simulates each driver on a machine made of
+ * a platform and a kernel profile. Bad input never stops the rest: every problem becomes a
+ * diagnostic with its file and line.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { EventTable } from '../analysis/eventTable';
+import type { AnalysisSession } from '../analysis/session';
+import { summarizeEvents } from '../analysis/session';
+import { PLATFORM_IDS, platformById } from '../model/dma/platform';
+import { resolveProfileWithNote } from '../model/profiles';
+import { type Annotation, fileAnnotations, type Hints, parseSettingsHints } from './annotations';
+import { mentionsDmaApi } from './api';
+import { type DeviceView, deviceView, driverDevices } from './devices';
+import { Evaluator, SymbolScope } from './evaluate';
+import { extractFile, macroAlias, macroBodyCalls, parseMacroExpression } from './extract';
+import { type Pair, pairSites } from './pairing';
+import { type DriverSimulation, type Machine, mergeSessions, simulateDriver, type Verdict } from './simulate';
+import { annotationDiagnostics, applyAnnotations, buildSites, type Site, type SourceDiagnostic } from './sites';
+import { loadCParser, type ParserPaths, ParseTimeout } from './treeSitter';
+import type { FileSymbols, ParsedFile, Span } from './types';
+
+export interface SourceOptions {
+  /** Platform and kernel chosen by the user: they win over swiotlb-file: annotations. */
+  readonly platform?: string;
+  readonly kernel?: string;
+  readonly cmdline?: string;
+  readonly cpus?: number;
+  /** Workspace defaults in the annotation grammar ("ram=32G cpus=8"). */
+  readonly settings?: string;
+  /** Paths are reported relative to this folder. */
+  readonly root?: string;
+  /** Files read for devices, pairs and symbols whose own sites are not reported (the rest of a driver). */
+  readonly context?: readonly string[];
+  readonly maxFileBytes?: number;
+  readonly parseTimeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (done: number, total: number, file: string) => void;
+  /** false: find and resolve sites only (no decision layer). */
+  readonly simulate?: boolean;
+  readonly parser?: ParserPaths;
+  /** Text of files open in an editor (unsaved changes), by absolute path. */
+  readonly overlay?: ReadonlyMap<string, string>;
+}
+
+export interface FileReport {
+  readonly file: string;
+  readonly bytes: number;
+  readonly lines: number;
+  readonly sites: number;
+  readonly errorNodes: number;
+  readonly skipped?: string;
+}
+
+export interface DeviceReport {
+  readonly key: string;
+  readonly driver: string;
+  readonly exprs: readonly string[];
+  readonly view: DeviceView;
+  readonly sites: number;
+}
+
+export interface SourceAnalysis {
+  readonly machine: Machine;
+  readonly files: FileReport[];
+  readonly sites: Site[];
+  readonly verdicts: Map<number, Verdict>;
+  readonly devices: DeviceReport[];
+  readonly pairs: Pair[];
+  readonly diagnostics: SourceDiagnostic[];
+  readonly session: AnalysisSession;
+  readonly drivers: {
+    readonly name: string;
+    readonly files: number;
+    readonly sim?: Pick<DriverSimulation, 'pool' | 'poolWhy' | 'workloadCalls'>;
+  }[];
+  readonly stats: {
+    files: number;
+    parsed: number;
+    skipped: number;
+    bytes: number;
+    filesWithErrors: number;
+    errorNodes: number;
+    sites: number;
+    byApi: Record<string, number>;
+    ms: number;
+  };
+}
+
+export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
+const C_EXT = new Set(['.c', '.h']);
+const WHOLE_FILE: Span = { row: 0, col: 0, endRow: 0, endCol: 0 };
+
+class Cancelled extends Error {
+  override name = 'AbortError';
+}
+
+/** Every .c/.h file under a folder, sorted; hidden folders are skipped. */
+async function walk(dir: string, out: string[], signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) throw new Cancelled('cancelled');
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out, signal);
+    else if (e.isFile() && C_EXT.has(extname(e.name).toLowerCase())) out.push(p);
+  }
+}
+
+/** Looks like binary data (a NUL byte near the start). */
+function isBinary(buf: Buffer): boolean {
+  const n = Math.min(buf.length, 8192);
+  for (let i = 0; i < n; i++) if (buf[i] === 0) return true;
+  return false;
+}
+
+interface FileEntry {
+  readonly path: string;
+  readonly display: string;
+  readonly primary: boolean;
+  pf?: ParsedFile;
+  report: FileReport;
+}
+
+/** Headers read for their symbols only, shared by the drivers of one analysis (least recently used go first). */
+class HeaderCache {
+  private readonly cache = new Map<string, { syms: FileSymbols | null; bytes: number }>();
+  private bytes = 0;
+  constructor(
+    private readonly maxBytes: number,
+    private readonly timeoutMs: number,
+    private readonly overlay?: ReadonlyMap<string, string>,
+    /** Source bytes whose symbols are kept. */
+    private readonly budget = 96 * 2 ** 20,
+  ) {}
+
+  /** Synchronous: the evaluator asks for a header only when a name does not resolve otherwise. */
+  load(path: string): FileSymbols | null {
+    const hit = this.cache.get(path);
+    if (hit) {
+      this.cache.delete(path);
+      this.cache.set(path, hit);
+      return hit.syms;
+    }
+    let syms: FileSymbols | null = null;
+    let size = 0;
+    try {
+      const text = this.overlay?.get(path) ?? readSmallSync(path, this.maxBytes);
+      if (text !== undefined) {
+        size = text.length;
+        syms = extractFile(path, text, { symbolsOnly: true, timeoutMs: this.timeoutMs }).symbols;
+      }
+    } catch {
+      syms = null;
+    }
+    this.put(path, syms, size);
+    return syms;
+  }
+
+  put(path: string, syms: FileSymbols | null, size: number): void {
+    const old = this.cache.get(path);
+    if (old) {
+      this.bytes -= old.bytes;
+      this.cache.delete(path);
+    }
+    this.cache.set(path, { syms, bytes: size });
+    this.bytes += size;
+    for (const [k, v] of this.cache) {
+      if (this.bytes <= this.budget) break;
+      this.cache.delete(k);
+      this.bytes -= v.bytes;
+    }
+  }
+}
+
+function readSmallSync(path: string, maxBytes: number): string | undefined {
+  if (!existsSync(path)) return undefined;
+  const st = statSync(path);
+  if (!st.isFile() || st.size > maxBytes) return undefined;
+  const buf = readFileSync(path);
+  return isBinary(buf) ? undefined : buf.toString('utf8');
+}
+
+/** The machine of a driver: defaults < settings < swiotlb-file: annotations < the user's choice. */
+function machineFor(opts: SourceOptions, settings: Hints, fileHints: Hints, driverName: string): { machine: Machine; problems: string[] } {
+  const problems: string[] = [];
+  const h = { ...settings, ...fileHints };
+  const platformId = opts.platform && opts.platform !== 'auto' ? opts.platform : (h.platform ?? 'x86');
+  const platform = platformById(platformId);
+  if (!platform) throw new Error(`unknown platform "${platformId}" (one of: ${PLATFORM_IDS.join(', ')})`);
+  const kernelName = opts.kernel && opts.kernel !== 'auto' ? opts.kernel : (h.kernel ?? '6.1');
+  const k = resolveProfileWithNote(kernelName);
+  return {
+    machine: {
+      platform,
+      kernel: k.profile,
+      ...(k.note ? { kernelNote: k.note } : {}),
+      cpus: opts.cpus ?? h.cpus ?? 4,
+      ramBytes: h.ram ?? 16 * 2 ** 30,
+      ...((opts.cmdline ?? h.cmdline) ? { cmdline: opts.cmdline ?? h.cmdline } : {}),
+      ...(h.pool ? { poolSlots: h.pool } : {}),
+      p2m: h.p2m ?? 'contiguous',
+      mix: h.mix ?? 'concurrent',
+      driver: h.driver ?? driverName,
+    },
+    problems,
+  };
+}
+
+const MACHINE_KEYS = ['platform', 'kernel', 'ram', 'cpus', 'cmdline', 'pool', 'p2m', 'mix', 'driver'] as const;
+
+/** Analyses files and folders. */
+export async function analyzeSource(paths: readonly string[], opts: SourceOptions = {}): Promise<SourceAnalysis> {
+  const t0 = Date.now();
+  await loadCParser(opts.parser);
+  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const timeoutMs = opts.parseTimeoutMs ?? 15_000;
+  const root = opts.root;
+  const display = (p: string) => (root ? relative(root, p) || basename(p) : p);
+  const diagnostics: SourceDiagnostic[] = [];
+  const settingsParsed = parseSettingsHints(opts.settings ?? '');
+  for (const p of settingsParsed.problems) {
+    diagnostics.push({
+      file: 'settings',
+      span: WHOLE_FILE,
+      severity: 'error',
+      code: 'settings',
+      message: `swiotlbLens.source.defaults: ${p.message}`,
+    });
+  }
+  const settings = settingsParsed.hints;
+
+  // the files, grouped into drivers (one folder each)
+  const primary: string[] = [];
+  for (const p of paths) {
+    const abs = resolve(p);
+    const st = await stat(abs);
+    if (st.isDirectory()) await walk(abs, primary, opts.signal);
+    else primary.push(abs);
+  }
+  const primarySet = new Set(primary);
+  const context = (opts.context ?? []).map((p) => resolve(p)).filter((p) => !primarySet.has(p));
+  const groups = new Map<string, FileEntry[]>();
+  for (const [list, isPrimary] of [
+    [primary, true],
+    [context, false],
+  ] as const) {
+    for (const p of list) {
+      const d = dirname(p);
+      let g = groups.get(d);
+      if (!g) {
+        g = [];
+        groups.set(d, g);
+      }
+      g.push({
+        path: p,
+        display: display(p),
+        primary: isPrimary,
+        report: { file: display(p), bytes: 0, lines: 0, sites: 0, errorNodes: 0 },
+      });
+    }
+  }
+
+  const headers = new HeaderCache(maxBytes, timeoutMs, opts.overlay);
+  const files: FileReport[] = [];
+  const sites: Site[] = [];
+  const verdicts = new Map<number, Verdict>();
+  const devices: DeviceReport[] = [];
+  const pairs: Pair[] = [];
+  const sessions: AnalysisSession[] = [];
+  const drivers: SourceAnalysis['drivers'] = [];
+  let defaultMachine: Machine | undefined;
+  let done = 0;
+  const total = primary.length + context.length;
+  let nextSite = 0;
+  let parsed = 0;
+  let skipped = 0;
+  let bytes = 0;
+
+  for (const [dir, group] of groups) {
+    const driverName = basename(dir);
+    // 1. read and parse
+    for (const f of group) {
+      if (opts.signal?.aborted) throw new Cancelled('cancelled');
+      opts.onProgress?.(done++, total, f.display);
+      // let the extension host breathe between files
+      if (done % 8 === 0) await new Promise((r) => setImmediate(r));
+      const r = readOne(f, opts, maxBytes, timeoutMs, undefined);
+      if (r.diag) diagnostics.push(...(f.primary ? r.diag : []));
+      if (r.pf) {
+        f.pf = r.pf;
+        parsed++;
+        bytes += r.pf.bytes;
+        headers.put(f.path, r.pf.symbols, r.pf.bytes);
+      } else if (f.primary && f.report.skipped) skipped++;
+    }
+    const parsedFiles = group.filter((f) => f.pf);
+    // 2. macros that alias or hide DMA calls
+    const aliases = new Map<string, string>();
+    const hidden = new Map<string, { calls: string[]; def: { file: string; span: Span } }>();
+    for (const f of parsedFiles) {
+      for (const m of (f.pf as ParsedFile).symbols.macros.values()) {
+        if (!mentionsDmaApi(m.body)) continue;
+        if (!m.params) {
+          const a = macroAlias(m.body);
+          if (a) {
+            aliases.set(m.name, a);
+            continue;
+          }
+        }
+        const calls = macroBodyCalls(m.body);
+        if (calls.length) hidden.set(m.name, { calls, def: { file: f.display, span: m.span } });
+      }
+    }
+    if (aliases.size) {
+      for (const f of parsedFiles) {
+        const pf = f.pf as ParsedFile;
+        if (![...aliases.keys()].some((a) => pf.otherCalls.has(a))) continue;
+        const r = readOne(f, opts, maxBytes, timeoutMs, aliases);
+        if (r.pf) f.pf = r.pf;
+      }
+    }
+    for (const [name, h] of hidden) {
+      const defFile = group.find((g) => g.display === h.def.file);
+      if (defFile?.primary)
+        diagnostics.push({
+          file: h.def.file,
+          span: h.def.span,
+          severity: 'info',
+          code: 'hidden-call',
+          message: `macro ${name}() calls ${[...new Set(h.calls)].join(', ')}: calls through it are found at their uses but not simulated`,
+        });
+      for (const f of parsedFiles) {
+        if (!f.primary) continue;
+        for (const sp of (f.pf as ParsedFile).otherCalls.get(name) ?? []) {
+          diagnostics.push({
+            file: f.display,
+            span: sp,
+            severity: 'info',
+            code: 'hidden-call',
+            message: `${name}() hides ${[...new Set(h.calls)].join(', ')} (macro at ${h.def.file}:${h.def.span.row + 1}): this call is not simulated`,
+          });
+        }
+      }
+    }
+    // 3. sites, with values resolved through each file's symbols and its headers
+    const driverSites: Site[] = [];
+    const annotationsByFile = new Map<FileEntry, Annotation[]>();
+    for (const f of parsedFiles) {
+      const pf = f.pf as ParsedFile;
+      const lazy = lazyHeaders(f, group, headers);
+      const scope = new SymbolScope([pf.symbols], lazy);
+      const ev = new Evaluator(scope, parseMacroExpression, undefined, display);
+      const macroBody = (name: string) => scope.find((s) => s.macros.get(name))?.body;
+      const built = buildSites(pf, nextSite, f.display, ev, macroBody);
+      nextSite += built.length;
+      const ann = fileAnnotations(pf);
+      annotationsByFile.set(f, ann.annotations);
+      if (f.primary) diagnostics.push(...annotationDiagnostics(f.display, ann.problems));
+      applyAnnotations(built, built[0]?.id ?? nextSite, ann.annotations, withoutMachineKeys(settings));
+      f.report = { file: f.display, bytes: pf.bytes, lines: pf.lines, sites: built.length, errorNodes: pf.errorNodes };
+      driverSites.push(...built);
+      if (f.primary) {
+        diagnostics.push(...parseDiagnostics(f.display, pf));
+        sites.push(...built);
+      }
+    }
+    // 4. the machine this driver runs on
+    const fileHints: Hints = {};
+    for (const [f, anns] of annotationsByFile) {
+      for (const a of anns) {
+        if (a.scope !== 'file') continue;
+        for (const k of MACHINE_KEYS) {
+          const v = a.hints[k];
+          if (v === undefined) continue;
+          const prev = fileHints[k];
+          if (prev !== undefined && JSON.stringify(prev) !== JSON.stringify(v) && f.primary) {
+            diagnostics.push({
+              file: f.display,
+              span: a.keySpans[k] ?? a.span,
+              severity: 'warning',
+              code: 'annotation-conflict',
+              message: `${k} is set differently in another file of this driver; the first one counts`,
+            });
+            continue;
+          }
+          (fileHints as Record<string, unknown>)[k] = v;
+        }
+      }
+    }
+    const { machine } = machineFor(opts, settings, fileHints, driverName);
+    defaultMachine ??= machine;
+    // 5. devices and pairs
+    const devs = driverDevices(driverSites);
+    const viewCache = new Map<string, DeviceView>();
+    const view = (key: string) => {
+      let v = viewCache.get(key);
+      if (!v) {
+        v = deviceView(key, devs);
+        viewCache.set(key, v);
+      }
+      return v;
+    };
+    const isPrimary = new Set(group.filter((f) => f.primary).map((f) => f.display));
+    const report = (s: Site) => isPrimary.has(s.file);
+    for (const d of devs.values()) {
+      const n = driverSites.filter((s) => s.deviceKey === d.key && report(s)).length;
+      if (n) devices.push({ key: d.key, driver: driverName, exprs: d.exprs, view: view(d.key), sites: n });
+    }
+    const paired = pairSites(driverSites, pairs.length, report);
+    pairs.push(...paired.pairs);
+    diagnostics.push(...paired.diagnostics);
+    // 6. the decision layer
+    let sim: DriverSimulation | undefined;
+    if (opts.simulate !== false && driverSites.some(report)) {
+      try {
+        sim = simulateDriver({
+          name: driverName,
+          machine,
+          sites: driverSites,
+          pairs: paired.pairs,
+          pairOf: paired.pairOf,
+          view: (s) => (s.deviceKey ? view(s.deviceKey) : undefined),
+          report,
+        });
+        for (const [id, v] of sim.verdicts) verdicts.set(id, v);
+        diagnostics.push(...sim.diagnostics);
+        if (sim.session) sessions.push(sim.session);
+      } catch (e) {
+        const first = driverSites.find(report);
+        diagnostics.push({
+          file: first?.file ?? driverName,
+          span: WHOLE_FILE,
+          severity: 'error',
+          code: 'simulation',
+          message: `the simulation of ${driverName} failed: ${(e as Error).message}`,
+        });
+      }
+    }
+    drivers.push({
+      name: driverName,
+      files: group.length,
+      ...(sim ? { sim: { pool: sim.pool, poolWhy: sim.poolWhy, workloadCalls: sim.workloadCalls } } : {}),
+    });
+    for (const f of group) {
+      if (f.primary) files.push(f.report);
+      // the driver is done: its trees of objects can go
+      f.pf = undefined;
+    }
+  }
+  opts.onProgress?.(total, total, '');
+  const machine = defaultMachine ?? machineFor(opts, settings, {}, '').machine;
+  const byApi: Record<string, number> = {};
+  for (const s of sites) byApi[s.api] = (byApi[s.api] ?? 0) + 1;
+  const session = sessions.length
+    ? mergeSessions(sessions, machine)
+    : emptySession(
+        machine,
+        files.map((f) => f.file),
+      );
+  return {
+    machine,
+    files,
+    sites,
+    verdicts,
+    devices,
+    pairs,
+    diagnostics,
+    session: {
+      ...session,
+      files: files.map((f) => f.file),
+      diagnostics: diagnostics.map((d) => ({ file: d.file, line: d.span.row + 1, severity: d.severity, message: d.message })),
+    },
+    drivers,
+    stats: {
+      files: files.length,
+      parsed,
+      skipped,
+      bytes,
+      filesWithErrors: files.filter((f) => f.errorNodes > 0).length,
+      errorNodes: files.reduce((a, f) => a + f.errorNodes, 0),
+      sites: sites.length,
+      byApi,
+      ms: Date.now() - t0,
+    },
+  };
+}
+
+function withoutMachineKeys(h: Hints): Hints {
+  const out = { ...h };
+  for (const k of MACHINE_KEYS) delete out[k];
+  return out;
+}
+
+function emptySession(m: Machine, files: string[]): AnalysisSession {
+  const events = new EventTable();
+  return {
+    kind: 'source',
+    files,
+    kernel: m.kernel.name,
+    platform: m.platform.id,
+    pool: null,
+    events,
+    summary: summarizeEvents(events),
+    diagnostics: [],
+  };
+}
+
+/** Reads and parses one file; problems become diagnostics, never exceptions. */
+function readOne(
+  f: FileEntry,
+  opts: SourceOptions,
+  maxBytes: number,
+  timeoutMs: number,
+  aliases: ReadonlyMap<string, string> | undefined,
+): { pf?: ParsedFile; diag?: SourceDiagnostic[] } {
+  const d = (severity: SourceDiagnostic['severity'], code: string, message: string, span: Span = WHOLE_FILE) => ({
+    diag: [{ file: f.display, span, severity, code, message }],
+  });
+  let text = opts.overlay?.get(f.path);
+  if (text === undefined) {
+    let buf: Buffer;
+    try {
+      const st = statSync(f.path);
+      if (st.size > maxBytes) {
+        f.report = { ...f.report, bytes: st.size, skipped: 'too large' };
+        return d(
+          'warning',
+          'skipped-file',
+          `skipped: ${(st.size / 2 ** 20).toFixed(1)} MiB is above the ${(maxBytes / 2 ** 20).toFixed(0)} MiB limit for one file (generated code?)`,
+        );
+      }
+      buf = readFileSync(f.path);
+    } catch (e) {
+      f.report = { ...f.report, skipped: 'unreadable' };
+      return d('error', 'unreadable', `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (isBinary(buf)) {
+      f.report = { ...f.report, bytes: buf.length, skipped: 'binary' };
+      return d('warning', 'not-c', 'skipped: a binary file, not C source');
+    }
+    // files that name no DMA API function cannot hold a call (their symbols load when included):
+    // tested on the bytes, most files are never decoded
+    if (!aliases && !mentionsDmaApi(buf) && buf.indexOf('swiotlb') < 0) {
+      f.report = { ...f.report, bytes: buf.length, skipped: 'no DMA API names' };
+      return {};
+    }
+    text = buf.toString('utf8');
+  } else if (!aliases && !mentionsDmaApi(text) && !text.includes('swiotlb')) {
+    f.report = { ...f.report, bytes: Buffer.byteLength(text), skipped: 'no DMA API names' };
+    return {};
+  }
+  try {
+    const pf = extractFile(f.display, text, { timeoutMs, ...(aliases ? { aliases } : {}) });
+    const diag: SourceDiagnostic[] = [];
+    if (pf.errorNodes > Math.max(20, pf.lines / 4))
+      diag.push({
+        file: f.display,
+        span: WHOLE_FILE,
+        severity: 'warning',
+        code: 'not-c',
+        message: `this does not look like C: ${pf.errorNodes} syntax errors in ${pf.lines} lines (sites are reported as far as they parse)`,
+      });
+    return { pf, diag };
+  } catch (e) {
+    if (e instanceof ParseTimeout) {
+      f.report = { ...f.report, bytes: Buffer.byteLength(text), skipped: 'parse timeout' };
+      return d('warning', 'parse-timeout', `skipped: ${e.message} (a huge or generated file?)`);
+    }
+    f.report = { ...f.report, skipped: 'internal error' };
+    return d('error', 'internal', `could not analyse the file: ${(e as Error).message}`);
+  }
+}
+
+function parseDiagnostics(file: string, pf: ParsedFile): SourceDiagnostic[] {
+  return pf.problems.map((p) => ({
+    file,
+    span: p.span,
+    severity: p.kind === 'incomplete-call' ? 'warning' : 'info',
+    code: p.kind === 'incomplete-call' ? 'incomplete-call' : 'parse-error',
+    message: p.message,
+  }));
+}
+
+/**
+ * Symbols a file sees beyond its own: its #include "..." headers (nested), then the driver's
+ * other headers. Read on first need only: most sizes never ask.
+ */
+function lazyHeaders(f: FileEntry, group: readonly FileEntry[], headers: HeaderCache): () => FileSymbols[] {
+  const pf = f.pf as ParsedFile;
+  return () => {
+    const out: FileSymbols[] = [];
+    const seen = new Set<string>([f.path]);
+    const queue: { path: string; depth: number }[] = pf.symbols.includes.map((inc) => ({ path: resolve(dirname(f.path), inc), depth: 1 }));
+    while (queue.length) {
+      const { path, depth } = queue.shift() as { path: string; depth: number };
+      if (seen.has(path) || !path.endsWith('.h')) continue;
+      seen.add(path);
+      const s = headers.load(path);
+      if (!s) continue;
+      out.push(s);
+      if (depth < 4) for (const inc of s.includes) queue.push({ path: resolve(dirname(path), inc), depth: depth + 1 });
+    }
+    for (const g of group) {
+      if (seen.has(g.path) || !g.path.endsWith('.h')) continue;
+      seen.add(g.path);
+      const s = g.pf?.symbols ?? headers.load(g.path);
+      if (s) out.push(s);
+    }
+    return out;
+  };
+}

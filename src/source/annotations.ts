@@ -1,0 +1,650 @@
+/**
+ * The swiotlb annotation grammar: what source cannot tell, written in comments.
+ *
+ *   /* swiotlb: size=64..1522 depth=256 where=any *\/          the next DMA call
+ *   /* swiotlb-function: depth=32 *\/                           the enclosing (or next) function
+ *   // swiotlb-file: platform=xen-pv-dom0 kernel=6.1 ram=32G     the whole file
+ *
+ * Pairs are key=value separated by blanks; values with blanks are quoted; "--" ends the
+ * annotation (a remark may follow). Every problem is reported at its exact position.
+ */
+import { DmaDirection, parseDmaDirection } from '../model/constants';
+import { DMA_BIT_MASK } from '../model/dma/device';
+import { PLATFORM_IDS, type PlatformId } from '../model/dma/platform';
+import { isLowMask } from '../model/hex';
+import { resolveProfileWithNote, UnknownKernelError } from '../model/profiles';
+import type { CommentInfo, ParsedFile, Span } from './types';
+
+export type AnnotationScope = 'call' | 'function' | 'file';
+
+/** Where a DMA buffer lives in (pseudo-)physical memory. */
+export type Placement =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'region'; readonly region: Region }
+  | { readonly kind: 'range'; readonly lo: number; readonly hi: number }
+  | { readonly kind: 'mix'; readonly parts: readonly { readonly region: Region; readonly weight: number }[] };
+
+export type Region = 'low' | 'dma' | 'high' | 'highmem';
+
+export type SizeSpec =
+  | { readonly kind: 'fixed'; readonly size: number }
+  | { readonly kind: 'uniform'; readonly min: number; readonly max: number }
+  | { readonly kind: 'choice'; readonly sizes: readonly { readonly size: number; readonly weight: number }[] };
+
+/** Everything an annotation (or a setting) can say; each scope fills some of it. */
+export interface Hints {
+  size?: SizeSpec;
+  depth?: number;
+  count?: number;
+  where?: Placement;
+  align?: number;
+  machine?: 'contiguous' | 'scattered';
+  sg?: number;
+  dir?: DmaDirection;
+  cpu?: readonly number[];
+  skip?: boolean;
+  device?: string;
+  dma_mask?: bigint;
+  coherent_dma_mask?: bigint;
+  bus_dma_limit?: number;
+  min_align_mask?: number;
+  seg_boundary?: bigint;
+  max_seg_size?: number;
+  coherent?: boolean;
+  trusted?: boolean;
+  restricted_pool?: number;
+  dma_offset?: number;
+  driver?: string;
+  platform?: PlatformId;
+  kernel?: string;
+  ram?: number;
+  cpus?: number;
+  cmdline?: string;
+  pool?: number;
+  p2m?: 'contiguous' | 'ballooned';
+  mix?: 'concurrent' | 'sequential';
+}
+
+export type HintKey = keyof Hints;
+
+export interface AnnotationProblem {
+  readonly span: Span;
+  readonly severity: 'error' | 'warning';
+  readonly code: 'annotation-unknown-key' | 'annotation-bad-value' | 'annotation-scope' | 'annotation-unattached' | 'annotation-duplicate';
+  readonly message: string;
+  /** For unknown keys: the key it probably means (the quick fix offers it). */
+  readonly suggestion?: string;
+}
+
+export interface Annotation {
+  readonly scope: AnnotationScope;
+  readonly span: Span;
+  readonly hints: Hints;
+  /** Where each key was written. */
+  readonly keySpans: Partial<Record<HintKey, Span>>;
+  /** call: index of the site in ParsedFile.sites; function: index in ParsedFile.functions. */
+  readonly target: number;
+}
+
+interface KeyDef {
+  readonly scopes: readonly AnnotationScope[];
+  readonly parse: (v: string | undefined) => { value?: unknown; error?: string };
+  readonly doc: string;
+}
+
+const ALL: readonly AnnotationScope[] = ['call', 'function', 'file'];
+const NOT_CALL: readonly AnnotationScope[] = ['file'];
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** 1522, 2K, 64KiB, 0x800, 16G. */
+export function parseSizeValue(t: string): number | undefined {
+  const s = t.trim().toLowerCase();
+  if (s.startsWith('0x')) {
+    const hex = s.slice(2);
+    if (hex.length === 0 || hex.length > 13 || [...hex].some((ch) => !'0123456789abcdef'.includes(ch))) return undefined;
+    return Number.parseInt(hex, 16);
+  }
+  let i = 0;
+  while (i < s.length && (s[i] as string) >= '0' && (s[i] as string) <= '9') i++;
+  if (i === 0) return undefined;
+  let unit = s.slice(i);
+  if (unit.endsWith('ib')) unit = unit.slice(0, -2);
+  else if (unit.endsWith('b')) unit = unit.slice(0, -1);
+  const mult = SIZE_UNITS[unit];
+  if (mult === undefined) return undefined;
+  const v = Number(s.slice(0, i)) * mult;
+  return Number.isSafeInteger(v) ? v : undefined;
+}
+
+function positiveInt(v: string | undefined, what: string, max = 1e9): { value?: unknown; error?: string } {
+  const n = v === undefined ? undefined : parseSizeValue(v);
+  if (n === undefined || n < 1 || n > max)
+    return { error: `${what} must be a whole number from 1 to ${max}, got ${v === undefined ? 'nothing' : `"${v}"`}` };
+  return { value: n };
+}
+
+function sizeSpec(v: string | undefined): { value?: SizeSpec; error?: string } {
+  const bad = {
+    error: `size is a size (1522, 2K), a range (64..1522) or a list (64,1522 or 64:3,1522:1), got ${v === undefined ? 'nothing' : `"${v}"`}`,
+  };
+  if (!v) return bad;
+  if (v.includes('..')) {
+    const [a, b, ...rest] = v.split('..');
+    const lo = parseSizeValue(a ?? '');
+    const hi = parseSizeValue(b ?? '');
+    if (rest.length || lo === undefined || hi === undefined || lo < 1) return bad;
+    if (lo > hi) return { error: `size range ${v}: the low end is above the high end` };
+    return { value: lo === hi ? { kind: 'fixed', size: lo } : { kind: 'uniform', min: lo, max: hi } };
+  }
+  if (v.includes(',') || v.includes(':')) {
+    const sizes: { size: number; weight: number }[] = [];
+    for (const part of v.split(',')) {
+      const [s, w] = part.split(':');
+      const size = parseSizeValue(s ?? '');
+      const weight = w === undefined ? 1 : Number(w);
+      if (size === undefined || size < 1 || !Number.isInteger(weight) || weight < 1 || weight > 1000) return bad;
+      sizes.push({ size, weight });
+    }
+    return { value: { kind: 'choice', sizes } };
+  }
+  const n = parseSizeValue(v);
+  if (n === undefined || n < 1) return bad;
+  return { value: { kind: 'fixed', size: n } };
+}
+
+const REGIONS: Record<string, Region> = {
+  low: 'low',
+  dma32: 'low',
+  below4g: 'low',
+  'below-4g': 'low',
+  dma: 'dma',
+  high: 'high',
+  above4g: 'high',
+  'above-4g': 'high',
+  highmem: 'highmem',
+};
+
+function placement(v: string | undefined): { value?: Placement; error?: string } {
+  const bad = {
+    error: `where is any, low (below 4 GiB), dma (below 16 MiB), high (above 4 GiB), highmem, an address (0x1f0000000), a range (4G..8G) or a mix (low:1,high:3), got ${v === undefined ? 'nothing' : `"${v}"`}`,
+  };
+  if (!v) return bad;
+  const t = v.toLowerCase();
+  if (t === 'any') return { value: { kind: 'any' } };
+  const r = REGIONS[t];
+  if (r) return { value: { kind: 'region', region: r } };
+  if (t.includes('..')) {
+    const [a, b, ...rest] = t.split('..');
+    const lo = parseSizeValue(a ?? '');
+    const hi = parseSizeValue(b ?? '');
+    if (rest.length || lo === undefined || hi === undefined) return bad;
+    if (hi <= lo) return { error: `where range ${v}: the high end must be above the low end` };
+    return { value: { kind: 'range', lo, hi } };
+  }
+  if (t.includes(',') || t.includes(':')) {
+    const parts: { region: Region; weight: number }[] = [];
+    for (const p of t.split(',')) {
+      const [name, w] = p.split(':');
+      const region = REGIONS[name ?? ''];
+      const weight = w === undefined ? 1 : Number(w);
+      if (!region || !Number.isInteger(weight) || weight < 0 || weight > 1000) return bad;
+      parts.push({ region, weight });
+    }
+    if (!parts.some((p) => p.weight > 0)) return { error: 'where: every weight is 0' };
+    return { value: { kind: 'mix', parts } };
+  }
+  const a = parseSizeValue(t);
+  if (a === undefined) return bad;
+  return { value: { kind: 'range', lo: a, hi: a + 1 } };
+}
+
+/** A mask: a bit count (32, as DMA_BIT_MASK(32)) or 2^k-1 in hex. */
+function maskValue(v: string | undefined, what: string, maxBits = 64): { value?: bigint; error?: string } {
+  const bad = {
+    error: `${what} is a bit count (32 for DMA_BIT_MASK(32)) or a mask such as 0xffffffff, got ${v === undefined ? 'nothing' : `"${v}"`}`,
+  };
+  if (!v) return bad;
+  const t = v.toLowerCase();
+  if (t.startsWith('0x')) {
+    const hex = t.slice(2);
+    if (hex.length === 0 || hex.length > 16 || [...hex].some((ch) => !'0123456789abcdef'.includes(ch))) return bad;
+    const b = BigInt(t);
+    if (!isLowMask(b)) return { error: `${what} ${v} is not of the form 2^k-1` };
+    if (b >> BigInt(maxBits) !== 0n) return { error: `${what} ${v} does not fit in ${maxBits} bits` };
+    return { value: b };
+  }
+  const n = Number(t);
+  if (!Number.isInteger(n) || n < 0 || n > maxBits || t.length === 0 || [...t].some((ch) => ch < '0' || ch > '9')) return bad;
+  return { value: DMA_BIT_MASK(n) };
+}
+
+function boolValue(v: string | undefined, what: string): { value?: boolean; error?: string } {
+  if (v === undefined) return { value: true };
+  const t = v.toLowerCase();
+  if (['yes', 'true', 'on', '1'].includes(t)) return { value: true };
+  if (['no', 'false', 'off', '0'].includes(t)) return { value: false };
+  return { error: `${what} is yes or no, got "${v}"` };
+}
+
+function oneOf<T extends string>(v: string | undefined, what: string, options: readonly T[]): { value?: T; error?: string } {
+  if (v !== undefined && (options as readonly string[]).includes(v)) return { value: v as T };
+  return { error: `${what} is one of ${options.join(', ')}, got ${v === undefined ? 'nothing' : `"${v}"`}` };
+}
+
+function cpuList(v: string | undefined): { value?: number[]; error?: string } {
+  const bad = { error: `cpu is a CPU list such as 0,1,2,3 or 0-3, got ${v === undefined ? 'nothing' : `"${v}"`}` };
+  if (!v) return bad;
+  const out: number[] = [];
+  for (const part of v.split(',')) {
+    const [a, b, ...rest] = part.split('-');
+    const lo = Number(a);
+    const hi = b === undefined ? lo : Number(b);
+    if (rest.length || !Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi < lo || hi > 4095 || a === '') return bad;
+    for (let c = lo; c <= hi; c++) out.push(c);
+  }
+  return { value: out };
+}
+
+function text(v: string | undefined, what: string): { value?: string; error?: string } {
+  return v ? { value: v } : { error: `${what} needs a value` };
+}
+
+export const KEYS: Readonly<Record<HintKey, KeyDef>> = {
+  size: { scopes: ALL, parse: sizeSpec, doc: 'buffer size: 1522, 2K, 64..1522, or 64:3,1522:1 (weights)' },
+  depth: { scopes: ALL, parse: (v) => positiveInt(v, 'depth', 1 << 20), doc: 'buffers in flight at once (ring depth)' },
+  count: { scopes: ALL, parse: (v) => positiveInt(v, 'count', 1e7), doc: 'how many times the call runs in the simulated workload' },
+  where: { scopes: ALL, parse: placement, doc: 'where buffers live: any, low, dma, high, highmem, an address, LO..HI, or low:1,high:3' },
+  align: {
+    scopes: ALL,
+    parse: (v) => {
+      const n = v === undefined ? undefined : parseSizeValue(v);
+      if (n === undefined || n < 1 || (n & (n - 1)) !== 0 || n > 2 ** 30)
+        return { error: `align is a power of two (64, 4K), got ${v === undefined ? 'nothing' : `"${v}"`}` };
+      return { value: n };
+    },
+    doc: 'alignment of the buffers (64 for kmalloc, 4K for pages)',
+  },
+  machine: {
+    scopes: ALL,
+    parse: (v) => oneOf(v, 'machine', ['contiguous', 'scattered'] as const),
+    doc: 'Xen PV: are the buffers contiguous in machine memory',
+  },
+  sg: { scopes: ['call'], parse: (v) => positiveInt(v, 'sg', 4096), doc: 'scatterlist entries per dma_map_sg' },
+  dir: {
+    scopes: ['call'],
+    parse: (v) => {
+      const d = v === undefined ? undefined : parseDmaDirection(v);
+      return d === undefined ? { error: 'dir is DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL or DMA_NONE' } : { value: d };
+    },
+    doc: 'the direction, when the call passes a variable',
+  },
+  cpu: { scopes: ALL, parse: cpuList, doc: 'CPUs the call runs on: 0,1 or 0-3' },
+  skip: { scopes: ALL, parse: (v) => boolValue(v, 'skip'), doc: 'do not simulate' },
+  device: { scopes: ALL, parse: (v) => text(v, 'device'), doc: 'the device name (dev_name) in reports and messages' },
+  dma_mask: { scopes: ALL, parse: (v) => maskValue(v, 'dma_mask'), doc: 'the streaming DMA mask: bits or 0x... mask' },
+  coherent_dma_mask: { scopes: ALL, parse: (v) => maskValue(v, 'coherent_dma_mask'), doc: 'the coherent DMA mask' },
+  bus_dma_limit: {
+    scopes: ALL,
+    parse: (v) => {
+      const n = v === undefined ? undefined : parseSizeValue(v);
+      return n === undefined ? { error: `bus_dma_limit is an address such as 0xffffffff, got "${v ?? ''}"` } : { value: n };
+    },
+    doc: 'bus limit from dma-ranges (highest reachable address)',
+  },
+  min_align_mask: {
+    scopes: ALL,
+    parse: (v) => {
+      const r = maskValue(v, 'min_align_mask', 32);
+      return r.error ? r : { value: Number(r.value) };
+    },
+    doc: 'dma_set_min_align_mask (NVMe: 0xfff)',
+  },
+  seg_boundary: { scopes: ALL, parse: (v) => maskValue(v, 'seg_boundary'), doc: 'dma_set_seg_boundary mask' },
+  max_seg_size: { scopes: ALL, parse: (v) => positiveInt(v, 'max_seg_size', 2 ** 32), doc: 'dma_set_max_seg_size' },
+  coherent: { scopes: ALL, parse: (v) => boolValue(v, 'coherent'), doc: 'cache-coherent device (yes/no)' },
+  trusted: { scopes: ALL, parse: (v) => boolValue(v, 'trusted'), doc: 'trusted device behind an IOMMU (no: external, untrusted)' },
+  restricted_pool: {
+    scopes: ALL,
+    parse: (v) => positiveInt(v, 'restricted_pool', 1 << 24),
+    doc: 'slots of a restricted-dma-pool the device uses',
+  },
+  dma_offset: {
+    scopes: ALL,
+    parse: (v) => {
+      const n = v === undefined ? undefined : parseSizeValue(v);
+      return n === undefined ? { error: `dma_offset is an address offset, got "${v ?? ''}"` } : { value: n };
+    },
+    doc: 'dma-ranges offset: DMA address = CPU address - offset',
+  },
+  driver: { scopes: NOT_CALL, parse: (v) => text(v, 'driver'), doc: 'driver name in messages' },
+  platform: { scopes: NOT_CALL, parse: (v) => oneOf(v, 'platform', PLATFORM_IDS as readonly PlatformId[]), doc: 'platform profile' },
+  kernel: {
+    scopes: NOT_CALL,
+    parse: (v) => {
+      if (!v) return { error: 'kernel needs a profile (6.1, 6.12, mainline) or a release (6.1.192)' };
+      try {
+        resolveProfileWithNote(v);
+        return { value: v };
+      } catch (e) {
+        if (e instanceof UnknownKernelError) return { error: e.message };
+        throw e;
+      }
+    },
+    doc: 'kernel profile or release',
+  },
+  ram: {
+    scopes: NOT_CALL,
+    parse: (v) => {
+      const n = v === undefined ? undefined : parseSizeValue(v);
+      return n === undefined || n < 2 ** 24
+        ? { error: `ram is a size such as 16G, got ${v === undefined ? 'nothing' : `"${v}"`}` }
+        : { value: n };
+    },
+    doc: 'RAM of the machine (decides whether memory reaches above 4 GiB)',
+  },
+  cpus: { scopes: NOT_CALL, parse: (v) => positiveInt(v, 'cpus', 4096), doc: 'possible CPUs (the number of swiotlb areas)' },
+  cmdline: { scopes: NOT_CALL, parse: (v) => text(v, 'cmdline'), doc: 'kernel command line (swiotlb=...)' },
+  pool: {
+    scopes: NOT_CALL,
+    parse: (v) => positiveInt(v, 'pool', 1 << 26),
+    doc: 'pool size in 2 KiB slots (instead of the kernel default)',
+  },
+  p2m: { scopes: NOT_CALL, parse: (v) => oneOf(v, 'p2m', ['contiguous', 'ballooned'] as const), doc: "Xen PV: dom0's P2M layout" },
+  mix: {
+    scopes: NOT_CALL,
+    parse: (v) => oneOf(v, 'mix', ['concurrent', 'sequential'] as const),
+    doc: 'annotated sites run at the same time, or one after another',
+  },
+};
+
+const ALIASES: Record<string, HintKey> = {
+  in_flight: 'depth',
+  inflight: 'depth',
+  ring: 'depth',
+  nents: 'sg',
+  cpus_list: 'cpu',
+  dev: 'device',
+};
+
+function canonicalKey(k: string): string {
+  return k.toLowerCase().replaceAll('-', '_');
+}
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d: number[] = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0] as number;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j] as number;
+      d[j] = Math.min((d[j] as number) + 1, (d[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length] as number;
+}
+
+export function suggestKey(k: string): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const key of [...Object.keys(KEYS), ...Object.keys(ALIASES)]) {
+    const dd = distance(canonicalKey(k), key);
+    if (dd < bestD) {
+      bestD = dd;
+      best = ALIASES[key] ?? key;
+    }
+  }
+  return best;
+}
+
+const SCOPE_WORDS: Record<string, AnnotationScope> = { swiotlb: 'call', 'swiotlb-function': 'function', 'swiotlb-file': 'file' };
+
+interface Token {
+  readonly key: string;
+  readonly value?: string;
+  readonly keyStart: number;
+  readonly keyEnd: number;
+  readonly valueStart: number;
+  readonly valueEnd: number;
+}
+
+const isBlank = (ch: string) => ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r';
+const isKeyChar = (ch: string) =>
+  (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch === '_' || ch === '-';
+
+/** Offsets in a comment's text -> positions in the file. */
+function positionAt(c: CommentInfo, offset: number): { row: number; col: number } {
+  let row = c.span.row;
+  let lineStart = 0;
+  for (let i = c.text.indexOf('\n'); i >= 0 && i < offset; i = c.text.indexOf('\n', i + 1)) {
+    row++;
+    lineStart = i + 1;
+  }
+  return { row, col: row === c.span.row ? c.span.col + offset : offset - lineStart };
+}
+
+function spanIn(c: CommentInfo, start: number, end: number): Span {
+  const a = positionAt(c, start);
+  const b = positionAt(c, Math.max(start, end));
+  return { row: a.row, col: a.col, endRow: b.row, endCol: b.col };
+}
+
+export interface ParsedAnnotation {
+  readonly scope: AnnotationScope;
+  readonly hints: Hints;
+  readonly keySpans: Partial<Record<HintKey, Span>>;
+  readonly problems: AnnotationProblem[];
+}
+
+/**
+ * Reads one comment. Returns undefined for comments that only mention swiotlb in prose
+ * ("swiotlb bounce buffers are slow"): an annotation is the word followed by a colon.
+ */
+export function parseAnnotationComment(c: CommentInfo): ParsedAnnotation | undefined {
+  const t = c.text;
+  // comment delimiters are replaced by blanks so offsets stay those of the file (UTF-16 units,
+  // as editors count columns: split('') splits by code unit)
+  const chars = t.split('');
+  const blank = (a: number, b: number) => {
+    for (let i = a; i < b && i < chars.length; i++) if (chars[i] !== '\n') chars[i] = ' ';
+  };
+  if (t.startsWith('//')) blank(0, 2);
+  else {
+    blank(0, 2);
+    if (t.endsWith('*/')) blank(t.length - 2, t.length);
+    // leading "*" of continuation lines
+    for (let i = 0; i < chars.length; i++) {
+      if (chars[i] !== '\n') continue;
+      let j = i + 1;
+      while (j < chars.length && (chars[j] === ' ' || chars[j] === '\t')) j++;
+      if (chars[j] === '*') chars[j] = ' ';
+    }
+  }
+  const body = chars.join('');
+  let i = 0;
+  while (i < body.length && isBlank(body[i] as string)) i++;
+  const wordStart = i;
+  while (i < body.length && isKeyChar(body[i] as string)) i++;
+  const word = body.slice(wordStart, i);
+  if (body[i] !== ':' || !word.toLowerCase().startsWith('swiotlb')) return undefined;
+  const problems: AnnotationProblem[] = [];
+  const scope = SCOPE_WORDS[word.toLowerCase()];
+  if (!scope) {
+    problems.push({
+      span: spanIn(c, wordStart, i),
+      severity: 'error',
+      code: 'annotation-unknown-key',
+      message: `unknown annotation "${word}:" (swiotlb: for the next call, swiotlb-function:, swiotlb-file:)`,
+    });
+    return { scope: 'call', hints: {}, keySpans: {}, problems };
+  }
+  i++;
+  const tokens: Token[] = [];
+  while (i < body.length) {
+    while (i < body.length && (isBlank(body[i] as string) || body[i] === ';')) i++;
+    if (i >= body.length) break;
+    if (body.startsWith('--', i)) break;
+    const keyStart = i;
+    while (i < body.length && isKeyChar(body[i] as string)) i++;
+    const keyEnd = i;
+    if (keyEnd === keyStart) {
+      // not a key: skip to the next blank and report it
+      while (i < body.length && !isBlank(body[i] as string)) i++;
+      problems.push({
+        span: spanIn(c, keyStart, i),
+        severity: 'error',
+        code: 'annotation-bad-value',
+        message: `expected key=value, got "${body.slice(keyStart, i)}"`,
+      });
+      continue;
+    }
+    let j = i;
+    while (j < body.length && (body[j] === ' ' || body[j] === '\t')) j++;
+    if (body[j] !== '=') {
+      tokens.push({ key: body.slice(keyStart, keyEnd), keyStart, keyEnd, valueStart: keyEnd, valueEnd: keyEnd });
+      if (i < body.length && !isBlank(body[i] as string) && body[i] !== ';') {
+        const s = i;
+        while (i < body.length && !isBlank(body[i] as string)) i++;
+        problems.push({
+          span: spanIn(c, s, i),
+          severity: 'error',
+          code: 'annotation-bad-value',
+          message: `expected "=" after ${body.slice(keyStart, keyEnd)}, got "${body.slice(s, i)}"`,
+        });
+      }
+      continue;
+    }
+    j++;
+    while (j < body.length && (body[j] === ' ' || body[j] === '\t')) j++;
+    let valueStart = j;
+    let valueEnd: number;
+    let value: string;
+    if (body[j] === '"') {
+      const close = body.indexOf('"', j + 1);
+      valueStart = j + 1;
+      valueEnd = close < 0 ? body.length : close;
+      value = body.slice(valueStart, valueEnd);
+      i = close < 0 ? body.length : close + 1;
+      if (close < 0)
+        problems.push({
+          span: spanIn(c, j, body.length),
+          severity: 'error',
+          code: 'annotation-bad-value',
+          message: 'unterminated quoted value',
+        });
+    } else {
+      while (j < body.length && !isBlank(body[j] as string) && body[j] !== ';') j++;
+      valueEnd = j;
+      value = body.slice(valueStart, valueEnd);
+      i = j;
+    }
+    tokens.push({ key: body.slice(keyStart, keyEnd), value, keyStart, keyEnd, valueStart, valueEnd });
+  }
+  const hints: Hints = {};
+  const keySpans: Partial<Record<HintKey, Span>> = {};
+  for (const tok of tokens) {
+    const canon = canonicalKey(tok.key);
+    const key = (ALIASES[canon] ?? canon) as HintKey;
+    const def = KEYS[key];
+    const keySpan = spanIn(c, tok.keyStart, tok.keyEnd);
+    if (!def) {
+      const suggestion = suggestKey(tok.key);
+      problems.push({
+        span: keySpan,
+        severity: 'error',
+        code: 'annotation-unknown-key',
+        message: `unknown annotation key "${tok.key}"${suggestion ? ` (did you mean ${suggestion}?)` : ''}`,
+        ...(suggestion ? { suggestion } : {}),
+      });
+      continue;
+    }
+    if (!def.scopes.includes(scope)) {
+      problems.push({
+        span: keySpan,
+        severity: 'error',
+        code: 'annotation-scope',
+        message: `${key} describes the machine: write it in a swiotlb-file: annotation (or the workspace settings), not in ${scope === 'call' ? 'swiotlb:' : 'swiotlb-function:'}`,
+      });
+      continue;
+    }
+    if (keySpans[key]) {
+      problems.push({
+        span: keySpan,
+        severity: 'warning',
+        code: 'annotation-duplicate',
+        message: `${key} is given twice; the last one counts`,
+      });
+    }
+    const r = def.parse(tok.value);
+    if (r.error !== undefined) {
+      const span = tok.value === undefined ? keySpan : spanIn(c, tok.valueStart, tok.valueEnd);
+      problems.push({ span, severity: 'error', code: 'annotation-bad-value', message: r.error });
+      continue;
+    }
+    (hints as Record<string, unknown>)[key] = r.value;
+    keySpans[key] = keySpan;
+  }
+  return { scope, hints, keySpans, problems };
+}
+
+const before = (a: Span, b: Span) => a.endRow < b.row || (a.endRow === b.row && a.endCol <= b.col);
+
+/** Reads a file's annotation comments and attaches each to its call, function or the file. */
+export function fileAnnotations(pf: ParsedFile): { annotations: Annotation[]; problems: AnnotationProblem[] } {
+  const annotations: Annotation[] = [];
+  const problems: AnnotationProblem[] = [];
+  for (const c of pf.comments) {
+    const a = parseAnnotationComment(c);
+    if (!a) continue;
+    problems.push(...a.problems);
+    let target = -1;
+    if (a.scope === 'call') {
+      target = pf.sites.findIndex((s) => before(c.span, s.span) && (c.fn < 0 || s.fn === c.fn));
+      if (target < 0) {
+        problems.push({
+          span: c.span,
+          severity: 'warning',
+          code: 'annotation-unattached',
+          message:
+            c.fn >= 0
+              ? 'this swiotlb: annotation is followed by no DMA API call in its function (it applies to the next call)'
+              : 'this swiotlb: annotation is followed by no DMA API call',
+        });
+        continue;
+      }
+    } else if (a.scope === 'function') {
+      target = c.fn >= 0 ? c.fn : pf.functions.findIndex((f) => before(c.span, f.span));
+      if (target < 0) {
+        problems.push({
+          span: c.span,
+          severity: 'warning',
+          code: 'annotation-unattached',
+          message: 'this swiotlb-function: annotation is neither inside nor before a function',
+        });
+        continue;
+      }
+    }
+    annotations.push({ scope: a.scope, span: c.span, hints: a.hints, keySpans: a.keySpans, target });
+  }
+  return { annotations, problems };
+}
+
+/**
+ * Workspace defaults ("ram=32G cpus=8 where=any") with the file grammar. Problems are reported
+ * with the setting's text offsets as columns on line 0.
+ */
+export function parseSettingsHints(textValue: string): ParsedAnnotation {
+  const c: CommentInfo = { text: `/* swiotlb-file: ${textValue} */`, span: { row: 0, col: -17, endRow: 0, endCol: 0 }, fn: -1 };
+  return parseAnnotationComment(c) ?? { scope: 'file', hints: {}, keySpans: {}, problems: [] };
+}
+
+/** Later hints override earlier ones (settings < file < function < call). */
+export function mergeHints(...layers: (Hints | undefined)[]): Hints {
+  const out: Hints = {};
+  for (const l of layers) if (l) Object.assign(out, l);
+  return out;
+}
+
+export const DEFAULT_DIRECTION = DmaDirection.BIDIRECTIONAL;
