@@ -7,13 +7,13 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { EventTable } from '../analysis/eventTable';
 import type { AnalysisSession } from '../analysis/session';
 import { summarizeEvents } from '../analysis/session';
 import { PLATFORM_IDS, platformById } from '../model/dma/platform';
 import { resolveProfileWithNote } from '../model/profiles';
-import { type Annotation, fileAnnotations, type Hints, parseSettingsHints } from './annotations';
+import { type Annotation, fileAnnotations, type Hints, MACHINE_KEYS, parseSettingsHints, withoutMachineKeys } from './annotations';
 import { mentionsDmaApi } from './api';
 import { type DeviceView, deviceView, driverDevices } from './devices';
 import { Evaluator, SymbolScope } from './evaluate';
@@ -49,6 +49,7 @@ export interface SourceOptions {
 
 export interface FileReport {
   readonly file: string;
+  readonly driver: string;
   readonly bytes: number;
   readonly lines: number;
   readonly sites: number;
@@ -75,7 +76,9 @@ export interface SourceAnalysis {
   readonly session: AnalysisSession;
   readonly drivers: {
     readonly name: string;
+    readonly dir: string;
     readonly files: number;
+    readonly machine: Machine;
     readonly sim?: Pick<DriverSimulation, 'pool' | 'poolWhy' | 'workloadCalls'>;
   }[];
   readonly stats: {
@@ -212,8 +215,6 @@ function machineFor(opts: SourceOptions, settings: Hints, fileHints: Hints, driv
   };
 }
 
-const MACHINE_KEYS = ['platform', 'kernel', 'ram', 'cpus', 'cmdline', 'pool', 'p2m', 'mix', 'driver'] as const;
-
 /** Analyses files and folders. */
 export async function analyzeSource(paths: readonly string[], opts: SourceOptions = {}): Promise<SourceAnalysis> {
   const t0 = Date.now();
@@ -261,7 +262,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
         path: p,
         display: display(p),
         primary: isPrimary,
-        report: { file: display(p), bytes: 0, lines: 0, sites: 0, errorNodes: 0 },
+        report: { file: display(p), driver: basename(d), bytes: 0, lines: 0, sites: 0, errorNodes: 0 },
       });
     }
   }
@@ -355,15 +356,15 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
       const pf = f.pf as ParsedFile;
       const lazy = lazyHeaders(f, group, headers);
       const scope = new SymbolScope([pf.symbols], lazy);
-      const ev = new Evaluator(scope, parseMacroExpression, undefined, display);
+      const ev = new Evaluator(scope, parseMacroExpression, undefined, (p) => (isAbsolute(p) ? display(p) : p));
       const macroBody = (name: string) => scope.find((s) => s.macros.get(name))?.body;
-      const built = buildSites(pf, nextSite, f.display, ev, macroBody);
+      const built = buildSites(pf, nextSite, f.display, ev, macroBody, driverName);
       nextSite += built.length;
       const ann = fileAnnotations(pf);
       annotationsByFile.set(f, ann.annotations);
       if (f.primary) diagnostics.push(...annotationDiagnostics(f.display, ann.problems));
       applyAnnotations(built, built[0]?.id ?? nextSite, ann.annotations, withoutMachineKeys(settings));
-      f.report = { file: f.display, bytes: pf.bytes, lines: pf.lines, sites: built.length, errorNodes: pf.errorNodes };
+      f.report = { file: f.display, driver: driverName, bytes: pf.bytes, lines: pf.lines, sites: built.length, errorNodes: pf.errorNodes };
       driverSites.push(...built);
       if (f.primary) {
         diagnostics.push(...parseDiagnostics(f.display, pf));
@@ -442,11 +443,14 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
         });
       }
     }
-    drivers.push({
-      name: driverName,
-      files: group.length,
-      ...(sim ? { sim: { pool: sim.pool, poolWhy: sim.poolWhy, workloadCalls: sim.workloadCalls } } : {}),
-    });
+    if (group.some((f) => f.primary && f.report.sites > 0))
+      drivers.push({
+        name: driverName,
+        dir: display(dir),
+        files: group.length,
+        machine,
+        ...(sim ? { sim: { pool: sim.pool, poolWhy: sim.poolWhy, workloadCalls: sim.workloadCalls } } : {}),
+      });
     for (const f of group) {
       if (f.primary) files.push(f.report);
       // the driver is done: its trees of objects can go
@@ -463,6 +467,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
         machine,
         files.map((f) => f.file),
       );
+  diagnostics.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.span.row - b.span.row || a.span.col - b.span.col));
   return {
     machine,
     files,
@@ -489,12 +494,6 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
       ms: Date.now() - t0,
     },
   };
-}
-
-function withoutMachineKeys(h: Hints): Hints {
-  const out = { ...h };
-  for (const k of MACHINE_KEYS) delete out[k];
-  return out;
 }
 
 function emptySession(m: Machine, files: string[]): AnalysisSession {

@@ -67,6 +67,16 @@ export interface Hints {
 
 export type HintKey = keyof Hints;
 
+/** Keys that describe the machine (one per driver), not a device or a call. */
+export const MACHINE_KEYS = ['platform', 'kernel', 'ram', 'cpus', 'cmdline', 'pool', 'p2m', 'mix', 'driver'] as const;
+
+/** A copy without the machine keys. */
+export function withoutMachineKeys(h: Hints): Hints {
+  const out = { ...h };
+  for (const k of MACHINE_KEYS) delete out[k];
+  return out;
+}
+
 export interface AnnotationProblem {
   readonly span: Span;
   readonly severity: 'error' | 'warning';
@@ -436,25 +446,20 @@ export interface ParsedAnnotation {
   readonly hints: Hints;
   readonly keySpans: Partial<Record<HintKey, Span>>;
   readonly problems: AnnotationProblem[];
+  /** Where the annotation's text is. */
+  readonly span: Span;
 }
 
-/**
- * Reads one comment. Returns undefined for comments that only mention swiotlb in prose
- * ("swiotlb bounce buffers are slow"): an annotation is the word followed by a colon.
- */
-export function parseAnnotationComment(c: CommentInfo): ParsedAnnotation | undefined {
-  const t = c.text;
-  // comment delimiters are replaced by blanks so offsets stay those of the file (UTF-16 units,
-  // as editors count columns: split('') splits by code unit)
+/** The comment's text with its delimiters and leading "*"s blanked, so offsets stay the file's. */
+function commentBody(t: string): string {
+  // UTF-16 units, as editors count columns: split('') splits by code unit
   const chars = t.split('');
   const blank = (a: number, b: number) => {
     for (let i = a; i < b && i < chars.length; i++) if (chars[i] !== '\n') chars[i] = ' ';
   };
-  if (t.startsWith('//')) blank(0, 2);
-  else {
-    blank(0, 2);
-    if (t.endsWith('*/')) blank(t.length - 2, t.length);
-    // leading "*" of continuation lines
+  blank(0, 2);
+  if (!t.startsWith('//') && t.endsWith('*/')) blank(t.length - 2, t.length);
+  if (!t.startsWith('//')) {
     for (let i = 0; i < chars.length; i++) {
       if (chars[i] !== '\n') continue;
       let j = i + 1;
@@ -462,36 +467,68 @@ export function parseAnnotationComment(c: CommentInfo): ParsedAnnotation | undef
       if (chars[j] === '*') chars[j] = ' ';
     }
   }
-  const body = chars.join('');
-  let i = 0;
-  while (i < body.length && isBlank(body[i] as string)) i++;
-  const wordStart = i;
-  while (i < body.length && isKeyChar(body[i] as string)) i++;
-  const word = body.slice(wordStart, i);
-  if (body[i] !== ':' || !word.toLowerCase().startsWith('swiotlb')) return undefined;
+  return chars.join('');
+}
+
+/**
+ * Reads the annotations of one comment. An annotation is a line that starts with swiotlb:,
+ * swiotlb-function: or swiotlb-file:; it runs to a blank line, the next annotation or the end of
+ * the comment, so it can sit in a file's header comment among prose. Comments that only mention
+ * swiotlb ("swiotlb bounce buffers are slow") hold none.
+ */
+export function parseAnnotationComment(c: CommentInfo): ParsedAnnotation[] {
+  const body = commentBody(c.text);
+  // each line: where its first word starts, and whether that word is an annotation keyword
+  const starts: { at: number; wordEnd: number; word: string }[] = [];
+  const lineEnds: number[] = [];
+  let lineStart = 0;
+  for (;;) {
+    const nl = body.indexOf('\n', lineStart);
+    const end = nl < 0 ? body.length : nl;
+    let i = lineStart;
+    while (i < end && isBlank(body[i] as string)) i++;
+    const w = i;
+    while (i < end && isKeyChar(body[i] as string)) i++;
+    const word = body.slice(w, i);
+    if (body[i] === ':' && word.toLowerCase().startsWith('swiotlb')) starts.push({ at: w, wordEnd: i, word });
+    else if (w === end) lineEnds.push(lineStart);
+    if (nl < 0) break;
+    lineStart = nl + 1;
+  }
+  const out: ParsedAnnotation[] = [];
+  starts.forEach((st, k) => {
+    const next = starts[k + 1]?.at ?? body.length;
+    const blankLine = lineEnds.find((b) => b > st.at && b < next);
+    out.push(parseOne(c, body, st.at, st.wordEnd, st.word, blankLine ?? next));
+  });
+  return out;
+}
+
+function parseOne(c: CommentInfo, body: string, wordStart: number, wordEnd: number, word: string, limit: number): ParsedAnnotation {
   const problems: AnnotationProblem[] = [];
   const scope = SCOPE_WORDS[word.toLowerCase()];
+  const span = spanIn(c, wordStart, limit);
   if (!scope) {
     problems.push({
-      span: spanIn(c, wordStart, i),
+      span: spanIn(c, wordStart, wordEnd),
       severity: 'error',
       code: 'annotation-unknown-key',
       message: `unknown annotation "${word}:" (swiotlb: for the next call, swiotlb-function:, swiotlb-file:)`,
     });
-    return { scope: 'call', hints: {}, keySpans: {}, problems };
+    return { scope: 'call', hints: {}, keySpans: {}, problems, span };
   }
-  i++;
+  let i = wordEnd + 1;
   const tokens: Token[] = [];
-  while (i < body.length) {
-    while (i < body.length && (isBlank(body[i] as string) || body[i] === ';')) i++;
-    if (i >= body.length) break;
+  while (i < limit) {
+    while (i < limit && (isBlank(body[i] as string) || body[i] === ';')) i++;
+    if (i >= limit) break;
     if (body.startsWith('--', i)) break;
     const keyStart = i;
-    while (i < body.length && isKeyChar(body[i] as string)) i++;
+    while (i < limit && isKeyChar(body[i] as string)) i++;
     const keyEnd = i;
     if (keyEnd === keyStart) {
       // not a key: skip to the next blank and report it
-      while (i < body.length && !isBlank(body[i] as string)) i++;
+      while (i < limit && !isBlank(body[i] as string)) i++;
       problems.push({
         span: spanIn(c, keyStart, i),
         severity: 'error',
@@ -501,12 +538,12 @@ export function parseAnnotationComment(c: CommentInfo): ParsedAnnotation | undef
       continue;
     }
     let j = i;
-    while (j < body.length && (body[j] === ' ' || body[j] === '\t')) j++;
+    while (j < limit && (body[j] === ' ' || body[j] === '\t')) j++;
     if (body[j] !== '=') {
       tokens.push({ key: body.slice(keyStart, keyEnd), keyStart, keyEnd, valueStart: keyEnd, valueEnd: keyEnd });
-      if (i < body.length && !isBlank(body[i] as string) && body[i] !== ';') {
+      if (i < limit && !isBlank(body[i] as string) && body[i] !== ';') {
         const s = i;
-        while (i < body.length && !isBlank(body[i] as string)) i++;
+        while (i < limit && !isBlank(body[i] as string)) i++;
         problems.push({
           span: spanIn(c, s, i),
           severity: 'error',
@@ -517,25 +554,21 @@ export function parseAnnotationComment(c: CommentInfo): ParsedAnnotation | undef
       continue;
     }
     j++;
-    while (j < body.length && (body[j] === ' ' || body[j] === '\t')) j++;
+    while (j < limit && (body[j] === ' ' || body[j] === '\t')) j++;
     let valueStart = j;
     let valueEnd: number;
     let value: string;
     if (body[j] === '"') {
-      const close = body.indexOf('"', j + 1);
+      const q = body.indexOf('"', j + 1);
+      const close = q >= 0 && q < limit ? q : -1;
       valueStart = j + 1;
-      valueEnd = close < 0 ? body.length : close;
+      valueEnd = close < 0 ? limit : close;
       value = body.slice(valueStart, valueEnd);
-      i = close < 0 ? body.length : close + 1;
+      i = close < 0 ? limit : close + 1;
       if (close < 0)
-        problems.push({
-          span: spanIn(c, j, body.length),
-          severity: 'error',
-          code: 'annotation-bad-value',
-          message: 'unterminated quoted value',
-        });
+        problems.push({ span: spanIn(c, j, limit), severity: 'error', code: 'annotation-bad-value', message: 'unterminated quoted value' });
     } else {
-      while (j < body.length && !isBlank(body[j] as string) && body[j] !== ';') j++;
+      while (j < limit && !isBlank(body[j] as string) && body[j] !== ';') j++;
       valueEnd = j;
       value = body.slice(valueStart, valueEnd);
       i = j;
@@ -579,14 +612,14 @@ export function parseAnnotationComment(c: CommentInfo): ParsedAnnotation | undef
     }
     const r = def.parse(tok.value);
     if (r.error !== undefined) {
-      const span = tok.value === undefined ? keySpan : spanIn(c, tok.valueStart, tok.valueEnd);
-      problems.push({ span, severity: 'error', code: 'annotation-bad-value', message: r.error });
+      const vspan = tok.value === undefined ? keySpan : spanIn(c, tok.valueStart, tok.valueEnd);
+      problems.push({ span: vspan, severity: 'error', code: 'annotation-bad-value', message: r.error });
       continue;
     }
     (hints as Record<string, unknown>)[key] = r.value;
     keySpans[key] = keySpan;
   }
-  return { scope, hints, keySpans, problems };
+  return { scope, hints, keySpans, problems, span };
 }
 
 const before = (a: Span, b: Span) => a.endRow < b.row || (a.endRow === b.row && a.endCol <= b.col);
@@ -596,15 +629,18 @@ export function fileAnnotations(pf: ParsedFile): { annotations: Annotation[]; pr
   const annotations: Annotation[] = [];
   const problems: AnnotationProblem[] = [];
   for (const c of pf.comments) {
-    const a = parseAnnotationComment(c);
-    if (!a) continue;
+    for (const a of parseAnnotationComment(c)) attach(c, a);
+  }
+  return { annotations, problems };
+
+  function attach(c: CommentInfo, a: ParsedAnnotation): void {
     problems.push(...a.problems);
     let target = -1;
     if (a.scope === 'call') {
       target = pf.sites.findIndex((s) => before(c.span, s.span) && (c.fn < 0 || s.fn === c.fn));
       if (target < 0) {
         problems.push({
-          span: c.span,
+          span: a.span,
           severity: 'warning',
           code: 'annotation-unattached',
           message:
@@ -612,23 +648,22 @@ export function fileAnnotations(pf: ParsedFile): { annotations: Annotation[]; pr
               ? 'this swiotlb: annotation is followed by no DMA API call in its function (it applies to the next call)'
               : 'this swiotlb: annotation is followed by no DMA API call',
         });
-        continue;
+        return;
       }
     } else if (a.scope === 'function') {
       target = c.fn >= 0 ? c.fn : pf.functions.findIndex((f) => before(c.span, f.span));
       if (target < 0) {
         problems.push({
-          span: c.span,
+          span: a.span,
           severity: 'warning',
           code: 'annotation-unattached',
           message: 'this swiotlb-function: annotation is neither inside nor before a function',
         });
-        continue;
+        return;
       }
     }
-    annotations.push({ scope: a.scope, span: c.span, hints: a.hints, keySpans: a.keySpans, target });
+    annotations.push({ scope: a.scope, span: a.span, hints: a.hints, keySpans: a.keySpans, target });
   }
-  return { annotations, problems };
 }
 
 /**
@@ -637,7 +672,7 @@ export function fileAnnotations(pf: ParsedFile): { annotations: Annotation[]; pr
  */
 export function parseSettingsHints(textValue: string): ParsedAnnotation {
   const c: CommentInfo = { text: `/* swiotlb-file: ${textValue} */`, span: { row: 0, col: -17, endRow: 0, endCol: 0 }, fn: -1 };
-  return parseAnnotationComment(c) ?? { scope: 'file', hints: {}, keySpans: {}, problems: [] };
+  return parseAnnotationComment(c)[0] ?? { scope: 'file', hints: {}, keySpans: {}, problems: [], span: c.span };
 }
 
 /** Later hints override earlier ones (settings < file < function < call). */

@@ -260,6 +260,8 @@ function typesOf(tree: Tree): Map<number, Interesting> {
     // a node type can have several ids (aliases): take every id whose name matches
     for (let id = 0; id < lang.nodeTypeCount; id++) if (lang.nodeTypeForId(id) === t) m.set(id, t);
   }
+  // ts_builtin_sym_error: the ERROR node has the largest symbol id, outside the grammar's table
+  m.set(0xffff, 'ERROR');
   typeTable = m;
   return m;
 }
@@ -327,11 +329,8 @@ function walk(file: string, text: string, tree: Tree, opts: ExtractOptions): Par
             descend = false;
             if (!symbolsOnly) {
               const t = c.nodeText;
-              // "/* swiotlb..." or "// swiotlb...": candidates; annotations.ts reads them
-              const body = t.startsWith('//') ? t.slice(2) : t.slice(2, Math.max(2, t.length - 2));
-              if (body.replace(/^[\s*]+/, '').startsWith(ANNOTATION_WORD)) {
-                comments.push({ text: keep(t), span: spanOf(c), fn: frame.fn });
-              }
+              // candidates; annotations.ts reads the lines that start with swiotlb...:
+              if (t.includes(ANNOTATION_WORD)) comments.push({ text: keep(t), span: spanOf(c), fn: frame.fn });
             }
             break;
           }

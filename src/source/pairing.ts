@@ -106,7 +106,21 @@ export function pairSites(sites: readonly Site[], firstPairId: number, report: (
       for (const u of [...unmaps, ...sy]) if (!pairOf.has(u.id)) pairOf.set(u.id, p.id);
     }
     if (!report(m) || m.spec.managed) continue;
-    const anyRelease = releases.some((u) => compatible(m.family, u.family) && (u.family === 'pool') === (m.family === 'pool'));
+    const family = releases.filter((u) => compatible(m.family, u.family) && (u.family === 'pool') === (m.family === 'pool'));
+    const anyRelease = family.length > 0;
+    // kept in a member that no release ever reads, while every release's handle is known
+    const member = m.handles.find((h) => !h.local);
+    if (anyRelease && member && !unmaps.length && family.every((u) => u.handles.length > 0 && u.handles.every((h) => !h.local))) {
+      diagnostics.push({
+        file: m.file,
+        span: span(m),
+        severity: 'warning',
+        code: 'unreleased-map',
+        message: `${m.api} keeps its handle in ${refName(member)}, which no ${RELEASE_NAME[m.family] ?? 'release'} in this driver is given: the ${m.role === 'map' ? 'mapping (and any bounce slots it holds) is' : 'allocation is'} never released`,
+        site: m.id,
+      });
+      continue;
+    }
     if (!anyRelease) {
       const wrong = releases.find((u) => sameHandle(m, u));
       if (wrong) {
@@ -139,7 +153,8 @@ export function pairSites(sites: readonly Site[], firstPairId: number, report: (
       const other = opens.find(
         (m) => sameHandle(m, u) && isRelease(u) && m.family !== u.family && m.family !== 'pool' && u.family !== 'pool',
       );
-      if (other && !releases.some((r) => r !== u && compatible(other.family, r.family) && sameHandle(other, r)))
+      const already = diagnostics.some((d) => d.code === 'wrong-unmap-function' && d.site === u.id);
+      if (other && !already && !releases.some((r) => r !== u && compatible(other.family, r.family) && sameHandle(other, r)))
         diagnostics.push({
           file: u.file,
           span: span(u),
@@ -181,6 +196,7 @@ export function pairSites(sites: readonly Site[], firstPairId: number, report: (
     }
     if (u.family === 'sg' && u.nents) checkSgNents(u, maps, diagnostics);
   }
+  diagnostics.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.span.row - b.span.row || a.span.col - b.span.col));
   return { pairs, diagnostics, pairOf };
 }
 

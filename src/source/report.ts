@@ -9,7 +9,7 @@ import { formatBytes } from '../model/units';
 import { decisionJson } from '../scenario/report';
 import type { SourceAnalysis } from './analyze';
 import type { Hints, Placement, SizeSpec } from './annotations';
-import type { Verdict } from './simulate';
+import type { Machine, Verdict } from './simulate';
 import type { HandleRef, Site, SourceDiagnostic } from './sites';
 
 const hexBig = (v: bigint) => `0x${v.toString(16)}`;
@@ -109,6 +109,7 @@ export function siteJson(s: Site, a: SourceAnalysis) {
     end_line: span.endRow + 1,
     end_column: span.endCol + 1,
     function: s.function,
+    driver: s.driver,
     api: s.api,
     ...(s.raw.via ? { via: s.raw.via } : {}),
     role: s.role,
@@ -151,10 +152,29 @@ export function diagnosticJson(d: SourceDiagnostic) {
   };
 }
 
-export function sourceJson(a: SourceAnalysis, paths: readonly string[]) {
-  const m = a.machine;
-  const sim = a.drivers.find((d) => d.sim)?.sim;
+function machineJson(m: Machine, sim: SourceAnalysis['drivers'][number]['sim']) {
   const pool = sim?.pool ?? null;
+  return {
+    cpus: m.cpus,
+    ram: m.ramBytes,
+    ...(m.cmdline ? { cmdline: m.cmdline } : {}),
+    pool: pool
+      ? {
+          nslabs: pool.nslabs,
+          nareas: pool.nareas,
+          base: hexAddr(pool.start),
+          bytes: pool.nslabs * 2048,
+          force_bounce: pool.forceBounce,
+          why: sim?.poolWhy,
+        }
+      : { nslabs: 0, why: sim?.poolWhy ?? null },
+  };
+}
+
+export function sourceJson(a: SourceAnalysis, paths: readonly string[]) {
+  const first = a.drivers.find((d) => d.sim) ?? a.drivers[0];
+  const m = first?.machine ?? a.machine;
+  const pool = first?.sim?.pool ?? null;
   const siteById = new Map(a.sites.map((s) => [s.id, s] as const));
   const count = (st: string) => a.sites.filter((s) => a.verdicts.get(s.id)?.status === st).length;
   const sum = a.session.summary;
@@ -162,23 +182,19 @@ export function sourceJson(a: SourceAnalysis, paths: readonly string[]) {
     input: { kind: 'source', paths },
     platform: { id: m.platform.id, title: m.platform.title, ops: m.platform.ops, assumptions: m.platform.assumptions },
     kernel: { name: m.kernel.name, title: m.kernel.title, ...(m.kernelNote ? { note: m.kernelNote } : {}) },
-    machine: {
-      cpus: m.cpus,
-      ram: m.ramBytes,
-      ...(m.cmdline ? { cmdline: m.cmdline } : {}),
-      pool: pool
-        ? {
-            nslabs: pool.nslabs,
-            nareas: pool.nareas,
-            base: hexAddr(pool.start),
-            bytes: pool.nslabs * 2048,
-            force_bounce: pool.forceBounce,
-            why: sim?.poolWhy,
-          }
-        : { nslabs: 0, why: sim?.poolWhy ?? null },
-    },
+    machine: machineJson(m, first?.sim),
+    drivers: a.drivers.map((d) => ({
+      name: d.name,
+      dir: d.dir,
+      files: d.files,
+      platform: d.machine.platform.id,
+      kernel: d.machine.kernel.name,
+      machine: machineJson(d.machine, d.sim),
+      workload_calls: d.sim?.workloadCalls ?? 0,
+    })),
     files: a.files.map((f) => ({
       file: f.file,
+      driver: f.driver,
       bytes: f.bytes,
       lines: f.lines,
       sites: f.sites,
@@ -269,60 +285,62 @@ function locate(s: Site | undefined) {
   return s ? { file: s.file, line: s.raw.span.row + 1, api: s.api } : {};
 }
 
-/** A report for people: per file, each site with its verdict; then the problems. */
+/** A report for people: per driver its machine, each site with its verdict, its devices; then the problems. */
 export function formatSource(a: SourceAnalysis, maxSites = 400): string {
   const out: string[] = [];
-  const m = a.machine;
-  const sim = a.drivers.find((d) => d.sim)?.sim;
   out.push(
-    `Driver source: ${a.stats.files} file${a.stats.files === 1 ? '' : 's'}, ${a.sites.length} DMA call site${a.sites.length === 1 ? '' : 's'}`,
+    `Driver source: ${a.stats.files} file${a.stats.files === 1 ? '' : 's'}, ${a.sites.length} DMA call site${a.sites.length === 1 ? '' : 's'} in ${a.drivers.length} driver${a.drivers.length === 1 ? '' : 's'}`,
   );
-  out.push(`  platform        ${m.platform.title} [${m.platform.id}, ${m.platform.ops}]`);
-  out.push(`  kernel          ${m.kernel.name}: ${m.kernel.title}`);
-  out.push(`  machine         ${m.cpus} CPUs, ${formatBytes(m.ramBytes)} RAM${m.cmdline ? `, ${m.cmdline}` : ''}`);
-  if (sim?.pool)
-    out.push(
-      `  pool            ${sim.pool.nslabs} slots (${formatBytes(sim.pool.nslabs * 2048)}), ${sim.pool.nareas} areas${sim.pool.forceBounce ? ', force bounce' : ''} (${sim.poolWhy})`,
-    );
-  else if (sim) out.push(`  pool            none (${sim.poolWhy})`);
   let shown = 0;
-  let lastFile = '';
-  for (const s of a.sites) {
-    if (shown++ >= maxSites) {
-      out.push(`  ... ${a.sites.length - maxSites} more sites (--json lists every one)`);
-      break;
-    }
-    if (s.file !== lastFile) {
-      out.push(s.file);
-      lastFile = s.file;
-    }
-    const v = a.verdicts.get(s.id);
-    const size = s.size ? ` ${s.size.value !== undefined ? `${s.size.value} B` : s.size.text}` : '';
-    const dir = s.dir ? ` ${s.dir.text}` : '';
+  for (const d of a.drivers) {
+    const m = d.machine;
+    out.push('');
+    out.push(`${d.name} (${d.dir})`);
+    out.push(`  platform  ${m.platform.title} [${m.platform.id}, ${m.platform.ops}]`);
+    out.push(`  kernel    ${m.kernel.name}: ${m.kernel.title}`);
+    const pool = d.sim?.pool;
+    const poolText = pool
+      ? `pool ${pool.nslabs} slots (${formatBytes(pool.nslabs * 2048)}), ${pool.nareas} areas${pool.forceBounce ? ', force bounce' : ''}`
+      : 'no pool';
     out.push(
-      `  ${s.raw.span.row + 1}:${s.raw.span.col + 1} ${s.function ?? '-'} ${s.api}(${s.deviceExpr ?? ''}${size}${dir})${v ? `: ${v.lens}` : ''}`,
+      `  machine   ${m.cpus} CPUs, ${formatBytes(m.ramBytes)} RAM${m.cmdline ? `, ${m.cmdline}` : ''}; ${poolText}${d.sim ? ` (${d.sim.poolWhy})` : ''}`,
     );
+    let lastFile = '';
+    for (const s of a.sites) {
+      if (s.driver !== d.name) continue;
+      if (shown++ >= maxSites) continue;
+      if (s.file !== lastFile) {
+        out.push(`  ${s.file}`);
+        lastFile = s.file;
+      }
+      const v = a.verdicts.get(s.id);
+      const size = s.size ? ` ${s.size.value !== undefined ? `${s.size.value} B` : s.size.text}` : '';
+      const dir = s.dir ? ` ${s.dir.text}` : '';
+      out.push(
+        `    ${s.raw.span.row + 1}:${s.raw.span.col + 1} ${s.function ?? '-'} ${s.api}(${s.deviceExpr ?? ''}${size}${dir})${v ? `: ${v.lens}` : ''}`,
+      );
+    }
+    for (const dev of a.devices.filter((x) => x.driver === d.name))
+      out.push(`  device ${dev.exprs.join(', ')}: dma_mask ${hexBig(dev.view.dmaMask.value)} (${dev.view.dmaMask.from})`);
   }
-  if (a.devices.length) {
-    out.push('devices');
-    for (const d of a.devices)
-      out.push(`  ${d.driver}: ${d.exprs.join(', ')}: dma_mask ${hexBig(d.view.dmaMask.value)} (${d.view.dmaMask.from})`);
-  }
+  if (shown > maxSites) out.push(`... ${shown - maxSites} more sites (--json lists every one)`);
   const shownDiags = a.diagnostics.filter((d) => d.code !== 'parse-error');
   if (shownDiags.length) {
+    out.push('');
     out.push('problems');
     for (const d of shownDiags.slice(0, 200))
       out.push(`  ${d.file}:${d.span.row + 1}:${d.span.col + 1}: ${d.severity}: ${d.message} [${d.code}]`);
     if (shownDiags.length > 200) out.push(`  ... ${shownDiags.length - 200} more`);
   }
+  const parseErrors = a.diagnostics.length - shownDiags.length;
   const sum = a.session.summary;
-  if (sum.maps) {
+  out.push('');
+  if (sum.maps)
     out.push(
-      `workload        ${sum.maps} maps: ${sum.direct} direct, ${sum.bounced} bounced, ${sum.failed} failed; peak ${sum.peakSlots ?? 0} slots${sim?.pool ? ` (${((100 * (sum.peakSlots ?? 0)) / sim.pool.nslabs).toFixed(1)} %)` : ''}; ${formatBytes(sum.bytesCopied)} copied`,
+      `workload  ${sum.maps} simulated maps: ${sum.direct} direct, ${sum.bounced} bounced, ${sum.failed} failed; ${formatBytes(sum.bytesCopied)} copied`,
     );
-  }
   out.push(
-    `parsed          ${a.stats.parsed} files, ${formatBytes(a.stats.bytes)}, in ${(a.stats.ms / 1000).toFixed(1)} s; ${a.stats.filesWithErrors} with syntax errors, ${a.stats.skipped} skipped`,
+    `parsed    ${a.stats.parsed} files, ${formatBytes(a.stats.bytes)}, in ${(a.stats.ms / 1000).toFixed(1)} s; ${a.stats.filesWithErrors} with syntax errors (${parseErrors} reported); ${a.stats.skipped} without DMA calls or skipped`,
   );
   return out.join('\n');
 }

@@ -220,7 +220,9 @@ export function shortReason(bit: number, dev: DeviceConfig | undefined, m: Machi
   switch (bit) {
     case Reason.ForceBounce:
       if (dev?.restrictedPoolSlots) return 'restricted DMA pool';
-      return m.platform.memEncrypt === 'none' ? 'swiotlb=force' : `memory encryption (${m.platform.title.split(' ')[0]} guest)`;
+      return m.platform.memEncrypt === 'none'
+        ? 'swiotlb=force'
+        : `memory encryption (${ENCRYPTION_NAME[m.platform.memEncrypt] ?? m.platform.memEncrypt} guest)`;
     case Reason.BeyondDmaMask:
       return `beyond ${dev ? maskBitsText(dev.dmaMask) : ''} dma_mask`.replace('  ', ' ');
     case Reason.BeyondBusLimit:
@@ -240,7 +242,7 @@ export function shortReason(bit: number, dev: DeviceConfig | undefined, m: Machi
     case Reason.PoolExhausted:
       return 'pool full';
     case Reason.Fragmented:
-      return 'pool fragmented';
+      return 'no free run fits (fragmented, or ruled out by alignment)';
     case Reason.BounceBeyondMask:
       return 'bounce buffer beyond the device mask';
     case Reason.NoSwiotlb:
@@ -255,6 +257,7 @@ export function shortReason(bit: number, dev: DeviceConfig | undefined, m: Machi
 }
 
 const lowestBit = (mask: number) => mask & -mask;
+const ENCRYPTION_NAME: Record<string, string> = { sev: 'SEV', tdx: 'TDX', realm: 'CCA realm' };
 const FAILURE_BITS =
   Reason.TooBig |
   Reason.PoolExhausted |
@@ -348,7 +351,8 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
       const w = scatterWindow(s);
       if (w) return [{ lo: w[0], hi: w[1], weight: 1, label: 'in machine-scattered memory' }];
     }
-    return placementRanges(s.hints.where, m, reserved);
+    // other buffers keep out of the machine-scattered windows
+    return placementRanges(s.hints.where, m, [...reserved, ...windows.values()]);
   }
 
   function verdictFor(s: Site): Verdict | undefined {
@@ -425,6 +429,13 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
       probes.push({ where: r.label, phys, size, decision: probe(probeEngine, s, dev, phys, size) });
     }
     const limit = dmaLimit(dev);
+    // a device limit inside a region (a 30-bit mask, a bus limit): a buffer just below it too
+    const cut = ranges.find((r) => r.hi - r.lo > 1 && limit + 1 > r.lo + size + 8192 && limit + 1 < r.hi);
+    if (cut && !m.platform.xen?.pv) {
+      const below: Range = { lo: cut.lo, hi: limit + 1, weight: 1, label: `below ${formatBytes(limit + 1)}` };
+      const phys = placeIn(below, size, align, pageOffset, crossPage);
+      probes.unshift({ where: below.label, phys, size, decision: probe(probeEngine, s, dev, phys, size) });
+    }
     if (s.family === 'resource') notes.push('dma_map_resource maps MMIO 1:1 and never bounces');
     if (nents !== undefined) notes.push(`a scatterlist: each of its ${nents} entries is mapped (and bounced) on its own`);
     return composeMapVerdict(s, dev, probes, sizeKnown, limit, notes);
@@ -475,7 +486,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
         ? slotText(Math.min(...bouncedProbes.map((p) => p.decision.nslots)), Math.max(...bouncedProbes.map((p) => p.decision.nslots)))
         : '';
     if (status !== 'direct' && status !== 'fails') parts.push(sizeKnown ? slots : 'size unknown');
-    if (workload && setup.pool) {
+    if (workload && setup.pool && workload.bounced > 0) {
       parts.push(`peak pool ${pct(workload.peakUsed, setup.pool.nslabs)}`);
       const failed = workload.failed + workload.hangs;
       if (failed) parts.push(`${failed} of ${workload.maps} maps failed`);
@@ -800,7 +811,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     }
     if (dev.minAlignMask && st.bounced && st.slotsTotal > 0) {
       const waste = (st.slotsTotal - st.neededTotal) / st.slotsTotal;
-      if (waste >= 0.2) {
+      if (waste >= 0.1) {
         diagnostics.push({
           file: s.file,
           span: s.raw.span,
@@ -834,12 +845,14 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
               ? 'livelock'
               : 'will-fail';
     const dev = devFor(s);
+    // the device's own message, not the once-per-boot memory-encryption notice
+    const last = d.messages[d.messages.length - 1];
     diagnostics.push({
       file: s.file,
       span: s.raw.span,
       severity: all && v.sizeKnown ? 'error' : 'warning',
       code,
-      message: `${s.api} fails${where}: ${cause ? shortReason(cause, dev, m, failed[0]?.size) : d.result}${v.sizeKnown ? '' : ' (with the size assumed for the probe)'}${d.messages[0] ? `; the kernel prints "${d.messages[0]}"` : ''}`,
+      message: `${s.api} fails${where}: ${cause ? shortReason(cause, dev, m, failed[0]?.size) : d.result}${v.sizeKnown ? '' : ' (with the size assumed for the probe)'}${last ? `; the kernel prints "${last}"` : ''}`,
       site: s.id,
     });
   }
@@ -861,13 +874,20 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     const copyBack = dir === DmaDirection.FROM_DEVICE || dir === DmaDirection.BIDIRECTIONAL;
     const copyTo = dir === DmaDirection.TO_DEVICE || dir === DmaDirection.BIDIRECTIONAL;
     const size = siteSize(map).spec;
-    const bytes = size ? formatBytes(maxSize(size)) : 'the buffer';
+    const bytes = size ? `${size.kind === 'fixed' ? '' : 'up to '}${formatBytes(maxSize(size))}` : 'the buffer';
     if (mv.status === 'direct')
       return {
         ...base,
         status: 'direct',
         lens: 'nothing to copy or release: the map does not bounce',
         summary: `The map at line ${map.raw.span.row + 1} does not bounce here.`,
+      };
+    if (!mv.probes.some((p) => p.decision.result === 'bounced') && !mv.workload?.bounced)
+      return {
+        ...base,
+        status: 'direct',
+        lens: 'nothing to release: the map fails where it would bounce',
+        summary: `The map at line ${map.raw.span.row + 1} never holds bounce slots.`,
       };
     const when = mv.status === 'bounces' ? '' : ' when the map bounced';
     const slots = mv.workload?.bounced
@@ -916,6 +936,7 @@ function slotText(a: number, b: number): string {
 
 function pct(used: number, total: number): string {
   const p = (100 * used) / total;
+  if (p > 0 && p < 0.1) return '<0.1 %';
   return `${p >= 10 || p === 0 ? Math.round(p) : p.toFixed(1)} %`;
 }
 

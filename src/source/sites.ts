@@ -3,7 +3,7 @@
  * direction and attributes as written and as values, the device and the handle it maps or uses.
  */
 import { DMA_ATTR, type DmaDirection, parseDmaDirection } from '../model/constants';
-import type { Annotation, AnnotationProblem, Hints } from './annotations';
+import { type Annotation, type AnnotationProblem, type Hints, withoutMachineKeys } from './annotations';
 import type { ApiSpec, SiteFamily, SiteRole } from './api';
 import type { Evaluator, Trail } from './evaluate';
 import { type Expr, exprText, stripCasts } from './expr';
@@ -23,6 +23,8 @@ export interface Site {
   readonly raw: RawSite;
   /** The path as reported (relative when a root is known). */
   readonly file: string;
+  /** The driver (folder) it belongs to. */
+  readonly driver: string;
   readonly api: string;
   readonly role: SiteRole;
   readonly family: SiteFamily;
@@ -299,6 +301,7 @@ export function buildSites(
   displayFile: string,
   evaluator: Evaluator,
   macroBody: (name: string) => string | undefined,
+  driver = '',
 ): Site[] {
   const out: Site[] = [];
   const perFn = new Map<number, Evaluator>();
@@ -324,6 +327,7 @@ export function buildSites(
       id: firstId + i,
       raw,
       file: displayFile,
+      driver,
       api: raw.api,
       role: spec.role,
       family: spec.family,
@@ -389,7 +393,14 @@ export function applyAnnotations(sites: Site[], firstId: number, annotations: re
     const callA = annotations.filter((a) => a.scope === 'call' && a.target + firstId === s.id);
     s.annotations = [...file, ...fnA, ...callA];
     s.annotated = callA.length > 0;
-    s.hints = Object.assign({}, settings, ...file.map((a) => a.hints), ...fnA.map((a) => a.hints), ...callA.map((a) => a.hints));
+    // the machine keys of swiotlb-file: describe the driver's machine, not its calls
+    s.hints = Object.assign(
+      {},
+      settings,
+      ...file.map((a) => withoutMachineKeys(a.hints)),
+      ...fnA.map((a) => a.hints),
+      ...callA.map((a) => a.hints),
+    );
   }
 }
 
