@@ -9,6 +9,7 @@ import { ReplayFormatError } from '../replay/format';
 import { runReplay } from '../replay/run';
 import { formatSummary, summarizeReplay } from '../replay/summary';
 import { analyzeScenario, scenarioDiagnostics } from './scenarioCommands';
+import { registerSourceFeatures } from './source/sourceFeatures';
 import { revealLine, SUMMARY_VIEW_TYPE, SummaryPanel } from './summaryPanel';
 
 let output: vscode.OutputChannel | undefined;
@@ -31,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     { dispose: () => output?.dispose() },
   );
+  registerSourceFeatures(context, channel);
 }
 
 export function deactivate(): void {}

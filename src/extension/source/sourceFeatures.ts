@@ -1,0 +1,487 @@
+/**
+ * Driver source in the editor: "SWIOTLB: Analyze DMA Calls in This File" and "... in Folder",
+ * then per call site a CodeLens with the verdict, a hover with every reason and address,
+ * diagnostics (will-fail, pairing bugs, annotation mistakes) with quick fixes, and a status
+ * bar item that shows and chooses the platform and kernel profile. Files analysed once follow
+ * their edits. The analysis is src/source (pure, shared with the CLI); this is only glue.
+ */
+import { dirname, extname, join, resolve } from 'node:path';
+import * as vscode from 'vscode';
+import type { AnalysisSession } from '../../analysis/session';
+import { PLATFORMS } from '../../model/dma/platform';
+import { PROFILE_NAMES } from '../../model/profiles';
+import { analyzeSource, type SourceAnalysis, type SourceOptions } from '../../source/analyze';
+import { explainSite, explainSiteText } from '../../source/explain';
+import { formatSource } from '../../source/report';
+import type { Site, SourceDiagnostic } from '../../source/sites';
+
+const C_LANGS = new Set(['c', 'cpp', 'objective-c']);
+const SELECTOR: vscode.DocumentSelector = [
+  { language: 'c', scheme: 'file' },
+  { language: 'cpp', scheme: 'file' },
+  { pattern: '**/*.{c,h}', scheme: 'file' },
+];
+
+/** What an analysis left for one file. */
+interface FileResult {
+  readonly analysis: SourceAnalysis;
+  readonly sites: Site[];
+  /** The document version the result is for (edits since shift lines). */
+  readonly version: number | undefined;
+}
+
+const sessionEmitter = new vscode.EventEmitter<AnalysisSession>();
+/** The panel (and anything else) can follow source analyses through this event. */
+export const onDidAnalyzeSource = sessionEmitter.event;
+let lastSession: AnalysisSession | undefined;
+export function lastSourceSession(): AnalysisSession | undefined {
+  return lastSession;
+}
+
+export function registerSourceFeatures(context: vscode.ExtensionContext, output: () => vscode.OutputChannel): void {
+  const features = new SourceFeatures(context, output);
+  context.subscriptions.push(features, sessionEmitter);
+}
+
+class SourceFeatures implements vscode.Disposable {
+  private readonly results = new Map<string, FileResult>();
+  private readonly diagnostics = vscode.languages.createDiagnosticCollection('swiotlb-source');
+  private readonly status = vscode.window.createStatusBarItem('swiotlbLens.platform', vscode.StatusBarAlignment.Right, 100);
+  private readonly lensChanged = new vscode.EventEmitter<void>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private running: AbortController | undefined;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly output: () => vscode.OutputChannel,
+  ) {
+    this.status.name = 'SWIOTLB Lens platform and kernel';
+    this.status.command = 'swiotlbLens.choosePlatform';
+    this.updateStatus();
+    this.disposables.push(
+      this.diagnostics,
+      this.status,
+      this.lensChanged,
+      vscode.commands.registerCommand('swiotlbLens.analyzeSourceFile', (uri?: vscode.Uri) => this.analyzeFileCommand(uri)),
+      vscode.commands.registerCommand('swiotlbLens.analyzeSourceFolder', (uri?: vscode.Uri) => this.analyzeFolderCommand(uri)),
+      vscode.commands.registerCommand('swiotlbLens.choosePlatform', () => this.choosePlatform()),
+      vscode.commands.registerCommand('swiotlbLens.chooseKernel', () => this.chooseKernel()),
+      vscode.commands.registerCommand('swiotlbLens.explainSite', (file: string, id: number) => this.explain(file, id)),
+      vscode.languages.registerCodeLensProvider(SELECTOR, {
+        onDidChangeCodeLenses: this.lensChanged.event,
+        provideCodeLenses: (doc) => this.codeLenses(doc),
+      }),
+      vscode.languages.registerHoverProvider(SELECTOR, { provideHover: (doc, pos) => this.hover(doc, pos) }),
+      vscode.languages.registerCodeActionsProvider(
+        SELECTOR,
+        { provideCodeActions: (doc, range, ctx) => this.codeActions(doc, range, ctx) },
+        {
+          providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
+        },
+      ),
+      vscode.window.onDidChangeActiveTextEditor(() => this.updateStatus()),
+      vscode.workspace.onDidChangeTextDocument((e) => this.scheduleReanalysis(e.document)),
+      vscode.workspace.onDidCloseTextDocument((doc) => {
+        // keep diagnostics, drop what only an open editor needs
+        const r = this.results.get(doc.uri.fsPath);
+        if (r) this.results.set(doc.uri.fsPath, { ...r, version: undefined });
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('swiotlbLens')) {
+          this.updateStatus();
+          this.lensChanged.fire();
+          if (
+            e.affectsConfiguration('swiotlbLens.platform') ||
+            e.affectsConfiguration('swiotlbLens.kernelProfile') ||
+            e.affectsConfiguration('swiotlbLens.source')
+          )
+            void this.reanalyzeAll();
+        }
+      }),
+    );
+  }
+
+  dispose(): void {
+    this.running?.abort();
+    for (const t of this.timers.values()) clearTimeout(t);
+    for (const d of this.disposables) d.dispose();
+  }
+
+  // ---------------------------------------------------------------- settings
+
+  private config() {
+    const c = vscode.workspace.getConfiguration('swiotlbLens');
+    const platform = c.get<string>('platform', 'auto');
+    const kernel = c.get<string>('kernelProfile', 'auto');
+    return {
+      platform,
+      kernel,
+      codeLens: c.get<boolean>('source.codeLens', true),
+      defaults: c.get<string>('source.defaults', ''),
+      maxFileBytes: Math.max(1, c.get<number>('source.maxFileSize', 4)) * 2 ** 20,
+    };
+  }
+
+  private options(extra: Partial<SourceOptions>): SourceOptions {
+    const c = this.config();
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const overlay = new Map<string, string>();
+    for (const d of vscode.workspace.textDocuments) if (d.isDirty && d.uri.scheme === 'file') overlay.set(d.uri.fsPath, d.getText());
+    return {
+      ...(c.platform !== 'auto' ? { platform: c.platform } : {}),
+      ...(c.kernel !== 'auto' ? { kernel: c.kernel } : {}),
+      settings: c.defaults,
+      maxFileBytes: c.maxFileBytes,
+      parser: { wasmDir: join(this.context.extensionPath, 'dist') },
+      overlay,
+      ...(root ? { root } : {}),
+      ...extra,
+    };
+  }
+
+  private updateStatus(): void {
+    const c = this.config();
+    const platform = c.platform === 'auto' ? 'auto' : c.platform;
+    const kernel = c.kernel === 'auto' ? 'auto' : c.kernel;
+    this.status.text = `$(server-process) SWIOTLB: ${platform} · ${kernel}`;
+    this.status.tooltip = new vscode.MarkdownString(
+      `**SWIOTLB Lens**: platform \`${platform}\`, kernel \`${kernel}\` for driver source analysis (\`auto\`: from the file's \`swiotlb-file:\` annotation, else x86 and 6.1).\n\nClick to choose the platform.`,
+    );
+    const editor = vscode.window.activeTextEditor;
+    if (editor && (C_LANGS.has(editor.document.languageId) || this.results.size > 0)) this.status.show();
+    else if (this.results.size === 0) this.status.hide();
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  private async analyzeFileCommand(uri?: vscode.Uri): Promise<void> {
+    const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+    if (target?.scheme !== 'file') {
+      void vscode.window.showInformationMessage('SWIOTLB: open a C file to analyse its DMA calls.');
+      return;
+    }
+    const ext = extname(target.fsPath).toLowerCase();
+    if (ext !== '.c' && ext !== '.h') {
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === target.fsPath);
+      if (!doc || !C_LANGS.has(doc.languageId)) {
+        void vscode.window.showWarningMessage(`SWIOTLB: ${vscode.workspace.asRelativePath(target)} is not C source.`);
+        return;
+      }
+    }
+    await this.analyzeFile(target.fsPath, true);
+  }
+
+  /** One file, with the rest of its driver (the files of its folder) as context. */
+  private async analyzeFile(file: string, report: boolean): Promise<SourceAnalysis | undefined> {
+    const context = await driverFiles(file);
+    try {
+      const a = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: `SWIOTLB: analysing ${vscode.workspace.asRelativePath(file)}` },
+        () => analyzeSource([file], this.options({ context })),
+      );
+      this.publish(a, [file]);
+      if (report) {
+        const out = this.output();
+        out.appendLine(formatSource(a));
+        out.appendLine('');
+        out.show(true);
+      }
+      return a;
+    } catch (e) {
+      this.fail(file, e);
+      return undefined;
+    }
+  }
+
+  private async analyzeFolderCommand(uri?: vscode.Uri): Promise<void> {
+    let folder = uri instanceof vscode.Uri ? uri : undefined;
+    if (!folder) {
+      const ws = vscode.workspace.workspaceFolders ?? [];
+      if (ws.length === 1) folder = ws[0]?.uri;
+      else if (ws.length > 1)
+        folder = (await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Folder whose C files to analyse' }))?.uri;
+      else folder = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Analyze' }))?.[0];
+    }
+    if (!folder) return;
+    this.running?.abort();
+    const ac = new AbortController();
+    this.running = ac;
+    const out = this.output();
+    try {
+      const a = await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `SWIOTLB: analysing DMA calls in ${vscode.workspace.asRelativePath(folder)}`,
+          cancellable: true,
+        },
+        (progress, token) => {
+          token.onCancellationRequested(() => ac.abort());
+          let last = 0;
+          return analyzeSource(
+            [folder.fsPath],
+            this.options({
+              signal: ac.signal,
+              onProgress(done, total, file) {
+                const pct = total ? (100 * done) / total : 0;
+                if (pct - last >= 1 || done === total) {
+                  progress.report({ increment: pct - last, message: `${done}/${total} ${file}` });
+                  last = pct;
+                }
+              },
+            }),
+          );
+        },
+      );
+      this.publish(a, undefined);
+      out.appendLine(formatSource(a));
+      out.appendLine('');
+      out.show(true);
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') {
+        out.appendLine(`SWIOTLB: analysis of ${folder.fsPath} cancelled.`);
+        return;
+      }
+      this.fail(folder.fsPath, e);
+    } finally {
+      if (this.running === ac) this.running = undefined;
+    }
+  }
+
+  private async choosePlatform(): Promise<void> {
+    const current = this.config().platform;
+    const items: (vscode.QuickPickItem & { id: string })[] = [
+      { id: 'auto', label: 'auto', description: "from the file's swiotlb-file: annotation, else x86", picked: current === 'auto' },
+      ...PLATFORMS.map((p) => ({ id: p.id, label: p.id, description: p.title, detail: p.assumptions[0] ?? '', picked: current === p.id })),
+    ];
+    const pick = await vscode.window.showQuickPick(items, {
+      title: 'SWIOTLB: platform for driver source analysis',
+      placeHolder: `current: ${current}`,
+    });
+    if (!pick) return;
+    await vscode.workspace.getConfiguration('swiotlbLens').update('platform', pick.id, configTarget());
+    const kernel = await vscode.window.showQuickPick(['keep', ...PROFILE_NAMES.map((k) => k), 'auto'], {
+      title: 'SWIOTLB: kernel profile',
+      placeHolder: `current: ${this.config().kernel} (Escape or "keep" leaves it)`,
+    });
+    if (kernel && kernel !== 'keep') await vscode.workspace.getConfiguration('swiotlbLens').update('kernelProfile', kernel, configTarget());
+  }
+
+  private async chooseKernel(): Promise<void> {
+    const pick = await vscode.window.showQuickPick(['auto', ...PROFILE_NAMES], {
+      title: 'SWIOTLB: kernel profile',
+      placeHolder: `current: ${this.config().kernel}`,
+    });
+    if (pick) await vscode.workspace.getConfiguration('swiotlbLens').update('kernelProfile', pick, configTarget());
+  }
+
+  private explain(file: string, id: number): void {
+    const r = this.results.get(file);
+    const s = r?.sites.find((x) => x.id === id);
+    if (!r || !s) return;
+    const out = this.output();
+    out.appendLine(explainSiteText(s, r.analysis));
+    out.appendLine('');
+    out.show(true);
+  }
+
+  private fail(what: string, e: unknown): void {
+    const msg = `SWIOTLB: ${vscode.workspace.asRelativePath(what)}: ${(e as Error).message}`;
+    this.output().appendLine(msg);
+    void vscode.window.showErrorMessage(msg);
+  }
+
+  // ---------------------------------------------------------------- results
+
+  /** Stores a result per file and replaces the diagnostics of every file it covers. */
+  private publish(a: SourceAnalysis, only: readonly string[] | undefined): void {
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const abs = (f: string) => (root ? resolve(root, f) : resolve(f));
+    const files = new Set<string>(only ?? a.files.map((f) => abs(f.file)));
+    for (const f of a.files) files.add(abs(f.file));
+    const byFile = new Map<string, { sites: Site[]; diags: SourceDiagnostic[] }>();
+    for (const f of files) byFile.set(f, { sites: [], diags: [] });
+    for (const s of a.sites) byFile.get(abs(s.file))?.sites.push(s);
+    for (const d of a.diagnostics) {
+      if (d.file === 'settings') {
+        this.output().appendLine(d.message);
+        continue;
+      }
+      byFile.get(abs(d.file))?.diags.push(d);
+    }
+    for (const [file, { sites, diags }] of byFile) {
+      const uri = vscode.Uri.file(file);
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === file);
+      this.results.set(file, { analysis: a, sites, version: doc?.version });
+      this.diagnostics.set(uri, diags.map(toDiagnostic));
+    }
+    lastSession = a.session;
+    sessionEmitter.fire(a.session);
+    this.lensChanged.fire();
+    this.updateStatus();
+  }
+
+  private scheduleReanalysis(doc: vscode.TextDocument): void {
+    const file = doc.uri.fsPath;
+    if (!this.results.has(file) || doc.uri.scheme !== 'file') return;
+    const old = this.timers.get(file);
+    if (old) clearTimeout(old);
+    this.timers.set(
+      file,
+      setTimeout(() => {
+        this.timers.delete(file);
+        void this.analyzeFile(file, false);
+      }, 700),
+    );
+  }
+
+  private async reanalyzeAll(): Promise<void> {
+    const open = new Set(vscode.workspace.textDocuments.map((d) => d.uri.fsPath));
+    for (const file of [...this.results.keys()]) if (open.has(file)) await this.analyzeFile(file, false);
+  }
+
+  private current(doc: vscode.TextDocument): FileResult | undefined {
+    const r = this.results.get(doc.uri.fsPath);
+    // lines of a stale result would point at the wrong calls; the re-analysis is on its way
+    if (!r || (r.version !== undefined && r.version !== doc.version)) return undefined;
+    return r;
+  }
+
+  // ---------------------------------------------------------------- providers
+
+  private codeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    if (!this.config().codeLens) return [];
+    const r = this.current(doc);
+    if (!r) return [];
+    const out: vscode.CodeLens[] = [];
+    for (const s of r.sites) {
+      const v = r.analysis.verdicts.get(s.id);
+      if (!v) continue;
+      const range = new vscode.Range(s.raw.span.row, s.raw.span.col, s.raw.span.row, s.raw.span.col);
+      out.push(
+        new vscode.CodeLens(range, {
+          title: v.lens,
+          tooltip: v.summary,
+          command: 'swiotlbLens.explainSite',
+          arguments: [doc.uri.fsPath, s.id],
+        }),
+      );
+    }
+    return out;
+  }
+
+  private siteAt(doc: vscode.TextDocument, pos: vscode.Position): { r: FileResult; s: Site } | undefined {
+    const r = this.current(doc);
+    if (!r) return undefined;
+    const inside = (s: Site) => {
+      const sp = s.raw.span;
+      const start = new vscode.Position(sp.row, sp.col);
+      const end = new vscode.Position(sp.endRow, sp.endCol);
+      return pos.isAfterOrEqual(start) && pos.isBeforeOrEqual(end);
+    };
+    // the innermost call (a map inside another call's arguments)
+    const hits = r.sites.filter(inside).sort((a, b) => b.raw.span.row - a.raw.span.row || b.raw.span.col - a.raw.span.col);
+    const s = hits[0];
+    return s ? { r, s } : undefined;
+  }
+
+  private hover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+    const hit = this.siteAt(doc, pos);
+    if (!hit) return undefined;
+    const md = new vscode.MarkdownString(explainSite(hit.s, hit.r.analysis));
+    md.supportHtml = false;
+    const sp = hit.s.raw.nameSpan;
+    return new vscode.Hover(md, new vscode.Range(sp.row, sp.col, sp.endRow, sp.endCol));
+  }
+
+  private codeActions(doc: vscode.TextDocument, range: vscode.Range, ctx: vscode.CodeActionContext): vscode.CodeAction[] {
+    const out: vscode.CodeAction[] = [];
+    for (const d of ctx.diagnostics) {
+      if (d.source !== 'swiotlb-lens') continue;
+      const code = typeof d.code === 'string' ? d.code : typeof d.code === 'object' ? String(d.code.value) : '';
+      const suggestion = suggestionOf(d);
+      if (code === 'annotation-unknown-key' && suggestion) {
+        const a = new vscode.CodeAction(`Change to ${suggestion}`, vscode.CodeActionKind.QuickFix);
+        a.edit = new vscode.WorkspaceEdit();
+        a.edit.replace(doc.uri, d.range, suggestion);
+        a.diagnostics = [d];
+        a.isPreferred = true;
+        out.push(a);
+      }
+    }
+    const hit = this.siteAt(doc, range.start);
+    if (hit && hit.s.role === 'map' && !hit.s.annotated) {
+      const line = doc.lineAt(statementLine(doc, hit.s.raw.span.row));
+      const indent = line.text.slice(0, line.firstNonWhitespaceCharacterIndex);
+      const size = hit.s.size?.value ?? 2048;
+      const sg = hit.s.family === 'sg' || hit.s.family === 'sgtable' ? ` sg=${hit.s.nents?.value ?? 1}` : '';
+      const text = `${indent}/* swiotlb: size=${size}${sg} depth=1 where=any */\n`;
+      const a = new vscode.CodeAction('Annotate this DMA call for SWIOTLB Lens (size, depth, where)', vscode.CodeActionKind.QuickFix);
+      a.edit = new vscode.WorkspaceEdit();
+      a.edit.insert(doc.uri, new vscode.Position(line.lineNumber, 0), text);
+      a.diagnostics = ctx.diagnostics.filter((d) => d.source === 'swiotlb-lens' && d.range.intersection(line.range));
+      out.push(a);
+    }
+    return out;
+  }
+}
+
+/** The first line of the statement a call sits in (where an annotation goes). */
+function statementLine(doc: vscode.TextDocument, row: number): number {
+  // a call continued from the line above (`x =\n dma_map_single(...)`) belongs to that line
+  let r = row;
+  while (r > 0) {
+    const prev = doc.lineAt(r - 1).text.trimEnd();
+    if (prev.endsWith('=') || prev.endsWith('(') || prev.endsWith(',')) r--;
+    else break;
+  }
+  return r;
+}
+
+const SUGGESTIONS = new WeakMap<vscode.Diagnostic, string>();
+
+function suggestionOf(d: vscode.Diagnostic): string | undefined {
+  const known = SUGGESTIONS.get(d);
+  if (known) return known;
+  // diagnostics come back as copies: the suggestion is also in the message
+  const m = /did you mean ([\w-]+)\?/.exec(d.message);
+  return m?.[1];
+}
+
+function toDiagnostic(d: SourceDiagnostic): vscode.Diagnostic {
+  const range = new vscode.Range(
+    d.span.row,
+    d.span.col,
+    d.span.endRow,
+    Math.max(d.span.endCol, d.span.endRow === d.span.row ? d.span.col + 1 : d.span.endCol),
+  );
+  const severity =
+    d.severity === 'error'
+      ? vscode.DiagnosticSeverity.Error
+      : d.severity === 'warning'
+        ? vscode.DiagnosticSeverity.Warning
+        : vscode.DiagnosticSeverity.Information;
+  const out = new vscode.Diagnostic(range, d.message, severity);
+  out.source = 'swiotlb-lens';
+  out.code = d.code;
+  if (d.suggestion) SUGGESTIONS.set(out, d.suggestion);
+  return out;
+}
+
+function configTarget(): vscode.ConfigurationTarget {
+  return vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+}
+
+/** The other C files of a file's folder: its driver, read for devices, pairs and symbols. */
+async function driverFiles(file: string): Promise<string[]> {
+  const dir = dirname(file);
+  try {
+    const entries = await vscode.workspace.fs.readDirectory(vscode.Uri.file(dir));
+    return entries
+      .filter(([name, type]) => type === vscode.FileType.File && /\.(c|h)$/i.test(name) && join(dir, name) !== file)
+      .slice(0, 400)
+      .map(([name]) => join(dir, name));
+  } catch {
+    return [];
+  }
+}
