@@ -90,6 +90,9 @@ export interface SourceAnalysis {
     errorNodes: number;
     sites: number;
     byApi: Record<string, number>;
+    /** Headers read for their symbols only (#defines, enums, structs a size needed). */
+    headersRead: number;
+    headerBytes: number;
     ms: number;
   };
 }
@@ -134,12 +137,15 @@ interface FileEntry {
 class HeaderCache {
   private readonly cache = new Map<string, { syms: FileSymbols | null; bytes: number }>();
   private bytes = 0;
+  /** Headers parsed for their symbols, and their bytes (a header evicted and needed again counts twice). */
+  loads = 0;
+  loadedBytes = 0;
   constructor(
     private readonly maxBytes: number,
     private readonly timeoutMs: number,
     private readonly overlay?: ReadonlyMap<string, string>,
     /** Source bytes whose symbols are kept. */
-    private readonly budget = 96 * 2 ** 20,
+    private readonly budget = 32 * 2 ** 20,
   ) {}
 
   /** Synchronous: the evaluator asks for a header only when a name does not resolve otherwise. */
@@ -156,6 +162,8 @@ class HeaderCache {
       const text = this.overlay?.get(path) ?? readSmallSync(path, this.maxBytes);
       if (text !== undefined) {
         size = text.length;
+        this.loads++;
+        this.loadedBytes += size;
         syms = extractFile(path, text, { symbolsOnly: true, timeoutMs: this.timeoutMs }).symbols;
       }
     } catch {
@@ -291,7 +299,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
       opts.onProgress?.(done++, total, f.display);
       // let the extension host breathe between files
       if (done % 8 === 0) await new Promise((r) => setImmediate(r));
-      const r = readOne(f, opts, maxBytes, timeoutMs, undefined);
+      const r = readOne(f, opts, maxBytes, timeoutMs);
       if (r.diag) diagnostics.push(...(f.primary ? r.diag : []));
       if (r.pf) {
         f.pf = r.pf;
@@ -318,14 +326,18 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
         if (calls.length) hidden.set(m.name, { calls, def: { file: f.display, span: m.span } });
       }
     }
-    if (aliases.size) {
-      for (const f of parsedFiles) {
-        const pf = f.pf as ParsedFile;
-        if (![...aliases.keys()].some((a) => pf.otherCalls.has(a))) continue;
-        const r = readOne(f, opts, maxBytes, timeoutMs, aliases);
-        if (r.pf) f.pf = r.pf;
+    if (aliases.size || hidden.size) {
+      // rare: read the driver again, making calls through aliases sites and noting hidden calls
+      const watch = new Set([...aliases.keys(), ...hidden.keys()]);
+      for (const f of group) {
+        const r = readOne(f, opts, maxBytes, timeoutMs, { aliases, watch });
+        if (r.pf) {
+          if (!f.pf) parsed++;
+          f.pf = r.pf;
+        }
       }
     }
+    const parsedAgain = group.filter((f) => f.pf);
     for (const [name, h] of hidden) {
       const defFile = group.find((g) => g.display === h.def.file);
       if (defFile?.primary)
@@ -336,7 +348,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
           code: 'hidden-call',
           message: `macro ${name}() calls ${[...new Set(h.calls)].join(', ')}: calls through it are found at their uses but not simulated`,
         });
-      for (const f of parsedFiles) {
+      for (const f of parsedAgain) {
         if (!f.primary) continue;
         for (const sp of (f.pf as ParsedFile).otherCalls.get(name) ?? []) {
           diagnostics.push({
@@ -352,7 +364,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
     // 3. sites, with values resolved through each file's symbols and its headers
     const driverSites: Site[] = [];
     const annotationsByFile = new Map<FileEntry, Annotation[]>();
-    for (const f of parsedFiles) {
+    for (const f of parsedAgain) {
       const pf = f.pf as ParsedFile;
       const lazy = lazyHeaders(f, group, headers);
       const scope = new SymbolScope([pf.symbols], lazy);
@@ -491,6 +503,8 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
       errorNodes: files.reduce((a, f) => a + f.errorNodes, 0),
       sites: sites.length,
       byApi,
+      headersRead: headers.loads,
+      headerBytes: headers.loadedBytes,
       ms: Date.now() - t0,
     },
   };
@@ -516,7 +530,7 @@ function readOne(
   opts: SourceOptions,
   maxBytes: number,
   timeoutMs: number,
-  aliases: ReadonlyMap<string, string> | undefined,
+  again?: { readonly aliases: ReadonlyMap<string, string>; readonly watch: ReadonlySet<string> },
 ): { pf?: ParsedFile; diag?: SourceDiagnostic[] } {
   const d = (severity: SourceDiagnostic['severity'], code: string, message: string, span: Span = WHOLE_FILE) => ({
     diag: [{ file: f.display, span, severity, code, message }],
@@ -545,17 +559,17 @@ function readOne(
     }
     // files that name no DMA API function cannot hold a call (their symbols load when included):
     // tested on the bytes, most files are never decoded
-    if (!aliases && !mentionsDmaApi(buf) && buf.indexOf('swiotlb') < 0) {
+    if (!mentionsDmaApi(buf) && buf.indexOf('swiotlb') < 0 && !(again && [...again.watch].some((w) => buf.indexOf(w) >= 0))) {
       f.report = { ...f.report, bytes: buf.length, skipped: 'no DMA API names' };
       return {};
     }
     text = buf.toString('utf8');
-  } else if (!aliases && !mentionsDmaApi(text) && !text.includes('swiotlb')) {
+  } else if (!mentionsDmaApi(text) && !text.includes('swiotlb') && !(again && [...again.watch].some((w) => (text as string).includes(w)))) {
     f.report = { ...f.report, bytes: Buffer.byteLength(text), skipped: 'no DMA API names' };
     return {};
   }
   try {
-    const pf = extractFile(f.display, text, { timeoutMs, ...(aliases ? { aliases } : {}) });
+    const pf = extractFile(f.display, text, { timeoutMs, ...(again ? { aliases: again.aliases, watch: again.watch } : {}) });
     const diag: SourceDiagnostic[] = [];
     if (pf.errorNodes > Math.max(20, pf.lines / 4))
       diag.push({
@@ -576,14 +590,24 @@ function readOne(
   }
 }
 
+/**
+ * Syntax errors: kernel code is full of macros a parser without the preprocessor misreads
+ * (list_for_each_entry(...) { }), so the first few regions are reported, with a count of the rest;
+ * a DMA API name in code that does not parse is always reported.
+ */
 function parseDiagnostics(file: string, pf: ParsedFile): SourceDiagnostic[] {
-  return pf.problems.map((p) => ({
-    file,
-    span: p.span,
-    severity: p.kind === 'incomplete-call' ? 'warning' : 'info',
-    code: p.kind === 'incomplete-call' ? 'incomplete-call' : 'parse-error',
-    message: p.message,
-  }));
+  const out: SourceDiagnostic[] = [];
+  let regions = 0;
+  for (const p of pf.problems) {
+    if (p.kind === 'incomplete-call') {
+      out.push({ file, span: p.span, severity: 'warning', code: 'incomplete-call', message: p.message });
+      continue;
+    }
+    if (++regions > 3) continue;
+    const more = regions === 3 && pf.errorNodes > 3 ? ` (and ${pf.errorNodes - 3} more places in this file)` : '';
+    out.push({ file, span: p.span, severity: 'info', code: 'parse-error', message: `${p.message}${more}` });
+  }
+  return out;
 }
 
 /**

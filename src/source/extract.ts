@@ -32,6 +32,8 @@ export interface ExtractOptions {
   readonly timeoutMs?: number;
   /** Object-like macros that alias a DMA API function (#define my_map dma_map_single). */
   readonly aliases?: ReadonlyMap<string, string>;
+  /** Calls of these names are recorded in otherCalls (the uses of macros that hide DMA calls). */
+  readonly watch?: ReadonlySet<string>;
 }
 
 function spanOf(n: { startPosition: { row: number; column: number }; endPosition: { row: number; column: number } }): Span {
@@ -295,6 +297,7 @@ function walk(file: string, text: string, tree: Tree, opts: ExtractOptions): Par
   let deadRegions = 0;
   const symbolsOnly = opts.symbolsOnly ?? false;
   const aliases = opts.aliases;
+  const watch = opts.watch;
 
   const problem = (p: ParseProblem) => {
     if (problems.length < MAX_PROBLEMS) problems.push(p);
@@ -385,14 +388,16 @@ function walk(file: string, text: string, tree: Tree, opts: ExtractOptions): Par
                 const spec = apiSpec(alias ?? name);
                 if (spec) sites.push(makeSite(c.currentNode, name, alias, spec, file, frame));
                 else {
-                  const n = c.currentNode;
-                  let list = otherCalls.get(name);
-                  if (!list) {
-                    list = [];
-                    otherCalls.set(keep(name), list);
+                  if (watch?.has(name)) {
+                    let list = otherCalls.get(name);
+                    if (!list) {
+                      list = [];
+                      otherCalls.set(keep(name), list);
+                    }
+                    if (list.length < 200) list.push(spanOf(c.currentNode));
                   }
-                  if (list.length < 200) list.push(spanOf(n));
                   if (frame.fn >= 0 && (name === 'dma_unmap_addr_set' || name === 'dma_unmap_len_set')) {
+                    const n = c.currentNode;
                     const args = n.childForFieldName('arguments');
                     if (args)
                       functions[frame.fn]?.stateSets.push({

@@ -138,7 +138,7 @@ export interface ParsedFile {
   readonly problems: ParseProblem[];
   /** Total ERROR and MISSING nodes (problems keeps the first few). */
   readonly errorNodes: number;
-  /** Calls to identifiers that are neither DMA API functions nor known aliases: name -> call spans. */
+  /** Calls of the names ExtractOptions.watch asks for (uses of macros hiding DMA calls): name -> call spans. */
   readonly otherCalls: Map<string, Span[]>;
   /** Regions skipped as #if 0. */
   readonly deadRegions: number;

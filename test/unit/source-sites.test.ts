@@ -52,9 +52,14 @@ static void f(struct device *dev)
     );
     // #if 0, #elif 0, #if 1 (its #else is dead) and the #if 0 inside f
     assert.equal(pf.deadRegions, 4);
-    // the macro is known as a symbol, and its use is a call of something else
+    // the macro is known as a symbol, and its use is a call of something else, noted when asked for
     assert.ok(pf.symbols.macros.get('WRAP')?.params);
-    assert.ok(pf.otherCalls.has('WRAP'));
+    assert.equal(pf.otherCalls.size, 0);
+    const watched = extractFile('t.c', text, { watch: new Set(['WRAP']) });
+    assert.deepEqual(
+      watched.otherCalls.get('WRAP')?.map((sp) => sp.row + 1),
+      [lineOf(text, 'WRAP(dev, buf)')],
+    );
   });
 
   test('every DMA API family is found, with file, line, column and function', async () => {
