@@ -314,11 +314,9 @@ export function formatSource(a: SourceAnalysis, maxSites = 400): string {
         lastFile = s.file;
       }
       const v = a.verdicts.get(s.id);
-      const size = s.size ? ` ${s.size.value !== undefined ? `${s.size.value} B` : s.size.text}` : '';
-      const dir = s.dir ? ` ${s.dir.text}` : '';
-      out.push(
-        `    ${s.raw.span.row + 1}:${s.raw.span.col + 1} ${s.function ?? '-'} ${s.api}(${s.deviceExpr ?? ''}${size}${dir})${v ? `: ${v.lens}` : ''}`,
-      );
+      const size = s.size ? (s.size.value !== undefined ? `${s.size.value} B` : s.size.text) : '';
+      const args = [s.deviceExpr ?? '', size, s.dir?.text ?? ''].filter(Boolean).join(', ');
+      out.push(`    ${s.raw.span.row + 1}:${s.raw.span.col + 1} ${s.function ?? '-'} ${s.api}(${args})${v ? `: ${v.lens}` : ''}`);
     }
     for (const dev of a.devices.filter((x) => x.driver === d.name))
       out.push(`  device ${dev.exprs.join(', ')}: dma_mask ${hexBig(dev.view.dmaMask.value)} (${dev.view.dmaMask.from})`);
@@ -340,7 +338,7 @@ export function formatSource(a: SourceAnalysis, maxSites = 400): string {
       `workload  ${sum.maps} simulated maps: ${sum.direct} direct, ${sum.bounced} bounced, ${sum.failed} failed; ${formatBytes(sum.bytesCopied)} copied`,
     );
   out.push(
-    `parsed    ${a.stats.parsed} files, ${formatBytes(a.stats.bytes)}, in ${(a.stats.ms / 1000).toFixed(1)} s; ${a.stats.filesWithErrors} with syntax errors (${parseErrors} reported); ${a.stats.skipped} without DMA calls or skipped`,
+    `parsed    ${a.stats.parsed} file${a.stats.parsed === 1 ? '' : 's'}, ${formatBytes(a.stats.bytes)}, in ${(a.stats.ms / 1000).toFixed(1)} s; ${a.stats.filesWithErrors} with syntax errors (${parseErrors} reported); ${a.stats.skipped} without DMA calls or skipped`,
   );
   return out.join('\n');
 }

@@ -302,7 +302,10 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
   };
 
   // the machine's pools and memory
-  const scattered = inp.sites.some((s) => s.hints.machine === 'scattered') && (m.platform.xen?.pv ?? false);
+  // p2m=ballooned scatters every buffer; the model keeps the P2M small by scattering only the
+  // windows buffers are placed in (a P2M of one run per frame of all RAM would be millions of runs)
+  const isScattered = (s: Site) => (s.hints.machine ?? (m.p2m === 'ballooned' ? 'scattered' : 'contiguous')) === 'scattered';
+  const scattered = inp.sites.some(isScattered) && (m.platform.xen?.pv ?? false);
   const base = scenarioFor(inp.name, m, [], []);
   let setup: PoolSetup;
   try {
@@ -334,7 +337,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     }
     return w;
   };
-  if (scattered) for (const s of inp.sites) if (s.hints.machine === 'scattered' && inp.report(s)) scatterWindow(s);
+  if (scattered) for (const s of inp.sites) if (isScattered(s) && inp.report(s)) scatterWindow(s);
   const p2m = p2mSpec(m, [...windows.values()]);
   const scenario = scenarioFor(inp.name, m, [], [], p2m);
   const probeEngine = makeEngine(scenario, setup, 'kernel');
@@ -347,7 +350,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
   }
 
   function rangesFor(s: Site): Range[] {
-    if (s.hints.machine === 'scattered' && scattered) {
+    if (scattered && isScattered(s)) {
       const w = scatterWindow(s);
       if (w) return [{ lo: w[0], hi: w[1], weight: 1, label: 'in machine-scattered memory' }];
     }
@@ -405,7 +408,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
       notes.push(`size ${s.size?.text ? `"${s.size.text}" ` : ''}is not known from the source: annotate size= for slots and failures`);
     const pageOffset = s.family === 'page' && s.offset?.value !== undefined ? s.offset.value % 4096 : undefined;
     const align = s.hints.align ?? (s.family === 'page' || s.family === 'sg' || s.family === 'sgtable' ? 4096 : 64);
-    const crossPage = (s.hints.machine === 'scattered' && scattered) || (m.platform.xen?.pv === true && m.p2m === 'ballooned');
+    const crossPage = scattered && isScattered(s);
     const ranges = rangesFor(s);
     if (ranges.length === 0) {
       notes.push('no memory matches where= on this machine (no RAM above 4 GiB?)');
@@ -958,7 +961,6 @@ function probe(e: DmaEngine, s: Site, dev: DeviceConfig, phys: number, size: num
 function p2mSpec(m: Machine, windows: readonly [number, number][]): P2mSpec | undefined {
   if (!m.platform.xen?.pv) return undefined;
   const base = 0x8000_0000 / 4096;
-  if (m.p2m === 'ballooned') return { kind: 'ballooned', machineBase: 0x8000_0000 };
   if (!windows.length) return { kind: 'contiguous', machineBase: 0x8000_0000 };
   // contiguous, except windows where every frame is its own run in descending machine order
   const frames = Math.ceil(m.ramBytes / 4096);

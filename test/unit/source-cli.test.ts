@@ -125,7 +125,7 @@ describe('analyze DIR', () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^Driver source: 3 files, 19 DMA call sites in 2 drivers/);
     assert.match(r.out, /swlnic \(examples\/source\/swlnic\)\n {2}platform {2}Bare-metal x86/);
-    assert.match(r.out, /38:13 swlnic_rx_refill dma_map_single\(&priv->pdev->dev 2112 B DMA_FROM_DEVICE\): bounces above 4 GiB/);
+    assert.match(r.out, /38:13 swlnic_rx_refill dma_map_single\(&priv->pdev->dev, 2112 B, DMA_FROM_DEVICE\): bounces above 4 GiB/);
     assert.match(r.out, /swlnic_main\.c:98:2: warning: dma_unmap_single with DMA_FROM_DEVICE.*\[dir-mismatch\]/);
   });
 
