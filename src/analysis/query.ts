@@ -177,7 +177,9 @@ export const CSV_COLUMNS = [
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = Array.isArray(v) ? v.join(' ') : String(v);
+  let s = Array.isArray(v) ? v.join(' ') : String(v);
+  // text from a trace must not become a spreadsheet formula when the CSV is opened
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

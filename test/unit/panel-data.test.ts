@@ -41,6 +41,34 @@ describe('min/max pyramid', () => {
 });
 
 describe('timeline aggregation', () => {
+  test('the pyramid columns equal a scan of every row, for any window and width', async () => {
+    const { session } = await replaySession(path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2.ops.jsonl.gz'));
+    const t = session.events;
+    // a clock with bursts and gaps, including rows at the same time
+    const rand = fc.sample(fc.integer({ min: 0, max: 3 }), { numRuns: t.length, seed: 5 });
+    let now = 10;
+    for (let i = 0; i < t.length; i++) {
+      now += (rand[i] as number) === 0 ? 0 : (rand[i] as number) * 1e-4;
+      t.time[i] = now;
+    }
+    t.hasClock = true;
+    const tl = new Timeline(t, 2);
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 1e-6, max: 1.2, noNaN: true }),
+        fc.integer({ min: 1, max: 1500 }),
+        (a, w, columns) => {
+          const span = tl.end - tl.start;
+          const t0 = tl.start - 0.05 * span + a * span;
+          const q = { t0, t1: t0 + w * span, columns };
+          assert.deepEqual(tl.aggregate(q), tl.aggregateByScan(q));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   test('per-column min/max of a real run equals a brute-force pass', async () => {
     const { session } = await replaySession(path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2.ops.jsonl.gz'));
     const t = session.events;
