@@ -60,7 +60,7 @@ export class SlotMapView {
 
   private onKey(e: KeyboardEvent): void {
     if (!this.nslabs) return;
-    let s = this.keySlot < 0 ? 0 : this.keySlot;
+    let s = Math.max(this.keySlot, 0);
     switch (e.key) {
       case 'ArrowRight':
         s += e.shiftKey ? 8 : 1;
