@@ -1,0 +1,504 @@
+/**
+ * Analyses traces and kernel logs: files, capture folders and capture archives (.tar, .tar.gz),
+ * each told apart by content. Logs and the capture's metadata are read first (they give the pool
+ * geometry), then the traces, streamed; when maps failed, a second pass replays the trace through
+ * bigger pools to find the smallest `swiotlb=` that would have avoided every failure.
+ */
+
+import { createReadStream } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { type ByteLineSink, ByteLineSplitter, DEFAULT_MAX_LINE_BYTES } from '../io/lineBytes';
+import { isTarHeader, readTar } from '../io/tar';
+import { IO_TLB_SEGSIZE } from '../model/constants';
+import { type AnalyzerOptions, TraceAnalyzer, type TraceLevel, type WhatIfPool } from './analyzer';
+import { decAt, scan } from './bytes';
+import { EventParser } from './events';
+import { EventLine, parseEventLine } from './ftrace';
+import { KernelLogParser, releaseOf } from './klog';
+
+export type InputRole = 'trace' | 'log' | 'cmdline' | 'capture-json' | 'kprobe-profile' | 'debugfs' | 'ignore';
+
+interface Source {
+  /** What messages call it: the path, or "archive.tar.gz:trace.txt". */
+  readonly label: string;
+  readonly file: string;
+  /** Entry name inside a tar archive. */
+  readonly entry?: string;
+  readonly tarGz?: boolean;
+  /** Raw bytes on disk (for progress). */
+  readonly bytes: number;
+}
+
+export interface InputFile extends Source {
+  role: InputRole;
+  lines: number;
+  /** The beginning of a trace (to see which events it holds). */
+  head?: Buffer;
+}
+
+export interface TextAnalysisOptions extends Omit<AnalyzerOptions, 'whatIf' | 'onOp'> {
+  readonly signal?: AbortSignal;
+  /** 0 ... 1 over all passes. */
+  readonly onProgress?: (fraction: number) => void;
+  readonly onOp?: AnalyzerOptions['onOp'];
+  /** Skip the sizing pass. */
+  readonly noSizing?: boolean;
+}
+
+export interface SizingResult {
+  readonly current: number;
+  /** Slots tried, smallest first, with the failures each still had. */
+  readonly tried: { nslabs: number; failures: number; tooBig: number; peak: number }[];
+  /** The smallest pool tried without any failure a pool size can fix, or null. */
+  readonly enough: number | null;
+  /** Failures no pool size fixes (requests above 128 slots). */
+  readonly tooBig: number;
+}
+
+export interface TextAnalysis {
+  readonly analyzer: TraceAnalyzer;
+  readonly inputs: InputFile[];
+  readonly sizing: SizingResult | null;
+  /** Why there is no sizing. */
+  readonly sizingNote: string | null;
+}
+
+const HEAD_BYTES = 256 * 1024;
+const GZ = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+
+/** Roles fixed by the capture script's file names; everything else is told by content. */
+function roleByName(name: string): InputRole | undefined {
+  const base = path.basename(name).replace(/\.gz$/, '');
+  switch (base) {
+    case 'cmdline.txt':
+      return 'cmdline';
+    case 'capture.json':
+      return 'capture-json';
+    case 'kprobe_profile.txt':
+      return 'kprobe-profile';
+    case 'debugfs.txt':
+      return 'debugfs';
+    case 'kprobe_events.txt':
+    case 'devices.txt':
+    case 'README.txt':
+    case 'capture.log':
+      return 'ignore';
+    default:
+      return undefined;
+  }
+}
+
+/** Is this head of a file a trace (ftrace or trace-cmd text)? */
+export function looksLikeTrace(head: Buffer): boolean {
+  const ev = new EventLine();
+  let events = 0;
+  let header = false;
+  let lines = 0;
+  const sink: ByteLineSink = {
+    line(b, s, e) {
+      lines++;
+      if (lines > 4000) return;
+      if (parseEventLine(b, s, e, ev)) events++;
+      else {
+        const t = b.toString('latin1', s, Math.min(e, s + 40));
+        if (/^# tracer:|^# entries-in-buffer|^cpus=\d+$|^#\s+TASK-PID/.test(t)) header = true;
+      }
+    },
+  };
+  const sp = new ByteLineSplitter(sink);
+  sp.push(head);
+  sp.end();
+  return events > 0 || header;
+}
+
+/** Which kinds of events a trace holds, from its beginning. */
+export function census(head: Buffer): TraceLevel {
+  const ev = new EventLine();
+  const level: TraceLevel = { tbl: false, lockProbes: false, dma: false };
+  const sink: ByteLineSink = {
+    line(b, s, e) {
+      if (!parseEventLine(b, s, e, ev)) return;
+      const name = b.toString('latin1', ev.eventStart, ev.eventEnd);
+      if (name === 'map_entry' || name === 'map_ret') level.tbl = true;
+      else if (name === 'map_found' || name === 'map_nf' || name === 'unmap_lock') level.lockProbes = true;
+      else if (/^dma_(un)?map_/.test(name)) level.dma = true;
+    },
+  };
+  const sp = new ByteLineSplitter(sink);
+  sp.push(head);
+  sp.end();
+  level.lockProbes &&= level.tbl;
+  return level;
+}
+
+async function readHeadOfFile(file: string, max: number): Promise<{ head: Buffer; gz: boolean }> {
+  const fh = await open(file, 'r');
+  let raw: Buffer;
+  try {
+    const buf = Buffer.alloc(max);
+    const { bytesRead } = await fh.read(buf, 0, max, 0);
+    raw = buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  if (!GZ(raw)) return { head: raw, gz: false };
+  const parts: Buffer[] = [];
+  let n = 0;
+  const stream = createReadStream(file).pipe(createGunzip());
+  try {
+    for await (const c of stream) {
+      parts.push(c as Buffer);
+      n += (c as Buffer).length;
+      if (n >= max) break;
+    }
+  } catch {
+    // a truncated or damaged gzip: what was decoded is the head
+  } finally {
+    stream.destroy();
+  }
+  return { head: Buffer.concat(parts).subarray(0, max), gz: true };
+}
+
+/** A file's bytes (decompressed) as chunks. */
+async function* fileChunks(file: string): AsyncGenerator<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const two = Buffer.alloc(2);
+    await fh.read(two, 0, 2, 0);
+    if (!GZ(two)) {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) return;
+        yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }));
+  for await (const c of stream) yield c as Buffer;
+}
+
+/** Expands paths: files, folders (one level), tar archives. */
+async function expand(paths: readonly string[]): Promise<InputFile[]> {
+  const out: InputFile[] = [];
+  for (const p of paths) {
+    const st = await stat(p);
+    if (st.isDirectory()) {
+      const names = (await readdir(p)).sort();
+      for (const n of names) {
+        const f = path.join(p, n);
+        const s = await stat(f);
+        if (s.isFile()) out.push(...(await expandFile(f, s.size)));
+      }
+    } else {
+      out.push(...(await expandFile(p, st.size)));
+    }
+  }
+  return out;
+}
+
+async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
+  const { head, gz } = await readHeadOfFile(file, HEAD_BYTES);
+  if (head.length >= 512 && isTarHeader(head.subarray(0, 512))) {
+    // the entries' heads and roles come from one pass over the archive
+    const entries: InputFile[] = [];
+    await readTar(fileChunks(file), (name, size) => {
+      if (path.basename(name).startsWith('.')) return null;
+      const f: InputFile = { label: `${file}:${name}`, file, entry: name, tarGz: gz, bytes: size, role: 'ignore', lines: 0 };
+      entries.push(f);
+      const parts: Buffer[] = [];
+      let n = 0;
+      return {
+        data(c) {
+          if (n < HEAD_BYTES) {
+            parts.push(Buffer.from(c.subarray(0, HEAD_BYTES - n)));
+            n += Math.min(c.length, HEAD_BYTES - n);
+          }
+        },
+        end() {
+          const h = Buffer.concat(parts);
+          f.role = roleByName(name) ?? (looksLikeTrace(h) ? 'trace' : 'log');
+          if (f.role === 'trace') f.head = h;
+        },
+      };
+    });
+    return entries;
+  }
+  const role = roleByName(file) ?? (looksLikeTrace(head) ? 'trace' : 'log');
+  return [{ label: file, file, bytes, role, lines: 0, ...(role === 'trace' ? { head } : {}) }];
+}
+
+/** Streams an input's bytes into a line sink. */
+async function feed(f: InputFile, sink: ByteLineSink, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<number> {
+  const sp = new ByteLineSplitter(sink, DEFAULT_MAX_LINE_BYTES);
+  const check = () => {
+    if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
+  };
+  if (f.entry === undefined) {
+    for await (const c of fileChunks(f.file)) {
+      check();
+      sp.push(c);
+      onBytes(c.length);
+    }
+    return sp.end();
+  }
+  let found = false;
+  await readTar(fileChunks(f.file), (name) => {
+    if (name !== f.entry || found) return null;
+    found = true;
+    return {
+      data(c) {
+        check();
+        sp.push(c);
+        onBytes(c.length);
+      },
+      end() {},
+    };
+  });
+  return sp.end();
+}
+
+/** Turns lines into events (trace) or messages (log) for the analyzer. */
+class TextFeeder implements ByteLineSink {
+  private readonly ev = new EventLine();
+  private unrecognized = 0;
+  lines = 0;
+  events = 0;
+  messages = 0;
+
+  constructor(
+    private readonly an: TraceAnalyzer,
+    private readonly parser: EventParser,
+    private readonly klog: KernelLogParser,
+    private readonly role: 'trace' | 'log',
+  ) {}
+
+  line(b: Buffer, s: number, e: number, lineNo: number): void {
+    this.lines++;
+    const ev = this.ev;
+    if (parseEventLine(b, s, e, ev)) {
+      this.events++;
+      this.parser.parse(b, ev, lineNo);
+      return;
+    }
+    let i = s;
+    while (i < e && (b[i] === 32 || b[i] === 9)) i++;
+    if (i >= e) return;
+    const c = b[i];
+    if (c === 35 /* # */) {
+      const p = b.indexOf('#P:', i, 'latin1');
+      if (p >= 0 && p < e) {
+        const n = decAt(b, p + 3, e);
+        if (scan.digits > 0 && this.an.facts.traceCpus === undefined) {
+          this.an.facts.traceCpus = n;
+          this.an.facts.traceCpusAt = `trace header #P:${n} (${this.an.file}:${lineNo})`;
+        }
+      }
+      return;
+    }
+    const text = b.toString('utf8', i, Math.min(e, i + 4096));
+    if (/^cpus=\d+\s*$/.test(text)) {
+      if (this.an.facts.traceCpus === undefined) {
+        this.an.facts.traceCpus = Number(text.slice(5));
+        this.an.facts.traceCpusAt = `trace-cmd "cpus=" (${this.an.file}:${lineNo})`;
+      }
+      return;
+    }
+    if (/^CPU:?\s*\d+ \[LOST/.test(text)) {
+      this.an.lost(lineNo, text.trim());
+      return;
+    }
+    if (/^(version = \d|CPU \d+ is empty|#{3,} CPU \d+ buffer started)/.test(text)) return;
+    const msg = this.klog.parse(text, lineNo);
+    if (msg) {
+      this.messages++;
+      this.an.logMessage(msg);
+      return;
+    }
+    if (this.role === 'trace') {
+      this.unrecognized++;
+      if (this.unrecognized <= 20) {
+        const shown = text.replace(/[^\x20-\x7e]/g, '?').slice(0, 60);
+        this.an.diag(lineNo, `not a trace event line: "${shown}${text.length > 60 ? '...' : ''}"`);
+      } else if (this.unrecognized === 21) {
+        this.an.diag(lineNo, 'more lines that are not trace events follow; not listed');
+      }
+    }
+  }
+
+  overlong(lineNo: number, bytes: number): void {
+    this.an.diag(lineNo, `a line of ${bytes} bytes: too long for a trace or log line, skipped`);
+  }
+}
+
+/** The capture script's metadata. */
+function readCaptureJson(an: TraceAnalyzer, text: string, label: string): void {
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    an.diag(1, `capture metadata is not valid JSON (${(e as Error).message})`, 'warning', label);
+    return;
+  }
+  const cpus = Number(j.nr_cpus_possible ?? j.nr_cpus);
+  if (Number.isInteger(cpus) && cpus > 0 && an.facts.possibleCpus === undefined) {
+    an.facts.possibleCpus = cpus;
+    an.facts.possibleCpusAt = `capture metadata (${label})`;
+  }
+  if (typeof j.kernel_release === 'string' && an.facts.release === undefined) {
+    an.facts.release = releaseOf(j.kernel_release, typeof j.kernel_version === 'string' ? j.kernel_version : '');
+    an.facts.releaseAt = label;
+  }
+}
+
+async function readSmall(f: InputFile, max = 1 << 20): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  await feed(
+    f,
+    {
+      line(b, s, e) {
+        if (n < max) {
+          parts.push(Buffer.from(`${b.toString('utf8', s, e)}\n`));
+          n += e - s + 1;
+        }
+      },
+    },
+    undefined,
+    () => {},
+  );
+  return Buffer.concat(parts).toString('utf8');
+}
+
+async function readMeta(an: TraceAnalyzer, f: InputFile): Promise<void> {
+  an.file = f.label;
+  const text = await readSmall(f);
+  switch (f.role) {
+    case 'cmdline': {
+      const line = text.trim().split('\n')[0] ?? '';
+      if (line) {
+        an.facts.cmdline = line;
+        an.facts.cmdlineAt = `command line (${f.label})`;
+      }
+      return;
+    }
+    case 'capture-json':
+      readCaptureJson(an, text, f.label);
+      return;
+    case 'debugfs': {
+      const m = /io_tlb_nslabs\s*[=:]\s*(\d+)/.exec(text);
+      if (m && an.facts.mappedNslabs === undefined && an.facts.adjustedSlabs === undefined) {
+        an.facts.adjustedSlabs = Number(m[1]);
+        an.facts.adjustedAt = `debugfs io_tlb_nslabs (${f.label})`;
+      }
+      const hw = /io_tlb_used_hiwater\s*[=:]\s*(\d+)/.exec(text);
+      if (hw) an.kernelHiwater = Number(hw[1]);
+      return;
+    }
+    case 'kprobe-profile': {
+      let missed = 0;
+      for (const l of text.split('\n')) {
+        const m = /^\s*(\S+)\s+(\d+)\s+(\d+)\s*$/.exec(l);
+        if (m) missed += Number(m[3]);
+      }
+      if (missed > 0) {
+        an.diag(
+          0,
+          `the kernel missed ${missed} probe hits (kprobe_profile): maps or unmaps are missing, so some placements cannot be followed`,
+          'warning',
+          f.label,
+        );
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/** Reads every trace input through an analyzer (one pass). */
+async function passTraces(
+  an: TraceAnalyzer,
+  parser: EventParser,
+  traces: InputFile[],
+  opts: TextAnalysisOptions,
+  progress: (n: number) => void,
+): Promise<void> {
+  for (const f of traces) {
+    an.file = f.label;
+    an.level = census(f.head ?? Buffer.alloc(0));
+    an.traceFiles++;
+    const feeder = new TextFeeder(an, parser, new KernelLogParser(), 'trace');
+    f.lines = await feed(f, feeder, opts.signal, progress);
+    an.lines += f.lines;
+    an.endFile();
+    if (feeder.events === 0) an.diag(0, 'no trace events in this file', 'warning', f.label);
+  }
+}
+
+export async function analyzeText(paths: readonly string[], opts: TextAnalysisOptions = {}): Promise<TextAnalysis> {
+  const inputs = await expand(paths);
+  const an = new TraceAnalyzer(opts);
+  const parser = new EventParser(an);
+  an.setDeviceNames(parser.devices.names);
+  const traces = inputs.filter((f) => f.role === 'trace');
+  const logs = inputs.filter((f) => f.role === 'log');
+  const total = inputs.reduce((n, f) => n + (f.role === 'trace' ? f.bytes : 0), 0) || 1;
+  let done = 0;
+  let lastReport = 0;
+  const passes = 1;
+  const progress = (n: number) => {
+    done += n;
+    if (opts.onProgress && done - lastReport > total / 200) {
+      lastReport = done;
+      opts.onProgress(Math.min(1, done / total / passes));
+    }
+  };
+  for (const f of inputs) if (f.role !== 'trace' && f.role !== 'log' && f.role !== 'ignore') await readMeta(an, f);
+  for (const f of logs) {
+    an.file = f.label;
+    an.logFiles++;
+    const feeder = new TextFeeder(an, parser, new KernelLogParser(), 'log');
+    f.lines = await feed(f, feeder, opts.signal, () => {});
+    an.logLines += f.lines;
+    if (f.lines === 0) an.diag(0, 'empty file', 'warning', f.label);
+    else if (feeder.messages === 0 && feeder.events === 0)
+      an.diag(0, 'no trace events and no swiotlb kernel messages in this file', 'info', f.label);
+  }
+  await passTraces(an, parser, traces, opts, progress);
+  an.ensureGeometry();
+  an.explainLog();
+
+  let sizing: SizingResult | null = null;
+  let sizingNote: string | null = null;
+  const fixable = an.mapsFailed - (an.failuresByCause.get('too-big') ?? 0) - (an.failuresByCause.get('not-bounced') ?? 0);
+  const g = an.geometry;
+  if (traces.length === 0) sizingNote = 'no trace: a log has no unmaps, so the model cannot re-run the workload';
+  else if (an.maps === 0) sizingNote = 'no maps in the trace (only swiotlb_bounced events, or none): nothing to re-run';
+  else if (an.mapsFailed === 0) sizingNote = `no map failed: the pool of ${g?.nslabs} slots was enough for this trace`;
+  else if (fixable === 0) sizingNote = 'every failure was a request above the 256 KiB ceiling (128 slots): no pool size helps';
+  else if (opts.noSizing) sizingNote = 'sizing not run';
+  else if (g) {
+    const candidates: number[] = [];
+    for (let n = Math.max(g.nslabs * 2, IO_TLB_SEGSIZE * g.nareas); n <= 1 << 21 && candidates.length < 8; n *= 2) candidates.push(n);
+    if (candidates.length === 0) sizingNote = 'the pool is already at the largest size tried (4 GiB)';
+    else {
+      const w = new TraceAnalyzer({ ...opts, events: undefined, rowLimit: 0, whatIf: candidates, onOp: undefined, geometry: g });
+      Object.assign(w.facts, an.facts);
+      const p2 = new EventParser(w);
+      w.setDeviceNames(p2.devices.names);
+      await passTraces(w, p2, traces, opts, () => {});
+      w.ensureGeometry();
+      const pools = (w.whatIf ?? []) as WhatIfPool[];
+      const tried = pools.map((p) => ({ nslabs: p.nslabs, failures: p.failures, tooBig: p.tooBig, peak: p.peak }));
+      const ok = tried.find((t) => t.failures === 0);
+      sizing = { current: g.nslabs, tried, enough: ok ? ok.nslabs : null, tooBig: an.failuresByCause.get('too-big') ?? 0 };
+    }
+  }
+  opts.onProgress?.(1);
+  return { analyzer: an, inputs, sizing, sizingNote };
+}
