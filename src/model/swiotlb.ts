@@ -228,6 +228,11 @@ export class IoTlbMem {
     return Math.floor((tlbAddr - this.pool.start) / IO_TLB_SIZE) - p.pad;
   }
 
+  /** Slots a successful map of `req` takes in this profile, padding slots included. */
+  requestSlots(req: MapRequest): number {
+    return this.prepare(req).nslots;
+  }
+
   /**
    * Maps at the run the kernel was seen to use (a trace's real bounce address): `index` is the
    * first slot of the run, padding included. Returns undefined if that run is not free here.

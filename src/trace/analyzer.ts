@@ -8,12 +8,12 @@
 import { EventKind, Outcome, Reason } from '../analysis/codes';
 import type { EventTable } from '../analysis/eventTable';
 import type { Diagnostic } from '../analysis/session';
-import { DmaDirection, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from '../model/constants';
+import { DMA_ATTR, DmaDirection, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from '../model/constants';
 import { hexAddr } from '../model/hex';
 import { bufferFullMessage } from '../model/messages';
 import { IoTlbPool } from '../model/pool';
 import { allProfiles, type KernelProfile } from '../model/profiles';
-import { IoTlbMem, type MapRequest, type MapResult } from '../model/swiotlb';
+import { copiesOnMap, IoTlbMem, type MapRequest, type MapResult } from '../model/swiotlb';
 import { API_NAMES, Api, ForceFlag, type SgArrays, type TblMapArgs, type TraceSink } from './events';
 import type { EventLine } from './ftrace';
 import { type Geometry, type GeometryFacts, type GeometryOptions, resolveGeometry } from './geometry';
@@ -34,6 +34,11 @@ export interface AnalyzerOptions extends GeometryOptions {
    * these sizes (slots) with the model's own placements.
    */
   readonly whatIf?: readonly number[];
+  /**
+   * Placements every profile other than the primary compares (default 100000): enough to tell
+   * the allocators apart, and it keeps a trace of millions of maps from paying for five models.
+   */
+  readonly profileSample?: number;
   /** Use this pool instead of resolving one from the inputs (the sizing pass reuses the first pass's). */
   readonly geometry?: Geometry;
 }
@@ -98,8 +103,14 @@ export interface DeviceStats {
   minAlign: number;
   /** Where min_align_mask came from: probe, inferred, unknown. */
   minAlignSource: 'probe' | 'inferred' | 'unknown';
-  /** Bits where an original and its bounce address differed (to infer min_align_mask). */
-  diffBits: number;
+  /** Driver bound to the device, when a log line or the capture names it. */
+  driver: string;
+  /** Segment boundary assumed when no probe says (PCI: 4 GiB). */
+  boundaryBits: number;
+  /** Evidence for min_align_mask: in-slot offsets kept, dropped, and bit 11 differing. */
+  offsetsKept: boolean;
+  offsetsDropped: boolean;
+  bit11Differs: boolean;
   bytesMapped: number;
   bytesBounced: number;
   liveSlots: number;
@@ -176,6 +187,7 @@ class TaskState {
 }
 
 const MAX_DIAGNOSTICS = 200;
+export const DEFAULT_PROFILE_SAMPLE = 100_000;
 
 /** A profile's behaviour without its names. */
 function flagsKey(p: KernelProfile): string {
@@ -187,6 +199,9 @@ function flagsKey(p: KernelProfile): string {
 }
 const MAX_FAILURES = 50;
 const MAX_QUEUE = 256;
+
+/** Drivers that set a min_align_mask (dma_set_min_align_mask) and the mask they set. */
+const KNOWN_MIN_ALIGN: Record<string, number> = { nvme: 0xfff, hv_storvsc: 0xfff, storvsc: 0xfff };
 
 /** PCI devices get a 4 GiB segment boundary (pci_device_add), others none. */
 function defaultBoundaryBits(name: string): number {
@@ -201,6 +216,11 @@ export class TraceAnalyzer implements TraceSink {
   /** The sizing pass's pools (whatIf option). */
   whatIf: WhatIfPool[] | null = null;
   private nextOpId = 1;
+  /** Past the primary's check sample: placements counted, not modelled (see enterLight). */
+  light = false;
+  private lightAreaUsed = new Int32Array(0);
+  /** Placements the other profiles compare before they stop (the primary compares all). */
+  readonly sampleLimit: number;
   readonly live = new LiveTable();
   private readonly tasks = new Map<number, TaskState>();
   readonly events: EventTable | undefined;
@@ -210,6 +230,8 @@ export class TraceAnalyzer implements TraceSink {
   diagnosticsDropped = 0;
   private readonly deviceStats: (DeviceStats | undefined)[] = [];
   deviceNames: string[] = [''];
+  /** Device name -> driver, from log lines ("nvme 0000:00:03.0: ...") or the capture's devices.txt. */
+  readonly drivers = new Map<string, string>();
   level: TraceLevel = { tbl: false, lockProbes: false, dma: false };
   file = '';
   /** Set by the runner: the parser's device table. */
@@ -290,6 +312,7 @@ export class TraceAnalyzer implements TraceSink {
   constructor(readonly options: AnalyzerOptions = {}) {
     this.events = options.events;
     this.rowLimit = options.rowLimit ?? (options.events ? 1_000_000 : 0);
+    this.sampleLimit = options.profileSample ?? DEFAULT_PROFILE_SAMPLE;
   }
 
   // ---------------------------------------------------------------- set-up
@@ -356,7 +379,11 @@ export class TraceAnalyzer implements TraceSink {
         dmaMask: -1,
         minAlign: -1,
         minAlignSource: 'unknown',
-        diffBits: 0,
+        driver: this.drivers.get(this.deviceNames[id] ?? '') ?? '',
+        boundaryBits: defaultBoundaryBits(this.deviceNames[id] ?? ''),
+        offsetsKept: false,
+        offsetsDropped: false,
+        bit11Differs: false,
         bytesMapped: 0,
         bytesBounced: 0,
         liveSlots: 0,
@@ -454,18 +481,19 @@ export class TraceAnalyzer implements TraceSink {
       d.withinMask++;
     }
     if (!this.level.tbl && !this.level.dma) {
-      this.pushRow({
-        kind: EventKind.BounceAttempt,
-        time: ev.time,
-        cpu: ev.cpu,
-        device: this.deviceNames[dev],
-        api: 'swiotlb_bounced',
-        size,
-        reasons,
-        dma: devAddr,
-        file: this.file,
-        line,
-      });
+      if (this.events)
+        this.pushRow({
+          kind: EventKind.BounceAttempt,
+          time: ev.time,
+          cpu: ev.cpu,
+          device: this.deviceNames[dev],
+          api: 'swiotlb_bounced',
+          size,
+          reasons,
+          dma: devAddr,
+          file: this.file,
+          line,
+        });
       return;
     }
     const t = this.task(ev);
@@ -480,12 +508,15 @@ export class TraceAnalyzer implements TraceSink {
     t.bn++;
   }
 
-  private dropBounced(t: TaskState, n: number): void {
-    this.bouncedUnmatched += n;
-    t.bDev.splice(0, n);
-    t.bSize.splice(0, n);
-    t.bReasons.splice(0, n);
-    t.bLine.splice(0, n);
+  /** Drops the `n` oldest waiting records; `unmatched` of them never found their map. */
+  private dropBounced(t: TaskState, n: number, unmatched = n): void {
+    this.bouncedUnmatched += unmatched;
+    for (let i = n; i < t.bn; i++) {
+      t.bDev[i - n] = t.bDev[i] as number;
+      t.bSize[i - n] = t.bSize[i] as number;
+      t.bReasons[i - n] = t.bReasons[i] as number;
+      t.bLine[i - n] = t.bLine[i] as number;
+    }
     t.bn -= n;
   }
 
@@ -494,9 +525,8 @@ export class TraceAnalyzer implements TraceSink {
     for (let i = 0; i < t.bn; i++) {
       if (t.bDev[i] === dev && t.bSize[i] === size) {
         const r = t.bReasons[i] as number;
-        if (i > 0) this.dropBounced(t, i);
-        this.dropBounced(t, 1);
-        this.bouncedUnmatched--;
+        // records before it were attempts whose map event never came
+        this.dropBounced(t, i + 1, i);
         return r;
       }
     }
@@ -505,14 +535,24 @@ export class TraceAnalyzer implements TraceSink {
 
   // ---------------------------------------------------------------- maps
 
-  /** min_align_mask from the addresses: the low bits an original and its bounce always share (up to 0xfff). */
+  /**
+   * min_align_mask when no probe recorded it (dma:* events, function-level probes): a bounce
+   * keeps orig & min_align_mask & 0x7ff as its in-slot offset and matches orig on the mask's
+   * bits above. Drivers set 0 or a page mask (NVMe, Hyper-V storvsc: 0xfff), so the evidence
+   * decides between those; with no evidence yet (page-aligned buffers) the driver decides.
+   */
   private inferMinAlign(d: DeviceStats, orig: number, tlb: number): number {
     if (d.minAlignSource === 'probe') return d.minAlign;
-    d.diffBits |= (orig ^ tlb) & 0xfff;
-    const b = d.diffBits;
-    d.minAlign = b === 0 ? 0xfff : (b & -b) - 1;
+    if ((tlb & (IO_TLB_SIZE - 1)) !== 0) d.offsetsKept = true;
+    else if ((orig & (IO_TLB_SIZE - 1)) !== 0) d.offsetsDropped = true;
+    if (((orig ^ tlb) & IO_TLB_SIZE) !== 0) d.bit11Differs = true;
+    let m: number;
+    if (d.offsetsDropped) m = 0;
+    else if (d.offsetsKept) m = d.bit11Differs ? IO_TLB_SIZE - 1 : 0xfff;
+    else m = d.bit11Differs ? 0 : (KNOWN_MIN_ALIGN[d.driver] ?? 0);
+    d.minAlign = m;
     d.minAlignSource = 'inferred';
-    return d.minAlign;
+    return m;
   }
 
   /**
@@ -558,9 +598,14 @@ export class TraceAnalyzer implements TraceSink {
     let committed: MapResult | undefined;
     let pred: MapResult | undefined;
     let held = 0;
-    if (g.base !== null) {
+    const primary = this.runs[0];
+    if (g.base !== null && !this.light) {
       for (let i = 0; i < this.runs.length; i++) {
         const r = this.runs[i] as ProfileRun;
+        if (i > 0 && r.compared >= this.sampleLimit) {
+          r.sampled = true;
+          continue;
+        }
         const c = r.follow(req as MapRequest, tlb, raced, line);
         if (c) held |= 1 << i;
         if (i === 0) {
@@ -571,7 +616,7 @@ export class TraceAnalyzer implements TraceSink {
       if (tlb >= 0 && !committed) {
         this.diag(
           line,
-          `the kernel's bounce buffer at ${hexAddr(tlb)} is ${this.runs[0]?.pool.isInPool(tlb) ? 'on slots the model still holds (events lost, or mappings made before the trace began)' : 'outside the pool'}: not counted in the occupancy`,
+          `the kernel's bounce buffer at ${hexAddr(tlb)} is ${primary?.pool.isInPool(tlb) ? 'on slots the model still holds (events lost, or mappings made before the trace began)' : 'outside the pool'}: not counted in the occupancy`,
         );
       }
     }
@@ -586,37 +631,58 @@ export class TraceAnalyzer implements TraceSink {
       if (committed) {
         nslots = committed.nslots;
         slot = committed.index;
-        area = this.runs[0]?.pool.areaOf(slot) ?? -1;
+        area = (primary as ProfileRun).pool.areaOf(slot);
         this.copiedAtMap += committed.copiedBytes;
-        this.used = (this.runs[0] as ProfileRun).pool.totalUsed;
+        this.used = (primary as ProfileRun).pool.totalUsed;
         this.noteChange(slot);
-        const au = (this.runs[0] as ProfileRun).pool.areaUsed[area] as number;
+        const au = (primary as ProfileRun).pool.areaUsed[area] as number;
         if (au > (this.peakArea[area] ?? 0)) this.peakArea[area] = au;
+        if ((primary as ProfileRun).compared >= this.sampleLimit) this.enterLight();
+      } else if (this.light && primary) {
+        // past the check sample: the kernel's placements are counted, no longer modelled
+        const mem = primary.mem;
+        nslots = aam === 0 ? nrSlots(allocSize + (tlb & (IO_TLB_SIZE - 1))) : mem.requestSlots(req as MapRequest);
+        slot = aam === 0 ? Math.floor((tlb - primary.pool.start) / IO_TLB_SIZE) : mem.runStartOf(req as MapRequest, tlb);
+        if (slot < 0 || slot + nslots > primary.pool.nslabs) {
+          this.diag(line, `the kernel's bounce buffer at ${hexAddr(tlb)} is outside the pool: not counted in the occupancy`);
+          nslots = 0;
+          slot = -1;
+        } else {
+          area = primary.pool.areaOf(slot);
+          this.used += nslots;
+          const au = (this.lightAreaUsed[area] as number) + nslots;
+          this.lightAreaUsed[area] = au;
+          if (au > (this.peakArea[area] ?? 0)) this.peakArea[area] = au;
+          const copied = copiesOnMap(primary.profile, req.dir, attrs) ? size : 0;
+          this.copiedAtMap += copied;
+        }
       } else if (g.base === null) {
         nslots = nrSlots(size + (tlb & (IO_TLB_SIZE - 1)));
         this.used += nslots;
       }
       d.liveSlots += nslots;
       if (d.liveSlots > d.peakLiveSlots) d.peakLiveSlots = d.liveSlots;
-      row = this.pushRow({
-        kind: EventKind.Map,
-        outcome: Outcome.Bounced,
-        time: ev.time,
-        cpu: ev.cpu,
-        device: d.name,
-        api: API_NAMES[api],
-        size,
-        dir: req.dir,
-        attrs,
-        reasons,
-        ...(slot >= 0 ? { slot, nslots, area } : {}),
-        used: this.used,
-        phys: orig,
-        dma: tlb,
-        copied: committed?.copiedBytes ?? 0,
-        file: this.file,
-        line,
-      });
+      row = !this.events
+        ? -1
+        : this.pushRow({
+            kind: EventKind.Map,
+            outcome: Outcome.Bounced,
+            time: ev.time,
+            cpu: ev.cpu,
+            device: d.name,
+            api: API_NAMES[api],
+            size,
+            dir: req.dir,
+            attrs,
+            reasons,
+            ...(slot >= 0 ? { slot, nslots, area } : {}),
+            used: this.used,
+            phys: orig,
+            dma: tlb,
+            copied: committed?.copiedBytes ?? 0,
+            file: this.file,
+            line,
+          });
       const prev = this.live.byTlb.get(tlb);
       if (prev !== undefined) {
         this.diag(line, `a second live mapping at ${hexAddr(tlb)} (the first from line ${this.live.line[prev]}): the first is dropped`);
@@ -680,8 +746,8 @@ export class TraceAnalyzer implements TraceSink {
     const slotsNeeded = pred?.nslots ?? nrSlots(allocSize + (orig & minAlign & (IO_TLB_SIZE - 1)));
     let causeBit: number;
     if (slotsNeeded > IO_TLB_SEGSIZE) causeBit = Reason.TooBig;
-    else if (this.runs[0])
-      causeBit = this.runs[0].pool.failureCause(slotsNeeded) === 'exhausted' ? Reason.PoolExhausted : Reason.Fragmented;
+    else if (this.light && primary) causeBit = this.lightFailureCause(slotsNeeded, primary.pool.areaNslabs);
+    else if (primary) causeBit = primary.pool.failureCause(slotsNeeded) === 'exhausted' ? Reason.PoolExhausted : Reason.Fragmented;
     else causeBit = 0;
     const cause =
       causeBit === Reason.TooBig ? 'too-big' : causeBit === Reason.PoolExhausted ? 'pool-full' : causeBit ? 'fragmented' : 'unknown';
@@ -692,23 +758,24 @@ export class TraceAnalyzer implements TraceSink {
     if (this.failures.length < MAX_FAILURES) {
       this.failures.push({ file: this.file, line, device: d.name, size, nslots: slotsNeeded, cause, message });
     }
-    this.pushRow({
-      kind: EventKind.Map,
-      outcome: Outcome.Failed,
-      time: ev.time,
-      cpu: ev.cpu,
-      device: d.name,
-      api: API_NAMES[api],
-      size,
-      dir: req.dir,
-      attrs,
-      reasons: reasons | causeBit,
-      used: this.used,
-      phys: orig,
-      file: this.file,
-      line,
-      message,
-    });
+    if (this.events)
+      this.pushRow({
+        kind: EventKind.Map,
+        outcome: Outcome.Failed,
+        time: ev.time,
+        cpu: ev.cpu,
+        device: d.name,
+        api: API_NAMES[api],
+        size,
+        dir: req.dir,
+        attrs,
+        reasons: reasons | causeBit,
+        used: this.used,
+        phys: orig,
+        file: this.file,
+        line,
+        message,
+      });
     this.sample(ev, line);
     return -1;
   }
@@ -777,6 +844,23 @@ export class TraceAnalyzer implements TraceSink {
     L.remove(h);
   }
 
+  /**
+   * The primary profile has compared its sample: from here on the kernel's placements are
+   * counted (slots and areas) instead of modelled, which is all occupancy needs.
+   */
+  private enterLight(): void {
+    const p = this.runs[0] as ProfileRun;
+    this.light = true;
+    p.sampled = true;
+    this.lightAreaUsed = Int32Array.from(p.pool.areaUsed);
+  }
+
+  /** failureCause() on the counted areas: some area has that many free slots, or none has. */
+  private lightFailureCause(nslots: number, areaNslabs: number): number {
+    for (const u of this.lightAreaUsed) if (areaNslabs - u >= nslots) return Reason.Fragmented;
+    return Reason.PoolExhausted;
+  }
+
   private noteChange(slot: number): void {
     this.seq++;
     const g = this.geometry;
@@ -803,13 +887,14 @@ export class TraceAnalyzer implements TraceSink {
     for (let i = 0; i < this.runs.length; i++) {
       if (!(held & (1 << i))) continue;
       const r = this.runs[i] as ProfileRun;
+      if (r.sampled) continue;
       if (i === 0) {
         const u = r.mem.tblUnmapSingle(
           tlb,
           size >= 0 ? size : mapSize,
           (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
           Math.max(attrs, 0),
-          { minAlignMask: minAlign, segBoundaryBits: 64 },
+          this.unmapDev(minAlign),
         );
         if (!u.ok) this.diag(line, `unmap of ${hexAddr(tlb)}: ${u.error}`);
         freed = u.freedSlots;
@@ -819,40 +904,57 @@ export class TraceAnalyzer implements TraceSink {
       }
     }
     const slot = L.slot[h] as number;
-    if (this.runs[0]) {
-      this.used = this.runs[0].pool.totalUsed;
+    const primary = this.runs[0];
+    if (primary && !primary.sampled) {
+      this.used = primary.pool.totalUsed;
       if (held & 1) this.noteChange(slot);
     } else {
       freed = L.nslots[h] as number;
       this.used -= freed;
+      if (primary && slot >= 0) {
+        (this.lightAreaUsed[primary.pool.areaOf(slot)] as number) -= freed;
+        const dd = dir >= 0 ? dir : (L.dir[h] as number);
+        if (!(Math.max(attrs, 0) & DMA_ATTR.SKIP_CPU_SYNC) && (dd === DmaDirection.FROM_DEVICE || dd === DmaDirection.BIDIRECTIONAL)) {
+          copied = size >= 0 ? size : mapSize;
+        }
+      }
     }
     this.unmaps++;
     d.unmaps++;
     d.liveSlots -= L.nslots[h] as number;
     this.copiedAtUnmap += copied;
     const mapRow = L.row[h] as number;
-    const row = this.pushRow({
-      kind: EventKind.Unmap,
-      outcome: Outcome.Released,
-      time: ev ? ev.time : 0,
-      cpu: ev ? ev.cpu : -1,
-      device: d.name,
-      api: API_NAMES[api],
-      size: size >= 0 ? size : mapSize,
-      dir: (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
-      attrs: Math.max(attrs, 0),
-      ...(slot >= 0 ? { slot, nslots: freed, area: this.runs[0]?.pool.areaOf(slot) ?? -1 } : {}),
-      used: this.used,
-      dma: tlb,
-      copied,
-      ...(mapRow >= 0 ? { pair: mapRow } : {}),
-      file: this.file,
-      line,
-    });
+    const row = !this.events
+      ? -1
+      : this.pushRow({
+          kind: EventKind.Unmap,
+          outcome: Outcome.Released,
+          time: ev ? ev.time : 0,
+          cpu: ev ? ev.cpu : -1,
+          device: d.name,
+          api: API_NAMES[api],
+          size: size >= 0 ? size : mapSize,
+          dir: (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
+          attrs: Math.max(attrs, 0),
+          ...(slot >= 0 ? { slot, nslots: freed, area: this.runs[0]?.pool.areaOf(slot) ?? -1 } : {}),
+          used: this.used,
+          dma: tlb,
+          copied,
+          ...(mapRow >= 0 ? { pair: mapRow } : {}),
+          file: this.file,
+          line,
+        });
     if (row >= 0 && mapRow >= 0 && this.events) this.events.pair[mapRow] = row;
     L.remove(h);
     this.sample(ev, line);
     return freed;
+  }
+
+  private readonly scratchDev = { minAlignMask: 0, segBoundaryBits: 64 };
+  /** Device parameters for an unmap or sync (the model reads them and keeps nothing). */
+  private unmapDev(minAlignMask: number): { minAlignMask: number; segBoundaryBits: number } {
+    this.scratchDev.minAlignMask = minAlignMask;
+    return this.scratchDev;
   }
 
   private dropLive(h: number): void {
@@ -861,8 +963,13 @@ export class TraceAnalyzer implements TraceSink {
     for (let i = 0; i < this.runs.length; i++) {
       if (held & (1 << i)) (this.runs[i] as ProfileRun).release(L.tlb[h] as number, L.minAlign[h] as number, L.size[h] as number);
     }
-    if (this.runs[0]) this.used = this.runs[0].pool.totalUsed;
-    else this.used -= L.nslots[h] as number;
+    const primary = this.runs[0];
+    if (primary && !primary.sampled) this.used = primary.pool.totalUsed;
+    else {
+      this.used -= L.nslots[h] as number;
+      if (primary && (L.slot[h] as number) >= 0)
+        (this.lightAreaUsed[primary.pool.areaOf(L.slot[h] as number)] as number) -= L.nslots[h] as number;
+    }
     this.dev(L.dev[h] as number).liveSlots -= L.nslots[h] as number;
     L.remove(h);
   }
@@ -874,10 +981,17 @@ export class TraceAnalyzer implements TraceSink {
     d.syncs++;
     let copied = 0;
     const r = this.runs[0];
-    if (r && ((L.held[h] as number) & 1) !== 0) {
+    if (r?.sampled) {
+      const dd = dir >= 0 ? dir : (L.dir[h] as number);
+      const toCpuL = api === Api.DmaSyncSingleForCpu || api === Api.DmaSyncSgForCpu || api === Api.TblSyncForCpu;
+      const copies = toCpuL
+        ? dd === DmaDirection.FROM_DEVICE || dd === DmaDirection.BIDIRECTIONAL
+        : dd === DmaDirection.TO_DEVICE || dd === DmaDirection.BIDIRECTIONAL;
+      if (copies) copied = size;
+    } else if (r && ((L.held[h] as number) & 1) !== 0) {
       const dd = (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection;
       if (dd !== DmaDirection.NONE) {
-        const dev = { minAlignMask: L.minAlign[h] as number, segBoundaryBits: 64 };
+        const dev = this.unmapDev(L.minAlign[h] as number);
         const toCpu = api === Api.DmaSyncSingleForCpu || api === Api.DmaSyncSgForCpu || api === Api.TblSyncForCpu;
         const b = toCpu ? r.mem.syncSingleForCpu(addr, size, dd, dev) : r.mem.syncSingleForDevice(addr, size, dd, dev);
         copied = b.bytes;
@@ -886,22 +1000,23 @@ export class TraceAnalyzer implements TraceSink {
     }
     this.copiedAtSync += copied;
     const toCpu = api === Api.DmaSyncSingleForCpu || api === Api.DmaSyncSgForCpu || api === Api.TblSyncForCpu;
-    this.pushRow({
-      kind: toCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice,
-      outcome: Outcome.Synced,
-      time: ev.time,
-      cpu: ev.cpu,
-      device: d.name,
-      api: API_NAMES[api],
-      size,
-      ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
-      dma: addr,
-      copied,
-      ...((L.row[h] as number) >= 0 ? { pair: L.row[h] as number } : {}),
-      used: this.used,
-      file: this.file,
-      line,
-    });
+    if (this.events)
+      this.pushRow({
+        kind: toCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice,
+        outcome: Outcome.Synced,
+        time: ev.time,
+        cpu: ev.cpu,
+        device: d.name,
+        api: API_NAMES[api],
+        size,
+        ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
+        dma: addr,
+        copied,
+        ...((L.row[h] as number) >= 0 ? { pair: L.row[h] as number } : {}),
+        used: this.used,
+        file: this.file,
+        line,
+      });
   }
 
   /** The live mapping a sync address falls in (syncs may start inside a mapping). */
@@ -944,9 +1059,7 @@ export class TraceAnalyzer implements TraceSink {
       this.dev(dev).apiCalls++;
       return;
     }
-    const t = this.task(ev);
-    const reasons = api === Api.DmaMapResource ? -1 : this.takeBounced(t, dev, size);
-    this.mapEntryOfDma(ev, line, api, dev, dir, dma, size, phys, attrs, failed, reasons, -1);
+    this.mapEntryOfDma(ev, line, api, dev, dir, dma, size, phys, attrs, failed, -1);
   }
 
   private mapEntryOfDma(
@@ -960,12 +1073,16 @@ export class TraceAnalyzer implements TraceSink {
     phys: number,
     attrs: number,
     failed: boolean,
-    reasons: number,
     sgPhys: number,
   ): void {
     const g = this.ensureGeometry();
     const d = this.dev(dev);
-    const boundary = defaultBoundaryBits(d.name);
+    const boundary = d.boundaryBits;
+    // a map in the pool (or a failure) is the one a waiting swiotlb_bounced of this task announced;
+    // a direct map must not take another map's record
+    const inPool = !failed && g.base !== null && this.inPool(dma);
+    const mayHaveBounced = api !== Api.DmaMapResource && (failed || inPool || (g.base === null && dma !== phys));
+    const reasons = mayHaveBounced ? this.takeBounced(this.task(ev), dev, size) : -1;
     const bounceAttempt = reasons >= 0;
     if (failed) {
       if (bounceAttempt) {
@@ -983,25 +1100,26 @@ export class TraceAnalyzer implements TraceSink {
       if (this.failures.length < MAX_FAILURES) {
         this.failures.push({ file: this.file, line, device: d.name, size, nslots: 0, cause, message });
       }
-      this.pushRow({
-        kind: api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map,
-        outcome: Outcome.Failed,
-        time: ev.time,
-        cpu: ev.cpu,
-        device: d.name,
-        api: API_NAMES[api],
-        size,
-        ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
-        attrs,
-        reasons: Reason.NoSwiotlb,
-        ...(phys >= 0 ? { phys } : {}),
-        file: this.file,
-        line,
-        message,
-      });
+      if (this.events)
+        this.pushRow({
+          kind: api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map,
+          outcome: Outcome.Failed,
+          time: ev.time,
+          cpu: ev.cpu,
+          device: d.name,
+          api: API_NAMES[api],
+          size,
+          ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
+          attrs,
+          reasons: Reason.NoSwiotlb,
+          ...(phys >= 0 ? { phys } : {}),
+          file: this.file,
+          line,
+          message,
+        });
       return;
     }
-    const bouncedHere = g.base !== null ? this.inPool(dma) : bounceAttempt && dma !== phys;
+    const bouncedHere = g.base !== null ? inPool : bounceAttempt;
     if (bouncedHere && api !== Api.DmaMapResource) {
       this.commitMap(
         ev,
@@ -1023,7 +1141,7 @@ export class TraceAnalyzer implements TraceSink {
       );
       return;
     }
-    if (bounceAttempt && g.base !== null) {
+    if (bounceAttempt) {
       // bounced, but the address is not in the default pool: an IOMMU bounce (IOVA) or another pool
       this.diag(line, `${d.name}: bounced (swiotlb_bounced) but dma_addr ${hexAddr(dma)} is outside the default pool`, 'info');
     }
@@ -1032,21 +1150,22 @@ export class TraceAnalyzer implements TraceSink {
     d.maps++;
     d.direct++;
     d.bytesMapped += size;
-    this.pushRow({
-      kind: api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map,
-      outcome: Outcome.Direct,
-      time: ev.time,
-      cpu: ev.cpu,
-      device: d.name,
-      api: API_NAMES[api],
-      size,
-      ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
-      attrs,
-      ...(phys >= 0 ? { phys } : {}),
-      dma,
-      file: this.file,
-      line,
-    });
+    if (this.events)
+      this.pushRow({
+        kind: api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map,
+        outcome: Outcome.Direct,
+        time: ev.time,
+        cpu: ev.cpu,
+        device: d.name,
+        api: API_NAMES[api],
+        size,
+        ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
+        attrs,
+        ...(phys >= 0 ? { phys } : {}),
+        dma,
+        file: this.file,
+        line,
+      });
   }
 
   dmaUnmap(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number, attrs: number): void {
@@ -1076,20 +1195,21 @@ export class TraceAnalyzer implements TraceSink {
     }
     this.unmapsDirect++;
     d.unmaps++;
-    this.pushRow({
-      kind: EventKind.Unmap,
-      outcome: Outcome.Unmapped,
-      time: ev.time,
-      cpu: ev.cpu,
-      device: d.name,
-      api: API_NAMES[api],
-      ...(size >= 0 ? { size } : {}),
-      ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
-      attrs: Math.max(attrs, 0),
-      ...(dma >= 0 ? { dma } : {}),
-      file: this.file,
-      line,
-    });
+    if (this.events)
+      this.pushRow({
+        kind: EventKind.Unmap,
+        outcome: Outcome.Unmapped,
+        time: ev.time,
+        cpu: ev.cpu,
+        device: d.name,
+        api: API_NAMES[api],
+        ...(size >= 0 ? { size } : {}),
+        ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
+        attrs: Math.max(attrs, 0),
+        ...(dma >= 0 ? { dma } : {}),
+        file: this.file,
+        line,
+      });
   }
 
   dmaMapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number, total: number, truncated: boolean): void {
@@ -1098,7 +1218,6 @@ export class TraceAnalyzer implements TraceSink {
       this.dev(dev).apiCalls++;
       return;
     }
-    const t = this.task(ev);
     if (sg.n === 0 && sg.nPhys > 0) {
       // dma_map_sg_err: an unexpected error, nothing mapped
       this.diag(line, `${this.deviceNames[dev]}: dma_map_sg failed with an unexpected error (${sg.nPhys} entries)`, 'info');
@@ -1109,8 +1228,7 @@ export class TraceAnalyzer implements TraceSink {
     for (let i = 0; i < n; i++) {
       const size = sg.size[i] as number;
       const phys = paired ? (sg.phys[i] as number) : -1;
-      const reasons = this.takeBounced(t, dev, size);
-      this.mapEntryOfDma(ev, line, Api.DmaMapSg, dev, dir, sg.dma[i] as number, size, phys, attrs, sg.failed[i] === 1, reasons, phys);
+      this.mapEntryOfDma(ev, line, Api.DmaMapSg, dev, dir, sg.dma[i] as number, size, phys, attrs, sg.failed[i] === 1, phys);
     }
     if (truncated || total > n) {
       this.sgTruncated += total - n;
@@ -1188,7 +1306,7 @@ export class TraceAnalyzer implements TraceSink {
     t.dir = r.dir;
     t.attrs = Math.max(r.attrs, 0);
     t.minAlign = r.minAlignMask;
-    t.boundaryBits = r.boundaryBits >= 0 ? r.boundaryBits : defaultBoundaryBits(d.name);
+    t.boundaryBits = r.boundaryBits >= 0 ? r.boundaryBits : d.boundaryBits;
     const reasons = this.takeBounced(t, r.dev, r.mappingSize);
     t.reasons = Math.max(reasons, 0);
     t.bounceSeen = reasons >= 0;
@@ -1343,7 +1461,8 @@ export class TraceAnalyzer implements TraceSink {
     this.noteEvent(ev);
     this.markersTotal++;
     if (this.markers.length < 1000) this.markers.push({ file: this.file, line, time: ev.time, text });
-    this.pushRow({ kind: EventKind.Marker, time: ev.time, cpu: ev.cpu, api: 'tracing_mark_write', file: this.file, line, message: text });
+    if (this.events)
+      this.pushRow({ kind: EventKind.Marker, time: ev.time, cpu: ev.cpu, api: 'tracing_mark_write', file: this.file, line, message: text });
   }
 
   unknown(ev: EventLine, line: number, name: string): void {
@@ -1438,17 +1557,18 @@ export class TraceAnalyzer implements TraceSink {
     }
     if (this.logEntries.length < 10_000) this.logEntries.push({ file: this.file, msg });
     else this.logMessagesDropped++;
-    this.pushRow({
-      kind: EventKind.LogMessage,
-      ...(msg.time !== undefined ? { time: msg.time } : {}),
-      device: msg.device,
-      api: msg.kind,
-      ...(msg.size !== undefined ? { size: msg.size } : {}),
-      ...(msg.used !== undefined ? { used: msg.used } : {}),
-      file: this.file,
-      line: msg.line,
-      message: msg.text,
-    });
+    if (this.events)
+      this.pushRow({
+        kind: EventKind.LogMessage,
+        ...(msg.time !== undefined ? { time: msg.time } : {}),
+        device: msg.device,
+        api: msg.kind,
+        ...(msg.size !== undefined ? { size: msg.size } : {}),
+        ...(msg.used !== undefined ? { used: msg.used } : {}),
+        file: this.file,
+        line: msg.line,
+        message: msg.text,
+      });
   }
 
   /** Explains every "full" message (after all inputs are read, so the pool is known). */

@@ -81,14 +81,31 @@ export function tokenEnd(b: Uint8Array, s: number, e: number): number {
 }
 
 /**
- * Start of the value of `key=` (the key bytes include the '='), searched from `s`: the key must
- * start the body or follow a space. -1 when absent.
+ * Start of the value of `key=` (the key bytes include the '=') within [s, e): the key must start
+ * the range or follow a space. -1 when absent. (Buffer#indexOf cannot stop at the line's end.)
  */
-export function valueAt(b: Buffer, key: Buffer, s: number, e: number): number {
-  let i = b.indexOf(key, s);
-  while (i >= 0 && i < e) {
-    if (i === s || b[i - 1] === 32 || b[i - 1] === 9) return i + key.length;
-    i = b.indexOf(key, i + 1);
+export function valueAt(b: Uint8Array, key: Uint8Array, s: number, e: number): number {
+  const k0 = key[0] as number;
+  const n = key.length;
+  const last = e - n;
+  for (let i = s; i <= last; i++) {
+    if (b[i] !== k0 || (i > s && b[i - 1] !== 32 && b[i - 1] !== 9)) continue;
+    let k = 1;
+    while (k < n && b[i + k] === key[k]) k++;
+    if (k === n) return i + n;
+  }
+  return -1;
+}
+
+/** Position of `word` within [s, e), or -1. */
+export function indexIn(b: Uint8Array, word: Uint8Array, s: number, e: number): number {
+  const w0 = word[0] as number;
+  const n = word.length;
+  for (let i = s; i <= e - n; i++) {
+    if (b[i] !== w0) continue;
+    let k = 1;
+    while (k < n && b[i + k] === word[k]) k++;
+    if (k === n) return i;
   }
   return -1;
 }

@@ -7,7 +7,7 @@
  * line"; a failed mapping is reported with `failed` set rather than its all-ones address.
  */
 import { DmaDirection } from '../model/constants';
-import { ascii, bytesAre, decAt, hexAt, isDigit, numAt, scan, skipSpaces, tokenEnd, valueAt } from './bytes';
+import { ascii, bytesAre, decAt, hexAt, indexIn, isDigit, numAt, scan, skipSpaces, tokenEnd, valueAt } from './bytes';
 import type { EventLine } from './ftrace';
 
 /** Which call an event reports (the api column of the event table). */
@@ -138,27 +138,28 @@ export class SgArrays {
   nPhys = 0;
 }
 
-/** Device names interned to small integers; the last name is cached by its bytes. */
+/**
+ * Device names interned to small integers. A trace names few devices, so a name is found by
+ * comparing its bytes with the known names, without making a string.
+ */
 export class DeviceNames {
   readonly names: string[] = [''];
+  private readonly bytes: Buffer[] = [Buffer.alloc(0)];
   private readonly ids = new Map<string, number>();
-  private last = Buffer.alloc(0);
-  private lastId = 0;
 
-  intern(b: Buffer, s: number, e: number): number {
+  intern(b: Uint8Array, s: number, e: number): number {
     const n = e - s;
     if (n <= 0) return 0;
-    if (n === this.last.length && b.compare(this.last, 0, n, s, e) === 0) return this.lastId;
-    const name = b.toString('latin1', s, e);
-    let id = this.ids.get(name);
-    if (id === undefined) {
-      id = this.names.length;
-      this.names.push(name);
-      this.ids.set(name, id);
+    const known = this.bytes;
+    const scanTo = Math.min(known.length, 64);
+    for (let id = 1; id < scanTo; id++) {
+      const k = known[id] as Buffer;
+      if (k.length !== n) continue;
+      let i = 0;
+      while (i < n && b[s + i] === k[i]) i++;
+      if (i === n) return id;
     }
-    this.last = Buffer.from(name, 'latin1');
-    this.lastId = id;
-    return id;
+    return this.internString(Buffer.from(b.buffer, b.byteOffset + s, n).toString('latin1'));
   }
 
   internString(name: string): number {
@@ -167,6 +168,7 @@ export class DeviceNames {
     if (id === undefined) {
       id = this.names.length;
       this.names.push(name);
+      this.bytes.push(Buffer.from(name, 'latin1'));
       this.ids.set(name, id);
     }
     return id;
@@ -337,8 +339,18 @@ export class EventParser {
     poolBase: -1,
   };
   private readonly unknownNames = new Map<string, string>();
+  /**
+   * Where the last value ended: fields come in the order of the kernel's format string, so the
+   * next key is searched from here first (then from the start of the text, for other orders).
+   */
+  private cur = 0;
 
   constructor(private readonly sink: TraceSink) {}
+
+  private find(b: Buffer, key: Buffer, s: number, e: number): number {
+    const v = valueAt(b, key, this.cur, e);
+    return v >= 0 || this.cur === s ? v : valueAt(b, key, s, e);
+  }
 
   parse(b: Buffer, ev: EventLine, line: number): void {
     const id = eventId(b, ev.eventStart, ev.eventEnd);
@@ -352,6 +364,7 @@ export class EventParser {
       this.sink.unknown(ev, line, name);
       return;
     }
+    this.cur = ev.bodyStart;
     try {
       this.dispatch(id, b, ev, line);
     } catch (e) {
@@ -484,7 +497,7 @@ export class EventParser {
 
   /** "dev_name: <dev> dma_mask=<hex> dev_addr=<hex> size=<dec> <FORCE|NORMAL|NO_FORCE|0|1|2>" */
   private bounced(b: Buffer, s: number, e: number, ev: EventLine, line: number): void {
-    let d = valueAt(b, K.devName, s, e);
+    let d = this.find(b, K.devName, s, e);
     if (d < 0) throw new BadText('no dev_name');
     d = skipSpaces(b, d, e);
     const dev = this.devices.intern(b, d, tokenEnd(b, d, e));
@@ -526,7 +539,7 @@ export class EventParser {
       decAt(b, ents, e);
       if (b[scan.end] === 47 /* / */) total = decAt(b, scan.end + 1, e);
     }
-    const truncated = b.indexOf(K.truncated, s) >= 0 && b.indexOf(K.truncated, s) < e;
+    const truncated = indexIn(b, K.truncated, s, e) >= 0;
     this.sink.dmaMapSg(ev, line, dev, dir, sg, this.attrsOf(b, s, e), total, truncated);
   }
 
@@ -548,12 +561,14 @@ export class EventParser {
 
   /** The device name that starts the text of a dma:* event. */
   private leadingDevice(b: Buffer, s: number, e: number): number {
-    return this.devices.intern(b, s, tokenEnd(b, s, e));
+    const t = tokenEnd(b, s, e);
+    this.cur = t;
+    return this.devices.intern(b, s, t);
   }
 
   /** dname="..." of the kprobe events (the device's kobject name). */
   private probeDevice(b: Buffer, s: number, e: number): number {
-    const v = valueAt(b, K.dname, s, e);
+    const v = this.find(b, K.dname, s, e);
     if (v < 0) return 0;
     const q = b[v] === 34 ? v + 1 : v;
     let end = q;
@@ -562,32 +577,36 @@ export class EventParser {
   }
 
   private hexOf(b: Buffer, key: Buffer, s: number, e: number): number {
-    const v = valueAt(b, key, s, e);
+    const v = this.find(b, key, s, e);
     if (v < 0) return -1;
     const x = hexAt(b, v, e);
+    this.cur = scan.end;
     return scan.digits === 0 ? -1 : x;
   }
 
   private decOf(b: Buffer, key: Buffer, s: number, e: number): number {
-    const v = valueAt(b, key, s, e);
+    const v = this.find(b, key, s, e);
     if (v < 0) return -1;
     const x = decAt(b, v, e);
+    this.cur = scan.end;
     return scan.digits === 0 ? -1 : x;
   }
 
   /** A kprobe value: hex with 0x, decimal otherwise; -1 when absent. */
   private numOf(b: Buffer, key: Buffer, s: number, e: number): number {
-    const v = valueAt(b, key, s, e);
+    const v = this.find(b, key, s, e);
     if (v < 0) return -1;
     scan.allOnes = false;
     const x = numAt(b, v, e);
+    this.cur = scan.end;
     return scan.digits === 0 ? -1 : x;
   }
 
   private dirOf(b: Buffer, s: number, e: number): number {
-    const v = valueAt(b, K.dir, s, e);
+    const v = this.find(b, K.dir, s, e);
     if (v < 0) return -1;
     const t = tokenEnd(b, v, e);
+    this.cur = t;
     if (bytesAre(b, v, t, W.TO_DEVICE)) return DmaDirection.TO_DEVICE;
     if (bytesAre(b, v, t, W.FROM_DEVICE)) return DmaDirection.FROM_DEVICE;
     if (bytesAre(b, v, t, W.BIDIRECTIONAL)) return DmaDirection.BIDIRECTIONAL;
@@ -598,9 +617,11 @@ export class EventParser {
 
   /** attrs=NAME|NAME|0x.. (empty for 0). */
   private attrsOf(b: Buffer, s: number, e: number): number {
-    const v = valueAt(b, K.attrs, s, e);
+    const v = this.find(b, K.attrs, s, e);
     if (v < 0) return 0;
     const t = tokenEnd(b, v, e);
+    if (t === v) return 0;
+    this.cur = t;
     let attrs = 0;
     let i = v;
     while (i < t) {
@@ -622,7 +643,7 @@ export class EventParser {
 
   /** "{0x1,0x2}" (also "[...]" and spaces, as libtraceevent may print); returns the count. */
   private arrayOf(b: Buffer, key: Buffer, s: number, e: number, into: Float64Array, failed: Uint8Array | null): number {
-    let i = valueAt(b, key, s, e);
+    let i = this.find(b, key, s, e);
     if (i < 0) return 0;
     if (b[i] !== 123 && b[i] !== 91) throw new BadText(`${key.toString('latin1')} is not an array`);
     i++;
@@ -631,7 +652,10 @@ export class EventParser {
       i = skipSpaces(b, i, e);
       if (i >= e) throw new BadText(`${key.toString('latin1')} is cut short`);
       const c = b[i];
-      if (c === 125 || c === 93) return n;
+      if (c === 125 || c === 93) {
+        this.cur = i + 1;
+        return n;
+      }
       const v = hexAt(b, i, e);
       if (scan.digits === 0) throw new BadText(`${key.toString('latin1')} holds a non-number`);
       if (n < into.length) {

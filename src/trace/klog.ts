@@ -60,6 +60,9 @@ const TIME = /\[\s*(\d+)\.(\d+)\]/;
 const DEV_PREFIX =
   /(?:^|[\s>*=:\]])([A-Za-z0-9_.-]+(?:[ ][A-Za-z0-9_.:/@+-]+)?): (?=swiotlb buffer is full|DMA: Out of SW-IOMMU|swiotlb addr|DMA addr|Buffer overflow detected|Invalid sizes|Can not allocate SWIOTLB)/;
 
+/** "<driver> <PCI device>: " after a timestamp or at the start: which driver a device has. */
+const DRIVER_PREFIX = /(?:^|\] |: )([a-z][a-z0-9_-]*) ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): /;
+
 const RX = {
   full: /swiotlb buffer is full \(sz: (\d+) bytes?\)(?:,\s*total (\d+) \(slots\),\s*used (\d+) \(slots\))?/,
   fullTail: /^\s*total (\d+) \(slots\),\s*used (\d+) \(slots\)/,
@@ -100,8 +103,13 @@ export class KernelLogParser {
   /** A "full" message that ended in ',' without its "total ... used ..." part. */
   private pendingFull: LogMessage | null = null;
 
+  /** Device -> driver seen in dev_printk prefixes ("nvme 0000:00:03.0: ..."). */
+  readonly drivers = new Map<string, string>();
+
   /** Returns the message on this line, or null. */
   parse(raw: string, line: number): LogMessage | null {
+    const dp = DRIVER_PREFIX.exec(raw);
+    if (dp && !this.drivers.has(dp[2] as string)) this.drivers.set(dp[2] as string, dp[1] as string);
     if (this.pendingFull) {
       const m = RX.fullTail.exec(raw);
       const p = this.pendingFull;

@@ -4,6 +4,7 @@
  * address (dma_unmap_sg prints only those). Columns in typed arrays with a free list, so a trace
  * of millions of maps allocates no object per mapping.
  */
+import { NumMap } from './numMap';
 
 export class LiveTable {
   private cap = 0;
@@ -29,8 +30,8 @@ export class LiveTable {
   id = new Int32Array(0);
   private readonly free: number[] = [];
   private next = 0;
-  readonly byTlb = new Map<number, number>();
-  readonly byPhys = new Map<number, number>();
+  readonly byTlb = new NumMap();
+  readonly byPhys = new NumMap();
   count = 0;
 
   private grow(): void {

@@ -27,6 +27,8 @@ export class ProfileRun {
   /** Kernel placements this model could not follow: the run was not free here. */
   lost = 0;
   readonly misses: PlacementMiss[] = [];
+  /** Stopped comparing after the sample limit (its pool no longer follows the kernel). */
+  sampled = false;
   /** The last prediction (valid after follow()). */
   predicted: MapResult | undefined;
 

@@ -13,12 +13,15 @@ import { type ByteLineSink, ByteLineSplitter, DEFAULT_MAX_LINE_BYTES } from '../
 import { isTarHeader, readTar } from '../io/tar';
 import { IO_TLB_SEGSIZE } from '../model/constants';
 import { type AnalyzerOptions, TraceAnalyzer, type TraceLevel, type WhatIfPool } from './analyzer';
-import { decAt, scan } from './bytes';
+import { ascii, decAt, indexIn, scan } from './bytes';
+
+const HASH_P = ascii('#P:');
+
 import { EventParser } from './events';
 import { EventLine, parseEventLine } from './ftrace';
 import { KernelLogParser, releaseOf } from './klog';
 
-export type InputRole = 'trace' | 'log' | 'cmdline' | 'capture-json' | 'kprobe-profile' | 'debugfs' | 'ignore';
+export type InputRole = 'trace' | 'log' | 'cmdline' | 'capture-json' | 'kprobe-profile' | 'debugfs' | 'devices' | 'ignore';
 
 interface Source {
   /** What messages call it: the path, or "archive.tar.gz:trace.txt". */
@@ -66,6 +69,7 @@ export interface TextAnalysis {
 }
 
 const HEAD_BYTES = 256 * 1024;
+const CHUNK = 1 << 20;
 const GZ = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
 /** Roles fixed by the capture script's file names; everything else is told by content. */
@@ -80,8 +84,9 @@ function roleByName(name: string): InputRole | undefined {
       return 'kprobe-profile';
     case 'debugfs.txt':
       return 'debugfs';
-    case 'kprobe_events.txt':
     case 'devices.txt':
+      return 'devices';
+    case 'kprobe_events.txt':
     case 'README.txt':
     case 'capture.log':
       return 'ignore';
@@ -161,24 +166,37 @@ async function readHeadOfFile(file: string, max: number): Promise<{ head: Buffer
   return { head: Buffer.concat(parts).subarray(0, max), gz: true };
 }
 
-/** A file's bytes (decompressed) as chunks. */
+/**
+ * A file's bytes (decompressed) as chunks. Plain files are read with the next read already in
+ * flight while the caller parses the current chunk.
+ */
 async function* fileChunks(file: string): AsyncGenerator<Buffer> {
   const fh = await open(file, 'r');
+  let pending: Promise<{ bytesRead: number }> | null = null;
   try {
     const two = Buffer.alloc(2);
     await fh.read(two, 0, 2, 0);
     if (!GZ(two)) {
-      const buf = Buffer.allocUnsafe(1 << 20);
+      const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+      let which = 0;
+      let pos = 0;
+      pending = fh.read(bufs[0] as Buffer, 0, CHUNK, pos);
       for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        const { bytesRead } = await pending;
+        pending = null;
         if (bytesRead === 0) return;
-        yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+        pos += bytesRead;
+        const cur = bufs[which] as Buffer;
+        which ^= 1;
+        pending = fh.read(bufs[which] as Buffer, 0, CHUNK, pos);
+        yield bytesRead === CHUNK ? cur : cur.subarray(0, bytesRead);
       }
     }
   } finally {
+    if (pending) await pending.catch(() => undefined);
     await fh.close();
   }
-  const stream = createReadStream(file, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }));
+  const stream = createReadStream(file, { highWaterMark: CHUNK }).pipe(createGunzip({ chunkSize: CHUNK }));
   for await (const c of stream) yield c as Buffer;
 }
 
@@ -290,8 +308,8 @@ class TextFeeder implements ByteLineSink {
     if (i >= e) return;
     const c = b[i];
     if (c === 35 /* # */) {
-      const p = b.indexOf('#P:', i, 'latin1');
-      if (p >= 0 && p < e) {
+      const p = indexIn(b, HASH_P, i, e);
+      if (p >= 0) {
         const n = decAt(b, p + 3, e);
         if (scan.digits > 0 && this.an.facts.traceCpus === undefined) {
           this.an.facts.traceCpus = n;
@@ -399,6 +417,13 @@ async function readMeta(an: TraceAnalyzer, f: InputFile): Promise<void> {
       if (hw) an.kernelHiwater = Number(hw[1]);
       return;
     }
+    case 'devices':
+      // "<device> <driver>" per line
+      for (const l of text.split('\n')) {
+        const m = /^\s*(\S+)\s+(\S+)\s*$/.exec(l);
+        if (m) an.drivers.set(m[1] as string, m[2] as string);
+      }
+      return;
     case 'kprobe-profile': {
       let missed = 0;
       for (const l of text.split('\n')) {
@@ -462,8 +487,10 @@ export async function analyzeText(paths: readonly string[], opts: TextAnalysisOp
   for (const f of logs) {
     an.file = f.label;
     an.logFiles++;
-    const feeder = new TextFeeder(an, parser, new KernelLogParser(), 'log');
+    const klog = new KernelLogParser();
+    const feeder = new TextFeeder(an, parser, klog, 'log');
     f.lines = await feed(f, feeder, opts.signal, () => {});
+    for (const [dev, drv] of klog.drivers) if (!an.drivers.has(dev)) an.drivers.set(dev, drv);
     an.logLines += f.lines;
     if (f.lines === 0) an.diag(0, 'empty file', 'warning', f.label);
     else if (feeder.messages === 0 && feeder.events === 0)
