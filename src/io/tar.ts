@@ -3,9 +3,10 @@
  * capture archive is analysed without unpacking it. Only regular files are handed out.
  */
 
+/** Receives an entry's bytes; a returned promise holds the archive until it settles. */
 export interface TarEntrySink {
-  data(chunk: Buffer): void;
-  end(): void;
+  data(chunk: Buffer): void | Promise<void>;
+  end(): void | Promise<void>;
 }
 
 /** Called per regular file; return a sink to receive its bytes, or null to skip it. */
@@ -58,11 +59,11 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: TarEntryHa
   let collectType = '';
   let ended = false;
 
-  const startEntry = (): void => {
+  const startEntry = (): Promise<void> | undefined => {
     if (!isTarHeader(header)) {
       if (header.every((b) => b === 0)) {
         ended = true;
-        return;
+        return undefined;
       }
       throw new TarFormatError('not a tar header (damaged or truncated archive)');
     }
@@ -85,10 +86,10 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: TarEntryHa
     } else if (type === '0' || type === '\0' || type === '7') {
       sink = onEntry(name.replace(/^\.\//, ''), size);
     }
-    if (remaining === 0) finishBody();
+    return remaining === 0 ? finishBody() : undefined;
   };
 
-  const finishBody = (): void => {
+  const finishBody = (): Promise<void> | undefined => {
     if (collect) {
       const text = Buffer.concat(collect).toString('utf8');
       if (collectType === 'L') longName = text.replace(/\0.*$/s, '');
@@ -98,8 +99,9 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: TarEntryHa
       }
       collect = null;
     }
-    (sink as TarEntrySink | null)?.end();
+    const done = (sink as TarEntrySink | null)?.end();
     sink = null;
+    return done || undefined;
   };
 
   for await (const chunk of source) {
@@ -109,10 +111,16 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: TarEntryHa
         const n = Math.min(remaining, chunk.length - pos);
         const part = chunk.subarray(pos, pos + n);
         if (collect) (collect as Buffer[]).push(Buffer.from(part));
-        else (sink as TarEntrySink | null)?.data(part);
+        else {
+          const w = (sink as TarEntrySink | null)?.data(part);
+          if (w) await w;
+        }
         remaining -= n;
         pos += n;
-        if (remaining === 0) finishBody();
+        if (remaining === 0) {
+          const f = finishBody();
+          if (f) await f;
+        }
       } else if (padding > 0) {
         const n = Math.min(padding, chunk.length - pos);
         padding -= n;
@@ -124,7 +132,8 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: TarEntryHa
         pos += n;
         if (headerFill === BLOCK) {
           headerFill = 0;
-          startEntry();
+          const f = startEntry();
+          if (f) await f;
         }
       }
     }

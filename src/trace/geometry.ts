@@ -94,7 +94,11 @@ export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Ge
   }
   const cmdline = opts.cmdline ?? facts.cmdline ?? null;
   const cmdlineSource = opts.cmdline !== undefined ? '--cmdline' : (facts.cmdlineAt ?? 'command line');
-  const boot = bootPool(profile, { cmdline: cmdline ?? '', possibleCpus: cpus ?? 1 });
+  // the trace shows a pool even where the command line alone would not create one (memory
+  // above 4 GiB, encryption): size it as the kernel would size a pool it does create
+  const asGiven = bootPool(profile, { cmdline: cmdline ?? '', possibleCpus: cpus ?? 1 });
+  let boot = asGiven;
+  if (!boot.created && !boot.noforce) boot = bootPool(profile, { cmdline: `${cmdline ?? ''} swiotlb=force`, possibleCpus: cpus ?? 1 });
   const bootSlabs = boot.created ? boot.nslabs : IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT;
 
   let nslabs: number;
@@ -157,7 +161,7 @@ export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Ge
     nareas,
     possibleCpus: cpus,
     cmdline,
-    forced: cmdline === null ? (facts.memEncrypt ? true : null) : boot.forceBounce || !!facts.memEncrypt,
+    forced: cmdline === null ? (facts.memEncrypt ? true : null) : asGiven.forceBounce || !!facts.memEncrypt,
     sources: { base: baseSource, nslabs: nslabsSource, nareas: nareasSource, cpus: cpusSource },
   };
 }

@@ -90,7 +90,7 @@ const RX = {
 
 /** Quick filter: lines without any of these words carry nothing for us. */
 const INTEREST =
-  /swiotlb|SW-IOMMU|IO TLB|overflow|Memory [Ee]ncryption|ommand line|Linux version|smpboot: Allowing|nr_cpu_ids|PCI-DMA|SWIOTLB/;
+  /swiotlb|SW-IOMMU|IO TLB|overflow|Invalid sizes|Memory [Ee]ncryption|ommand line|Linux version|smpboot: Allowing|nr_cpu_ids|PCI-DMA|SWIOTLB/;
 
 function hex(s: string): number {
   return s.length <= 15

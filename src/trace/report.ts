@@ -189,6 +189,9 @@ export function buildReport(r: TextAnalysis): TextReport {
     const best = Math.max(...profiles.map((p) => p.agreement_percent));
     fits = profiles.filter((p) => p.compared > 0 && p.agreement_percent === best).map((p) => p.name);
     checkNote = `the model predicted ${primary.matched} of ${primary.compared} placements as the kernel chose them with the ${primary.profile.name} profile${primary.races ? ` (${primary.races} raced with another CPU)` : ''}; best fit: ${fits.join(', ')} (${best} %)`;
+    if (runs.some((p) => p.sampled)) {
+      checkNote += `; placements are compared for the first ${an.sampleLimit} placements of the ${an.mapsBounced + an.mapsFailed} in the trace, the rest are counted as the kernel made them`;
+    }
     if (!fits.includes(primary.profile.name)) {
       conclusions.push(
         `The placements fit ${fits.join(', ')} (${best} %) better than the ${primary.profile.name} profile used (${profiles[0]?.agreement_percent} %): rerun with --kernel ${fits[0]}.`,

@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { type ByteLineSink, ByteLineSplitter, DEFAULT_MAX_LINE_BYTES } from '../io/lineBytes';
 import { isTarHeader, readTar } from '../io/tar';
 import { IO_TLB_SEGSIZE } from '../model/constants';
@@ -200,6 +200,15 @@ async function* fileChunks(file: string): AsyncGenerator<Buffer> {
   for await (const c of stream) yield c as Buffer;
 }
 
+/** The decompressed beginning of gzip data that may be cut short. */
+function gunzipPrefix(b: Buffer): Buffer {
+  try {
+    return gunzipSync(b, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
 /** Expands paths: files, folders (one level), tar archives. */
 async function expand(paths: readonly string[]): Promise<InputFile[]> {
   const out: InputFile[] = [];
@@ -238,7 +247,9 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
           }
         },
         end() {
-          const h = Buffer.concat(parts);
+          let h: Buffer = Buffer.concat(parts);
+          // an entry that is itself gzipped: look at its decompressed beginning
+          if (GZ(h)) h = gunzipPrefix(h) as typeof h;
           f.role = roleByName(name) ?? (looksLikeTrace(h) ? 'trace' : 'log');
           if (f.role === 'trace') f.head = h;
         },
@@ -251,16 +262,29 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
 }
 
 /** Streams an input's bytes into a line sink. */
-async function feed(f: InputFile, sink: ByteLineSink, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<number> {
+async function feed(
+  f: InputFile,
+  sink: ByteLineSink,
+  signal: AbortSignal | undefined,
+  onBytes: (n: number) => void,
+  onDamage?: (line: number, message: string) => void,
+): Promise<number> {
   const sp = new ByteLineSplitter(sink, DEFAULT_MAX_LINE_BYTES);
   const check = () => {
     if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
   };
   if (f.entry === undefined) {
-    for await (const c of fileChunks(f.file)) {
-      check();
-      sp.push(c);
-      onBytes(c.length);
+    try {
+      for await (const c of fileChunks(f.file)) {
+        check();
+        sp.push(c);
+        onBytes(c.length);
+      }
+    } catch (e) {
+      // a damaged or truncated .gz: what was decoded is still analysed
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'Z_BUF_ERROR' && code !== 'Z_DATA_ERROR') throw e;
+      onDamage?.(sp.lineNo + 1, `the gzip data is damaged or cut short (${(e as Error).message}): read up to here`);
     }
     return sp.end();
   }
@@ -268,13 +292,38 @@ async function feed(f: InputFile, sink: ByteLineSink, signal: AbortSignal | unde
   await readTar(fileChunks(f.file), (name) => {
     if (name !== f.entry || found) return null;
     found = true;
+    let gunzip: ReturnType<typeof createGunzip> | null = null;
+    let first = true;
     return {
       data(c) {
         check();
-        sp.push(c);
         onBytes(c.length);
+        if (first) {
+          first = false;
+          if (GZ(c)) {
+            gunzip = createGunzip({ chunkSize: CHUNK });
+            gunzip.on('data', (d: Buffer) => sp.push(d));
+          }
+        }
+        if (!gunzip) {
+          sp.push(c);
+          return undefined;
+        }
+        const g = gunzip;
+        return g.write(c) ? undefined : new Promise<void>((resolve) => g.once('drain', () => resolve()));
       },
-      end() {},
+      end() {
+        const g = gunzip;
+        if (!g) return undefined;
+        return new Promise<void>((resolve) => {
+          g.once('end', () => resolve());
+          g.once('error', (e) => {
+            onDamage?.(sp.lineNo + 1, `the gzip data is damaged or cut short (${e.message}): read up to here`);
+            resolve();
+          });
+          g.end();
+        });
+      },
     };
   });
   return sp.end();
@@ -458,7 +507,7 @@ async function passTraces(
     an.level = census(f.head ?? Buffer.alloc(0));
     an.traceFiles++;
     const feeder = new TextFeeder(an, parser, new KernelLogParser(), 'trace');
-    f.lines = await feed(f, feeder, opts.signal, progress);
+    f.lines = await feed(f, feeder, opts.signal, progress, (line, msg) => an.diag(line, msg, 'error'));
     an.lines += f.lines;
     an.endFile();
     if (feeder.events === 0) an.diag(0, 'no trace events in this file', 'warning', f.label);
@@ -489,7 +538,13 @@ export async function analyzeText(paths: readonly string[], opts: TextAnalysisOp
     an.logFiles++;
     const klog = new KernelLogParser();
     const feeder = new TextFeeder(an, parser, klog, 'log');
-    f.lines = await feed(f, feeder, opts.signal, () => {});
+    f.lines = await feed(
+      f,
+      feeder,
+      opts.signal,
+      () => {},
+      (line, msg) => an.diag(line, msg, 'error'),
+    );
     for (const [dev, drv] of klog.drivers) if (!an.drivers.has(dev)) an.drivers.set(dev, drv);
     an.logLines += f.lines;
     if (f.lines === 0) an.diag(0, 'empty file', 'warning', f.label);
