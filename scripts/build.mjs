@@ -28,6 +28,15 @@ const bundles = [
   },
   {
     ...common,
+    // trace/log analysis off the extension host's main thread
+    entryPoints: ['src/extension/analyzeWorker.ts'],
+    outfile: 'dist/analyzeWorker.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
+    ...common,
     entryPoints: ['webview/main.ts'],
     outfile: 'dist/webview.js',
     platform: 'browser',
@@ -53,5 +62,7 @@ if (watch) {
   const t0 = Date.now();
   await Promise.all(bundles.map((b) => esbuild.build(b)));
   fs.chmodSync('dist/cli.js', 0o755);
-  console.log(`built dist/extension.js, dist/webview.js, dist/cli.js in ${Date.now() - t0} ms${production ? ' (production)' : ''}`);
+  console.log(
+    `built dist/extension.js, dist/analyzeWorker.js, dist/webview.js, dist/cli.js in ${Date.now() - t0} ms${production ? ' (production)' : ''}`,
+  );
 }

@@ -8,6 +8,7 @@ import { PROFILE_NAMES } from '../model/profiles';
 import { ReplayFormatError } from '../replay/format';
 import { runReplay } from '../replay/run';
 import { formatSummary, summarizeReplay } from '../replay/summary';
+import { analyzeTraceFile, copyCaptureScript } from './analyzeTrace';
 import { revealLine, SUMMARY_VIEW_TYPE, SummaryPanel } from './summaryPanel';
 
 let output: vscode.OutputChannel | undefined;
@@ -20,6 +21,8 @@ function channel(): vscode.OutputChannel {
 export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.commands.registerCommand('swiotlbLens.replayOpsFile', (uri?: vscode.Uri) => replayOpsFile(context, uri)),
+    vscode.commands.registerCommand('swiotlbLens.analyzeTraceFile', (uri?: vscode.Uri) => analyzeTraceFile(context, channel(), uri)),
+    vscode.commands.registerCommand('swiotlbLens.copyCaptureScript', () => copyCaptureScript(context)),
     vscode.window.registerWebviewPanelSerializer(SUMMARY_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state) {
         SummaryPanel.revive(panel, context.extensionUri, state);

@@ -1282,12 +1282,7 @@ export class TraceAnalyzer implements TraceSink {
     if (t.mapActive) {
       this.diag(t.line, 'swiotlb_tbl_map_single entry without its return (events lost?): the call is ignored');
     }
-    if (r.poolBase >= 0 && r.poolBase > 0) {
-      if (this.facts.eventBase === undefined) {
-        this.facts.eventBase = r.poolBase;
-        this.facts.eventBaseAt = `pool base in the events (map_entry pool=, ${this.file}:${line})`;
-      }
-    }
+    if (r.poolBase > 0) this.notePoolBase(r.poolBase, `map_entry pool=, ${this.file}:${line}`);
     const d = this.dev(r.dev);
     if (r.minAlignMask >= 0) {
       d.minAlign = r.minAlignMask;
@@ -1315,6 +1310,25 @@ export class TraceAnalyzer implements TraceSink {
     t.nfSeq.length = 0;
     t.expectTlb = -1;
     t.handle = -1;
+  }
+
+  poolBase(ev: EventLine, line: number, base: number): void {
+    this.noteEvent(ev);
+    if (base > 0) this.notePoolBase(base, `pool_base probe, ${this.file}:${line}`);
+  }
+
+  /**
+   * A pool start from the events. Until a bounce buffer has been counted without it, the pool
+   * can still be anchored: the geometry is worked out again at the next map.
+   */
+  private notePoolBase(base: number, where: string): void {
+    if (this.facts.eventBase !== undefined) return;
+    this.facts.eventBase = base;
+    this.facts.eventBaseAt = `pool base in the events (${where})`;
+    if (this.geometry && this.geometry.base === null && this.mapsBounced === 0 && !this.options.geometry) {
+      this.geometry = null;
+      this.runs = [];
+    }
   }
 
   tblMapLock(ev: EventLine, line: number, area: number): void {

@@ -100,6 +100,8 @@ export interface TraceSink {
   tblSync(ev: EventLine, line: number, toCpu: boolean, tlb: number, size: number, dir: number): void;
   /** DMA API entry probes of the 6.1 runs (dma_map_page_attrs, dma_direct_map_sg): counted only. */
   apiProbe(ev: EventLine, line: number, dev: number, sg: boolean): void;
+  /** The capture script's one-shot probe of the pool start (dma:* captures). */
+  poolBase(ev: EventLine, line: number, base: number): void;
   /** In-lock probe with the area state before a search (used only for cross-checks). */
   tblMapLock(ev: EventLine, line: number, area: number): void;
   mark(ev: EventLine, line: number, text: string): void;
@@ -204,6 +206,7 @@ enum Ev {
   MapPage,
   MapSg,
   Mark,
+  PoolBase,
 }
 
 const EVENT_NAMES: [string, Ev][] = [
@@ -240,6 +243,7 @@ const EVENT_NAMES: [string, Ev][] = [
   ['map_page', Ev.MapPage],
   ['map_sg', Ev.MapSg],
   ['tracing_mark_write', Ev.Mark],
+  ['pool_base', Ev.PoolBase],
 ];
 
 /** Names by (length, first byte, last byte), then compared in full. */
@@ -488,6 +492,9 @@ export class EventParser {
       case Ev.MapPage:
       case Ev.MapSg:
         sink.apiProbe(ev, line, this.probeDevice(b, s, e), id === Ev.MapSg);
+        return;
+      case Ev.PoolBase:
+        sink.poolBase(ev, line, need(this.numOf(b, K.pool, s, e), 'pool'));
         return;
       case Ev.Mark:
         sink.mark(ev, line, b.toString('utf8', s, e));

@@ -23,6 +23,13 @@ export class ProfileRun {
   matched = 0;
   /** Mismatches of searches that raced with another CPU (not held against the profile). */
   races = 0;
+  /**
+   * Mismatches before the kernel's placements showed where an area's search index stood: a
+   * trace that starts on a running system does not say it (not held against the profile).
+   */
+  warmups = 0;
+  /** Areas whose search index is known from an observed placement. */
+  private readonly synced: Uint8Array;
   mismatches = 0;
   /** Kernel placements this model could not follow: the run was not free here. */
   lost = 0;
@@ -38,6 +45,14 @@ export class ProfileRun {
   ) {
     this.pool = new IoTlbPool(profile, geometry);
     this.mem = new IoTlbMem(this.pool);
+    this.synced = new Uint8Array(this.pool.nareas);
+  }
+
+  /** Could this search depend on an area index the trace has not shown yet? */
+  private unsynced(cpu: number, observedIndex: number): boolean {
+    const s = this.synced;
+    if (observedIndex < 0) return s.includes(0);
+    return !s[this.pool.startArea(cpu)] || !s[this.pool.areaOf(observedIndex)];
   }
 
   /**
@@ -52,11 +67,13 @@ export class ProfileRun {
     let observedIndex = -1;
     let committed: MapResult | undefined;
     let match: boolean;
+    if (observedTlb >= 0) observedIndex = mem.runStartOf(req, observedTlb);
+    const warm = this.unsynced(req.cpu, observedIndex);
     if (observedTlb >= 0) {
-      observedIndex = mem.runStartOf(req, observedTlb);
       match = pred.ok && pred.index === observedIndex;
       committed = observedIndex >= 0 ? mem.tblMapSingleAt(req, observedIndex) : undefined;
-      if (!committed) this.lost++;
+      if (committed) this.synced[this.pool.areaOf(observedIndex)] = 1;
+      else this.lost++;
     } else {
       match = !pred.ok && pred.reason !== 'livelock';
     }
@@ -64,6 +81,8 @@ export class ProfileRun {
       this.matched++;
     } else if (raced) {
       this.races++;
+    } else if (warm) {
+      this.warmups++;
     } else {
       this.mismatches++;
       if (this.misses.length < 5) {

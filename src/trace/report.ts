@@ -15,6 +15,8 @@ export interface ProfileAgreement {
   compared: number;
   matched: number;
   races: number;
+  /** Mispredictions before the trace had shown an area's search index (a capture on a running system). */
+  warmups: number;
   mismatches: number;
   lost: number;
   agreement_percent: number;
@@ -172,9 +174,10 @@ export function buildReport(r: TextAnalysis): TextReport {
     compared: p.compared,
     matched: p.matched,
     races: p.races,
+    warmups: p.warmups,
     mismatches: p.mismatches,
     lost: p.lost,
-    agreement_percent: pct(p.matched, p.compared - p.races),
+    agreement_percent: pct(p.matched, p.compared - p.races - p.warmups),
     first_misses: p.misses.map((m) => ({ ...m })),
   }));
   let fits: string[] = [];
@@ -188,7 +191,11 @@ export function buildReport(r: TextAnalysis): TextReport {
   else {
     const best = Math.max(...profiles.map((p) => p.agreement_percent));
     fits = profiles.filter((p) => p.compared > 0 && p.agreement_percent === best).map((p) => p.name);
-    checkNote = `the model predicted ${primary.matched} of ${primary.compared} placements as the kernel chose them with the ${primary.profile.name} profile${primary.races ? ` (${primary.races} raced with another CPU)` : ''}; best fit: ${fits.join(', ')} (${best} %)`;
+    const aside = [
+      primary.races ? `${primary.races} raced with another CPU` : '',
+      primary.warmups ? `${primary.warmups} came before the trace showed where its area's search stood` : '',
+    ].filter(Boolean);
+    checkNote = `the model predicted ${primary.matched} of ${primary.compared} placements as the kernel chose them with the ${primary.profile.name} profile${aside.length ? ` (${aside.join('; ')})` : ''}; best fit: ${fits.join(', ')} (${best} %)`;
     if (runs.some((p) => p.sampled)) {
       checkNote += `; placements are compared for the first ${an.sampleLimit} placements of the ${an.mapsBounced + an.mapsFailed} in the trace, the rest are counted as the kernel made them`;
     }
@@ -475,7 +482,7 @@ export function formatReport(rep: TextReport): string {
     for (const pr of k.profiles) {
       if (pr.compared === 0) continue;
       out.push(
-        `    ${pr.name.padEnd(10)} ${pr.matched}/${pr.compared} (${pr.agreement_percent} %)${pr.races ? `, ${pr.races} raced` : ''}${pr.lost ? `, ${pr.lost} not followable` : ''}${k.fits.includes(pr.name) ? '  <- fits' : ''}`,
+        `    ${pr.name.padEnd(10)} ${pr.matched}/${pr.compared} (${pr.agreement_percent} %)${pr.races ? `, ${pr.races} raced` : ''}${pr.warmups ? `, ${pr.warmups} before the area's index was known` : ''}${pr.lost ? `, ${pr.lost} not followable` : ''}${k.fits.includes(pr.name) ? '  <- fits' : ''}`,
       );
     }
   }

@@ -21,7 +21,7 @@ import { EventParser } from './events';
 import { EventLine, parseEventLine } from './ftrace';
 import { KernelLogParser, releaseOf } from './klog';
 
-export type InputRole = 'trace' | 'log' | 'cmdline' | 'capture-json' | 'kprobe-profile' | 'debugfs' | 'devices' | 'ignore';
+export type InputRole = 'trace' | 'log' | 'cmdline' | 'capture-json' | 'kprobe-profile' | 'debugfs' | 'devices' | 'ring-stats' | 'ignore';
 
 interface Source {
   /** What messages call it: the path, or "archive.tar.gz:trace.txt". */
@@ -86,6 +86,8 @@ function roleByName(name: string): InputRole | undefined {
       return 'debugfs';
     case 'devices.txt':
       return 'devices';
+    case 'ring_stats.txt':
+      return 'ring-stats';
     case 'kprobe_events.txt':
     case 'README.txt':
     case 'capture.log':
@@ -462,8 +464,20 @@ async function readMeta(an: TraceAnalyzer, f: InputFile): Promise<void> {
         an.facts.adjustedSlabs = Number(m[1]);
         an.facts.adjustedAt = `debugfs io_tlb_nslabs (${f.label})`;
       }
-      const hw = /io_tlb_used_hiwater\s*[=:]\s*(\d+)/.exec(text);
-      if (hw) an.kernelHiwater = Number(hw[1]);
+      // the last snapshot (the capture script writes one before and one after tracing)
+      for (const hw of text.matchAll(/io_tlb_used_hiwater\s*[=:]\s*(\d+)/g)) an.kernelHiwater = Number(hw[1]);
+      return;
+    }
+    case 'ring-stats': {
+      let lost = 0;
+      for (const m of text.matchAll(/^(?:overrun|dropped events):\s*(\d+)/gm)) lost += Number(m[1]);
+      if (lost > 0)
+        an.diag(
+          0,
+          `the trace buffer lost ${lost} events (overrun or dropped): a bigger buffer (-b) or a shorter capture`,
+          'warning',
+          f.label,
+        );
       return;
     }
     case 'devices':

@@ -37,6 +37,7 @@ function parse(...lines: string[]): { calls: Call[]; prefix: EventLine[]; device
     tblSync: (_e, _l, toCpu, tlb, size, dir) => calls.push(['tblSync', toCpu, tlb, size, dir]),
     apiProbe: (_e, _l, dev, sg) => calls.push(['apiProbe', dev, sg]),
     tblMapLock: (_e, _l, area) => calls.push(['tblMapLock', area]),
+    poolBase: (_e, _l, base) => calls.push(['poolBase', base]),
     mark: (_e, _l, text) => calls.push(['mark', text]),
     unknown: (_e, _l, name) => calls.push(['unknown', name]),
     malformed: (_l, message) => calls.push(['malformed', message]),
@@ -275,6 +276,7 @@ describe('probe events', () => {
     const { calls } = parse(
       `${P}map_entry: (swiotlb_tbl_map_single+0x0/0x6c0) orig=0x60c7600 msize=512 asize=512 amask=0x0 dir=1 attrs=0x0 dname="0000:00:03.0"`,
       `${P}map_ret: (swiotlb_map+0x5c/0x1a0 <- swiotlb_tbl_map_single) ret=0x7d504600`,
+      `${P}pool_base: (swiotlb_tbl_map_single+0x0/0x6c0) pool=0x7d500000`,
       `${P}unmap_entry: (swiotlb_tbl_unmap_single+0x0/0x1a0) tlb=0x7d504600 msize=512 dir=1 attrs=0x20 dname="0000:00:03.0"`,
     );
     assert.deepEqual(calls, [
@@ -294,6 +296,7 @@ describe('probe events', () => {
         },
       ],
       ['tblMapReturn', 0x7d504600, false],
+      ['poolBase', 0x7d500000],
       ['tblUnmapEntry', 1, 0x7d504600, 512, 1, 0x20],
     ]);
   });
