@@ -1578,7 +1578,7 @@ export class TraceAnalyzer implements TraceSink {
         device: msg.device,
         api: msg.kind,
         ...(msg.size !== undefined ? { size: msg.size } : {}),
-        ...(msg.used !== undefined ? { used: msg.used } : {}),
+        // not `used`: that column is the replayed pool's occupancy; the message's figure is in its text
         file: this.file,
         line: msg.line,
         message: msg.text,
