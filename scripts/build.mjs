@@ -37,6 +37,15 @@ const bundles = [
   },
   {
     ...common,
+    // parses big traces in worker threads, for the CLI and the analysis worker
+    entryPoints: ['src/trace/parseWorker.ts'],
+    outfile: 'dist/parseWorker.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
+    ...common,
     entryPoints: ['webview/main.ts'],
     outfile: 'dist/webview.js',
     platform: 'browser',

@@ -754,7 +754,7 @@ export class TraceAnalyzer implements TraceSink {
     this.failuresByCause.set(cause, (this.failuresByCause.get(cause) ?? 0) + 1);
     const profile = this.runs[0]?.profile ?? g.profile;
     const sz = profile.fullMessageIncludesOffset ? (pred?.reqBytes ?? allocSize) : allocSize;
-    const message = `${d.name ? `${d.name}: ` : ''}${bufferFullMessage(sz, g.nslabs, this.used)}`;
+    const message = `${d.name ? `${d.driver ? `${d.driver} ` : ''}${d.name}: ` : ''}${bufferFullMessage(sz, g.nslabs, this.used)}`;
     if (this.failures.length < MAX_FAILURES) {
       this.failures.push({ file: this.file, line, device: d.name, size, nslots: slotsNeeded, cause, message });
     }

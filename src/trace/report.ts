@@ -82,6 +82,7 @@ export interface TextReport {
   };
   devices: {
     name: string;
+    driver: string | null;
     maps: number;
     bounced: number;
     direct: number;
@@ -258,6 +259,7 @@ export function buildReport(r: TextAnalysis): TextReport {
   const occKnown = hasTrace && (an.mapsBounced > 0 || an.unmaps > 0);
   const ds = an.devices.map((d) => ({
     name: d.name,
+    driver: d.driver || null,
     maps: d.maps,
     bounced: d.bounced,
     direct: d.direct,
@@ -473,7 +475,7 @@ export function formatReport(rep: TextReport): string {
           .filter(Boolean)
           .join(', ');
         out.push(
-          `    ${d.name}: ${d.maps} maps (${d.bounced} bounced, ${d.direct} direct, ${d.failed} failed), peak ${d.peak_live_slots} live slots, largest ${d.largest_map} B${d.min_align_mask ? `, min_align_mask ${d.min_align_mask} (${d.min_align_source})` : ''}${why ? `; bounces: ${why}` : ''}`,
+          `    ${d.driver ? `${d.driver} ` : ''}${d.name}: ${d.maps} maps (${d.bounced} bounced, ${d.direct} direct, ${d.failed} failed), peak ${d.peak_live_slots} live slots, largest ${d.largest_map} B${d.min_align_mask ? `, min_align_mask ${d.min_align_mask} (${d.min_align_source})` : ''}${why ? `; bounces: ${why}` : ''}`,
         );
       }
     }

@@ -5,21 +5,21 @@
  * bigger pools to find the smallest `swiotlb=` that would have avoided every failure.
  */
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { type ByteLineSink, ByteLineSplitter, DEFAULT_MAX_LINE_BYTES } from '../io/lineBytes';
 import { isTarHeader, readTar } from '../io/tar';
 import { IO_TLB_SEGSIZE } from '../model/constants';
 import { type AnalyzerOptions, TraceAnalyzer, type TraceLevel, type WhatIfPool } from './analyzer';
-import { ascii, decAt, indexIn, scan } from './bytes';
-
-const HASH_P = ascii('#P:');
 
 import { EventParser } from './events';
 import { EventLine, parseEventLine } from './ftrace';
 import { KernelLogParser, releaseOf } from './klog';
+import { type EncodedBlock, RecordDecoder } from './records';
 
 export type InputRole = 'trace' | 'log' | 'cmdline' | 'capture-json' | 'kprobe-profile' | 'debugfs' | 'devices' | 'ring-stats' | 'ignore';
 
@@ -41,7 +41,19 @@ export interface InputFile extends Source {
   head?: Buffer;
 }
 
+/** Parsing big traces in worker threads (see records.ts). */
+export interface ParseWorkers {
+  readonly count: number;
+  /** The worker script (dist/parseWorker.js next to the bundle). */
+  readonly script: string;
+  readonly execArgv?: string[];
+  /** Traces smaller than this are parsed in the calling thread. */
+  readonly minBytes?: number;
+}
+
 export interface TextAnalysisOptions extends Omit<AnalyzerOptions, 'whatIf' | 'onOp'> {
+  /** Worker threads for parsing; default: beside a bundle, one per spare CPU (up to 3). */
+  readonly parseWorkers?: ParseWorkers | null;
   readonly signal?: AbortSignal;
   /** 0 ... 1 over all passes. */
   readonly onProgress?: (fraction: number) => void;
@@ -69,6 +81,17 @@ export interface TextAnalysis {
 }
 
 const HEAD_BYTES = 256 * 1024;
+const PARALLEL_MIN_BYTES = 32 << 20;
+
+/** Parse workers beside the bundle (dist/parseWorker.js), when there is one. */
+function defaultWorkers(): ParseWorkers | null {
+  const script = path.join(__dirname, 'parseWorker.js');
+  if (!existsSync(script)) return null;
+  // SWIOTLB_LENS_PARSE_WORKERS=0 parses in the calling thread (for comparisons)
+  const env = process.env.SWIOTLB_LENS_PARSE_WORKERS;
+  const count = env !== undefined && /^\d+$/.test(env) ? Number(env) : Math.min(3, Math.max(1, availableParallelism() - 1));
+  return count > 0 ? { count, script } : null;
+}
 const CHUNK = 1 << 20;
 const GZ = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
@@ -357,19 +380,21 @@ class TextFeeder implements ByteLineSink {
     let i = s;
     while (i < e && (b[i] === 32 || b[i] === 9)) i++;
     if (i >= e) return;
-    const c = b[i];
-    if (c === 35 /* # */) {
-      const p = indexIn(b, HASH_P, i, e);
-      if (p >= 0) {
-        const n = decAt(b, p + 3, e);
-        if (scan.digits > 0 && this.an.facts.traceCpus === undefined) {
-          this.an.facts.traceCpus = n;
-          this.an.facts.traceCpusAt = `trace header #P:${n} (${this.an.file}:${lineNo})`;
-        }
+    this.text(b.toString('utf8', i, Math.min(e, i + 4096)), lineNo);
+  }
+
+  /** A line that is not an event: a header, a marker, a kernel log message, or garbage. */
+  text(raw: string, lineNo: number): void {
+    const text = raw.trimStart();
+    if (text === '') return;
+    if (text.startsWith('#')) {
+      const p = /#P:(\d+)/.exec(text);
+      if (p && this.an.facts.traceCpus === undefined) {
+        this.an.facts.traceCpus = Number(p[1]);
+        this.an.facts.traceCpusAt = `trace header #P:${p[1]} (${this.an.file}:${lineNo})`;
       }
       return;
     }
-    const text = b.toString('utf8', i, Math.min(e, i + 4096));
     if (/^cpus=\d+\s*$/.test(text)) {
       if (this.an.facts.traceCpus === undefined) {
         this.an.facts.traceCpus = Number(text.slice(5));
@@ -402,6 +427,135 @@ class TextFeeder implements ByteLineSink {
   overlong(lineNo: number, bytes: number): void {
     this.an.diag(lineNo, `a line of ${bytes} bytes: too long for a trace or log line, skipped`);
   }
+}
+
+/**
+ * Reads a trace with its lines parsed in worker threads: blocks of whole lines go out in turn,
+ * their records come back and are replayed into the analysis in file order. Over-long lines
+ * are cut out here, so the workers see only lines the sequential reader would parse.
+ */
+async function feedParallel(
+  f: InputFile,
+  an: TraceAnalyzer,
+  parser: EventParser,
+  feeder: TextFeeder,
+  cfg: ParseWorkers,
+  signal: AbortSignal | undefined,
+  onBytes: (n: number) => void,
+  onDamage: (line: number, message: string) => void,
+): Promise<number> {
+  const workers = Array.from({ length: cfg.count }, () => new Worker(cfg.script, cfg.execArgv ? { execArgv: cfg.execArgv } : {}));
+  const decoder = new RecordDecoder((name) => parser.devices.internString(name));
+  const target = { sink: an, text: (t: string, l: number) => feeder.text(t, l) };
+  /** Results by block number; an over-long line is a block of its own. */
+  const done = new Map<number, { w: number; block: EncodedBlock } | { overlong: number }>();
+  let sent = 0;
+  let next = 0;
+  let lineBase = 0;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const limit = cfg.count * 3;
+  const drain = () => {
+    for (let d = done.get(next); d !== undefined; d = done.get(next)) {
+      done.delete(next);
+      next++;
+      if ('overlong' in d) {
+        lineBase++;
+        feeder.overlong(lineBase, d.overlong);
+      } else {
+        decoder.replay(d.w, d.block, lineBase, target);
+        lineBase += d.block.lines;
+      }
+    }
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  workers.forEach((wk, w) => {
+    wk.on('message', (block: EncodedBlock) => {
+      done.set(block.seq, { w, block });
+      try {
+        drain();
+      } catch (e) {
+        failure = e as Error;
+        wake?.();
+      }
+    });
+    wk.on('error', (e) => {
+      failure = e;
+      wake?.();
+    });
+  });
+  const waitFor = async (cond: () => boolean) => {
+    while (!cond()) {
+      if (failure) throw failure;
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+    }
+    if (failure) throw failure;
+  };
+  const send = (bytes: Buffer) => {
+    const buf = new ArrayBuffer(bytes.length);
+    bytes.copy(Buffer.from(buf));
+    const seq = sent++;
+    (workers[seq % cfg.count] as Worker).postMessage({ seq, buf, len: bytes.length }, [buf]);
+  };
+  const mark = (overlong: number) => {
+    done.set(sent++, { overlong });
+  };
+  const maxLine = DEFAULT_MAX_LINE_BYTES;
+  let carry = Buffer.alloc(0);
+  let skipping = 0; // bytes of an over-long line being skipped (0: none)
+  try {
+    try {
+      for await (const c of fileChunks(f.file)) {
+        if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
+        onBytes(c.length);
+        let start = 0;
+        const first = c.indexOf(10);
+        if (first < 0) {
+          if (skipping || carry.length + c.length > maxLine) {
+            skipping = (skipping || carry.length) + c.length;
+            carry = Buffer.alloc(0);
+          } else {
+            carry = Buffer.concat([carry, c]);
+          }
+          continue;
+        }
+        if (skipping || carry.length + first > maxLine) {
+          mark((skipping || carry.length) + first);
+          skipping = 0;
+          carry = Buffer.alloc(0);
+          start = first + 1;
+        }
+        const last = c.lastIndexOf(10);
+        if (last >= start) {
+          send(carry.length ? Buffer.concat([carry, c.subarray(start, last + 1)]) : c.subarray(start, last + 1));
+          carry = Buffer.from(c.subarray(last + 1));
+        } else {
+          carry = Buffer.concat([carry, c.subarray(start)]);
+        }
+        if (carry.length > maxLine) {
+          skipping = carry.length;
+          carry = Buffer.alloc(0);
+        }
+        await waitFor(() => sent - next < limit);
+      }
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'Z_BUF_ERROR' && code !== 'Z_DATA_ERROR') throw e;
+      await waitFor(() => next === sent);
+      onDamage(lineBase + 1, `the gzip data is damaged or cut short (${(e as Error).message}): read up to here`);
+    }
+    if (skipping) mark(skipping);
+    else if (carry.length) send(carry);
+    await waitFor(() => next === sent);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  feeder.lines += lineBase;
+  return lineBase;
 }
 
 /** The capture script's metadata. */
@@ -521,10 +675,17 @@ async function passTraces(
     an.level = census(f.head ?? Buffer.alloc(0));
     an.traceFiles++;
     const feeder = new TextFeeder(an, parser, new KernelLogParser(), 'trace');
-    f.lines = await feed(f, feeder, opts.signal, progress, (line, msg) => an.diag(line, msg, 'error'));
+    const events0 = an.traceEvents;
+    const damage = (line: number, msg: string) => an.diag(line, msg, 'error');
+    const workers = opts.parseWorkers === undefined ? defaultWorkers() : opts.parseWorkers;
+    if (workers && workers.count > 0 && f.entry === undefined && f.bytes >= (workers.minBytes ?? PARALLEL_MIN_BYTES)) {
+      f.lines = await feedParallel(f, an, parser, feeder, workers, opts.signal, progress, damage);
+    } else {
+      f.lines = await feed(f, feeder, opts.signal, progress, damage);
+    }
     an.lines += f.lines;
     an.endFile();
-    if (feeder.events === 0) an.diag(0, 'no trace events in this file', 'warning', f.label);
+    if (an.traceEvents === events0) an.diag(0, 'no trace events in this file', 'warning', f.label);
   }
 }
 
