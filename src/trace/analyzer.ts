@@ -320,6 +320,14 @@ export class TraceAnalyzer implements TraceSink {
   /** The pool as far as the inputs tell so far; the models start at the first map. */
   ensureGeometry(): Geometry {
     if (this.geometry) return this.geometry;
+    if (this.facts.fullTotal === undefined) {
+      // a "full" message's total (its second half may have come on the next line)
+      const e = this.logEntries.find((x) => x.msg.kind === 'full' && (x.msg.total ?? 0) > 0);
+      if (e) {
+        this.facts.fullTotal = e.msg.total as number;
+        this.facts.fullTotalAt = `log "buffer is full ... total ${e.msg.total} (slots)" (${e.file}:${e.msg.line})`;
+      }
+    }
     const g = this.options.geometry ?? resolveGeometry(this.options, this.facts);
     this.geometry = g;
     if (this.options.whatIf) {
@@ -400,13 +408,20 @@ export class TraceAnalyzer implements TraceSink {
     return this.deviceStats.filter((d): d is DeviceStats => d !== undefined && d.name !== '');
   }
 
+  private lastTaskKey = Number.NaN;
+  private lastTask: TaskState | null = null;
+
   private task(ev: EventLine): TaskState {
     const key = ev.pid > 0 ? ev.pid : -1 - ev.cpu;
+    // a task's bounce and its map come one after the other
+    if (key === this.lastTaskKey && this.lastTask) return this.lastTask;
     let t = this.tasks.get(key);
     if (!t) {
       t = new TaskState();
       this.tasks.set(key, t);
     }
+    this.lastTaskKey = key;
+    this.lastTask = t;
     return t;
   }
 
@@ -1508,6 +1523,8 @@ export class TraceAnalyzer implements TraceSink {
       if (t.bn > 0) this.dropBounced(t, t.bn);
     }
     this.tasks.clear();
+    this.lastTask = null;
+    this.lastTaskKey = Number.NaN;
   }
 
   // ---------------------------------------------------------------- logs

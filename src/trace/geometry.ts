@@ -22,6 +22,9 @@ export interface GeometryFacts {
   areaNumAt?: string;
   adjustedSlabs?: number;
   adjustedAt?: string;
+  /** "total N (slots)" of a "buffer is full" message. */
+  fullTotal?: number;
+  fullTotalAt?: string;
   cmdline?: string;
   cmdlineAt?: string;
   possibleCpus?: number;
@@ -112,6 +115,9 @@ export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Ge
   } else if (facts.adjustedSlabs !== undefined) {
     nslabs = facts.adjustedSlabs;
     nslabsSource = facts.adjustedAt ?? 'log';
+  } else if (facts.fullTotal !== undefined) {
+    nslabs = facts.fullTotal;
+    nslabsSource = facts.fullTotalAt ?? 'log';
   } else if (cmdline !== null && /(?:^|\s)swiotlb=\d/.test(cmdline)) {
     nslabs = bootSlabs;
     nslabsSource = cmdlineSource;

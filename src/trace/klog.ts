@@ -289,8 +289,9 @@ export function explainFull(msg: LogMessage, pool?: { nslabs: number }, overflow
     : '';
   if (sz > IO_TLB_SEGMENT_BYTES) {
     out.cause = 'too-big';
-    out.text = `${sz} bytes is above the 256 KiB ceiling (128 slots of 2 KiB): no pool size can satisfy it; the driver must keep mappings within dma_max_mapping_size().${maskNote}`;
     if (total && used !== undefined) out.usedPercent = pct(used, total);
+    const full = out.usedPercent !== undefined && out.usedPercent >= 90 ? ` (The pool was also ${out.usedPercent} % in use.)` : '';
+    out.text = `${sz} bytes is above the 256 KiB ceiling (128 slots of 2 KiB): no pool size can satisfy it; the driver must keep mappings within dma_max_mapping_size().${full}${maskNote}`;
     return out;
   }
   if (msg.total === 0) {

@@ -250,6 +250,11 @@ export function buildReport(r: TextAnalysis): TextReport {
   } else if (r.sizingNote && hasTrace) {
     conclusions.push(`Sizing: ${r.sizingNote}.`);
   }
+  if (an.facts.memEncrypt) {
+    conclusions.push(
+      'Memory encryption is active (a confidential guest: SEV, TDX, CCA): every streaming DMA mapping bounces through the pool, which the kernel sizes at 6 % of RAM (64 MiB ... 1 GiB) unless swiotlb= says otherwise.',
+    );
+  }
   const tooBigLog = an.tooBig;
   if (tooBigLog > 0)
     conclusions.push(`${tooBigLog} logged request(s) are above the 256 KiB ceiling (128 slots): no swiotlb= size can satisfy them.`);

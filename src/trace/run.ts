@@ -52,7 +52,7 @@ export interface ParseWorkers {
 }
 
 export interface TextAnalysisOptions extends Omit<AnalyzerOptions, 'whatIf' | 'onOp'> {
-  /** Worker threads for parsing; default: beside a bundle, one per spare CPU (up to 3). */
+  /** Worker threads for parsing; default: beside a bundle, with 4 CPUs or more, one per spare CPU (up to 3). */
   readonly parseWorkers?: ParseWorkers | null;
   readonly signal?: AbortSignal;
   /** 0 ... 1 over all passes. */
@@ -89,7 +89,9 @@ function defaultWorkers(): ParseWorkers | null {
   if (!existsSync(script)) return null;
   // SWIOTLB_LENS_PARSE_WORKERS=0 parses in the calling thread (for comparisons)
   const env = process.env.SWIOTLB_LENS_PARSE_WORKERS;
-  const count = env !== undefined && /^\d+$/.test(env) ? Number(env) : Math.min(3, Math.max(1, availableParallelism() - 1));
+  // on two CPUs the extra work of handing records over costs more than the second core saves
+  const cpus = availableParallelism();
+  const count = env !== undefined && /^\d+$/.test(env) ? Number(env) : cpus >= 4 ? Math.min(3, cpus - 1) : 0;
   return count > 0 ? { count, script } : null;
 }
 const CHUNK = 1 << 20;

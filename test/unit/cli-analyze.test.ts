@@ -45,7 +45,7 @@ describe('analyze --json: the contract', () => {
     assert.ok(Array.isArray(j.diagnostics));
     // where the geometry came from is part of the output
     const src = j.pool?.sources as Record<string, string>;
-    assert.match(src.nslabs as string, /cmdline\.txt/);
+    assert.match(src.nslabs as string, /buffer is full \.\.\. total 512 \(slots\)/);
     assert.match(src.nareas as string, /area num/);
     assert.match(src.base as string, /pool base in the events/);
   });

@@ -178,6 +178,17 @@ describe('kernel log lines', () => {
     assert.match(e.text, /DMA mask is 0xffffffff/);
   });
 
+  test('without a "mapped" line, the pool size comes from a "full" message\'s total', async () => {
+    const r = await analyze('L06.log');
+    assert.equal(r.pool.nslabs, 524288);
+    assert.match(r.pool.sources.nslabs, /buffer is full \.\.\. total 524288 \(slots\)/);
+  });
+
+  test('memory encryption is named as the reason everything bounces', async () => {
+    const r = await analyze('L10.log');
+    assert.ok(r.conclusions.some((c) => /Memory encryption is active \(a confidential guest/.test(c)));
+  });
+
   test('a log file beside a trace gives the geometry; the report names the line', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logs-'));
     fs.writeFileSync(
