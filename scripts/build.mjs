@@ -32,6 +32,24 @@ const bundles = [
   },
   {
     ...common,
+    // trace/log analysis off the extension host's main thread
+    entryPoints: ['src/extension/analyzeWorker.ts'],
+    outfile: 'dist/analyzeWorker.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
+    ...common,
+    // parses big traces in worker threads, for the CLI and the analysis worker
+    entryPoints: ['src/trace/parseWorker.ts'],
+    outfile: 'dist/parseWorker.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
+    ...common,
     entryPoints: ['webview/main.ts'],
     outfile: 'dist/webview.js',
     platform: 'browser',
@@ -66,6 +84,6 @@ if (watch) {
   await Promise.all(bundles.map((b) => esbuild.build(b)));
   fs.chmodSync('dist/cli.js', 0o755);
   console.log(
-    `built dist/extension.js, dist/webview.js, dist/side.js, dist/cli.js in ${Date.now() - t0} ms${production ? ' (production)' : ''}`,
+    `built dist/extension.js, dist/analyzeWorker.js, dist/parseWorker.js, dist/webview.js, dist/side.js, dist/cli.js in ${Date.now() - t0} ms${production ? ' (production)' : ''}`,
   );
 }

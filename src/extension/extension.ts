@@ -14,6 +14,7 @@ import { currentPanel, exportRows, PANEL_VIEW_TYPE, PanelController, revivePanel
 import { chooseKernel, choosePlatform, ProfileStatus } from './profiles';
 import { registerRunners, scenarioDiagnostics } from './runners';
 import { SIDE_VIEW_ID, SideViewProvider } from './sideView';
+import { copyCaptureScript, registerTextRunner } from './textRunner';
 
 export const TRACE_EDITOR_VIEW_TYPE = 'swiotlbLens.traceViewer';
 
@@ -22,6 +23,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('SWIOTLB Lens');
   const uri = context.extensionUri;
   registerRunners();
+  registerTextRunner(context.extensionPath);
   const a = new Analyses(context, output, (model) => showPanel(uri, a, model));
   const side = new SideViewProvider(uri, a);
   context.subscriptions.push(
@@ -70,6 +72,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('swiotlbLens.chooseKernel', chooseKernel),
     vscode.commands.registerCommand('swiotlbLens.exportReport', () => exportReport(a)),
     vscode.commands.registerCommand('swiotlbLens.reanalyze', () => reanalyze(a)),
+    vscode.commands.registerCommand('swiotlbLens.copyCaptureScript', () => copyCaptureScript(context.extensionPath)),
   );
   const done = performance.now();
   // set by the bundle's first line (scripts/build.mjs): module evaluation included

@@ -95,12 +95,17 @@ export class PanelController implements vscode.Disposable {
           void vscode.window.showInformationMessage('SWIOTLB: this row has no source location.');
           return;
         }
-        await openAt(r.file, r.line ?? 1);
+        await openAt(r.file, r.line ?? 1).catch((e: Error) => {
+          void vscode.window.showWarningMessage(`SWIOTLB: cannot open ${r.file}: ${e.message}`);
+        });
         return;
       }
       case 'revealDiagnostic': {
         const d = model.info.diagnostics[m.index];
-        if (d?.file) await openAt(d.file, d.line || 1);
+        if (d?.file)
+          await openAt(d.file, d.line || 1).catch((e: Error) => {
+            void vscode.window.showWarningMessage(`SWIOTLB: cannot open ${d.file}: ${e.message}`);
+          });
         return;
       }
       case 'export':
