@@ -128,6 +128,20 @@ export class PanelModel {
     return lo - 1;
   }
 
+  /** The first row that came from this file and line, or -1. */
+  rowAt(file: string, line: number): number {
+    const t = this.session.events;
+    const id = t.files.values.indexOf(file);
+    if (id <= 0) return -1;
+    for (let i = 0; i < t.length; i++) if (t.file[i] === id && t.line[i] === line) return i;
+    return -1;
+  }
+
+  /** Asks the webview to select a row (where it is in the current query). */
+  locate(row: number): HostMessage {
+    return { type: 'located', session: this.info.id, query: this.queryId, row, position: this.positionOf(row), select: true };
+  }
+
   /** Position of a row in the current query (for scrolling to it), or -1. */
   positionOf(row: number): number {
     const rows = this.rows;
@@ -153,7 +167,7 @@ export class PanelModel {
         return this.query(m.filter, m.sort, m.query);
       case 'locate':
         if (m.query !== this.queryId || m.row >= this.session.events.length) return undefined;
-        return { type: 'located', session: this.info.id, query: m.query, row: m.row, position: this.positionOf(m.row), select: true };
+        return this.locate(m.row);
       case 'rows': {
         if (m.query !== this.queryId) return undefined;
         const end = Math.min(m.start + m.count, this.rows.length);

@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { detectInputKind, isReplayOps } from '../io/detect';
 import type { AnalysisRequest } from '../protocol/messages';
 import { Analyses } from './analyses';
+import { explainLogLine } from './explain';
 import { currentPanel, exportRows, PANEL_VIEW_TYPE, PanelController, revivePanel, showPanel } from './panel';
 import { chooseKernel, choosePlatform, ProfileStatus } from './profiles';
 import { registerRunners, scenarioDiagnostics } from './runners';
@@ -72,6 +73,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('swiotlbLens.chooseKernel', chooseKernel),
     vscode.commands.registerCommand('swiotlbLens.exportReport', () => exportReport(a)),
     vscode.commands.registerCommand('swiotlbLens.reanalyze', () => reanalyze(a)),
+    vscode.commands.registerCommand('swiotlbLens.explainLogLine', () => explainLogLine(a)),
     vscode.commands.registerCommand('swiotlbLens.copyCaptureScript', () => copyCaptureScript(context.extensionPath)),
   );
   const done = performance.now();

@@ -62,6 +62,11 @@ export class PanelController implements vscode.Disposable {
     if (this.ready) this.post({ type: 'session', info: model.info });
   }
 
+  /** Selects a row of the session in the webview (from the editor: a log line, a call site). */
+  select(row: number): void {
+    if (this.model && this.ready) this.post(this.model.locate(row));
+  }
+
   post(m: HostMessage): void {
     void this.panel.webview.postMessage(m);
   }
