@@ -38,12 +38,40 @@ const bundles = [
     format: 'cjs',
     target: 'node20',
     external: ['vscode'],
-    ...importMetaUrl,
+    // the first statement of the bundle: the extension reports how long loading it took
+    define: importMetaUrl.define,
+    banner: { js: `"use strict";globalThis.__swiotlbLensLoadStart = performance.now();${importMetaUrl.banner.js}` },
+  },
+  {
+    ...common,
+    // trace/log analysis off the extension host's main thread
+    entryPoints: ['src/extension/analyzeWorker.ts'],
+    outfile: 'dist/analyzeWorker.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
+    ...common,
+    // parses big traces in worker threads, for the CLI and the analysis worker
+    entryPoints: ['src/trace/parseWorker.ts'],
+    outfile: 'dist/parseWorker.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
   },
   {
     ...common,
     entryPoints: ['webview/main.ts'],
     outfile: 'dist/webview.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  },
+  {
+    ...common,
+    entryPoints: ['webview/side.ts'],
+    outfile: 'dist/side.js',
     platform: 'browser',
     format: 'iife',
     target: 'es2022',
@@ -68,5 +96,7 @@ if (watch) {
   const t0 = Date.now();
   await Promise.all(bundles.map((b) => esbuild.build(b)));
   fs.chmodSync('dist/cli.js', 0o755);
-  console.log(`built dist/extension.js, dist/webview.js, dist/cli.js in ${Date.now() - t0} ms${production ? ' (production)' : ''}`);
+  console.log(
+    `built dist/extension.js, dist/analyzeWorker.js, dist/parseWorker.js, dist/webview.js, dist/side.js, dist/cli.js in ${Date.now() - t0} ms${production ? ' (production)' : ''}`,
+  );
 }

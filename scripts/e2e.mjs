@@ -67,11 +67,13 @@ execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-re
 });
 
 step('running test/e2e');
+// `npm run test:e2e -- panel` runs the test files whose names contain "panel"
+const only = process.argv.slice(2);
 const files = fs
   .readdirSync('test/e2e')
-  .filter((f) => f.endsWith('.test.mjs'))
+  .filter((f) => f.endsWith('.test.mjs') && (only.length === 0 || only.some((o) => f.includes(o))))
   .map((f) => path.join('test/e2e', f));
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', ...files], {
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=1500000', ...files], {
   stdio: 'inherit',
   env: { ...process.env, CODE_SERVER_NODE: node24, CODE_SERVER_ENTRY: csEntry, VSIX: vsix, CHROMIUM },
 });

@@ -141,3 +141,19 @@ export function reasonTexts(mask: number): string[] {
 export function reasonFromCode(code: string): Reason | undefined {
   return REASON_INFO.find((r) => r.code === code)?.bit;
 }
+
+/** Failure causes the chart colours, in this order. */
+export const FAILURE_CAUSES = [
+  { bit: Reason.TooBig, code: 'too-big' },
+  { bit: Reason.PoolExhausted, code: 'pool-full' },
+  { bit: Reason.Fragmented, code: 'fragmented' },
+  { bit: Reason.BounceBeyondMask, code: 'bounce-beyond-mask' },
+  { bit: Reason.NoSwiotlb, code: 'no-swiotlb' },
+  { bit: Reason.Livelock, code: 'livelock' },
+  { bit: Reason.DriverBug, code: 'driver-bug' },
+] as const;
+
+export function failureCauseIndex(reasons: number): number {
+  for (let i = 0; i < FAILURE_CAUSES.length; i++) if (reasons & (FAILURE_CAUSES[i] as { bit: number }).bit) return i;
+  return FAILURE_CAUSES.length - 1;
+}

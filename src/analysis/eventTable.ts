@@ -94,6 +94,40 @@ export interface EventRow {
 
 const INITIAL = 1024;
 
+/** The typed-array columns of an EventTable, by name. */
+const COLUMN_NAMES = [
+  'time',
+  'kind',
+  'outcome',
+  'cpu',
+  'device',
+  'api',
+  'size',
+  'dir',
+  'attrs',
+  'reasons',
+  'slot',
+  'nslots',
+  'area',
+  'used',
+  'phys',
+  'dma',
+  'copied',
+  'pair',
+  'file',
+  'line',
+] as const;
+
+export interface EventTableTransfer {
+  readonly length: number;
+  readonly hasClock: boolean;
+  readonly columns: { readonly [K in (typeof COLUMN_NAMES)[number]]: EventTable[K] };
+  readonly devices: readonly string[];
+  readonly apis: readonly string[];
+  readonly files: readonly string[];
+  readonly messages: readonly (readonly [number, string])[];
+}
+
 export class EventTable {
   length = 0;
   /** True when `time` holds trace time; false when it holds the event order. */
@@ -151,6 +185,41 @@ export class EventTable {
     this.pair = g(this.pair);
     this.file = g(this.file);
     this.line = g(this.line);
+  }
+
+  /** The columns, names and messages as structured-clone data (typed arrays are transferable). */
+  toTransfer(): EventTableTransfer {
+    return {
+      length: this.length,
+      hasClock: this.hasClock,
+      columns: Object.fromEntries(COLUMN_NAMES.map((c) => [c, this[c].subarray(0, this.length)])) as EventTableTransfer['columns'],
+      devices: this.devices.values,
+      apis: this.apis.values,
+      files: this.files.values,
+      messages: [...this.messages],
+    };
+  }
+
+  /** The buffers to hand over with `postMessage` (zero copy). */
+  static transferList(x: EventTableTransfer): ArrayBuffer[] {
+    return Object.values(x.columns).map((a) => a.buffer as ArrayBuffer);
+  }
+
+  /** A table from `toTransfer` data (after a worker's postMessage). */
+  static fromTransfer(x: EventTableTransfer): EventTable {
+    const t = new EventTable();
+    for (const c of COLUMN_NAMES) {
+      const col = x.columns[c];
+      if (!col || col.length !== x.length) throw new Error(`event table column ${c}: ${col?.length} values for ${x.length} rows`);
+      (t as unknown as Record<string, unknown>)[c] = col;
+    }
+    t.length = x.length;
+    t.hasClock = x.hasClock;
+    for (const v of x.devices.slice(1)) t.devices.intern(v);
+    for (const v of x.apis.slice(1)) t.apis.intern(v);
+    for (const v of x.files.slice(1)) t.files.intern(v);
+    for (const [i, m] of x.messages) t.messages.set(i, m);
+    return t;
   }
 
   /** Appends a row and returns its index. */

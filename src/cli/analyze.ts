@@ -3,11 +3,11 @@
  * a scenario (JSON object with a workload), driver source (C files or a folder), or kernel
  * traces and logs (text, .gz). Each kind has its own runner; they share the options below.
  */
-import { open, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { type AnalyzeInputKind, detectInputKind } from '../io/detect';
 import { checkKernelOption, UsageError } from './usage';
 
-export type AnalyzeInputKind = 'scenario' | 'source' | 'text';
+export { type AnalyzeInputKind, detectInputKind };
 
 export interface AnalyzeOptions {
   readonly paths: readonly string[];
@@ -27,42 +27,6 @@ const runners = new Map<AnalyzeInputKind, AnalyzeRunner>();
 
 export function registerAnalyzer(kind: AnalyzeInputKind, run: AnalyzeRunner): void {
   runners.set(kind, run);
-}
-
-/** Decides what a path holds from its content (and, for folders and C files, its name). */
-export async function detectInputKind(path: string): Promise<AnalyzeInputKind> {
-  const st = await stat(path);
-  if (st.isDirectory()) return (await looksLikeCapture(path)) ? 'text' : 'source';
-  if (/\.(c|h)$/i.test(path)) return 'source';
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(4096);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const head = buf.subarray(0, bytesRead);
-    if (head[0] === 0x1f && head[1] === 0x8b) return 'text'; // gzip: traces and logs
-    const text = head
-      .toString('utf8')
-      .replace(/^\uFEFF/, '')
-      .trimStart();
-    // a scenario is one JSON object naming a workload (replay ops are JSON Lines: one object per line)
-    if (text.startsWith('{') && /"workload"\s*:/.test(text) && !/^\{[^\n]*"op"\s*:/.test(text)) return 'scenario';
-    return 'text';
-  } finally {
-    await fh.close();
-  }
-}
-
-/** A folder written by the capture script (it has a trace or a dmesg file). */
-async function looksLikeCapture(dir: string): Promise<boolean> {
-  for (const name of ['trace.txt', 'trace.txt.gz', 'dmesg.txt', 'dmesg.txt.gz', 'capture.json']) {
-    try {
-      await stat(`${dir}/${name}`);
-      return true;
-    } catch {
-      // not there
-    }
-  }
-  return false;
 }
 
 export async function analyzeCommand(args: string[]): Promise<number> {

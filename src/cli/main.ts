@@ -5,6 +5,7 @@ import { PROFILE_NAMES } from '../model/profiles';
 import { CmdlineError } from '../model/setup';
 import { ReplayFormatError } from '../replay/format';
 import { analyzeCommand, registerAnalyzer } from './analyze';
+import './analyzeText';
 import { BrokenPipe, stderr, stdout } from './output';
 import { poolCommand } from './pool';
 import { replayCommand } from './replay';

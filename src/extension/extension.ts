@@ -1,120 +1,213 @@
 /**
- * Extension host glue: commands, output channel, progress, panels. The analysis itself is the
- * pure model under src/model and src/replay, shared with the CLI.
+ * Extension host glue: commands, the panel, the side view, the status bar, "Open With..." for
+ * traces. The analyses themselves are the pure core under src/ (model, replay, scenario, trace,
+ * source), shared with the CLI.
  */
-import { stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { gunzipSync } from 'node:zlib';
 import * as vscode from 'vscode';
-import { PROFILE_NAMES } from '../model/profiles';
-import { ReplayFormatError } from '../replay/format';
-import { runReplay } from '../replay/run';
-import { formatSummary, summarizeReplay } from '../replay/summary';
-import { analyzeScenario, scenarioDiagnostics } from './scenarioCommands';
+import { detectInputKind, isReplayOps } from '../io/detect';
+import type { AnalysisRequest } from '../protocol/messages';
+import { Analyses } from './analyses';
+import { explainLogLine } from './explain';
+import { currentPanel, exportRows, PANEL_VIEW_TYPE, PanelController, revivePanel, showPanel } from './panel';
+import { chooseKernel, choosePlatform, ProfileStatus } from './profiles';
+import { registerRunners, scenarioDiagnostics } from './runners';
+import { SIDE_VIEW_ID, SideViewProvider } from './sideView';
 import { registerSourceFeatures } from './source/sourceFeatures';
-import { revealLine, SUMMARY_VIEW_TYPE, SummaryPanel } from './summaryPanel';
+import { copyCaptureScript, registerTextRunner } from './textRunner';
 
-let output: vscode.OutputChannel | undefined;
-
-function channel(): vscode.OutputChannel {
-  output ??= vscode.window.createOutputChannel('SWIOTLB Lens');
-  return output;
-}
+export const TRACE_EDITOR_VIEW_TYPE = 'swiotlbLens.traceViewer';
 
 export function activate(context: vscode.ExtensionContext): void {
+  const started = performance.now();
+  const output = vscode.window.createOutputChannel('SWIOTLB Lens');
+  const uri = context.extensionUri;
+  registerRunners();
+  registerTextRunner(context.extensionPath);
+  const a = new Analyses(context, output, (model) => showPanel(uri, a, model));
+  registerSourceFeatures(context, a);
+  const side = new SideViewProvider(uri, a);
   context.subscriptions.push(
-    vscode.commands.registerCommand('swiotlbLens.replayOpsFile', (uri?: vscode.Uri) => replayOpsFile(context, uri)),
-    vscode.commands.registerCommand('swiotlbLens.analyzeScenario', (uri?: vscode.Uri) => analyzeScenario(channel(), uri, false)),
-    vscode.commands.registerCommand('swiotlbLens.compareXen', (uri?: vscode.Uri) => analyzeScenario(channel(), uri, true)),
-    { dispose: () => scenarioDiagnostics().dispose() },
-    vscode.window.registerWebviewPanelSerializer(SUMMARY_VIEW_TYPE, {
+    output,
+    a,
+    scenarioDiagnostics(),
+    new ProfileStatus(a),
+    a.onDidChange(() => side.refresh()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('swiotlbLens')) side.refresh();
+    }),
+    vscode.window.registerWebviewViewProvider(SIDE_VIEW_ID, side),
+    vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state) {
-        SummaryPanel.revive(panel, context.extensionUri, state);
+        revivePanel(panel, uri, a, state);
       },
     }),
-    { dispose: () => output?.dispose() },
+    vscode.window.registerCustomEditorProvider(
+      TRACE_EDITOR_VIEW_TYPE,
+      {
+        openCustomDocument: (docUri) => ({ uri: docUri, dispose() {} }),
+        async resolveCustomEditor(document, panel) {
+          const c = new PanelController(panel, uri, a, () => {});
+          panel.onDidDispose(() => c.dispose());
+          c.busy(`Analysing ${vscode.workspace.asRelativePath(document.uri)}...`);
+          const request = await requestFor([document.uri.fsPath]);
+          if (request) await a.run(request, { target: (m) => c.setModel(m) });
+          c.busy(null);
+        },
+      },
+      { webviewOptions: { enableFindWidget: false }, supportsMultipleEditorsPerDocument: false },
+    ),
+    vscode.workspace.registerTextDocumentContentProvider('swiotlb-gz', {
+      // compressed traces and logs open decompressed (read-only) for "Go to Source"
+      async provideTextDocumentContent(u) {
+        return gunzipSync(await readFile(u.path)).toString('utf8');
+      },
+    }),
+    vscode.commands.registerCommand('swiotlbLens.openPanel', () => showPanel(uri, a, a.current, false)),
+    vscode.commands.registerCommand('swiotlbLens.analyzeFile', (arg?: unknown) => analyzeFile(a, arg)),
+    vscode.commands.registerCommand('swiotlbLens.analyzeCurrentFile', () => analyzeCurrentFile(a)),
+    vscode.commands.registerCommand('swiotlbLens.replayOpsFile', (arg?: unknown) => replayOpsFile(a, arg)),
+    vscode.commands.registerCommand('swiotlbLens.analyzeScenario', (arg?: unknown) => analyzeScenario(a, arg, false)),
+    vscode.commands.registerCommand('swiotlbLens.compareXen', (arg?: unknown) => analyzeScenario(a, arg, true)),
+    vscode.commands.registerCommand('swiotlbLens.choosePlatform', choosePlatform),
+    vscode.commands.registerCommand('swiotlbLens.chooseKernel', chooseKernel),
+    vscode.commands.registerCommand('swiotlbLens.exportReport', () => exportReport(a)),
+    vscode.commands.registerCommand('swiotlbLens.reanalyze', () => reanalyze(a)),
+    vscode.commands.registerCommand('swiotlbLens.explainLogLine', () => explainLogLine(a)),
+    vscode.commands.registerCommand('swiotlbLens.copyCaptureScript', () => copyCaptureScript(context.extensionPath)),
   );
-  registerSourceFeatures(context, channel);
+  const done = performance.now();
+  // set by the bundle's first line (scripts/build.mjs): module evaluation included
+  const loadStart = (globalThis as { __swiotlbLensLoadStart?: number }).__swiotlbLensLoadStart ?? started;
+  output.appendLine(
+    `SWIOTLB Lens activated in ${(done - started).toFixed(1)} ms (bundle loaded in ${(started - loadStart).toFixed(1)} ms).`,
+  );
 }
 
 export function deactivate(): void {}
 
-async function chooseFile(uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
-  if (uri instanceof vscode.Uri) return uri;
-  const active = vscode.window.activeTextEditor?.document.uri;
-  if (active?.scheme === 'file' && /\.jsonl(\.gz)?$/i.test(active.fsPath)) return active;
-  const picked = await vscode.window.showOpenDialog({
-    canSelectMany: false,
-    openLabel: 'Replay',
-    title: 'SWIOTLB: Replay Ops File',
-    filters: { 'Replay ops (JSON Lines)': ['jsonl', 'gz'], 'All files': ['*'] },
-  });
-  return picked?.[0];
+/** A file argument from a command: a Uri (explorer, editor title) or a path (webviews). */
+function argUri(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  if (typeof arg === 'string' && arg.length > 0) return vscode.Uri.file(arg);
+  return undefined;
 }
 
-function kernelSetting(): string | undefined {
-  const k = vscode.workspace.getConfiguration('swiotlbLens').get<string>('kernelProfile', 'auto');
-  return k && k !== 'auto' && PROFILE_NAMES.includes(k) ? k : undefined;
-}
-
-async function replayOpsFile(context: vscode.ExtensionContext, uri?: vscode.Uri): Promise<void> {
-  const target = await chooseFile(uri);
-  if (!target) return;
-  const file = target.fsPath;
-  const out = channel();
-  const kernel = kernelSetting();
-  const mismatches: string[] = [];
-  let size = 0;
+/** What kind of analysis a set of files asks for, from their content. */
+async function requestFor(files: string[], extra: Partial<AnalysisRequest> = {}): Promise<AnalysisRequest | undefined> {
   try {
-    size = (await stat(file)).size;
-  } catch {
-    // reported by the replay below
-  }
-  try {
-    const run = await vscode.window.withProgress(
-      {
-        location: vscode.ProgressLocation.Notification,
-        title: `SWIOTLB: replaying ${vscode.workspace.asRelativePath(target)}`,
-        cancellable: true,
-      },
-      async (progress, token) => {
-        const ac = new AbortController();
-        token.onCancellationRequested(() => ac.abort());
-        let reported = 0;
-        return runReplay(file, {
-          ...(kernel ? { kernel } : {}),
-          check: true,
-          signal: ac.signal,
-          onProgress(bytes) {
-            if (size > 0) {
-              const pct = (100 * bytes) / size;
-              progress.report({ increment: pct - reported });
-              reported = pct;
-            }
-          },
-          onOp(outcome) {
-            if (mismatches.length < 100) {
-              if (outcome.mismatch) mismatches.push(outcome.mismatch);
-              if (outcome.race) mismatches.push(outcome.race);
-            }
-          },
-        });
-      },
-    );
-    const summary = summarizeReplay(run, true);
-    out.appendLine(formatSummary(summary));
-    for (const m of mismatches) out.appendLine(`  ${m}`);
-    out.appendLine('');
-    out.show(true);
-    SummaryPanel.show(context.extensionUri, summary);
-  } catch (e) {
-    if ((e as Error).name === 'AbortError') {
-      out.appendLine(`Replay of ${file} cancelled.`);
-      return;
+    if (files.length === 1 && (await isReplayOps(files[0] as string))) return { kind: 'replay', files, ...extra };
+    const kinds = new Set(await Promise.all(files.map((f) => detectInputKind(f))));
+    if (kinds.size > 1) {
+      void vscode.window.showErrorMessage(`SWIOTLB: analyse inputs of one kind at a time (got ${[...kinds].join(' and ')}).`);
+      return undefined;
     }
-    const msg = e instanceof ReplayFormatError ? `${file}:${e.line}: ${e.message}` : `${file}: ${(e as Error).message}`;
-    out.appendLine(msg);
-    out.show(true);
-    const action =
-      e instanceof ReplayFormatError ? await vscode.window.showErrorMessage(msg, 'Go to Line') : await vscode.window.showErrorMessage(msg);
-    if (action && e instanceof ReplayFormatError) await revealLine(file, e.line);
+    return { kind: [...kinds][0] as AnalysisRequest['kind'], files, ...extra };
+  } catch (e) {
+    void vscode.window.showErrorMessage(`SWIOTLB: ${(e as Error).message}`);
+    return undefined;
   }
+}
+
+async function analyzeFile(a: Analyses, arg?: unknown): Promise<void> {
+  const started = performance.now();
+  let files: string[];
+  const given = argUri(arg);
+  if (given) files = [given.fsPath];
+  else {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: true,
+      openLabel: 'Analyze',
+      title: 'SWIOTLB: Analyze Trace, Log or Ops File (pick a trace and its dmesg together)',
+      filters: { 'Traces, logs, ops, scenarios': ['txt', 'trace', 'log', 'gz', 'jsonl', 'json', 'dat'], 'All files': ['*'] },
+    });
+    if (!picked?.length) return;
+    files = picked.map((u) => u.fsPath);
+  }
+  const request = await requestFor(files);
+  if (request) await a.run(request, { startedAt: started });
+}
+
+/** The file of the active editor tab (the Output view or a panel may have the focus). */
+function activeFileUri(): vscode.Uri | undefined {
+  const ed = vscode.window.activeTextEditor?.document.uri;
+  if (ed?.scheme === 'file') return ed;
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom)
+    return input.uri.scheme === 'file' ? input.uri : undefined;
+  return undefined;
+}
+
+async function analyzeCurrentFile(a: Analyses): Promise<void> {
+  const started = performance.now();
+  const uri = activeFileUri();
+  if (!uri) {
+    void vscode.window.showInformationMessage('SWIOTLB: open a trace, log, ops file, scenario or C file first.');
+    return;
+  }
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (doc?.isDirty) await doc.save();
+  const request = await requestFor([uri.fsPath]);
+  if (request) await a.run(request, { startedAt: started });
+}
+
+async function replayOpsFile(a: Analyses, arg?: unknown): Promise<void> {
+  const started = performance.now();
+  let target = argUri(arg);
+  const active = activeFileUri();
+  if (!target && active && /\.jsonl(\.gz)?$/i.test(active.fsPath)) target = active;
+  if (!target) {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      openLabel: 'Replay',
+      title: 'SWIOTLB: Replay Ops File',
+      filters: { 'Replay ops (JSON Lines)': ['jsonl', 'gz'], 'All files': ['*'] },
+    });
+    target = picked?.[0];
+  }
+  if (target) await a.run({ kind: 'replay', files: [target.fsPath] }, { startedAt: started });
+}
+
+async function analyzeScenario(a: Analyses, arg: unknown, compare: boolean): Promise<void> {
+  const started = performance.now();
+  let target = argUri(arg);
+  const active = activeFileUri();
+  if (!target && active && /\.json$/i.test(active.fsPath)) target = active;
+  if (!target) {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      openLabel: 'Analyze',
+      filters: { 'Scenario (JSON)': ['json'] },
+    });
+    target = picked?.[0];
+  }
+  if (target) await a.run({ kind: 'scenario', files: [target.fsPath], ...(compare ? { compare } : {}) }, { startedAt: started });
+}
+
+async function exportReport(a: Analyses): Promise<void> {
+  const model = currentPanel()?.current ?? a.current;
+  if (!model) {
+    void vscode.window.showInformationMessage('SWIOTLB: analyse an input first; its report can then be exported.');
+    return;
+  }
+  const pick = await vscode.window.showQuickPick(
+    [
+      { label: 'Markdown report', description: 'summary, reasons, failures, devices, notes', format: 'md' as const },
+      { label: 'CSV', description: `the ${model.current.length.toLocaleString('en-US')} rows shown in the panel`, format: 'csv' as const },
+      { label: 'JSON', description: 'the summary and the rows shown in the panel', format: 'json' as const },
+    ],
+    { title: `SWIOTLB: Export Report of ${model.info.title}` },
+  );
+  if (pick) await exportRows(model, pick.format);
+}
+
+async function reanalyze(a: Analyses): Promise<void> {
+  const request = currentPanel()?.current?.info.request ?? a.lastRequest;
+  if (!request) {
+    void vscode.window.showInformationMessage('SWIOTLB: nothing to analyse again yet.');
+    return;
+  }
+  await a.run(request);
 }

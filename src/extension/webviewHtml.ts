@@ -13,9 +13,10 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
   };
 }
 
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
+/** The shell for a bundle of dist/ (webview.js: the panel, side.js: the side view). */
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string, bundle: 'webview.js' | 'side.js'): string {
   const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', bundle));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'webview.css'));
   const csp = [
     "default-src 'none'",
@@ -34,7 +35,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, t
 <title>${escapeHtml(title)}</title>
 </head>
 <body>
-<main id="root"><p class="muted">Waiting for data...</p></main>
+<main id="root" class="${bundle === 'side.js' ? 'side' : 'panel'}"><p class="muted">Waiting for data...</p></main>
 <script nonce="${nonce}" src="${script}"></script>
 </body>
 </html>`;

@@ -177,6 +177,12 @@ const NAMED: readonly NamedProfile[] = [
 
 export const PROFILE_NAMES: readonly string[] = NAMED.flatMap((p) => p.names.filter((n) => !n.startsWith('P')));
 
+/** One canonical name per distinct profile: what pickers and the settings offer. */
+export const PROFILE_CHOICES: readonly { readonly name: string; readonly title: string }[] = NAMED.map((p) => ({
+  name: p.names[0] as string,
+  title: p.title,
+}));
+
 export class UnknownKernelError extends Error {}
 
 function make(name: string, title: string, flags: Flags, tweak?: Partial<Flags>, release?: string): KernelProfile {

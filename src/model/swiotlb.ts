@@ -218,6 +218,22 @@ export class IoTlbMem {
   }
 
   /**
+   * The first slot of the run (padding slots included, the replay format's `index`) that a
+   * successful map of `req` returning `tlbAddr` occupies in this profile: what a trace's bounce
+   * address means as an `observed_index`. -1 when `tlbAddr` is not in the pool.
+   */
+  runStartOf(req: MapRequest, tlbAddr: number): number {
+    if (!this.pool.isInPool(tlbAddr)) return -1;
+    const p = this.prepare(req);
+    return Math.floor((tlbAddr - this.pool.start) / IO_TLB_SIZE) - p.pad;
+  }
+
+  /** Slots a successful map of `req` takes in this profile, padding slots included. */
+  requestSlots(req: MapRequest): number {
+    return this.prepare(req).nslots;
+  }
+
+  /**
    * Maps at the run the kernel was seen to use (a trace's real bounce address): `index` is the
    * first slot of the run, padding included. Returns undefined if that run is not free here.
    */

@@ -1,23 +1,286 @@
 /**
- * The one typed message protocol between the extension host and its webviews. Both sides
- * import these types; every message that crosses the boundary is checked with the guards below
- * before it is used (a webview is untrusted input to the host, and the other way round).
+ * The one typed message protocol between the extension host and its webviews (the analysis panel
+ * and the side view). Both sides import these types; every message that crosses the boundary is
+ * checked with the guards below before it is used (a webview is untrusted input to the host).
+ * Large series travel as typed arrays.
  */
-import type { ReplaySummary } from '../replay/summary';
+import type { InputKind, PoolInfo } from '../analysis/session';
+
+/**
+ * What to analyse, as the host can redo it after a reload (kept in the panel's state). Only
+ * files the user chose end up here; the host checks them again before reading.
+ */
+export interface AnalysisRequest {
+  readonly kind: 'replay' | 'scenario' | 'text' | 'source';
+  readonly files: readonly string[];
+  /** Kernel profile forced by the user ("auto" or absent: from the input). */
+  readonly kernel?: string;
+  readonly platform?: string;
+  /** Scenario: also run the other DMA path and compare. */
+  readonly compare?: boolean;
+}
+
+/** Per-device totals for the Devices tab. */
+export interface DeviceView {
+  readonly id: number;
+  readonly name: string;
+  readonly maps: number;
+  readonly bounced: number;
+  readonly direct: number;
+  readonly failed: number;
+  readonly bytesCopied: number;
+  /** Most slots this device held at once. */
+  readonly peakSlots: number;
+}
+
+export interface DiagnosticView {
+  readonly file: string;
+  readonly line: number;
+  readonly severity: 'error' | 'warning' | 'info';
+  readonly message: string;
+}
+
+/** Everything the panel shows about a session that is not per row. */
+export interface SessionInfo {
+  /** Increases with every new analysis: replies for an older one are dropped. */
+  readonly id: number;
+  readonly request: AnalysisRequest | null;
+  readonly kind: InputKind;
+  readonly title: string;
+  readonly files: readonly string[];
+  readonly kernel: string;
+  readonly platform: string;
+  readonly pool: PoolInfo | null;
+  readonly hasClock: boolean;
+  readonly t0: number;
+  readonly t1: number;
+  readonly rows: number;
+  /** Device names by id (id 0 is "unknown"). */
+  readonly devices: readonly string[];
+  readonly deviceStats: readonly DeviceView[];
+  readonly summary: SummaryView;
+  readonly notes: readonly string[];
+  /** The first problems found in the input (all of them are in the Problems view and the CLI). */
+  readonly diagnostics: readonly DiagnosticView[];
+  readonly diagnosticCount: number;
+}
+
+export interface SummaryView {
+  readonly maps: number;
+  readonly bounced: number;
+  readonly direct: number;
+  readonly failed: number;
+  readonly hangs: number;
+  readonly unmaps: number;
+  readonly syncs: number;
+  readonly bytesCopied: number;
+  readonly failuresByCause: Readonly<Record<string, number>>;
+  readonly bouncesByReason: Readonly<Record<string, number>>;
+  readonly peakSlots: number | null;
+  /** Row at which the peak was first reached. */
+  readonly peakRow: number | null;
+  readonly averageSlots: number | null;
+  /** Sizing advice for people, when the input supports one. */
+  readonly advice: string | null;
+  /** Agreement of the model with placements the kernel was seen to make. */
+  readonly check: { readonly compared: number; readonly matched: number; readonly profile: string } | null;
+}
+
+/** One table row as the webview draws it (all strings are plain text). */
+export interface RowView {
+  readonly index: number;
+  readonly time: number;
+  readonly cpu: number | null;
+  readonly device: string;
+  readonly api: string;
+  readonly kind: string;
+  readonly size: number | null;
+  readonly dir: string | null;
+  readonly outcome: string;
+  readonly reasons: readonly string[];
+  readonly slot: number | null;
+  readonly nslots: number;
+  readonly area: number | null;
+  readonly used: number | null;
+  readonly phys: string | null;
+  readonly dma: string | null;
+  readonly copied: number;
+  readonly pair: number | null;
+  readonly source: string | null;
+  readonly message: string | null;
+}
+
+export interface FilterView {
+  readonly devices?: readonly number[];
+  readonly kinds?: readonly number[];
+  readonly outcomes?: readonly number[];
+  readonly dirs?: readonly number[];
+  readonly reasons?: number;
+  readonly t0?: number;
+  readonly t1?: number;
+  readonly text?: string;
+}
+
+export const SORT_COLUMNS = ['index', 'time', 'cpu', 'device', 'api', 'size', 'dir', 'outcome', 'slot', 'copied'] as const;
+export type SortColumnView = (typeof SORT_COLUMNS)[number];
+
+/** Commands the side view and the panel may ask the host to run (and nothing else). */
+export const WEBVIEW_COMMANDS = [
+  'swiotlbLens.openPanel',
+  'swiotlbLens.analyzeFile',
+  'swiotlbLens.analyzeCurrentFile',
+  'swiotlbLens.replayOpsFile',
+  'swiotlbLens.analyzeScenario',
+  'swiotlbLens.compareXen',
+  'swiotlbLens.choosePlatform',
+  'swiotlbLens.chooseKernel',
+  'swiotlbLens.exportReport',
+  'swiotlbLens.reanalyze',
+] as const;
+export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
+
+/** The side view's state. */
+export interface SideInfo {
+  readonly current: SessionInfo | null;
+  readonly platform: string;
+  readonly kernel: string;
+  readonly platforms: readonly { readonly id: string; readonly title: string }[];
+  readonly kernels: readonly string[];
+  readonly recent: readonly { readonly file: string; readonly label: string }[];
+}
+
+/** The panel's own state, kept by the webview across hide/show and reloads. */
+export interface PanelState {
+  readonly request: AnalysisRequest | null;
+  /** Key of the input the view state belongs to (files + kind). */
+  readonly key: string;
+  readonly view?: readonly [number, number];
+  readonly cursor?: number | null;
+  readonly selectedRow?: number;
+  readonly filter?: FilterView;
+  readonly sort?: { readonly column: SortColumnView; readonly desc: boolean };
+  readonly tab?: string;
+  readonly chartMode?: 'total' | 'areas';
+  readonly yScale?: 'pool' | 'fit';
+  readonly colorBy?: 'device' | 'age';
+}
 
 /** Host -> webview. */
 export type HostMessage =
-  | { readonly type: 'replaySummary'; readonly summary: ReplaySummary }
+  | { readonly type: 'session'; readonly info: SessionInfo }
+  /** No analysis yet (a fresh panel): the webview offers the ways to start one. */
+  | { readonly type: 'empty'; readonly recent: SideInfo['recent'] }
+  | {
+      readonly type: 'timeline';
+      readonly session: number;
+      readonly request: number;
+      readonly t0: number;
+      readonly t1: number;
+      readonly columns: number;
+      readonly totalMin: Int32Array;
+      readonly totalMax: Int32Array;
+      readonly hiwater: Int32Array;
+      readonly areaMax: Int32Array;
+      readonly failures: Uint32Array;
+      readonly events: Uint32Array;
+    }
+  | { readonly type: 'count'; readonly session: number; readonly query: number; readonly total: number }
+  | {
+      readonly type: 'rows';
+      readonly session: number;
+      readonly request: number;
+      readonly query: number;
+      readonly start: number;
+      readonly rows: readonly RowView[];
+    }
+  | {
+      readonly type: 'slotmap';
+      readonly session: number;
+      readonly request: number;
+      readonly row: number;
+      readonly time: number;
+      /** Owner row of each slot, -1 free. */
+      readonly owner: Int32Array;
+      /** Device id of each slot's owner, 0 free. */
+      readonly device: Uint16Array;
+      /** Time each slot's owner was mapped. */
+      readonly since: Float64Array;
+    }
+  /** Where a row is in the current query (-1: filtered out); `select` asks to select it. */
+  | {
+      readonly type: 'located';
+      readonly session: number;
+      readonly query: number;
+      readonly row: number;
+      readonly position: number;
+      readonly select: boolean;
+    }
+  | { readonly type: 'busy'; readonly message: string | null }
+  | { readonly type: 'side'; readonly info: SideInfo }
   | { readonly type: 'error'; readonly message: string };
 
 /** Webview -> host. */
 export type WebviewMessage =
   | { readonly type: 'ready' }
-  /** Open `file` in an editor at a 1-based line (a failure's op line, a trace line, a call site). */
-  | { readonly type: 'revealLine'; readonly file: string; readonly line: number };
+  | {
+      readonly type: 'timeline';
+      readonly session: number;
+      readonly request: number;
+      readonly t0: number;
+      readonly t1: number;
+      readonly columns: number;
+    }
+  | {
+      readonly type: 'query';
+      readonly session: number;
+      readonly query: number;
+      readonly filter: FilterView;
+      readonly sort: { readonly column: SortColumnView; readonly desc: boolean };
+    }
+  | {
+      readonly type: 'rows';
+      readonly session: number;
+      readonly request: number;
+      readonly query: number;
+      readonly start: number;
+      readonly count: number;
+    }
+  /** The slots after `row`, or at `time` (the state after the last row at or before it). */
+  | { readonly type: 'slotmap'; readonly session: number; readonly request: number; readonly row: number; readonly time?: number }
+  /** Where is this row in the current query? */
+  | { readonly type: 'locate'; readonly session: number; readonly query: number; readonly row: number }
+  /** Open the source of a row: its trace line, log line, scenario line or C call site. */
+  | { readonly type: 'reveal'; readonly session: number; readonly row: number }
+  /** Open the place of one of SessionInfo.diagnostics. */
+  | { readonly type: 'revealDiagnostic'; readonly session: number; readonly index: number }
+  /** The first chart with data was drawn (for the time-to-first-chart figure). */
+  | { readonly type: 'drawn'; readonly session: number; readonly ms: number }
+  /** Frame times measured while the user panned or zoomed (ms per frame). */
+  | { readonly type: 'frames'; readonly session: number; readonly frames: readonly number[] }
+  | { readonly type: 'export'; readonly session: number; readonly format: 'csv' | 'json' }
+  | { readonly type: 'command'; readonly command: WebviewCommand; readonly arg?: string }
+  | { readonly type: 'setProfile'; readonly platform?: string; readonly kernel?: string };
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+const isInt = (x: unknown, min = 0): x is number => Number.isSafeInteger(x) && (x as number) >= min;
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isIntList = (x: unknown) => Array.isArray(x) && x.length <= 65536 && x.every((v) => isInt(v));
+
+function isFilter(x: unknown): x is FilterView {
+  if (!isObject(x)) return false;
+  for (const k of Object.keys(x)) if (!['devices', 'kinds', 'outcomes', 'dirs', 'reasons', 't0', 't1', 'text'].includes(k)) return false;
+  if (x.devices !== undefined && !isIntList(x.devices)) return false;
+  if (x.kinds !== undefined && !isIntList(x.kinds)) return false;
+  if (x.outcomes !== undefined && !isIntList(x.outcomes)) return false;
+  if (x.dirs !== undefined && !isIntList(x.dirs)) return false;
+  if (x.reasons !== undefined && !isInt(x.reasons)) return false;
+  if (x.t0 !== undefined && !isNum(x.t0)) return false;
+  if (x.t1 !== undefined && !isNum(x.t1)) return false;
+  if (x.text !== undefined && (typeof x.text !== 'string' || x.text.length > 1000)) return false;
+  return true;
 }
 
 export function isWebviewMessage(x: unknown): x is WebviewMessage {
@@ -25,8 +288,49 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
   switch (x.type) {
     case 'ready':
       return true;
-    case 'revealLine':
-      return typeof x.file === 'string' && x.file.length > 0 && Number.isSafeInteger(x.line) && (x.line as number) >= 1;
+    case 'timeline':
+      return isInt(x.session) && isInt(x.request) && isNum(x.t0) && isNum(x.t1) && isInt(x.columns, 1) && (x.columns as number) <= 8192;
+    case 'query':
+      return (
+        isInt(x.session) &&
+        isInt(x.query) &&
+        isFilter(x.filter) &&
+        isObject(x.sort) &&
+        (SORT_COLUMNS as readonly unknown[]).includes(x.sort.column) &&
+        typeof x.sort.desc === 'boolean'
+      );
+    case 'rows':
+      return isInt(x.session) && isInt(x.request) && isInt(x.query) && isInt(x.start) && isInt(x.count, 1) && (x.count as number) <= 2000;
+    case 'slotmap':
+      return (
+        isInt(x.session) &&
+        isInt(x.request) &&
+        Number.isSafeInteger(x.row) &&
+        (x.row as number) >= -1 &&
+        (x.time === undefined || isNum(x.time))
+      );
+    case 'locate':
+      return isInt(x.session) && isInt(x.query) && isInt(x.row);
+    case 'reveal':
+      return isInt(x.session) && isInt(x.row);
+    case 'revealDiagnostic':
+      return isInt(x.session) && isInt(x.index);
+    case 'drawn':
+      return isInt(x.session) && isNum(x.ms);
+    case 'frames':
+      return isInt(x.session) && Array.isArray(x.frames) && x.frames.length <= 10000 && x.frames.every(isNum);
+    case 'export':
+      return isInt(x.session) && (x.format === 'csv' || x.format === 'json');
+    case 'command':
+      return (
+        (WEBVIEW_COMMANDS as readonly unknown[]).includes(x.command) &&
+        (x.arg === undefined || (typeof x.arg === 'string' && x.arg.length < 4096))
+      );
+    case 'setProfile':
+      return (
+        (x.platform === undefined || (typeof x.platform === 'string' && x.platform.length < 64)) &&
+        (x.kernel === undefined || (typeof x.kernel === 'string' && x.kernel.length < 64))
+      );
     default:
       return false;
   }
@@ -35,11 +339,46 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
 export function isHostMessage(x: unknown): x is HostMessage {
   if (!isObject(x)) return false;
   switch (x.type) {
-    case 'replaySummary':
-      return isObject(x.summary) && typeof x.summary.file === 'string' && isObject(x.summary.pool);
+    case 'empty':
+      return Array.isArray(x.recent);
+    case 'session':
+      return isObject(x.info) && isInt(x.info.id) && typeof x.info.title === 'string';
+    case 'timeline':
+      return isInt(x.session) && isInt(x.request) && isInt(x.columns, 1);
+    case 'count':
+      return isInt(x.session) && isInt(x.query) && isInt(x.total);
+    case 'rows':
+      return isInt(x.session) && isInt(x.request) && isInt(x.start) && Array.isArray(x.rows);
+    case 'slotmap':
+      return isInt(x.session) && isInt(x.request);
+    case 'located':
+      return isInt(x.session) && isInt(x.query) && isInt(x.row) && Number.isSafeInteger(x.position) && typeof x.select === 'boolean';
+    case 'busy':
+      return x.message === null || typeof x.message === 'string';
+    case 'side':
+      return isObject(x.info);
     case 'error':
       return typeof x.message === 'string';
     default:
       return false;
   }
+}
+
+const REQUEST_KINDS: readonly string[] = ['replay', 'scenario', 'text', 'source'];
+
+/** Checks a request read back from saved webview state (after a reload it is untrusted). */
+export function isAnalysisRequest(x: unknown): x is AnalysisRequest {
+  if (!isObject(x)) return false;
+  if (!REQUEST_KINDS.includes(x.kind as string)) return false;
+  if (!Array.isArray(x.files) || x.files.length === 0 || x.files.length > 64) return false;
+  if (!x.files.every((f) => typeof f === 'string' && f.length > 0 && f.length < 4096)) return false;
+  if (x.kernel !== undefined && (typeof x.kernel !== 'string' || x.kernel.length > 64)) return false;
+  if (x.platform !== undefined && (typeof x.platform !== 'string' || x.platform.length > 64)) return false;
+  if (x.compare !== undefined && typeof x.compare !== 'boolean') return false;
+  return true;
+}
+
+/** Key that identifies an input across sessions (the view state follows it). */
+export function requestKey(r: AnalysisRequest | null): string {
+  return r ? `${r.kind}:${r.files.join('\u0000')}` : '';
 }

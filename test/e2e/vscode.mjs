@@ -101,7 +101,7 @@ export async function launchBrowser() {
   const ctx = await chromium.launchPersistentContext(udd, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    viewport: { width: 1500, height: 950 },
+    viewport: { width: 1600, height: 1200 },
     args: CHROMIUM_ARGS,
   });
   const page = ctx.pages()[0] ?? (await ctx.newPage());
@@ -114,7 +114,7 @@ export async function openWorkbench(page, url) {
 }
 
 /** F1, the exact title, Enter. Retries until the command is registered (contributions load late). */
-export async function runCommand(page, title, { timeout = 60_000 } = {}) {
+export async function runCommand(page, title, { timeout = 60_000, quickPick = false } = {}) {
   const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
   const deadline = Date.now() + timeout;
   for (;;) {
@@ -135,7 +135,9 @@ export async function runCommand(page, title, { timeout = 60_000 } = {}) {
     }
     for (let i = 0; i < 20 && !(await row.evaluate((e) => e.classList.contains('focused'))); i++) await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    // a command that asks with a quick pick of its own keeps the widget open
+    if (quickPick) await page.waitForTimeout(500);
+    else await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
     return;
   }
 }
@@ -170,4 +172,52 @@ export async function shot(page, name) {
 export async function outputText(page) {
   // Monaco renders spaces as no-break spaces
   return (await page.locator('.part.panel .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+}
+
+/** Answers VS Code's simple file dialog (files.simpleDialog.enable) with an absolute path. */
+export async function pickFile(page, file) {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 30_000 });
+  // the dialog fills in its start folder once ready: typing before that is overwritten
+  await page
+    .waitForFunction(() => /\/$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''), null, { timeout: 10_000 })
+    .catch(() => {});
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await input.fill(file);
+    await page
+      .waitForFunction((f) => document.querySelector('.quick-input-widget input')?.value === f, file, { timeout: 5_000 })
+      .catch(() => {});
+    await page.keyboard.press('Enter');
+    try {
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5_000 });
+      return;
+    } catch {
+      // still open (the path was completed or reset): type it again
+    }
+  }
+  throw new Error(`the file dialog did not take ${file}`);
+}
+
+/** Pixels of a canvas that differ from its first pixel (0: nothing drawn). */
+export async function canvasInk(locator) {
+  return locator.evaluate((c) => {
+    const ctx = c.getContext('2d');
+    const { data } = ctx.getImageData(0, 0, c.width, c.height);
+    let ink = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i + 3] !== 0) ink++;
+    return ink;
+  });
+}
+
+/** Chooses an option of a toolkit dropdown by its label, as a user would: open it, click. */
+export async function pickOption(frame, selector, label) {
+  const dd = frame.locator(selector);
+  await dd.click();
+  await dd.locator('vscode-option', { hasText: label }).first().click();
+}
+
+/** Lines of the output channel that match a pattern (scrolls to the end first). */
+export async function outputLines(page, pattern) {
+  const text = await outputText(page);
+  return text.split('\n').filter((l) => pattern.test(l));
 }

@@ -1,19 +1,22 @@
 /**
  * Driver source in the editor: "SWIOTLB: Analyze DMA Calls in This File" and "... in Folder",
  * then per call site a CodeLens with the verdict, a hover with every reason and address,
- * diagnostics (will-fail, pairing bugs, annotation mistakes) with quick fixes, and a status
- * bar item that shows and chooses the platform and kernel profile. Files analysed once follow
- * their edits. The analysis is src/source (pure, shared with the CLI); this is only glue.
+ * diagnostics (will-fail, pairing bugs, annotation mistakes) with quick fixes. The commands run
+ * as the 'source' runner of the Analyses service, so their simulated workload feeds the panel like
+ * any other input. Files analysed once follow their edits. The analysis is src/source (pure,
+ * shared with the CLI); this is only glue.
  */
-import { dirname, extname, join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
-import type { AnalysisSession } from '../../analysis/session';
-import { PLATFORMS } from '../../model/dma/platform';
-import { PROFILE_NAMES } from '../../model/profiles';
+import type { PanelModel } from '../../analysis/panelModel';
+import type { AnalysisRequest } from '../../protocol/messages';
 import { analyzeSource, type SourceAnalysis, type SourceOptions } from '../../source/analyze';
 import { explainSite, explainSiteText } from '../../source/explain';
 import { formatSource } from '../../source/report';
 import type { Site, SourceDiagnostic } from '../../source/sites';
+import { type Analyses, type AnalysisResult, type RunContext, registerRunner } from '../analyses';
+import { currentPanel, showPanel } from '../panel';
 
 const C_LANGS = new Set(['c', 'cpp', 'objective-c']);
 const SELECTOR: vscode.DocumentSelector = [
@@ -30,43 +33,29 @@ interface FileResult {
   readonly version: number | undefined;
 }
 
-const sessionEmitter = new vscode.EventEmitter<AnalysisSession>();
-/** The panel (and anything else) can follow source analyses through this event. */
-export const onDidAnalyzeSource = sessionEmitter.event;
-let lastSession: AnalysisSession | undefined;
-export function lastSourceSession(): AnalysisSession | undefined {
-  return lastSession;
-}
-
-export function registerSourceFeatures(context: vscode.ExtensionContext, output: () => vscode.OutputChannel): void {
-  const features = new SourceFeatures(context, output);
-  context.subscriptions.push(features, sessionEmitter);
+export function registerSourceFeatures(context: vscode.ExtensionContext, analyses: Analyses): void {
+  const features = new SourceFeatures(context, analyses);
+  context.subscriptions.push(features);
+  registerRunner('source', (request, ctx) => features.run(request, ctx));
 }
 
 class SourceFeatures implements vscode.Disposable {
   private readonly results = new Map<string, FileResult>();
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('swiotlb-source');
-  private readonly status = vscode.window.createStatusBarItem('swiotlbLens.platform', vscode.StatusBarAlignment.Right, 100);
   private readonly lensChanged = new vscode.EventEmitter<void>();
   private readonly disposables: vscode.Disposable[] = [];
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private running: AbortController | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly output: () => vscode.OutputChannel,
+    private readonly analyses: Analyses,
   ) {
-    this.status.name = 'SWIOTLB Lens platform and kernel';
-    this.status.command = 'swiotlbLens.choosePlatform';
-    this.updateStatus();
     this.disposables.push(
       this.diagnostics,
-      this.status,
       this.lensChanged,
       vscode.commands.registerCommand('swiotlbLens.analyzeSourceFile', (uri?: vscode.Uri) => this.analyzeFileCommand(uri)),
       vscode.commands.registerCommand('swiotlbLens.analyzeSourceFolder', (uri?: vscode.Uri) => this.analyzeFolderCommand(uri)),
-      vscode.commands.registerCommand('swiotlbLens.choosePlatform', () => this.choosePlatform()),
-      vscode.commands.registerCommand('swiotlbLens.chooseKernel', () => this.chooseKernel()),
+      vscode.commands.registerCommand('swiotlbLens.analyzeWorkspaceDrivers', () => this.analyzeWorkspaceCommand()),
       vscode.commands.registerCommand('swiotlbLens.explainSite', (file: string, id: number) => this.explain(file, id)),
       vscode.languages.registerCodeLensProvider(SELECTOR, {
         onDidChangeCodeLenses: this.lensChanged.event,
@@ -80,7 +69,6 @@ class SourceFeatures implements vscode.Disposable {
           providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
         },
       ),
-      vscode.window.onDidChangeActiveTextEditor(() => this.updateStatus()),
       vscode.workspace.onDidChangeTextDocument((e) => this.scheduleReanalysis(e.document)),
       vscode.workspace.onDidCloseTextDocument((doc) => {
         // keep diagnostics, drop what only an open editor needs
@@ -89,7 +77,6 @@ class SourceFeatures implements vscode.Disposable {
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('swiotlbLens')) {
-          this.updateStatus();
           this.lensChanged.fire();
           if (
             e.affectsConfiguration('swiotlbLens.platform') ||
@@ -102,8 +89,11 @@ class SourceFeatures implements vscode.Disposable {
     );
   }
 
+  private output(): vscode.OutputChannel {
+    return this.analyses.output;
+  }
+
   dispose(): void {
-    this.running?.abort();
     for (const t of this.timers.values()) clearTimeout(t);
     for (const d of this.disposables) d.dispose();
   }
@@ -140,19 +130,6 @@ class SourceFeatures implements vscode.Disposable {
     };
   }
 
-  private updateStatus(): void {
-    const c = this.config();
-    const platform = c.platform === 'auto' ? 'auto' : c.platform;
-    const kernel = c.kernel === 'auto' ? 'auto' : c.kernel;
-    this.status.text = `$(server-process) SWIOTLB: ${platform} · ${kernel}`;
-    this.status.tooltip = new vscode.MarkdownString(
-      `**SWIOTLB Lens**: platform \`${platform}\`, kernel \`${kernel}\` for driver source analysis (\`auto\`: from the file's \`swiotlb-file:\` annotation, else x86 and 6.1).\n\nClick to choose the platform.`,
-    );
-    const editor = vscode.window.activeTextEditor;
-    if (editor && (C_LANGS.has(editor.document.languageId) || this.results.size > 0)) this.status.show();
-    else if (this.results.size === 0) this.status.hide();
-  }
-
   // ---------------------------------------------------------------- commands
 
   private async analyzeFileCommand(uri?: vscode.Uri): Promise<void> {
@@ -169,29 +146,63 @@ class SourceFeatures implements vscode.Disposable {
         return;
       }
     }
-    await this.analyzeFile(target.fsPath, true);
+    await this.analyses.run({ kind: 'source', files: [target.fsPath] }, { target: (m) => this.show(m) });
   }
 
-  /** One file, with the rest of its driver (the files of its folder) as context. */
-  private async analyzeFile(file: string, report: boolean): Promise<SourceAnalysis | undefined> {
-    const context = await driverFiles(file);
+  /**
+   * The panel shows the annotated workload: opened when there is one, updated when it is open
+   * (a driver without depth= annotations has verdicts in the editor only).
+   */
+  private show(model: PanelModel): void {
+    if (model.info.rows > 0 || currentPanel()) showPanel(this.context.extensionUri, this.analyses, model);
+  }
+
+  /** Again after an edit: lenses and diagnostics only, the panel keeps what it shows. */
+  private async reanalyzeFile(file: string): Promise<void> {
     try {
-      const a = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: `SWIOTLB: analysing ${vscode.workspace.asRelativePath(file)}` },
-        () => analyzeSource([file], this.options({ context })),
-      );
-      this.publish(a, [file]);
-      if (report) {
-        const out = this.output();
-        out.appendLine(formatSource(a));
-        out.appendLine('');
-        out.show(true);
-      }
-      return a;
+      const context = await driverFiles(file);
+      this.publish(await analyzeSource([file], this.options({ context })), [file]);
     } catch (e) {
       this.fail(file, e);
-      return undefined;
     }
+  }
+
+  /**
+   * The 'source' runner: a C file (read with the rest of its folder, its driver) or folders.
+   * Publishes lenses and diagnostics; the simulated workload becomes the panel's session.
+   */
+  async run(request: AnalysisRequest, ctx: RunContext): Promise<AnalysisResult> {
+    const files = [...request.files];
+    const single = files.length === 1 && !(await stat(files[0] as string)).isDirectory() ? (files[0] as string) : undefined;
+    const context = single ? await driverFiles(single) : undefined;
+    const a = await analyzeSource(
+      files,
+      this.options({
+        ...(ctx.settings.platform ? { platform: ctx.settings.platform } : {}),
+        ...(ctx.settings.kernel ? { kernel: ctx.settings.kernel } : {}),
+        ...(context ? { context } : {}),
+        signal: ctx.signal,
+        onProgress(done, total, file) {
+          if (total) ctx.progress(done / total, `${done}/${total} ${file}`);
+        },
+      }),
+    );
+    this.publish(a, single ? [single] : undefined);
+    const s = a.session.summary;
+    const simulated = a.session.events.length;
+    const notes = [
+      `${a.sites.length} DMA call site${a.sites.length === 1 ? '' : 's'} in ${a.stats.parsed} file${a.stats.parsed === 1 ? '' : 's'}; ${a.diagnostics.length} diagnostic${a.diagnostics.length === 1 ? '' : 's'} (CodeLens and hover at each call, Problems).`,
+      simulated
+        ? `The chart and table show the annotated workload (${s.maps} maps of the sites with depth= or count=), run together through the model.`
+        : 'No site has a depth= or count= annotation: nothing ran as a workload, so the chart and table are empty. Each call still has its verdict in the editor.',
+    ];
+    const label = request.files.map((f) => basename(f)).join(', ');
+    return {
+      session: a.session,
+      extras: { title: `Driver source: ${label}`, notes },
+      report: formatSource(a),
+      problemsPublished: true,
+    };
   }
 
   private async analyzeFolderCommand(uri?: vscode.Uri): Promise<void> {
@@ -203,76 +214,17 @@ class SourceFeatures implements vscode.Disposable {
         folder = (await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Folder whose C files to analyse' }))?.uri;
       else folder = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Analyze' }))?.[0];
     }
-    if (!folder) return;
-    this.running?.abort();
-    const ac = new AbortController();
-    this.running = ac;
-    const out = this.output();
-    try {
-      const a = await vscode.window.withProgress(
-        {
-          location: vscode.ProgressLocation.Notification,
-          title: `SWIOTLB: analysing DMA calls in ${vscode.workspace.asRelativePath(folder)}`,
-          cancellable: true,
-        },
-        (progress, token) => {
-          token.onCancellationRequested(() => ac.abort());
-          let last = 0;
-          return analyzeSource(
-            [folder.fsPath],
-            this.options({
-              signal: ac.signal,
-              onProgress(done, total, file) {
-                const pct = total ? (100 * done) / total : 0;
-                if (pct - last >= 1 || done === total) {
-                  progress.report({ increment: pct - last, message: `${done}/${total} ${file}` });
-                  last = pct;
-                }
-              },
-            }),
-          );
-        },
-      );
-      this.publish(a, undefined);
-      out.appendLine(formatSource(a));
-      out.appendLine('');
-      out.show(true);
-    } catch (e) {
-      if ((e as Error).name === 'AbortError') {
-        out.appendLine(`SWIOTLB: analysis of ${folder.fsPath} cancelled.`);
-        return;
-      }
-      this.fail(folder.fsPath, e);
-    } finally {
-      if (this.running === ac) this.running = undefined;
+    if (folder) await this.analyses.run({ kind: 'source', files: [folder.fsPath] }, { target: (m) => this.show(m) });
+  }
+
+  /** Every workspace folder's C files, one driver per directory. */
+  private async analyzeWorkspaceCommand(): Promise<void> {
+    const ws = vscode.workspace.workspaceFolders ?? [];
+    if (!ws.length) {
+      await this.analyzeFolderCommand();
+      return;
     }
-  }
-
-  private async choosePlatform(): Promise<void> {
-    const current = this.config().platform;
-    const items: (vscode.QuickPickItem & { id: string })[] = [
-      { id: 'auto', label: 'auto', description: "from the file's swiotlb-file: annotation, else x86", picked: current === 'auto' },
-      ...PLATFORMS.map((p) => ({ id: p.id, label: p.id, description: p.title, detail: p.assumptions[0] ?? '', picked: current === p.id })),
-    ];
-    const pick = await vscode.window.showQuickPick(items, {
-      title: 'SWIOTLB: platform for driver source analysis',
-      placeHolder: `current: ${current}`,
-    });
-    if (!pick) return;
-    await vscode.workspace.getConfiguration('swiotlbLens').update('platform', pick.id, configTarget());
-    const kernel = await vscode.window.showQuickPick(['keep', ...PROFILE_NAMES.map((k) => k), 'auto'], {
-      title: 'SWIOTLB: kernel profile',
-      placeHolder: `current: ${this.config().kernel} (Escape or "keep" leaves it)`,
-    });
-    if (kernel && kernel !== 'keep') await vscode.workspace.getConfiguration('swiotlbLens').update('kernelProfile', kernel, configTarget());
-  }
-
-  private async chooseKernel(): Promise<void> {
-    const pick = await vscode.window.showQuickPick(['auto', ...PROFILE_NAMES], {
-      title: 'SWIOTLB: kernel profile',
-      placeHolder: `current: ${this.config().kernel}`,
-    });
-    if (pick) await vscode.workspace.getConfiguration('swiotlbLens').update('kernelProfile', pick, configTarget());
+    await this.analyses.run({ kind: 'source', files: ws.map((f) => f.uri.fsPath) }, { target: (m) => this.show(m) });
   }
 
   private explain(file: string, id: number): void {
@@ -315,10 +267,7 @@ class SourceFeatures implements vscode.Disposable {
       this.results.set(file, { analysis: a, sites, version: doc?.version });
       this.diagnostics.set(uri, diags.map(toDiagnostic));
     }
-    lastSession = a.session;
-    sessionEmitter.fire(a.session);
     this.lensChanged.fire();
-    this.updateStatus();
   }
 
   private scheduleReanalysis(doc: vscode.TextDocument): void {
@@ -330,14 +279,14 @@ class SourceFeatures implements vscode.Disposable {
       file,
       setTimeout(() => {
         this.timers.delete(file);
-        void this.analyzeFile(file, false);
+        void this.reanalyzeFile(file);
       }, 700),
     );
   }
 
   private async reanalyzeAll(): Promise<void> {
     const open = new Set(vscode.workspace.textDocuments.map((d) => d.uri.fsPath));
-    for (const file of [...this.results.keys()]) if (open.has(file)) await this.analyzeFile(file, false);
+    for (const file of [...this.results.keys()]) if (open.has(file)) await this.reanalyzeFile(file);
   }
 
   private current(doc: vscode.TextDocument): FileResult | undefined {
@@ -466,10 +415,6 @@ function toDiagnostic(d: SourceDiagnostic): vscode.Diagnostic {
   out.code = d.code;
   if (d.suggestion) SUGGESTIONS.set(out, d.suggestion);
   return out;
-}
-
-function configTarget(): vscode.ConfigurationTarget {
-  return vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
 }
 
 /** The other C files of a file's folder: its driver, read for devices, pairs and symbols. */

@@ -1,0 +1,249 @@
+/**
+ * What the analysis panel asks of a session, answered in the extension host: chart columns,
+ * filtered and sorted table pages, slot maps at a row. Pure (no vscode): tested directly.
+ */
+import type {
+  AnalysisRequest,
+  DeviceView,
+  FilterView,
+  HostMessage,
+  RowView,
+  SessionInfo,
+  SortColumnView,
+  SummaryView,
+  WebviewMessage,
+} from '../protocol/messages';
+import { EventKind, Outcome } from './codes';
+import type { EventTable } from './eventTable';
+import { queryRows } from './query';
+import type { AnalysisSession } from './session';
+import { SlotHistory } from './slotHistory';
+import { Timeline } from './timeline';
+
+export interface SessionExtras {
+  readonly request?: AnalysisRequest | null;
+  readonly title?: string;
+  readonly advice?: string | null;
+  readonly check?: SummaryView['check'];
+  readonly notes?: readonly string[];
+}
+
+let nextSessionId = 1;
+
+export class PanelModel {
+  readonly info: SessionInfo;
+  readonly timeline: Timeline;
+  private history: SlotHistory | undefined;
+  private rows: Int32Array;
+  private queryId = 0;
+
+  constructor(
+    readonly session: AnalysisSession,
+    extras: SessionExtras = {},
+  ) {
+    const t = session.events;
+    this.timeline = new Timeline(t, session.pool?.nareas ?? 0);
+    this.rows = new Int32Array(t.length);
+    for (let i = 0; i < t.length; i++) this.rows[i] = i;
+    const s = session.summary;
+    this.info = {
+      id: nextSessionId++,
+      request: extras.request ?? null,
+      kind: session.kind,
+      title: extras.title ?? session.files.map((f) => f.replace(/^.*[\\/]/, '')).join(' + '),
+      files: session.files,
+      kernel: session.kernel,
+      platform: session.platform,
+      pool: session.pool,
+      hasClock: t.hasClock,
+      t0: this.timeline.start,
+      t1: this.timeline.end,
+      rows: t.length,
+      devices: t.devices.values,
+      deviceStats: deviceStats(t),
+      summary: {
+        maps: s.maps,
+        bounced: s.bounced,
+        direct: s.direct,
+        failed: s.failed,
+        hangs: s.hangs,
+        unmaps: s.unmaps,
+        syncs: s.syncs,
+        bytesCopied: s.bytesCopied,
+        failuresByCause: s.failuresByCause,
+        bouncesByReason: s.bouncesByReason,
+        peakSlots: s.peakSlots,
+        peakRow: s.peakRow,
+        averageSlots: s.averageSlots,
+        advice: extras.advice ?? null,
+        check: extras.check ?? null,
+      },
+      notes: extras.notes ?? [],
+      diagnostics: session.diagnostics.slice(0, 200),
+      diagnosticCount: session.diagnostics.length,
+    };
+  }
+
+  /** Rows of the current query, in display order. */
+  get current(): Int32Array {
+    return this.rows;
+  }
+
+  rowView(i: number): RowView {
+    const r = this.session.events.row(i);
+    return {
+      index: r.index,
+      time: r.time,
+      cpu: r.cpu,
+      device: r.device,
+      api: r.api,
+      kind: r.kind,
+      size: r.size,
+      dir: r.dir,
+      outcome: r.outcome,
+      reasons: r.reasons,
+      slot: r.slot,
+      nslots: r.nslots,
+      area: r.area,
+      used: r.used,
+      phys: r.phys,
+      dma: r.dma,
+      copied: r.copied,
+      pair: r.pair,
+      source: r.file ? `${r.file}${r.line ? `:${r.line}` : ''}` : null,
+      message: r.message,
+    };
+  }
+
+  lastRowAtOrBefore(time: number): number {
+    const times = this.timeline.times;
+    // first row after `time`, minus one
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((times[mid] as number) <= time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
+  /** The first row that came from this file and line, or -1. */
+  rowAt(file: string, line: number): number {
+    const t = this.session.events;
+    const id = t.files.values.indexOf(file);
+    if (id <= 0) return -1;
+    for (let i = 0; i < t.length; i++) if (t.file[i] === id && t.line[i] === line) return i;
+    return -1;
+  }
+
+  /** Asks the webview to select a row (where it is in the current query). */
+  locate(row: number): HostMessage {
+    return { type: 'located', session: this.info.id, query: this.queryId, row, position: this.positionOf(row), select: true };
+  }
+
+  /** Position of a row in the current query (for scrolling to it), or -1. */
+  positionOf(row: number): number {
+    const rows = this.rows;
+    for (let k = 0; k < rows.length; k++) if (rows[k] === row) return k;
+    return -1;
+  }
+
+  query(filter: FilterView, sort: { column: SortColumnView; desc: boolean }, query: number): HostMessage {
+    this.rows = queryRows(this.session.events, filter, sort);
+    this.queryId = query;
+    return { type: 'count', session: this.info.id, query, total: this.rows.length };
+  }
+
+  /** Answers a data request of the panel; undefined for messages that are not about data. */
+  answer(m: WebviewMessage): HostMessage | undefined {
+    if (!('session' in m) || m.session !== this.info.id) return undefined;
+    switch (m.type) {
+      case 'timeline': {
+        const c = this.timeline.aggregate({ t0: m.t0, t1: m.t1, columns: m.columns });
+        return { type: 'timeline', session: this.info.id, request: m.request, ...c };
+      }
+      case 'query':
+        return this.query(m.filter, m.sort, m.query);
+      case 'locate':
+        if (m.query !== this.queryId || m.row >= this.session.events.length) return undefined;
+        return this.locate(m.row);
+      case 'rows': {
+        if (m.query !== this.queryId) return undefined;
+        const end = Math.min(m.start + m.count, this.rows.length);
+        const rows: RowView[] = [];
+        for (let k = m.start; k < end; k++) rows.push(this.rowView(this.rows[k] as number));
+        return { type: 'rows', session: this.info.id, request: m.request, query: m.query, start: m.start, rows };
+      }
+      case 'slotmap': {
+        const pool = this.session.pool;
+        if (!pool) return undefined;
+        this.history ??= new SlotHistory(this.session.events, pool.nslabs);
+        // at a time: after the last row at or before it
+        const row = m.time !== undefined ? this.lastRowAtOrBefore(m.time) : m.row;
+        const owner = this.history.ownersAfter(row);
+        const t = this.session.events;
+        const device = new Uint16Array(owner.length);
+        const since = new Float64Array(owner.length);
+        for (let s = 0; s < owner.length; s++) {
+          const o = owner[s] as number;
+          if (o >= 0) {
+            device[s] = t.device[o] as number;
+            since[s] = t.time[o] as number;
+          }
+        }
+        const time = m.time ?? (row >= 0 && row < t.length ? (t.time[row] as number) : this.timeline.start);
+        return { type: 'slotmap', session: this.info.id, request: m.request, row, time, owner, device, since };
+      }
+      default:
+        return undefined;
+    }
+  }
+}
+
+/** Per-device totals; releases are charged to the device of the map they end. */
+export function deviceStats(t: EventTable): DeviceView[] {
+  const n = t.devices.values.length;
+  const maps = new Float64Array(n);
+  const bounced = new Float64Array(n);
+  const direct = new Float64Array(n);
+  const failed = new Float64Array(n);
+  const copied = new Float64Array(n);
+  const live = new Float64Array(n);
+  const peak = new Float64Array(n);
+  for (let i = 0; i < t.length; i++) {
+    const d = t.device[i] as number;
+    const kind = t.kind[i] as EventKind;
+    const outcome = t.outcome[i] as Outcome;
+    copied[d] = (copied[d] as number) + (t.copied[i] as number);
+    if (kind === EventKind.Map || kind === EventKind.MapResource) {
+      maps[d] = (maps[d] as number) + 1;
+      if (outcome === Outcome.Direct) direct[d] = (direct[d] as number) + 1;
+      else if (outcome === Outcome.Failed || outcome === Outcome.Hang) failed[d] = (failed[d] as number) + 1;
+    }
+    if (outcome === Outcome.Bounced) {
+      if (kind !== EventKind.Alloc) bounced[d] = (bounced[d] as number) + 1;
+      live[d] = (live[d] as number) + (t.nslots[i] as number);
+      if ((live[d] as number) > (peak[d] as number)) peak[d] = live[d] as number;
+    } else if (outcome === Outcome.Released) {
+      const p = t.pair[i] as number;
+      const owner = p >= 0 ? (t.device[p] as number) : d;
+      live[owner] = Math.max(0, (live[owner] as number) - (t.nslots[i] as number));
+    }
+  }
+  const out: DeviceView[] = [];
+  for (let d = 0; d < n; d++) {
+    if (d === 0 && maps[0] === 0 && peak[0] === 0) continue;
+    out.push({
+      id: d,
+      name: t.devices.values[d] || '(unknown device)',
+      maps: maps[d] as number,
+      bounced: bounced[d] as number,
+      direct: direct[d] as number,
+      failed: failed[d] as number,
+      bytesCopied: copied[d] as number,
+      peakSlots: peak[d] as number,
+    });
+  }
+  return out;
+}

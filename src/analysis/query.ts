@@ -1,0 +1,216 @@
+/**
+ * Filtering, sorting and exporting the per-call table without materialising rows: every filter
+ * runs over the typed-array columns, producing the list of matching rows in display order.
+ */
+import type { DmaDirection } from '../model/constants';
+import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, type Outcome, REASON_INFO } from './codes';
+import type { EventRow, EventTable } from './eventTable';
+
+export interface TableFilter {
+  /** Device ids (EventTable.devices) to keep; empty or absent: all. */
+  readonly devices?: readonly number[];
+  readonly kinds?: readonly EventKind[];
+  readonly outcomes?: readonly Outcome[];
+  readonly dirs?: readonly DmaDirection[];
+  /** Keep rows carrying any of these reason bits. */
+  readonly reasons?: number;
+  /** Time window [t0, t1]. */
+  readonly t0?: number;
+  readonly t1?: number;
+  /** Free text: device, call, kind, outcome, reason code, message, or an address inside the buffer. */
+  readonly text?: string;
+}
+
+export type SortColumn = 'index' | 'time' | 'cpu' | 'device' | 'api' | 'size' | 'dir' | 'outcome' | 'slot' | 'copied';
+
+export interface TableSort {
+  readonly column: SortColumn;
+  readonly desc?: boolean;
+}
+
+function idsMatching(values: readonly string[], needle: string): Set<number> {
+  const out = new Set<number>();
+  values.forEach((v, i) => {
+    if (i > 0 && v.toLowerCase().includes(needle)) out.add(i);
+  });
+  return out;
+}
+
+/** Rows matching the filter, in table order or sorted. */
+export function queryRows(t: EventTable, filter: TableFilter = {}, sort?: TableSort): Int32Array {
+  const n = t.length;
+  const devs = filter.devices?.length ? new Set(filter.devices) : null;
+  const kinds = filter.kinds?.length ? new Set<number>(filter.kinds) : null;
+  const outcomes = filter.outcomes?.length ? new Set<number>(filter.outcomes) : null;
+  const dirs = filter.dirs?.length ? new Set<number>(filter.dirs) : null;
+  const reasons = filter.reasons ?? 0;
+  const t0 = filter.t0 ?? Number.NEGATIVE_INFINITY;
+  const t1 = filter.t1 ?? Number.POSITIVE_INFINITY;
+  const text = filter.text?.trim().toLowerCase() ?? '';
+  let textDevices: Set<number> | null = null;
+  let textApis: Set<number> | null = null;
+  let textKinds: Set<number> | null = null;
+  let textOutcomes: Set<number> | null = null;
+  let textReasons = 0;
+  let textAddr: number | null = null;
+  if (text) {
+    textDevices = idsMatching(t.devices.values, text);
+    textApis = idsMatching(t.apis.values, text);
+    textKinds = new Set(
+      Object.entries(EVENT_KIND_NAMES)
+        .filter(([, v]) => v.includes(text))
+        .map(([k]) => Number(k)),
+    );
+    textOutcomes = new Set(
+      Object.entries(OUTCOME_NAMES)
+        .filter(([, v]) => v !== '' && v.includes(text))
+        .map(([k]) => Number(k)),
+    );
+    for (const r of REASON_INFO) if (r.code.includes(text)) textReasons |= r.bit;
+    if (/^0x[0-9a-f]+$/.test(text)) {
+      const v = Number.parseInt(text.slice(2), 16);
+      if (Number.isSafeInteger(v)) textAddr = v;
+    }
+  }
+  const out = new Int32Array(n);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const time = t.time[i] as number;
+    if (time < t0 || time > t1) continue;
+    if (devs && !devs.has(t.device[i] as number)) continue;
+    if (kinds && !kinds.has(t.kind[i] as number)) continue;
+    if (outcomes && !outcomes.has(t.outcome[i] as number)) continue;
+    if (dirs && !dirs.has(t.dir[i] as number)) continue;
+    if (reasons && ((t.reasons[i] as number) & reasons) === 0) continue;
+    if (text) {
+      const size = Math.max(t.size[i] as number, 1);
+      const phys = t.phys[i] as number;
+      const dma = t.dma[i] as number;
+      const hit =
+        (textDevices as Set<number>).has(t.device[i] as number) ||
+        (textApis as Set<number>).has(t.api[i] as number) ||
+        (textKinds as Set<number>).has(t.kind[i] as number) ||
+        (textOutcomes as Set<number>).has(t.outcome[i] as number) ||
+        ((t.reasons[i] as number) & textReasons) !== 0 ||
+        (textAddr !== null &&
+          ((phys >= 0 && textAddr >= phys && textAddr < phys + size) || (dma >= 0 && textAddr >= dma && textAddr < dma + size))) ||
+        (t.messages.get(i)?.toLowerCase().includes(text) ?? false);
+      if (!hit) continue;
+    }
+    out[k++] = i;
+  }
+  const rows = out.slice(0, k);
+  if (sort && sort.column !== 'index') sortRows(t, rows, sort);
+  else if (sort?.desc) rows.reverse();
+  return rows;
+}
+
+function sortKey(t: EventTable, column: SortColumn): ArrayLike<number> | ((i: number) => string) {
+  switch (column) {
+    case 'time':
+      return t.time;
+    case 'cpu':
+      return t.cpu;
+    case 'size':
+      return t.size;
+    case 'dir':
+      return t.dir;
+    case 'outcome':
+      return t.outcome;
+    case 'slot':
+      return t.slot;
+    case 'copied':
+      return t.copied;
+    case 'device':
+      return (i) => t.devices.get(t.device[i] as number);
+    case 'api':
+      return (i) => t.apis.get(t.api[i] as number);
+    default:
+      return t.time;
+  }
+}
+
+function sortRows(t: EventTable, rows: Int32Array, sort: TableSort): void {
+  const key = sortKey(t, sort.column);
+  const sign = sort.desc ? -1 : 1;
+  // stable: ties keep table order
+  if (typeof key === 'function') {
+    const k = Array.from(rows, (i) => key(i));
+    const idx = Array.from(rows.keys()).sort((a, b) => {
+      const x = k[a] as string;
+      const y = k[b] as string;
+      return x < y ? -sign : x > y ? sign : (rows[a] as number) - (rows[b] as number);
+    });
+    const copy = Int32Array.from(idx, (j) => rows[j] as number);
+    rows.set(copy);
+    return;
+  }
+  const sorted = Array.from(rows).sort((a, b) => {
+    const d = (key[a] as number) - (key[b] as number);
+    return d !== 0 ? sign * d : a - b;
+  });
+  rows.set(sorted);
+}
+
+export const CSV_COLUMNS = [
+  'row',
+  'time',
+  'kind',
+  'outcome',
+  'cpu',
+  'device',
+  'api',
+  'size',
+  'dir',
+  'reasons',
+  'slot',
+  'nslots',
+  'area',
+  'used',
+  'phys',
+  'dma',
+  'copied',
+  'file',
+  'line',
+  'message',
+] as const;
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  let s = Array.isArray(v) ? v.join(' ') : String(v);
+  // text from a trace must not become a spreadsheet formula when the CSV is opened
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csvRow(r: EventRow): string {
+  const values: Record<(typeof CSV_COLUMNS)[number], unknown> = {
+    row: r.index,
+    time: r.time,
+    kind: r.kind,
+    outcome: r.outcome,
+    cpu: r.cpu,
+    device: r.device,
+    api: r.api,
+    size: r.size,
+    dir: r.dir,
+    reasons: r.reasons,
+    slot: r.slot,
+    nslots: r.nslots,
+    area: r.area,
+    used: r.used,
+    phys: r.phys,
+    dma: r.dma,
+    copied: r.copied,
+    file: r.file,
+    line: r.line,
+    message: r.message,
+  };
+  return CSV_COLUMNS.map((c) => csvCell(values[c])).join(',');
+}
+
+/** The rows as CSV lines (header first), for a streaming write. */
+export function* csvLines(t: EventTable, rows: ArrayLike<number>): Generator<string> {
+  yield CSV_COLUMNS.join(',');
+  for (let k = 0; k < rows.length; k++) yield csvRow(t.row(rows[k] as number));
+}

@@ -1,0 +1,236 @@
+/**
+ * Runs analyses for the extension: one runner per input kind (replay ops, scenarios, traces and
+ * logs, driver source), all producing an AnalysisSession from the same core as the CLI. Keeps the
+ * current session, the recent inputs and the Problems entries, and tells the views when they change.
+ */
+import { performance } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import { PanelModel, type SessionExtras } from '../analysis/panelModel';
+import type { Diagnostic as SessionDiagnostic } from '../analysis/session';
+import type { AnalysisRequest } from '../protocol/messages';
+
+export interface AnalysisSettings {
+  /** Kernel profile name, or undefined for "from the input". */
+  readonly kernel?: string;
+  /** Platform profile id, or undefined for "from the input". */
+  readonly platform?: string;
+  /** Kernel command line to assume when the input has none. */
+  readonly cmdline?: string;
+  readonly cpus?: number;
+}
+
+export interface RunContext {
+  readonly settings: AnalysisSettings;
+  readonly signal: AbortSignal;
+  /** Fraction done (0 ... 1) and what is being done. */
+  progress(fraction: number | undefined, message?: string): void;
+}
+
+export interface AnalysisResult {
+  readonly session: import('../analysis/session').AnalysisSession;
+  readonly extras?: Omit<SessionExtras, 'request'>;
+  /** Text for the output channel. */
+  readonly report?: string;
+  /** The runner put its diagnostics in Problems itself (with exact ranges). */
+  readonly problemsPublished?: boolean;
+}
+
+export type Runner = (request: AnalysisRequest, ctx: RunContext) => Promise<AnalysisResult>;
+
+/** An input problem at a line: shown with a "Go to Line" action. */
+export class InputError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+const runners = new Map<AnalysisRequest['kind'], Runner>();
+
+export function registerRunner(kind: AnalysisRequest['kind'], runner: Runner): void {
+  runners.set(kind, runner);
+}
+
+const RECENT_KEY = 'swiotlbLens.recent';
+const MAX_RECENT = 10;
+
+export interface Recent {
+  readonly file: string;
+  readonly label: string;
+  readonly kind: AnalysisRequest['kind'];
+}
+
+/** Where a finished analysis goes: the main panel, or the editor it was opened in. */
+export type Target = (model: PanelModel) => void;
+
+export class Analyses implements vscode.Disposable {
+  private model: PanelModel | undefined;
+  private readonly changed = new vscode.EventEmitter<PanelModel | undefined>();
+  readonly onDidChange = this.changed.event;
+  private readonly problems = vscode.languages.createDiagnosticCollection('swiotlb-lens');
+  /** When each session's analysis started (for the time-to-first-chart figure). */
+  readonly startedAt = new Map<number, { command: number; analysed: number }>();
+  private last: AnalysisRequest | undefined;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    readonly output: vscode.OutputChannel,
+    private readonly defaultTarget: Target,
+  ) {}
+
+  dispose(): void {
+    this.changed.dispose();
+    this.problems.dispose();
+  }
+
+  get current(): PanelModel | undefined {
+    return this.model;
+  }
+
+  get lastRequest(): AnalysisRequest | undefined {
+    return this.last;
+  }
+
+  settings(): AnalysisSettings {
+    const c = vscode.workspace.getConfiguration('swiotlbLens');
+    const kernel = c.get<string>('kernelProfile', 'auto');
+    const platform = c.get<string>('platform', 'auto');
+    const cmdline = c.get<string>('pool.cmdline', '').trim();
+    const cpus = c.get<number | null>('pool.cpus', null);
+    return {
+      ...(kernel && kernel !== 'auto' ? { kernel } : {}),
+      ...(platform && platform !== 'auto' ? { platform } : {}),
+      ...(cmdline ? { cmdline } : {}),
+      ...(cpus && cpus > 0 ? { cpus } : {}),
+    };
+  }
+
+  recent(): Recent[] {
+    const r = this.context.globalState.get<unknown>(RECENT_KEY);
+    if (!Array.isArray(r)) return [];
+    return r.filter((x): x is Recent => typeof x?.file === 'string' && typeof x?.label === 'string' && typeof x?.kind === 'string');
+  }
+
+  private async remember(request: AnalysisRequest, title: string): Promise<void> {
+    const file = request.files[0] as string;
+    const list = [{ file, label: title, kind: request.kind }, ...this.recent().filter((r) => r.file !== file)].slice(0, MAX_RECENT);
+    await this.context.globalState.update(RECENT_KEY, list);
+  }
+
+  /**
+   * Runs an analysis with a cancellable progress notification. Errors in the input are shown
+   * with their file and line; the returned model is undefined when it failed or was cancelled.
+   */
+  async run(
+    request: AnalysisRequest,
+    opts: { target?: Target; quiet?: boolean; startedAt?: number } = {},
+  ): Promise<PanelModel | undefined> {
+    const runner = runners.get(request.kind);
+    const what = vscode.workspace.asRelativePath(request.files[0] as string);
+    if (!runner) {
+      void vscode.window.showErrorMessage(`SWIOTLB: analysing ${request.kind} inputs is not available in this version (${what}).`);
+      return undefined;
+    }
+    const command = opts.startedAt ?? performance.now();
+    const settings = {
+      ...this.settings(),
+      ...(request.kernel ? { kernel: request.kernel } : {}),
+      ...(request.platform ? { platform: request.platform } : {}),
+    };
+    try {
+      const result = await vscode.window.withProgress(
+        {
+          location: opts.quiet ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification,
+          title: `SWIOTLB: analysing ${what}`,
+          cancellable: !opts.quiet,
+        },
+        async (progress, token) => {
+          const ac = new AbortController();
+          token.onCancellationRequested(() => ac.abort());
+          let reported = 0;
+          return runner(request, {
+            settings,
+            signal: ac.signal,
+            progress(fraction, message) {
+              const pct = fraction === undefined ? reported : Math.min(100, Math.max(reported, 100 * fraction));
+              progress.report({ increment: pct - reported, ...(message ? { message } : {}) });
+              reported = pct;
+            },
+          });
+        },
+      );
+      const model = new PanelModel(result.session, { ...result.extras, request });
+      this.startedAt.set(model.info.id, { command, analysed: performance.now() });
+      this.model = model;
+      this.last = request;
+      if (result.report) {
+        this.output.appendLine(result.report);
+        this.output.appendLine('');
+        if (!opts.quiet) this.output.show(true);
+      }
+      this.publishProblems(result.problemsPublished ? [] : result.session.diagnostics);
+      await this.remember(request, model.info.title);
+      this.changed.fire(model);
+      (opts.target ?? this.defaultTarget)(model);
+      return model;
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') {
+        this.output.appendLine(`Analysis of ${what} cancelled.`);
+        return undefined;
+      }
+      await this.reportError(e);
+      return undefined;
+    }
+  }
+
+  /** Shows an analysis error; input errors get "Go to Line". */
+  async reportError(e: unknown): Promise<void> {
+    if (e instanceof InputError) {
+      const msg = `${e.file}:${e.line}: ${e.message}`;
+      this.output.appendLine(msg);
+      const action = await vscode.window.showErrorMessage(
+        `${vscode.workspace.asRelativePath(e.file)}:${e.line}: ${e.message}`,
+        'Go to Line',
+      );
+      if (action) await revealLine(e.file, e.line);
+      return;
+    }
+    const msg = (e as Error)?.message ?? String(e);
+    this.output.appendLine(`SWIOTLB: ${msg}`);
+    void vscode.window.showErrorMessage(`SWIOTLB: ${msg}`);
+  }
+
+  private publishProblems(diags: readonly SessionDiagnostic[]): void {
+    this.problems.clear();
+    const byFile = new Map<string, vscode.Diagnostic[]>();
+    for (const d of diags.slice(0, 5000)) {
+      if (!d.file) continue;
+      const line = Math.max(0, d.line - 1);
+      const diag = new vscode.Diagnostic(
+        new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER),
+        d.message,
+        d.severity === 'error'
+          ? vscode.DiagnosticSeverity.Error
+          : d.severity === 'warning'
+            ? vscode.DiagnosticSeverity.Warning
+            : vscode.DiagnosticSeverity.Information,
+      );
+      diag.source = 'swiotlb-lens';
+      const list = byFile.get(d.file) ?? [];
+      if (list.length === 0) byFile.set(d.file, list);
+      list.push(diag);
+    }
+    for (const [file, list] of byFile) this.problems.set(vscode.Uri.file(file), list);
+  }
+}
+
+/** Opens a file at a 1-based line in the first editor group. */
+export async function revealLine(file: string, line: number): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+  const pos = new vscode.Position(Math.max(0, Math.min(line - 1, doc.lineCount - 1)), 0);
+  await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos), viewColumn: vscode.ViewColumn.One });
+}

@@ -1,0 +1,257 @@
+/**
+ * The analysis panel in the host: a controller per webview (the main panel, or an editor opened
+ * with "Open With... > SWIOTLB Lens"), answering the webview's data requests from its PanelModel.
+ * Every message from the webview is validated; the only files it can open are the session's own.
+ */
+
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import type { PanelModel } from '../analysis/panelModel';
+import { csvLines } from '../analysis/query';
+import { jsonExportChunks, sessionMarkdown } from '../analysis/sessionReport';
+import { type HostMessage, isAnalysisRequest, isWebviewMessage, type PanelState, type WebviewMessage } from '../protocol/messages';
+import { type Analyses, revealLine } from './analyses';
+import { webviewHtml, webviewOptions } from './webviewHtml';
+
+export const PANEL_VIEW_TYPE = 'swiotlbLens.panel';
+
+export class PanelController implements vscode.Disposable {
+  private model: PanelModel | undefined;
+  private ready = false;
+  private readonly disposables: vscode.Disposable[] = [];
+  private firstChartLogged = new Set<number>();
+  private pending: string | null = null;
+  /** Host time spent on chart column requests since the last frames report. */
+  private columnTimes: number[] = [];
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    private readonly analyses: Analyses,
+    /** Run when the webview is ready and has no session (a revived panel re-runs its input). */
+    private readonly onEmpty: (state: PanelState | undefined) => void,
+  ) {
+    panel.webview.options = webviewOptions(extensionUri);
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'SWIOTLB Lens', 'webview.js');
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activity.svg');
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => {
+        // a webview is untrusted input: anything outside the protocol is dropped
+        if (isWebviewMessage(m)) void this.onMessage(m);
+      }),
+      panel.onDidChangeViewState(() => {
+        // a hidden webview is torn down: it asks again with 'ready' when shown
+        if (!panel.visible) this.ready = false;
+      }),
+    );
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+
+  get current(): PanelModel | undefined {
+    return this.model;
+  }
+
+  setModel(model: PanelModel): void {
+    this.model = model;
+    this.panel.title = `SWIOTLB: ${model.info.title.replace(/^(Replay|Scenario): /, '')}`;
+    if (this.ready) this.post({ type: 'session', info: model.info });
+  }
+
+  /** Selects a row of the session in the webview (from the editor: a log line, a call site). */
+  select(row: number): void {
+    if (this.model && this.ready) this.post(this.model.locate(row));
+  }
+
+  post(m: HostMessage): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  busy(message: string | null): void {
+    this.pending = message;
+    this.post({ type: 'busy', message });
+  }
+
+  private async onMessage(m: WebviewMessage): Promise<void> {
+    const model = this.model;
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        if (model) this.post({ type: 'session', info: model.info });
+        else if (this.pending) this.post({ type: 'busy', message: this.pending });
+        else this.onEmpty(undefined);
+        return;
+      case 'command':
+        await vscode.commands.executeCommand(m.command, ...(m.arg !== undefined ? [m.arg] : []));
+        return;
+      default:
+        break;
+    }
+    if (!model || !('session' in m) || m.session !== model.info.id) return;
+    switch (m.type) {
+      case 'reveal': {
+        if (m.row >= model.session.events.length) return;
+        const r = model.session.events.row(m.row);
+        if (!r.file) {
+          void vscode.window.showInformationMessage('SWIOTLB: this row has no source location.');
+          return;
+        }
+        await openAt(r.file, r.line ?? 1).catch((e: Error) => {
+          void vscode.window.showWarningMessage(`SWIOTLB: cannot open ${r.file}: ${e.message}`);
+        });
+        return;
+      }
+      case 'revealDiagnostic': {
+        const d = model.info.diagnostics[m.index];
+        if (d?.file)
+          await openAt(d.file, d.line || 1).catch((e: Error) => {
+            void vscode.window.showWarningMessage(`SWIOTLB: cannot open ${d.file}: ${e.message}`);
+          });
+        return;
+      }
+      case 'export':
+        await exportRows(model, m.format);
+        return;
+      case 'drawn': {
+        if (this.firstChartLogged.has(model.info.id)) return;
+        this.firstChartLogged.add(model.info.id);
+        const t = this.analyses.startedAt.get(model.info.id);
+        if (t) {
+          const now = performance.now();
+          this.analyses.output.appendLine(
+            `SWIOTLB Lens: first chart of "${model.info.title}" (${model.info.rows.toLocaleString('en-US')} rows) drawn ${Math.round(now - t.command)} ms after the command (analysis ${Math.round(t.analysed - t.command)} ms, panel ${Math.round(now - t.analysed)} ms, of which ${Math.round(m.ms)} ms in the webview from the session to its chart)`,
+          );
+        }
+        return;
+      }
+      case 'frames': {
+        const f = [...m.frames].sort((a, b) => a - b);
+        const h = this.columnTimes.sort((a, b) => a - b);
+        this.columnTimes = [];
+        const q = (a: number[], p: number) => (a.length ? (a[Math.min(a.length - 1, Math.floor(p * a.length))] as number).toFixed(2) : '-');
+        this.analyses.output.appendLine(
+          `SWIOTLB Lens: chart frames while zooming/panning "${model.info.title}" (${model.info.rows.toLocaleString('en-US')} rows): ${f.length} frames, median ${q(f, 0.5)} ms, p95 ${q(f, 0.95)} ms, max ${q(f, 1)} ms; host columns for ${h.length} windows: median ${q(h, 0.5)} ms, p95 ${q(h, 0.95)} ms, max ${q(h, 1)} ms`,
+        );
+        return;
+      }
+      default: {
+        const t = performance.now();
+        const reply = model.answer(m);
+        if (reply) this.post(reply);
+        if (m.type === 'timeline' && reply && this.columnTimes.length < 10000) this.columnTimes.push(performance.now() - t);
+        return;
+      }
+    }
+  }
+}
+
+/** Opens a source location; compressed inputs are opened decompressed, read-only. */
+async function openAt(name: string, line: number): Promise<void> {
+  // driver source names its files relative to the workspace folder
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const file = isAbsolute(name) || !root ? name : resolve(root, name);
+  if (/\.gz$/i.test(file)) {
+    const uri = vscode.Uri.from({ scheme: 'swiotlb-gz', path: file });
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const pos = new vscode.Position(Math.max(0, Math.min(line - 1, doc.lineCount - 1)), 0);
+    await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos), viewColumn: vscode.ViewColumn.One });
+    return;
+  }
+  await revealLine(file, line);
+}
+
+/** Writes the rows of the current query (filters and order as shown) to a file the user picks. */
+export async function exportRows(model: PanelModel, format: 'csv' | 'json' | 'md'): Promise<void> {
+  const base = (model.info.files[0] ?? 'swiotlb').replace(/\.(gz|txt|jsonl|json|trace|log)$/gi, '');
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: vscode.Uri.file(`${base}.swiotlb-lens.${format}`),
+    filters: format === 'csv' ? { CSV: ['csv'] } : format === 'json' ? { JSON: ['json'] } : { Markdown: ['md'] },
+    title: format === 'md' ? 'SWIOTLB: Export Report' : `SWIOTLB: Export ${model.current.length.toLocaleString('en-US')} rows`,
+  });
+  if (!target) return;
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `SWIOTLB: writing ${vscode.workspace.asRelativePath(target)}` },
+    async () => {
+      const out = createWriteStream(target.fsPath);
+      const chunks =
+        format === 'csv'
+          ? withNewlines(csvLines(model.session.events, model.current))
+          : format === 'json'
+            ? jsonExportChunks(model)
+            : [sessionMarkdown(model.info)];
+      let buf = '';
+      for (const c of chunks) {
+        buf += c;
+        if (buf.length > 1 << 16) {
+          if (!out.write(buf)) await once(out, 'drain');
+          buf = '';
+        }
+      }
+      out.end(buf);
+      await once(out, 'finish');
+    },
+  );
+  const open = await vscode.window.showInformationMessage(`SWIOTLB: exported to ${vscode.workspace.asRelativePath(target)}`, 'Open');
+  if (open) await vscode.window.showTextDocument(target);
+}
+
+function* withNewlines(lines: Iterable<string>): Generator<string> {
+  for (const l of lines) yield `${l}\n`;
+}
+
+/** The main panel: one per window, revived after a reload from its saved request. */
+let mainPanel: PanelController | undefined;
+
+export function currentPanel(): PanelController | undefined {
+  return mainPanel;
+}
+
+/** Shows a finished analysis in the main panel (opening it when needed). */
+export function showPanel(
+  extensionUri: vscode.Uri,
+  analyses: Analyses,
+  model: PanelModel | undefined,
+  preserveFocus = true,
+): PanelController {
+  let c = mainPanel;
+  if (!c) {
+    const panel = vscode.window.createWebviewPanel(
+      PANEL_VIEW_TYPE,
+      'SWIOTLB Lens',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
+      webviewOptions(extensionUri),
+    );
+    c = adoptPanel(panel, extensionUri, analyses);
+  } else {
+    c.panel.reveal(undefined, preserveFocus);
+  }
+  if (model) c.setModel(model);
+  return c;
+}
+
+/** VS Code reopened the panel after a reload: analyse its input again. */
+export function revivePanel(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, analyses: Analyses, state: unknown): void {
+  const c = adoptPanel(panel, extensionUri, analyses);
+  const request = (state as PanelState | undefined)?.request;
+  if (isAnalysisRequest(request)) {
+    c.busy(`Analysing ${request.files.map((f) => f.replace(/^.*[\\/]/, '')).join(', ')} again...`);
+    void analyses.run(request, { quiet: true, target: (m) => c.setModel(m) }).finally(() => c.busy(null));
+  }
+}
+
+function adoptPanel(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, analyses: Analyses): PanelController {
+  const c = new PanelController(panel, extensionUri, analyses, () => {
+    if (!c.current) c.post({ type: 'empty', recent: analyses.recent().map(({ file, label }) => ({ file, label })) });
+  });
+  mainPanel = c;
+  panel.onDidDispose(() => {
+    c.dispose();
+    if (mainPanel === c) mainPanel = undefined;
+  });
+  return c;
+}

@@ -1,0 +1,1621 @@
+/**
+ * The trace and log analysis: events from the parsers in, the traced kernel's pool replayed
+ * through the model. Maps are paired with unmaps by bounce address; every profile follows the
+ * kernel's placements (predict, compare, commit where the kernel put it); occupancy, failures,
+ * per-device figures and per-call rows come out. Memory stays bounded: live mappings only,
+ * a capped event table and a bucketed timeline.
+ */
+import { EventKind, Outcome, Reason } from '../analysis/codes';
+import type { EventTable } from '../analysis/eventTable';
+import type { Diagnostic } from '../analysis/session';
+import { DMA_ATTR, DmaDirection, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from '../model/constants';
+import { hexAddr } from '../model/hex';
+import { bufferFullMessage } from '../model/messages';
+import { IoTlbPool } from '../model/pool';
+import { allProfiles, type KernelProfile } from '../model/profiles';
+import { copiesOnMap, IoTlbMem, type MapRequest, type MapResult } from '../model/swiotlb';
+import { API_NAMES, Api, ForceFlag, type SgArrays, type TblMapArgs, type TraceSink } from './events';
+import type { EventLine } from './ftrace';
+import { type Geometry, type GeometryFacts, type GeometryOptions, resolveGeometry } from './geometry';
+import { explainFull, type FullExplanation, type LogMessage } from './klog';
+import { LiveTable } from './live';
+import { ProfileRun } from './profileRun';
+import { Timeline } from './timeline';
+
+export interface AnalyzerOptions extends GeometryOptions {
+  readonly platform?: string;
+  /** Per-call rows kept in the event table (the rest are still counted). */
+  readonly rowLimit?: number;
+  readonly events?: EventTable;
+  /** Every swiotlb map and unmap followed, as replay ops (for checks against ops files). */
+  readonly onOp?: (op: TraceOp) => void;
+  /**
+   * Sizing pass: instead of following the kernel, replay every bounce attempt through pools of
+   * these sizes (slots) with the model's own placements.
+   */
+  readonly whatIf?: readonly number[];
+  /**
+   * Placements every profile other than the primary compares (default 100000): enough to tell
+   * the allocators apart, and it keeps a trace of millions of maps from paying for five models.
+   */
+  readonly profileSample?: number;
+  /** Use this pool instead of resolving one from the inputs (the sizing pass reuses the first pass's). */
+  readonly geometry?: Geometry;
+}
+
+/** A map or unmap as the replay format has it (ids in commit order, like the fixtures' ops). */
+export type TraceOp =
+  | {
+      op: 'map';
+      id: number;
+      line: number;
+      cpu: number;
+      dev: string;
+      orig: number;
+      size: number;
+      allocSize: number;
+      minAlign: number;
+      boundaryBits: number;
+      dir: number;
+      ok: boolean;
+      /** Kernel's run start in the primary profile (-1: failed or not anchored). */
+      index: number;
+      tlb: number;
+      raced: boolean;
+    }
+  | { op: 'unmap'; id: number; line: number };
+
+/** One pool size of the sizing pass. */
+export interface WhatIfPool {
+  readonly nslabs: number;
+  readonly mem: IoTlbMem;
+  /** Failures other than requests above the ceiling. */
+  failures: number;
+  tooBig: number;
+  firstFailureLine: number;
+  peak: number;
+  tlb: Float64Array;
+}
+
+/** What a trace file holds, from a look at its beginning (see census.ts). */
+export interface TraceLevel {
+  /** swiotlb_tbl_map_single probes (map_entry ...). */
+  tbl: boolean;
+  /** The in-lock probes of the 6.1 runs: commit order is the kernel's exact order. */
+  lockProbes: boolean;
+  /** dma:* map/unmap events. */
+  dma: boolean;
+}
+
+export interface DeviceStats {
+  name: string;
+  maps: number;
+  bounced: number;
+  direct: number;
+  failed: number;
+  unmaps: number;
+  syncs: number;
+  bounceAttempts: number;
+  forced: number;
+  beyondMask: number;
+  withinMask: number;
+  dmaMask: number;
+  minAlign: number;
+  /** Where min_align_mask came from: probe, inferred, unknown. */
+  minAlignSource: 'probe' | 'inferred' | 'unknown';
+  /** Driver bound to the device, when a log line or the capture names it. */
+  driver: string;
+  /** Segment boundary assumed when no probe says (PCI: 4 GiB). */
+  boundaryBits: number;
+  /** Evidence for min_align_mask: in-slot offsets kept, dropped, and bit 11 differing. */
+  offsetsKept: boolean;
+  offsetsDropped: boolean;
+  bit11Differs: boolean;
+  bytesMapped: number;
+  bytesBounced: number;
+  liveSlots: number;
+  peakLiveSlots: number;
+  largestMap: number;
+  apiCalls: number;
+}
+
+export interface FailureRecord {
+  file: string;
+  line: number;
+  device: string;
+  size: number;
+  nslots: number;
+  cause: string;
+  /** The kernel's message for it (what dmesg shows unless NO_WARN or rate limited). */
+  message: string;
+}
+
+export interface LogEntry {
+  file: string;
+  msg: LogMessage;
+  explanation?: FullExplanation;
+}
+
+/** Reusable request object: the model reads it and keeps nothing. */
+interface MutableRequest {
+  cpu: number;
+  origAddr: number;
+  mappingSize: number;
+  allocSize: number;
+  allocAlignMask: number;
+  dir: DmaDirection;
+  attrs: number;
+  dev: { minAlignMask: number; segBoundaryBits: number };
+}
+
+/** One task's calls in flight (a task runs one call at a time). */
+class TaskState {
+  // swiotlb_bounced records waiting for their map event
+  bn = 0;
+  bDev: number[] = [];
+  bSize: number[] = [];
+  bReasons: number[] = [];
+  bLine: number[] = [];
+  // a swiotlb_tbl_map_single call between entry and return
+  mapActive = false;
+  committed = false;
+  line = 0;
+  time = 0;
+  cpu = 0;
+  dev = 0;
+  orig = 0;
+  size = 0;
+  allocSize = 0;
+  aam = 0;
+  dir = 0;
+  attrs = 0;
+  minAlign = -1;
+  boundaryBits = 64;
+  reasons = 0;
+  bounceSeen = false;
+  nf = 0;
+  nfArea: number[] = [];
+  nfSeq: number[] = [];
+  expectTlb = -1;
+  handle = -1;
+  // an unmap between entry and the in-lock release
+  unmapHandle = -1;
+  unmapLine = 0;
+  unmapSize = 0;
+  unmapDir = 0;
+  unmapAttrs = 0;
+}
+
+const MAX_DIAGNOSTICS = 200;
+export const DEFAULT_PROFILE_SAMPLE = 100_000;
+
+/** A profile's behaviour without its names. */
+function flagsKey(p: KernelProfile): string {
+  const { name, title, release, ...flags } = p;
+  void name;
+  void title;
+  void release;
+  return JSON.stringify(flags);
+}
+const MAX_FAILURES = 50;
+const MAX_QUEUE = 256;
+
+/** Drivers that set a min_align_mask (dma_set_min_align_mask) and the mask they set. */
+const KNOWN_MIN_ALIGN: Record<string, number> = { nvme: 0xfff, hv_storvsc: 0xfff, storvsc: 0xfff };
+
+/** PCI devices get a 4 GiB segment boundary (pci_device_add), others none. */
+function defaultBoundaryBits(name: string): number {
+  return /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i.test(name) ? 32 : 64;
+}
+
+export class TraceAnalyzer implements TraceSink {
+  readonly facts: GeometryFacts = {};
+  geometry: Geometry | null = null;
+  /** Every profile (the primary first), or none before the pool is known or when unanchored. */
+  runs: ProfileRun[] = [];
+  /** The sizing pass's pools (whatIf option). */
+  whatIf: WhatIfPool[] | null = null;
+  private nextOpId = 1;
+  /** Past the primary's check sample: placements counted, not modelled (see enterLight). */
+  light = false;
+  private lightAreaUsed = new Int32Array(0);
+  /** Placements the other profiles compare before they stop (the primary compares all). */
+  readonly sampleLimit: number;
+  readonly live = new LiveTable();
+  private readonly tasks = new Map<number, TaskState>();
+  readonly events: EventTable | undefined;
+  private readonly rowLimit: number;
+  rowsDropped = 0;
+  readonly diagnostics: Diagnostic[] = [];
+  diagnosticsDropped = 0;
+  private readonly deviceStats: (DeviceStats | undefined)[] = [];
+  deviceNames: string[] = [''];
+  /** Device name -> driver, from log lines ("nvme 0000:00:03.0: ...") or the capture's devices.txt. */
+  readonly drivers = new Map<string, string>();
+  level: TraceLevel = { tbl: false, lockProbes: false, dma: false };
+  file = '';
+  /** Set by the runner: the parser's device table. */
+  private readonly req: MutableRequest = {
+    cpu: 0,
+    origAddr: 0,
+    mappingSize: 0,
+    allocSize: 0,
+    allocAlignMask: 0,
+    dir: DmaDirection.BIDIRECTIONAL,
+    attrs: 0,
+    dev: { minAlignMask: 0, segBoundaryBits: 64 },
+  };
+
+  // counts
+  lines = 0;
+  traceEvents = 0;
+  maps = 0;
+  mapsBounced = 0;
+  mapsDirect = 0;
+  mapsFailed = 0;
+  unmaps = 0;
+  unmapsDirect = 0;
+  unmapsUnknown = 0;
+  syncs = 0;
+  syncsDirect = 0;
+  bounceAttempts = 0;
+  bouncedForced = 0;
+  bouncedUnmatched = 0;
+  coherentAllocs = 0;
+  coherentFrees = 0;
+  apiProbes = 0;
+  markers: { file: string; line: number; time: number; text: string }[] = [];
+  markersTotal = 0;
+  lostEvents = 0;
+  sgTruncated = 0;
+  readonly unknownEvents = new Map<string, number>();
+  readonly failuresByCause = new Map<string, number>();
+  readonly failures: FailureRecord[] = [];
+  copiedAtMap = 0;
+  copiedAtUnmap = 0;
+  copiedAtSync = 0;
+  releaseMismatches = 0;
+  /** io_tlb_used_hiwater from a capture's debugfs snapshot (6.4+). */
+  kernelHiwater: number | null = null;
+
+  // occupancy (primary model, or slot counts when the pool start is unknown)
+  used = 0;
+  peakUsed = 0;
+  peakLine = 0;
+  peakTime = 0;
+  peakFile = '';
+  peakArea: number[] = [];
+  private weighted = 0;
+  private span = 0;
+  private lastTime = Number.NaN;
+  private samples = 0;
+  readonly timeline = new Timeline();
+  hasClock = false;
+  counterClock = false;
+
+  /** Model mutations so far, and per kernel area the last one (race detection with in-lock probes). */
+  private seq = 0;
+  private areaChangeSeq: number[] = [];
+
+  // logs
+  readonly logEntries: LogEntry[] = [];
+  logMessagesDropped = 0;
+  fullMessages = 0;
+  outOfSpaceOnly = 0;
+  tooBig = 0;
+  overflowMessages = 0;
+  suppressedMessages = 0;
+  logLines = 0;
+  traceFiles = 0;
+  logFiles = 0;
+
+  constructor(readonly options: AnalyzerOptions = {}) {
+    this.events = options.events;
+    this.rowLimit = options.rowLimit ?? (options.events ? 1_000_000 : 0);
+    this.sampleLimit = options.profileSample ?? DEFAULT_PROFILE_SAMPLE;
+  }
+
+  // ---------------------------------------------------------------- set-up
+
+  /** The pool as far as the inputs tell so far; the models start at the first map. */
+  ensureGeometry(): Geometry {
+    if (this.geometry) return this.geometry;
+    if (this.facts.fullTotal === undefined) {
+      // a "full" message's total (its second half may have come on the next line)
+      const e = this.logEntries.find((x) => x.msg.kind === 'full' && (x.msg.total ?? 0) > 0);
+      if (e) {
+        this.facts.fullTotal = e.msg.total as number;
+        this.facts.fullTotalAt = `log "buffer is full ... total ${e.msg.total} (slots)" (${e.file}:${e.msg.line})`;
+      }
+    }
+    const g = this.options.geometry ?? resolveGeometry(this.options, this.facts);
+    this.geometry = g;
+    if (this.options.whatIf) {
+      // the pool may start anywhere: only slot-relative rules matter for sizing
+      const start = g.base ?? 0x80000000;
+      this.whatIf = this.options.whatIf.map((nslabs) => {
+        let nareas = g.nareas;
+        while (nareas > 1 && nslabs / nareas < IO_TLB_SEGSIZE) nareas /= 2;
+        const pool = new IoTlbPool(g.profile, { start, nslabs, nareas, pageShift: 12 });
+        return { nslabs, mem: new IoTlbMem(pool), failures: 0, tooBig: 0, firstFailureLine: 0, peak: 0, tlb: new Float64Array(1024) };
+      });
+      return g;
+    }
+    if (g.base !== null) {
+      const geo = { start: g.base, nslabs: g.nslabs, nareas: g.nareas, pageShift: 12 };
+      // the other profiles, minus any that behaves exactly like the primary (6.1 next to 6.1.192)
+      const same = (p: KernelProfile) => flagsKey(p) === flagsKey(g.profile);
+      const others = allProfiles().filter((p) => !same(p));
+      this.runs = [new ProfileRun(g.profile, geo), ...others.map((p) => new ProfileRun(p, geo))];
+      this.peakArea = new Array<number>(this.runs[0]?.pool.nareas ?? 1).fill(0);
+      this.areaChangeSeq = new Array<number>(g.nareas).fill(0);
+    }
+    return g;
+  }
+
+  get primary(): ProfileRun | undefined {
+    return this.runs[0];
+  }
+
+  diag(line: number, message: string, severity: Diagnostic['severity'] = 'warning', file = this.file): void {
+    if (this.diagnostics.length >= MAX_DIAGNOSTICS) {
+      this.diagnosticsDropped++;
+      return;
+    }
+    this.diagnostics.push({ file, line, severity, message });
+  }
+
+  setDeviceNames(names: string[]): void {
+    this.deviceNames = names;
+  }
+
+  private dev(id: number): DeviceStats {
+    let d = this.deviceStats[id];
+    if (!d) {
+      d = {
+        name: this.deviceNames[id] ?? '',
+        maps: 0,
+        bounced: 0,
+        direct: 0,
+        failed: 0,
+        unmaps: 0,
+        syncs: 0,
+        bounceAttempts: 0,
+        forced: 0,
+        beyondMask: 0,
+        withinMask: 0,
+        dmaMask: -1,
+        minAlign: -1,
+        minAlignSource: 'unknown',
+        driver: this.drivers.get(this.deviceNames[id] ?? '') ?? '',
+        boundaryBits: defaultBoundaryBits(this.deviceNames[id] ?? ''),
+        offsetsKept: false,
+        offsetsDropped: false,
+        bit11Differs: false,
+        bytesMapped: 0,
+        bytesBounced: 0,
+        liveSlots: 0,
+        peakLiveSlots: 0,
+        largestMap: 0,
+        apiCalls: 0,
+      };
+      this.deviceStats[id] = d;
+    }
+    return d;
+  }
+
+  get devices(): DeviceStats[] {
+    return this.deviceStats.filter((d): d is DeviceStats => d !== undefined && d.name !== '');
+  }
+
+  private lastTaskKey = Number.NaN;
+  private lastTask: TaskState | null = null;
+
+  private task(ev: EventLine): TaskState {
+    const key = ev.pid > 0 ? ev.pid : -1 - ev.cpu;
+    // a task's bounce and its map come one after the other
+    if (key === this.lastTaskKey && this.lastTask) return this.lastTask;
+    let t = this.tasks.get(key);
+    if (!t) {
+      t = new TaskState();
+      this.tasks.set(key, t);
+    }
+    this.lastTaskKey = key;
+    this.lastTask = t;
+    return t;
+  }
+
+  private noteEvent(ev: EventLine): void {
+    this.traceEvents++;
+    if (this.facts.maxCpuSeen === undefined || ev.cpu > this.facts.maxCpuSeen) this.facts.maxCpuSeen = ev.cpu;
+    this.counterClock = ev.counter;
+    this.hasClock = !ev.counter;
+  }
+
+  private pushRow(init: Parameters<EventTable['push']>[0]): number {
+    const t = this.events;
+    if (!t) return -1;
+    if (t.length >= this.rowLimit) {
+      this.rowsDropped++;
+      return -1;
+    }
+    return t.push(init);
+  }
+
+  // ---------------------------------------------------------------- occupancy
+
+  private sample(ev: EventLine | null, line: number): void {
+    const used = this.used;
+    const time = ev ? ev.time : line;
+    if (used > this.peakUsed) {
+      this.peakUsed = used;
+      this.peakLine = line;
+      this.peakTime = time;
+      this.peakFile = this.file;
+    }
+    if (!Number.isNaN(this.lastTime)) {
+      const dt = this.hasClock ? time - this.lastTime : 1;
+      if (dt > 0) {
+        this.weighted += this.lastUsed * dt;
+        this.span += dt;
+      }
+    }
+    this.lastUsed = used;
+    this.lastTime = time;
+    this.samples++;
+    this.timeline.add(time, used);
+  }
+  private lastUsed = 0;
+
+  get averageUsed(): number | null {
+    if (this.samples === 0) return null;
+    return this.span > 0 ? this.weighted / this.span : this.lastUsed;
+  }
+
+  // ---------------------------------------------------------------- bounce attempts
+
+  private bounceReasons(dmaMask: number, devAddr: number, size: number, force: ForceFlag): number {
+    if (force === ForceFlag.Force) return Reason.ForceBounce;
+    if (dmaMask > 0 && devAddr + size - 1 > dmaMask) return Reason.BeyondDmaMask;
+    return 0;
+  }
+
+  bounced(ev: EventLine, line: number, dev: number, dmaMask: number, devAddr: number, size: number, force: ForceFlag): void {
+    this.noteEvent(ev);
+    this.bounceAttempts++;
+    const d = this.dev(dev);
+    d.bounceAttempts++;
+    d.dmaMask = dmaMask;
+    const reasons = this.bounceReasons(dmaMask, devAddr, size, force);
+    if (force === ForceFlag.Force) {
+      this.bouncedForced++;
+      d.forced++;
+    } else if (reasons & Reason.BeyondDmaMask) {
+      d.beyondMask++;
+    } else {
+      d.withinMask++;
+    }
+    if (!this.level.tbl && !this.level.dma) {
+      if (this.events)
+        this.pushRow({
+          kind: EventKind.BounceAttempt,
+          time: ev.time,
+          cpu: ev.cpu,
+          device: this.deviceNames[dev],
+          api: 'swiotlb_bounced',
+          size,
+          reasons,
+          dma: devAddr,
+          file: this.file,
+          line,
+        });
+      return;
+    }
+    const t = this.task(ev);
+    if (t.bn >= MAX_QUEUE) {
+      // a task that never maps what it bounces: keep the newest
+      this.dropBounced(t, 1);
+    }
+    t.bDev[t.bn] = dev;
+    t.bSize[t.bn] = size;
+    t.bReasons[t.bn] = reasons;
+    t.bLine[t.bn] = line;
+    t.bn++;
+  }
+
+  /** Drops the `n` oldest waiting records; `unmatched` of them never found their map. */
+  private dropBounced(t: TaskState, n: number, unmatched = n): void {
+    this.bouncedUnmatched += unmatched;
+    for (let i = n; i < t.bn; i++) {
+      t.bDev[i - n] = t.bDev[i] as number;
+      t.bSize[i - n] = t.bSize[i] as number;
+      t.bReasons[i - n] = t.bReasons[i] as number;
+      t.bLine[i - n] = t.bLine[i] as number;
+    }
+    t.bn -= n;
+  }
+
+  /** The swiotlb_bounced record of this map, if the task has one: returns its reasons or -1. */
+  private takeBounced(t: TaskState, dev: number, size: number): number {
+    for (let i = 0; i < t.bn; i++) {
+      if (t.bDev[i] === dev && t.bSize[i] === size) {
+        const r = t.bReasons[i] as number;
+        // records before it were attempts whose map event never came
+        this.dropBounced(t, i + 1, i);
+        return r;
+      }
+    }
+    return -1;
+  }
+
+  // ---------------------------------------------------------------- maps
+
+  /**
+   * min_align_mask when no probe recorded it (dma:* events, function-level probes): a bounce
+   * keeps orig & min_align_mask & 0x7ff as its in-slot offset and matches orig on the mask's
+   * bits above. Drivers set 0 or a page mask (NVMe, Hyper-V storvsc: 0xfff), so the evidence
+   * decides between those; with no evidence yet (page-aligned buffers) the driver decides.
+   */
+  private inferMinAlign(d: DeviceStats, orig: number, tlb: number): number {
+    if (d.minAlignSource === 'probe') return d.minAlign;
+    if ((tlb & (IO_TLB_SIZE - 1)) !== 0) d.offsetsKept = true;
+    else if ((orig & (IO_TLB_SIZE - 1)) !== 0) d.offsetsDropped = true;
+    if (((orig ^ tlb) & IO_TLB_SIZE) !== 0) d.bit11Differs = true;
+    let m: number;
+    if (d.offsetsDropped) m = 0;
+    else if (d.offsetsKept) m = d.bit11Differs ? IO_TLB_SIZE - 1 : 0xfff;
+    else m = d.bit11Differs ? 0 : (KNOWN_MIN_ALIGN[d.driver] ?? 0);
+    d.minAlign = m;
+    d.minAlignSource = 'inferred';
+    return m;
+  }
+
+  /**
+   * A map whose outcome the trace shows: `tlb` is the bounce address, or -1 when it failed.
+   * Every profile predicts and follows; the primary's state is the kernel's pool.
+   */
+  private commitMap(
+    ev: EventLine,
+    line: number,
+    api: Api,
+    devId: number,
+    orig: number,
+    size: number,
+    allocSize: number,
+    aam: number,
+    dir: number,
+    attrs: number,
+    minAlign: number,
+    boundaryBits: number,
+    reasons: number,
+    tlb: number,
+    raced: boolean,
+    sgPhys: number,
+  ): number {
+    const g = this.ensureGeometry();
+    const d = this.dev(devId);
+    this.maps++;
+    d.maps++;
+    d.bytesMapped += size;
+    if (size > d.largestMap) d.largestMap = size;
+    const req = this.req;
+    req.cpu = ev.cpu;
+    req.origAddr = orig;
+    req.mappingSize = size;
+    req.allocSize = allocSize;
+    req.allocAlignMask = aam;
+    req.dir = (dir >= 0 && dir <= 3 ? dir : DmaDirection.BIDIRECTIONAL) as DmaDirection;
+    req.attrs = attrs;
+    if (minAlign < 0) minAlign = tlb >= 0 ? this.inferMinAlign(d, orig, tlb) : Math.max(d.minAlign, 0);
+    req.dev.minAlignMask = minAlign;
+    req.dev.segBoundaryBits = boundaryBits;
+    if (this.whatIf) return this.whatIfMap(req, devId, orig, allocSize, minAlign, tlb, line);
+    let committed: MapResult | undefined;
+    let pred: MapResult | undefined;
+    let held = 0;
+    const primary = this.runs[0];
+    if (g.base !== null && !this.light) {
+      for (let i = 0; i < this.runs.length; i++) {
+        const r = this.runs[i] as ProfileRun;
+        if (i > 0 && r.compared >= this.sampleLimit) {
+          r.sampled = true;
+          continue;
+        }
+        const c = r.follow(req as MapRequest, tlb, raced, line);
+        if (c) held |= 1 << i;
+        if (i === 0) {
+          committed = c;
+          pred = r.predicted;
+        }
+      }
+      if (tlb >= 0 && !committed) {
+        this.diag(
+          line,
+          `the kernel's bounce buffer at ${hexAddr(tlb)} is ${primary?.pool.isInPool(tlb) ? 'on slots the model still holds (events lost, or mappings made before the trace began)' : 'outside the pool'}: not counted in the occupancy`,
+        );
+      }
+    }
+    let row = -1;
+    let nslots = 0;
+    let slot = -1;
+    let area = -1;
+    if (tlb >= 0) {
+      this.mapsBounced++;
+      d.bounced++;
+      d.bytesBounced += size;
+      if (committed) {
+        nslots = committed.nslots;
+        slot = committed.index;
+        area = (primary as ProfileRun).pool.areaOf(slot);
+        this.copiedAtMap += committed.copiedBytes;
+        this.used = (primary as ProfileRun).pool.totalUsed;
+        this.noteChange(slot);
+        const au = (primary as ProfileRun).pool.areaUsed[area] as number;
+        if (au > (this.peakArea[area] ?? 0)) this.peakArea[area] = au;
+        if ((primary as ProfileRun).compared >= this.sampleLimit) this.enterLight();
+      } else if (this.light && primary) {
+        // past the check sample: the kernel's placements are counted, no longer modelled
+        const mem = primary.mem;
+        nslots = aam === 0 ? nrSlots(allocSize + (tlb & (IO_TLB_SIZE - 1))) : mem.requestSlots(req as MapRequest);
+        slot = aam === 0 ? Math.floor((tlb - primary.pool.start) / IO_TLB_SIZE) : mem.runStartOf(req as MapRequest, tlb);
+        if (slot < 0 || slot + nslots > primary.pool.nslabs) {
+          this.diag(line, `the kernel's bounce buffer at ${hexAddr(tlb)} is outside the pool: not counted in the occupancy`);
+          nslots = 0;
+          slot = -1;
+        } else {
+          area = primary.pool.areaOf(slot);
+          this.used += nslots;
+          const au = (this.lightAreaUsed[area] as number) + nslots;
+          this.lightAreaUsed[area] = au;
+          if (au > (this.peakArea[area] ?? 0)) this.peakArea[area] = au;
+          const copied = copiesOnMap(primary.profile, req.dir, attrs) ? size : 0;
+          this.copiedAtMap += copied;
+        }
+      } else if (g.base === null) {
+        nslots = nrSlots(size + (tlb & (IO_TLB_SIZE - 1)));
+        this.used += nslots;
+      }
+      d.liveSlots += nslots;
+      if (d.liveSlots > d.peakLiveSlots) d.peakLiveSlots = d.liveSlots;
+      row = !this.events
+        ? -1
+        : this.pushRow({
+            kind: EventKind.Map,
+            outcome: Outcome.Bounced,
+            time: ev.time,
+            cpu: ev.cpu,
+            device: d.name,
+            api: API_NAMES[api],
+            size,
+            dir: req.dir,
+            attrs,
+            reasons,
+            ...(slot >= 0 ? { slot, nslots, area } : {}),
+            used: this.used,
+            phys: orig,
+            dma: tlb,
+            copied: committed?.copiedBytes ?? 0,
+            file: this.file,
+            line,
+          });
+      const prev = this.live.byTlb.get(tlb);
+      if (prev !== undefined) {
+        this.diag(line, `a second live mapping at ${hexAddr(tlb)} (the first from line ${this.live.line[prev]}): the first is dropped`);
+        this.dropLive(prev);
+      }
+      const h = this.live.add(tlb);
+      const L = this.live;
+      L.orig[h] = orig;
+      L.size[h] = allocSize;
+      L.nslots[h] = nslots;
+      L.dev[h] = devId;
+      L.dir[h] = req.dir;
+      L.attrs[h] = attrs;
+      L.minAlign[h] = minAlign;
+      L.row[h] = row;
+      L.held[h] = held;
+      L.slot[h] = slot;
+      L.line[h] = line;
+      L.id[h] = this.nextOpId++;
+      if (sgPhys >= 0) this.live.indexPhys(h, sgPhys);
+      this.options.onOp?.({
+        op: 'map',
+        id: L.id[h] as number,
+        line,
+        cpu: ev.cpu,
+        dev: d.name,
+        orig,
+        size,
+        allocSize,
+        minAlign,
+        boundaryBits,
+        dir: req.dir,
+        ok: true,
+        index: slot,
+        tlb,
+        raced,
+      });
+      this.sample(ev, line);
+      return h;
+    }
+    // the kernel failed this map
+    this.options.onOp?.({
+      op: 'map',
+      id: this.nextOpId++,
+      line,
+      cpu: ev.cpu,
+      dev: d.name,
+      orig,
+      size,
+      allocSize,
+      minAlign,
+      boundaryBits,
+      dir: req.dir,
+      ok: false,
+      index: -1,
+      tlb: -1,
+      raced,
+    });
+    this.mapsFailed++;
+    d.failed++;
+    const slotsNeeded = pred?.nslots ?? nrSlots(allocSize + (orig & minAlign & (IO_TLB_SIZE - 1)));
+    let causeBit: number;
+    if (slotsNeeded > IO_TLB_SEGSIZE) causeBit = Reason.TooBig;
+    else if (this.light && primary) causeBit = this.lightFailureCause(slotsNeeded, primary.pool.areaNslabs);
+    else if (primary) causeBit = primary.pool.failureCause(slotsNeeded) === 'exhausted' ? Reason.PoolExhausted : Reason.Fragmented;
+    else causeBit = 0;
+    const cause =
+      causeBit === Reason.TooBig ? 'too-big' : causeBit === Reason.PoolExhausted ? 'pool-full' : causeBit ? 'fragmented' : 'unknown';
+    this.failuresByCause.set(cause, (this.failuresByCause.get(cause) ?? 0) + 1);
+    const profile = this.runs[0]?.profile ?? g.profile;
+    const sz = profile.fullMessageIncludesOffset ? (pred?.reqBytes ?? allocSize) : allocSize;
+    const message = `${d.name ? `${d.driver ? `${d.driver} ` : ''}${d.name}: ` : ''}${bufferFullMessage(sz, g.nslabs, this.used)}`;
+    if (this.failures.length < MAX_FAILURES) {
+      this.failures.push({ file: this.file, line, device: d.name, size, nslots: slotsNeeded, cause, message });
+    }
+    if (this.events)
+      this.pushRow({
+        kind: EventKind.Map,
+        outcome: Outcome.Failed,
+        time: ev.time,
+        cpu: ev.cpu,
+        device: d.name,
+        api: API_NAMES[api],
+        size,
+        dir: req.dir,
+        attrs,
+        reasons: reasons | causeBit,
+        used: this.used,
+        phys: orig,
+        file: this.file,
+        line,
+        message,
+      });
+    this.sample(ev, line);
+    return -1;
+  }
+
+  /** Sizing pass: every pool places the request itself; a map the kernel failed is given back at once. */
+  private whatIfMap(
+    req: MutableRequest,
+    devId: number,
+    orig: number,
+    allocSize: number,
+    minAlign: number,
+    tlb: number,
+    line: number,
+  ): number {
+    const pools = this.whatIf as WhatIfPool[];
+    const L = this.live;
+    let h = -1;
+    if (tlb >= 0) {
+      const prev = L.byTlb.get(tlb);
+      if (prev !== undefined) this.whatIfRelease(prev);
+      h = L.add(tlb);
+      L.orig[h] = orig;
+      L.size[h] = allocSize;
+      L.minAlign[h] = minAlign;
+      L.dev[h] = devId;
+    }
+    let held = 0;
+    for (let i = 0; i < pools.length; i++) {
+      const p = pools[i] as WhatIfPool;
+      const r = p.mem.tblMapSingle(req as MapRequest);
+      if (r.ok) {
+        if (h >= 0) {
+          if (h >= p.tlb.length) {
+            const bigger = new Float64Array(Math.max(p.tlb.length * 2, h + 1));
+            bigger.set(p.tlb);
+            p.tlb = bigger;
+          }
+          p.tlb[h] = r.tlbAddr;
+          held |= 1 << i;
+          if (p.mem.used > p.peak) p.peak = p.mem.used;
+        } else {
+          // the trace has no unmap for a map the kernel failed: assume it was released at once
+          p.mem.pool.releaseSlots(r.tlbAddr, minAlign, allocSize);
+        }
+      } else if (r.reason === 'too-big') {
+        p.tooBig++;
+      } else {
+        if (p.failures === 0) p.firstFailureLine = line;
+        p.failures++;
+      }
+    }
+    if (h >= 0) L.held[h] = held;
+    return h;
+  }
+
+  private whatIfRelease(h: number): void {
+    const L = this.live;
+    const held = L.held[h] as number;
+    const pools = this.whatIf as WhatIfPool[];
+    for (let i = 0; i < pools.length; i++) {
+      if (held & (1 << i)) {
+        const p = pools[i] as WhatIfPool;
+        p.mem.pool.releaseSlots(p.tlb[h] as number, L.minAlign[h] as number, L.size[h] as number);
+      }
+    }
+    L.remove(h);
+  }
+
+  /**
+   * The primary profile has compared its sample: from here on the kernel's placements are
+   * counted (slots and areas) instead of modelled, which is all occupancy needs.
+   */
+  private enterLight(): void {
+    const p = this.runs[0] as ProfileRun;
+    this.light = true;
+    p.sampled = true;
+    this.lightAreaUsed = Int32Array.from(p.pool.areaUsed);
+  }
+
+  /** failureCause() on the counted areas: some area has that many free slots, or none has. */
+  private lightFailureCause(nslots: number, areaNslabs: number): number {
+    for (const u of this.lightAreaUsed) if (areaNslabs - u >= nslots) return Reason.Fragmented;
+    return Reason.PoolExhausted;
+  }
+
+  private noteChange(slot: number): void {
+    this.seq++;
+    const g = this.geometry;
+    if (!g || slot < 0) return;
+    const a = Math.floor(slot / Math.floor(g.nslabs / g.nareas));
+    if (a < this.areaChangeSeq.length) this.areaChangeSeq[a] = this.seq;
+  }
+
+  /** Unmap of live handle `h`: every profile holding it releases. */
+  private commitUnmap(ev: EventLine | null, line: number, api: Api, h: number, size: number, dir: number, attrs: number): number {
+    const L = this.live;
+    if (this.whatIf) {
+      this.whatIfRelease(h);
+      return 0;
+    }
+    this.options.onOp?.({ op: 'unmap', id: L.id[h] as number, line });
+    const tlb = L.tlb[h] as number;
+    const held = L.held[h] as number;
+    const minAlign = L.minAlign[h] as number;
+    const mapSize = L.size[h] as number;
+    const d = this.dev(L.dev[h] as number);
+    let freed = 0;
+    let copied = 0;
+    for (let i = 0; i < this.runs.length; i++) {
+      if (!(held & (1 << i))) continue;
+      const r = this.runs[i] as ProfileRun;
+      if (r.sampled) continue;
+      if (i === 0) {
+        const u = r.mem.tblUnmapSingle(
+          tlb,
+          size >= 0 ? size : mapSize,
+          (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
+          Math.max(attrs, 0),
+          this.unmapDev(minAlign),
+        );
+        if (!u.ok) this.diag(line, `unmap of ${hexAddr(tlb)}: ${u.error}`);
+        freed = u.freedSlots;
+        copied = u.copiedBytes;
+      } else {
+        r.release(tlb, minAlign, size >= 0 ? size : mapSize);
+      }
+    }
+    const slot = L.slot[h] as number;
+    const primary = this.runs[0];
+    if (primary && !primary.sampled) {
+      this.used = primary.pool.totalUsed;
+      if (held & 1) this.noteChange(slot);
+    } else {
+      freed = L.nslots[h] as number;
+      this.used -= freed;
+      if (primary && slot >= 0) {
+        (this.lightAreaUsed[primary.pool.areaOf(slot)] as number) -= freed;
+        const dd = dir >= 0 ? dir : (L.dir[h] as number);
+        if (!(Math.max(attrs, 0) & DMA_ATTR.SKIP_CPU_SYNC) && (dd === DmaDirection.FROM_DEVICE || dd === DmaDirection.BIDIRECTIONAL)) {
+          copied = size >= 0 ? size : mapSize;
+        }
+      }
+    }
+    this.unmaps++;
+    d.unmaps++;
+    d.liveSlots -= L.nslots[h] as number;
+    this.copiedAtUnmap += copied;
+    const mapRow = L.row[h] as number;
+    const row = !this.events
+      ? -1
+      : this.pushRow({
+          kind: EventKind.Unmap,
+          outcome: Outcome.Released,
+          time: ev ? ev.time : 0,
+          cpu: ev ? ev.cpu : -1,
+          device: d.name,
+          api: API_NAMES[api],
+          size: size >= 0 ? size : mapSize,
+          dir: (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
+          attrs: Math.max(attrs, 0),
+          ...(slot >= 0 ? { slot, nslots: freed, area: this.runs[0]?.pool.areaOf(slot) ?? -1 } : {}),
+          used: this.used,
+          dma: tlb,
+          copied,
+          ...(mapRow >= 0 ? { pair: mapRow } : {}),
+          file: this.file,
+          line,
+        });
+    if (row >= 0 && mapRow >= 0 && this.events) this.events.pair[mapRow] = row;
+    L.remove(h);
+    this.sample(ev, line);
+    return freed;
+  }
+
+  private readonly scratchDev = { minAlignMask: 0, segBoundaryBits: 64 };
+  /** Device parameters for an unmap or sync (the model reads them and keeps nothing). */
+  private unmapDev(minAlignMask: number): { minAlignMask: number; segBoundaryBits: number } {
+    this.scratchDev.minAlignMask = minAlignMask;
+    return this.scratchDev;
+  }
+
+  private dropLive(h: number): void {
+    const L = this.live;
+    const held = L.held[h] as number;
+    for (let i = 0; i < this.runs.length; i++) {
+      if (held & (1 << i)) (this.runs[i] as ProfileRun).release(L.tlb[h] as number, L.minAlign[h] as number, L.size[h] as number);
+    }
+    const primary = this.runs[0];
+    if (primary && !primary.sampled) this.used = primary.pool.totalUsed;
+    else {
+      this.used -= L.nslots[h] as number;
+      if (primary && (L.slot[h] as number) >= 0)
+        (this.lightAreaUsed[primary.pool.areaOf(L.slot[h] as number)] as number) -= L.nslots[h] as number;
+    }
+    this.dev(L.dev[h] as number).liveSlots -= L.nslots[h] as number;
+    L.remove(h);
+  }
+
+  private sync(ev: EventLine, line: number, api: Api, h: number, addr: number, size: number, dir: number): void {
+    const L = this.live;
+    this.syncs++;
+    const d = this.dev(L.dev[h] as number);
+    d.syncs++;
+    let copied = 0;
+    const r = this.runs[0];
+    if (r?.sampled) {
+      const dd = dir >= 0 ? dir : (L.dir[h] as number);
+      const toCpuL = api === Api.DmaSyncSingleForCpu || api === Api.DmaSyncSgForCpu || api === Api.TblSyncForCpu;
+      const copies = toCpuL
+        ? dd === DmaDirection.FROM_DEVICE || dd === DmaDirection.BIDIRECTIONAL
+        : dd === DmaDirection.TO_DEVICE || dd === DmaDirection.BIDIRECTIONAL;
+      if (copies) copied = size;
+    } else if (r && ((L.held[h] as number) & 1) !== 0) {
+      const dd = (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection;
+      if (dd !== DmaDirection.NONE) {
+        const dev = this.unmapDev(L.minAlign[h] as number);
+        const toCpu = api === Api.DmaSyncSingleForCpu || api === Api.DmaSyncSgForCpu || api === Api.TblSyncForCpu;
+        const b = toCpu ? r.mem.syncSingleForCpu(addr, size, dd, dev) : r.mem.syncSingleForDevice(addr, size, dd, dev);
+        copied = b.bytes;
+        if (b.warning) this.diag(line, `${d.name}: ${b.warning}`, 'info');
+      }
+    }
+    this.copiedAtSync += copied;
+    const toCpu = api === Api.DmaSyncSingleForCpu || api === Api.DmaSyncSgForCpu || api === Api.TblSyncForCpu;
+    if (this.events)
+      this.pushRow({
+        kind: toCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice,
+        outcome: Outcome.Synced,
+        time: ev.time,
+        cpu: ev.cpu,
+        device: d.name,
+        api: API_NAMES[api],
+        size,
+        ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
+        dma: addr,
+        copied,
+        ...((L.row[h] as number) >= 0 ? { pair: L.row[h] as number } : {}),
+        used: this.used,
+        file: this.file,
+        line,
+      });
+  }
+
+  /** The live mapping a sync address falls in (syncs may start inside a mapping). */
+  private liveAt(addr: number): number {
+    const h = this.live.byTlb.get(addr);
+    if (h !== undefined) return h;
+    // dma_sync_single_range_*: look at the few slots before
+    const base = addr - (addr % IO_TLB_SIZE);
+    for (let k = 0; k < IO_TLB_SEGSIZE; k++) {
+      for (let off = 0; off < IO_TLB_SIZE; off += 512) {
+        const cand = this.live.byTlb.get(base - k * IO_TLB_SIZE + off);
+        if (cand !== undefined && addr < base - k * IO_TLB_SIZE + off + (this.live.size[cand] as number)) return cand;
+      }
+      if (k >= 8) break;
+    }
+    return -1;
+  }
+
+  private inPool(dma: number): boolean {
+    const g = this.ensureGeometry();
+    return g.base !== null && dma >= g.base && dma < g.base + g.nslabs * IO_TLB_SIZE;
+  }
+
+  // ---------------------------------------------------------------- dma:* events
+
+  dmaMap(
+    ev: EventLine,
+    line: number,
+    api: Api,
+    dev: number,
+    dir: number,
+    dma: number,
+    size: number,
+    phys: number,
+    attrs: number,
+    failed: boolean,
+  ): void {
+    this.noteEvent(ev);
+    if (this.level.tbl) {
+      this.dev(dev).apiCalls++;
+      return;
+    }
+    this.mapEntryOfDma(ev, line, api, dev, dir, dma, size, phys, attrs, failed, -1);
+  }
+
+  private mapEntryOfDma(
+    ev: EventLine,
+    line: number,
+    api: Api,
+    dev: number,
+    dir: number,
+    dma: number,
+    size: number,
+    phys: number,
+    attrs: number,
+    failed: boolean,
+    sgPhys: number,
+  ): void {
+    const g = this.ensureGeometry();
+    const d = this.dev(dev);
+    const boundary = d.boundaryBits;
+    // a map in the pool (or a failure) is the one a waiting swiotlb_bounced of this task announced;
+    // a direct map must not take another map's record
+    const inPool = !failed && g.base !== null && this.inPool(dma);
+    const mayHaveBounced = api !== Api.DmaMapResource && (failed || inPool || (g.base === null && dma !== phys));
+    const reasons = mayHaveBounced ? this.takeBounced(this.task(ev), dev, size) : -1;
+    const bounceAttempt = reasons >= 0;
+    if (failed) {
+      if (bounceAttempt) {
+        this.commitMap(ev, line, api, dev, phys, size, size, 0, dir, attrs, -1, boundary, reasons, -1, false, -1);
+        return;
+      }
+      // failed without trying the pool: not addressable and no swiotlb, or another backend's error
+      this.maps++;
+      this.mapsFailed++;
+      d.maps++;
+      d.failed++;
+      const cause = 'not-bounced';
+      this.failuresByCause.set(cause, (this.failuresByCause.get(cause) ?? 0) + 1);
+      const message = `${d.name}: mapping failed without a bounce attempt (DMA_MAPPING_ERROR): not addressable and no swiotlb, or an IOMMU error`;
+      if (this.failures.length < MAX_FAILURES) {
+        this.failures.push({ file: this.file, line, device: d.name, size, nslots: 0, cause, message });
+      }
+      if (this.events)
+        this.pushRow({
+          kind: api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map,
+          outcome: Outcome.Failed,
+          time: ev.time,
+          cpu: ev.cpu,
+          device: d.name,
+          api: API_NAMES[api],
+          size,
+          ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
+          attrs,
+          reasons: Reason.NoSwiotlb,
+          ...(phys >= 0 ? { phys } : {}),
+          file: this.file,
+          line,
+          message,
+        });
+      return;
+    }
+    const bouncedHere = g.base !== null ? inPool : bounceAttempt;
+    if (bouncedHere && api !== Api.DmaMapResource) {
+      this.commitMap(
+        ev,
+        line,
+        api,
+        dev,
+        phys >= 0 ? phys : dma,
+        size,
+        size,
+        0,
+        dir,
+        attrs,
+        -1,
+        boundary,
+        Math.max(reasons, 0),
+        dma,
+        false,
+        sgPhys,
+      );
+      return;
+    }
+    if (bounceAttempt) {
+      // bounced, but the address is not in the default pool: an IOMMU bounce (IOVA) or another pool
+      this.diag(line, `${d.name}: bounced (swiotlb_bounced) but dma_addr ${hexAddr(dma)} is outside the default pool`, 'info');
+    }
+    this.maps++;
+    this.mapsDirect++;
+    d.maps++;
+    d.direct++;
+    d.bytesMapped += size;
+    if (this.events)
+      this.pushRow({
+        kind: api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map,
+        outcome: Outcome.Direct,
+        time: ev.time,
+        cpu: ev.cpu,
+        device: d.name,
+        api: API_NAMES[api],
+        size,
+        ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
+        attrs,
+        ...(phys >= 0 ? { phys } : {}),
+        dma,
+        file: this.file,
+        line,
+      });
+  }
+
+  dmaUnmap(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number, attrs: number): void {
+    this.noteEvent(ev);
+    if (this.level.tbl) return;
+    const h = this.live.byTlb.get(dma);
+    if (h !== undefined) {
+      // dma-direct: sync for the CPU unless SKIP_CPU_SYNC, then release (the model copies back in its unmap)
+      this.commitUnmap(ev, line, api, h, size, dir, attrs);
+      return;
+    }
+    this.unmapOfUnknown(ev, line, api, dev, dma, size, dir, attrs);
+  }
+
+  private unmapOfUnknown(ev: EventLine, line: number, api: Api, dev: number, dma: number, size: number, dir: number, attrs: number): void {
+    const d = this.dev(dev);
+    if (dma >= 0 && this.geometry?.base !== null && this.geometry !== null && this.inPool(dma)) {
+      this.unmapsUnknown++;
+      if (this.unmapsUnknown <= 3) {
+        this.diag(
+          line,
+          `unmap of bounce buffer ${hexAddr(dma)} whose map is not in the trace (mapped before tracing began, or events were lost)`,
+          'info',
+        );
+      }
+      return;
+    }
+    this.unmapsDirect++;
+    d.unmaps++;
+    if (this.events)
+      this.pushRow({
+        kind: EventKind.Unmap,
+        outcome: Outcome.Unmapped,
+        time: ev.time,
+        cpu: ev.cpu,
+        device: d.name,
+        api: API_NAMES[api],
+        ...(size >= 0 ? { size } : {}),
+        ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
+        attrs: Math.max(attrs, 0),
+        ...(dma >= 0 ? { dma } : {}),
+        file: this.file,
+        line,
+      });
+  }
+
+  dmaMapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number, total: number, truncated: boolean): void {
+    this.noteEvent(ev);
+    if (this.level.tbl) {
+      this.dev(dev).apiCalls++;
+      return;
+    }
+    if (sg.n === 0 && sg.nPhys > 0) {
+      // dma_map_sg_err: an unexpected error, nothing mapped
+      this.diag(line, `${this.deviceNames[dev]}: dma_map_sg failed with an unexpected error (${sg.nPhys} entries)`, 'info');
+      return;
+    }
+    const n = Math.min(sg.n, 128);
+    const paired = sg.nPhys === sg.nDma;
+    for (let i = 0; i < n; i++) {
+      const size = sg.size[i] as number;
+      const phys = paired ? (sg.phys[i] as number) : -1;
+      this.mapEntryOfDma(ev, line, Api.DmaMapSg, dev, dir, sg.dma[i] as number, size, phys, attrs, sg.failed[i] === 1, phys);
+    }
+    if (truncated || total > n) {
+      this.sgTruncated += total - n;
+      this.diag(line, `dma_map_sg printed ${n} of ${total} entries: the other ${total - n} cannot be followed`);
+    }
+  }
+
+  dmaUnmapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number): void {
+    this.noteEvent(ev);
+    if (this.level.tbl) return;
+    for (let i = 0; i < Math.min(sg.nPhys, 128); i++) {
+      const phys = sg.phys[i] as number;
+      const h = this.live.byPhys.get(phys);
+      if (h !== undefined) this.commitUnmap(ev, line, Api.DmaUnmapSg, h, -1, dir, attrs);
+      else this.unmapOfUnknown(ev, line, Api.DmaUnmapSg, dev, -1, -1, dir, attrs);
+    }
+  }
+
+  dmaSync(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number): void {
+    this.noteEvent(ev);
+    if (this.level.tbl) return;
+    const h = this.liveAt(dma);
+    if (h >= 0) {
+      this.sync(ev, line, api, h, dma, size, dir);
+      return;
+    }
+    this.syncsDirect++;
+    this.dev(dev).syncs++;
+  }
+
+  dmaCoherent(ev: EventLine, line: number, api: Api, dev: number, dma: number, size: number, failed: boolean): void {
+    this.noteEvent(ev);
+    void line;
+    void dma;
+    void size;
+    void failed;
+    if (api === Api.DmaAlloc) this.coherentAllocs++;
+    else this.coherentFrees++;
+    this.dev(dev).apiCalls++;
+  }
+
+  // ---------------------------------------------------------------- swiotlb_tbl_map_single probes
+
+  tblMapEntry(ev: EventLine, line: number, r: TblMapArgs): void {
+    this.noteEvent(ev);
+    if (!this.level.tbl) {
+      this.level.tbl = true;
+      if (this.maps > 0) this.diag(line, 'swiotlb_tbl_map_single probes start here: earlier maps were followed at the DMA API level');
+    }
+    const t = this.task(ev);
+    if (t.mapActive) {
+      this.diag(t.line, 'swiotlb_tbl_map_single entry without its return (events lost?): the call is ignored');
+    }
+    if (r.poolBase > 0) this.notePoolBase(r.poolBase, `map_entry pool=, ${this.file}:${line}`);
+    const d = this.dev(r.dev);
+    if (r.minAlignMask >= 0) {
+      d.minAlign = r.minAlignMask;
+      d.minAlignSource = 'probe';
+    }
+    t.mapActive = true;
+    t.committed = false;
+    t.line = line;
+    t.time = ev.time;
+    t.cpu = ev.cpu;
+    t.dev = r.dev;
+    t.orig = r.orig;
+    t.size = r.mappingSize;
+    t.allocSize = r.allocSize >= 0 ? r.allocSize : r.mappingSize;
+    t.aam = Math.max(r.allocAlignMask, 0);
+    t.dir = r.dir;
+    t.attrs = Math.max(r.attrs, 0);
+    t.minAlign = r.minAlignMask;
+    t.boundaryBits = r.boundaryBits >= 0 ? r.boundaryBits : d.boundaryBits;
+    const reasons = this.takeBounced(t, r.dev, r.mappingSize);
+    t.reasons = Math.max(reasons, 0);
+    t.bounceSeen = reasons >= 0;
+    t.nf = 0;
+    t.nfArea.length = 0;
+    t.nfSeq.length = 0;
+    t.expectTlb = -1;
+    t.handle = -1;
+  }
+
+  poolBase(ev: EventLine, line: number, base: number): void {
+    this.noteEvent(ev);
+    if (base > 0) this.notePoolBase(base, `pool_base probe, ${this.file}:${line}`);
+  }
+
+  /**
+   * A pool start from the events. Until a bounce buffer has been counted without it, the pool
+   * can still be anchored: the geometry is worked out again at the next map.
+   */
+  private notePoolBase(base: number, where: string): void {
+    if (this.facts.eventBase !== undefined) return;
+    this.facts.eventBase = base;
+    this.facts.eventBaseAt = `pool base in the events (${where})`;
+    if (this.geometry && this.geometry.base === null && this.mapsBounced === 0 && !this.options.geometry) {
+      this.geometry = null;
+      this.runs = [];
+    }
+  }
+
+  tblMapLock(ev: EventLine, line: number, area: number): void {
+    this.noteEvent(ev);
+    void line;
+    void area;
+  }
+
+  tblMapNotFound(ev: EventLine, _line: number, area: number): void {
+    this.noteEvent(ev);
+    const t = this.task(ev);
+    if (!t.mapActive || t.committed) return;
+    t.nf++;
+    t.nfArea.push(area);
+    t.nfSeq.push(this.seq);
+    const g = this.ensureGeometry();
+    // the kernel gives up after trying every area once: this is its decision point
+    if (this.level.lockProbes && t.nf >= g.nareas) {
+      this.commitTaskMap(ev, t, -1);
+      t.committed = true;
+    }
+  }
+
+  tblMapFound(ev: EventLine, _line: number, _area: number, slot: number): void {
+    this.noteEvent(ev);
+    const t = this.task(ev);
+    if (!t.mapActive || t.committed) return;
+    const g = this.ensureGeometry();
+    if (g.base === null) return;
+    const m = Math.max(t.minAlign, 0);
+    const tlb = g.base + slot * IO_TLB_SIZE + (t.orig & m & (IO_TLB_SIZE - 1));
+    t.expectTlb = tlb;
+    t.handle = this.commitTaskMap(ev, t, tlb);
+    t.committed = true;
+  }
+
+  /** Whether another CPU changed an area this call searched before the call decided. */
+  private raced(t: TaskState): boolean {
+    for (let i = 0; i < t.nfArea.length; i++) {
+      const a = t.nfArea[i] as number;
+      if ((this.areaChangeSeq[a] ?? 0) > (t.nfSeq[i] as number)) return true;
+    }
+    return false;
+  }
+
+  private commitTaskMap(ev: EventLine, t: TaskState, tlb: number): number {
+    const raced = this.raced(t);
+    return this.commitMap(
+      ev,
+      t.line,
+      Api.TblMapSingle,
+      t.dev,
+      t.orig,
+      t.size,
+      t.allocSize,
+      t.aam,
+      t.dir,
+      t.attrs,
+      t.minAlign,
+      t.boundaryBits,
+      t.reasons,
+      tlb,
+      raced,
+      -1,
+    );
+  }
+
+  tblMapReturn(ev: EventLine, line: number, tlb: number, failed: boolean): void {
+    this.noteEvent(ev);
+    const t = this.task(ev);
+    if (!t.mapActive) {
+      this.diag(line, 'swiotlb_tbl_map_single return without its entry: ignored', 'info');
+      return;
+    }
+    t.mapActive = false;
+    if (t.committed) {
+      if (!failed && t.expectTlb >= 0 && tlb !== t.expectTlb && t.handle >= 0) {
+        this.diag(line, `returned ${hexAddr(tlb)}, but the slot found says ${hexAddr(t.expectTlb)}`);
+        const L = this.live;
+        L.byTlb.delete(L.tlb[t.handle] as number);
+        L.tlb[t.handle] = tlb;
+        L.byTlb.set(tlb, t.handle);
+      }
+      return;
+    }
+    this.commitTaskMap(ev, t, failed ? -1 : tlb);
+  }
+
+  tblUnmapEntry(ev: EventLine, line: number, dev: number, tlb: number, size: number, dir: number, attrs: number): void {
+    this.noteEvent(ev);
+    const h = this.live.byTlb.get(tlb);
+    if (h === undefined) {
+      this.unmapOfUnknown(ev, line, Api.TblUnmapSingle, dev, tlb, size, dir, attrs);
+      return;
+    }
+    if (this.level.lockProbes) {
+      const t = this.task(ev);
+      if (t.unmapHandle >= 0) this.commitUnmap(ev, t.unmapLine, Api.TblUnmapSingle, t.unmapHandle, t.unmapSize, t.unmapDir, t.unmapAttrs);
+      t.unmapHandle = h;
+      t.unmapLine = line;
+      t.unmapSize = size;
+      t.unmapDir = dir;
+      t.unmapAttrs = attrs;
+      return;
+    }
+    this.commitUnmap(ev, line, Api.TblUnmapSingle, h, size, dir, attrs);
+  }
+
+  tblUnmapLock(ev: EventLine, line: number, slot: number, nslots: number): void {
+    this.noteEvent(ev);
+    const t = this.task(ev);
+    if (t.unmapHandle < 0) return;
+    const h = t.unmapHandle;
+    t.unmapHandle = -1;
+    const modelSlot = this.live.slot[h] as number;
+    const freed = this.commitUnmap(ev, t.unmapLine, Api.TblUnmapSingle, h, t.unmapSize, t.unmapDir, t.unmapAttrs);
+    if ((modelSlot >= 0 && modelSlot !== slot) || (nslots >= 0 && freed !== nslots && freed > 0)) {
+      this.releaseMismatches++;
+      if (this.releaseMismatches <= 5) {
+        this.diag(line, `the kernel released ${nslots} slots at ${slot}; the model released ${freed} at ${modelSlot}`);
+      }
+    }
+  }
+
+  tblSync(ev: EventLine, line: number, toCpu: boolean, tlb: number, size: number, dir: number): void {
+    this.noteEvent(ev);
+    const h = this.liveAt(tlb);
+    if (h < 0) {
+      this.syncsDirect++;
+      return;
+    }
+    this.sync(ev, line, toCpu ? Api.TblSyncForCpu : Api.TblSyncForDevice, h, tlb, size, dir);
+  }
+
+  apiProbe(ev: EventLine, line: number, dev: number, sg: boolean): void {
+    this.noteEvent(ev);
+    void line;
+    void sg;
+    this.apiProbes++;
+    this.dev(dev).apiCalls++;
+  }
+
+  mark(ev: EventLine, line: number, text: string): void {
+    this.noteEvent(ev);
+    this.markersTotal++;
+    if (this.markers.length < 1000) this.markers.push({ file: this.file, line, time: ev.time, text });
+    if (this.events)
+      this.pushRow({ kind: EventKind.Marker, time: ev.time, cpu: ev.cpu, api: 'tracing_mark_write', file: this.file, line, message: text });
+  }
+
+  unknown(ev: EventLine, line: number, name: string): void {
+    this.noteEvent(ev);
+    void line;
+    this.unknownEvents.set(name, (this.unknownEvents.get(name) ?? 0) + 1);
+  }
+
+  malformed(line: number, message: string): void {
+    this.diag(line, message);
+  }
+
+  lost(line: number, text: string): void {
+    this.lostEvents++;
+    this.diag(line, `${text}: events were lost here; later placements may not be followable`);
+  }
+
+  /** Calls still open when a file ends. */
+  endFile(): void {
+    for (const t of this.tasks.values()) {
+      if (t.unmapHandle >= 0) {
+        this.commitUnmap(null, t.unmapLine, Api.TblUnmapSingle, t.unmapHandle, t.unmapSize, t.unmapDir, t.unmapAttrs);
+        t.unmapHandle = -1;
+      }
+      if (t.mapActive) {
+        t.mapActive = false;
+        if (!t.committed) this.diag(t.line, 'swiotlb_tbl_map_single entry without a return at the end of the trace: ignored', 'info');
+      }
+      if (t.bn > 0) this.dropBounced(t, t.bn);
+    }
+    this.tasks.clear();
+    this.lastTask = null;
+    this.lastTaskKey = Number.NaN;
+  }
+
+  // ---------------------------------------------------------------- logs
+
+  logMessage(msg: LogMessage): void {
+    const where = `${this.file}:${msg.line}`;
+    const f = this.facts;
+    switch (msg.kind) {
+      case 'mapped':
+        if (f.mappedBase === undefined) {
+          f.mappedBase = msg.base as number;
+          f.mappedNslabs = msg.nslabs as number;
+          f.mappedAt = `log "mapped [mem ...]" (${where})`;
+        }
+        break;
+      case 'area-num':
+        f.areaNum = msg.value as number;
+        f.areaNumAt = `log "area num" (${where})`;
+        break;
+      case 'adjusted':
+        if (msg.nslabs !== undefined) {
+          f.adjustedSlabs = msg.nslabs;
+          f.adjustedAt = `log "adjusted ... slabs" (${where})`;
+        }
+        break;
+      case 'cmdline':
+        if (f.cmdline === undefined || this.file.endsWith('cmdline.txt')) {
+          f.cmdline = msg.detail as string;
+          f.cmdlineAt = `command line (${where})`;
+        }
+        break;
+      case 'version':
+        f.release = msg.detail as string;
+        f.releaseAt = where;
+        break;
+      case 'cpus':
+        f.possibleCpus = msg.value as number;
+        f.possibleCpusAt = `log "${msg.text.slice(0, 40)}" (${where})`;
+        break;
+      case 'mem-encrypt':
+        f.memEncrypt = true;
+        break;
+      default:
+        break;
+    }
+    if (msg.kind === 'full') this.fullMessages++;
+    if (msg.kind === 'overflow') this.overflowMessages++;
+    if (msg.kind === 'suppressed') this.suppressedMessages += msg.value ?? 0;
+    if (msg.kind === 'out-of-space') {
+      // the second line of an old two-line report, or the oldest kernels' only line
+      const prev = this.logEntries[this.logEntries.length - 1];
+      const pairs = prev && prev.msg.kind === 'full' && prev.msg.size === msg.size && prev.msg.line >= msg.line - 2;
+      if (!pairs) {
+        this.outOfSpaceOnly++;
+        this.fullMessages++;
+      }
+    }
+    if ((msg.kind === 'full' || msg.kind === 'out-of-space') && (msg.size ?? 0) > IO_TLB_SEGSIZE * IO_TLB_SIZE) {
+      const prev = this.logEntries[this.logEntries.length - 1];
+      if (msg.kind === 'full' || !(prev && prev.msg.kind === 'full' && prev.msg.size === msg.size)) this.tooBig++;
+    }
+    if (this.logEntries.length < 10_000) this.logEntries.push({ file: this.file, msg });
+    else this.logMessagesDropped++;
+    if (this.events)
+      this.pushRow({
+        kind: EventKind.LogMessage,
+        ...(msg.time !== undefined ? { time: msg.time } : {}),
+        device: msg.device,
+        api: msg.kind,
+        ...(msg.size !== undefined ? { size: msg.size } : {}),
+        // not `used`: that column is the replayed pool's occupancy; the message's figure is in its text
+        file: this.file,
+        line: msg.line,
+        message: msg.text,
+      });
+  }
+
+  /** Explains every "full" message (after all inputs are read, so the pool is known). */
+  explainLog(): void {
+    const nslabs = this.geometry?.nslabs ?? this.facts.mappedNslabs;
+    const overflowByDevice = new Map<string, LogMessage>();
+    for (const e of this.logEntries) if (e.msg.kind === 'overflow' && e.msg.device) overflowByDevice.set(e.msg.device, e.msg);
+    for (let i = 0; i < this.logEntries.length; i++) {
+      const e = this.logEntries[i] as LogEntry;
+      if (e.msg.kind !== 'full' && e.msg.kind !== 'out-of-space') continue;
+      if (e.msg.kind === 'out-of-space') {
+        const prev = this.logEntries[i - 1];
+        if (prev && prev.msg.kind === 'full' && prev.msg.size === e.msg.size && prev.msg.line >= e.msg.line - 2) continue;
+      }
+      const ov = e.msg.device ? overflowByDevice.get(e.msg.device) : undefined;
+      e.explanation = explainFull(e.msg, nslabs !== undefined ? { nslabs } : undefined, ov);
+    }
+  }
+}

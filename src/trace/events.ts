@@ -1,0 +1,683 @@
+/**
+ * The events a trace may carry, parsed from the event text's bytes (spec: trace-formats.md §3,
+ * §4; the kprobe events of the real 6.1 runs and of the capture script), handed to a sink as
+ * plain numbers so that millions of lines allocate nothing.
+ *
+ * Conventions for the numbers handed over: addresses are exact below 2^53; -1 means "not in the
+ * line"; a failed mapping is reported with `failed` set rather than its all-ones address.
+ */
+import { DmaDirection } from '../model/constants';
+import { ascii, bytesAre, decAt, hexAt, indexIn, isDigit, numAt, scan, skipSpaces, tokenEnd, valueAt } from './bytes';
+import type { EventLine } from './ftrace';
+
+/** Which call an event reports (the api column of the event table). */
+export enum Api {
+  DmaMapPage = 1,
+  DmaMapPhys,
+  DmaMapResource,
+  DmaUnmapPage,
+  DmaUnmapPhys,
+  DmaUnmapResource,
+  DmaMapSg,
+  DmaUnmapSg,
+  DmaSyncSingleForCpu,
+  DmaSyncSingleForDevice,
+  DmaSyncSgForCpu,
+  DmaSyncSgForDevice,
+  DmaAlloc,
+  DmaFree,
+  TblMapSingle,
+  TblUnmapSingle,
+  TblSyncForCpu,
+  TblSyncForDevice,
+}
+
+export const API_NAMES: Record<Api, string> = {
+  [Api.DmaMapPage]: 'dma_map_page',
+  [Api.DmaMapPhys]: 'dma_map_phys',
+  [Api.DmaMapResource]: 'dma_map_resource',
+  [Api.DmaUnmapPage]: 'dma_unmap_page',
+  [Api.DmaUnmapPhys]: 'dma_unmap_phys',
+  [Api.DmaUnmapResource]: 'dma_unmap_resource',
+  [Api.DmaMapSg]: 'dma_map_sg',
+  [Api.DmaUnmapSg]: 'dma_unmap_sg',
+  [Api.DmaSyncSingleForCpu]: 'dma_sync_single_for_cpu',
+  [Api.DmaSyncSingleForDevice]: 'dma_sync_single_for_device',
+  [Api.DmaSyncSgForCpu]: 'dma_sync_sg_for_cpu',
+  [Api.DmaSyncSgForDevice]: 'dma_sync_sg_for_device',
+  [Api.DmaAlloc]: 'dma_alloc',
+  [Api.DmaFree]: 'dma_free',
+  [Api.TblMapSingle]: 'swiotlb_tbl_map_single',
+  [Api.TblUnmapSingle]: 'swiotlb_tbl_unmap_single',
+  [Api.TblSyncForCpu]: 'swiotlb_sync_single_for_cpu',
+  [Api.TblSyncForDevice]: 'swiotlb_sync_single_for_device',
+};
+
+/** swiotlb_bounced's last field: 5.10's enum swiotlb_force, later the device's force flag. */
+export enum ForceFlag {
+  Normal = 0,
+  Force = 1,
+  NoForce = 2,
+}
+
+/** Where the parsed events go. `key` tells concurrent calls apart (the task, or the CPU for pid 0). */
+export interface TraceSink {
+  /** swiotlb:swiotlb_bounced: a bounce is about to be tried (before the slot search). */
+  bounced(ev: EventLine, line: number, dev: number, dmaMask: number, devAddr: number, size: number, force: ForceFlag): void;
+  /** dma_map_page / dma_map_phys / dma_map_resource (6.12+), after the backend returned. */
+  dmaMap(
+    ev: EventLine,
+    line: number,
+    api: Api,
+    dev: number,
+    dir: number,
+    dma: number,
+    size: number,
+    phys: number,
+    attrs: number,
+    failed: boolean,
+  ): void;
+  /** dma_unmap_page / _phys / _resource. */
+  dmaUnmap(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number, attrs: number): void;
+  /** dma_map_sg: entries in `sg` (dma, size, phys); `truncated` when the kernel printed only 128 of `total`. */
+  dmaMapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number, total: number, truncated: boolean): void;
+  /** dma_unmap_sg: the entries' CPU physical addresses in sg.phys. */
+  dmaUnmapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number): void;
+  /** dma_sync_single_*, and each entry of dma_sync_sg_* (api tells which). */
+  dmaSync(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number): void;
+  /** dma_alloc* / dma_free* (coherent memory: no bounce slots from the default pool). */
+  dmaCoherent(ev: EventLine, line: number, api: Api, dev: number, dma: number, size: number, failed: boolean): void;
+  /** Entry of swiotlb_tbl_map_single (fixture kprobe and capture-script kprobe). */
+  tblMapEntry(ev: EventLine, line: number, req: TblMapArgs): void;
+  /** In-lock probes of the 6.1 runs: an area had no room / the slot found. */
+  tblMapNotFound(ev: EventLine, line: number, area: number): void;
+  tblMapFound(ev: EventLine, line: number, area: number, slot: number): void;
+  /** swiotlb_tbl_map_single returned: the bounce address, or failed. */
+  tblMapReturn(ev: EventLine, line: number, tlb: number, failed: boolean): void;
+  tblUnmapEntry(ev: EventLine, line: number, dev: number, tlb: number, size: number, dir: number, attrs: number): void;
+  /** In-lock probe of the release: the slots are freed now. */
+  tblUnmapLock(ev: EventLine, line: number, slot: number, nslots: number): void;
+  tblSync(ev: EventLine, line: number, toCpu: boolean, tlb: number, size: number, dir: number): void;
+  /** DMA API entry probes of the 6.1 runs (dma_map_page_attrs, dma_direct_map_sg): counted only. */
+  apiProbe(ev: EventLine, line: number, dev: number, sg: boolean): void;
+  /** The capture script's one-shot probe of the pool start (dma:* captures). */
+  poolBase(ev: EventLine, line: number, base: number): void;
+  /** In-lock probe with the area state before a search (used only for cross-checks). */
+  tblMapLock(ev: EventLine, line: number, area: number): void;
+  mark(ev: EventLine, line: number, text: string): void;
+  /** An event this analysis does not use; `name` interned per distinct name. */
+  unknown(ev: EventLine, line: number, name: string): void;
+  /** A known event whose text did not parse. */
+  malformed(line: number, message: string): void;
+}
+
+/** The arguments of swiotlb_tbl_map_single a probe recorded (-1: not recorded). */
+export interface TblMapArgs {
+  dev: number;
+  orig: number;
+  mappingSize: number;
+  allocSize: number;
+  allocAlignMask: number;
+  dir: number;
+  attrs: number;
+  minAlignMask: number;
+  /** Segment boundary as a bit count (64: none), or -1. */
+  boundaryBits: number;
+  /** Pool start read by the probe, or -1. */
+  poolBase: number;
+}
+
+/** Up to 128 printed entries of a scatterlist event. */
+export class SgArrays {
+  n = 0;
+  dma = new Float64Array(128);
+  size = new Float64Array(128);
+  phys = new Float64Array(128);
+  /** Entries printed as DMA_MAPPING_ERROR. */
+  failed = new Uint8Array(128);
+  nDma = 0;
+  nSize = 0;
+  nPhys = 0;
+}
+
+/**
+ * Device names interned to small integers. A trace names few devices, so a name is found by
+ * comparing its bytes with the known names, without making a string.
+ */
+export class DeviceNames {
+  readonly names: string[] = [''];
+  private readonly bytes: Buffer[] = [Buffer.alloc(0)];
+  private readonly ids = new Map<string, number>();
+
+  intern(b: Uint8Array, s: number, e: number): number {
+    const n = e - s;
+    if (n <= 0) return 0;
+    const known = this.bytes;
+    const scanTo = Math.min(known.length, 64);
+    for (let id = 1; id < scanTo; id++) {
+      const k = known[id] as Buffer;
+      if (k.length !== n) continue;
+      let i = 0;
+      while (i < n && b[s + i] === k[i]) i++;
+      if (i === n) return id;
+    }
+    return this.internString(Buffer.from(b.buffer, b.byteOffset + s, n).toString('latin1'));
+  }
+
+  internString(name: string): number {
+    if (!name) return 0;
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(name);
+      this.bytes.push(Buffer.from(name, 'latin1'));
+      this.ids.set(name, id);
+    }
+    return id;
+  }
+}
+
+enum Ev {
+  Bounced = 1,
+  DmaMapPage,
+  DmaMapPhys,
+  DmaMapResource,
+  DmaUnmapPage,
+  DmaUnmapPhys,
+  DmaUnmapResource,
+  DmaMapSg,
+  DmaMapSgErr,
+  DmaUnmapSg,
+  DmaSyncCpu,
+  DmaSyncDev,
+  DmaSyncSgCpu,
+  DmaSyncSgDev,
+  DmaAlloc,
+  DmaFree,
+  MapEntry,
+  MapLock,
+  MapNf,
+  MapFound,
+  MapRet,
+  UnmapEntry,
+  UnmapLock,
+  SyncCpu,
+  SyncDev,
+  MapPage,
+  MapSg,
+  Mark,
+  PoolBase,
+}
+
+const EVENT_NAMES: [string, Ev][] = [
+  ['swiotlb_bounced', Ev.Bounced],
+  ['dma_map_page', Ev.DmaMapPage],
+  ['dma_map_phys', Ev.DmaMapPhys],
+  ['dma_map_resource', Ev.DmaMapResource],
+  ['dma_unmap_page', Ev.DmaUnmapPage],
+  ['dma_unmap_phys', Ev.DmaUnmapPhys],
+  ['dma_unmap_resource', Ev.DmaUnmapResource],
+  ['dma_map_sg', Ev.DmaMapSg],
+  ['dma_map_sg_err', Ev.DmaMapSgErr],
+  ['dma_unmap_sg', Ev.DmaUnmapSg],
+  ['dma_sync_single_for_cpu', Ev.DmaSyncCpu],
+  ['dma_sync_single_for_device', Ev.DmaSyncDev],
+  ['dma_sync_sg_for_cpu', Ev.DmaSyncSgCpu],
+  ['dma_sync_sg_for_device', Ev.DmaSyncSgDev],
+  ['dma_alloc', Ev.DmaAlloc],
+  ['dma_alloc_pages', Ev.DmaAlloc],
+  ['dma_alloc_sgt', Ev.DmaAlloc],
+  ['dma_alloc_sgt_err', Ev.DmaAlloc],
+  ['dma_free', Ev.DmaFree],
+  ['dma_free_pages', Ev.DmaFree],
+  ['dma_free_sgt', Ev.DmaFree],
+  ['map_entry', Ev.MapEntry],
+  ['map_lock', Ev.MapLock],
+  ['map_nf', Ev.MapNf],
+  ['map_found', Ev.MapFound],
+  ['map_ret', Ev.MapRet],
+  ['unmap_entry', Ev.UnmapEntry],
+  ['unmap_lock', Ev.UnmapLock],
+  ['sync_cpu', Ev.SyncCpu],
+  ['sync_dev', Ev.SyncDev],
+  ['map_page', Ev.MapPage],
+  ['map_sg', Ev.MapSg],
+  ['tracing_mark_write', Ev.Mark],
+  ['pool_base', Ev.PoolBase],
+];
+
+/** Names by (length, first byte, last byte), then compared in full. */
+const LOOKUP = new Map<number, [Buffer, Ev][]>();
+for (const [name, id] of EVENT_NAMES) {
+  const k = lookupKey(name.length, name.charCodeAt(0), name.charCodeAt(name.length - 1));
+  const list = LOOKUP.get(k) ?? [];
+  list.push([ascii(name), id]);
+  LOOKUP.set(k, list);
+}
+
+function lookupKey(len: number, first: number, last: number): number {
+  return (len << 16) | (first << 8) | last;
+}
+
+function eventId(b: Buffer, s: number, e: number): Ev | 0 {
+  const list = LOOKUP.get(lookupKey(e - s, b[s] as number, b[e - 1] as number));
+  if (!list) return 0;
+  for (const [name, id] of list) if (bytesAre(b, s, e, name)) return id;
+  return 0;
+}
+
+const K = {
+  dmaMask: ascii('dma_mask='),
+  devAddr: ascii('dev_addr='),
+  size: ascii('size='),
+  dir: ascii('dir='),
+  dmaAddr: ascii('dma_addr='),
+  physAddr: ascii('phys_addr='),
+  attrs: ascii('attrs='),
+  dmaAddrs: ascii('dma_addrs='),
+  sizes: ascii('sizes='),
+  physAddrs: ascii('phys_addrs='),
+  ents: ascii('ents='),
+  orig: ascii('orig='),
+  msize: ascii('msize='),
+  asize: ascii('asize='),
+  amask: ascii('amask='),
+  minalign: ascii('minalign='),
+  segbnd: ascii('segbnd='),
+  pool: ascii('pool='),
+  dname: ascii('dname='),
+  area: ascii('area='),
+  slot: ascii('slot='),
+  nslots: ascii('nslots='),
+  ret: ascii('ret='),
+  tlb: ascii('tlb='),
+  truncated: ascii('[TRUNCATED]'),
+  devName: ascii('dev_name:'),
+};
+
+const W = {
+  FORCE: ascii('FORCE'),
+  NORMAL: ascii('NORMAL'),
+  NO_FORCE: ascii('NO_FORCE'),
+  BIDIRECTIONAL: ascii('BIDIRECTIONAL'),
+  TO_DEVICE: ascii('TO_DEVICE'),
+  FROM_DEVICE: ascii('FROM_DEVICE'),
+  NONE: ascii('NONE'),
+};
+
+/** dma:* attribute names (include/trace/events/dma.h, 6.12 ... 7.2). */
+const ATTR_BITS: [Buffer, number][] = [
+  ['WEAK_ORDERING', 1 << 1],
+  ['WRITE_COMBINE', 1 << 2],
+  ['NO_KERNEL_MAPPING', 1 << 4],
+  ['SKIP_CPU_SYNC', 1 << 5],
+  ['FORCE_CONTIGUOUS', 1 << 6],
+  ['ALLOC_SINGLE_PAGES', 1 << 7],
+  ['NO_WARN', 1 << 8],
+  ['PRIVILEGED', 1 << 9],
+  ['MMIO', 1 << 10],
+].map(([n, v]) => [ascii(n as string), v as number]);
+
+/** A map whose result cannot be parsed becomes a diagnostic, not a crash. */
+class BadText extends Error {}
+
+function need(v: number, what: string): number {
+  if (v < 0) throw new BadText(`no ${what}`);
+  return v;
+}
+
+/** Parses an event line's text and calls the sink. Returns false for lines of unknown events. */
+export class EventParser {
+  readonly devices = new DeviceNames();
+  private readonly sg = new SgArrays();
+  private readonly req: TblMapArgs = {
+    dev: 0,
+    orig: -1,
+    mappingSize: -1,
+    allocSize: -1,
+    allocAlignMask: -1,
+    dir: -1,
+    attrs: -1,
+    minAlignMask: -1,
+    boundaryBits: -1,
+    poolBase: -1,
+  };
+  private readonly unknownNames = new Map<string, string>();
+  /**
+   * Where the last value ended: fields come in the order of the kernel's format string, so the
+   * next key is searched from here first (then from the start of the text, for other orders).
+   */
+  private cur = 0;
+
+  constructor(private readonly sink: TraceSink) {}
+
+  private find(b: Buffer, key: Buffer, s: number, e: number): number {
+    const v = valueAt(b, key, this.cur, e);
+    return v >= 0 || this.cur === s ? v : valueAt(b, key, s, e);
+  }
+
+  parse(b: Buffer, ev: EventLine, line: number): void {
+    const id = eventId(b, ev.eventStart, ev.eventEnd);
+    if (id === 0) {
+      const raw = b.toString('latin1', ev.eventStart, ev.eventEnd);
+      let name = this.unknownNames.get(raw);
+      if (name === undefined) {
+        name = raw;
+        this.unknownNames.set(raw, raw);
+      }
+      this.sink.unknown(ev, line, name);
+      return;
+    }
+    this.cur = ev.bodyStart;
+    try {
+      this.dispatch(id, b, ev, line);
+    } catch (e) {
+      if (!(e instanceof BadText)) throw e;
+      this.sink.malformed(line, `${b.toString('latin1', ev.eventStart, ev.eventEnd)}: ${e.message}, event skipped`);
+    }
+  }
+
+  private dispatch(id: Ev, b: Buffer, ev: EventLine, line: number): void {
+    const s = ev.bodyStart;
+    const e = ev.end;
+    const sink = this.sink;
+    switch (id) {
+      case Ev.Bounced:
+        this.bounced(b, s, e, ev, line);
+        return;
+      case Ev.DmaMapPage:
+      case Ev.DmaMapPhys:
+      case Ev.DmaMapResource: {
+        const api = id === Ev.DmaMapPage ? Api.DmaMapPage : id === Ev.DmaMapPhys ? Api.DmaMapPhys : Api.DmaMapResource;
+        const dev = this.leadingDevice(b, s, e);
+        const dir = this.dirOf(b, s, e);
+        const dma = need(this.hexOf(b, K.dmaAddr, s, e), 'dma_addr');
+        const failed = scan.allOnes;
+        const size = need(this.decOf(b, K.size, s, e), 'size');
+        const phys = this.hexOf(b, K.physAddr, s, e);
+        sink.dmaMap(ev, line, api, dev, dir, dma, size, phys, this.attrsOf(b, s, e), failed);
+        return;
+      }
+      case Ev.DmaUnmapPage:
+      case Ev.DmaUnmapPhys:
+      case Ev.DmaUnmapResource: {
+        const api = id === Ev.DmaUnmapPage ? Api.DmaUnmapPage : id === Ev.DmaUnmapPhys ? Api.DmaUnmapPhys : Api.DmaUnmapResource;
+        const dev = this.leadingDevice(b, s, e);
+        const dir = this.dirOf(b, s, e);
+        const dma = need(this.hexOf(b, K.dmaAddr, s, e), 'dma_addr');
+        const size = need(this.decOf(b, K.size, s, e), 'size');
+        sink.dmaUnmap(ev, line, api, dev, dir, dma, size, this.attrsOf(b, s, e));
+        return;
+      }
+      case Ev.DmaMapSg:
+      case Ev.DmaMapSgErr:
+        this.mapSg(id, b, s, e, ev, line);
+        return;
+      case Ev.DmaUnmapSg: {
+        const dev = this.leadingDevice(b, s, e);
+        const dir = this.dirOf(b, s, e);
+        const sg = this.sg;
+        sg.nPhys = this.arrayOf(b, K.physAddrs, s, e, sg.phys, null);
+        sg.n = sg.nPhys;
+        sink.dmaUnmapSg(ev, line, dev, dir, sg, this.attrsOf(b, s, e));
+        return;
+      }
+      case Ev.DmaSyncCpu:
+      case Ev.DmaSyncDev: {
+        const dev = this.leadingDevice(b, s, e);
+        const dir = this.dirOf(b, s, e);
+        const dma = need(this.hexOf(b, K.dmaAddr, s, e), 'dma_addr');
+        const size = need(this.decOf(b, K.size, s, e), 'size');
+        sink.dmaSync(ev, line, id === Ev.DmaSyncCpu ? Api.DmaSyncSingleForCpu : Api.DmaSyncSingleForDevice, dev, dir, dma, size);
+        return;
+      }
+      case Ev.DmaSyncSgCpu:
+      case Ev.DmaSyncSgDev: {
+        const dev = this.leadingDevice(b, s, e);
+        const dir = this.dirOf(b, s, e);
+        const sg = this.sg;
+        sg.nDma = this.arrayOf(b, K.dmaAddrs, s, e, sg.dma, sg.failed);
+        sg.nSize = this.arrayOf(b, K.sizes, s, e, sg.size, null);
+        const api = id === Ev.DmaSyncSgCpu ? Api.DmaSyncSgForCpu : Api.DmaSyncSgForDevice;
+        const n = Math.min(sg.nDma, sg.nSize);
+        for (let i = 0; i < n; i++) sink.dmaSync(ev, line, api, dev, dir, sg.dma[i] as number, sg.size[i] as number);
+        return;
+      }
+      case Ev.DmaAlloc:
+      case Ev.DmaFree: {
+        const dev = this.leadingDevice(b, s, e);
+        const dma = this.hexOf(b, K.dmaAddr, s, e);
+        const failed = dma < 0 || scan.allOnes || dma === 0;
+        const size = this.decOf(b, K.size, s, e);
+        sink.dmaCoherent(ev, line, id === Ev.DmaAlloc ? Api.DmaAlloc : Api.DmaFree, dev, dma, size, id === Ev.DmaAlloc && failed);
+        return;
+      }
+      case Ev.MapEntry:
+        this.mapEntry(b, s, e, ev, line);
+        return;
+      case Ev.MapLock:
+        sink.tblMapLock(ev, line, this.numOf(b, K.area, s, e));
+        return;
+      case Ev.MapNf:
+        sink.tblMapNotFound(ev, line, need(this.numOf(b, K.area, s, e), 'area'));
+        return;
+      case Ev.MapFound:
+        sink.tblMapFound(ev, line, need(this.numOf(b, K.area, s, e), 'area'), need(this.numOf(b, K.slot, s, e), 'slot'));
+        return;
+      case Ev.MapRet: {
+        const v = valueAt(b, K.ret, s, e);
+        if (v < 0) throw new BadText('no ret');
+        const tlb = hexAt(b, v, e);
+        if (scan.digits === 0) throw new BadText('no ret');
+        sink.tblMapReturn(ev, line, tlb, scan.allOnes);
+        return;
+      }
+      case Ev.UnmapEntry: {
+        const tlb = need(this.numOf(b, K.tlb, s, e), 'tlb');
+        const size = this.numOf(b, K.msize, s, e);
+        const dir = this.numOf(b, K.dir, s, e);
+        const attrs = this.numOf(b, K.attrs, s, e);
+        sink.tblUnmapEntry(ev, line, this.probeDevice(b, s, e), tlb, size, dir, Math.max(attrs, 0));
+        return;
+      }
+      case Ev.UnmapLock:
+        sink.tblUnmapLock(ev, line, need(this.numOf(b, K.slot, s, e), 'slot'), this.numOf(b, K.nslots, s, e));
+        return;
+      case Ev.SyncCpu:
+      case Ev.SyncDev: {
+        const tlb = need(this.numOf(b, K.tlb, s, e), 'tlb');
+        sink.tblSync(ev, line, id === Ev.SyncCpu, tlb, need(this.numOf(b, K.size, s, e), 'size'), this.numOf(b, K.dir, s, e));
+        return;
+      }
+      case Ev.MapPage:
+      case Ev.MapSg:
+        sink.apiProbe(ev, line, this.probeDevice(b, s, e), id === Ev.MapSg);
+        return;
+      case Ev.PoolBase:
+        sink.poolBase(ev, line, need(this.numOf(b, K.pool, s, e), 'pool'));
+        return;
+      case Ev.Mark:
+        sink.mark(ev, line, b.toString('utf8', s, e));
+        return;
+    }
+  }
+
+  /** "dev_name: <dev> dma_mask=<hex> dev_addr=<hex> size=<dec> <FORCE|NORMAL|NO_FORCE|0|1|2>" */
+  private bounced(b: Buffer, s: number, e: number, ev: EventLine, line: number): void {
+    let d = this.find(b, K.devName, s, e);
+    if (d < 0) throw new BadText('no dev_name');
+    d = skipSpaces(b, d, e);
+    const dev = this.devices.intern(b, d, tokenEnd(b, d, e));
+    const dmaMask = need(this.hexOf(b, K.dmaMask, s, e), 'dma_mask');
+    const devAddr = need(this.hexOf(b, K.devAddr, s, e), 'dev_addr');
+    const size = need(this.decOf(b, K.size, s, e), 'size');
+    const t = skipSpaces(b, scan.end, e);
+    const te = tokenEnd(b, t, e);
+    let force = ForceFlag.Normal;
+    if (bytesAre(b, t, te, W.NO_FORCE)) force = ForceFlag.NoForce;
+    else if (bytesAre(b, t, te, W.FORCE)) force = ForceFlag.Force;
+    else if (bytesAre(b, t, te, W.NORMAL)) force = ForceFlag.Normal;
+    else if (te === t + 1 && isDigit(b[t] as number)) force = ((b[t] as number) - 48) as ForceFlag;
+    else throw new BadText('no FORCE/NORMAL flag');
+    this.sink.bounced(ev, line, dev, dmaMask, devAddr, size, force);
+  }
+
+  private mapSg(id: Ev, b: Buffer, s: number, e: number, ev: EventLine, line: number): void {
+    const dev = this.leadingDevice(b, s, e);
+    const dir = this.dirOf(b, s, e);
+    const sg = this.sg;
+    if (id === Ev.DmaMapSgErr) {
+      // the array printed as dma_addrs holds physical addresses; nothing was mapped
+      sg.nDma = 0;
+      sg.nSize = 0;
+      sg.nPhys = this.arrayOf(b, K.dmaAddrs, s, e, sg.phys, null);
+      sg.n = 0;
+      this.sink.dmaMapSg(ev, line, dev, dir, sg, this.attrsOf(b, s, e), sg.nPhys, false);
+      return;
+    }
+    sg.nDma = this.arrayOf(b, K.dmaAddrs, s, e, sg.dma, sg.failed);
+    sg.nSize = this.arrayOf(b, K.sizes, s, e, sg.size, null);
+    sg.nPhys = this.arrayOf(b, K.physAddrs, s, e, sg.phys, null);
+    sg.n = Math.min(sg.nDma, sg.nSize);
+    // 6.12.74+: "ents=<printed>/<total>" and " [TRUNCATED]" past 128 entries
+    let total = sg.n;
+    const ents = valueAt(b, K.ents, s, e);
+    if (ents >= 0) {
+      decAt(b, ents, e);
+      if (b[scan.end] === 47 /* / */) total = decAt(b, scan.end + 1, e);
+    }
+    const truncated = indexIn(b, K.truncated, s, e) >= 0;
+    this.sink.dmaMapSg(ev, line, dev, dir, sg, this.attrsOf(b, s, e), total, truncated);
+  }
+
+  private mapEntry(b: Buffer, s: number, e: number, ev: EventLine, line: number): void {
+    const r = this.req;
+    r.dev = this.probeDevice(b, s, e);
+    r.orig = need(this.numOf(b, K.orig, s, e), 'orig');
+    r.mappingSize = need(this.numOf(b, K.msize, s, e), 'msize');
+    r.allocSize = this.numOf(b, K.asize, s, e);
+    r.allocAlignMask = this.numOf(b, K.amask, s, e);
+    r.dir = this.numOf(b, K.dir, s, e);
+    r.attrs = this.numOf(b, K.attrs, s, e);
+    r.minAlignMask = this.numOf(b, K.minalign, s, e);
+    const sb = this.numOf(b, K.segbnd, s, e);
+    r.boundaryBits = sb < 0 ? -1 : boundaryBitsOf(sb, scan.allOnes);
+    r.poolBase = this.numOf(b, K.pool, s, e);
+    this.sink.tblMapEntry(ev, line, r);
+  }
+
+  /** The device name that starts the text of a dma:* event. */
+  private leadingDevice(b: Buffer, s: number, e: number): number {
+    const t = tokenEnd(b, s, e);
+    this.cur = t;
+    return this.devices.intern(b, s, t);
+  }
+
+  /** dname="..." of the kprobe events (the device's kobject name). */
+  private probeDevice(b: Buffer, s: number, e: number): number {
+    const v = this.find(b, K.dname, s, e);
+    if (v < 0) return 0;
+    const q = b[v] === 34 ? v + 1 : v;
+    let end = q;
+    while (end < e && b[end] !== 34 && (q !== v || b[end] !== 32)) end++;
+    return this.devices.intern(b, q, end);
+  }
+
+  private hexOf(b: Buffer, key: Buffer, s: number, e: number): number {
+    const v = this.find(b, key, s, e);
+    if (v < 0) return -1;
+    const x = hexAt(b, v, e);
+    this.cur = scan.end;
+    return scan.digits === 0 ? -1 : x;
+  }
+
+  private decOf(b: Buffer, key: Buffer, s: number, e: number): number {
+    const v = this.find(b, key, s, e);
+    if (v < 0) return -1;
+    const x = decAt(b, v, e);
+    this.cur = scan.end;
+    return scan.digits === 0 ? -1 : x;
+  }
+
+  /** A kprobe value: hex with 0x, decimal otherwise; -1 when absent. */
+  private numOf(b: Buffer, key: Buffer, s: number, e: number): number {
+    const v = this.find(b, key, s, e);
+    if (v < 0) return -1;
+    scan.allOnes = false;
+    const x = numAt(b, v, e);
+    this.cur = scan.end;
+    return scan.digits === 0 ? -1 : x;
+  }
+
+  private dirOf(b: Buffer, s: number, e: number): number {
+    const v = this.find(b, K.dir, s, e);
+    if (v < 0) return -1;
+    const t = tokenEnd(b, v, e);
+    this.cur = t;
+    if (bytesAre(b, v, t, W.TO_DEVICE)) return DmaDirection.TO_DEVICE;
+    if (bytesAre(b, v, t, W.FROM_DEVICE)) return DmaDirection.FROM_DEVICE;
+    if (bytesAre(b, v, t, W.BIDIRECTIONAL)) return DmaDirection.BIDIRECTIONAL;
+    if (bytesAre(b, v, t, W.NONE)) return DmaDirection.NONE;
+    if (t === v + 1 && isDigit(b[v] as number)) return (b[v] as number) - 48;
+    return -1;
+  }
+
+  /** attrs=NAME|NAME|0x.. (empty for 0). */
+  private attrsOf(b: Buffer, s: number, e: number): number {
+    const v = this.find(b, K.attrs, s, e);
+    if (v < 0) return 0;
+    const t = tokenEnd(b, v, e);
+    if (t === v) return 0;
+    this.cur = t;
+    let attrs = 0;
+    let i = v;
+    while (i < t) {
+      let j = i;
+      while (j < t && b[j] !== 124 /* | */) j++;
+      if (b[i] === 48 && b[i + 1] === 120) attrs |= hexAt(b, i, j);
+      else {
+        for (const [name, bit] of ATTR_BITS) {
+          if (j - i === name.length && bytesAre(b, i, j, name)) {
+            attrs |= bit;
+            break;
+          }
+        }
+      }
+      i = j + 1;
+    }
+    return attrs;
+  }
+
+  /** "{0x1,0x2}" (also "[...]" and spaces, as libtraceevent may print); returns the count. */
+  private arrayOf(b: Buffer, key: Buffer, s: number, e: number, into: Float64Array, failed: Uint8Array | null): number {
+    let i = this.find(b, key, s, e);
+    if (i < 0) return 0;
+    if (b[i] !== 123 && b[i] !== 91) throw new BadText(`${key.toString('latin1')} is not an array`);
+    i++;
+    let n = 0;
+    for (;;) {
+      i = skipSpaces(b, i, e);
+      if (i >= e) throw new BadText(`${key.toString('latin1')} is cut short`);
+      const c = b[i];
+      if (c === 125 || c === 93) {
+        this.cur = i + 1;
+        return n;
+      }
+      const v = hexAt(b, i, e);
+      if (scan.digits === 0) throw new BadText(`${key.toString('latin1')} holds a non-number`);
+      if (n < into.length) {
+        into[n] = v;
+        if (failed) failed[n] = scan.allOnes ? 1 : 0;
+      }
+      n++;
+      i = skipSpaces(b, scan.end, e);
+      if (b[i] === 44) i++;
+    }
+  }
+}
+
+/** A segment boundary mask value as a bit count (64: none). Non 2^k-1 values round down. */
+function boundaryBitsOf(mask: number, allOnes: boolean): number {
+  if (allOnes || mask === 0 || mask >= 2 ** 53) return 64;
+  return Math.floor(Math.log2(mask + 1));
+}

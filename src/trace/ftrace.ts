@@ -1,0 +1,169 @@
+/**
+ * The line layout of ftrace text (`/sys/kernel/tracing/trace`, `trace_pipe`) and of
+ * `trace-cmd report` (spec: trace-formats.md §1, §2), parsed in place on the line's bytes:
+ *
+ *   <task>-<pid> [(<tgid>)] [<cpu>] [<flags>] <timestamp>: <event>: <text>
+ *
+ * The task name may hold spaces, '-' and '/', and may be right-aligned in 16 columns or
+ * trimmed, so the parser anchors on "-<pid> ... [<cpu>]" and reads the task backwards from it.
+ * The flags column is optional and of any width (4 characters in 5.10, 5 since 5.13); the
+ * timestamp is seconds.microseconds or, with a counter clock, a plain count.
+ */
+import { isDigit, skipSpaces } from './bytes';
+
+/** The parsed prefix of one event line (reused from line to line). */
+export class EventLine {
+  taskStart = 0;
+  taskEnd = 0;
+  pid = 0;
+  cpu = 0;
+  /** Seconds, or the raw count with a counter clock. */
+  time = 0;
+  /** The timestamp had no fractional part (counter clock). */
+  counter = false;
+  eventStart = 0;
+  eventEnd = 0;
+  bodyStart = 0;
+  end = 0;
+}
+
+/**
+ * Parses `b[s, e)` as an event line. Returns false when the line is not one (header, marker,
+ * log text, garbage).
+ */
+export function parseEventLine(b: Uint8Array, s: number, e: number, out: EventLine): boolean {
+  const start = skipSpaces(b, s, e);
+  if (start >= e || b[start] === 35 /* # */) return false;
+  let br = indexOfByte(b, 91 /* [ */, start, e);
+  while (br >= 0) {
+    if (prefixBefore(b, start, br, e, out)) return restAfterCpu(b, out.bodyStart, e, out);
+    br = indexOfByte(b, 91, br + 1, e);
+  }
+  return parseNoBracket(b, start, e, out);
+}
+
+function indexOfByte(b: Uint8Array, c: number, s: number, e: number): number {
+  for (let i = s; i < e; i++) if (b[i] === c) return i;
+  return -1;
+}
+
+/**
+ * Checks that `[` at `br` opens "[<digits>]" preceded by "-<pid>" (and an optional "(<tgid>)"),
+ * and fills task, pid and cpu. Leaves the position after ']' in out.bodyStart.
+ */
+function prefixBefore(b: Uint8Array, start: number, br: number, e: number, out: EventLine): boolean {
+  let j = br + 1;
+  let cpu = 0;
+  while (j < e && isDigit(b[j] as number)) cpu = cpu * 10 + ((b[j++] as number) - 48);
+  if (j === br + 1 || j >= e || b[j] !== 93 /* ] */) return false;
+  let k = br - 1;
+  if (k < start || b[k] !== 32) return false;
+  while (k > start && b[k] === 32) k--;
+  if (b[k] === 41 /* ) */) {
+    // record-tgid: "(  123)" or "(-------)"
+    while (k > start && b[k] !== 40 /* ( */) k--;
+    if (b[k] !== 40) return false;
+    k--;
+    while (k > start && b[k] === 32) k--;
+  }
+  const pidEnd = k + 1;
+  while (k >= start && isDigit(b[k] as number)) k--;
+  if (k + 1 === pidEnd || k < start || b[k] !== 45 /* - */) return false;
+  let pid = 0;
+  for (let i = k + 1; i < pidEnd; i++) pid = pid * 10 + ((b[i] as number) - 48);
+  out.taskStart = start;
+  out.taskEnd = k;
+  out.pid = pid;
+  out.cpu = cpu;
+  out.bodyStart = j + 1;
+  return true;
+}
+
+/** After "[cpu]": optional flags, the timestamp and its ':', the event name and its ':'. */
+function restAfterCpu(b: Uint8Array, s: number, e: number, out: EventLine): boolean {
+  let i = skipSpaces(b, s, e);
+  // up to two tokens: [flags] timestamp:
+  for (let tok = 0; tok < 2; tok++) {
+    const t0 = i;
+    while (i < e && b[i] !== 32 && b[i] !== 58 /* : */) i++;
+    if (i < e && b[i] === 58 && i > t0 && timestampAt(b, t0, i, out)) return eventAfter(b, i + 1, e, out);
+    if (i >= e || b[i] !== 32) return false;
+    i = skipSpaces(b, i, e);
+  }
+  return false;
+}
+
+/** "123.456789" or "123456" (counter clock) in [s, e). */
+function timestampAt(b: Uint8Array, s: number, e: number, out: EventLine): boolean {
+  let whole = 0;
+  let i = s;
+  while (i < e && isDigit(b[i] as number)) whole = whole * 10 + ((b[i++] as number) - 48);
+  if (i === s) return false;
+  if (i === e) {
+    out.time = whole;
+    out.counter = true;
+    return true;
+  }
+  if (b[i] !== 46 /* . */) return false;
+  i++;
+  let frac = 0;
+  let scale = 1;
+  const f0 = i;
+  while (i < e && isDigit(b[i] as number)) {
+    frac = frac * 10 + ((b[i++] as number) - 48);
+    scale *= 10;
+  }
+  if (i !== e || i === f0) return false;
+  out.time = whole + frac / scale;
+  out.counter = false;
+  return true;
+}
+
+/** " <event>: <body>" after the timestamp's colon. */
+function eventAfter(b: Uint8Array, s: number, e: number, out: EventLine): boolean {
+  const n0 = skipSpaces(b, s, e);
+  let i = n0;
+  for (; i < e; i++) {
+    const c = b[i] as number;
+    const word = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+    if (!word) break;
+  }
+  if (i === n0 || i >= e || b[i] !== 58) {
+    // "<event>:" at the very end of the line (an event with empty text) is still an event
+    if (!(i > n0 && i === e - 1 && b[i] === 58)) return false;
+  }
+  out.eventStart = n0;
+  out.eventEnd = i;
+  out.bodyStart = skipSpaces(b, i + 1, e);
+  out.end = e;
+  return true;
+}
+
+/**
+ * trace-cmd report -l: "%8.8s-%-5d %3d" then the latency flags, no brackets around the CPU.
+ * Rare, so parsed on a string.
+ */
+const NO_BRACKET = /^(.*?)-(\d+)\s+(\d{1,5})\s+(?:[.A-Za-z0-9]{3,6}\s+)?(\d+(?:\.\d+)?):\s+\w+:/;
+function parseNoBracket(b: Uint8Array, start: number, e: number, out: EventLine): boolean {
+  // cheap reject: an event line has ": " after the timestamp within the first 120 bytes
+  let colon = -1;
+  for (let i = start; i < Math.min(e, start + 120); i++) {
+    if (b[i] === 58 && b[i + 1] === 32) {
+      colon = i;
+      break;
+    }
+  }
+  if (colon < 0) return false;
+  const text = Buffer.from(b.buffer, b.byteOffset + start, Math.min(e - start, 200)).toString('latin1');
+  const m = NO_BRACKET.exec(text);
+  if (!m) return false;
+  out.taskStart = start;
+  out.taskEnd = start + (m[1] as string).length;
+  out.pid = Number(m[2]);
+  out.cpu = Number(m[3]);
+  const ts = m[4] as string;
+  out.counter = !ts.includes('.');
+  out.time = Number(ts);
+  const tsEnd = start + (m.index ?? 0) + (m[0] as string).lastIndexOf(ts) + ts.length;
+  return eventAfter(b, tsEnd + 1, e, out);
+}

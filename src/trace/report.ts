@@ -1,0 +1,517 @@
+/**
+ * What a trace/log analysis found, as one JSON object (the CLI contract: input.kind,
+ * counts.*, pool.*, occupancy.peak_slots, check.compared/matched, log.*, diagnostics) and as
+ * text for people. Every conclusion the input cannot support is said, not guessed.
+ */
+import type { Diagnostic } from '../analysis/session';
+import { IO_TLB_SIZE } from '../model/constants';
+import { hexAddr } from '../model/hex';
+import { formatBytes } from '../model/units';
+import type { TextAnalysis } from './run';
+
+export interface ProfileAgreement {
+  name: string;
+  title: string;
+  compared: number;
+  matched: number;
+  races: number;
+  /** Mispredictions before the trace had shown an area's search index (a capture on a running system). */
+  warmups: number;
+  mismatches: number;
+  lost: number;
+  agreement_percent: number;
+  first_misses: { line: number; predicted: string; observed: string }[];
+}
+
+export interface TextReport {
+  input: {
+    kind: 'trace' | 'log' | 'trace+log' | 'none';
+    files: { path: string; role: string; lines: number }[];
+    events: 'swiotlb probes (in-lock)' | 'swiotlb probes' | 'dma:* events' | 'swiotlb_bounced only' | 'none';
+    clock: 'seconds' | 'counter' | null;
+  };
+  kernel: { profile: string; title: string; source: string; note?: string };
+  platform: { name: string | null; note: string };
+  pool: {
+    base: string | null;
+    nslabs: number;
+    nareas: number;
+    area_nslabs: number;
+    bytes: number;
+    cpus: number | null;
+    cmdline: string | null;
+    sources: { base: string; nslabs: string; nareas: string; cpus: string };
+  };
+  counts: {
+    lines: number;
+    events: number;
+    maps: number;
+    bounced_maps: number;
+    direct: number;
+    failed: number;
+    unmaps: number;
+    unmaps_direct: number;
+    unmaps_unknown: number;
+    syncs: number;
+    bounced: number;
+    bounced_forced: number;
+    bounced_unmatched: number;
+    coherent_allocs: number;
+    coherent_frees: number;
+    dma_api_probes: number;
+    markers: number;
+    lost_events: number;
+    unknown_events: Record<string, number>;
+  };
+  occupancy: {
+    peak_slots: number | null;
+    peak_percent: number | null;
+    peak_at: { file: string; line: number; time: number } | null;
+    peak_area_slots: number[] | null;
+    final_slots: number | null;
+    live_at_end: number;
+    average_slots: number | null;
+    kernel_hiwater: number | null;
+    basis: string;
+    timeline: [number, number][];
+  };
+  failures: {
+    count: number;
+    by_cause: Record<string, number>;
+    first: { file: string; line: number; device: string; size: number; nslots: number; cause: string; message: string }[];
+  };
+  devices: {
+    name: string;
+    driver: string | null;
+    maps: number;
+    bounced: number;
+    direct: number;
+    failed: number;
+    unmaps: number;
+    syncs: number;
+    bounce_attempts: number;
+    forced: number;
+    beyond_dma_mask: number;
+    within_dma_mask: number;
+    dma_mask: string | null;
+    min_align_mask: string | null;
+    min_align_source: string;
+    bytes_mapped: number;
+    bytes_bounced: number;
+    peak_live_slots: number;
+    largest_map: number;
+  }[];
+  copies: { at_map: number; at_unmap: number; at_sync: number };
+  check: {
+    compared: number;
+    matched: number | null;
+    races: number;
+    mismatches: number;
+    profile: string | null;
+    profiles: ProfileAgreement[];
+    fits: string[];
+    note: string;
+  };
+  sizing: {
+    current_slots: number;
+    enough_slots: number | null;
+    advice: string;
+    tried: { nslabs: number; failures: number; too_big: number; peak_slots: number }[];
+    too_big: number;
+  } | null;
+  sizing_note: string | null;
+  log: {
+    lines: number;
+    full_messages: number;
+    too_big: number;
+    overflow_messages: number;
+    out_of_space_messages: number;
+    suppressed: number;
+    messages: {
+      file: string;
+      line: number;
+      kind: string;
+      device: string | null;
+      size: number | null;
+      total: number | null;
+      used: number | null;
+      cause: string | null;
+      explanation: string | null;
+      text: string;
+    }[];
+  };
+  markers: { file: string; line: number; text: string }[];
+  conclusions: string[];
+  diagnostics: Diagnostic[];
+  diagnostics_dropped: number;
+}
+
+function pct(a: number, b: number): number {
+  return b === 0 ? 0 : Math.floor((1000 * a) / b) / 10;
+}
+
+export function buildReport(r: TextAnalysis): TextReport {
+  const an = r.analyzer;
+  const g = an.ensureGeometry();
+  const anchored = g.base !== null;
+  const hasTrace = an.traceFiles > 0;
+  const hasLog = an.logFiles > 0 || an.logEntries.length > 0;
+  const kind = hasTrace && hasLog && an.logFiles > 0 ? 'trace+log' : hasTrace ? 'trace' : hasLog ? 'log' : 'none';
+  const followed = an.mapsBounced + an.mapsFailed > 0;
+  const events = an.level.lockProbes
+    ? 'swiotlb probes (in-lock)'
+    : an.level.tbl
+      ? 'swiotlb probes'
+      : an.level.dma
+        ? 'dma:* events'
+        : an.bounceAttempts > 0
+          ? 'swiotlb_bounced only'
+          : 'none';
+  const conclusions: string[] = [];
+  const runs = an.runs;
+  const profiles: ProfileAgreement[] = runs.map((p) => ({
+    name: p.profile.name,
+    title: p.profile.title,
+    compared: p.compared,
+    matched: p.matched,
+    races: p.races,
+    warmups: p.warmups,
+    mismatches: p.mismatches,
+    lost: p.lost,
+    agreement_percent: pct(p.matched, p.compared - p.races - p.warmups),
+    first_misses: p.misses.map((m) => ({ ...m })),
+  }));
+  let fits: string[] = [];
+  let checkNote: string;
+  const primary = runs[0];
+  if (!hasTrace) checkNote = 'no trace: nothing to compare';
+  else if (!anchored)
+    checkNote =
+      'the pool start is unknown (no "software IO TLB: mapped [mem ...]" line and no pool base in the events), so the kernel\'s slots cannot be located: give the boot log next to the trace';
+  else if (!primary || primary.compared === 0) checkNote = 'the trace shows no bounce placements (no map with its bounce address)';
+  else {
+    const best = Math.max(...profiles.map((p) => p.agreement_percent));
+    fits = profiles.filter((p) => p.compared > 0 && p.agreement_percent === best).map((p) => p.name);
+    const aside = [
+      primary.races ? `${primary.races} raced with another CPU` : '',
+      primary.warmups ? `${primary.warmups} came before the trace showed where its area's search stood` : '',
+    ].filter(Boolean);
+    checkNote = `the model predicted ${primary.matched} of ${primary.compared} placements as the kernel chose them with the ${primary.profile.name} profile${aside.length ? ` (${aside.join('; ')})` : ''}; best fit: ${fits.join(', ')} (${best} %)`;
+    if (runs.some((p) => p.sampled)) {
+      checkNote += `; placements are compared for the first ${an.sampleLimit} placements of the ${an.mapsBounced + an.mapsFailed} in the trace, the rest are counted as the kernel made them`;
+    }
+    if (!fits.includes(primary.profile.name)) {
+      conclusions.push(
+        `The placements fit ${fits.join(', ')} (${best} %) better than the ${primary.profile.name} profile used (${profiles[0]?.agreement_percent} %): rerun with --kernel ${fits[0]}.`,
+      );
+    }
+  }
+  if (hasTrace && an.maps === 0 && an.bounceAttempts > 0) {
+    conclusions.push(
+      `Only swiotlb_bounced events: ${an.bounceAttempts} bounce attempts (${an.bouncedForced} forced). The tracepoint fires before the slot search and there are no unmaps, so neither occupancy nor failures can be told from this trace; capture the dma:* events (6.12+) or the swiotlb_tbl_map_single probes (the capture script does both).`,
+    );
+  }
+  if (hasTrace && !anchored && an.mapsBounced > 0) {
+    conclusions.push('The pool start is unknown: occupancy is counted in slots per mapping, without areas or a check of the placements.');
+  }
+  if (an.bouncedUnmatched > 0 && an.level.dma) {
+    conclusions.push(
+      `${an.bouncedUnmatched} bounce attempts have no dma_map_* event after them: most likely scatterlist maps that failed (dma_map_sg emits no event when it fails); the log's "swiotlb buffer is full" lines tell more.`,
+    );
+  }
+  if (an.lostEvents > 0)
+    conclusions.push(`The trace lost events ${an.lostEvents} time(s): counts are lower bounds and some placements may not be followable.`);
+  const fails = Object.fromEntries([...an.failuresByCause.entries()].sort((a, b) => b[1] - a[1]));
+  if (an.mapsFailed > 0) {
+    const parts = Object.entries(fails).map(([k, v]) => `${v} ${k}`);
+    conclusions.push(`${an.mapsFailed} map(s) failed: ${parts.join(', ')}.`);
+  }
+  if (an.fullMessages > 0 && hasTrace && an.mapsFailed > an.fullMessages) {
+    conclusions.push(
+      `The log shows ${an.fullMessages} "buffer is full" message(s) for ${an.mapsFailed} failed maps: DMA_ATTR_NO_WARN (NVMe scatterlists) and the rate limit (10 per 5 s) hide the others.`,
+    );
+  }
+  let sizing: TextReport['sizing'] = null;
+  if (r.sizing) {
+    const s = r.sizing;
+    const forced = g.cmdline && /(?:^|\s)swiotlb=[^\s]*force/.test(g.cmdline) ? ',force' : '';
+    const advice =
+      s.enough !== null
+        ? `swiotlb=${s.enough}${forced} (${formatBytes(s.enough * IO_TLB_SIZE)}) is the smallest pool tried that avoids every failure a pool size can fix${s.tooBig ? `; ${s.tooBig} request(s) above the 256 KiB ceiling fail at any size` : ''}`
+        : `even ${s.tried[s.tried.length - 1]?.nslabs ?? s.current} slots still fail: the failures come from alignment or a leak, not the pool size`;
+    sizing = {
+      current_slots: s.current,
+      enough_slots: s.enough,
+      advice,
+      tried: s.tried.map((t) => ({ nslabs: t.nslabs, failures: t.failures, too_big: t.tooBig, peak_slots: t.peak })),
+      too_big: s.tooBig,
+    };
+    conclusions.push(`Sizing: ${advice} (failed maps are given back at once in these re-runs: the trace has no unmap for them).`);
+  } else if (r.sizingNote && hasTrace) {
+    conclusions.push(`Sizing: ${r.sizingNote}.`);
+  }
+  if (an.facts.memEncrypt) {
+    conclusions.push(
+      'Memory encryption is active (a confidential guest: SEV, TDX, CCA): every streaming DMA mapping bounces through the pool, which the kernel sizes at 6 % of RAM (64 MiB ... 1 GiB) unless swiotlb= says otherwise.',
+    );
+  }
+  const tooBigLog = an.tooBig;
+  if (tooBigLog > 0)
+    conclusions.push(`${tooBigLog} logged request(s) are above the 256 KiB ceiling (128 slots): no swiotlb= size can satisfy them.`);
+  if (hasTrace && an.mapsBounced > 0 && an.unmaps === 0) {
+    conclusions.push('The trace has maps but no unmaps: occupancy only grows here; it may have been cut short.');
+  }
+  const occKnown = hasTrace && (an.mapsBounced > 0 || an.unmaps > 0);
+  const ds = an.devices.map((d) => ({
+    name: d.name,
+    driver: d.driver || null,
+    maps: d.maps,
+    bounced: d.bounced,
+    direct: d.direct,
+    failed: d.failed,
+    unmaps: d.unmaps,
+    syncs: d.syncs,
+    bounce_attempts: d.bounceAttempts,
+    forced: d.forced,
+    beyond_dma_mask: d.beyondMask,
+    within_dma_mask: d.withinMask,
+    dma_mask: d.dmaMask >= 0 ? maskHex(d.dmaMask) : null,
+    min_align_mask: d.minAlign >= 0 ? hexAddr(d.minAlign) : null,
+    min_align_source: d.minAlignSource,
+    bytes_mapped: d.bytesMapped,
+    bytes_bounced: d.bytesBounced,
+    peak_live_slots: d.peakLiveSlots,
+    largest_map: d.largestMap,
+  }));
+  for (const d of an.devices) {
+    if (d.withinMask > 0 && d.forced === 0 && d.bounceAttempts > 0) {
+      conclusions.push(
+        `${d.name}: ${d.withinMask} bounce(s) of buffers within its dma_mask and not forced: a bus limit (dma-ranges), arm64 kmalloc alignment or Xen rules made them bounce.`,
+      );
+    }
+  }
+  return {
+    input: {
+      kind,
+      files: r.inputs.map((f) => ({ path: f.label, role: f.role, lines: f.lines })),
+      events,
+      clock: an.traceEvents === 0 ? null : an.counterClock ? 'counter' : 'seconds',
+    },
+    kernel: {
+      profile: g.profile.name,
+      title: g.profile.title,
+      source: g.profileSource,
+      ...(g.profileNote ? { note: g.profileNote } : {}),
+    },
+    platform: {
+      name: an.options.platform ?? null,
+      note: an.options.platform
+        ? 'recorded; the platform decision layer (dma-direct / xen-swiotlb) interprets it where it is available'
+        : 'not given (--platform)',
+    },
+    pool: {
+      base: g.base === null ? null : hexAddr(g.base),
+      nslabs: g.nslabs,
+      nareas: primary?.pool.nareas ?? g.nareas,
+      area_nslabs: Math.floor(g.nslabs / (primary?.pool.nareas ?? g.nareas)),
+      bytes: g.nslabs * IO_TLB_SIZE,
+      cpus: g.possibleCpus,
+      cmdline: g.cmdline,
+      sources: { ...g.sources },
+    },
+    counts: {
+      lines: an.lines + an.logLines,
+      events: an.traceEvents,
+      maps: an.maps,
+      bounced_maps: an.mapsBounced,
+      direct: an.mapsDirect,
+      failed: an.mapsFailed,
+      unmaps: an.unmaps,
+      unmaps_direct: an.unmapsDirect,
+      unmaps_unknown: an.unmapsUnknown,
+      syncs: an.syncs,
+      bounced: an.bounceAttempts,
+      bounced_forced: an.bouncedForced,
+      bounced_unmatched: an.bouncedUnmatched,
+      coherent_allocs: an.coherentAllocs,
+      coherent_frees: an.coherentFrees,
+      dma_api_probes: an.apiProbes,
+      markers: an.markersTotal,
+      lost_events: an.lostEvents,
+      unknown_events: Object.fromEntries(an.unknownEvents),
+    },
+    occupancy: {
+      peak_slots: occKnown ? an.peakUsed : null,
+      peak_percent: occKnown ? pct(an.peakUsed, g.nslabs) : null,
+      peak_at: occKnown ? { file: an.peakFile, line: an.peakLine, time: an.peakTime } : null,
+      peak_area_slots: occKnown && anchored ? [...an.peakArea] : null,
+      final_slots: occKnown ? an.used : null,
+      live_at_end: an.live.count,
+      average_slots: occKnown ? round1(an.averageUsed) : null,
+      kernel_hiwater: an.kernelHiwater,
+      basis: !occKnown
+        ? followed || an.bounceAttempts === 0
+          ? 'no bounce buffers mapped in the input'
+          : 'not known: the input has no maps with their bounce addresses and no unmaps'
+        : anchored
+          ? `the ${g.profile.name} model following the kernel's placements`
+          : 'slot counts per mapping (pool start unknown)',
+      timeline: occKnown ? an.timeline.points(256) : [],
+    },
+    failures: {
+      count: an.mapsFailed,
+      by_cause: fails,
+      first: an.failures.map((f) => ({ ...f })),
+    },
+    devices: ds,
+    copies: { at_map: an.copiedAtMap, at_unmap: an.copiedAtUnmap, at_sync: an.copiedAtSync },
+    check: {
+      compared: primary?.compared ?? 0,
+      matched: primary && primary.compared > 0 ? primary.matched : null,
+      races: primary?.races ?? 0,
+      mismatches: primary?.mismatches ?? 0,
+      profile: primary?.profile.name ?? null,
+      profiles,
+      fits,
+      note: checkNote,
+    },
+    sizing,
+    sizing_note: r.sizingNote,
+    log: {
+      lines: an.logLines,
+      full_messages: an.fullMessages,
+      too_big: tooBigLog,
+      overflow_messages: an.overflowMessages,
+      out_of_space_messages: an.logEntries.filter((e) => e.msg.kind === 'out-of-space').length,
+      suppressed: an.suppressedMessages,
+      messages: an.logEntries
+        .filter((e) => !['cmdline', 'version', 'cpus', 'pci-dma'].includes(e.msg.kind))
+        .slice(0, 500)
+        .map((e) => ({
+          file: e.file,
+          line: e.msg.line,
+          kind: e.msg.kind,
+          device: e.msg.device ?? null,
+          size: e.msg.size ?? null,
+          total: e.msg.total ?? null,
+          used: e.msg.used ?? null,
+          cause: e.explanation?.cause ?? null,
+          explanation: e.explanation?.text ?? null,
+          text: e.msg.text,
+        })),
+    },
+    markers: an.markers.slice(0, 100).map((m) => ({ file: m.file, line: m.line, text: m.text })),
+    conclusions,
+    diagnostics: [...an.diagnostics],
+    diagnostics_dropped: an.diagnosticsDropped,
+  };
+}
+
+function round1(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 10) / 10;
+}
+
+function maskHex(m: number): string {
+  return m >= 2 ** 53 ? '0xffffffffffffffff' : hexAddr(m);
+}
+
+/** The report for people. */
+export function formatReport(rep: TextReport): string {
+  const out: string[] = [];
+  const p = rep.pool;
+  const c = rep.counts;
+  out.push(
+    `Analysis of ${
+      rep.input.files
+        .filter((f) => f.role === 'trace' || f.role === 'log')
+        .map((f) => `${f.path} (${f.role})`)
+        .join(', ') || 'no input'
+    }`,
+  );
+  out.push(`  input           ${rep.input.kind}; events: ${rep.input.events}${rep.input.clock ? `; clock: ${rep.input.clock}` : ''}`);
+  out.push(`  kernel profile  ${rep.kernel.profile}: ${rep.kernel.title} [from ${rep.kernel.source}]`);
+  if (rep.kernel.note) out.push(`                  note: ${rep.kernel.note}`);
+  if (rep.platform.name) out.push(`  platform        ${rep.platform.name} (${rep.platform.note})`);
+  out.push(
+    `  pool            ${p.nslabs} slots (${formatBytes(p.bytes)}) at ${p.base ?? 'an unknown address'}, ${p.nareas} area${p.nareas === 1 ? '' : 's'} of ${p.area_nslabs} slots`,
+  );
+  out.push(`                  slots from ${p.sources.nslabs}; areas from ${p.sources.nareas}; start from ${p.sources.base}`);
+  if (rep.input.kind !== 'log' && rep.input.kind !== 'none') {
+    out.push(
+      `  maps            ${c.maps} attempts: ${c.bounced_maps} bounced, ${c.direct} direct, ${c.failed} failed; ${c.unmaps} unmaps of bounce buffers (${c.unmaps_direct} direct), ${c.syncs} syncs`,
+    );
+    out.push(
+      `  swiotlb_bounced ${c.bounced} (${c.bounced_forced} forced)${c.bounced_unmatched ? `, ${c.bounced_unmatched} without a map event` : ''}`,
+    );
+    const unk = Object.entries(c.unknown_events);
+    if (unk.length) out.push(`  other events    ${unk.map(([k, v]) => `${k} ${v}`).join(', ')} (not used)`);
+    const o = rep.occupancy;
+    if (o.peak_slots !== null) {
+      out.push(
+        `  peak occupancy  ${o.peak_slots} slots = ${o.peak_percent} % of the pool (at ${o.peak_at?.file}:${o.peak_at?.line}); average ${o.average_slots}; in use at the end ${o.final_slots}`,
+      );
+      if (o.peak_area_slots && o.peak_area_slots.length > 1) {
+        out.push(`  per-area peak   ${o.peak_area_slots.map((v, i) => `area ${i}: ${v}/${p.area_nslabs}`).join(', ')}`);
+      }
+      if (o.kernel_hiwater !== null) out.push(`  kernel hiwater  ${o.kernel_hiwater} slots (debugfs io_tlb_used_hiwater)`);
+      out.push(`                  basis: ${o.basis}`);
+    } else {
+      out.push(`  occupancy       ${o.basis}`);
+    }
+    if (rep.failures.count) {
+      out.push(
+        `  failures        ${rep.failures.count}: ${Object.entries(rep.failures.by_cause)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
+      for (const f of rep.failures.first.slice(0, 8)) out.push(`    ${f.file}:${f.line} [${f.cause}] ${f.message}`);
+    }
+    out.push(
+      `  bytes copied    ${formatBytes(rep.copies.at_map)} at map, ${formatBytes(rep.copies.at_unmap)} at unmap, ${formatBytes(rep.copies.at_sync)} at sync`,
+    );
+    if (rep.devices.length) {
+      out.push('  devices');
+      for (const d of rep.devices) {
+        const why = [
+          d.forced ? `${d.forced} forced` : '',
+          d.beyond_dma_mask ? `${d.beyond_dma_mask} beyond dma_mask ${d.dma_mask}` : '',
+          d.within_dma_mask ? `${d.within_dma_mask} within dma_mask` : '',
+        ]
+          .filter(Boolean)
+          .join(', ');
+        out.push(
+          `    ${d.driver ? `${d.driver} ` : ''}${d.name}: ${d.maps} maps (${d.bounced} bounced, ${d.direct} direct, ${d.failed} failed), peak ${d.peak_live_slots} live slots, largest ${d.largest_map} B${d.min_align_mask ? `, min_align_mask ${d.min_align_mask} (${d.min_align_source})` : ''}${why ? `; bounces: ${why}` : ''}`,
+        );
+      }
+    }
+    const k = rep.check;
+    out.push(`  kernel check    ${k.note}`);
+    for (const pr of k.profiles) {
+      if (pr.compared === 0) continue;
+      out.push(
+        `    ${pr.name.padEnd(10)} ${pr.matched}/${pr.compared} (${pr.agreement_percent} %)${pr.races ? `, ${pr.races} raced` : ''}${pr.warmups ? `, ${pr.warmups} before the area's index was known` : ''}${pr.lost ? `, ${pr.lost} not followable` : ''}${k.fits.includes(pr.name) ? '  <- fits' : ''}`,
+      );
+    }
+  }
+  const l = rep.log;
+  if (l.lines > 0 || l.messages.length > 0) {
+    out.push(
+      `  kernel log      ${l.full_messages} "buffer is full" message(s) (${l.too_big} above the ceiling), ${l.overflow_messages} overflow line(s)${l.suppressed ? `, ${l.suppressed} suppressed by the rate limit` : ''}`,
+    );
+    for (const m of l.messages.filter((x) => x.explanation).slice(0, 20)) {
+      out.push(`    ${m.file}:${m.line}: ${m.text}`);
+      out.push(`      [${m.cause}] ${m.explanation}`);
+    }
+  }
+  if (rep.conclusions.length) {
+    out.push('  conclusions');
+    for (const s of rep.conclusions) out.push(`    - ${s}`);
+  }
+  if (rep.diagnostics.length) {
+    out.push(`  diagnostics (${rep.diagnostics.length + rep.diagnostics_dropped})`);
+    for (const d of rep.diagnostics.slice(0, 20)) out.push(`    ${d.file}${d.line ? `:${d.line}` : ''}: ${d.severity}: ${d.message}`);
+    if (rep.diagnostics.length + rep.diagnostics_dropped > 20)
+      out.push(`    ... ${rep.diagnostics.length + rep.diagnostics_dropped - 20} more`);
+  }
+  return out.join('\n');
+}

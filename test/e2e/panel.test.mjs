@@ -1,0 +1,370 @@
+// The analysis panel as a user drives it in a real VS Code: open it from the palette, analyse a
+// real 6.1 kernel run, read the summary, see the chart draw, filter and search the table, click a
+// row and watch the cursor and slot map follow, pick a time range on the chart, click the slot
+// map, export, use the side view and the status bar, keep the state over hide/show and reload,
+// "Open With...", themes. Figures (time to first chart, frame times) go to test-output/e2e/metrics.json.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test as nodeTest } from 'node:test';
+import {
+  canvasInk,
+  launchBrowser,
+  openFile,
+  openWorkbench,
+  outputText,
+  panelFrame,
+  pickFile,
+  pickOption,
+  runCommand,
+  SHOTS,
+  shot,
+  startCodeServer,
+} from './vscode.mjs';
+
+let cs;
+let browser;
+let page;
+let ws;
+const metrics = {};
+
+before(async () => {
+  ws = fs.mkdtempSync(path.join(os.tmpdir(), 'swiotlb-panel-'));
+  fs.copyFileSync('examples/kernel-6.1-small-pool.jsonl', path.join(ws, 'small-pool.jsonl'));
+  fs.copyFileSync('test/fixtures/kernel-6.1/a_force_smp2.ops.jsonl.gz', path.join(ws, 'a_force_smp2.ops.jsonl.gz'));
+  fs.writeFileSync(path.join(ws, 'notes.txt'), 'scratch\n');
+  cs = await startCodeServer({ workspace: ws, vsix: process.env.VSIX });
+  browser = await launchBrowser();
+  page = browser.page;
+  await openWorkbench(page, cs.url);
+});
+
+after(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  fs.writeFileSync(path.join(SHOTS, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  await browser?.ctx.close();
+  await cs?.stop();
+});
+
+function test(name, fn) {
+  nodeTest(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      await shot(page, `FAILED-panel-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
+      throw e;
+    }
+  });
+}
+
+/** The panel's webview (not a side view, not an editor opened with "Open With..."). */
+const panel = () => panelFrame(page);
+
+/** Waits for an output channel line (long lines wrap in the view: whitespace is normalised). */
+async function outputMatch(pattern, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const text = (await outputText(page)).replace(/\s+/g, ' ');
+    const all = [...text.matchAll(new RegExp(pattern.source, 'g'))];
+    if (all.length) return all[all.length - 1];
+    if (Date.now() > deadline) throw new Error(`no output line matches ${pattern}:\n${text}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function firstChartMs(title) {
+  const esc = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = await outputMatch(
+    new RegExp(
+      `first chart of "${esc}" \\([\\d,]+ rows\\) drawn (\\d+) ms after the command \\(analysis (\\d+) ms, panel (\\d+) ms, of which (\\d+) ms`,
+    ),
+  );
+  return { total: Number(m[1]), analysis: Number(m[2]), panel: Number(m[3]), webview: Number(m[4]) };
+}
+
+test('the panel opens from the palette and offers a way in', async () => {
+  await runCommand(page, 'SWIOTLB: Open Panel', { timeout: 120_000 });
+  const p = panel();
+  await p.locator('#empty').waitFor({ timeout: 120_000 });
+  await p.locator('vscode-button', { hasText: 'Analyze Trace or Log File...' }).waitFor();
+  await shot(page, '20-panel-empty');
+  // the extension's own activation time, from its output channel
+  await runCommand(page, 'Output: Show Output Channels...', { quickPick: true });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'SWIOTLB Lens' }).first().click();
+  const m = await outputMatch(/SWIOTLB Lens activated in ([\d.]+) ms \(bundle loaded in ([\d.]+) ms\)/);
+  metrics.activation = { activateMs: Number(m[1]), bundleLoadMs: Number(m[2]) };
+});
+
+test('the largest real fixture: summary, model check and first chart', async () => {
+  await runCommand(page, 'SWIOTLB: Analyze Trace or Log File...', { quickPick: true });
+  await pickFile(page, path.join(ws, 'a_force_smp2.ops.jsonl.gz'));
+  const p = panel();
+  await p.locator('#title', { hasText: 'Replay: a_force_smp2.ops.jsonl.gz' }).waitFor({ timeout: 60_000 });
+  await p.locator('#chart[data-columns]').waitFor({ state: 'attached', timeout: 30_000 });
+  assert.match(await p.locator('#sum-check').innerText(), /4,690 of 4,690 placements/);
+  assert.match(await p.locator('#sum-bounced').innerText(), /100\.0 %/);
+  metrics.firstChartLargestFixture = {
+    file: 'kernel-6.1/a_force_smp2.ops.jsonl.gz',
+    rows: 9380,
+    ...(await firstChartMs('Replay: a_force_smp2.ops.jsonl.gz')),
+  };
+  await shot(page, '21-panel-a-force');
+});
+
+test('a real 6.1 run with failures: summary, chart, slot map', async () => {
+  await openFile(page, 'small-pool.jsonl');
+  await runCommand(page, 'SWIOTLB: Analyze Current File');
+  const p = panel();
+  await p.locator('#title', { hasText: 'Replay: small-pool.jsonl' }).waitFor({ timeout: 60_000 });
+  await p.locator('#count', { hasText: '6,902 rows' }).waitFor();
+  const chart = p.locator('#chart');
+  await p.locator('#chart[data-columns]').waitFor({ state: 'attached' });
+  assert.ok(Number(await chart.getAttribute('data-columns')) > 100, 'the occupancy series covers the chart');
+  assert.equal(await chart.getAttribute('data-peak'), '512');
+  assert.ok((await canvasInk(chart)) > 20_000, 'the chart has drawn');
+  // the slot map opens at the peak: the whole pool in use
+  await p.locator('#slot-header', { hasText: /512 of 512 used/ }).waitFor();
+  // 512 slots of at least 4x4 pixels each, all in use
+  assert.ok((await canvasInk(p.locator('.slotmap-canvas'))) > 512 * 9, 'the slot map has drawn');
+  metrics.firstChartSmallPool = {
+    file: 'examples/kernel-6.1-small-pool.jsonl',
+    rows: 6902,
+    ...(await firstChartMs('Replay: small-pool.jsonl')),
+  };
+  await shot(page, '22-panel-small-pool');
+});
+
+test('filter and search the table', async () => {
+  const p = panel();
+  await pickOption(p, '#filter-device', '0000:00:04.0');
+  await p.locator('#count', { hasText: 'of 6,902 rows' }).waitFor();
+  const byDevice = await p.locator('#count').innerText();
+  await pickOption(p, '#filter-outcome', 'failed');
+  await p.locator('#count', { hasText: '2 of 6,902 rows' }).waitFor();
+  await p.locator('#clear-filters').click();
+  await p.locator('#count', { hasText: /^\s*6,902 rows\s*$/ }).waitFor();
+  await p.locator('#search input').fill('fragmented');
+  await p.locator('#count', { hasText: '11 of 6,902 rows' }).waitFor();
+  await shot(page, '23-panel-search');
+  await p.locator('#clear-filters').click();
+  await p.locator('#count', { hasText: /^\s*6,902 rows\s*$/ }).waitFor();
+  assert.match(byDevice, /^[\d,]+ of 6,902 rows$/);
+});
+
+/** Where slot `slot` is drawn in the slot map (the layout of webview/slotmap.ts). */
+async function slotPoint(p, slot) {
+  const scroller = p.locator('#slotmap');
+  await scroller.scrollIntoViewIfNeeded();
+  const geo = await scroller.evaluate((el) => ({ top: el.scrollTop, width: el.clientWidth }));
+  const cell = Math.max(2, Math.min(8, Math.floor((geo.width - 64 - 8) / 128)));
+  const box = await scroller.boundingBox();
+  return { x: box.x + 64 + (slot % 128) * cell + cell / 2, y: box.y + Math.floor(slot / 128) * cell - geo.top + cell / 2 };
+}
+
+test('the slot map at the peak: hover tells the owner, a click selects its mapping', async () => {
+  const p = panel();
+  // nothing selected yet: the map still shows the peak, every slot in use
+  await p.locator('#slot-header', { hasText: /512 of 512 used/ }).waitFor();
+  const at = await slotPoint(p, 0);
+  await page.mouse.move(at.x, at.y);
+  const tip = p.locator('.tooltip', { hasText: /^slot 0 \(area 0, segment 0\): row \d+, 0000:00:0[34]\.0, mapped at #\d+$/ });
+  await tip.waitFor();
+  const owner = Number(/row (\d+)/.exec(await tip.innerText())[1]);
+  await page.mouse.click(at.x, at.y);
+  await p.locator('#details h2', { hasText: `Row ${owner.toLocaleString('en-US')}: ` }).waitFor();
+  assert.match(await p.locator('#details').innerText(), /→ bounced[\s\S]*Slots\s*0 …/);
+  await shot(page, '24-panel-slot-click');
+});
+
+test('a row moves the cursor and the slot map', async () => {
+  const p = panel();
+  await pickOption(p, '#filter-outcome', 'bounced');
+  await p.locator('#count', { hasText: 'of 6,902 rows' }).waitFor();
+  const row = p.locator('.table-row').nth(3);
+  const index = Number((await row.locator('.cell').first().innerText()).trim());
+  await row.click();
+  const heading = `Row ${index.toLocaleString('en-US')}:`;
+  await p.locator('#details h2', { hasText: heading }).waitFor();
+  await p.locator('#slot-header', { hasText: `after row ${index.toLocaleString('en-US')})` }).waitFor();
+  // no clock in an ops file: the time axis is the event order
+  assert.equal(await p.locator('#chart').getAttribute('data-cursor'), String(index));
+  // its slots are the ones it owns in the map
+  const slot = Number(/Slots\s*(\d+) …/.exec(await p.locator('#details').innerText())[1]);
+  const at = await slotPoint(p, slot);
+  await page.mouse.move(at.x, at.y);
+  await p
+    .locator('.tooltip', { hasText: `slot ${slot} ` })
+    .filter({ hasText: `row ${index},` })
+    .waitFor();
+  await shot(page, '25-panel-row-selected');
+  // keyboard: the next row
+  await p.locator('.table-body').press('ArrowDown');
+  await p.locator('#details h2', { hasText: heading }).waitFor({ state: 'detached' });
+});
+
+test('clicking the chart moves the slot map to that moment and selects the row there', async () => {
+  const p = panel();
+  await p.locator('#clear-filters').click();
+  await p.locator('#count', { hasText: /^\s*6,902 rows\s*$/ }).waitFor();
+  await p.locator('#chart').scrollIntoViewIfNeeded();
+  const box = await p.locator('#chart').boundingBox();
+  await page.mouse.click(box.x + box.width * 0.4, box.y + box.height * 0.5);
+  // the cursor lands about 40 % into the run (the plot starts after the axis labels)
+  const cursor = Number(await p.locator('#chart').getAttribute('data-cursor'));
+  assert.ok(cursor > 0.3 * 6902 && cursor < 0.45 * 6902, `cursor at ${cursor}`);
+  await p.locator('#slot-header', { hasText: `Slots at #${Math.round(cursor)} ` }).waitFor();
+  const header = await p.locator('#slot-header').innerText();
+  const at = Number(/after row ([\d,]+)/.exec(header)[1].replace(/,/g, ''));
+  assert.ok(at <= cursor && at > cursor - 50, header);
+  await p
+    .locator('.table-row.selected .cell', { hasText: new RegExp(`^${at}$`) })
+    .first()
+    .waitFor();
+  await shot(page, '26-panel-chart-click');
+});
+
+test('a time range selected on the chart filters the table', async () => {
+  const p = panel();
+  await p.locator('#chart').scrollIntoViewIfNeeded();
+  const box = await p.locator('#chart').boundingBox();
+  await page.keyboard.down('Shift');
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.5, { steps: 8 });
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+  await p.locator('#range', { hasText: /Rows from #\d+ to #\d+/ }).waitFor();
+  await p.locator('#count', { hasText: 'of 6,902 rows' }).waitFor();
+  await shot(page, '27-panel-range');
+  await p.locator('#clear-range').click();
+  await p.locator('#count', { hasText: /^\s*6,902 rows\s*$/ }).waitFor();
+});
+
+test('zooming and panning the chart: frame times', async () => {
+  const p = panel();
+  await p.locator('#chart').scrollIntoViewIfNeeded();
+  const box = await p.locator('#chart').boundingBox();
+  const y = box.y + box.height * 0.5;
+  await page.mouse.move(box.x + box.width * 0.5, y);
+  for (let i = 0; i < 12; i++) await page.mouse.wheel(0, -120);
+  await page.mouse.down();
+  for (let i = 0; i < 3; i++) {
+    await page.mouse.move(box.x + box.width * 0.2, y, { steps: 30 });
+    await page.mouse.move(box.x + box.width * 0.8, y, { steps: 30 });
+  }
+  await page.mouse.up();
+  const m = await outputMatch(
+    /chart frames while zooming\/panning "Replay: small-pool.jsonl" \([\d,]+ rows\): (\d+) frames, median ([\d.]+) ms, p95 ([\d.]+) ms, max ([\d.]+) ms; host columns for (\d+) windows: median ([\d.-]+) ms/,
+  );
+  metrics.panSmallPool = {
+    rows: 6902,
+    frames: Number(m[1]),
+    medianMs: Number(m[2]),
+    p95Ms: Number(m[3]),
+    maxMs: Number(m[4]),
+    hostWindows: Number(m[5]),
+    hostMedianMs: Number(m[6]),
+  };
+  assert.ok(Number(m[3]) < 50, `p95 frame ${m[3]} ms`);
+  await p.locator('#chart').dblclick();
+  await shot(page, '28-panel-zoomed');
+});
+
+test('export the rows shown as CSV', async () => {
+  const p = panel();
+  await pickOption(p, '#filter-outcome', 'failed');
+  await p.locator('#count', { hasText: '12 of 6,902 rows' }).waitFor();
+  await p.locator('vscode-button', { hasText: 'Export CSV' }).click();
+  await page.locator('.quick-input-widget input').waitFor({ timeout: 30_000 });
+  const target = path.join(ws, 'failed.csv');
+  await pickFile(page, target);
+  for (let i = 0; i < 100 && !fs.existsSync(target); i++) await new Promise((r) => setTimeout(r, 100));
+  await page.locator('.notifications-toasts .notification-toast', { hasText: 'exported to failed.csv' }).waitFor({ timeout: 30_000 });
+  const lines = fs.readFileSync(target, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 13);
+  assert.match(lines[0], /^row,time,kind,outcome,/);
+  assert.ok(lines.slice(1).every((l) => l.includes(',failed,')));
+});
+
+test('the state survives hiding the panel and reloading the window', async () => {
+  const p = panel();
+  await p.locator('.table-row').nth(2).click();
+  const selected = await p.locator('#details h2').innerText();
+  // hide: another editor in the panel's group, then back
+  await openFile(page, 'notes.txt');
+  await page.locator('.tab', { hasText: 'SWIOTLB: small-pool.jsonl' }).click();
+  await panel().locator('#count', { hasText: '12 of 6,902 rows' }).waitFor({ timeout: 30_000 });
+  await panel().locator('#details h2', { hasText: selected }).waitFor();
+  // reload: VS Code revives the panel, the extension analyses the file again
+  await runCommand(page, 'Developer: Reload Window');
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  await page.locator('.tab', { hasText: 'SWIOTLB: small-pool.jsonl' }).click({ timeout: 90_000 });
+  await panel().locator('#title', { hasText: 'Replay: small-pool.jsonl' }).waitFor({ timeout: 120_000 });
+  await panel().locator('#count', { hasText: '12 of 6,902 rows' }).waitFor({ timeout: 30_000 });
+  await panel().locator('#details h2', { hasText: selected }).waitFor();
+  await shot(page, '28-panel-after-reload');
+  await panel().locator('#clear-filters').click();
+});
+
+test('the side view, the profile pickers and the status bar', async () => {
+  await page.locator('.activitybar .action-item a[aria-label^="SWIOTLB Lens"]').click();
+  const side = page
+    .frameLocator('iframe.webview.ready[src*="extensionId=swiotlb-lens.swiotlb-lens"][src*="purpose=webviewView"]')
+    .first()
+    .frameLocator('iframe#active-frame');
+  await side.locator('#side-current h2', { hasText: 'Replay: small-pool.jsonl' }).waitFor({ timeout: 60_000 });
+  await side.locator('.side-summary', { hasText: '3,457' }).waitFor();
+  await pickOption(side, '#side-kernel', 'Linux 6.12');
+  await page.locator('.statusbar-item', { hasText: 'SWIOTLB 6.12' }).waitFor({ timeout: 30_000 });
+  await shot(page, '29-side-view');
+  await runCommand(page, 'SWIOTLB: Choose Kernel Profile...', { quickPick: true });
+  const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'From the input' }).first();
+  await pick.click();
+  await page.locator('.statusbar-item', { hasText: 'SWIOTLB 6.1 ' }).waitFor({ timeout: 30_000 });
+  await side.locator('#side-recent a', { hasText: 'a_force_smp2' }).waitFor();
+});
+
+test('go to source from the details', async () => {
+  const p = panel();
+  const row = p.locator('.table-row').nth(5);
+  const index = Number((await row.locator('.cell').first().innerText()).trim());
+  await row.click();
+  await p.locator('#go-to-source').click();
+  // op rows follow the header line one to one
+  await page.locator('.tab.active', { hasText: 'small-pool.jsonl' }).waitFor({ timeout: 30_000 });
+  await page.locator('.statusbar-item', { hasText: new RegExp(`Ln ${index + 2}, Col 1`) }).waitFor({ timeout: 30_000 });
+});
+
+test('"Open With..." shows an ops file in the SWIOTLB Lens editor', async () => {
+  await openFile(page, 'small-pool.jsonl');
+  await runCommand(page, 'View: Reopen Editor With...', { quickPick: true });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'SWIOTLB Lens' }).first().click();
+  const editor = page.locator('.editor-group-container.active iframe.webview.ready[src*="extensionId=swiotlb-lens.swiotlb-lens"]').first();
+  await editor.waitFor({ timeout: 60_000 });
+  const frame = page
+    .frameLocator('.editor-group-container.active iframe.webview.ready[src*="extensionId=swiotlb-lens.swiotlb-lens"]')
+    .first()
+    .frameLocator('iframe#active-frame');
+  await frame.locator('#title', { hasText: 'Replay: small-pool.jsonl' }).waitFor({ timeout: 60_000 });
+  await frame.locator('#chart[data-columns]').waitFor({ state: 'attached' });
+  await shot(page, '30-open-with');
+});
+
+test('light and high-contrast themes recolour the panel', async () => {
+  for (const [theme, name] of [
+    ['Light Modern', '31-theme-light'],
+    ['Dark High Contrast', '32-theme-high-contrast'],
+  ]) {
+    await runCommand(page, 'Preferences: Color Theme', { quickPick: true });
+    const input = page.locator('.quick-input-widget input');
+    await input.fill(theme);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().click();
+    await page.locator('.tab', { hasText: 'SWIOTLB: small-pool.jsonl' }).first().click();
+    const p = panel();
+    await p.locator('#chart[data-columns]').waitFor({ state: 'attached', timeout: 30_000 });
+    assert.ok((await canvasInk(p.locator('#chart'))) > 20_000);
+    await shot(page, name);
+  }
+  assert.ok((await outputText(page)).length > 0);
+});

@@ -1,0 +1,169 @@
+/**
+ * Bad input never crashes or hangs the analysis: malformed and truncated lines, binary garbage,
+ * CRLF, a 10 MB line, an empty file, a cut-short .gz. Each problem is a diagnostic with its line;
+ * the rest is still analysed. Property: random mutations of real trace lines never throw.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { buildReport, type TextReport } from '../../src/trace/report';
+import { analyzeText } from '../../src/trace/run';
+
+const FIX = path.join(__dirname, '..', 'fixtures', 'kernel-6.1');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'robust-'));
+let n = 0;
+
+/** The first lines of the small-pool run (3000 lines: maps, failures, unmaps) and its log. */
+const TRACE = gunzipSync(fs.readFileSync(path.join(FIX, 'b_small_pool_smp2', 'trace.txt.gz')))
+  .toString('utf8')
+  .split('\n')
+  .slice(0, 3000);
+const DMESG = gunzipSync(fs.readFileSync(path.join(FIX, 'b_small_pool_smp2', 'dmesg.txt.gz')));
+
+function capture(lines: string[] | Buffer, name = 'trace.txt'): string {
+  const dir = path.join(tmp, `c${n++}`);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, name), Array.isArray(lines) ? `${lines.join('\n')}\n` : lines);
+  fs.writeFileSync(path.join(dir, 'dmesg.txt'), DMESG);
+  return dir;
+}
+
+async function analyze(p: string): Promise<TextReport> {
+  return buildReport(await analyzeText([p], { noSizing: true }));
+}
+
+let clean: TextReport;
+
+describe('bad input', () => {
+  test('the clean excerpt, for reference', async () => {
+    clean = await analyze(capture(TRACE));
+    assert.deepEqual(clean.diagnostics, []);
+    assert.ok(clean.counts.maps > 300 && clean.counts.failed > 0, `${clean.counts.maps} maps, ${clean.counts.failed} failed`);
+  });
+
+  test('CRLF line ends give the same analysis', async () => {
+    const r = await analyze(capture(Buffer.from(`${TRACE.join('\r\n')}\r\n`)));
+    assert.deepEqual(r.counts, clean.counts);
+    assert.deepEqual({ ...r.occupancy, peak_at: null }, { ...clean.occupancy, peak_at: null });
+    assert.equal(r.occupancy.peak_at?.line, clean.occupancy.peak_at?.line);
+  });
+
+  test('an empty file: said, not a crash', async () => {
+    const f = path.join(tmp, 'empty.txt');
+    fs.writeFileSync(f, '');
+    const r = await analyze(f);
+    assert.equal(r.input.kind, 'log');
+    assert.deepEqual(
+      r.diagnostics.map((d) => d.message),
+      ['empty file'],
+    );
+  });
+
+  test('binary garbage: no events, no messages, said', async () => {
+    const f = path.join(tmp, 'garbage.bin');
+    const bytes = Buffer.alloc(200_000);
+    let x = 12345;
+    for (let i = 0; i < bytes.length; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      bytes[i] = x >>> 24;
+    }
+    fs.writeFileSync(f, bytes);
+    const r = await analyze(f);
+    assert.equal(r.counts.maps, 0);
+    assert.ok(r.diagnostics.some((d) => /no trace events and no swiotlb kernel messages/.test(d.message)));
+  });
+
+  test('garbage, truncated lines and a 10 MB line inside a trace: diagnostics with line numbers, the rest analysed', async () => {
+    const lines = [...TRACE];
+    lines.splice(100, 0, 'x'.repeat(10 * 1024 * 1024)); // line 101
+    lines.splice(200, 0, '\u0000\u0001\u0002 binary \u00ff junk'); // line 201
+    lines.splice(300, 0, (lines[300] as string).slice(0, 60)); // line 301: cut in the middle of the prefix
+    const r = await analyze(capture(lines));
+    const byLine = new Map(r.diagnostics.map((d) => [d.line, d.message]));
+    assert.match(byLine.get(101) ?? '', /a line of 10485760 bytes: too long/);
+    assert.match(byLine.get(201) ?? '', /not a trace event line/);
+    assert.match(byLine.get(301) ?? '', /not a trace event line/);
+    assert.deepEqual(r.counts.maps, clean.counts.maps);
+    assert.equal(r.occupancy.peak_slots, clean.occupancy.peak_slots);
+  });
+
+  test('an event whose text is cut short is skipped with its line; its call is reported, not fatal', async () => {
+    const lines = [...TRACE];
+    const i = lines.findIndex((l) => l.includes(' map_ret: '));
+    lines[i] = (lines[i] as string).replace(/ ret=0x[0-9a-f]+/, ' ret=');
+    const r = await analyze(capture(lines));
+    assert.ok(r.diagnostics.some((d) => d.line === i + 1 && /map_ret: no ret/.test(d.message)));
+    assert.ok(r.counts.maps >= clean.counts.maps - 1);
+  });
+
+  test('a .gz cut short: what was decoded is analysed, and the break is reported', async () => {
+    const gz = gzipSync(`${TRACE.join('\n')}\n`);
+    const r = await analyze(capture(gz.subarray(0, Math.floor(gz.length * 0.6)), 'trace.txt.gz'));
+    assert.ok(r.counts.maps > 0 && r.counts.maps < clean.counts.maps);
+    assert.ok(r.diagnostics.some((d) => d.severity === 'error' && /gzip data is damaged or cut short/.test(d.message)));
+  });
+
+  test('lost events: the marker is reported', async () => {
+    const lines = [...TRACE];
+    lines.splice(500, 0, 'CPU:1 [LOST 4096 EVENTS]');
+    const r = await analyze(capture(lines));
+    assert.equal(r.counts.lost_events, 1);
+    assert.ok(r.diagnostics.some((d) => d.line === 501 && /events were lost/.test(d.message)));
+  });
+});
+
+describe('property: random damage to trace lines never throws', () => {
+  const body = TRACE.slice(12, 1200);
+  test('byte flips, cuts, insertions, duplicated and dropped lines', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            line: fc.nat(body.length - 1),
+            kind: fc.constantFrom('flip', 'cut', 'insert', 'dup', 'drop', 'digits'),
+            at: fc.nat(200),
+            byte: fc.integer({ min: 0, max: 255 }),
+          }),
+          { minLength: 1, maxLength: 30 },
+        ),
+        async (damage) => {
+          const lines = [...body];
+          for (const d of damage) {
+            const l = lines[d.line % lines.length] ?? '';
+            const at = d.at % (l.length + 1);
+            const ch = String.fromCharCode(d.byte);
+            switch (d.kind) {
+              case 'flip':
+                lines[d.line % lines.length] = l.slice(0, at) + ch + l.slice(at + 1);
+                break;
+              case 'cut':
+                lines[d.line % lines.length] = l.slice(0, at);
+                break;
+              case 'insert':
+                lines[d.line % lines.length] = l.slice(0, at) + ch.repeat(1 + (d.byte % 7)) + l.slice(at);
+                break;
+              case 'dup':
+                lines.splice(d.line % lines.length, 0, l);
+                break;
+              case 'drop':
+                lines.splice(d.line % lines.length, 1);
+                break;
+              case 'digits':
+                // a different address or size: unmaps of unknown buffers, runs the model does not hold
+                lines[d.line % lines.length] = l.replace(/0x[0-9a-f]+/, `0x${(d.byte * 4096 + 0x7d500000).toString(16)}`);
+                break;
+            }
+          }
+          const r = await analyze(capture(lines));
+          for (const d of r.diagnostics) assert.ok(d.line >= 0 && d.line <= lines.length + 1, `line ${d.line}`);
+          assert.ok(r.counts.maps >= 0 && (r.occupancy.peak_slots ?? 0) <= 512);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});

@@ -1,0 +1,905 @@
+/**
+ * The analysis panel: summary bar, occupancy chart, per-call table, slot map and details, all
+ * linked. The host owns the data; this side asks for what is in view (chart columns for its
+ * width, table pages as they scroll in, the slot map at the cursor) and keeps its view state
+ * (zoom, cursor, filters, selection) in the webview state so hiding or reloading loses nothing.
+ */
+import { EVENT_KIND_NAMES, OUTCOME_NAMES, REASON_INFO } from '../src/analysis/codes';
+import { DMA_DIRECTION_NAMES } from '../src/model/constants';
+import {
+  type FilterView,
+  type HostMessage,
+  type PanelState,
+  type RowView,
+  requestKey,
+  type SessionInfo,
+  type SortColumnView,
+  type WebviewMessage,
+} from '../src/protocol/messages';
+import { FAILURE_LABELS, OccupancyChart } from './chart';
+import { asFloat64, asInt32, asUint16, asUint32, basename, el, formatBytes, formatTime } from './dom';
+import { SlotMapView } from './slotmap';
+import { VirtualTable } from './table';
+import { readTheme, type Theme } from './theme';
+import {
+  badge,
+  button,
+  dataGrid,
+  dropdown,
+  progressRing,
+  setDisabled,
+  setDropdownValue,
+  setTextFieldValue,
+  tabs,
+  textField,
+} from './toolkit';
+
+export interface Api {
+  postMessage(m: WebviewMessage): void;
+  getState(): PanelState | undefined;
+  setState(s: PanelState): void;
+}
+
+const ALL = 'all';
+const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : '–');
+const num = (n: number) => n.toLocaleString('en-US');
+
+/** Which interaction a selection came from: the chart and slot map do not move the cursor. */
+type Origin = 'table' | 'chart' | 'slotmap' | 'restore';
+
+export class PanelApp {
+  private info: SessionInfo | null = null;
+  private theme: Theme;
+  private chart!: OccupancyChart;
+  private slotmap!: SlotMapView;
+  private table!: VirtualTable;
+  private state: PanelState;
+  private filter: FilterView = {};
+  private sort: { column: SortColumnView; desc: boolean } = { column: 'index', desc: false };
+  private queryId = 0;
+  private requestId = 0;
+  private chartRequest = 0;
+  private slotRequest = 0;
+  private selected: RowView | null = null;
+  private selectOrigin: Origin = 'table';
+  private pendingLocate = -1;
+  private firstChart = true;
+  /** When the current session reached the webview (for the time-to-first-chart figure). */
+  private sessionAt = performance.now();
+  private frames: number[] = [];
+  private frameTimer = 0;
+  private textTimer = 0;
+  // elements
+  private readonly busy: HTMLElement;
+  private readonly busyText: HTMLElement;
+  private countBadge!: HTMLElement;
+  private rangeBadge!: HTMLElement;
+  private details!: HTMLElement;
+  private slotHeader!: HTMLElement;
+  private slotLegend!: HTMLElement;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly api: Api,
+  ) {
+    this.theme = readTheme();
+    this.state = api.getState() ?? { request: null, key: '' };
+    this.busy = el('div', undefined, 'busy');
+    this.busy.hidden = true;
+    this.busyText = el('span');
+    this.busy.append(progressRing(), this.busyText);
+    // theme switches change body classes: recolour the canvases
+    new MutationObserver(() => {
+      this.theme = readTheme();
+      this.chart?.setTheme(this.theme);
+      this.slotmap?.setTheme(this.theme);
+      if (this.info) this.renderSlotLegend();
+    }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+    this.root.replaceChildren(el('p', 'Waiting for data...', 'muted'), this.busy);
+  }
+
+  post(m: WebviewMessage): void {
+    this.api.postMessage(m);
+  }
+
+  private save(patch: Partial<PanelState>): void {
+    this.state = { ...this.state, ...patch };
+    this.api.setState(this.state);
+  }
+
+  onMessage(m: HostMessage): void {
+    const info = this.info;
+    switch (m.type) {
+      case 'session':
+        this.openSession(m.info);
+        return;
+      case 'empty':
+        this.renderEmpty(m.recent);
+        return;
+      case 'busy':
+        this.busy.hidden = m.message === null;
+        this.busyText.textContent = m.message ?? '';
+        return;
+      case 'error':
+        this.root.prepend(el('p', m.message, 'error'));
+        return;
+      default:
+        break;
+    }
+    if (!info || !('session' in m) || m.session !== info.id) return;
+    switch (m.type) {
+      case 'timeline':
+        if (m.request !== this.chartRequest) return;
+        this.chart.setData({
+          t0: m.t0,
+          t1: m.t1,
+          columns: m.columns,
+          totalMin: asInt32(m.totalMin),
+          totalMax: asInt32(m.totalMax),
+          hiwater: asInt32(m.hiwater),
+          areaMax: asInt32(m.areaMax),
+          failures: asUint32(m.failures),
+          events: asUint32(m.events),
+        });
+        if (this.firstChart) {
+          this.firstChart = false;
+          this.root.dataset.chart = 'drawn';
+          this.post({ type: 'drawn', session: info.id, ms: performance.now() - this.sessionAt });
+        }
+        return;
+      case 'count':
+        if (m.query !== this.queryId) return;
+        this.table.reset(m.total);
+        this.countBadge.textContent = m.total === info.rows ? `${num(m.total)} rows` : `${num(m.total)} of ${num(info.rows)} rows`;
+        if (this.pendingLocate >= 0) {
+          this.post({ type: 'locate', session: info.id, query: this.queryId, row: this.pendingLocate });
+          this.pendingLocate = -1;
+        }
+        return;
+      case 'rows':
+        if (m.query !== this.queryId) return;
+        this.table.addRows(m.start, m.rows);
+        return;
+      case 'located':
+        if (m.query !== this.queryId) return;
+        if (m.position >= 0) this.table.select(m.position, true);
+        else this.showDetails(null, `Row ${m.row} is hidden by the filters.`);
+        return;
+      case 'slotmap':
+        if (m.request !== this.slotRequest) return;
+        this.slotmap.setData({ row: m.row, time: m.time, owner: asInt32(m.owner), device: asUint16(m.device), since: asFloat64(m.since) });
+        this.renderSlotHeader(m.row, m.time, asInt32(m.owner));
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- layout
+
+  private renderEmpty(recent: readonly { file: string; label: string }[]): void {
+    this.info = null;
+    const box = el('section', undefined, 'empty');
+    box.id = 'empty';
+    box.append(
+      el('h1', 'SWIOTLB Lens'),
+      el(
+        'p',
+        'Analyse a kernel trace or log, a replay file or a scenario to see how the bounce pool fills, which mappings bounce and why.',
+        'muted',
+      ),
+    );
+    const actions = el('div', undefined, 'actions');
+    actions.append(
+      button('Analyze Trace or Log File...', () => this.post({ type: 'command', command: 'swiotlbLens.analyzeFile' }), 'primary'),
+      button('Replay Ops File...', () => this.post({ type: 'command', command: 'swiotlbLens.replayOpsFile' })),
+      button('Analyze Scenario...', () => this.post({ type: 'command', command: 'swiotlbLens.analyzeScenario' })),
+    );
+    box.appendChild(actions);
+    if (recent.length) {
+      box.appendChild(el('h2', 'Recent'));
+      const list = el('ul', undefined, 'recent');
+      for (const r of recent) {
+        const li = el('li');
+        const a = el('a', r.label);
+        a.href = '#';
+        a.title = r.file;
+        a.addEventListener('click', (e) => {
+          e.preventDefault();
+          this.post({ type: 'command', command: 'swiotlbLens.analyzeFile', arg: r.file });
+        });
+        li.appendChild(a);
+        list.appendChild(li);
+      }
+      box.appendChild(list);
+    }
+    this.root.replaceChildren(box, this.busy);
+  }
+
+  private openSession(info: SessionInfo): void {
+    const key = requestKey(info.request) || `session:${info.id}`;
+    const same = key === this.state.key;
+    const restore = same ? this.state : undefined;
+    this.sessionAt = performance.now();
+    this.info = info;
+    this.firstChart = true;
+    this.selected = null;
+    this.filter = restore?.filter ?? {};
+    this.sort = restore?.sort ?? { column: 'index', desc: false };
+    this.save({
+      request: info.request,
+      key,
+      ...(same ? {} : { view: undefined, cursor: null, selectedRow: undefined, filter: {}, sort: undefined }),
+    });
+    this.layout(info);
+    const pool = info.pool;
+    this.chart.mode = this.state.chartMode ?? 'total';
+    this.chart.setSession(
+      {
+        t0: info.t0,
+        t1: info.t1,
+        nslabs: pool?.nslabs ?? 1,
+        nareas: pool?.nareas ?? 0,
+        hasClock: info.hasClock,
+        peak: info.summary.peakSlots ?? 0,
+      },
+      restore?.view ? [restore.view[0], restore.view[1]] : undefined,
+    );
+    if (this.state.yScale) this.chart.yScale = this.state.yScale;
+    const scaleDd = this.root.querySelector('#chart-scale') as HTMLElement | null;
+    if (scaleDd) setDropdownValue(scaleDd, this.chart.yScale);
+    if (pool) this.slotmap.setPool(pool.nslabs, pool.areaNslabs, info.t0, info.t1);
+    this.slotmap.colorBy = this.state.colorBy ?? 'device';
+    this.slotmap.timeLabel = (t) => formatTime(t, info.hasClock, info.t1 - info.t0);
+    this.slotmap.deviceName = (id) => info.devices[id] || '(unknown device)';
+    this.renderSlotLegend();
+    if (restore?.filter?.t0 !== undefined && restore.filter.t1 !== undefined) this.showRange([restore.filter.t0, restore.filter.t1]);
+    if (restore?.selectedRow !== undefined) {
+      this.pendingLocate = restore.selectedRow;
+      this.selectOrigin = 'restore';
+    }
+    if (restore?.cursor !== undefined && restore.cursor !== null) this.chart.setCursor(restore.cursor, false);
+    this.runQuery();
+    // the slot map starts at the peak: the moment a user asks about
+    const start = restore?.cursor ?? (info.summary.peakSlots !== null ? null : info.t0);
+    if (pool) {
+      if (start !== null && start !== undefined) this.requestSlotsAtTime(start);
+      else this.requestSlotsAtRow(peakRow(info));
+    }
+  }
+
+  private layout(info: SessionInfo): void {
+    const header = el('header', undefined, 'header');
+    const title = el('h1', info.title);
+    title.id = 'title';
+    title.title = info.files.join('\n');
+    const badges = el('div', undefined, 'badges');
+    badges.id = 'badges';
+    badges.append(badge(kindLabel(info.kind)), badge(`kernel ${info.kernel}`), badge(info.platform));
+    if (info.pool) {
+      badges.append(
+        badge(`${num(info.pool.nslabs)} slots (${formatBytes(info.pool.nslabs * 2048)})`, `pool geometry from ${info.pool.source}`),
+        badge(`${info.pool.nareas} area${info.pool.nareas === 1 ? '' : 's'}`),
+      );
+    }
+    const actions = el('div', undefined, 'actions');
+    actions.append(
+      button(
+        'Export CSV',
+        () => this.post({ type: 'export', session: info.id, format: 'csv' }),
+        'secondary',
+        'Export the rows shown (filters applied) as CSV',
+      ),
+      button(
+        'Export JSON',
+        () => this.post({ type: 'export', session: info.id, format: 'json' }),
+        'secondary',
+        'Export the rows shown (filters applied) as JSON',
+      ),
+      button(
+        'Re-analyze',
+        () => this.post({ type: 'command', command: 'swiotlbLens.reanalyze' }),
+        'secondary',
+        'Run the analysis again (after editing the input or the settings)',
+      ),
+    );
+    header.append(title, actions);
+
+    // chart
+    const chartBox = el('section', undefined, 'chart-section');
+    chartBox.id = 'chart-section';
+    const chartBar = el('div', undefined, 'toolbar');
+    const modeDd = dropdown(
+      'Series',
+      [
+        { value: 'total', label: 'Whole pool (min/max)' },
+        { value: 'areas', label: 'Areas stacked' },
+      ],
+      this.state.chartMode ?? 'total',
+      (v) => {
+        this.chart.mode = v === 'areas' ? 'areas' : 'total';
+        this.save({ chartMode: this.chart.mode });
+        this.chart.draw();
+      },
+    );
+    modeDd.id = 'chart-mode';
+    if (!info.pool || info.pool.nareas <= 1) setDisabled(modeDd, true);
+    const scaleDd = dropdown(
+      'Scale',
+      [
+        { value: 'pool', label: 'Y: pool size' },
+        { value: 'fit', label: 'Y: fit the peak' },
+      ],
+      this.state.yScale ?? 'pool',
+      (v) => {
+        this.chart.yScale = v === 'fit' ? 'fit' : 'pool';
+        this.save({ yScale: this.chart.yScale });
+        this.chart.draw();
+      },
+    );
+    scaleDd.id = 'chart-scale';
+    this.rangeBadge = el('span', '', 'range');
+    this.rangeBadge.id = 'range';
+    this.rangeBadge.hidden = true;
+    const clearRange = button('Clear range', () => this.setRange(null), 'secondary', 'Show rows of the whole input again');
+    clearRange.id = 'clear-range';
+    clearRange.hidden = true;
+    chartBar.append(
+      modeDd,
+      scaleDd,
+      button('Reset zoom', () => this.chart.resetView(), 'secondary', 'Show the whole input (double-click or 0 on the chart)'),
+      this.rangeBadge,
+      clearRange,
+      chartLegend(this.theme, info),
+    );
+    const canvas = el('canvas', undefined, 'chart');
+    canvas.id = 'chart';
+    const readout = el('div', undefined, 'readout');
+    readout.id = 'readout';
+    readout.setAttribute('aria-live', 'polite');
+    chartBox.append(chartBar, canvas, readout);
+
+    // table with filters
+    const filters = this.filterBar(info);
+    this.table = new VirtualTable({
+      needRows: (start, count) =>
+        this.post({ type: 'rows', session: info.id, request: ++this.requestId, query: this.queryId, start, count }),
+      sortBy: (column) => {
+        this.sort = { column, desc: this.sort.column === column ? !this.sort.desc : false };
+        this.table.setSort(this.sort);
+        this.save({ sort: this.sort });
+        this.runQuery();
+      },
+      selected: (row) => this.onRowSelected(row),
+      activated: (row) => this.post({ type: 'reveal', session: info.id, row: row.index }),
+    });
+    this.table.hasClock = info.hasClock;
+    this.table.setSort(this.sort);
+    this.table.root.id = 'calls';
+    const callsBox = el('div', undefined, 'calls');
+    callsBox.append(filters, this.table.root);
+
+    const devicesBox = el('div', undefined, 'devices');
+    devicesBox.id = 'devices';
+    devicesBox.appendChild(
+      dataGrid(
+        [
+          { title: 'Device', value: (d) => d.name, width: '2fr', color: (d) => this.deviceColor(d.id) },
+          { title: 'Maps', value: (d) => num(d.maps) },
+          { title: 'Bounced', value: (d) => `${num(d.bounced)} (${pct(d.bounced, d.maps)})` },
+          { title: 'Failed', value: (d) => num(d.failed) },
+          { title: 'Copied', value: (d) => formatBytes(d.bytesCopied) },
+          { title: 'Peak slots', value: (d) => num(d.peakSlots) },
+        ],
+        info.deviceStats,
+        (d) => this.filterByDevice(d.id),
+      ),
+    );
+    const problemsBox = el('div', undefined, 'problems');
+    problemsBox.id = 'problems';
+    if (info.notes.length) {
+      const ul = el('ul', undefined, 'notes');
+      for (const n of info.notes) ul.appendChild(el('li', n));
+      problemsBox.appendChild(ul);
+    }
+    if (info.diagnostics.length) {
+      problemsBox.appendChild(
+        dataGrid(
+          [
+            { title: 'Where', value: (d) => `${basename(d.file)}${d.line ? `:${d.line}` : ''}`, width: '200px' },
+            { title: 'Severity', value: (d) => d.severity, width: '90px' },
+            { title: 'Message', value: (d) => d.message },
+          ],
+          info.diagnostics.map((d, index) => ({ ...d, index })),
+          (d) => this.post({ type: 'revealDiagnostic', session: info.id, index: d.index }),
+        ),
+      );
+      if (info.diagnosticCount > info.diagnostics.length) {
+        problemsBox.appendChild(el('p', `${info.diagnosticCount - info.diagnostics.length} more in the Problems view.`, 'muted'));
+      }
+    } else if (!info.notes.length) {
+      problemsBox.appendChild(el('p', 'Nothing to report: every line of the input was understood.', 'muted'));
+    }
+    this.countBadge = badge('');
+    this.countBadge.id = 'count';
+    const problemCount = info.diagnosticCount + info.notes.length;
+    const tabBox = tabs(
+      [
+        { id: 'calls', label: 'Calls', content: callsBox, badge: this.countBadge },
+        { id: 'devices', label: 'Devices', content: devicesBox, badge: badge(String(info.deviceStats.length)) },
+        { id: 'problems', label: 'Notes', content: problemsBox, ...(problemCount ? { badge: badge(String(problemCount)) } : {}) },
+      ],
+      this.state.tab ?? 'calls',
+      (tab) => this.save({ tab }),
+    );
+    tabBox.id = 'tabs';
+
+    // details and slot map
+    this.details = el('section', undefined, 'details');
+    this.details.id = 'details';
+    this.details.setAttribute('aria-live', 'polite');
+    this.showDetails(null);
+    const slotBox = el('section', undefined, 'slot-section');
+    slotBox.id = 'slot-section';
+    const slotBar = el('div', undefined, 'toolbar');
+    this.slotHeader = el('span', info.pool ? '' : 'This input has no pool geometry: no slot map.', 'slot-header');
+    this.slotHeader.id = 'slot-header';
+    const colorDd = dropdown(
+      'Colour slots by',
+      [
+        { value: 'device', label: 'Colour: device' },
+        { value: 'age', label: 'Colour: age' },
+      ],
+      this.state.colorBy ?? 'device',
+      (v) => {
+        this.slotmap.colorBy = v === 'age' ? 'age' : 'device';
+        this.save({ colorBy: this.slotmap.colorBy });
+        this.renderSlotLegend();
+        this.slotmap.draw();
+      },
+    );
+    colorDd.id = 'slot-color';
+    slotBar.append(this.slotHeader, colorDd);
+    this.slotLegend = el('div', undefined, 'legend');
+    this.slotLegend.id = 'slot-legend';
+    const scroller = el('div', undefined, 'slotmap');
+    scroller.id = 'slotmap';
+    scroller.tabIndex = 0;
+    scroller.setAttribute('role', 'img');
+    scroller.setAttribute('aria-label', 'Slot map: one row per 128-slot segment');
+    const spacer = el('div', undefined, 'slotmap-spacer');
+    const slotCanvas = el('canvas', undefined, 'slotmap-canvas');
+    const tooltip = el('div', undefined, 'tooltip');
+    tooltip.hidden = true;
+    scroller.append(spacer, slotCanvas, tooltip);
+    slotBox.append(slotBar, this.slotLegend, scroller);
+    if (!info.pool) scroller.hidden = true;
+
+    const lower = el('div', undefined, 'lower');
+    const left = el('div', undefined, 'left');
+    left.appendChild(tabBox);
+    const right = el('div', undefined, 'right');
+    right.append(this.details);
+    lower.append(left, right);
+
+    this.root.replaceChildren(header, el('div', undefined, 'badges-row'), this.summaryBar(info), chartBox, slotBox, lower, this.busy);
+    this.root.querySelector('.badges-row')?.replaceWith(badges);
+
+    this.chart = new OccupancyChart(canvas, readout, this.theme, {
+      requestData: (t0, t1, columns) => {
+        this.chartRequest = ++this.requestId;
+        this.post({ type: 'timeline', session: info.id, request: this.chartRequest, t0, t1, columns });
+      },
+      cursorMoved: (time) => {
+        this.save({ cursor: time });
+        this.requestSlotsAtTime(time);
+      },
+      rangeSelected: (range) => this.setRange(range),
+      viewChanged: (view) => this.save({ view }),
+      frame: (ms) => this.recordFrame(ms),
+    });
+    this.slotmap = new SlotMapView(scroller, spacer, slotCanvas, tooltip, this.theme, (owner) => {
+      this.selectOrigin = 'slotmap';
+      this.post({ type: 'locate', session: info.id, query: this.queryId, row: owner });
+    });
+  }
+
+  private summaryBar(info: SessionInfo): HTMLElement {
+    const s = info.summary;
+    const bar = el('section', undefined, 'summary');
+    bar.id = 'summary';
+    const card = (id: string, label: string, value: string, detail?: string, cls?: string) => {
+      const c = el('div', undefined, `card${cls ? ` ${cls}` : ''}`);
+      c.id = `sum-${id}`;
+      c.append(el('div', label, 'card-label'), el('div', value, 'card-value'));
+      if (detail) c.appendChild(el('div', detail, 'card-detail'));
+      return c;
+    };
+    const nslabs = info.pool?.nslabs ?? 0;
+    bar.append(
+      card('maps', 'Maps', num(s.maps), `${num(s.direct)} direct · ${num(s.unmaps)} unmaps · ${num(s.syncs)} syncs`),
+      card('bounced', 'Bounced', s.maps ? pct(s.bounced, s.maps) : '–', `${num(s.bounced)} maps${topReasons(s.bouncesByReason)}`),
+      card('copied', 'Bytes copied', formatBytes(s.bytesCopied), 'by bounce copies'),
+    );
+    const failures = s.failed + s.hangs;
+    const causes = Object.entries(s.failuresByCause)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${num(v)} ${k}`)
+      .join(' · ');
+    bar.append(card('failures', 'Failures', num(failures), causes || 'none', failures ? 'bad' : undefined));
+    if (s.peakSlots !== null) {
+      bar.append(
+        card('peak', 'Peak occupancy', nslabs ? pct(s.peakSlots, nslabs) : num(s.peakSlots), `${num(s.peakSlots)} of ${num(nslabs)} slots`),
+        card(
+          'average',
+          'Average occupancy',
+          nslabs && s.averageSlots !== null ? pct(s.averageSlots, nslabs) : '–',
+          s.averageSlots !== null ? `${s.averageSlots.toFixed(1)} slots${info.hasClock ? ', time-weighted' : ''}` : '',
+        ),
+      );
+    }
+    if (s.check) {
+      const ok = s.check.matched === s.check.compared;
+      bar.append(
+        card(
+          'check',
+          'Model check',
+          s.check.compared ? pct(s.check.matched, s.check.compared) : '–',
+          `${num(s.check.matched)} of ${num(s.check.compared)} placements as the kernel chose (${s.check.profile})`,
+          ok ? 'good' : undefined,
+        ),
+      );
+    }
+    const wrap = el('div', undefined, 'summary-wrap');
+    wrap.appendChild(bar);
+    if (s.advice) {
+      const advice = el('p', s.advice, 'advice');
+      advice.id = 'advice';
+      wrap.appendChild(advice);
+    }
+    return wrap;
+  }
+
+  private filterBar(info: SessionInfo): HTMLElement {
+    const bar = el('div', undefined, 'filters');
+    bar.id = 'filters';
+    const search = textField('Search device, call, reason, message or 0xaddress', (v) => {
+      window.clearTimeout(this.textTimer);
+      this.textTimer = window.setTimeout(() => this.updateFilter({ text: v.trim() || undefined }), 200);
+    });
+    search.id = 'search';
+    if (this.filter.text) setTextFieldValue(search, this.filter.text);
+    const one = (x: readonly number[] | undefined) => (x?.length === 1 ? String(x[0]) : ALL);
+    const device = dropdown(
+      'Device',
+      [{ value: ALL, label: 'All devices' }, ...info.deviceStats.map((d) => ({ value: String(d.id), label: d.name }))],
+      one(this.filter.devices),
+      (v) => this.updateFilter({ devices: v === ALL ? undefined : [Number(v)] }),
+      'below',
+    );
+    device.id = 'filter-device';
+    const outcomes = Object.entries(OUTCOME_NAMES).filter(([, n]) => n);
+    const outcome = dropdown(
+      'Outcome',
+      [{ value: ALL, label: 'All outcomes' }, ...outcomes.map(([k, n]) => ({ value: k, label: n }))],
+      one(this.filter.outcomes),
+      (v) => this.updateFilter({ outcomes: v === ALL ? undefined : [Number(v)] }),
+      'below',
+    );
+    outcome.id = 'filter-outcome';
+    const kind = dropdown(
+      'Event',
+      [{ value: ALL, label: 'All events' }, ...Object.entries(EVENT_KIND_NAMES).map(([k, n]) => ({ value: k, label: n }))],
+      one(this.filter.kinds),
+      (v) => this.updateFilter({ kinds: v === ALL ? undefined : [Number(v)] }),
+      'below',
+    );
+    kind.id = 'filter-kind';
+    const dir = dropdown(
+      'Direction',
+      [
+        { value: ALL, label: 'All directions' },
+        ...Object.entries(DMA_DIRECTION_NAMES).map(([k, n]) => ({ value: k, label: n.replace(/^DMA_/, '') })),
+      ],
+      one(this.filter.dirs),
+      (v) => this.updateFilter({ dirs: v === ALL ? undefined : [Number(v)] }),
+      'below',
+    );
+    dir.id = 'filter-dir';
+    const reason = dropdown(
+      'Reason',
+      [{ value: ALL, label: 'All reasons' }, ...REASON_INFO.map((r) => ({ value: String(r.bit), label: r.code }))],
+      this.filter.reasons ? String(this.filter.reasons) : ALL,
+      (v) => this.updateFilter({ reasons: v === ALL ? undefined : Number(v) }),
+      'below',
+    );
+    reason.id = 'filter-reason';
+    reason.title = 'Reason to bounce or cause of failure';
+    const reset = button(
+      'Clear filters',
+      () => {
+        for (const [d, v] of [
+          [device, ALL],
+          [outcome, ALL],
+          [kind, ALL],
+          [dir, ALL],
+          [reason, ALL],
+        ] as const)
+          setDropdownValue(d, v);
+        setTextFieldValue(search, '');
+        this.filter = {};
+        this.chart.clearSelection();
+        this.showRange(null);
+        this.save({ filter: {} });
+        this.runQuery();
+      },
+      'secondary',
+    );
+    reset.id = 'clear-filters';
+    bar.append(search, device, outcome, kind, dir, reason, reset);
+    return bar;
+  }
+
+  // ---------------------------------------------------------------- behaviour
+
+  private updateFilter(patch: Partial<Record<keyof FilterView, unknown>>): void {
+    const f: Record<string, unknown> = { ...this.filter, ...patch };
+    for (const k of Object.keys(f)) if (f[k] === undefined) delete f[k];
+    this.filter = f as FilterView;
+    this.save({ filter: this.filter });
+    this.runQuery();
+  }
+
+  private runQuery(): void {
+    const info = this.info;
+    if (!info) return;
+    // keep the selected row selected in the new order when it is still there
+    if (this.selected && this.pendingLocate < 0) {
+      this.pendingLocate = this.selected.index;
+      this.selectOrigin = 'restore';
+    }
+    this.post({ type: 'query', session: info.id, query: ++this.queryId, filter: this.filter, sort: this.sort });
+  }
+
+  private setRange(range: [number, number] | null): void {
+    if (!range) this.chart.clearSelection();
+    this.showRange(range);
+    this.updateFilter({ t0: range?.[0], t1: range?.[1] });
+  }
+
+  private showRange(range: [number, number] | null): void {
+    const info = this.info;
+    if (!info) return;
+    const clear = this.root.querySelector('#clear-range') as HTMLElement | null;
+    this.rangeBadge.hidden = !range;
+    if (clear) clear.hidden = !range;
+    if (range) {
+      const span = range[1] - range[0];
+      this.rangeBadge.textContent = `Rows from ${formatTime(range[0], info.hasClock, span)} to ${formatTime(range[1], info.hasClock, span)}`;
+    }
+  }
+
+  private filterByDevice(id: number): void {
+    const dd = this.root.querySelector('#filter-device') as HTMLElement | null;
+    if (dd) setDropdownValue(dd, String(id));
+    const tabsEl = this.root.querySelector('#tabs') as (HTMLElement & { activeid: string }) | null;
+    if (tabsEl) tabsEl.activeid = 'tab-calls';
+    this.save({ tab: 'calls' });
+    this.updateFilter({ devices: [id] });
+  }
+
+  private onRowSelected(row: RowView | null): void {
+    const info = this.info;
+    if (!info || !row) return;
+    this.selected = row;
+    this.save({ selectedRow: row.index });
+    this.showDetails(row);
+    const origin = this.selectOrigin;
+    this.selectOrigin = 'table';
+    // a release shows the moment before it, so its slots are still there to see
+    const released = row.outcome === 'released';
+    const owner = row.outcome === 'bounced' ? row.index : released ? (row.pair ?? -1) : -1;
+    this.slotmap.highlight(owner);
+    if (origin === 'chart' || origin === 'slotmap') return;
+    this.chart.setCursor(row.time, false);
+    this.save({ cursor: row.time });
+    if (info.pool) this.requestSlotsAtRow(released ? row.index - 1 : row.index, owner);
+  }
+
+  private requestSlotsAtRow(row: number, highlight = -1): void {
+    const info = this.info;
+    if (!info?.pool) return;
+    this.slotRequest = ++this.requestId;
+    this.post({ type: 'slotmap', session: info.id, request: this.slotRequest, row });
+    if (highlight >= 0) this.slotmap.highlight(highlight);
+  }
+
+  private requestSlotsAtTime(time: number): void {
+    const info = this.info;
+    if (!info?.pool) return;
+    this.slotRequest = ++this.requestId;
+    this.post({ type: 'slotmap', session: info.id, request: this.slotRequest, row: -1, time });
+  }
+
+  private renderSlotHeader(row: number, time: number, owner: Int32Array): void {
+    const info = this.info;
+    if (!info?.pool) return;
+    let used = 0;
+    let runs = 0;
+    let largest = 0;
+    let run = 0;
+    for (let s = 0; s < owner.length; s++) {
+      if ((owner[s] as number) >= 0) {
+        used++;
+        if (run) {
+          runs++;
+          largest = Math.max(largest, run);
+        }
+        run = 0;
+      } else if (s % 128 === 0 && run) {
+        // a free run never crosses a segment for the allocator
+        runs++;
+        largest = Math.max(largest, run);
+        run = 1;
+      } else run++;
+    }
+    if (run) {
+      runs++;
+      largest = Math.max(largest, run);
+    }
+    const at = row < 0 ? 'before the first event' : `after row ${num(row)}`;
+    this.slotHeader.textContent = `Slots at ${formatTime(time, info.hasClock, info.t1 - info.t0)} (${at}): ${num(used)} of ${num(info.pool.nslabs)} used, ${num(runs)} free runs, largest ${largest} slots`;
+  }
+
+  private renderSlotLegend(): void {
+    const info = this.info;
+    if (!info || !this.slotLegend) return;
+    this.slotLegend.replaceChildren();
+    const item = (color: string, label: string) => {
+      const i = el('span', undefined, 'legend-item');
+      const sw = el('span', undefined, 'swatch');
+      sw.style.background = color;
+      i.append(sw, document.createTextNode(label));
+      return i;
+    };
+    this.slotLegend.appendChild(item(this.theme.free, 'free'));
+    if (this.slotmap?.colorBy === 'age') {
+      this.slotLegend.append(item('hsl(200, 70%, 75%)', 'just mapped'), item('hsl(30, 70%, 25%)', 'held longest'));
+      return;
+    }
+    const shown = info.deviceStats.filter((d) => d.peakSlots > 0).slice(0, 12);
+    for (const d of shown) this.slotLegend.appendChild(item(this.deviceColor(d.id), d.name));
+  }
+
+  private deviceColor(id: number): string {
+    const p = this.theme.palette;
+    return p[(id - 1 + p.length) % p.length] as string;
+  }
+
+  private showDetails(row: RowView | null, note?: string): void {
+    const d = this.details;
+    const info = this.info;
+    d.replaceChildren();
+    if (!row || !info) {
+      d.appendChild(el('p', note ?? 'Select a row (or a run in the slot map) to see its decision.', 'muted'));
+      return;
+    }
+    const head = el('div', undefined, 'details-head');
+    head.append(el('h2', `Row ${num(row.index)}: ${row.api || row.kind} → ${row.outcome || row.kind}`));
+    d.appendChild(head);
+    const dl = el('dl');
+    const add = (k: string, v: string | null | undefined) => {
+      if (v === null || v === undefined || v === '') return;
+      dl.append(el('dt', k), el('dd', v));
+    };
+    add('Time', formatTime(row.time, info.hasClock, 1));
+    add('CPU', row.cpu === null ? null : String(row.cpu));
+    add('Device', row.device);
+    add('Size', row.size === null ? null : `${num(row.size)} bytes`);
+    add('Direction', row.dir);
+    add('orig_addr', row.phys);
+    add('DMA address', row.dma);
+    if (row.slot !== null) {
+      add(
+        'Slots',
+        `${row.slot} … ${row.slot + row.nslots - 1} (${row.nslots} slot${row.nslots === 1 ? '' : 's'}, ${formatBytes(row.nslots * 2048)})`,
+      );
+      add('Area', row.area === null ? null : String(row.area));
+    }
+    add('Pool used after', row.used === null ? null : `${num(row.used)} slots`);
+    add('Copied', row.copied ? `${num(row.copied)} bytes` : null);
+    add('Source', row.source);
+    d.appendChild(dl);
+    if (row.reasons.length) {
+      const ul = el('ul', undefined, 'reasons');
+      for (const code of row.reasons) {
+        const r = REASON_INFO.find((x) => x.code === code);
+        const li = el('li');
+        li.append(el('strong', code), document.createTextNode(r ? `: ${r.text}` : ''));
+        ul.appendChild(li);
+      }
+      d.appendChild(ul);
+    }
+    if (row.message) d.appendChild(el('pre', row.message, 'message'));
+    const actions = el('div', undefined, 'actions');
+    const go = button(
+      'Go to Source',
+      () => this.post({ type: 'reveal', session: info.id, row: row.index }),
+      'primary',
+      'Open the trace line, log line or call site',
+    );
+    go.id = 'go-to-source';
+    if (!row.source) setDisabled(go, true);
+    actions.appendChild(go);
+    if (row.pair !== null) {
+      const pair = row.pair;
+      actions.appendChild(
+        button(row.index < pair ? 'Go to Unmap' : 'Go to Map', () => {
+          this.post({ type: 'locate', session: info.id, query: this.queryId, row: pair });
+        }),
+      );
+    }
+    d.appendChild(actions);
+  }
+
+  private recordFrame(ms: number): void {
+    const info = this.info;
+    if (!info) return;
+    this.frames.push(ms);
+    window.clearTimeout(this.frameTimer);
+    // report once the interaction has settled
+    this.frameTimer = window.setTimeout(() => {
+      if (this.frames.length >= 5) this.post({ type: 'frames', session: info.id, frames: this.frames.slice(-10000) });
+      this.frames = [];
+    }, 800);
+  }
+}
+
+function kindLabel(kind: SessionInfo['kind']): string {
+  switch (kind) {
+    case 'replay':
+      return 'replay';
+    case 'trace':
+      return 'trace';
+    case 'log':
+      return 'kernel log';
+    case 'trace+log':
+      return 'trace + log';
+    case 'scenario':
+      return 'scenario';
+    case 'source':
+      return 'driver source';
+    default:
+      return kind;
+  }
+}
+
+function topReasons(byReason: Readonly<Record<string, number>>): string {
+  const top = Object.entries(byReason)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3);
+  return top.length ? `: ${top.map(([k, v]) => `${k} ${num(v)}`).join(', ')}` : '';
+}
+
+function peakRow(info: SessionInfo): number {
+  return info.summary.peakRow ?? -1;
+}
+
+function chartLegend(theme: Theme, info: SessionInfo): HTMLElement {
+  const legend = el('div', undefined, 'legend');
+  legend.id = 'chart-legend';
+  const item = (color: string, label: string, cls = 'swatch') => {
+    const i = el('span', undefined, 'legend-item');
+    const sw = el('span', undefined, cls);
+    sw.style.background = color;
+    i.append(sw, document.createTextNode(label));
+    return i;
+  };
+  legend.append(item(theme.band, 'used slots'), item(theme.hiwater, 'high-water', 'swatch line'));
+  if (info.pool) legend.appendChild(item(theme.pool, 'pool size', 'swatch line'));
+  const causes = Object.keys(info.summary.failuresByCause);
+  FAILURE_LABELS.forEach((label, k) => {
+    if (causes.includes(label)) legend.appendChild(item(theme.failures[k] as string, label, 'swatch triangle'));
+  });
+  return legend;
+}
