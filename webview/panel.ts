@@ -62,6 +62,8 @@ export class PanelApp {
   private slotRequest = 0;
   private selected: RowView | null = null;
   private selectOrigin: Origin = 'table';
+  /** The slot map request of a cursor the user placed: its row gets selected. */
+  private selectAtCursor = -1;
   private pendingLocate = -1;
   private firstChart = true;
   /** When the current session reached the webview (for the time-to-first-chart figure). */
@@ -163,12 +165,20 @@ export class PanelApp {
       case 'located':
         if (m.query !== this.queryId) return;
         if (m.position >= 0) this.table.select(m.position, true);
-        else this.showDetails(null, `Row ${m.row} is hidden by the filters.`);
+        else if (m.reveal) {
+          // asked for from the editor: show it rather than say it is hidden
+          this.pendingLocate = m.row;
+          (this.root.querySelector('#clear-filters') as HTMLElement | null)?.click();
+        } else this.showDetails(null, `Row ${m.row} is hidden by the filters.`);
         return;
       case 'slotmap':
         if (m.request !== this.slotRequest) return;
         this.slotmap.setData({ row: m.row, time: m.time, owner: asInt32(m.owner), device: asUint16(m.device), since: asFloat64(m.since) });
         this.renderSlotHeader(m.row, m.time, asInt32(m.owner));
+        if (this.selectAtCursor === m.request && m.row >= 0 && this.info) {
+          this.selectOrigin = 'chart';
+          this.post({ type: 'locate', session: this.info.id, query: this.queryId, row: m.row });
+        }
         return;
       default:
         return;
@@ -493,6 +503,8 @@ export class PanelApp {
       cursorMoved: (time) => {
         this.save({ cursor: time });
         this.requestSlotsAtTime(time);
+        // the row at that moment is selected once the host says which row it is
+        this.selectAtCursor = this.slotRequest;
       },
       rangeSelected: (range) => this.setRange(range),
       viewChanged: (view) => this.save({ view }),

@@ -176,10 +176,11 @@ export class SlotMapView {
     }
     const o = d.owner[s] as number;
     const area = this.areaNslabs ? Math.floor(s / this.areaNslabs) : 0;
+    const where = `slot ${s} (area ${area}, segment ${Math.floor(s / SEG)})`;
     this.tooltip.textContent =
       o < 0
-        ? `slot ${s} (area ${area}, segment ${Math.floor(s / SEG)}): free`
-        : `slot ${s} (area ${area}): row ${o}, mapped at ${d.since[s]}`;
+        ? `${where}: free`
+        : `${where}: row ${o}, ${this.deviceName(d.device[s] as number)}, mapped at ${this.timeLabel(d.since[s] as number)}`;
     this.tooltip.hidden = false;
     this.tooltip.style.left = `${Math.min(x + 12, this.scroller.clientWidth - 260)}px`;
     this.tooltip.style.top = `${y + 12 + this.scroller.scrollTop}px`;

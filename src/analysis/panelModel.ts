@@ -138,8 +138,17 @@ export class PanelModel {
   }
 
   /** Asks the webview to select a row (where it is in the current query). */
-  locate(row: number): HostMessage {
-    return { type: 'located', session: this.info.id, query: this.queryId, row, position: this.positionOf(row), select: true };
+  /** Where a row is in the current query; `reveal`: the webview clears filters that hide it. */
+  locate(row: number, reveal = false): HostMessage {
+    return {
+      type: 'located',
+      session: this.info.id,
+      query: this.queryId,
+      row,
+      position: this.positionOf(row),
+      select: true,
+      ...(reveal ? { reveal } : {}),
+    };
   }
 
   /** Position of a row in the current query (for scrolling to it), or -1. */

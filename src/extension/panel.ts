@@ -65,7 +65,7 @@ export class PanelController implements vscode.Disposable {
 
   /** Selects a row of the session in the webview (from the editor: a log line, a call site). */
   select(row: number): void {
-    if (this.model && this.ready) this.post(this.model.locate(row));
+    if (this.model && this.ready) this.post(this.model.locate(row, true));
   }
 
   post(m: HostMessage): void {

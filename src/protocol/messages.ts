@@ -214,6 +214,8 @@ export type HostMessage =
       readonly row: number;
       readonly position: number;
       readonly select: boolean;
+      /** From the editor ("Show in Panel"): clear the filters when they hide the row. */
+      readonly reveal?: boolean;
     }
   | { readonly type: 'busy'; readonly message: string | null }
   | { readonly type: 'side'; readonly info: SideInfo }
@@ -352,7 +354,14 @@ export function isHostMessage(x: unknown): x is HostMessage {
     case 'slotmap':
       return isInt(x.session) && isInt(x.request);
     case 'located':
-      return isInt(x.session) && isInt(x.query) && isInt(x.row) && Number.isSafeInteger(x.position) && typeof x.select === 'boolean';
+      return (
+        isInt(x.session) &&
+        isInt(x.query) &&
+        isInt(x.row) &&
+        Number.isSafeInteger(x.position) &&
+        typeof x.select === 'boolean' &&
+        (x.reveal === undefined || typeof x.reveal === 'boolean')
+      );
     case 'busy':
       return x.message === null || typeof x.message === 'string';
     case 'side':

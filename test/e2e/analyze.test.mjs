@@ -74,7 +74,7 @@ test('analysing a real 6.1 trace: the report in the output channel, the panel', 
   const source = await p.locator('#details dd', { hasText: /trace\.txt:\d+$/ }).innerText();
   const line = Number(/:(\d+)$/.exec(source)[1]);
   await p.locator('#go-to-source').click();
-  await page.locator('.tab.active', { hasText: 'trace.txt' }).waitFor({ timeout: 30_000 });
+  await page.locator('.tab.active[data-resource-name="trace.txt"]').waitFor({ timeout: 30_000 });
   await page.locator('.statusbar-item', { hasText: new RegExp(`Ln ${line}, Col 1`) }).waitFor({ timeout: 30_000 });
   await shot(page, '41-analyze-trace-source');
 });

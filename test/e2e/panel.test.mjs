@@ -181,6 +181,11 @@ test('a row moves the cursor and the slot map', async () => {
   const p = panel();
   await pickOption(p, '#filter-outcome', 'bounced');
   await p.locator('#count', { hasText: 'of 6,902 rows' }).waitFor();
+  // from the top: rows rendered ahead of the scroll position would move away when clicked
+  await p.locator('.table-body').evaluate((el) => {
+    el.scrollTop = 0;
+  });
+  await p.locator('.table-row[aria-rowindex="2"]').waitFor();
   const row = p.locator('.table-row').nth(3);
   const index = Number((await row.locator('.cell').first().innerText()).trim());
   await row.click();
@@ -332,7 +337,7 @@ test('go to source from the details', async () => {
   await row.click();
   await p.locator('#go-to-source').click();
   // op rows follow the header line one to one
-  await page.locator('.tab.active', { hasText: 'small-pool.jsonl' }).waitFor({ timeout: 30_000 });
+  await page.locator('.tab.active[data-resource-name="small-pool.jsonl"]').waitFor({ timeout: 30_000 });
   await page.locator('.statusbar-item', { hasText: new RegExp(`Ln ${index + 2}, Col 1`) }).waitFor({ timeout: 30_000 });
 });
 
@@ -340,12 +345,12 @@ test('"Open With..." shows an ops file in the SWIOTLB Lens editor', async () => 
   await openFile(page, 'small-pool.jsonl');
   await runCommand(page, 'View: Reopen Editor With...', { quickPick: true });
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'SWIOTLB Lens' }).first().click();
-  const editor = page.locator('.editor-group-container.active iframe.webview.ready[src*="extensionId=swiotlb-lens.swiotlb-lens"]').first();
-  await editor.waitFor({ timeout: 60_000 });
+  // the custom editor's webview is the visible one (the panel's is hidden behind its tab)
   const frame = page
-    .frameLocator('.editor-group-container.active iframe.webview.ready[src*="extensionId=swiotlb-lens.swiotlb-lens"]')
+    .frameLocator('iframe.webview.ready[src*="extensionId=swiotlb-lens.swiotlb-lens"]:not([src*="purpose=webviewView"]):visible')
     .first()
     .frameLocator('iframe#active-frame');
+  await page.locator('.tab.active[aria-label^="SWIOTLB: small-pool.jsonl"]').first().waitFor({ timeout: 60_000 });
   await frame.locator('#title', { hasText: 'Replay: small-pool.jsonl' }).waitFor({ timeout: 60_000 });
   await frame.locator('#chart[data-columns]').waitFor({ state: 'attached' });
   await shot(page, '30-open-with');
