@@ -32,6 +32,12 @@ export interface SourceOptions {
   readonly cpus?: number;
   /** Workspace defaults in the annotation grammar ("ram=32G cpus=8"). */
   readonly settings?: string;
+  /**
+   * Per-device settings in the same grammar, keyed by a device's name (`device=`), its expression
+   * as written (`&pdev->dev`), or either prefixed with the driver's folder (`swlnic/&pdev->dev`).
+   * They override the defaults and the driver's set-up calls; annotations in the source win.
+   */
+  readonly devices?: Readonly<Record<string, string>>;
   /** Paths are reported relative to this folder. */
   readonly root?: string;
   /** Files read for devices, pairs and symbols whose own sites are not reported (the rest of a driver). */
@@ -243,6 +249,35 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
     });
   }
   const settings = settingsParsed.hints;
+  const deviceSettings = new Map<string, Hints>();
+  for (const [key, value] of Object.entries(opts.devices ?? {})) {
+    const parsed = parseSettingsHints(typeof value === 'string' ? value : '');
+    const problems = [...parsed.problems.map((p) => p.message)];
+    if (typeof value !== 'string') problems.push('the value must be a string of key=value pairs');
+    const machine = MACHINE_KEYS.filter((k) => parsed.hints[k] !== undefined);
+    if (machine.length) problems.push(`${machine.join(', ')} describe the machine, not a device: use swiotlbLens.source.defaults`);
+    for (const message of problems)
+      diagnostics.push({
+        file: 'settings',
+        span: WHOLE_FILE,
+        severity: 'error',
+        code: 'settings',
+        message: `swiotlbLens.source.devices["${key}"]: ${message}`,
+      });
+    deviceSettings.set(key.replace(/\s+/g, ''), withoutMachineKeys(parsed.hints));
+  }
+  const deviceSettingsFor = (driver: string) =>
+    deviceSettings.size === 0
+      ? undefined
+      : (s: Site, name: string | undefined): Hints | undefined => {
+          for (const k of [name, s.deviceExpr, s.deviceKey]) {
+            if (!k) continue;
+            const key = k.replace(/\s+/g, '');
+            const h = deviceSettings.get(`${driver}/${key}`) ?? deviceSettings.get(key);
+            if (h) return h;
+          }
+          return undefined;
+        };
 
   // the files, grouped into drivers (one folder each)
   const primary: string[] = [];
@@ -375,7 +410,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
       const ann = fileAnnotations(pf);
       annotationsByFile.set(f, ann.annotations);
       if (f.primary) diagnostics.push(...annotationDiagnostics(f.display, ann.problems));
-      applyAnnotations(built, built[0]?.id ?? nextSite, ann.annotations, withoutMachineKeys(settings));
+      applyAnnotations(built, built[0]?.id ?? nextSite, ann.annotations, withoutMachineKeys(settings), deviceSettingsFor(driverName));
       f.report = { file: f.display, driver: driverName, bytes: pf.bytes, lines: pf.lines, sites: built.length, errorNodes: pf.errorNodes };
       driverSites.push(...built);
       if (f.primary) {

@@ -14,6 +14,19 @@ const code = (s: string) => `\`${s.replaceAll('`', "'")}\``;
 const hex = (n: number | null) => (n === null || n < 0 ? '' : hexAddr(n));
 
 /** Markdown for a hover. */
+const DEVICE_KEYS = [
+  'dma_mask',
+  'coherent_dma_mask',
+  'min_align_mask',
+  'seg_boundary',
+  'max_seg_size',
+  'bus_dma_limit',
+  'dma_offset',
+  'coherent',
+  'trusted',
+  'restricted_pool',
+];
+
 export function explainSite(s: Site, a: SourceAnalysis): string {
   const v = a.verdicts.get(s.id);
   const out: string[] = [];
@@ -41,6 +54,10 @@ export function explainSite(s: Site, a: SourceAnalysis): string {
       `Device: dma_mask ${code(`0x${dev.view.dmaMask.value.toString(16)}`)} (${dev.view.dmaMask.from}); min_align_mask ${hexAddr(dev.view.minAlignMask.value)}; max_seg_size ${formatBytes(dev.view.maxSegSize.value)}`,
     );
   }
+  // annotations and per-device settings win over what the source's set-up calls say
+  const overrides = Object.entries(hintsJson(s.hints)).filter(([k]) => DEVICE_KEYS.includes(k));
+  if (overrides.length)
+    out.push(`Overridden by annotations or settings: ${overrides.map(([k, v]) => code(`${k}=${String(v)}`)).join(' ')}`);
   const d = a.drivers.find((x) => x.name === s.driver);
   if (d) {
     const pool = d.sim?.pool;

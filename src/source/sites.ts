@@ -385,7 +385,14 @@ function optional<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V
 }
 
 /** Attaches annotations and merges hints: settings < file < function < call. */
-export function applyAnnotations(sites: Site[], firstId: number, annotations: readonly Annotation[], settings: Hints): void {
+export function applyAnnotations(
+  sites: Site[],
+  firstId: number,
+  annotations: readonly Annotation[],
+  settings: Hints,
+  /** Per-device settings for a site (by its device name, expression or key): above the defaults. */
+  deviceSettings?: (s: Site, name: string | undefined) => Hints | undefined,
+): void {
   const file = annotations.filter((a) => a.scope === 'file');
   for (const s of sites) {
     const fnIdx = s.raw.fn;
@@ -394,13 +401,13 @@ export function applyAnnotations(sites: Site[], firstId: number, annotations: re
     s.annotations = [...file, ...fnA, ...callA];
     s.annotated = callA.length > 0;
     // the machine keys of swiotlb-file: describe the driver's machine, not its calls
-    s.hints = Object.assign(
+    const annotated: Hints = Object.assign(
       {},
-      settings,
       ...file.map((a) => withoutMachineKeys(a.hints)),
       ...fnA.map((a) => a.hints),
       ...callA.map((a) => a.hints),
     );
+    s.hints = Object.assign({}, settings, deviceSettings?.(s, annotated.device ?? settings.device), annotated);
   }
 }
 

@@ -3,10 +3,12 @@
  * mistake reported at its exact position.
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import { analyzeSource } from '../../src/source/analyze';
 import { fileAnnotations, mergeHints, parseAnnotationComment, parseSettingsHints } from '../../src/source/annotations';
 import type { CommentInfo } from '../../src/source/types';
-import { analyzeC, extract, lineOf, siteAt } from './source-helpers';
+import { analyzeC, driver, extract, lineOf, siteAt } from './source-helpers';
 
 function comment(text: string, row = 10, col = 4): CommentInfo {
   const lines = text.split('\n');
@@ -202,6 +204,59 @@ static void c(struct device *dev)
       },
     );
     assert.deepEqual([a.sites[0]?.hints.depth, a.sites[0]?.hints.where], [2, { kind: 'region', region: 'high' }]);
+  });
+
+  test('per-device settings override the set-up calls and the defaults; annotations still win', async () => {
+    const text = [
+      'static int probe(struct pci_dev *pdev) {',
+      '\treturn dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(32));',
+      '}',
+      'static void tx(struct pci_dev *pdev, void *b) {',
+      '\tx = dma_map_single(&pdev->dev, b, 64, DMA_TO_DEVICE); /* T1 */',
+      '\t/* swiotlb: min_align_mask=0x3 */',
+      '\ty = dma_map_single(&pdev->dev, b, 64, DMA_TO_DEVICE); /* T2 */',
+      '}',
+      '',
+    ].join('\n');
+    const devices = { '&pdev->dev': 'dma_mask=64 min_align_mask=0xfff', '&other->dev': 'cpus=4 depht=2' };
+    const a = await analyzeC(text, { settings: 'min_align_mask=0x7 depth=3', devices, simulate: false }, {});
+    const t1 = siteAt(a, lineOf(text, 'T1')).hints;
+    const t2 = siteAt(a, lineOf(text, 'T2')).hints;
+    assert.deepEqual([t1.dma_mask, t1.min_align_mask, t1.depth], [2n ** 64n - 1n, 0xfff, 3]);
+    assert.deepEqual([t2.dma_mask, t2.min_align_mask], [2n ** 64n - 1n, 0x3]);
+    // a device setting with a machine key or a misspelt key says so, naming the setting
+    const bad = a.diagnostics.filter((d) => d.file === 'settings').map((d) => d.message);
+    assert.ok(
+      bad.some((m) => m.startsWith('swiotlbLens.source.devices["&other->dev"]') && /cpus describe the machine/.test(m)),
+      bad.join('\n'),
+    );
+    assert.ok(
+      bad.some((m) => /depht/.test(m)),
+      bad.join('\n'),
+    );
+  });
+
+  test('a 64-bit mask from the settings turns the 32-bit bounce into a direct map', async () => {
+    const text = [
+      '/* swiotlb-file: ram=16G */',
+      'static int probe(struct pci_dev *pdev) {',
+      '\treturn dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(32));',
+      '}',
+      'static void tx(struct pci_dev *pdev, void *b) {',
+      '\t/* swiotlb: where=high */',
+      '\tx = dma_map_single(&pdev->dev, b, 2048, DMA_TO_DEVICE);',
+      '}',
+      '',
+    ].join('\n');
+    const dir = driver({ 'drv.c': text });
+    const run = (devices: Record<string, string>) => analyzeSource([dir], { root: dir, devices });
+    const site = (a: Awaited<ReturnType<typeof run>>) => a.verdicts.get(siteAt(a, 7).id)?.lens ?? '';
+    const narrow = await run({});
+    assert.match(site(narrow), /^bounces.*32-bit dma_mask/);
+    // keyed by driver (its folder) and device: another driver's key does not apply
+    assert.match(site(await run({ 'otherdrv/&pdev->dev': 'dma_mask=64' })), /^bounces/);
+    const wide = await run({ [`${path.basename(dir)}/& pdev->dev`]: 'dma_mask=64' });
+    assert.doesNotMatch(site(wide), /bounce/, site(wide));
   });
 
   test('annotation problems are diagnostics of the file', async () => {

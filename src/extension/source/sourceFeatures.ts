@@ -109,6 +109,7 @@ class SourceFeatures implements vscode.Disposable {
       kernel,
       codeLens: c.get<boolean>('source.codeLens', true),
       defaults: c.get<string>('source.defaults', ''),
+      devices: c.get<Record<string, string>>('source.devices', {}),
       maxFileBytes: Math.max(1, c.get<number>('source.maxFileSize', 4)) * 2 ** 20,
     };
   }
@@ -122,6 +123,7 @@ class SourceFeatures implements vscode.Disposable {
       ...(c.platform !== 'auto' ? { platform: c.platform } : {}),
       ...(c.kernel !== 'auto' ? { kernel: c.kernel } : {}),
       settings: c.defaults,
+      devices: c.devices,
       maxFileBytes: c.maxFileBytes,
       parser: { wasmDir: join(this.context.extensionPath, 'dist') },
       overlay,
