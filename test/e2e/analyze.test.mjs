@@ -4,46 +4,27 @@
 // script where the user picks.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, test as nodeTest } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { canvasInk, launchBrowser, openFile, openWorkbench, outputText, panelFrame, runCommand, shot, startCodeServer } from './vscode.mjs';
+import { canvasInk, openFile, outputText, panelFrame, runCommand, shot, workbenchSuite } from './vscode.mjs';
 
 const RUN = path.join('test', 'fixtures', 'kernel-6.1', 'b_small_pool_smp2');
-let cs;
-let browser;
 let page;
 let ws;
 
-before(async () => {
-  ws = fs.mkdtempSync(path.join(os.tmpdir(), 'swiotlb-trace-ws-'));
-  const cap = path.join(ws, 'capture');
-  fs.mkdirSync(cap);
-  fs.writeFileSync(path.join(cap, 'trace.txt'), gunzipSync(fs.readFileSync(path.join(RUN, 'trace.txt.gz'))));
-  fs.writeFileSync(path.join(cap, 'dmesg.txt'), gunzipSync(fs.readFileSync(path.join(RUN, 'dmesg.txt.gz'))));
-  fs.copyFileSync(path.join(RUN, 'cmdline.txt'), path.join(cap, 'cmdline.txt'));
-  cs = await startCodeServer({ workspace: ws, vsix: process.env.VSIX });
-  browser = await launchBrowser();
-  page = browser.page;
-  await openWorkbench(page, cs.url);
-});
-
-/** A test that leaves a screenshot behind when it fails. */
-function test(name, fn) {
-  nodeTest(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await shot(page, `FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
-      throw e;
-    }
-  });
-}
-
-after(async () => {
-  await browser?.ctx.close();
-  await cs?.stop();
+const test = workbenchSuite({
+  tmpPrefix: 'swiotlb-trace-ws-',
+  prepare(dir) {
+    ws = dir;
+    const cap = path.join(ws, 'capture');
+    fs.mkdirSync(cap);
+    fs.writeFileSync(path.join(cap, 'trace.txt'), gunzipSync(fs.readFileSync(path.join(RUN, 'trace.txt.gz'))));
+    fs.writeFileSync(path.join(cap, 'dmesg.txt'), gunzipSync(fs.readFileSync(path.join(RUN, 'dmesg.txt.gz'))));
+    fs.copyFileSync(path.join(RUN, 'cmdline.txt'), path.join(cap, 'cmdline.txt'));
+  },
+  ready(p) {
+    page = p;
+  },
 });
 
 test('analysing a real 6.1 trace: the report in the output channel, the panel', async () => {
@@ -96,28 +77,9 @@ test('explain a "buffer is full" line of the log, then find it in the panel', as
   await shot(page, '43-log-line-in-panel');
 });
 
-/** Runs a command that answers with a quick pick of its own (runCommand waits for the palette to close). */
-async function runCommandWithPick(title, expectRow) {
-  const input = page.locator('.quick-input-widget input');
-  for (let i = 0; ; i++) {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    await input.waitFor();
-    await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title });
-    try {
-      await row.waitFor({ timeout: 5_000 });
-      break;
-    } catch (e) {
-      if (i > 10) throw e;
-    }
-  }
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: expectRow }).first().waitFor({ timeout: 30_000 });
-}
-
 test('copy capture script: saved where the user picks', async () => {
-  await runCommandWithPick('SWIOTLB: Copy Capture Script', 'Save As...');
+  await runCommand(page, 'SWIOTLB: Copy Capture Script', { quickPick: true });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Save As...' }).first().waitFor({ timeout: 30_000 });
   const input = page.locator('.quick-input-widget input');
   await input.fill('Save As');
   await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: 'Save As...' }).waitFor();

@@ -5,58 +5,30 @@
 // "Open With...", themes. Figures (time to first chart, frame times) go to test-output/e2e/metrics.json.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, test as nodeTest } from 'node:test';
-import {
-  canvasInk,
-  launchBrowser,
-  openFile,
-  openWorkbench,
-  outputText,
-  panelFrame,
-  pickFile,
-  pickOption,
-  runCommand,
-  SHOTS,
-  shot,
-  startCodeServer,
-} from './vscode.mjs';
+import { canvasInk, openFile, outputText, panelFrame, pickFile, pickOption, runCommand, SHOTS, shot, workbenchSuite } from './vscode.mjs';
 
-let cs;
-let browser;
 let page;
 let ws;
 const metrics = {};
 
-before(async () => {
-  ws = fs.mkdtempSync(path.join(os.tmpdir(), 'swiotlb-panel-'));
-  fs.copyFileSync('examples/kernel-6.1-small-pool.jsonl', path.join(ws, 'small-pool.jsonl'));
-  fs.copyFileSync('test/fixtures/kernel-6.1/a_force_smp2.ops.jsonl.gz', path.join(ws, 'a_force_smp2.ops.jsonl.gz'));
-  fs.writeFileSync(path.join(ws, 'notes.txt'), 'scratch\n');
-  cs = await startCodeServer({ workspace: ws, vsix: process.env.VSIX });
-  browser = await launchBrowser();
-  page = browser.page;
-  await openWorkbench(page, cs.url);
+const test = workbenchSuite({
+  tmpPrefix: 'swiotlb-panel-',
+  shotPrefix: 'panel-',
+  prepare(dir) {
+    ws = dir;
+    fs.copyFileSync('examples/kernel-6.1-small-pool.jsonl', path.join(ws, 'small-pool.jsonl'));
+    fs.copyFileSync('test/fixtures/kernel-6.1/a_force_smp2.ops.jsonl.gz', path.join(ws, 'a_force_smp2.ops.jsonl.gz'));
+    fs.writeFileSync(path.join(ws, 'notes.txt'), 'scratch\n');
+  },
+  ready(p) {
+    page = p;
+  },
+  close() {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    fs.writeFileSync(path.join(SHOTS, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  },
 });
-
-after(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  fs.writeFileSync(path.join(SHOTS, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-  await browser?.ctx.close();
-  await cs?.stop();
-});
-
-function test(name, fn) {
-  nodeTest(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await shot(page, `FAILED-panel-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
-      throw e;
-    }
-  });
-}
 
 /** The panel's webview (not a side view, not an editor opened with "Open With..."). */
 const panel = () => panelFrame(page);

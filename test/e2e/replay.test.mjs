@@ -3,65 +3,35 @@
 // render a hostile device name as text, and report a malformed file with its line.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, test as nodeTest } from 'node:test';
-import {
-  launchBrowser,
-  openFile,
-  openWorkbench,
-  outputText,
-  panelFrame,
-  pickOption,
-  runCommand,
-  shot,
-  startCodeServer,
-} from './vscode.mjs';
+import { openFile, outputText, panelFrame, pickOption, runCommand, shot, workbenchSuite } from './vscode.mjs';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
-let cs;
-let browser;
 let page;
 const dialogs = [];
 
-before(async () => {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'swiotlb-ws-'));
-  fs.copyFileSync('examples/kernel-6.1-small-pool.jsonl', path.join(ws, 'kernel-6.1-small-pool.jsonl'));
-  fs.writeFileSync(
-    path.join(ws, 'hostile.jsonl'),
-    [
-      '{"op":"init","nslabs":256,"nareas":1,"pool_base":"0x80000000","kernel":"6.1"}',
-      JSON.stringify({ op: 'map', id: 1, cpu: 0, orig: '0x100000000', size: 200000, dev: HOSTILE }),
-      JSON.stringify({ op: 'map', id: 2, cpu: 0, orig: '0x100040000', size: 200000, dev: HOSTILE }),
-      '{"op":"unmap","id":1}',
-    ].join('\n'),
-  );
-  fs.writeFileSync(path.join(ws, 'broken.jsonl'), '{"op":"init","nslabs":256,"nareas":1,"pool_base":"0x80000000"}\n{"op":"map",\n');
-  cs = await startCodeServer({ workspace: ws, vsix: process.env.VSIX });
-  browser = await launchBrowser();
-  page = browser.page;
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
-  await openWorkbench(page, cs.url);
-});
-
-/** A test that leaves a screenshot behind when it fails. */
-function test(name, fn) {
-  nodeTest(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await shot(page, `FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
-      throw e;
-    }
-  });
-}
-
-after(async () => {
-  await browser?.ctx.close();
-  await cs?.stop();
+const test = workbenchSuite({
+  tmpPrefix: 'swiotlb-ws-',
+  prepare(ws) {
+    fs.copyFileSync('examples/kernel-6.1-small-pool.jsonl', path.join(ws, 'kernel-6.1-small-pool.jsonl'));
+    fs.writeFileSync(
+      path.join(ws, 'hostile.jsonl'),
+      [
+        '{"op":"init","nslabs":256,"nareas":1,"pool_base":"0x80000000","kernel":"6.1"}',
+        JSON.stringify({ op: 'map', id: 1, cpu: 0, orig: '0x100000000', size: 200000, dev: HOSTILE }),
+        JSON.stringify({ op: 'map', id: 2, cpu: 0, orig: '0x100040000', size: 200000, dev: HOSTILE }),
+        '{"op":"unmap","id":1}',
+      ].join('\n'),
+    );
+    fs.writeFileSync(path.join(ws, 'broken.jsonl'), '{"op":"init","nslabs":256,"nareas":1,"pool_base":"0x80000000"}\n{"op":"map",\n');
+  },
+  ready(p) {
+    page = p;
+    p.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+  },
 });
 
 test('replaying a real 6.1 run: output channel and panel summary', async () => {

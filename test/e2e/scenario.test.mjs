@@ -3,43 +3,25 @@
 // bad scenario puts its problems in the Problems view.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, test as nodeTest } from 'node:test';
-import { launchBrowser, openFile, openWorkbench, outputText, runCommand, shot, startCodeServer } from './vscode.mjs';
+import { openFile, outputText, runCommand, shot, workbenchSuite } from './vscode.mjs';
 
-let cs;
-let browser;
 let page;
 
-function test(name, fn) {
-  nodeTest(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await shot(page, `FAILED-scenario-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
-      throw e;
-    }
-  });
-}
-
-before(async () => {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'swiotlb-scen-'));
-  for (const f of ['xen-pv-dom0-straddle.swiotlb.json', 'xen-pv-boundary-compare.swiotlb.json'])
-    fs.copyFileSync(path.join('examples', f), path.join(ws, f));
-  fs.writeFileSync(
-    path.join(ws, 'bad.swiotlb.json'),
-    '{\n  "platform": "x86",\n  "kernel": "6.1",\n  "colour": "red",\n  "devices": [{ "name": "nic", "dma_mask": "0x1234" }],\n  "workload": []\n}\n',
-  );
-  cs = await startCodeServer({ workspace: ws, vsix: process.env.VSIX });
-  browser = await launchBrowser();
-  page = browser.page;
-  await openWorkbench(page, cs.url);
-});
-
-after(async () => {
-  await browser?.ctx.close();
-  await cs?.stop();
+const test = workbenchSuite({
+  tmpPrefix: 'swiotlb-scen-',
+  shotPrefix: 'scenario-',
+  prepare(ws) {
+    for (const f of ['xen-pv-dom0-straddle.swiotlb.json', 'xen-pv-boundary-compare.swiotlb.json'])
+      fs.copyFileSync(path.join('examples', f), path.join(ws, f));
+    fs.writeFileSync(
+      path.join(ws, 'bad.swiotlb.json'),
+      '{\n  "platform": "x86",\n  "kernel": "6.1",\n  "colour": "red",\n  "devices": [{ "name": "nic", "dma_mask": "0x1234" }],\n  "workload": []\n}\n',
+    );
+  },
+  ready(p) {
+    page = p;
+  },
 });
 
 test('analyze a scenario: the straddle bounce after ballooning', async () => {

@@ -3,38 +3,20 @@
 // the platform; the annotated workload in the panel and back to its call; analyse the folder.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, test as nodeTest } from 'node:test';
-import { canvasInk, launchBrowser, openWorkbench, outputText, panelFrame, runCommand, shot, startCodeServer } from './vscode.mjs';
+import { canvasInk, outputText, panelFrame, runCommand, shot, workbenchSuite } from './vscode.mjs';
 
-let cs;
-let browser;
 let page;
 
-function test(name, fn) {
-  nodeTest(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await shot(page, `FAILED-source-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
-      throw e;
-    }
-  });
-}
-
-before(async () => {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'swiotlb-src-'));
-  fs.cpSync(path.join('examples', 'source'), ws, { recursive: true });
-  cs = await startCodeServer({ workspace: ws, vsix: process.env.VSIX });
-  browser = await launchBrowser();
-  page = browser.page;
-  await openWorkbench(page, cs.url);
-});
-
-after(async () => {
-  await browser?.ctx.close();
-  await cs?.stop();
+const test = workbenchSuite({
+  tmpPrefix: 'swiotlb-src-',
+  shotPrefix: 'source-',
+  prepare(ws) {
+    fs.cpSync(path.join('examples', 'source'), ws, { recursive: true });
+  },
+  ready(p) {
+    page = p;
+  },
 });
 
 /** Opens a file through the Explorer (Quick Open waits for the file search, slow on a busy machine). */
@@ -57,17 +39,6 @@ async function goTo(line, column) {
   await input.fill(`:${line}:${column}`);
   await page.keyboard.press('Enter');
   await page.locator('.statusbar-item', { hasText: `Ln ${line}, Col ${column}` }).waitFor({ timeout: 30_000 });
-}
-
-/** F1 and a command that opens a quick pick of its own (runCommand waits for the palette to close). */
-async function startCommand(title) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: title }) }).first();
-  await row.waitFor({ timeout: 60_000 });
-  await page.keyboard.press('Enter');
 }
 
 const lens = (text) => page.locator('.monaco-editor .codelens-decoration', { hasText: text }).first();
@@ -130,7 +101,7 @@ test('the annotated workload runs in the panel, its rows lead back to the call',
 });
 
 test('choosing the platform changes the verdicts and the status bar item', async () => {
-  await startCommand('SWIOTLB: Choose Platform...');
+  await runCommand(page, 'SWIOTLB: Choose Platform...', { quickPick: true });
   const input = page.locator('.quick-input-widget input');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'AMD SEV' }).first().waitFor({ timeout: 30_000 });
   await input.fill('AMD SEV');

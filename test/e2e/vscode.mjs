@@ -5,6 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before, test as nodeTest } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const EXTENSION_ID = 'swiotlb-lens.swiotlb-lens';
@@ -220,4 +221,37 @@ export async function pickOption(frame, selector, label) {
 export async function outputLines(page, pattern) {
   const text = await outputText(page);
   return text.split('\n').filter((l) => pattern.test(l));
+}
+
+/**
+ * One code-server and one browser for a test file. `prepare(ws)` fills the fresh workspace
+ * folder, `ready(page)` runs before the workbench opens, `close()` before both are stopped.
+ * Returns the file's `test`: a failing test leaves a FAILED-<shotPrefix><name> screenshot.
+ */
+export function workbenchSuite({ tmpPrefix, shotPrefix = '', prepare, ready, close }) {
+  let cs;
+  let browser;
+  before(async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
+    await prepare?.(ws);
+    cs = await startCodeServer({ workspace: ws, vsix: process.env.VSIX });
+    browser = await launchBrowser();
+    ready?.(browser.page);
+    await openWorkbench(browser.page, cs.url);
+  });
+  after(async () => {
+    await close?.();
+    await browser?.ctx.close();
+    await cs?.stop();
+  });
+  return function test(name, fn) {
+    nodeTest(name, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        if (browser) await shot(browser.page, `FAILED-${shotPrefix}${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
+        throw e;
+      }
+    });
+  };
 }
