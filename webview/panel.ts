@@ -168,7 +168,7 @@ export class PanelApp {
         else if (m.reveal) {
           // asked for from the editor: show it rather than say it is hidden
           this.pendingLocate = m.row;
-          (this.root.querySelector('#clear-filters') as HTMLElement | null)?.click();
+          this.clearFilters();
         } else this.showDetails(null, `Row ${m.row} is hidden by the filters.`);
         return;
       case 'slotmap':
@@ -627,32 +627,28 @@ export class PanelApp {
     );
     reason.id = 'filter-reason';
     reason.title = 'Reason to bounce or cause of failure';
-    const reset = button(
-      'Clear filters',
-      () => {
-        for (const [d, v] of [
-          [device, ALL],
-          [outcome, ALL],
-          [kind, ALL],
-          [dir, ALL],
-          [reason, ALL],
-        ] as const)
-          setDropdownValue(d, v);
-        setTextFieldValue(search, '');
-        this.filter = {};
-        this.chart.clearSelection();
-        this.showRange(null);
-        this.save({ filter: {} });
-        this.runQuery();
-      },
-      'secondary',
-    );
+    const reset = button('Clear filters', () => this.clearFilters(), 'secondary');
     reset.id = 'clear-filters';
     bar.append(search, device, outcome, kind, dir, reason, reset);
     return bar;
   }
 
   // ---------------------------------------------------------------- behaviour
+
+  /** Every filter and the time range back to "all". */
+  private clearFilters(): void {
+    for (const id of ['filter-device', 'filter-outcome', 'filter-kind', 'filter-dir', 'filter-reason']) {
+      const d = this.root.querySelector(`#${id}`) as HTMLElement | null;
+      if (d) setDropdownValue(d, ALL);
+    }
+    const search = this.root.querySelector('#search') as HTMLElement | null;
+    if (search) setTextFieldValue(search, '');
+    this.filter = {};
+    this.chart.clearSelection();
+    this.showRange(null);
+    this.save({ filter: {} });
+    this.runQuery();
+  }
 
   private updateFilter(patch: Partial<Record<keyof FilterView, unknown>>): void {
     const f: Record<string, unknown> = { ...this.filter, ...patch };

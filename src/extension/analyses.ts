@@ -3,6 +3,7 @@
  * logs, driver source), all producing an AnalysisSession from the same core as the CLI. Keeps the
  * current session, the recent inputs and the Problems entries, and tells the views when they change.
  */
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { PanelModel, type SessionExtras } from '../analysis/panelModel';
@@ -226,6 +227,12 @@ export class Analyses implements vscode.Disposable {
     }
     for (const [file, list] of byFile) this.problems.set(vscode.Uri.file(file), list);
   }
+}
+
+/** A file name as analyses report it (driver source: relative to the first workspace folder), absolute. */
+export function workspacePath(name: string): string {
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  return root ? resolve(root, name) : resolve(name);
 }
 
 /** Opens a file at a 1-based line in the first editor group. */

@@ -6,14 +6,13 @@
 
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { PanelModel } from '../analysis/panelModel';
 import { csvLines } from '../analysis/query';
 import { jsonExportChunks, sessionMarkdown } from '../analysis/sessionReport';
 import { type HostMessage, isAnalysisRequest, isWebviewMessage, type PanelState, type WebviewMessage } from '../protocol/messages';
-import { type Analyses, revealLine } from './analyses';
+import { type Analyses, revealLine, workspacePath } from './analyses';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const PANEL_VIEW_TYPE = 'swiotlbLens.panel';
@@ -152,9 +151,7 @@ export class PanelController implements vscode.Disposable {
 
 /** Opens a source location; compressed inputs are opened decompressed, read-only. */
 async function openAt(name: string, line: number): Promise<void> {
-  // driver source names its files relative to the workspace folder
-  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  const file = isAbsolute(name) || !root ? name : resolve(root, name);
+  const file = workspacePath(name);
   if (/\.gz$/i.test(file)) {
     const uri = vscode.Uri.from({ scheme: 'swiotlb-gz', path: file });
     const doc = await vscode.workspace.openTextDocument(uri);

@@ -238,46 +238,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
   const root = opts.root;
   const display = (p: string) => (root ? relative(root, p) || basename(p) : p);
   const diagnostics: SourceDiagnostic[] = [];
-  const settingsParsed = parseSettingsHints(opts.settings ?? '');
-  for (const p of settingsParsed.problems) {
-    diagnostics.push({
-      file: 'settings',
-      span: WHOLE_FILE,
-      severity: 'error',
-      code: 'settings',
-      message: `swiotlbLens.source.defaults: ${p.message}`,
-    });
-  }
-  const settings = settingsParsed.hints;
-  const deviceSettings = new Map<string, Hints>();
-  for (const [key, value] of Object.entries(opts.devices ?? {})) {
-    const parsed = parseSettingsHints(typeof value === 'string' ? value : '');
-    const problems = [...parsed.problems.map((p) => p.message)];
-    if (typeof value !== 'string') problems.push('the value must be a string of key=value pairs');
-    const machine = MACHINE_KEYS.filter((k) => parsed.hints[k] !== undefined);
-    if (machine.length) problems.push(`${machine.join(', ')} describe the machine, not a device: use swiotlbLens.source.defaults`);
-    for (const message of problems)
-      diagnostics.push({
-        file: 'settings',
-        span: WHOLE_FILE,
-        severity: 'error',
-        code: 'settings',
-        message: `swiotlbLens.source.devices["${key}"]: ${message}`,
-      });
-    deviceSettings.set(key.replace(/\s+/g, ''), withoutMachineKeys(parsed.hints));
-  }
-  const deviceSettingsFor = (driver: string) =>
-    deviceSettings.size === 0
-      ? undefined
-      : (s: Site, name: string | undefined): Hints | undefined => {
-          for (const k of [name, s.deviceExpr, s.deviceKey]) {
-            if (!k) continue;
-            const key = k.replace(/\s+/g, '');
-            const h = deviceSettings.get(`${driver}/${key}`) ?? deviceSettings.get(key);
-            if (h) return h;
-          }
-          return undefined;
-        };
+  const { settings, deviceSettingsFor } = sourceSettings(opts, diagnostics);
 
   // the files, grouped into drivers (one folder each)
   const primary: string[] = [];
@@ -543,6 +504,44 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
       ms: Date.now() - t0,
     },
   };
+}
+
+/**
+ * The workspace settings: defaults for every site, and per-device settings looked up by a
+ * site's device name, expression or key (optionally "driver/..."). Problems become diagnostics.
+ */
+function sourceSettings(
+  opts: SourceOptions,
+  diagnostics: SourceDiagnostic[],
+): { settings: Hints; deviceSettingsFor: (driver: string) => ((s: Site, name: string | undefined) => Hints | undefined) | undefined } {
+  const problem = (setting: string, message: string) =>
+    diagnostics.push({ file: 'settings', span: WHOLE_FILE, severity: 'error', code: 'settings', message: `${setting}: ${message}` });
+  const defaults = parseSettingsHints(opts.settings ?? '');
+  for (const p of defaults.problems) problem('swiotlbLens.source.defaults', p.message);
+  // device expressions are matched without their blanks ("& pdev->dev" is "&pdev->dev")
+  const compact = (k: string) => k.replace(/\s+/g, '');
+  const devices = new Map<string, Hints>();
+  for (const [key, value] of Object.entries(opts.devices ?? {})) {
+    const setting = `swiotlbLens.source.devices["${key}"]`;
+    const parsed = parseSettingsHints(typeof value === 'string' ? value : '');
+    for (const p of parsed.problems) problem(setting, p.message);
+    if (typeof value !== 'string') problem(setting, 'the value must be a string of key=value pairs');
+    const machine = MACHINE_KEYS.filter((k) => parsed.hints[k] !== undefined);
+    if (machine.length) problem(setting, `${machine.join(', ')} describe the machine, not a device: use swiotlbLens.source.defaults`);
+    devices.set(compact(key), withoutMachineKeys(parsed.hints));
+  }
+  const deviceSettingsFor = (driver: string) =>
+    devices.size === 0
+      ? undefined
+      : (s: Site, name: string | undefined): Hints | undefined => {
+          for (const k of [name, s.deviceExpr, s.deviceKey]) {
+            if (!k) continue;
+            const h = devices.get(`${driver}/${compact(k)}`) ?? devices.get(compact(k));
+            if (h) return h;
+          }
+          return undefined;
+        };
+  return { settings: defaults.hints, deviceSettingsFor };
 }
 
 function emptySession(m: Machine, files: string[]): AnalysisSession {

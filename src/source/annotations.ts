@@ -70,6 +70,20 @@ export type HintKey = keyof Hints;
 /** Keys that describe the machine (one per driver), not a device or a call. */
 export const MACHINE_KEYS = ['platform', 'kernel', 'ram', 'cpus', 'cmdline', 'pool', 'p2m', 'mix', 'driver'] as const;
 
+/** Keys that describe a device (what its set-up calls or DT would say). */
+export const DEVICE_KEYS = [
+  'dma_mask',
+  'coherent_dma_mask',
+  'min_align_mask',
+  'seg_boundary',
+  'max_seg_size',
+  'bus_dma_limit',
+  'dma_offset',
+  'coherent',
+  'trusted',
+  'restricted_pool',
+] as const satisfies readonly HintKey[];
+
 /** A copy without the machine keys. */
 export function withoutMachineKeys(h: Hints): Hints {
   const out = { ...h };

@@ -7,6 +7,7 @@ import { reasonCodes, reasonTexts } from '../analysis/codes';
 import { hexAddr } from '../model/hex';
 import { formatBytes } from '../model/units';
 import type { SourceAnalysis } from './analyze';
+import { DEVICE_KEYS } from './annotations';
 import { hintsJson } from './report';
 import type { Site } from './sites';
 
@@ -14,19 +15,6 @@ const code = (s: string) => `\`${s.replaceAll('`', "'")}\``;
 const hex = (n: number | null) => (n === null || n < 0 ? '' : hexAddr(n));
 
 /** Markdown for a hover. */
-const DEVICE_KEYS = [
-  'dma_mask',
-  'coherent_dma_mask',
-  'min_align_mask',
-  'seg_boundary',
-  'max_seg_size',
-  'bus_dma_limit',
-  'dma_offset',
-  'coherent',
-  'trusted',
-  'restricted_pool',
-];
-
 export function explainSite(s: Site, a: SourceAnalysis): string {
   const v = a.verdicts.get(s.id);
   const out: string[] = [];
@@ -55,7 +43,7 @@ export function explainSite(s: Site, a: SourceAnalysis): string {
     );
   }
   // annotations and per-device settings win over what the source's set-up calls say
-  const overrides = Object.entries(hintsJson(s.hints)).filter(([k]) => DEVICE_KEYS.includes(k));
+  const overrides = Object.entries(hintsJson(s.hints)).filter(([k]) => (DEVICE_KEYS as readonly string[]).includes(k));
   if (overrides.length)
     out.push(`Overridden by annotations or settings: ${overrides.map(([k, v]) => code(`${k}=${String(v)}`)).join(' ')}`);
   const d = a.drivers.find((x) => x.name === s.driver);

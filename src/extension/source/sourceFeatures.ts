@@ -7,7 +7,7 @@
  * shared with the CLI); this is only glue.
  */
 import { stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { PanelModel } from '../../analysis/panelModel';
 import type { AnalysisRequest } from '../../protocol/messages';
@@ -15,7 +15,7 @@ import { analyzeSource, type SourceAnalysis, type SourceOptions } from '../../so
 import { explainSite, explainSiteText } from '../../source/explain';
 import { formatSource } from '../../source/report';
 import type { Site, SourceDiagnostic } from '../../source/sites';
-import { type Analyses, type AnalysisResult, type RunContext, registerRunner } from '../analyses';
+import { type Analyses, type AnalysisResult, type RunContext, registerRunner, workspacePath } from '../analyses';
 import { currentPanel, showPanel } from '../panel';
 
 const C_LANGS = new Set(['c', 'cpp', 'objective-c']);
@@ -148,15 +148,22 @@ class SourceFeatures implements vscode.Disposable {
         return;
       }
     }
-    await this.analyses.run({ kind: 'source', files: [target.fsPath] }, { target: (m) => this.show(m) });
+    await this.analyze([target.fsPath]);
   }
 
   /**
    * The panel shows the annotated workload: opened when there is one, updated when it is open
    * (a driver without depth= annotations has verdicts in the editor only).
    */
-  private show(model: PanelModel): void {
-    if (model.info.rows > 0 || currentPanel()) showPanel(this.context.extensionUri, this.analyses, model);
+  private async analyze(files: string[]): Promise<void> {
+    await this.analyses.run(
+      { kind: 'source', files },
+      {
+        target: (model: PanelModel) => {
+          if (model.info.rows > 0 || currentPanel()) showPanel(this.context.extensionUri, this.analyses, model);
+        },
+      },
+    );
   }
 
   /** Again after an edit: lenses and diagnostics only, the panel keeps what it shows. */
@@ -216,7 +223,7 @@ class SourceFeatures implements vscode.Disposable {
         folder = (await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Folder whose C files to analyse' }))?.uri;
       else folder = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Analyze' }))?.[0];
     }
-    if (folder) await this.analyses.run({ kind: 'source', files: [folder.fsPath] }, { target: (m) => this.show(m) });
+    if (folder) await this.analyze([folder.fsPath]);
   }
 
   /** Every workspace folder's C files, one driver per directory. */
@@ -226,7 +233,7 @@ class SourceFeatures implements vscode.Disposable {
       await this.analyzeFolderCommand();
       return;
     }
-    await this.analyses.run({ kind: 'source', files: ws.map((f) => f.uri.fsPath) }, { target: (m) => this.show(m) });
+    await this.analyze(ws.map((f) => f.uri.fsPath));
   }
 
   private explain(file: string, id: number): void {
@@ -249,19 +256,17 @@ class SourceFeatures implements vscode.Disposable {
 
   /** Stores a result per file and replaces the diagnostics of every file it covers. */
   private publish(a: SourceAnalysis, only: readonly string[] | undefined): void {
-    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const abs = (f: string) => (root ? resolve(root, f) : resolve(f));
-    const files = new Set<string>(only ?? a.files.map((f) => abs(f.file)));
-    for (const f of a.files) files.add(abs(f.file));
+    const files = new Set<string>(only ?? a.files.map((f) => workspacePath(f.file)));
+    for (const f of a.files) files.add(workspacePath(f.file));
     const byFile = new Map<string, { sites: Site[]; diags: SourceDiagnostic[] }>();
     for (const f of files) byFile.set(f, { sites: [], diags: [] });
-    for (const s of a.sites) byFile.get(abs(s.file))?.sites.push(s);
+    for (const s of a.sites) byFile.get(workspacePath(s.file))?.sites.push(s);
     for (const d of a.diagnostics) {
       if (d.file === 'settings') {
         this.output().appendLine(d.message);
         continue;
       }
-      byFile.get(abs(d.file))?.diags.push(d);
+      byFile.get(workspacePath(d.file))?.diags.push(d);
     }
     for (const [file, { sites, diags }] of byFile) {
       const uri = vscode.Uri.file(file);
