@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { canvasInk, openFile, outputText, panelFrame, runCommand, shot, workbenchSuite } from './vscode.mjs';
+import { canvasInk, goToLine, openFile, outputText, panelFrame, runCommand, shot, workbenchSuite } from './vscode.mjs';
 
 const RUN = path.join('test', 'fixtures', 'kernel-6.1', 'b_small_pool_smp2');
 let page;
@@ -62,10 +62,7 @@ test('analysing a real 6.1 trace: the report in the output channel, the panel', 
 
 test('explain a "buffer is full" line of the log, then find it in the panel', async () => {
   await openFile(page, 'dmesg.txt');
-  await page.keyboard.press('Control+G');
-  await page.locator('.quick-input-widget input').fill(':432');
-  await page.keyboard.press('Enter');
-  await page.locator('.statusbar-item', { hasText: /Ln 432,/ }).waitFor({ timeout: 30_000 });
+  await goToLine(page, 432);
   await runCommand(page, 'SWIOTLB: Explain Selected Log Line');
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'asked for a 65536 byte bounce buffer (32 slots)' });
   await toast.waitFor({ timeout: 30_000 });

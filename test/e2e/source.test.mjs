@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canvasInk, outputText, panelFrame, runCommand, shot, workbenchSuite } from './vscode.mjs';
+import { canvasInk, goToLine, outputText, panelFrame, runCommand, shot, workbenchSuite } from './vscode.mjs';
 
 let page;
 
@@ -30,35 +30,24 @@ async function openFromExplorer(dir, name) {
   await page.locator(`.tab.active[data-resource-name="${name}"]`).first().waitFor({ timeout: 60_000 });
 }
 
-/** Ctrl+G to a line and column of the active editor. */
-async function goTo(line, column) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+G');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`:${line}:${column}`);
-  await page.keyboard.press('Enter');
-  await page.locator('.statusbar-item', { hasText: `Ln ${line}, Col ${column}` }).waitFor({ timeout: 30_000 });
-}
-
 const lens = (text) => page.locator('.monaco-editor .codelens-decoration', { hasText: text }).first();
 
 test('analyze the example driver: the verdict above the call', async () => {
   await openFromExplorer('swlnic', 'swlnic_main.c');
   await runCommand(page, 'SWIOTLB: Analyze DMA Calls in This File', { timeout: 120_000 });
-  await goTo(38, 20);
+  await goToLine(page, 38, 20);
   // the RX refill map: a 32-bit device, buffers anywhere in 16 GiB, 1024 in flight
   await lens('bounces above 4 GiB: beyond 32-bit dma_mask · 2 slots · peak pool').waitFor({ timeout: 120_000 });
   const text = await lens('bounces above 4 GiB').innerText();
   assert.match(text, /peak pool \d+ %/);
   // the firmware map is beyond the 256 KiB ceiling
-  await goTo(106, 20);
+  await goToLine(page, 106, 20);
   await lens('fails above 4 GiB: 300 KiB beyond the 256 KiB swiotlb ceiling').waitFor({ timeout: 30_000 });
   await shot(page, '20-source-codelens');
 });
 
 test('the hover gives every reason and the addresses', async () => {
-  await goTo(38, 20);
+  await goToLine(page, 38, 20);
   await runCommand(page, 'Show or Focus Hover');
   const hover = page.locator('.monaco-hover', { hasText: 'Reasons' }).first();
   await hover.waitFor({ timeout: 30_000 });
@@ -109,7 +98,7 @@ test('choosing the platform changes the verdicts and the status bar item', async
   await page.locator('.statusbar-item', { hasText: 'sev-guest' }).waitFor({ timeout: 30_000 });
   // every streaming map bounces in an SEV guest, through a pool placed anywhere in its 16 GiB:
   // out of reach of this 32-bit device
-  await goTo(38, 20);
+  await goToLine(page, 38, 20);
   await lens('fails: bounce buffer beyond the device mask').waitFor({ timeout: 60_000 });
   await shot(page, '24-source-platform');
 });

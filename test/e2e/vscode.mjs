@@ -134,8 +134,9 @@ export async function runCommand(page, title, { timeout = 60_000, quickPick = fa
       if (Date.now() > deadline) throw e;
       continue;
     }
-    for (let i = 0; i < 20 && !(await row.evaluate((e) => e.classList.contains('focused'))); i++) await page.keyboard.press('ArrowDown');
-    await page.keyboard.press('Enter');
+    // keys go to the input itself: a webview opening beside must not take them
+    for (let i = 0; i < 20 && !(await row.evaluate((e) => e.classList.contains('focused'))); i++) await input.press('ArrowDown');
+    await input.press('Enter');
     // a command that asks with a quick pick of its own keeps the widget open
     if (quickPick) await page.waitForTimeout(500);
     else await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
@@ -152,8 +153,34 @@ export async function openFile(page, name) {
   await input.fill(name);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
   await row.waitFor({ timeout: 30_000 });
-  await page.keyboard.press('Enter');
+  await input.press('Enter');
   await page.locator(`.tab.active[data-resource-name="${name}"]`).first().waitFor({ timeout: 30_000 });
+}
+
+/**
+ * Ctrl+G to a line (and column) of the active editor. An Enter that lands while a panel beside
+ * is still opening can be lost with the widget left open: press it again until the status bar
+ * shows the position.
+ */
+export async function goToLine(page, line, column = 1) {
+  const status = page.locator('.statusbar-item', { hasText: `Ln ${line}, Col ${column}` });
+  const input = page.locator('.quick-input-widget input');
+  const deadline = Date.now() + 30_000;
+  await page.keyboard.press('Escape');
+  for (;;) {
+    if (!(await input.isVisible())) {
+      await page.keyboard.press('Control+G');
+      await input.waitFor();
+    }
+    await input.fill(`:${line}:${column}`);
+    await input.press('Enter');
+    try {
+      await status.waitFor({ timeout: 3_000 });
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+  }
 }
 
 /** The inner document of a webview panel of this extension (not a side-bar view). */
