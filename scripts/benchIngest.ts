@@ -10,7 +10,7 @@
  * 3. Runs both tools alternately (BENCH_REPS times each, default 5), checks they agree with each
  *    other and with the generator's truth, and prints the medians, their ratio and the CLI's
  *    peak RSS.
- * Options: BENCH_BYTES (default 1e9), BENCH_REPS, BENCH_DIR.
+ * Options: BENCH_BYTES (default 1e9), BENCH_REPS, BENCH_DIR; `--generate-only` stops after step 1.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -97,6 +97,8 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
 }
 
 const truth = generate();
+// `--generate-only`: the trace for another benchmark (bench:vscode opens it in a real VS Code)
+if (process.argv.includes('--generate-only')) process.exit(0);
 const mawk = ensureMawk();
 const trace = path.join(DIR, 'capture', 'trace.txt');
 const end = OPTIONS.base + OPTIONS.nslabs * 2048;

@@ -66,12 +66,15 @@ execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-re
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 
-step('running test/e2e');
-// `npm run test:e2e -- panel` runs the test files whose names contain "panel"
-const only = process.argv.slice(2);
+// `npm run test:e2e -- panel` runs the test files whose names contain "panel";
+// `--bench` runs the benchmarks (test/e2e/*.bench.mjs) instead of the tests
+const bench = process.argv.includes('--bench');
+const only = process.argv.slice(2).filter((a) => a !== '--bench');
+const suffix = bench ? '.bench.mjs' : '.test.mjs';
+step(`running test/e2e/*${suffix}`);
 const files = fs
   .readdirSync('test/e2e')
-  .filter((f) => f.endsWith('.test.mjs') && (only.length === 0 || only.some((o) => f.includes(o))))
+  .filter((f) => f.endsWith(suffix) && (only.length === 0 || only.some((o) => f.includes(o))))
   .map((f) => path.join('test/e2e', f));
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=1500000', ...files], {
   stdio: 'inherit',

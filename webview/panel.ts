@@ -530,7 +530,14 @@ export class PanelApp {
     const nslabs = info.pool?.nslabs ?? 0;
     bar.append(
       card('maps', 'Maps', num(s.maps), `${num(s.direct)} direct · ${num(s.unmaps)} unmaps · ${num(s.syncs)} syncs`),
-      card('bounced', 'Bounced', s.maps ? pct(s.bounced, s.maps) : '–', `${num(s.bounced)} maps${topReasons(s.bouncesByReason)}`),
+      card(
+        'bounced',
+        'Bounced',
+        s.maps ? pct(s.bounced, s.maps) : '–',
+        s.rowsOnly === null
+          ? `${num(s.bounced)} maps${topReasons(s.bouncesByReason)}`
+          : `${num(s.bounced)} maps; in the first ${num(s.rowsOnly)} rows${topReasons(s.bouncesByReason)}`,
+      ),
       card('copied', 'Bytes copied', formatBytes(s.bytesCopied), 'by bounce copies'),
     );
     const failures = s.failed + s.hangs;

@@ -75,6 +75,7 @@ export class PanelModel {
         peakSlots: s.peakSlots,
         peakRow: s.peakRow,
         averageSlots: s.averageSlots,
+        rowsOnly: s.rowsOnly ?? null,
         advice: extras.advice ?? null,
         check: extras.check ?? null,
       },

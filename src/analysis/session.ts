@@ -44,6 +44,11 @@ export interface SessionSummary {
   averageSlots: number | null;
   /** Row at which the peak was first reached. */
   peakRow: number | null;
+  /**
+   * Set when the input had more events than rows kept: the other figures count the whole input,
+   * bouncesByReason and peakRow only these first rows.
+   */
+  rowsOnly?: number;
 }
 
 export interface AnalysisSession {

@@ -18,6 +18,10 @@ export interface AnalyzeOptions {
   readonly cpus?: number;
   /** Scenarios: also run the unified path and compare it with the kernel's xen-swiotlb. */
   readonly compare: boolean;
+  /** Driver source: defaults in the annotation grammar (the swiotlbLens.source.defaults setting). */
+  readonly sourceDefaults?: string;
+  /** Driver source: per-device settings by device key (the swiotlbLens.source.devices setting). */
+  readonly sourceDevices?: Readonly<Record<string, string>>;
 }
 
 export type AnalyzeRunner = (opts: AnalyzeOptions) => Promise<number>;
@@ -40,6 +44,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       cmdline: { type: 'string' },
       cpus: { type: 'string' },
       compare: { type: 'boolean', default: false },
+      defaults: { type: 'string' },
+      device: { type: 'string', multiple: true },
     },
   });
   if (positionals.length === 0) throw new UsageError('analyze needs a FILE or a folder');
@@ -54,6 +60,9 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   for (const p of positionals) kinds.add(await detectInputKind(p));
   if (kinds.size > 1) throw new UsageError(`analyze takes inputs of one kind at a time, got ${[...kinds].join(' and ')}`);
   const kind = [...kinds][0] as AnalyzeInputKind;
+  if ((values.defaults !== undefined || values.device !== undefined) && kind !== 'source')
+    throw new UsageError('--defaults and --device apply to driver source only');
+  const sourceDevices = values.device ? parseDeviceOptions(values.device) : undefined;
   const run = runners.get(kind);
   if (!run) {
     const what = { scenario: 'scenario files', source: 'driver source', text: 'traces and kernel logs' }[kind];
@@ -67,5 +76,19 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     ...(values.platform !== undefined ? { platform: values.platform } : {}),
     ...(values.cmdline !== undefined ? { cmdline: values.cmdline } : {}),
     ...(cpus !== undefined ? { cpus } : {}),
+    ...(values.defaults !== undefined ? { sourceDefaults: values.defaults } : {}),
+    ...(sourceDevices ? { sourceDevices } : {}),
   });
+}
+
+/** `--device KEY=SETTINGS`, repeatable: the key is the device as the source names it (no "="). */
+function parseDeviceOptions(given: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const g of given) {
+    const eq = g.indexOf('=');
+    const key = eq < 0 ? '' : g.slice(0, eq).trim();
+    if (!key) throw new UsageError(`--device needs KEY=SETTINGS, e.g. --device '&pdev->dev=dma_mask=40', got "${g}"`);
+    out[key] = g.slice(eq + 1);
+  }
+  return out;
 }

@@ -81,7 +81,8 @@ Options:
 `;
 
 export const ANALYZE_HELP = `Usage: swiotlb-lens analyze PATH... [--json] [--kernel PROFILE] [--platform PROFILE]
-                           [--cmdline "LINE"] [--cpus N]
+                           [--cmdline "LINE"] [--cpus N] [--compare]
+                           [--defaults HINTS] [--device KEY=HINTS]...
 
 Analyses what PATH holds, told apart by content:
   - a kernel trace (ftrace text, trace-cmd report) and/or kernel log (dmesg, journal), or a
@@ -97,6 +98,11 @@ Options:
   --cpus N          possible CPUs, for the number of areas
   --compare         scenarios on Xen: also run dma-direct with the Xen hooks and compare
                     every call with the kernel's xen-swiotlb
+  --defaults HINTS  driver source: defaults in the annotation grammar, as the setting
+                    swiotlbLens.source.defaults (e.g. "ram=32G cpus=8 where=high")
+  --device KEY=HINTS
+                    driver source, repeatable: settings for one device, as the setting
+                    swiotlbLens.source.devices (e.g. --device '&pdev->dev=dma_mask=40')
   -h, --help        show this help
 
 Exit status: 0 analysed; 1 the analysis found failures it was asked to flag; 2 bad input or usage.

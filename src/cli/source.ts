@@ -17,6 +17,9 @@ export async function analyzeSourceCli(opts: AnalyzeOptions): Promise<number> {
     ...(opts.kernel ? { kernel: opts.kernel } : {}),
     ...(opts.cmdline ? { cmdline: opts.cmdline } : {}),
     ...(opts.cpus !== undefined ? { cpus: opts.cpus } : {}),
+    ...(opts.sourceDefaults !== undefined ? { settings: opts.sourceDefaults } : {}),
+    ...(opts.sourceDevices ? { devices: opts.sourceDevices } : {}),
+    settingNames: { defaults: '--defaults', device: (key) => `--device "${key}"` },
     root: process.cwd(),
   });
   stdout.line(opts.json ? JSON.stringify(sourceJson(a, opts.paths), null, 1) : formatSource(a));

@@ -80,6 +80,8 @@ export interface SummaryView {
   /** Row at which the peak was first reached. */
   readonly peakRow: number | null;
   readonly averageSlots: number | null;
+  /** The input had more events than rows: bouncesByReason counts these first rows only. */
+  readonly rowsOnly: number | null;
   /** Sizing advice for people, when the input supports one. */
   readonly advice: string | null;
   /** Agreement of the model with placements the kernel was seen to make. */

@@ -20,7 +20,7 @@ import { Evaluator, SymbolScope } from './evaluate';
 import { extractFile, macroAlias, macroBodyCalls, parseMacroExpression } from './extract';
 import { type Pair, pairSites } from './pairing';
 import { type DriverSimulation, type Machine, mergeSessions, simulateDriver, type Verdict } from './simulate';
-import { annotationDiagnostics, applyAnnotations, buildSites, type Site, type SourceDiagnostic } from './sites';
+import { annotationDiagnostics, applyAnnotations, buildSites, deviceKey, type Site, type SourceDiagnostic } from './sites';
 import { loadCParser, type ParserPaths, ParseTimeout } from './treeSitter';
 import type { FileSymbols, ParsedFile, Span } from './types';
 
@@ -38,6 +38,8 @@ export interface SourceOptions {
    * They override the defaults and the driver's set-up calls; annotations in the source win.
    */
   readonly devices?: Readonly<Record<string, string>>;
+  /** How problems name the two settings: VS Code's setting ids by default, the CLI its options. */
+  readonly settingNames?: { readonly defaults: string; readonly device: (key: string) => string };
   /** Paths are reported relative to this folder. */
   readonly root?: string;
   /** Files read for devices, pairs and symbols whose own sites are not reported (the rest of a driver). */
@@ -69,6 +71,8 @@ export interface DeviceReport {
   readonly exprs: readonly string[];
   readonly view: DeviceView;
   readonly sites: number;
+  /** What the per-device setting (or the CLI's --device) gives it: these win over its set-up calls. */
+  readonly settings?: Hints;
 }
 
 export interface SourceAnalysis {
@@ -417,9 +421,13 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
     };
     const isPrimary = new Set(group.filter((f) => f.primary).map((f) => f.display));
     const report = (s: Site) => isPrimary.has(s.file);
+    const settingsOf = deviceSettingsFor(driverName);
     for (const d of devs.values()) {
-      const n = driverSites.filter((s) => s.deviceKey === d.key && report(s)).length;
-      if (n) devices.push({ key: d.key, driver: driverName, exprs: d.exprs, view: view(d.key), sites: n });
+      const mine = driverSites.filter((s) => s.deviceKey === d.key);
+      const n = mine.filter(report).length;
+      const set = settingsOf && mine.length ? settingsOf(mine[0] as Site, undefined) : undefined;
+      if (n)
+        devices.push({ key: d.key, driver: driverName, exprs: d.exprs, view: view(d.key), sites: n, ...(set ? { settings: set } : {}) });
     }
     const paired = pairSites(driverSites, pairs.length, report);
     pairs.push(...paired.pairs);
@@ -517,19 +525,40 @@ function sourceSettings(
   const problem = (setting: string, message: string) =>
     diagnostics.push({ file: 'settings', span: WHOLE_FILE, severity: 'error', code: 'settings', message: `${setting}: ${message}` });
   const defaults = parseSettingsHints(opts.settings ?? '');
-  for (const p of defaults.problems) problem('swiotlbLens.source.defaults', p.message);
+  const names = opts.settingNames ?? {
+    defaults: 'swiotlbLens.source.defaults',
+    device: (key: string) => `swiotlbLens.source.devices["${key}"]`,
+  };
+  for (const p of defaults.problems) problem(names.defaults, p.message);
   // device expressions are matched without their blanks ("& pdev->dev" is "&pdev->dev")
   const compact = (k: string) => k.replace(/\s+/g, '');
   const devices = new Map<string, Hints>();
   for (const [key, value] of Object.entries(opts.devices ?? {})) {
-    const setting = `swiotlbLens.source.devices["${key}"]`;
+    const setting = names.device(key);
     const parsed = parseSettingsHints(typeof value === 'string' ? value : '');
     for (const p of parsed.problems) problem(setting, p.message);
     if (typeof value !== 'string') problem(setting, 'the value must be a string of key=value pairs');
     const machine = MACHINE_KEYS.filter((k) => parsed.hints[k] !== undefined);
-    if (machine.length) problem(setting, `${machine.join(', ')} describe the machine, not a device: use swiotlbLens.source.defaults`);
+    if (machine.length)
+      problem(
+        setting,
+        `${machine.join(', ')} ${machine.length === 1 ? 'describes' : 'describe'} the machine, not a device: use ${names.defaults}`,
+      );
     devices.set(compact(key), withoutMachineKeys(parsed.hints));
   }
+  // A key also names every expression of its device: "&pdev->dev" applies to a call through
+  // "&priv->pdev->dev" (one device key). Parsed on first use, when the C parser is loaded.
+  let byDeviceKey: Map<string, Hints> | undefined;
+  const deviceKeyed = () => {
+    if (byDeviceKey) return byDeviceKey;
+    byDeviceKey = new Map();
+    for (const [key, hints] of devices) {
+      const cut = key.lastIndexOf('/');
+      const e = parseMacroExpression(key.slice(cut + 1));
+      if (e) byDeviceKey.set(`${key.slice(0, cut + 1)}${compact(deviceKey(e, undefined, false))}`, hints);
+    }
+    return byDeviceKey;
+  };
   const deviceSettingsFor = (driver: string) =>
     devices.size === 0
       ? undefined
@@ -539,7 +568,9 @@ function sourceSettings(
             const h = devices.get(`${driver}/${compact(k)}`) ?? devices.get(compact(k));
             if (h) return h;
           }
-          return undefined;
+          if (!s.deviceKey) return undefined;
+          const k = compact(s.deviceKey);
+          return deviceKeyed().get(`${driver}/${k}`) ?? deviceKeyed().get(k);
         };
   return { settings: defaults.hints, deviceSettingsFor };
 }

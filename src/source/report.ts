@@ -53,6 +53,13 @@ export function hintsJson(h: Hints): Record<string, unknown> {
   return out;
 }
 
+/** Hints in the annotation grammar ("dma_mask=0xffffffffff min_align_mask=0xfff"). */
+function hintsText(h: Hints): string {
+  return Object.entries(hintsJson(h))
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
+}
+
 function verdictJson(v: Verdict, s: Site) {
   const line = s.raw.span.row + 1;
   return {
@@ -228,6 +235,7 @@ export function sourceJson(a: SourceAnalysis, paths: readonly string[]) {
           file: x.file,
           line: x.line,
         })),
+      ...(d.settings ? { settings: hintsJson(d.settings) } : {}),
     })),
     pairs: a.pairs.map((p) => {
       const m0 = siteById.get(p.map);
@@ -319,7 +327,9 @@ export function formatSource(a: SourceAnalysis, maxSites = 400): string {
       out.push(`    ${s.raw.span.row + 1}:${s.raw.span.col + 1} ${s.function ?? '-'} ${s.api}(${args})${v ? `: ${v.lens}` : ''}`);
     }
     for (const dev of a.devices.filter((x) => x.driver === d.name))
-      out.push(`  device ${dev.exprs.join(', ')}: dma_mask ${hexBig(dev.view.dmaMask.value)} (${dev.view.dmaMask.from})`);
+      out.push(
+        `  device ${dev.exprs.join(', ')}: dma_mask ${hexBig(dev.view.dmaMask.value)} (${dev.view.dmaMask.from})${dev.settings ? `; per-device settings, which win over it: ${hintsText(dev.settings)}` : ''}`,
+      );
   }
   if (shown > maxSites) out.push(`... ${shown - maxSites} more sites (--json lists every one)`);
   const shownDiags = a.diagnostics.filter((d) => d.code !== 'parse-error');

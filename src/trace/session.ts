@@ -4,7 +4,7 @@
  * the diagnostics.
  */
 import type { AnalysisSession } from '../analysis/session';
-import { summarizeEvents } from '../analysis/session';
+import { type SessionSummary, summarizeEvents } from '../analysis/session';
 import type { TextReport } from './report';
 import type { TextAnalysis } from './run';
 
@@ -31,7 +31,7 @@ export function traceSession(analysis: TextAnalysis, report: TextReport): Analys
             source: `slots: ${g.sources.nslabs}; areas: ${g.sources.nareas}; start: ${g.sources.base}`,
           },
     events,
-    summary: summarizeEvents(events),
+    summary: an.rowsDropped > 0 ? wholeInput(summarizeEvents(events), report, events.length) : summarizeEvents(events),
     diagnostics: [
       ...an.diagnostics,
       ...(an.rowsDropped > 0
@@ -45,5 +45,27 @@ export function traceSession(analysis: TextAnalysis, report: TextReport): Analys
           ]
         : []),
     ],
+  };
+}
+
+/**
+ * The rows stop at swiotlbLens.maxRows but the analyzer counted every event: the summary bar
+ * shows the whole input's figures, from the report, rather than those of the first rows.
+ */
+function wholeInput(rows: SessionSummary, report: TextReport, kept: number): SessionSummary {
+  const c = report.counts;
+  return {
+    ...rows,
+    maps: c.maps,
+    direct: c.direct,
+    bounced: c.bounced_maps,
+    failed: c.failed,
+    unmaps: c.unmaps + c.unmaps_direct,
+    syncs: c.syncs,
+    bytesCopied: report.copies.at_map + report.copies.at_unmap + report.copies.at_sync,
+    failuresByCause: { ...report.failures.by_cause },
+    peakSlots: report.occupancy.peak_slots,
+    averageSlots: report.occupancy.average_slots,
+    rowsOnly: kept,
   };
 }

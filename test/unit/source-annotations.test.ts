@@ -227,7 +227,7 @@ static void c(struct device *dev)
     // a device setting with a machine key or a misspelt key says so, naming the setting
     const bad = a.diagnostics.filter((d) => d.file === 'settings').map((d) => d.message);
     assert.ok(
-      bad.some((m) => m.startsWith('swiotlbLens.source.devices["&other->dev"]') && /cpus describe the machine/.test(m)),
+      bad.some((m) => m.startsWith('swiotlbLens.source.devices["&other->dev"]') && /cpus describes the machine/.test(m)),
       bad.join('\n'),
     );
     assert.ok(

@@ -143,6 +143,36 @@ describe('analyze DIR', () => {
     const badK = cli('analyze', EXAMPLE, '--kernel', '2.6');
     assert.equal(badK.code, 2);
   });
+
+  test('--device and --defaults: the settings of the extension, on the command line', () => {
+    const rx = (j: { sites: { function: string; api: string; verdict: { lens: string } }[] }) =>
+      j.sites.find((s) => s.function === 'swlnic_rx_refill' && s.api === 'dma_map_single')?.verdict.lens ?? '';
+    // "&pdev->dev" names the device the RX refill maps through "&priv->pdev->dev"
+    const r = cli('analyze', EXAMPLE, '--json', '--device', '&pdev->dev=dma_mask=40', '--defaults', 'depth=8');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.match(rx(j), /^direct: 40-bit dma_mask/);
+    assert.deepEqual(j.devices[0].settings, { dma_mask: '0xffffffffff' });
+    assert.equal(j.devices[0].dma_mask, '0xffffffff', 'what the driver sets is still reported');
+    // the driver's folder as a prefix: another driver's key does not apply
+    const other = JSON.parse(cli('analyze', EXAMPLE, '--json', '--device', 'swlblk/&pdev->dev=dma_mask=40').out);
+    assert.match(rx(other), /^bounces above 4 GiB/);
+    assert.equal(other.devices[0].settings, undefined);
+    // problems name the option
+    const bad = JSON.parse(cli('analyze', EXAMPLE, '--json', '--device', '&pdev->dev=dma_mask=40 ram=8G').out);
+    assert.ok(
+      bad.diagnostics.some(
+        (d: { message: string }) => d.message === '--device "&pdev->dev": ram describes the machine, not a device: use --defaults',
+      ),
+      JSON.stringify(bad.diagnostics),
+    );
+    const noKey = cli('analyze', EXAMPLE, '--device', 'dma_mask');
+    assert.equal(noKey.code, 2);
+    assert.match(noKey.err, /--device needs KEY=SETTINGS/);
+    const notSource = cli('analyze', path.join('examples', 'kernel-6.1-small-pool.jsonl'), '--device', 'x=dma_mask=40');
+    assert.equal(notSource.code, 2);
+    assert.match(notSource.err, /apply to driver source only/);
+  });
 });
 
 describe('bad input', () => {

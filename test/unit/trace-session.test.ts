@@ -45,3 +45,27 @@ test('the small-pool run as a session', async () => {
   assert.ok(t.outcome.includes(Outcome.Failed));
   assert.ok(t.kind.includes(EventKind.LogMessage), 'the log lines are rows too');
 });
+
+test('more events than rows: the summary still counts the whole trace, and says which figures are of the rows', async () => {
+  const full = traceSession(...(await run()));
+  assert.equal(full.summary.rowsOnly, undefined);
+  const events = new EventTable();
+  const analysis = await analyzeText([RUN], { events, noSizing: true, rowLimit: 1000 });
+  const report = buildReport(analysis);
+  const s = traceSession(analysis, report);
+  assert.equal(s.events.length, 1000);
+  assert.equal(s.summary.rowsOnly, 1000);
+  // the whole trace: the same figures as without the limit
+  for (const k of ['maps', 'direct', 'bounced', 'failed', 'unmaps', 'syncs', 'bytesCopied', 'peakSlots'] as const)
+    assert.equal(s.summary[k], full.summary[k], k);
+  assert.deepEqual(s.summary.failuresByCause, full.summary.failuresByCause);
+  // the reasons of the first rows only
+  assert.ok((s.summary.bouncesByReason.force ?? 0) < (full.summary.bouncesByReason.force ?? 0));
+  assert.ok(s.diagnostics.some((d) => /events after the first 1000 are counted in the report but not kept as rows/.test(d.message)));
+});
+
+async function run() {
+  const events = new EventTable();
+  const analysis = await analyzeText([RUN], { events, noSizing: true });
+  return [analysis, buildReport(analysis)] as const;
+}
