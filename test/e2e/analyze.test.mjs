@@ -80,11 +80,11 @@ test('copy capture script: saved where the user picks', async () => {
   const input = page.locator('.quick-input-widget input');
   await input.fill('Save As');
   await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: 'Save As...' }).waitFor();
-  await page.keyboard.press('Enter');
+  await input.press('Enter');
   // the simple file dialog (files.simpleDialog.enable) offers the workspace folder: accept it
   await page.locator('.quick-input-widget', { hasText: 'Save the SWIOTLB capture script' }).waitFor({ timeout: 30_000 });
-  await page.locator('.quick-input-widget input').waitFor();
-  await page.keyboard.press('Enter');
+  await input.waitFor();
+  await input.press('Enter');
   const dest = path.join(ws, 'swiotlb-capture.sh');
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: `Saved ${dest}` });
   await toast.waitFor({ timeout: 30_000 });

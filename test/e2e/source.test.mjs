@@ -94,7 +94,7 @@ test('choosing the platform changes the verdicts and the status bar item', async
   const input = page.locator('.quick-input-widget input');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'AMD SEV' }).first().waitFor({ timeout: 30_000 });
   await input.fill('AMD SEV');
-  await page.keyboard.press('Enter');
+  await input.press('Enter');
   await page.locator('.statusbar-item', { hasText: 'sev-guest' }).waitFor({ timeout: 30_000 });
   // every streaming map bounces in an SEV guest, through a pool placed anywhere in its 16 GiB:
   // out of reach of this 32-bit device

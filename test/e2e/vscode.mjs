@@ -167,14 +167,13 @@ export async function goToLine(page, line, column = 1) {
   const input = page.locator('.quick-input-widget input');
   const deadline = Date.now() + 30_000;
   await page.keyboard.press('Escape');
+  // a widget still closing (Quick Open after its Enter) must not take the line number
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => {});
   for (;;) {
-    if (!(await input.isVisible())) {
-      await page.keyboard.press('Control+G');
-      await input.waitFor();
-    }
-    await input.fill(`:${line}:${column}`);
-    await input.press('Enter');
     try {
+      if (!(await input.isVisible())) await page.keyboard.press('Control+G');
+      await input.fill(`:${line}:${column}`, { timeout: 3_000 });
+      await input.press('Enter', { timeout: 3_000 });
       await status.waitFor({ timeout: 3_000 });
       return;
     } catch (e) {
@@ -215,7 +214,7 @@ export async function pickFile(page, file) {
     await page
       .waitForFunction((f) => document.querySelector('.quick-input-widget input')?.value === f, file, { timeout: 5_000 })
       .catch(() => {});
-    await page.keyboard.press('Enter');
+    await input.press('Enter');
     try {
       await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5_000 });
       return;
