@@ -168,7 +168,10 @@ export async function goToLine(page, line, column = 1) {
   const deadline = Date.now() + 30_000;
   await page.keyboard.press('Escape');
   // a widget still closing (Quick Open after its Enter) must not take the line number
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => {});
+  await page
+    .locator('.quick-input-widget')
+    .waitFor({ state: 'hidden', timeout: 5_000 })
+    .catch(() => {});
   for (;;) {
     try {
       if (!(await input.isVisible())) await page.keyboard.press('Control+G');
