@@ -534,9 +534,7 @@ export class PanelApp {
         'bounced',
         'Bounced',
         s.maps ? pct(s.bounced, s.maps) : '–',
-        s.rowsOnly === null
-          ? `${num(s.bounced)} maps${topReasons(s.bouncesByReason)}`
-          : `${num(s.bounced)} maps; in the first ${num(s.rowsOnly)} rows${topReasons(s.bouncesByReason)}`,
+        `${num(s.bounced)} maps${s.rowsOnly === null ? '' : `; in the first ${num(s.rowsOnly)} rows`}${topReasons(s.bouncesByReason)}`,
       ),
       card('copied', 'Bytes copied', formatBytes(s.bytesCopied), 'by bounce copies'),
     );

@@ -15,6 +15,7 @@ export function traceSession(analysis: TextAnalysis, report: TextReport): Analys
   if (!events) throw new Error('traceSession needs an analysis run with an event table (the events option)');
   events.hasClock = an.hasClock;
   const kind = report.input.kind === 'none' ? 'log' : report.input.kind;
+  const rows = summarizeEvents(events);
   return {
     kind,
     files: analysis.inputs.filter((f) => f.role === 'trace' || f.role === 'log').map((f) => f.label),
@@ -31,7 +32,7 @@ export function traceSession(analysis: TextAnalysis, report: TextReport): Analys
             source: `slots: ${g.sources.nslabs}; areas: ${g.sources.nareas}; start: ${g.sources.base}`,
           },
     events,
-    summary: an.rowsDropped > 0 ? wholeInput(summarizeEvents(events), report, events.length) : summarizeEvents(events),
+    summary: an.rowsDropped > 0 ? wholeInput(rows, report, events.length) : rows,
     diagnostics: [
       ...an.diagnostics,
       ...(an.rowsDropped > 0

@@ -13,7 +13,18 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { canvasInk, outputText, panelFrame, pickFile, runCommand, SHOTS, shot, workbenchSuite } from './vscode.mjs';
+import {
+  canvasInk,
+  outputMatch,
+  outputMatches,
+  panelFrame,
+  pickFile,
+  runCommand,
+  SHOTS,
+  shot,
+  workbenchSuite,
+  zoomAndPan,
+} from './vscode.mjs';
 
 const BYTES = Number(process.env.BENCH_BYTES ?? 1.7e9);
 const DIR = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'swiotlb-lens-bench-vscode');
@@ -70,29 +81,6 @@ const FIRST_CHART =
 const PAN =
   /chart frames while zooming\/panning "[^"]*" \([\d,]+ rows\): (\d+) frames, median ([\d.]+) ms, p95 ([\d.]+) ms, max ([\d.]+) ms; host columns for (\d+) windows: median ([\d.-]+) ms, p95 ([\d.-]+) ms/;
 
-/** Output lines matching a pattern (the Output view wraps lines: white space normalised). */
-async function outputMatches(pattern) {
-  // before the first analysis there is no Output view
-  if ((await page.locator('.part.panel .monaco-editor .view-lines').count()) === 0) return [];
-  const text = (await outputText(page)).replace(/\s+/g, ' ');
-  return [...text.matchAll(new RegExp(pattern.source, 'g'))];
-}
-
-/**
- * Waits for a match that is not one of `seen` (the lines already there: the Output view renders
- * only the lines in sight, so counting matches would not do) and returns it.
- */
-async function nextMatch(pattern, seen, timeout) {
-  const old = new Set(seen.map((m) => m[0]));
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const fresh = (await outputMatches(pattern)).filter((m) => !old.has(m[0]));
-    if (fresh.length) return fresh[fresh.length - 1];
-    if (Date.now() > deadline) throw new Error(`no new output line matches ${pattern}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 async function analyzeAndPan(which, trace) {
   const r = results[which];
   let peakRss = extensionHostRss();
@@ -100,10 +88,10 @@ async function analyzeAndPan(which, trace) {
     peakRss = Math.max(peakRss, extensionHostRss());
   }, 250);
   try {
-    const seen = await outputMatches(FIRST_CHART);
+    const seen = await outputMatches(page, FIRST_CHART);
     await runCommand(page, 'SWIOTLB: Analyze Trace or Log File...', { quickPick: true });
     await pickFile(page, trace);
-    const first = await nextMatch(FIRST_CHART, seen, 30 * 60_000);
+    const first = await outputMatch(page, FIRST_CHART, { seen, timeout: 30 * 60_000 });
     r.rows = Number(first[1].replace(/,/g, ''));
     r.firstChartMs = Number(first[2]);
     r.analysisMs = Number(first[3]);
@@ -118,19 +106,9 @@ async function analyzeAndPan(which, trace) {
   await p.locator('#chart[data-columns]').waitFor({ state: 'attached', timeout: 120_000 });
   assert.ok((await canvasInk(p.locator('#chart'))) > 0, 'the chart draws');
   assert.equal(Number((await p.locator('#sum-maps .card-value').innerText()).replace(/,/g, '')), r.truth.maps);
-  await p.locator('#chart').scrollIntoViewIfNeeded();
-  const panSeen = await outputMatches(PAN);
-  const box = await p.locator('#chart').boundingBox();
-  const y = box.y + box.height * 0.5;
-  await page.mouse.move(box.x + box.width * 0.5, y);
-  for (let i = 0; i < 12; i++) await page.mouse.wheel(0, -120);
-  await page.mouse.down();
-  for (let i = 0; i < 3; i++) {
-    await page.mouse.move(box.x + box.width * 0.2, y, { steps: 30 });
-    await page.mouse.move(box.x + box.width * 0.8, y, { steps: 30 });
-  }
-  await page.mouse.up();
-  const m = await nextMatch(PAN, panSeen, 60_000);
+  const panSeen = await outputMatches(page, PAN);
+  await zoomAndPan(page, p.locator('#chart'));
+  const m = await outputMatch(page, PAN, { seen: panSeen, timeout: 60_000 });
   r.pan = {
     frames: Number(m[1]),
     medianMs: Number(m[2]),

@@ -6,7 +6,20 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canvasInk, openFile, outputText, panelFrame, pickFile, pickOption, runCommand, SHOTS, shot, workbenchSuite } from './vscode.mjs';
+import {
+  canvasInk,
+  openFile,
+  outputMatch,
+  outputText,
+  panelFrame,
+  pickFile,
+  pickOption,
+  runCommand,
+  SHOTS,
+  shot,
+  workbenchSuite,
+  zoomAndPan,
+} from './vscode.mjs';
 
 let page;
 let ws;
@@ -33,21 +46,10 @@ const test = workbenchSuite({
 /** The panel's webview (not a side view, not an editor opened with "Open With..."). */
 const panel = () => panelFrame(page);
 
-/** Waits for an output channel line (long lines wrap in the view: whitespace is normalised). */
-async function outputMatch(pattern, timeout = 30_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const text = (await outputText(page)).replace(/\s+/g, ' ');
-    const all = [...text.matchAll(new RegExp(pattern.source, 'g'))];
-    if (all.length) return all[all.length - 1];
-    if (Date.now() > deadline) throw new Error(`no output line matches ${pattern}:\n${text}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 async function firstChartMs(title) {
   const esc = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const m = await outputMatch(
+    page,
     new RegExp(
       `first chart of "${esc}" \\([\\d,]+ rows\\) drawn (\\d+) ms after the command \\(analysis (\\d+) ms, panel (\\d+) ms, of which (\\d+) ms`,
     ),
@@ -64,7 +66,7 @@ test('the panel opens from the palette and offers a way in', async () => {
   // the extension's own activation time, from its output channel
   await runCommand(page, 'Output: Show Output Channels...', { quickPick: true });
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'SWIOTLB Lens' }).first().click();
-  const m = await outputMatch(/SWIOTLB Lens activated in ([\d.]+) ms \(bundle loaded in ([\d.]+) ms\)/);
+  const m = await outputMatch(page, /SWIOTLB Lens activated in ([\d.]+) ms \(bundle loaded in ([\d.]+) ms\)/);
   metrics.activation = { activateMs: Number(m[1]), bundleLoadMs: Number(m[2]) };
 });
 
@@ -220,18 +222,9 @@ test('a time range selected on the chart filters the table', async () => {
 
 test('zooming and panning the chart: frame times', async () => {
   const p = panel();
-  await p.locator('#chart').scrollIntoViewIfNeeded();
-  const box = await p.locator('#chart').boundingBox();
-  const y = box.y + box.height * 0.5;
-  await page.mouse.move(box.x + box.width * 0.5, y);
-  for (let i = 0; i < 12; i++) await page.mouse.wheel(0, -120);
-  await page.mouse.down();
-  for (let i = 0; i < 3; i++) {
-    await page.mouse.move(box.x + box.width * 0.2, y, { steps: 30 });
-    await page.mouse.move(box.x + box.width * 0.8, y, { steps: 30 });
-  }
-  await page.mouse.up();
+  await zoomAndPan(page, p.locator('#chart'));
   const m = await outputMatch(
+    page,
     /chart frames while zooming\/panning "Replay: small-pool.jsonl" \([\d,]+ rows\): (\d+) frames, median ([\d.]+) ms, p95 ([\d.]+) ms, max ([\d.]+) ms; host columns for (\d+) windows: median ([\d.-]+) ms/,
   );
   metrics.panSmallPool = {

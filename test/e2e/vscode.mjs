@@ -204,6 +204,45 @@ export async function outputText(page) {
   return (await page.locator('.part.panel .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
 }
 
+/** Matches of a pattern in the Output view's text (it wraps long lines: white space normalised). */
+export async function outputMatches(page, pattern) {
+  // before the first output there is no Output view
+  if ((await page.locator('.part.panel .monaco-editor .view-lines').count()) === 0) return [];
+  const text = (await outputText(page)).replace(/\s+/g, ' ');
+  return [...text.matchAll(new RegExp(pattern.source, 'g'))];
+}
+
+/**
+ * Waits for an output line matching `pattern` and returns the last match that is not one of
+ * `seen` (matches taken before an action: the Output view renders only the lines in sight, so
+ * counting matches would not do).
+ */
+export async function outputMatch(page, pattern, { timeout = 30_000, seen = [] } = {}) {
+  const old = new Set(seen.map((m) => m[0]));
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const fresh = (await outputMatches(page, pattern)).filter((m) => !old.has(m[0]));
+    if (fresh.length) return fresh[fresh.length - 1];
+    if (Date.now() > deadline) throw new Error(`no new output line matches ${pattern}:\n${await outputText(page).catch(() => '')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The frame-time gesture: twelve wheel steps into the middle of the chart, then three drags back and forth. */
+export async function zoomAndPan(page, chart) {
+  await chart.scrollIntoViewIfNeeded();
+  const box = await chart.boundingBox();
+  const y = box.y + box.height * 0.5;
+  await page.mouse.move(box.x + box.width * 0.5, y);
+  for (let i = 0; i < 12; i++) await page.mouse.wheel(0, -120);
+  await page.mouse.down();
+  for (let i = 0; i < 3; i++) {
+    await page.mouse.move(box.x + box.width * 0.2, y, { steps: 30 });
+    await page.mouse.move(box.x + box.width * 0.8, y, { steps: 30 });
+  }
+  await page.mouse.up();
+}
+
 /** Answers VS Code's simple file dialog (files.simpleDialog.enable) with an absolute path. */
 export async function pickFile(page, file) {
   const input = page.locator('.quick-input-widget input');
