@@ -22,20 +22,10 @@ import { DmaDirection } from '../src/model/constants';
 import { resolveProfile } from '../src/model/profiles';
 import type { ReplayHeader, ReplayOp } from '../src/replay/format';
 import { Replayer } from '../src/replay/replay';
+import { rng } from '../src/scenario/rng';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Generates `events` map/unmap events through the real allocator. */
 function synthetic(events: number): PanelModel {

@@ -7,6 +7,7 @@ import { type DmaDirection, IO_TLB_SIZE } from '../src/model/constants';
 import { IoTlbPool } from '../src/model/pool';
 import { resolveProfile } from '../src/model/profiles';
 import { IoTlbMem } from '../src/model/swiotlb';
+import { rng } from '../src/scenario/rng';
 
 export interface SynthDevice {
   readonly name: string;
@@ -55,18 +56,6 @@ export interface SynthTruth {
   finalSlots: number;
   sgFailed: number;
   bytes: number;
-}
-
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const TASKS = ['kworker/u8:2', 'fio', 'irq/45-nvme0q1', 'Web Content', 'jbd2/nvme0n1p2-8', 'ksoftirqd/1', 'dd', 'systemd-journal'];

@@ -17,6 +17,7 @@ import type { BufferInfo } from '../model/dma/hooks';
 import { P2mTable, XEN_PAGE_SIZE } from '../model/dma/p2m';
 import { type BootPool, bootPool } from '../model/setup';
 import type { CallStep, P2mSpec, RingStep, Scenario, SizeDist, Step } from './format';
+import { rng } from './rng';
 
 /** One DMA API call after expansion of the workload. */
 export type Op =
@@ -61,18 +62,6 @@ export type Op =
   | { t: 'alloc'; call: string; dev: DeviceConfig; cpu: number; size: number; phys?: number; id: string; line: number }
   | { t: 'free'; call: string; cpu: number; id: string; line: number }
   | { t: 'p2m'; spec: P2mSpec; line: number };
-
-/** Deterministic generator (mulberry32): the same scenario always gives the same workload. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pickSize(d: SizeDist, r: () => number): number {
   switch (d.kind) {

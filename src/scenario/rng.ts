@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a small, fast, seeded generator. Scenario workloads and the benchmarks' synthetic
+ * traces use it so that the same seed always gives the same input.
+ */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
