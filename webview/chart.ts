@@ -5,20 +5,12 @@
  * cursor; the read-out under the chart says what the cursor shows.
  */
 import { FAILURE_CAUSES } from '../src/analysis/codes';
+import type { TimelineColumns } from '../src/analysis/timeline';
 import { formatTime } from './dom';
 import type { Theme } from './theme';
 
-export interface ChartData {
-  readonly t0: number;
-  readonly t1: number;
-  readonly columns: number;
-  readonly totalMin: Int32Array;
-  readonly totalMax: Int32Array;
-  readonly hiwater: Int32Array;
-  readonly areaMax: Int32Array;
-  readonly failures: Uint32Array;
-  readonly events: Uint32Array;
-}
+/** What the chart draws: the host's columns for the visible window. */
+export type ChartData = TimelineColumns;
 
 export interface ChartCallbacks {
   /** The visible window or the width changed: the chart needs new columns. */

@@ -5,6 +5,7 @@
  * Large series travel as typed arrays.
  */
 import type { InputKind, PoolInfo } from '../analysis/session';
+import type { TimelineColumns } from '../analysis/timeline';
 
 /**
  * What to analyse, as the host can redo it after a reload (kept in the panel's state). Only
@@ -172,20 +173,8 @@ export type HostMessage =
   | { readonly type: 'session'; readonly info: SessionInfo }
   /** No analysis yet (a fresh panel): the webview offers the ways to start one. */
   | { readonly type: 'empty'; readonly recent: SideInfo['recent'] }
-  | {
-      readonly type: 'timeline';
-      readonly session: number;
-      readonly request: number;
-      readonly t0: number;
-      readonly t1: number;
-      readonly columns: number;
-      readonly totalMin: Int32Array;
-      readonly totalMax: Int32Array;
-      readonly hiwater: Int32Array;
-      readonly areaMax: Int32Array;
-      readonly failures: Uint32Array;
-      readonly events: Uint32Array;
-    }
+  /** The chart's columns for the window it asked for (typed arrays, one entry per pixel column). */
+  | ({ readonly type: 'timeline'; readonly session: number; readonly request: number } & TimelineColumns)
   | { readonly type: 'count'; readonly session: number; readonly query: number; readonly total: number }
   | {
       readonly type: 'rows';
