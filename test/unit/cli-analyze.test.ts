@@ -9,30 +9,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { ROOT, cli as swiotlbLens } from './cli-helpers';
 
-const ROOT = path.join(__dirname, '..', '..');
 const FIX = path.join(ROOT, 'test', 'fixtures');
 const RUN_B = path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-analyze-'));
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'analyze', ...args], {
-    encoding: 'utf8',
-    cwd: ROOT,
-    maxBuffer: 64 << 20,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (...args: string[]) => swiotlbLens('analyze', ...args);
 
-function json(...args: string[]): Record<string, Record<string, unknown>> {
-  const r = cli(...args, '--json');
+async function json(...args: string[]): Promise<Record<string, Record<string, unknown>>> {
+  const r = await cli(...args, '--json');
   assert.equal(r.code, 0, r.err);
   return JSON.parse(r.out) as Record<string, Record<string, unknown>>;
 }
 
 describe('analyze --json: the contract', () => {
-  test('a capture folder (trace + dmesg + cmdline)', () => {
-    const j = json(RUN_B);
+  test('a capture folder (trace + dmesg + cmdline)', async () => {
+    const j = await json(RUN_B);
     assert.equal(j.input?.kind, 'trace+log');
     assert.deepEqual(
       ['maps', 'unmaps', 'failed', 'bounced', 'bounced_forced'].map((k) => j.counts?.[k]),
@@ -50,15 +43,15 @@ describe('analyze --json: the contract', () => {
     assert.match(src.base as string, /pool base in the events/);
   });
 
-  test('a log alone: no occupancy, no check (null), log counters', () => {
-    const j = json(path.join(FIX, 'logs', 'L11.log'));
+  test('a log alone: no occupancy, no check (null), log counters', async () => {
+    const j = await json(path.join(FIX, 'logs', 'L11.log'));
     assert.equal(j.input?.kind, 'log');
     assert.deepEqual([j.counts?.maps, j.occupancy?.peak_slots, j.check?.compared, j.check?.matched], [0, null, 0, null]);
     assert.deepEqual([j.log?.full_messages, j.log?.too_big], [2, 1]);
   });
 
-  test('options: --cmdline, --cpus, --kernel, --platform are used and reported', () => {
-    const j = json(
+  test('options: --cmdline, --cpus, --kernel, --platform are used and reported', async () => {
+    const j = await json(
       path.join(RUN_B, 'trace.txt.gz'),
       '--cmdline',
       'swiotlb=512,force',
@@ -79,11 +72,11 @@ describe('analyze --json: the contract', () => {
     assert.ok((j.conclusions as unknown as string[]).some((c) => /rerun with --kernel 6\.1/.test(c)));
   });
 
-  test('a capture archive (.tar.gz) is opened as a whole', () => {
+  test('a capture archive (.tar.gz) is opened as a whole', async () => {
     const tgz = path.join(tmp, 'capture.tar.gz');
     const r = spawnSync('tar', ['-czf', tgz, '-C', RUN_B, 'cmdline.txt', 'dmesg.txt.gz', 'trace.txt.gz']);
     assert.equal(r.status, 0, String(r.stderr));
-    const j = json(tgz);
+    const j = await json(tgz);
     assert.equal(j.input?.kind, 'trace+log');
     assert.deepEqual([j.counts?.maps, j.pool?.nslabs, j.occupancy?.peak_slots, j.check?.matched], [3457, 512, 512, 3456]);
     const files = ((j.input?.files ?? []) as unknown as { path: string; role: string }[]).map((f) => [path.basename(f.path), f.role]);
@@ -94,7 +87,7 @@ describe('analyze --json: the contract', () => {
     ]);
   });
 
-  test('a trace with only swiotlb_bounced: occupancy is said to be unknown', () => {
+  test('a trace with only swiotlb_bounced: occupancy is said to be unknown', async () => {
     const f = path.join(tmp, 'bounced-only.txt');
     fs.writeFileSync(
       f,
@@ -104,7 +97,7 @@ describe('analyze --json: the contract', () => {
         '          dd-171     [001] .....    8.000002: swiotlb_bounced: dev_name: 0000:00:03.0 dma_mask=ffffffffffffffff dev_addr=2a2b3c000 size=4096 FORCE',
       ].join('\n'),
     );
-    const j = json(f);
+    const j = await json(f);
     assert.deepEqual(
       [j.counts?.bounced, j.counts?.bounced_forced, j.counts?.maps, j.occupancy?.peak_slots, j.check?.matched],
       [2, 1, 0, null, null],
@@ -117,8 +110,8 @@ describe('analyze --json: the contract', () => {
 });
 
 describe('analyze: report, errors', () => {
-  test('without --json: a report for people', () => {
-    const r = cli(RUN_B);
+  test('without --json: a report for people', async () => {
+    const r = await cli(RUN_B);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /pool {12}512 slots \(1 MiB\) at 0x7d500000, 2 areas of 256 slots/);
     assert.match(r.out, /peak occupancy {2}512 slots = 100 % of the pool/);
@@ -126,14 +119,14 @@ describe('analyze: report, errors', () => {
     assert.match(r.out, /Sizing: swiotlb=1024,force \(2 MiB\)/);
   });
 
-  test('bad usage and missing files: exit 2 with a message', () => {
-    let r = cli(RUN_B, '--cpus', 'two');
+  test('bad usage and missing files: exit 2 with a message', async () => {
+    let r = await cli(RUN_B, '--cpus', 'two');
     assert.equal(r.code, 2);
     assert.match(r.err, /--cpus must be a positive integer/);
-    r = cli(path.join(tmp, 'nope.txt'));
+    r = await cli(path.join(tmp, 'nope.txt'));
     assert.equal(r.code, 2);
     assert.match(r.err, /no such file/);
-    r = cli(RUN_B, '--kernel', '4.19');
+    r = await cli(RUN_B, '--kernel', '4.19');
     assert.equal(r.code, 2);
   });
 });

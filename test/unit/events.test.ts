@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import zlib from 'node:zlib';
 import { EventKind, Outcome, Reason, reasonCodes } from '../../src/analysis/codes';
 import { EventTable } from '../../src/analysis/eventTable';
 import { slotOwnersAt, summarizeEvents } from '../../src/analysis/session';
@@ -45,5 +47,51 @@ test('a replay becomes a session: rows, pairs, occupancy and the slot map', asyn
     all.every((o) => o === -1),
     'empty at the end',
   );
-  assert.deepEqual(summarizeEvents(t), s);
+  // the summary of the table, against what the kernel's own record of the run says: its map
+  // outcomes, its unmaps, and the slots each buffer held (the unmap's freed_slots) summed over time
+  const ops = zlib
+    .gunzipSync(fs.readFileSync(path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2.ops.jsonl.gz')))
+    .toString()
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => JSON.parse(l));
+  assert.equal(ops.length, t.length, 'one row per op');
+  const held = new Map<number, number>();
+  for (const o of ops) if (o.op === 'unmap') held.set(o.id, o.expect.freed_slots);
+  let used = 0;
+  let peak = 0;
+  let peakRow = -1;
+  ops.forEach((o, i) => {
+    if (o.op === 'map' && o.expect.ok) used += held.get(o.id) ?? 0;
+    if (o.op === 'unmap') used -= o.expect.freed_slots;
+    if (used > peak) [peak, peakRow] = [used, i];
+  });
+  const kernel = {
+    maps: ops.filter((o) => o.op === 'map').length,
+    bounced: ops.filter((o) => o.op === 'map' && o.expect.ok).length,
+    failed: ops.filter((o) => o.op === 'map' && !o.expect.ok).length,
+    unmaps: ops.filter((o) => o.op === 'unmap').length,
+    peakSlots: peak,
+    peakRow,
+  };
+  const summary = summarizeEvents(t);
+  assert.deepEqual(
+    {
+      maps: summary.maps,
+      bounced: summary.bounced,
+      failed: summary.failed,
+      unmaps: summary.unmaps,
+      peakSlots: summary.peakSlots,
+      peakRow: summary.peakRow,
+    },
+    kernel,
+  );
+  // and against the rows as the panel shows them, counted one by one
+  const rows = Array.from({ length: t.length }, (_, i) => t.row(i));
+  const maps = rows.filter((r) => r.kind === 'map');
+  assert.deepEqual(
+    [summary.direct, summary.syncs, summary.bytesCopied],
+    [maps.filter((r) => r.outcome === 'direct').length, 0, rows.reduce((n, r) => n + r.copied, 0)],
+  );
 });

@@ -191,12 +191,19 @@ describe('filters and sorting', () => {
 });
 
 describe('slot maps at any row', () => {
-  test('checkpointed history equals a replay from the start', async () => {
+  test('checkpointed history equals a replay from the start, on both sides of every checkpoint', async () => {
     const { session } = await replaySession(path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2.ops.jsonl.gz'));
     const t = session.events;
-    const h = new SlotHistory(t, 512);
-    for (const row of [-1, 0, 1, 17, 3000, (session.summary.peakRow as number) + 0, t.length - 1]) {
-      assert.deepEqual(h.ownersAfter(row), row < 0 ? new Int32Array(512).fill(-1) : slotOwnersAt(t, 512, row), `row ${row}`);
+    assert.equal(new SlotHistory(t, 512).every, 16384, 'the default: one checkpoint for this run');
+    // small intervals, so that the 6,902 rows cross many checkpoints
+    for (const every of [1, 7, 500, 2048]) {
+      const h = new SlotHistory(t, 512, every);
+      const rows = [-1, 0, 1, 17, 3000, session.summary.peakRow as number, t.length - 1, t.length + 5];
+      for (let cp = every; cp < t.length; cp += every < 100 ? 997 * every : every) rows.push(cp - 1, cp, cp + 1);
+      for (const row of rows) {
+        const want = row < 0 ? new Int32Array(512).fill(-1) : slotOwnersAt(t, 512, row);
+        assert.deepEqual(h.ownersAfter(row), want, `every ${every}, row ${row}`);
+      }
     }
   });
 });

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { escapeHtml } from '../../src/protocol/escape';
-import { isAnalysisRequest, isHostMessage, isWebviewMessage, requestKey, WEBVIEW_COMMANDS } from '../../src/protocol/messages';
+import {
+  type AnalysisRequest,
+  isAnalysisRequest,
+  isHostMessage,
+  isWebviewMessage,
+  requestKey,
+  SORT_COLUMNS,
+  WEBVIEW_COMMANDS,
+} from '../../src/protocol/messages';
 
 test('webview -> host: every message of the protocol is accepted', () => {
   const good = [
@@ -56,11 +64,178 @@ test('webview -> host: anything else is refused', () => {
   for (const m of bad) assert.equal(isWebviewMessage(m), false, JSON.stringify(m));
 });
 
-test('webview -> host: random objects never pass as messages of another shape', () => {
+/**
+ * What each webview message may hold, written out here as the oracle for the guard: the fields,
+ * their types and their bounds. Near-misses of real messages are made from it.
+ */
+type Field =
+  | { kind: 'int'; min?: number; max?: number }
+  | { kind: 'num' }
+  | { kind: 'bool' }
+  | { kind: 'str'; maxLen: number }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'list'; of: 'int' | 'num'; maxLen: number };
+type Spec = Record<string, Field & { optional?: boolean }>;
+const id: Field = { kind: 'int', min: 0 };
+const TYPES = [
+  'ready',
+  'timeline',
+  'query',
+  'rows',
+  'slotmap',
+  'locate',
+  'reveal',
+  'revealDiagnostic',
+  'drawn',
+  'frames',
+  'export',
+  'command',
+  'setProfile',
+];
+const SPECS: Record<string, Spec> = {
+  ready: {},
+  timeline: { session: id, request: id, t0: { kind: 'num' }, t1: { kind: 'num' }, columns: { kind: 'int', min: 1, max: 8192 } },
+  query: {
+    session: id,
+    query: id,
+    'filter.devices': { kind: 'list', of: 'int', maxLen: 65536, optional: true },
+    'filter.kinds': { kind: 'list', of: 'int', maxLen: 65536, optional: true },
+    'filter.outcomes': { kind: 'list', of: 'int', maxLen: 65536, optional: true },
+    'filter.dirs': { kind: 'list', of: 'int', maxLen: 65536, optional: true },
+    'filter.reasons': { ...id, optional: true },
+    'filter.t0': { kind: 'num', optional: true },
+    'filter.t1': { kind: 'num', optional: true },
+    'filter.text': { kind: 'str', maxLen: 1000, optional: true },
+    'sort.column': { kind: 'enum', values: SORT_COLUMNS },
+    'sort.desc': { kind: 'bool' },
+  },
+  rows: { session: id, request: id, query: id, start: id, count: { kind: 'int', min: 1, max: 2000 } },
+  slotmap: { session: id, request: id, row: { kind: 'int', min: -1 }, time: { kind: 'num', optional: true } },
+  locate: { session: id, query: id, row: id },
+  reveal: { session: id, row: id },
+  revealDiagnostic: { session: id, index: id },
+  drawn: { session: id, ms: { kind: 'num' } },
+  frames: { session: id, frames: { kind: 'list', of: 'num', maxLen: 10000 } },
+  export: { session: id, format: { kind: 'enum', values: ['csv', 'json'] } },
+  command: { command: { kind: 'enum', values: WEBVIEW_COMMANDS }, arg: { kind: 'str', maxLen: 4095, optional: true } },
+  setProfile: { platform: { kind: 'str', maxLen: 63, optional: true }, kernel: { kind: 'str', maxLen: 63, optional: true } },
+};
+
+const anyJson = fc.oneof(fc.constant(null), fc.boolean(), fc.string(), fc.constant([]), fc.constant({}));
+/** A value the spec allows. */
+function valid(f: Field): fc.Arbitrary<unknown> {
+  switch (f.kind) {
+    case 'int':
+      return fc.integer({ min: f.min ?? -(2 ** 31), max: f.max ?? 2 ** 31 });
+    case 'num':
+      return fc.double({ noNaN: true, noDefaultInfinity: true });
+    case 'bool':
+      return fc.boolean();
+    case 'str':
+      return fc.string({ maxLength: Math.min(f.maxLen, 40) });
+    case 'enum':
+      return fc.constantFrom(...f.values);
+    case 'list':
+      return fc.array(valid(f.of === 'int' ? id : { kind: 'num' }), { maxLength: 5 });
+  }
+}
+/** A value the spec refuses: of another type, or out of range. */
+function invalid(f: Field): fc.Arbitrary<unknown> {
+  switch (f.kind) {
+    case 'int': {
+      const out: fc.Arbitrary<unknown>[] = [
+        anyJson,
+        fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, 0.5, 2 ** 53, '1'),
+        fc.integer({ min: 1, max: 10 ** 6 }).map((n) => n + 0.25),
+      ];
+      if (f.min !== undefined) out.push(fc.integer({ min: -(2 ** 31), max: f.min - 1 }));
+      if (f.max !== undefined) out.push(fc.integer({ min: f.max + 1, max: 2 ** 31 }));
+      return fc.oneof(...out);
+    }
+    case 'num':
+      return fc.oneof(anyJson, fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '0.5'));
+    case 'bool':
+      return fc.oneof(fc.constant(null), fc.string(), fc.integer(), fc.constantFrom('true', 0, 1));
+    case 'str':
+      return fc.oneof(fc.constant(null), fc.integer(), fc.constant(['x']), fc.constant('x'.repeat(f.maxLen + 1)));
+    case 'enum':
+      return fc.oneof(
+        fc.constant(null),
+        fc.integer(),
+        fc.string().filter((v) => !f.values.includes(v)),
+        fc.constantFrom(...f.values).map((v) => `${v} `),
+        fc.constantFrom(...f.values).map((v) => v.toUpperCase()),
+      );
+    case 'list': {
+      const element = f.of === 'int' ? invalid(id) : invalid({ kind: 'num' });
+      return fc.oneof(
+        anyJson.filter((v) => !Array.isArray(v)),
+        fc.tuple(fc.array(valid(f.of === 'int' ? id : { kind: 'num' }), { maxLength: 3 }), element).map(([xs, bad]) => [...xs, bad]),
+        fc.constant(new Array(f.maxLen + 1).fill(0)),
+      );
+    }
+  }
+}
+function set(msg: Record<string, unknown>, field: string, value: unknown): void {
+  const [outer, inner] = field.split('.') as [string, string | undefined];
+  if (inner === undefined) msg[outer] = value;
+  else (msg[outer] as Record<string, unknown>)[inner] = value;
+}
+function unset(msg: Record<string, unknown>, field: string): void {
+  const [outer, inner] = field.split('.') as [string, string | undefined];
+  if (inner === undefined) delete msg[outer];
+  else delete (msg[outer] as Record<string, unknown>)[inner];
+}
+/** A message of `type` with every field drawn from the spec (optional ones sometimes left out). */
+function message(type: string): fc.Arbitrary<Record<string, unknown>> {
+  const fields = Object.entries(SPECS[type] as Spec);
+  return fc.tuple(...fields.map(([, f]) => (f.optional ? fc.option(valid(f), { nil: undefined }) : valid(f)))).map((values) => {
+    const m: Record<string, unknown> = { type };
+    if (type === 'query') Object.assign(m, { filter: {}, sort: {} });
+    fields.forEach(([name], i) => {
+      if (values[i] !== undefined) set(m, name, values[i]);
+    });
+    return m;
+  });
+}
+
+test('webview -> host: messages drawn from the protocol are accepted', () => {
+  assert.deepEqual(Object.keys(SPECS), TYPES);
   fc.assert(
-    fc.property(fc.object(), (o) => {
-      if (isWebviewMessage(o)) assert.ok(['ready', 'command', 'setProfile'].includes((o as { type: string }).type));
+    fc.property(
+      fc.constantFrom(...TYPES).chain((type) => message(type)),
+      (m) => {
+        assert.ok(isWebviewMessage(m), JSON.stringify(m));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test('webview -> host: near-misses of real messages are refused (a field missing, mistyped, out of range, an unknown type)', () => {
+  const nearMiss = fc.constantFrom(...TYPES).chain((type) => {
+    const fields = Object.entries(SPECS[type] as Spec);
+    const missing = fields
+      .filter(([, f]) => !f.optional)
+      .map(([name]) => fc.constant({ name, drop: true as const, value: undefined as unknown }));
+    const wrong = fields.map(([name, f]) => invalid(f).map((value) => ({ name, drop: false as const, value })));
+    const badType = fc
+      .oneof(
+        fc.string().filter((t) => !TYPES.includes(t)),
+        fc.constantFrom(...TYPES).map((t) => t.toUpperCase()),
+        fc.integer(),
+        fc.constant(null),
+      )
+      .map((value) => ({ name: 'type', drop: false as const, value }));
+    return fc.tuple(message(type), fc.oneof(badType, ...missing, ...wrong));
+  });
+  fc.assert(
+    fc.property(nearMiss, ([m, change]) => {
+      if (change.drop) unset(m, change.name);
+      else set(m, change.name, change.value);
+      assert.equal(isWebviewMessage(m), false, JSON.stringify(m));
     }),
+    { numRuns: 5000 },
   );
   // every command a webview may ask for belongs to this extension
   for (const c of WEBVIEW_COMMANDS) assert.match(c, /^swiotlbLens\./);
@@ -88,9 +263,29 @@ test('a request read back from saved state is checked', () => {
   ]) {
     assert.equal(isAnalysisRequest(bad), false, JSON.stringify(bad));
   }
-  assert.equal(requestKey({ kind: 'text', files: ['/a', '/b'] }), requestKey({ kind: 'text', files: ['/a', '/b'] }));
-  assert.notEqual(requestKey({ kind: 'text', files: ['/a', '/b'] }), requestKey({ kind: 'text', files: ['/a/b'] }));
   assert.equal(requestKey(null), '');
+});
+
+test('requestKey: the same input gives the same key, whatever the options; another input another key', () => {
+  // paths of a few letters, so that different requests often share files, prefixes and joins
+  const file = fc.stringMatching(/^\/[ab/:]{0,4}$/);
+  const request = fc.record(
+    {
+      kind: fc.constantFrom('replay', 'scenario', 'text', 'source'),
+      files: fc.array(file, { minLength: 1, maxLength: 3 }),
+      kernel: fc.constantFrom('6.1', '6.12'),
+      compare: fc.boolean(),
+    },
+    { requiredKeys: ['kind', 'files'] },
+  ) as fc.Arbitrary<AnalysisRequest>;
+  fc.assert(
+    fc.property(request, request, (a, b) => {
+      const same = a.kind === b.kind && a.files.length === b.files.length && a.files.every((f, i) => f === b.files[i]);
+      assert.equal(requestKey(a) === requestKey(b), same, `${JSON.stringify(a)} ${JSON.stringify(b)}`);
+      assert.equal(requestKey(a), requestKey({ kind: a.kind, files: [...a.files] }));
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('the HTML shell escapes its title', () => {

@@ -3,28 +3,24 @@
  * the report for people, --platform and --kernel, and bad input that never stops the rest.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
+import { type CliResult, cli } from './cli-helpers';
 import { driver, ROOT } from './source-helpers';
-
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
-    encoding: 'utf8',
-    cwd: ROOT,
-    maxBuffer: 1 << 28,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 const EXAMPLE = path.join('examples', 'source', 'swlnic', 'swlnic_main.c');
 
 describe('analyze FILE.c --json', () => {
-  const r = cli('analyze', EXAMPLE, '--json');
-  const j = JSON.parse(r.out);
+  let r: CliResult;
+  // biome-ignore lint/suspicious/noExplicitAny: the JSON output, read field by field
+  let j: any;
+  before(async () => {
+    r = await cli('analyze', EXAMPLE, '--json');
+    j = JSON.parse(r.out);
+  });
 
-  test('exit 0 and one JSON object of the source kind', () => {
+  test('exit 0 and one JSON object of the source kind', async () => {
     assert.equal(r.code, 0, r.err);
     assert.equal(j.input.kind, 'source');
     assert.equal(j.platform.id, 'x86');
@@ -33,7 +29,7 @@ describe('analyze FILE.c --json', () => {
     assert.equal(j.machine.pool.nslabs, 4096);
   });
 
-  test('sites: file, 1-based line of the call, api, dir as written, size when known, the decision', () => {
+  test('sites: file, 1-based line of the call, api, dir as written, size when known, the decision', async () => {
     const src = fs.readFileSync(path.join(ROOT, EXAMPLE), 'utf8').split('\n');
     const rx = j.sites.find((s: { function: string; api: string }) => s.function === 'swlnic_rx_refill' && s.api === 'dma_map_single');
     assert.equal(rx.file, EXAMPLE);
@@ -66,7 +62,7 @@ describe('analyze FILE.c --json', () => {
     assert.equal(j.sites.filter((s: { api: string }) => s.api === 'dma_map_single').length, 3);
   });
 
-  test('devices: the expression and what is known, masks as hex strings', () => {
+  test('devices: the expression and what is known, masks as hex strings', async () => {
     const d = j.devices.find((x: { key: string }) => x.key === 'pdev->dev');
     assert.equal(d.dma_mask, '0xffffffff');
     assert.equal(d.dma_mask_bits, 32);
@@ -81,7 +77,7 @@ describe('analyze FILE.c --json', () => {
     assert.equal(d.sites, j.sites.length, 'every call of the file names this device');
   });
 
-  test('pairs and diagnostics', () => {
+  test('pairs and diagnostics', async () => {
     const rxPair = j.pairs.find((p: { handle: string }) => p.handle === 'struct swlnic_rxbuf.dma');
     assert.deepEqual(
       rxPair.unmaps.map((u: { api: string }) => u.api),
@@ -103,8 +99,8 @@ describe('analyze FILE.c --json', () => {
 });
 
 describe('analyze DIR', () => {
-  test('a folder: one driver per directory, each with its own machine', () => {
-    const r = cli('analyze', path.join('examples', 'source'), '--json');
+  test('a folder: one driver per directory, each with its own machine', async () => {
+    const r = await cli('analyze', path.join('examples', 'source'), '--json');
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.deepEqual(
@@ -120,8 +116,8 @@ describe('analyze DIR', () => {
     assert.ok(j.diagnostics.some((d: { code: string }) => d.code === 'unmap-sg-nents'));
   });
 
-  test('the report for people', () => {
-    const r = cli('analyze', path.join('examples', 'source'));
+  test('the report for people', async () => {
+    const r = await cli('analyze', path.join('examples', 'source'));
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^Driver source: 3 files, 19 DMA call sites in 2 drivers/);
     assert.match(r.out, /swlnic \(examples\/source\/swlnic\)\n {2}platform {2}Bare-metal x86/);
@@ -129,54 +125,54 @@ describe('analyze DIR', () => {
     assert.match(r.out, /swlnic_main\.c:98:2: warning: dma_unmap_single with DMA_FROM_DEVICE.*\[dir-mismatch\]/);
   });
 
-  test('--platform and --kernel win over the files', () => {
-    const r = cli('analyze', path.join('examples', 'source'), '--json', '--platform', 'xen-pv-dom0', '--kernel', '6.12');
+  test('--platform and --kernel win over the files', async () => {
+    const r = await cli('analyze', path.join('examples', 'source'), '--json', '--platform', 'xen-pv-dom0', '--kernel', '6.12');
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.deepEqual(
       j.drivers.map((d: { platform: string; kernel: string }) => `${d.platform} ${d.kernel}`),
       ['xen-pv-dom0 6.12', 'xen-pv-dom0 6.12'],
     );
-    const bad = cli('analyze', EXAMPLE, '--platform', 'vax');
+    const bad = await cli('analyze', EXAMPLE, '--platform', 'vax');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /unknown platform "vax"/);
-    const badK = cli('analyze', EXAMPLE, '--kernel', '2.6');
+    const badK = await cli('analyze', EXAMPLE, '--kernel', '2.6');
     assert.equal(badK.code, 2);
   });
 
-  test('--device and --defaults: the settings of the extension, on the command line', () => {
+  test('--device and --defaults: the settings of the extension, on the command line', async () => {
     const rx = (j: { sites: { function: string; api: string; verdict: { lens: string } }[] }) =>
       j.sites.find((s) => s.function === 'swlnic_rx_refill' && s.api === 'dma_map_single')?.verdict.lens ?? '';
     // "&pdev->dev" names the device the RX refill maps through "&priv->pdev->dev"
-    const r = cli('analyze', EXAMPLE, '--json', '--device', '&pdev->dev=dma_mask=40', '--defaults', 'depth=8');
+    const r = await cli('analyze', EXAMPLE, '--json', '--device', '&pdev->dev=dma_mask=40', '--defaults', 'depth=8');
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.match(rx(j), /^direct: 40-bit dma_mask/);
     assert.deepEqual(j.devices[0].settings, { dma_mask: '0xffffffffff' });
     assert.equal(j.devices[0].dma_mask, '0xffffffff', 'what the driver sets is still reported');
     // the driver's folder as a prefix: another driver's key does not apply
-    const other = JSON.parse(cli('analyze', EXAMPLE, '--json', '--device', 'swlblk/&pdev->dev=dma_mask=40').out);
+    const other = JSON.parse((await cli('analyze', EXAMPLE, '--json', '--device', 'swlblk/&pdev->dev=dma_mask=40')).out);
     assert.match(rx(other), /^bounces above 4 GiB/);
     assert.equal(other.devices[0].settings, undefined);
     // problems name the option
-    const bad = JSON.parse(cli('analyze', EXAMPLE, '--json', '--device', '&pdev->dev=dma_mask=40 ram=8G').out);
+    const bad = JSON.parse((await cli('analyze', EXAMPLE, '--json', '--device', '&pdev->dev=dma_mask=40 ram=8G')).out);
     assert.ok(
       bad.diagnostics.some(
         (d: { message: string }) => d.message === '--device "&pdev->dev": ram describes the machine, not a device: use --defaults',
       ),
       JSON.stringify(bad.diagnostics),
     );
-    const noKey = cli('analyze', EXAMPLE, '--device', 'dma_mask');
+    const noKey = await cli('analyze', EXAMPLE, '--device', 'dma_mask');
     assert.equal(noKey.code, 2);
     assert.match(noKey.err, /--device needs KEY=SETTINGS/);
-    const notSource = cli('analyze', path.join('examples', 'kernel-6.1-small-pool.jsonl'), '--device', 'x=dma_mask=40');
+    const notSource = await cli('analyze', path.join('examples', 'kernel-6.1-small-pool.jsonl'), '--device', 'x=dma_mask=40');
     assert.equal(notSource.code, 2);
     assert.match(notSource.err, /apply to driver source only/);
   });
 });
 
 describe('bad input', () => {
-  test('binary, huge, not-C and half-written files are diagnostics; the rest is analysed', () => {
+  test('binary, huge, not-C and half-written files are diagnostics; the rest is analysed', async () => {
     const dir = driver({
       'good.c':
         'static void f(struct device *dev) { h = dma_map_single(dev, b, 64, DMA_TO_DEVICE); dma_unmap_single(dev, h, 64, DMA_TO_DEVICE); }\n',
@@ -186,7 +182,7 @@ describe('bad input', () => {
     fs.writeFileSync(path.join(dir, 'blob.c'), Buffer.concat([Buffer.from('dma_map_single'), Buffer.alloc(64, 0)]));
     // a generated file above the size limit (4 MiB)
     fs.writeFileSync(path.join(dir, 'huge.h'), `#define dma_map_big 1\n${'#define REG_X 0x1234\n'.repeat(230_000)}`);
-    const r = cli('analyze', dir, '--json');
+    const r = await cli('analyze', dir, '--json');
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     const diag = (file: string) =>
@@ -204,8 +200,8 @@ describe('bad input', () => {
     assert.equal(skipped['blob.c'], 'binary');
   });
 
-  test('a missing path: exit 2 with its name', () => {
-    const r = cli('analyze', 'no/such/driver.c');
+  test('a missing path: exit 2 with its name', async () => {
+    const r = await cli('analyze', 'no/such/driver.c');
     assert.equal(r.code, 2);
     assert.match(r.err, /no\/such\/driver\.c: no such file/);
   });

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import { EventKind } from '../../src/analysis/codes';
+import { EventTable } from '../../src/analysis/eventTable';
 import { buildReport, type TextReport } from '../../src/trace/report';
 import { analyzeText } from '../../src/trace/run';
 
@@ -116,8 +118,23 @@ describe('bad input', () => {
   });
 });
 
-describe('property: random damage to trace lines never throws', () => {
+describe('property: random damage to trace lines never throws, and what it did not touch is still counted', () => {
   const body = TRACE.slice(12, 1200);
+  /** Each map as the probes show it: its map_entry line and the map_ret line of the same task. */
+  const pid = (l: string) => /^\s*\S.*?-(\d+)\s+\[/.exec(l)?.[1];
+  const maps: [number, number][] = [];
+  body.forEach((l, k) => {
+    if (!l.includes(' map_entry: ')) return;
+    const ret = body.findIndex((m, j) => j > k && pid(m) === pid(l) && / map_(ret|entry): /.test(m));
+    if (ret > 0 && body[ret]?.includes(' map_ret: ')) maps.push([k, ret]);
+  });
+
+  test('the oracle: every map of the clean excerpt is a map_entry ... map_ret window', async () => {
+    const r = await analyze(capture(body));
+    assert.ok(maps.length > 100);
+    assert.equal(r.counts.maps, maps.length);
+  });
+
   test('byte flips, cuts, insertions, duplicated and dropped lines', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -131,38 +148,65 @@ describe('property: random damage to trace lines never throws', () => {
           { minLength: 1, maxLength: 30 },
         ),
         async (damage) => {
-          const lines = [...body];
+          // each line remembers where it was in the excerpt; a damaged or added line forgets
+          const lines: { text: string; from: number | null }[] = body.map((text, from) => ({ text, from }));
           for (const d of damage) {
-            const l = lines[d.line % lines.length] ?? '';
+            const k = d.line % lines.length;
+            const l = lines[k]?.text ?? '';
             const at = d.at % (l.length + 1);
             const ch = String.fromCharCode(d.byte);
+            const damaged = (text: string) => {
+              lines[k] = { text, from: null };
+            };
             switch (d.kind) {
               case 'flip':
-                lines[d.line % lines.length] = l.slice(0, at) + ch + l.slice(at + 1);
+                damaged(l.slice(0, at) + ch + l.slice(at + 1));
                 break;
               case 'cut':
-                lines[d.line % lines.length] = l.slice(0, at);
+                damaged(l.slice(0, at));
                 break;
               case 'insert':
-                lines[d.line % lines.length] = l.slice(0, at) + ch.repeat(1 + (d.byte % 7)) + l.slice(at);
+                damaged(l.slice(0, at) + ch.repeat(1 + (d.byte % 7)) + l.slice(at));
                 break;
               case 'dup':
-                lines.splice(d.line % lines.length, 0, l);
+                lines.splice(k, 0, { text: l, from: null });
                 break;
               case 'drop':
-                lines.splice(d.line % lines.length, 1);
+                lines.splice(k, 1);
                 break;
               case 'digits':
                 // a different address or size: unmaps of unknown buffers, runs the model does not hold
-                lines[d.line % lines.length] = l.replace(/0x[0-9a-f]+/, `0x${(d.byte * 4096 + 0x7d500000).toString(16)}`);
+                damaged(l.replace(/0x[0-9a-f]+/, `0x${(d.byte * 4096 + 0x7d500000).toString(16)}`));
                 break;
             }
           }
           // an inserted or flipped-in newline splits a line: bound by the lines actually written
-          const written = `${lines.join('\n')}\n`.split('\n').length;
-          const r = await analyze(capture(lines));
+          const text = lines.map((l) => l.text);
+          const written = `${text.join('\n')}\n`.split('\n').length;
+          const events = new EventTable();
+          const r = buildReport(await analyzeText([capture(text)], { noSizing: true, events }));
           for (const d of r.diagnostics) assert.ok(d.line >= 0 && d.line <= written, `line ${d.line} of ${written}`);
-          assert.ok(r.counts.maps >= 0 && (r.occupancy.peak_slots ?? 0) <= 512);
+          assert.ok((r.occupancy.peak_slots ?? 0) <= 512);
+          // a map whose lines from map_entry to map_ret are all there, untouched, with nothing
+          // added or removed between them, is still a map row at its line, whatever happened around it
+          const at = new Map<number, number>();
+          const lineNo: number[] = [];
+          let n = 1;
+          lines.forEach((l, p) => {
+            if (l.from !== null) at.set(l.from, p);
+            lineNo.push(n);
+            n += 1 + (l.text.match(/\n/g)?.length ?? 0);
+          });
+          const mapRows = new Set<number>();
+          for (let i = 0; i < events.length; i++) if (events.kind[i] === EventKind.Map) mapRows.add(events.line[i] as number);
+          const lost = maps
+            .filter(([k, ret]) => {
+              for (let j = k; j <= ret; j++) if (at.get(j) !== (at.get(k) as number) + (j - k)) return false;
+              return true;
+            })
+            .map(([k]) => lineNo[at.get(k) as number] as number)
+            .filter((line) => !mapRows.has(line));
+          assert.deepEqual(lost, [], 'untouched maps that are not counted, by line');
         },
       ),
       { numRuns: Number(process.env.PROPERTY_RUNS ?? 40) },

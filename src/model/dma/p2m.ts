@@ -121,24 +121,22 @@ export class P2mTable {
 
   /** A copy in which `pfn`.. maps to the given machine frames (the pool's exchanged extents). */
   withRuns(extra: readonly P2mRun[]): P2mTable {
+    // one sweep over both, by pfn: a ballooned dom0 has a run per page and a pool a run per segment
+    const ex = extra.filter((e) => e.count > 0).sort((a, b) => a.pfn - b.pfn);
     const cut: P2mRun[] = [];
+    let k = 0;
     for (let i = 0; i < this.pfnStart.length; i++) {
-      let pieces: P2mRun[] = [{ pfn: this.pfnStart[i] as number, mfn: this.mfnStart[i] as number, count: this.count[i] as number }];
-      for (const e of extra) {
-        const next: P2mRun[] = [];
-        for (const p of pieces) {
-          const pe = p.pfn + p.count;
-          const ee = e.pfn + e.count;
-          if (ee <= p.pfn || e.pfn >= pe) {
-            next.push(p);
-            continue;
-          }
-          if (e.pfn > p.pfn) next.push({ pfn: p.pfn, mfn: p.mfn, count: e.pfn - p.pfn });
-          if (ee < pe) next.push({ pfn: ee, mfn: p.mfn + (ee - p.pfn), count: pe - ee });
-        }
-        pieces = next;
+      const pfn = this.pfnStart[i] as number;
+      const mfn = this.mfnStart[i] as number;
+      const pe = pfn + (this.count[i] as number);
+      while (k < ex.length && (ex[k] as P2mRun).pfn + (ex[k] as P2mRun).count <= pfn) k++;
+      let at = pfn;
+      for (let j = k; j < ex.length && (ex[j] as P2mRun).pfn < pe; j++) {
+        const e = ex[j] as P2mRun;
+        if (e.pfn > at) cut.push({ pfn: at, mfn: mfn + (at - pfn), count: e.pfn - at });
+        at = Math.max(at, e.pfn + e.count);
       }
-      cut.push(...pieces);
+      if (at < pe) cut.push({ pfn: at, mfn: mfn + (at - pfn), count: pe - at });
     }
     return new P2mTable([...cut, ...extra]);
   }
