@@ -2,7 +2,8 @@
 // real 6.1 kernel run, read the summary, see the chart draw, filter and search the table, click a
 // row and watch the cursor and slot map follow, pick a time range on the chart, click the slot
 // map, export, use the side view and the status bar, keep the state over hide/show and reload,
-// "Open With...", themes. Figures (time to first chart, frame times) go to test-output/e2e/metrics.json.
+// "Open With...", themes. Behaviour only: the times the extension logs (activation, first chart,
+// frames) are measured by the benchmarks (npm run bench:vscode, bench:panel), never judged here.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,20 +11,18 @@ import {
   canvasInk,
   openFile,
   outputMatch,
+  outputMatches,
   outputText,
   panelFrame,
   pickFile,
   pickOption,
   runCommand,
-  SHOTS,
   shot,
   workbenchSuite,
-  zoomAndPan,
 } from './vscode.mjs';
 
 let page;
 let ws;
-const metrics = {};
 
 const test = workbenchSuite({
   tmpPrefix: 'swiotlb-panel-',
@@ -37,25 +36,12 @@ const test = workbenchSuite({
   ready(p) {
     page = p;
   },
-  close() {
-    fs.mkdirSync(SHOTS, { recursive: true });
-    fs.writeFileSync(path.join(SHOTS, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-  },
 });
+
+const FRAMES = /chart frames while zooming\/panning "Replay: small-pool.jsonl" \([\d,]+ rows\): (\d+) frames/;
 
 /** The panel's webview (not a side view, not an editor opened with "Open With..."). */
 const panel = () => panelFrame(page);
-
-async function firstChartMs(title) {
-  const esc = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const m = await outputMatch(
-    page,
-    new RegExp(
-      `first chart of "${esc}" \\([\\d,]+ rows\\) drawn (\\d+) ms after the command \\(analysis (\\d+) ms, panel (\\d+) ms, of which (\\d+) ms`,
-    ),
-  );
-  return { total: Number(m[1]), analysis: Number(m[2]), panel: Number(m[3]), webview: Number(m[4]) };
-}
 
 test('the panel opens from the palette and offers a way in', async () => {
   await runCommand(page, 'SWIOTLB: Open Panel', { timeout: 120_000 });
@@ -63,11 +49,10 @@ test('the panel opens from the palette and offers a way in', async () => {
   await p.locator('#empty').waitFor({ timeout: 120_000 });
   await p.locator('vscode-button', { hasText: 'Analyze Trace or Log File...' }).waitFor();
   await shot(page, '20-panel-empty');
-  // the extension's own activation time, from its output channel
+  // the extension's output channel, where it logs its activation
   await runCommand(page, 'Output: Show Output Channels...', { quickPick: true });
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'SWIOTLB Lens' }).first().click();
-  const m = await outputMatch(page, /SWIOTLB Lens activated in ([\d.]+) ms \(bundle loaded in ([\d.]+) ms\)/);
-  metrics.activation = { activateMs: Number(m[1]), bundleLoadMs: Number(m[2]) };
+  await outputMatch(page, /SWIOTLB Lens activated in [\d.]+ ms/);
 });
 
 test('the largest real fixture: summary, model check and first chart', async () => {
@@ -78,11 +63,8 @@ test('the largest real fixture: summary, model check and first chart', async () 
   await p.locator('#chart[data-columns]').waitFor({ state: 'attached', timeout: 30_000 });
   assert.match(await p.locator('#sum-check').innerText(), /4,690 of 4,690 placements/);
   assert.match(await p.locator('#sum-bounced').innerText(), /100\.0 %/);
-  metrics.firstChartLargestFixture = {
-    file: 'kernel-6.1/a_force_smp2.ops.jsonl.gz',
-    rows: 9380,
-    ...(await firstChartMs('Replay: a_force_smp2.ops.jsonl.gz')),
-  };
+  // the webview told the host it has drawn (the host logs when, for bench:vscode)
+  await outputMatch(page, /first chart of "Replay: a_force_smp2\.ops\.jsonl\.gz" \(9,380 rows\) drawn/);
   await shot(page, '21-panel-a-force');
 });
 
@@ -101,11 +83,7 @@ test('a real 6.1 run with failures: summary, chart, slot map', async () => {
   await p.locator('#slot-header', { hasText: /512 of 512 used/ }).waitFor();
   // 512 slots of at least 4x4 pixels each, all in use
   assert.ok((await canvasInk(p.locator('.slotmap-canvas'))) > 512 * 9, 'the slot map has drawn');
-  metrics.firstChartSmallPool = {
-    file: 'examples/kernel-6.1-small-pool.jsonl',
-    rows: 6902,
-    ...(await firstChartMs('Replay: small-pool.jsonl')),
-  };
+  await outputMatch(page, /first chart of "Replay: small-pool\.jsonl" \(6,902 rows\) drawn/);
   await shot(page, '22-panel-small-pool');
 });
 
@@ -220,24 +198,51 @@ test('a time range selected on the chart filters the table', async () => {
   await p.locator('#count', { hasText: /^\s*6,902 rows\s*$/ }).waitFor();
 });
 
-test('zooming and panning the chart: frame times', async () => {
+/** The event under a point of the chart (a fraction of its width), as the readout says on hover (#index: ops files have no clock). */
+async function eventAt(p, frac) {
+  const box = await p.locator('#chart').boundingBox();
+  const x = box.x + box.width * frac;
+  const y = box.y + box.height * 0.5;
+  await page.mouse.move(x - 3, y);
+  await page.mouse.move(x, y);
+  const text = await p.locator('#readout', { hasText: /^#\d+ · / }).innerText();
+  return Number(/^#(\d+)/.exec(text)[1]);
+}
+const window3070 = async (p) => [await eventAt(p, 0.3), await eventAt(p, 0.7)];
+
+test('zooming and panning the chart: the window narrows, moves, and double-click shows the whole run again', async () => {
   const p = panel();
-  await zoomAndPan(page, p.locator('#chart'));
-  const m = await outputMatch(
-    page,
-    /chart frames while zooming\/panning "Replay: small-pool.jsonl" \([\d,]+ rows\): (\d+) frames, median ([\d.]+) ms, p95 ([\d.]+) ms, max ([\d.]+) ms; host columns for (\d+) windows: median ([\d.-]+) ms/,
-  );
-  metrics.panSmallPool = {
-    rows: 6902,
-    frames: Number(m[1]),
-    medianMs: Number(m[2]),
-    p95Ms: Number(m[3]),
-    maxMs: Number(m[4]),
-    hostWindows: Number(m[5]),
-    hostMedianMs: Number(m[6]),
-  };
-  assert.ok(Number(m[3]) < 50, `p95 frame ${m[3]} ms`);
-  await p.locator('#chart').dblclick();
+  const chart = p.locator('#chart');
+  await chart.scrollIntoViewIfNeeded();
+  const whole = await window3070(p);
+  assert.ok(whole[1] - whole[0] > 0.3 * 6902, `the whole run: #${whole[0]} ... #${whole[1]}`);
+  const seen = await outputMatches(page, FRAMES);
+  // twelve wheel steps at the middle: about a ninth of the run, around its middle
+  const box = await chart.boundingBox();
+  const y = box.y + box.height * 0.5;
+  await page.mouse.move(box.x + box.width * 0.5, y);
+  for (let i = 0; i < 12; i++) await page.mouse.wheel(0, -120);
+  const zoomed = await window3070(p);
+  assert.ok(zoomed[1] - zoomed[0] < (whole[1] - whole[0]) / 4, `zoomed: #${zoomed[0]} ... #${zoomed[1]}`);
+  assert.ok(zoomed[0] > whole[0] && zoomed[1] < whole[1], `zoomed into the middle: #${zoomed[0]} ... #${zoomed[1]}`);
+  // dragging to the left shows later events, the same span of them
+  await page.mouse.move(box.x + box.width * 0.8, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.4, y, { steps: 20 });
+  await page.mouse.up();
+  const panned = await window3070(p);
+  assert.ok(panned[0] > zoomed[0], `panned: #${panned[0]} ... #${panned[1]}`);
+  assert.ok(Math.abs(panned[1] - panned[0] - (zoomed[1] - zoomed[0])) <= 2, `panned: #${panned[0]} ... #${panned[1]}`);
+  // the webview reports its frame times to the host (bench:vscode reads them; no test judges them)
+  const m = await outputMatch(page, FRAMES, { seen });
+  assert.ok(Number(m[1]) > 0, m[0]);
+  await chart.dblclick();
+  for (let i = 0; ; i++) {
+    const again = await window3070(p);
+    if (again[0] === whole[0] && again[1] === whole[1]) break;
+    if (i > 50) assert.deepEqual(again, whole, 'double-click: the whole run again');
+    await page.waitForTimeout(100);
+  }
   await shot(page, '28-panel-zoomed');
 });
 
