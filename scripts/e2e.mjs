@@ -92,7 +92,8 @@ function csWorks() {
 }
 
 if (!csWorks()) {
-  step(`installing code-server ${CS_VERSION} on Node ${NODE24_VERSION} into ${tools} (about 2 minutes)`);
+  const t0 = Date.now();
+  step(`installing code-server ${CS_VERSION} on Node ${NODE24_VERSION} into ${tools}${fresh ? ' (CI: a fresh folder)' : ''} (2-5 minutes)`);
   fs.rmSync(tools, { recursive: true, force: true });
   npmInstall(path.join(tools, 'node24'), `node@${NODE24_VERSION}`, ['node'], installEnv());
   // npm itself must run under Node 24 for code-server's install scripts (they check the version)
@@ -101,6 +102,9 @@ if (!csWorks()) {
     console.error('e2e: code-server did not install correctly (its native modules need libkrb5-dev)');
     process.exit(1);
   }
+  step(`installed code-server ${CS_VERSION} on Node ${NODE24_VERSION} in ${Math.round((Date.now() - t0) / 1000)} s`);
+} else {
+  step(`code-server ${CS_VERSION} on Node ${NODE24_VERSION}: already installed in ${tools}`);
 }
 
 step('packaging the extension');

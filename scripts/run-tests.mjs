@@ -2,6 +2,7 @@
 // `node scripts/run-tests.mjs test/unit [more dirs or files] [-- extra node --test flags]`
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
@@ -24,5 +25,8 @@ if (files.length === 0) {
   console.error(`no test files under ${targets.join(', ')}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...extra, ...files], { stdio: 'inherit' });
+// one test file per CPU at a time (node's default leaves one CPU idle); each file runs in its own
+// process with its own temporary folders, so they do not meet
+const concurrency = extra.some((a) => a.startsWith('--test-concurrency')) ? [] : [`--test-concurrency=${availableParallelism()}`];
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...extra, ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
