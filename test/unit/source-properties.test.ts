@@ -113,10 +113,17 @@ describe('random mutations of real driver code', () => {
         const call = 'dma_map_single(dev, buf, 64, DMA_TO_DEVICE)';
         // put it at a line start, where a comment or string can begin
         const starts = src.split('\n').map((_, i, all) => all.slice(0, i).join('\n').length + (i ? 1 : 0));
-        const pos = starts[at % starts.length] as number;
+        const row = at % starts.length;
+        const pos = starts[row] as number;
         const before = extractFile('m.c', src).sites.length;
         const after = extractFile('m.c', `${src.slice(0, pos)}${open}${call}${close}${src.slice(pos)}`).sites;
         assert.ok(after.length <= before, `${after.length} > ${before}`);
+        // and no site is the call written there
+        const here = after.filter((s) => s.span.row === row && s.span.col < open.length + call.length);
+        assert.deepEqual(
+          here.map((s) => `${s.api} at ${s.span.row + 1}:${s.span.col + 1}`),
+          [],
+        );
       }),
       { numRuns: 60, seed: 7 },
     );
