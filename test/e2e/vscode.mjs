@@ -247,10 +247,16 @@ export async function zoomAndPan(page, chart) {
 export async function pickFile(page, file) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: 30_000 });
-  // the dialog fills in its start folder once ready: typing before that is overwritten
-  await page
-    .waitForFunction(() => /\/$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''), null, { timeout: 10_000 })
-    .catch(() => {});
+  // the dialog fills in where it starts once ready (a folder to open from, a file name to save
+  // as), on a busy machine late: typing before that is overwritten. Wait until it has, and the
+  // value has held for half a second.
+  const value = () => input.inputValue().catch(() => '');
+  for (let last = await value(), i = 0; i < 60; i++) {
+    await page.waitForTimeout(500);
+    const now = await value();
+    if (now === last && /^\/./.test(now)) break;
+    last = now;
+  }
   for (let attempt = 0; attempt < 5; attempt++) {
     await input.fill(file);
     await page
