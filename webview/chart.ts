@@ -4,8 +4,9 @@
  * zooms, drag pans, shift+drag selects a time range, double-click resets, arrows move the
  * cursor; the read-out under the chart says what the cursor shows.
  */
-import { FAILURE_CAUSES } from '../src/analysis/codes';
+
 import type { TimelineColumns } from '../src/analysis/timeline';
+import { FAILURE_CAUSES } from '../src/model/reasons';
 import { formatTime } from './dom';
 import type { Theme } from './theme';
 

@@ -4,8 +4,10 @@
  * width, table pages as they scroll in, the slot map at the cursor) and keeps its view state
  * (zoom, cursor, filters, selection) in the webview state so hiding or reloading loses nothing.
  */
-import { EVENT_KIND_NAMES, OUTCOME_NAMES, REASON_INFO } from '../src/analysis/codes';
+
+import { EVENT_KIND_NAMES, OUTCOME_NAMES } from '../src/analysis/codes';
 import { DMA_DIRECTION_NAMES } from '../src/model/constants';
+import { REASON_INFO } from '../src/model/reasons';
 import {
   type FilterView,
   type HostMessage,

@@ -6,7 +6,8 @@
  */
 import { DMA_DIRECTION_NAMES, type DmaDirection } from '../model/constants';
 import { hexAddr } from '../model/hex';
-import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, Outcome, reasonCodes } from './codes';
+import { reasonCodes } from '../model/reasons';
+import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, Outcome } from './codes';
 
 /** Interns strings (device names, API names, file names) as small integers; 0 is "". */
 export class StringTable {

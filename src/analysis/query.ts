@@ -3,7 +3,8 @@
  * runs over the typed-array columns, producing the list of matching rows in display order.
  */
 import type { DmaDirection } from '../model/constants';
-import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, type Outcome, REASON_INFO } from './codes';
+import { REASON_INFO } from '../model/reasons';
+import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, type Outcome } from './codes';
 import type { EventRow, EventTable } from './eventTable';
 
 export interface TableFilter {

@@ -3,7 +3,8 @@
  * Produced by every input (replay ops, traces, logs, scenarios, driver source); read by the
  * panel, the side view, the editor decorations and the CLI.
  */
-import { EventKind, Outcome, REASON_INFO, Reason } from './codes';
+import { REASON_INFO, Reason } from '../model/reasons';
+import { EventKind, Outcome } from './codes';
 import type { EventTable } from './eventTable';
 
 export type InputKind = 'replay' | 'trace' | 'log' | 'trace+log' | 'scenario' | 'source';

@@ -3,13 +3,14 @@
  * `observed_index` rule (predict without changing state, then follow the kernel), `--check`
  * comparison with the file's answers, and the statistics behind the summary.
  */
-import { EventKind, Outcome, Reason } from '../analysis/codes';
+import { EventKind, Outcome } from '../analysis/codes';
 import type { EventTable } from '../analysis/eventTable';
 import { DmaDirection } from '../model/constants';
 import { hexAddr } from '../model/hex';
 import { devPrefix } from '../model/messages';
 import { type DeviceSlotParams, IoTlbPool } from '../model/pool';
 import type { KernelProfile } from '../model/profiles';
+import { failureReason } from '../model/reasons';
 import { IoTlbMem, type MapResult } from '../model/swiotlb';
 import { type AllocOp, type MapOp, type OpId, ReplayFormatError, type ReplayHeader, type ReplayOp } from './format';
 import { IdTable } from './idTable';
@@ -88,20 +89,6 @@ export class ReplayStats {
 }
 
 const MAX_FAILURE_SAMPLES = 50;
-
-/** Reason bits for a failed swiotlb request. */
-export function failureReasons(r: MapResult, pool: IoTlbPool): number {
-  switch (r.reason) {
-    case 'too-big':
-      return Reason.TooBig;
-    case 'livelock':
-      return Reason.Livelock;
-    case 'invalid':
-      return Reason.DriverBug;
-    default:
-      return pool.failureCause(r.nslots) === 'exhausted' ? Reason.PoolExhausted : Reason.Fragmented;
-  }
-}
 
 /** An id as it appears in JSON output. */
 function idJson(id: OpId): string {
@@ -278,7 +265,7 @@ export class Replayer {
     let outcome = Outcome.Bounced;
     if (!r.ok) {
       outcome = r.reason === 'livelock' ? Outcome.Hang : Outcome.Failed;
-      reasons = failureReasons(r, this.pool);
+      reasons = failureReason(r.reason, r.nslots, this.pool);
     }
     const pool = this.pool;
     return t.push({

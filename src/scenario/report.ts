@@ -1,10 +1,11 @@
 /**
  * A scenario run as JSON (the CLI contract) and as text for people.
  */
-import { reasonCodes, reasonTexts } from '../analysis/codes';
+
 import { DMA_DIRECTION_NAMES } from '../model/constants';
 import type { Decision } from '../model/dma/decision';
 import { boundaryHex, hexAddr } from '../model/hex';
+import { reasonCodes, reasonTexts } from '../model/reasons';
 import { swiotlbMaxMappingSize } from '../model/swiotlb';
 import { formatBytes } from '../model/units';
 import type { Comparison } from './compare';

@@ -5,7 +5,8 @@
  * annotated run together as a workload (the scenario format's rings, interleaved so their
  * in-flight buffers share the pool), which gives slots, pool occupancy and exhaustion.
  */
-import { EventKind, Outcome, REASON_INFO, Reason, reasonCodes, reasonTexts } from '../analysis/codes';
+
+import { EventKind, Outcome } from '../analysis/codes';
 import { EventTable } from '../analysis/eventTable';
 import { type AnalysisSession, summarizeEvents } from '../analysis/session';
 import { DmaDirection, IO_TLB_SIZE, nrSlots } from '../model/constants';
@@ -15,6 +16,7 @@ import type { DmaEngine } from '../model/dma/engine';
 import type { PlatformProfile } from '../model/dma/platform';
 import { hexAddr } from '../model/hex';
 import type { KernelProfile } from '../model/profiles';
+import { FAILURE_MASK, REASON_INFO, Reason, reasonCodes, reasonTexts } from '../model/reasons';
 import { swiotlbMaxMappingSize } from '../model/swiotlb';
 import { formatBytes } from '../model/units';
 import type { CallStep, P2mSpec, RingStep, Scenario, SizeDist, Step } from '../scenario/format';
@@ -239,7 +241,7 @@ export function shortReason(bit: number, dev: DeviceConfig | undefined, m: Machi
       return 'machine-misaligned';
     case Reason.TooBig:
       return `${size !== undefined ? formatBytes(size) : 'size'} beyond the ${formatBytes(swiotlbMaxMappingSize(dev?.minAlignMask ?? 0))} swiotlb ceiling`;
-    case Reason.PoolExhausted:
+    case Reason.PoolFull:
       return 'pool full';
     case Reason.Fragmented:
       return 'no free run fits (fragmented, or ruled out by alignment)';
@@ -258,14 +260,6 @@ export function shortReason(bit: number, dev: DeviceConfig | undefined, m: Machi
 
 const lowestBit = (mask: number) => mask & -mask;
 const ENCRYPTION_NAME: Record<string, string> = { sev: 'SEV', tdx: 'TDX', realm: 'CCA realm' };
-const FAILURE_BITS =
-  Reason.TooBig |
-  Reason.PoolExhausted |
-  Reason.Fragmented |
-  Reason.BounceBeyondMask |
-  Reason.NoSwiotlb |
-  Reason.Livelock |
-  Reason.DriverBug;
 
 export interface DriverInput {
   /** Display name of the driver (its folder). */
@@ -459,8 +453,8 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     let reasons = 0;
     for (const p of probes) reasons |= p.decision.reasons;
     if (workload) reasons |= workload.reasons;
-    const bounceBits = reasons & ~FAILURE_BITS;
-    const failBits = reasons & FAILURE_BITS;
+    const bounceBits = reasons & ~FAILURE_MASK;
+    const failBits = reasons & FAILURE_MASK;
     const primary = probes.find((p) => p.decision.result !== 'direct')?.decision.primaryReason || lowestBit(bounceBits);
     const sizeOf = probes[0]?.size;
     const reasonText = primary ? shortReason(primary, dev, m, sizeOf) : '';
@@ -568,7 +562,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     if (d.result === 'failed')
       return {
         status: 'fails',
-        lens: `fails: ${shortReason(lowestBit(d.reasons & FAILURE_BITS) || lowestBit(d.reasons), dev, m, bytes)}`,
+        lens: `fails: ${shortReason(lowestBit(d.reasons & FAILURE_MASK) || lowestBit(d.reasons), dev, m, bytes)}`,
         summary: `${s.api} fails: ${reasonTexts(d.reasons).join('; ')}.`,
         reasons: d.reasons,
         sizeKnown: size !== undefined,
@@ -769,7 +763,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
         if (d.result === 'hang') st.hangs++;
         else st.failed++;
         st.firstFailure ??= d;
-        for (const c of reasonCodes(d.reasons & FAILURE_BITS)) st.failuresByCause[c] = (st.failuresByCause[c] ?? 0) + 1;
+        for (const c of reasonCodes(d.reasons & FAILURE_MASK)) st.failuresByCause[c] = (st.failuresByCause[c] ?? 0) + 1;
       }
     }
     for (const [id, st] of stats) {
@@ -834,7 +828,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     const failed = v.probes.filter((p) => p.decision.result === 'failed' || p.decision.result === 'hang');
     if (!failed.length) continue;
     const d = (failed[0] as ProbeResult).decision;
-    const cause = lowestBit(d.reasons & FAILURE_BITS);
+    const cause = lowestBit(d.reasons & FAILURE_MASK);
     const all = failed.length === v.probes.length;
     const where = all ? '' : ` when the buffer is ${failed.map((p) => p.where).join(', ')}`;
     const code =

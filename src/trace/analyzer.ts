@@ -5,7 +5,8 @@
  * per-device figures and per-call rows come out. Memory stays bounded: live mappings only,
  * a capped event table and a bucketed timeline.
  */
-import { EventKind, Outcome, Reason } from '../analysis/codes';
+
+import { EventKind, Outcome } from '../analysis/codes';
 import type { EventTable } from '../analysis/eventTable';
 import type { Diagnostic } from '../analysis/session';
 import { DMA_ATTR, DmaDirection, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from '../model/constants';
@@ -13,6 +14,7 @@ import { hexAddr } from '../model/hex';
 import { bufferFullMessage } from '../model/messages';
 import { IoTlbPool } from '../model/pool';
 import { allProfiles, type KernelProfile } from '../model/profiles';
+import { type FreeSlots, failureReason, Reason, reasonCodes } from '../model/reasons';
 import { copiesOnMap, IoTlbMem, type MapRequest, type MapResult } from '../model/swiotlb';
 import { API_NAMES, Api, ForceFlag, type SgArrays, type TblMapArgs, type TraceSink } from './events';
 import type { EventLine } from './ftrace';
@@ -759,13 +761,10 @@ export class TraceAnalyzer implements TraceSink {
     this.mapsFailed++;
     d.failed++;
     const slotsNeeded = pred?.nslots ?? nrSlots(allocSize + (orig & minAlign & (IO_TLB_SIZE - 1)));
-    let causeBit: number;
-    if (slotsNeeded > IO_TLB_SEGSIZE) causeBit = Reason.TooBig;
-    else if (this.light && primary) causeBit = this.lightFailureCause(slotsNeeded, primary.pool.areaNslabs);
-    else if (primary) causeBit = primary.pool.failureCause(slotsNeeded) === 'exhausted' ? Reason.PoolExhausted : Reason.Fragmented;
-    else causeBit = 0;
-    const cause =
-      causeBit === Reason.TooBig ? 'too-big' : causeBit === Reason.PoolExhausted ? 'pool-full' : causeBit ? 'fragmented' : 'unknown';
+    // the kernel failed it: "full" (or too big), told apart by what the pool holds; unknown without a pool
+    const free = this.light ? this.lightFree : primary?.pool;
+    const causeBit = free ? failureReason('full', slotsNeeded, free) : slotsNeeded > IO_TLB_SEGSIZE ? Reason.TooBig : 0;
+    const cause = causeBit ? (reasonCodes(causeBit)[0] as string) : 'unknown';
     this.failuresByCause.set(cause, (this.failuresByCause.get(cause) ?? 0) + 1);
     const profile = this.runs[0]?.profile ?? g.profile;
     const sz = profile.fullMessageIncludesOffset ? (pred?.reqBytes ?? allocSize) : allocSize;
@@ -870,11 +869,14 @@ export class TraceAnalyzer implements TraceSink {
     this.lightAreaUsed = Int32Array.from(p.pool.areaUsed);
   }
 
-  /** failureCause() on the counted areas: some area has that many free slots, or none has. */
-  private lightFailureCause(nslots: number, areaNslabs: number): number {
-    for (const u of this.lightAreaUsed) if (areaNslabs - u >= nslots) return Reason.Fragmented;
-    return Reason.PoolExhausted;
-  }
+  /** The counted areas' free slots, for failureReason() past the check sample. */
+  private readonly lightFree: FreeSlots = {
+    anyAreaHas: (nslots) => {
+      const areaNslabs = (this.runs[0] as ProfileRun).pool.areaNslabs;
+      for (const u of this.lightAreaUsed) if (areaNslabs - u >= nslots) return true;
+      return false;
+    },
+  };
 
   private noteChange(slot: number): void {
     this.seq++;
