@@ -69,8 +69,8 @@ export async function runReplay(file: string, opts: ReplayRunOptions = {}): Prom
         ops++;
         opts.onOp?.(outcome, op);
       },
-      overlong(lineNo, length) {
-        throw new ReplayFormatError(lineNo, `line of ${length} characters is too long for an op line`);
+      overlong(lineNo, bytes) {
+        throw new ReplayFormatError(lineNo, `line of ${bytes} bytes is too long for an op line`);
       },
     },
     { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) },

@@ -6,6 +6,7 @@
  *
  * Record: [op, line (relative to the block), pid, cpu, time, counter, ...fields of the op].
  */
+import { type ByteLineSink, ByteLineSplitter } from '../io/lineBytes';
 import { EventParser, type ForceFlag, SgArrays, type TblMapArgs, type TraceSink } from './events';
 import { EventLine, parseEventLine } from './ftrace';
 
@@ -94,37 +95,35 @@ export class RecordEncoder implements TraceSink {
 
   /** Parses bytes [0, len) of `buf`: whole lines, the last one ending at len. */
   encode(seq: number, buf: ArrayBuffer, len: number): EncodedBlock {
-    const b = Buffer.from(buf, 0, len);
     this.n = 0;
     this.strings = [];
-    const ev = this.ev;
-    let line = 0;
-    let pos = 0;
-    while (pos < len) {
-      let nl = b.indexOf(10, pos);
-      if (nl < 0 || nl > len) nl = len;
-      line++;
-      let e = nl;
-      if (e > pos && b[e - 1] === 13) e--;
-      if (parseEventLine(b, pos, e, ev)) {
-        this.parser.parse(b, ev, line);
-      } else {
-        let i = pos;
-        while (i < e && (b[i] === 32 || b[i] === 9)) i++;
-        if (i < e) {
-          this.grow(3);
-          this.put(Op.Text);
-          this.put(line);
-          this.put(this.str(b.toString('utf8', pos, Math.min(e, pos + MAX_TEXT))));
-        }
-      }
-      pos = nl + 1;
-    }
+    // the block holds whole lines only (the reader cut the over-long ones out)
+    const lines = new ByteLineSplitter(this.lineSink, Number.POSITIVE_INFINITY);
+    lines.push(Buffer.from(buf, 0, len));
+    const count = lines.end();
     const names = this.parser.devices.names;
     const newDevices = names.slice(this.knownDevices);
     this.knownDevices = names.length;
-    return { seq, lines: line, rec: this.rec.slice(0, this.n), n: this.n, strings: this.strings, newDevices, input: buf };
+    return { seq, lines: count, rec: this.rec.slice(0, this.n), n: this.n, strings: this.strings, newDevices, input: buf };
   }
+
+  private readonly lineSink: ByteLineSink = {
+    line: (b, s, e, line) => {
+      const ev = this.ev;
+      if (parseEventLine(b, s, e, ev)) {
+        this.parser.parse(b, ev, line);
+        return;
+      }
+      let i = s;
+      while (i < e && (b[i] === 32 || b[i] === 9)) i++;
+      if (i < e) {
+        this.grow(3);
+        this.put(Op.Text);
+        this.put(line);
+        this.put(this.str(b.toString('utf8', s, Math.min(e, s + MAX_TEXT))));
+      }
+    },
+  };
 
   bounced(ev: EventLine, line: number, dev: number, dmaMask: number, devAddr: number, size: number, force: ForceFlag): void {
     this.head(Op.Bounced, ev, line, 5);

@@ -5,13 +5,13 @@
  * bigger pools to find the smallest `swiotlb=` that would have avoided every failure.
  */
 
-import { createReadStream, existsSync } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
-import { type ByteLineSink, ByteLineSplitter, DEFAULT_MAX_LINE_BYTES } from '../io/lineBytes';
+import { fileChunks, gunzipPrefix, isGzip, readHead } from '../io/chunks';
+import { type ByteLineSink, ByteLineSplitter, readByteLines, readTarEntryLines } from '../io/lineBytes';
+import { type BlockWorkers, readBlocksInParallel } from '../io/parallel';
 import { isTarHeader, readTar } from '../io/tar';
 import { IO_TLB_SEGSIZE } from '../model/constants';
 import { type AnalyzerOptions, TraceAnalyzer, type TraceLevel, type WhatIfPool } from './analyzer';
@@ -41,12 +41,8 @@ export interface InputFile extends Source {
   head?: Buffer;
 }
 
-/** Parsing big traces in worker threads (see records.ts). */
-export interface ParseWorkers {
-  readonly count: number;
-  /** The worker script (dist/parseWorker.js next to the bundle). */
-  readonly script: string;
-  readonly execArgv?: string[];
+/** Parsing big traces in worker threads (see records.ts); the script is dist/parseWorker.js next to the bundle. */
+export interface ParseWorkers extends BlockWorkers {
   /** Traces smaller than this are parsed in the calling thread. */
   readonly minBytes?: number;
 }
@@ -94,8 +90,6 @@ function defaultWorkers(): ParseWorkers | null {
   const count = env !== undefined && /^\d+$/.test(env) ? Number(env) : cpus >= 4 ? Math.min(3, cpus - 1) : 0;
   return count > 0 ? { count, script } : null;
 }
-const CHUNK = 1 << 20;
-const GZ = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
 /** Roles fixed by the capture script's file names; everything else is told by content. */
 function roleByName(name: string): InputRole | undefined {
@@ -165,77 +159,6 @@ export function census(head: Buffer): TraceLevel {
   return level;
 }
 
-async function readHeadOfFile(file: string, max: number): Promise<{ head: Buffer; gz: boolean }> {
-  const fh = await open(file, 'r');
-  let raw: Buffer;
-  try {
-    const buf = Buffer.alloc(max);
-    const { bytesRead } = await fh.read(buf, 0, max, 0);
-    raw = buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-  if (!GZ(raw)) return { head: raw, gz: false };
-  const parts: Buffer[] = [];
-  let n = 0;
-  const stream = createReadStream(file).pipe(createGunzip());
-  try {
-    for await (const c of stream) {
-      parts.push(c as Buffer);
-      n += (c as Buffer).length;
-      if (n >= max) break;
-    }
-  } catch {
-    // a truncated or damaged gzip: what was decoded is the head
-  } finally {
-    stream.destroy();
-  }
-  return { head: Buffer.concat(parts).subarray(0, max), gz: true };
-}
-
-/**
- * A file's bytes (decompressed) as chunks. Plain files are read with the next read already in
- * flight while the caller parses the current chunk.
- */
-async function* fileChunks(file: string): AsyncGenerator<Buffer> {
-  const fh = await open(file, 'r');
-  let pending: Promise<{ bytesRead: number }> | null = null;
-  try {
-    const two = Buffer.alloc(2);
-    await fh.read(two, 0, 2, 0);
-    if (!GZ(two)) {
-      const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
-      let which = 0;
-      let pos = 0;
-      pending = fh.read(bufs[0] as Buffer, 0, CHUNK, pos);
-      for (;;) {
-        const { bytesRead } = await pending;
-        pending = null;
-        if (bytesRead === 0) return;
-        pos += bytesRead;
-        const cur = bufs[which] as Buffer;
-        which ^= 1;
-        pending = fh.read(bufs[which] as Buffer, 0, CHUNK, pos);
-        yield bytesRead === CHUNK ? cur : cur.subarray(0, bytesRead);
-      }
-    }
-  } finally {
-    if (pending) await pending.catch(() => undefined);
-    await fh.close();
-  }
-  const stream = createReadStream(file, { highWaterMark: CHUNK }).pipe(createGunzip({ chunkSize: CHUNK }));
-  for await (const c of stream) yield c as Buffer;
-}
-
-/** The decompressed beginning of gzip data that may be cut short. */
-function gunzipPrefix(b: Buffer): Buffer {
-  try {
-    return gunzipSync(b, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-  } catch {
-    return Buffer.alloc(0);
-  }
-}
-
 /** Expands paths: files, folders (one level), tar archives. */
 async function expand(paths: readonly string[]): Promise<InputFile[]> {
   const out: InputFile[] = [];
@@ -256,7 +179,7 @@ async function expand(paths: readonly string[]): Promise<InputFile[]> {
 }
 
 async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
-  const { head, gz } = await readHeadOfFile(file, HEAD_BYTES);
+  const { head, gz } = await readHead(file, HEAD_BYTES);
   if (head.length >= 512 && isTarHeader(head.subarray(0, 512))) {
     // the entries' heads and roles come from one pass over the archive
     const entries: InputFile[] = [];
@@ -276,7 +199,7 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
         end() {
           let h: Buffer = Buffer.concat(parts);
           // an entry that is itself gzipped: look at its decompressed beginning
-          if (GZ(h)) h = gunzipPrefix(h) as typeof h;
+          if (isGzip(h)) h = gunzipPrefix(h) as typeof h;
           f.role = roleByName(name) ?? (looksLikeTrace(h) ? 'trace' : 'log');
           if (f.role === 'trace') f.head = h;
         },
@@ -289,71 +212,15 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
 }
 
 /** Streams an input's bytes into a line sink. */
-async function feed(
+function feed(
   f: InputFile,
   sink: ByteLineSink,
   signal: AbortSignal | undefined,
   onBytes: (n: number) => void,
   onDamage?: (line: number, message: string) => void,
 ): Promise<number> {
-  const sp = new ByteLineSplitter(sink, DEFAULT_MAX_LINE_BYTES);
-  const check = () => {
-    if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
-  };
-  if (f.entry === undefined) {
-    try {
-      for await (const c of fileChunks(f.file)) {
-        check();
-        sp.push(c);
-        onBytes(c.length);
-      }
-    } catch (e) {
-      // a damaged or truncated .gz: what was decoded is still analysed
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'Z_BUF_ERROR' && code !== 'Z_DATA_ERROR') throw e;
-      onDamage?.(sp.lineNo + 1, `the gzip data is damaged or cut short (${(e as Error).message}): read up to here`);
-    }
-    return sp.end();
-  }
-  let found = false;
-  await readTar(fileChunks(f.file), (name) => {
-    if (name !== f.entry || found) return null;
-    found = true;
-    let gunzip: ReturnType<typeof createGunzip> | null = null;
-    let first = true;
-    return {
-      data(c) {
-        check();
-        onBytes(c.length);
-        if (first) {
-          first = false;
-          if (GZ(c)) {
-            gunzip = createGunzip({ chunkSize: CHUNK });
-            gunzip.on('data', (d: Buffer) => sp.push(d));
-          }
-        }
-        if (!gunzip) {
-          sp.push(c);
-          return undefined;
-        }
-        const g = gunzip;
-        return g.write(c) ? undefined : new Promise<void>((resolve) => g.once('drain', () => resolve()));
-      },
-      end() {
-        const g = gunzip;
-        if (!g) return undefined;
-        return new Promise<void>((resolve) => {
-          g.once('end', () => resolve());
-          g.once('error', (e) => {
-            onDamage?.(sp.lineNo + 1, `the gzip data is damaged or cut short (${e.message}): read up to here`);
-            resolve();
-          });
-          g.end();
-        });
-      },
-    };
-  });
-  return sp.end();
+  const opts = { ...(signal ? { signal } : {}), onBytes, ...(onDamage ? { onDamage } : {}) };
+  return f.entry === undefined ? readByteLines(f.file, sink, opts) : readTarEntryLines(f.file, f.entry, sink, opts);
 }
 
 /** Turns lines into events (trace) or messages (log) for the analyzer. */
@@ -432,9 +299,8 @@ class TextFeeder implements ByteLineSink {
 }
 
 /**
- * Reads a trace with its lines parsed in worker threads: blocks of whole lines go out in turn,
- * their records come back and are replayed into the analysis in file order. Over-long lines
- * are cut out here, so the workers see only lines the sequential reader would parse.
+ * Reads a trace with its lines parsed in worker threads (io/parallel.ts): their records are
+ * replayed into the analysis in file order.
  */
 async function feedParallel(
   f: InputFile,
@@ -446,116 +312,22 @@ async function feedParallel(
   onBytes: (n: number) => void,
   onDamage: (line: number, message: string) => void,
 ): Promise<number> {
-  const workers = Array.from({ length: cfg.count }, () => new Worker(cfg.script, cfg.execArgv ? { execArgv: cfg.execArgv } : {}));
   const decoder = new RecordDecoder((name) => parser.devices.internString(name));
   const target = { sink: an, text: (t: string, l: number) => feeder.text(t, l) };
-  /** Results by block number; an over-long line is a block of its own. */
-  const done = new Map<number, { w: number; block: EncodedBlock } | { overlong: number }>();
-  let sent = 0;
-  let next = 0;
   let lineBase = 0;
-  let failure: Error | null = null;
-  let wake: (() => void) | null = null;
-  const limit = cfg.count * 3;
-  const drain = () => {
-    for (let d = done.get(next); d !== undefined; d = done.get(next)) {
-      done.delete(next);
-      next++;
-      if ('overlong' in d) {
-        lineBase++;
-        feeder.overlong(lineBase, d.overlong);
-      } else {
-        decoder.replay(d.w, d.block, lineBase, target);
-        lineBase += d.block.lines;
-      }
-    }
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  workers.forEach((wk, w) => {
-    wk.on('message', (block: EncodedBlock) => {
-      done.set(block.seq, { w, block });
-      try {
-        drain();
-      } catch (e) {
-        failure = e as Error;
-        wake?.();
-      }
-    });
-    wk.on('error', (e) => {
-      failure = e;
-      wake?.();
-    });
+  await readBlocksInParallel<EncodedBlock>(f.file, cfg, {
+    onResult(w, block) {
+      decoder.replay(w, block, lineBase, target);
+      lineBase += block.lines;
+    },
+    onOverlong(bytes) {
+      lineBase++;
+      feeder.overlong(lineBase, bytes);
+    },
+    onDamage: (message) => onDamage(lineBase + 1, message),
+    onBytes,
+    ...(signal ? { signal } : {}),
   });
-  const waitFor = async (cond: () => boolean) => {
-    while (!cond()) {
-      if (failure) throw failure;
-      await new Promise<void>((r) => {
-        wake = r;
-      });
-    }
-    if (failure) throw failure;
-  };
-  const send = (bytes: Buffer) => {
-    const buf = new ArrayBuffer(bytes.length);
-    bytes.copy(Buffer.from(buf));
-    const seq = sent++;
-    (workers[seq % cfg.count] as Worker).postMessage({ seq, buf, len: bytes.length }, [buf]);
-  };
-  const mark = (overlong: number) => {
-    done.set(sent++, { overlong });
-  };
-  const maxLine = DEFAULT_MAX_LINE_BYTES;
-  let carry = Buffer.alloc(0);
-  let skipping = 0; // bytes of an over-long line being skipped (0: none)
-  try {
-    try {
-      for await (const c of fileChunks(f.file)) {
-        if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
-        onBytes(c.length);
-        let start = 0;
-        const first = c.indexOf(10);
-        if (first < 0) {
-          if (skipping || carry.length + c.length > maxLine) {
-            skipping = (skipping || carry.length) + c.length;
-            carry = Buffer.alloc(0);
-          } else {
-            carry = Buffer.concat([carry, c]);
-          }
-          continue;
-        }
-        if (skipping || carry.length + first > maxLine) {
-          mark((skipping || carry.length) + first);
-          skipping = 0;
-          carry = Buffer.alloc(0);
-          start = first + 1;
-        }
-        const last = c.lastIndexOf(10);
-        if (last >= start) {
-          send(carry.length ? Buffer.concat([carry, c.subarray(start, last + 1)]) : c.subarray(start, last + 1));
-          carry = Buffer.from(c.subarray(last + 1));
-        } else {
-          carry = Buffer.concat([carry, c.subarray(start)]);
-        }
-        if (carry.length > maxLine) {
-          skipping = carry.length;
-          carry = Buffer.alloc(0);
-        }
-        await waitFor(() => sent - next < limit);
-      }
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'Z_BUF_ERROR' && code !== 'Z_DATA_ERROR') throw e;
-      await waitFor(() => next === sent);
-      onDamage(lineBase + 1, `the gzip data is damaged or cut short (${(e as Error).message}): read up to here`);
-    }
-    if (skipping) mark(skipping);
-    else if (carry.length) send(carry);
-    await waitFor(() => next === sent);
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
   feeder.lines += lineBase;
   return lineBase;
 }
