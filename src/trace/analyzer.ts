@@ -1311,7 +1311,7 @@ export class TraceAnalyzer implements TraceSink {
     t.time = ev.time;
     t.cpu = ev.cpu;
     t.dev = r.dev;
-    t.orig = r.orig;
+    t.orig = r.origAddr;
     t.size = r.mappingSize;
     t.allocSize = r.allocSize >= 0 ? r.allocSize : r.mappingSize;
     t.aam = Math.max(r.allocAlignMask, 0);
@@ -1502,7 +1502,7 @@ export class TraceAnalyzer implements TraceSink {
     this.unknownEvents.set(name, (this.unknownEvents.get(name) ?? 0) + 1);
   }
 
-  malformed(line: number, message: string): void {
+  malformed(_ev: EventLine, line: number, message: string): void {
     this.diag(line, message);
   }
 

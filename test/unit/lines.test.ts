@@ -86,12 +86,15 @@ test('property: any text splits into the same lines as String.split', async () =
   );
 });
 
-test('property: the parallel reader\'s blocks hold the same lines as the line splitter, over-long ones cut out alike', () => {
+test("property: the parallel reader's blocks hold the same lines as the line splitter, over-long ones cut out alike", () => {
   fc.assert(
     fc.property(
-      fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.string({ minLength: 20, maxLength: 40 })).map((s) => s.replace(/\n/g, '')), {
-        maxLength: 30,
-      }),
+      fc.array(
+        fc.oneof(fc.string({ maxLength: 12 }), fc.string({ minLength: 20, maxLength: 40 })).map((s) => s.replace(/\n/g, '')),
+        {
+          maxLength: 30,
+        },
+      ),
       fc.boolean(),
       fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 8 }),
       fc.integer({ min: 4, max: 24 }),
@@ -117,7 +120,7 @@ test('property: the parallel reader\'s blocks hold the same lines as the line sp
               if (text.endsWith('\n')) ls.pop();
               byBlock.push(...ls.map((l) => l.replace(/\r$/, '')));
             },
-            overlong: (n) => byBlock.push(`<${n}>`),
+            overlong: (n: number) => byBlock.push(`<${n}>`),
           },
           maxLine,
         );
