@@ -5,9 +5,10 @@
  * cursor; the read-out under the chart says what the cursor shows.
  */
 
+import { formatTime } from '../src/analysis/columns';
 import type { TimelineColumns } from '../src/analysis/timeline';
 import { FAILURE_CAUSES } from '../src/model/reasons';
-import { formatTime } from './dom';
+
 import type { Theme } from './theme';
 
 /** What the chart draws: the host's columns for the visible window. */

@@ -2,8 +2,10 @@
  * The side-bar view's bundle (dist/side.js): the current analysis at a glance, the platform and
  * kernel profile pickers, recent inputs and quick actions. Text from inputs goes in as text.
  */
+
+import { formatBytes } from '../src/model/units';
 import type { HostMessage, SideInfo, WebviewCommand } from '../src/protocol/messages';
-import { basename, el, formatBytes } from './dom';
+import { basename, el } from './dom';
 import { badge, button, dropdown, registerToolkit } from './toolkit';
 import { connect } from './vscode';
 

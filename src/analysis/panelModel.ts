@@ -2,20 +2,11 @@
  * What the analysis panel asks of a session, answered in the extension host: chart columns,
  * filtered and sorted table pages, slot maps at a row. Pure (no vscode): tested directly.
  */
-import type {
-  AnalysisRequest,
-  DeviceView,
-  FilterView,
-  HostMessage,
-  RowView,
-  SessionInfo,
-  SortColumnView,
-  SummaryView,
-  WebviewMessage,
-} from '../protocol/messages';
+import type { AnalysisRequest, DeviceView, HostMessage, SessionInfo, SummaryView, WebviewMessage } from '../protocol/messages';
 import { EventKind, Outcome } from './codes';
+import type { RawRow, SortColumn } from './columns';
 import type { EventTable } from './eventTable';
-import { queryRows } from './query';
+import { queryRows, type TableFilter } from './query';
 import type { AnalysisSession } from './session';
 import { SlotHistory } from './slotHistory';
 import { Timeline } from './timeline';
@@ -59,7 +50,7 @@ export class PanelModel {
       t0: this.timeline.start,
       t1: this.timeline.end,
       rows: t.length,
-      devices: t.devices.values,
+      names: t.names,
       deviceStats: deviceStats(t),
       summary: {
         maps: s.maps,
@@ -88,32 +79,6 @@ export class PanelModel {
   /** Rows of the current query, in display order. */
   get current(): Int32Array {
     return this.rows;
-  }
-
-  rowView(i: number): RowView {
-    const r = this.session.events.row(i);
-    return {
-      index: r.index,
-      time: r.time,
-      cpu: r.cpu,
-      device: r.device,
-      api: r.api,
-      kind: r.kind,
-      size: r.size,
-      dir: r.dir,
-      outcome: r.outcome,
-      reasons: r.reasons,
-      slot: r.slot,
-      nslots: r.nslots,
-      area: r.area,
-      used: r.used,
-      phys: r.phys,
-      dma: r.dma,
-      copied: r.copied,
-      pair: r.pair,
-      source: r.file ? `${r.file}${r.line ? `:${r.line}` : ''}` : null,
-      message: r.message,
-    };
   }
 
   lastRowAtOrBefore(time: number): number {
@@ -159,7 +124,7 @@ export class PanelModel {
     return -1;
   }
 
-  query(filter: FilterView, sort: { column: SortColumnView; desc: boolean }, query: number): HostMessage {
+  query(filter: TableFilter, sort: { column: SortColumn; desc: boolean }, query: number): HostMessage {
     this.rows = queryRows(this.session.events, filter, sort);
     this.queryId = query;
     return { type: 'count', session: this.info.id, query, total: this.rows.length };
@@ -181,8 +146,8 @@ export class PanelModel {
       case 'rows': {
         if (m.query !== this.queryId) return undefined;
         const end = Math.min(m.start + m.count, this.rows.length);
-        const rows: RowView[] = [];
-        for (let k = m.start; k < end; k++) rows.push(this.rowView(this.rows[k] as number));
+        const rows: RawRow[] = [];
+        for (let k = m.start; k < end; k++) rows.push(this.session.events.raw(this.rows[k] as number));
         return { type: 'rows', session: this.info.id, request: m.request, query: m.query, start: m.start, rows };
       }
       case 'slotmap': {

@@ -2,7 +2,7 @@
  * A scenario run as JSON (the CLI contract) and as text for people.
  */
 
-import { DMA_DIRECTION_NAMES } from '../model/constants';
+import { DMA_DIRECTION_NAMES, IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../model/constants';
 import type { Decision } from '../model/dma/decision';
 import { boundaryHex, hexAddr } from '../model/hex';
 import { reasonCodes, reasonTexts } from '../model/reasons';
@@ -69,10 +69,10 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
       nareas: pool?.nareas ?? 0,
       area_nslabs: pool ? Math.floor(pool.nslabs / pool.nareas) : 0,
       base: pool ? hexAddr(pool.start) : null,
-      bytes: pool ? pool.nslabs * 2048 : 0,
+      bytes: pool ? pool.nslabs * IO_TLB_SIZE : 0,
       force_bounce: pool?.forceBounce ?? false,
       segment_machine_bases: lane.engine.segmentBases
-        ? lane.engine.segmentBases.slice(0, Math.ceil((pool?.nslabs ?? 0) / 128)).map(hexAddr)
+        ? lane.engine.segmentBases.slice(0, Math.ceil((pool?.nslabs ?? 0) / IO_TLB_SEGSIZE)).map(hexAddr)
         : null,
       log: run.setup.boot.log,
     },

@@ -3,7 +3,7 @@
  * text for people.
  */
 
-import { DMA_DIRECTION_NAMES } from '../model/constants';
+import { DMA_DIRECTION_NAMES, IO_TLB_SIZE } from '../model/constants';
 import { boundaryHex, hexAddr, maskBits } from '../model/hex';
 import { reasonCodes, reasonTexts } from '../model/reasons';
 import { formatBytes } from '../model/units';
@@ -171,7 +171,7 @@ function machineJson(m: Machine, sim: SourceAnalysis['drivers'][number]['sim']) 
           nslabs: pool.nslabs,
           nareas: pool.nareas,
           base: hexAddr(pool.start),
-          bytes: pool.nslabs * 2048,
+          bytes: pool.nslabs * IO_TLB_SIZE,
           force_bounce: pool.forceBounce,
           why: sim?.poolWhy,
         }
@@ -309,7 +309,7 @@ export function formatSource(a: SourceAnalysis, maxSites = 400): string {
     out.push(`  kernel    ${m.kernel.name}: ${m.kernel.title}`);
     const pool = d.sim?.pool;
     const poolText = pool
-      ? `pool ${pool.nslabs} slots (${formatBytes(pool.nslabs * 2048)}), ${pool.nareas} areas${pool.forceBounce ? ', force bounce' : ''}`
+      ? `pool ${pool.nslabs} slots (${formatBytes(pool.nslabs * IO_TLB_SIZE)}), ${pool.nareas} areas${pool.forceBounce ? ', force bounce' : ''}`
       : 'no pool';
     out.push(
       `  machine   ${m.cpus} CPUs, ${formatBytes(m.ramBytes)} RAM${m.cmdline ? `, ${m.cmdline}` : ''}; ${poolText}${d.sim ? ` (${d.sim.poolWhy})` : ''}`,

@@ -16,7 +16,7 @@ import { IoTlbPool } from '../model/pool';
 import { allProfiles, type KernelProfile } from '../model/profiles';
 import { type FreeSlots, failureReason, Reason, reasonCodes } from '../model/reasons';
 import { copiesOnMap, IoTlbMem, type MapRequest, type MapResult } from '../model/swiotlb';
-import { API_NAMES, Api, ForceFlag, type SgArrays, type TblMapArgs, type TraceSink } from './events';
+import { API_NAMES, Api, DeviceNames, ForceFlag, type SgArrays, type TblMapArgs, type TraceSink } from './events';
 import type { EventLine } from './ftrace';
 import { type Geometry, type GeometryFacts, type GeometryOptions, resolveGeometry } from './geometry';
 import { explainFull, type FullExplanation, type LogMessage } from './klog';
@@ -231,7 +231,10 @@ export class TraceAnalyzer implements TraceSink {
   readonly diagnostics: Diagnostic[] = [];
   diagnosticsDropped = 0;
   private readonly deviceStats: (DeviceStats | undefined)[] = [];
-  deviceNames: string[] = [''];
+  /** The devices the parsers name (shared with the event table: its device ids are these). */
+  readonly deviceIds: DeviceNames;
+  /** The event table's id of each Api. */
+  private readonly apiIds: number[] = [];
   /** Device name -> driver, from log lines ("nvme 0000:00:03.0: ...") or the capture's devices.txt. */
   readonly drivers = new Map<string, string>();
   level: TraceLevel = { tbl: false, lockProbes: false, dma: false };
@@ -313,6 +316,8 @@ export class TraceAnalyzer implements TraceSink {
 
   constructor(readonly options: AnalyzerOptions = {}) {
     this.events = options.events;
+    this.deviceIds = new DeviceNames(options.events?.devices);
+    if (options.events) for (const [api, name] of Object.entries(API_NAMES)) this.apiIds[Number(api)] = options.events.apis.intern(name);
     this.rowLimit = options.rowLimit ?? (options.events ? 1_000_000 : 0);
     this.sampleLimit = options.profileSample ?? DEFAULT_PROFILE_SAMPLE;
   }
@@ -367,8 +372,8 @@ export class TraceAnalyzer implements TraceSink {
     this.diagnostics.push({ file, line, severity, message });
   }
 
-  setDeviceNames(names: string[]): void {
-    this.deviceNames = names;
+  get deviceNames(): readonly string[] {
+    return this.deviceIds.names;
   }
 
   private dev(id: number): DeviceStats {
@@ -503,7 +508,7 @@ export class TraceAnalyzer implements TraceSink {
           kind: EventKind.BounceAttempt,
           time: ev.time,
           cpu: ev.cpu,
-          device: this.deviceNames[dev],
+          device: dev,
           api: 'swiotlb_bounced',
           size,
           reasons,
@@ -686,8 +691,8 @@ export class TraceAnalyzer implements TraceSink {
             outcome: Outcome.Bounced,
             time: ev.time,
             cpu: ev.cpu,
-            device: d.name,
-            api: API_NAMES[api],
+            device: devId,
+            api: this.apiIds[api],
             size,
             dir: req.dir,
             attrs,
@@ -778,8 +783,8 @@ export class TraceAnalyzer implements TraceSink {
         outcome: Outcome.Failed,
         time: ev.time,
         cpu: ev.cpu,
-        device: d.name,
-        api: API_NAMES[api],
+        device: devId,
+        api: this.apiIds[api],
         size,
         dir: req.dir,
         attrs,
@@ -948,8 +953,8 @@ export class TraceAnalyzer implements TraceSink {
           outcome: Outcome.Released,
           time: ev ? ev.time : 0,
           cpu: ev ? ev.cpu : -1,
-          device: d.name,
-          api: API_NAMES[api],
+          device: L.dev[h] as number,
+          api: this.apiIds[api],
           size: size >= 0 ? size : mapSize,
           dir: (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
           attrs: Math.max(attrs, 0),
@@ -1023,8 +1028,8 @@ export class TraceAnalyzer implements TraceSink {
         outcome: Outcome.Synced,
         time: ev.time,
         cpu: ev.cpu,
-        device: d.name,
-        api: API_NAMES[api],
+        device: L.dev[h] as number,
+        api: this.apiIds[api],
         size,
         ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
         dma: addr,
@@ -1123,8 +1128,8 @@ export class TraceAnalyzer implements TraceSink {
           outcome: Outcome.Failed,
           time: ev.time,
           cpu: ev.cpu,
-          device: d.name,
-          api: API_NAMES[api],
+          device: dev,
+          api: this.apiIds[api],
           size,
           ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
           attrs,
@@ -1173,8 +1178,8 @@ export class TraceAnalyzer implements TraceSink {
         outcome: Outcome.Direct,
         time: ev.time,
         cpu: ev.cpu,
-        device: d.name,
-        api: API_NAMES[api],
+        device: dev,
+        api: this.apiIds[api],
         size,
         ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
         attrs,
@@ -1218,8 +1223,8 @@ export class TraceAnalyzer implements TraceSink {
         outcome: Outcome.Unmapped,
         time: ev.time,
         cpu: ev.cpu,
-        device: d.name,
-        api: API_NAMES[api],
+        device: dev,
+        api: this.apiIds[api],
         ...(size >= 0 ? { size } : {}),
         ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
         attrs: Math.max(attrs, 0),

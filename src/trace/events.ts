@@ -6,6 +6,7 @@
  * Conventions for the numbers handed over: addresses are exact below 2^53; -1 means "not in the
  * line"; a failed mapping is reported with `failed` set rather than its all-ones address.
  */
+import { StringTable } from '../analysis/eventTable';
 import { DmaDirection } from '../model/constants';
 import { ascii, bytesAre, decAt, hexAt, indexIn, isDigit, numAt, scan, skipSpaces, tokenEnd, valueAt } from './bytes';
 import type { EventLine } from './ftrace';
@@ -157,20 +158,31 @@ export class SgArrays {
 
 /**
  * Device names interned to small integers. A trace names few devices, so a name is found by
- * comparing its bytes with the known names, without making a string.
+ * comparing its bytes with the known names, without making a string. The names live in a
+ * StringTable, which an event table can share: then the parser's ids are the table's.
  */
 export class DeviceNames {
-  readonly names: string[] = [''];
-  private readonly bytes: Buffer[] = [Buffer.alloc(0)];
-  private readonly ids = new Map<string, number>();
+  private readonly bytes: (Buffer | undefined)[] = [Buffer.alloc(0)];
+
+  constructor(readonly table = new StringTable()) {}
+
+  get names(): string[] {
+    return this.table.values;
+  }
 
   intern(b: Uint8Array, s: number, e: number): number {
     const n = e - s;
     if (n <= 0) return 0;
+    const names = this.table.values;
     const known = this.bytes;
-    const scanTo = Math.min(known.length, 64);
+    const scanTo = Math.min(names.length, 64);
     for (let id = 1; id < scanTo; id++) {
-      const k = known[id] as Buffer;
+      let k = known[id];
+      if (k === undefined) {
+        // a name another reader put in the shared table
+        k = Buffer.from(names[id] as string, 'latin1');
+        known[id] = k;
+      }
       if (k.length !== n) continue;
       let i = 0;
       while (i < n && b[s + i] === k[i]) i++;
@@ -180,15 +192,7 @@ export class DeviceNames {
   }
 
   internString(name: string): number {
-    if (!name) return 0;
-    let id = this.ids.get(name);
-    if (id === undefined) {
-      id = this.names.length;
-      this.names.push(name);
-      this.bytes.push(Buffer.from(name, 'latin1'));
-      this.ids.set(name, id);
-    }
-    return id;
+    return this.table.intern(name);
   }
 }
 
@@ -343,7 +347,6 @@ function need(v: number, what: string): number {
 
 /** Parses an event line's text and calls the sink. Returns false for lines of unknown events. */
 export class EventParser {
-  readonly devices = new DeviceNames();
   private readonly sg = new SgArrays();
   private readonly req: TblMapArgs = {
     dev: 0,
@@ -364,7 +367,10 @@ export class EventParser {
    */
   private cur = 0;
 
-  constructor(private readonly sink: TraceSink) {}
+  constructor(
+    private readonly sink: TraceSink,
+    readonly devices = new DeviceNames(),
+  ) {}
 
   private find(b: Buffer, key: Buffer, s: number, e: number): number {
     const v = valueAt(b, key, this.cur, e);

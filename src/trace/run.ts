@@ -466,8 +466,7 @@ async function passTraces(
 export async function analyzeText(paths: readonly string[], opts: TextAnalysisOptions = {}): Promise<TextAnalysis> {
   const inputs = await expand(paths);
   const an = new TraceAnalyzer(opts);
-  const parser = new EventParser(an);
-  an.setDeviceNames(parser.devices.names);
+  const parser = new EventParser(an, an.deviceIds);
   const traces = inputs.filter((f) => f.role === 'trace');
   const logs = inputs.filter((f) => f.role === 'log');
   const total = inputs.reduce((n, f) => n + (f.role === 'trace' ? f.bytes : 0), 0) || 1;
@@ -520,8 +519,7 @@ export async function analyzeText(paths: readonly string[], opts: TextAnalysisOp
     else {
       const w = new TraceAnalyzer({ ...opts, events: undefined, rowLimit: 0, whatIf: candidates, onOp: undefined, geometry: g });
       Object.assign(w.facts, an.facts);
-      const p2 = new EventParser(w);
-      w.setDeviceNames(p2.devices.names);
+      const p2 = new EventParser(w, w.deviceIds);
       await passTraces(w, p2, traces, opts, () => {});
       w.ensureGeometry();
       const pools = (w.whatIf ?? []) as WhatIfPool[];
