@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EventTable } from '../src/analysis/eventTable';
-import { PanelModel } from '../src/analysis/panelModel';
+import { deviceStats, PanelModel } from '../src/analysis/panelModel';
 import { summarizeEvents } from '../src/analysis/session';
 import { DmaDirection } from '../src/model/constants';
 import { resolveProfile } from '../src/model/profiles';
@@ -97,6 +97,7 @@ function synthetic(events: number): PanelModel {
     },
     events: table,
     summary: summarizeEvents(table),
+    devices: deviceStats(table),
     diagnostics: [],
   });
 }

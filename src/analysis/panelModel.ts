@@ -2,12 +2,11 @@
  * What the analysis panel asks of a session, answered in the extension host: chart columns,
  * filtered and sorted table pages, slot maps at a row. Pure (no vscode): tested directly.
  */
-import type { AnalysisRequest, DeviceView, HostMessage, SessionInfo, SummaryView, WebviewMessage } from '../protocol/messages';
-import { EventKind, Outcome } from './codes';
+import type { AnalysisRequest, HostMessage, SessionInfo, SummaryView, WebviewMessage } from '../protocol/messages';
 import type { RawRow, SortColumn } from './columns';
 import type { EventTable } from './eventTable';
 import { queryRows, type TableFilter } from './query';
-import type { AnalysisSession } from './session';
+import { type AnalysisSession, booksOf, type DeviceSummary, devicesOf } from './session';
 import { SlotHistory } from './slotHistory';
 import { Timeline } from './timeline';
 
@@ -51,7 +50,7 @@ export class PanelModel {
       t1: this.timeline.end,
       rows: t.length,
       names: t.names,
-      deviceStats: deviceStats(t),
+      deviceStats: session.devices,
       summary: {
         maps: s.maps,
         bounced: s.bounced,
@@ -176,49 +175,7 @@ export class PanelModel {
   }
 }
 
-/** Per-device totals; releases are charged to the device of the map they end. */
-export function deviceStats(t: EventTable): DeviceView[] {
-  const n = t.devices.values.length;
-  const maps = new Float64Array(n);
-  const bounced = new Float64Array(n);
-  const direct = new Float64Array(n);
-  const failed = new Float64Array(n);
-  const copied = new Float64Array(n);
-  const live = new Float64Array(n);
-  const peak = new Float64Array(n);
-  for (let i = 0; i < t.length; i++) {
-    const d = t.device[i] as number;
-    const kind = t.kind[i] as EventKind;
-    const outcome = t.outcome[i] as Outcome;
-    copied[d] = (copied[d] as number) + (t.copied[i] as number);
-    if (kind === EventKind.Map || kind === EventKind.MapResource) {
-      maps[d] = (maps[d] as number) + 1;
-      if (outcome === Outcome.Direct) direct[d] = (direct[d] as number) + 1;
-      else if (outcome === Outcome.Failed || outcome === Outcome.Hang) failed[d] = (failed[d] as number) + 1;
-    }
-    if (outcome === Outcome.Bounced) {
-      if (kind !== EventKind.Alloc) bounced[d] = (bounced[d] as number) + 1;
-      live[d] = (live[d] as number) + (t.nslots[i] as number);
-      if ((live[d] as number) > (peak[d] as number)) peak[d] = live[d] as number;
-    } else if (outcome === Outcome.Released) {
-      const p = t.pair[i] as number;
-      const owner = p >= 0 ? (t.device[p] as number) : d;
-      live[owner] = Math.max(0, (live[owner] as number) - (t.nslots[i] as number));
-    }
-  }
-  const out: DeviceView[] = [];
-  for (let d = 0; d < n; d++) {
-    if (d === 0 && maps[0] === 0 && peak[0] === 0) continue;
-    out.push({
-      id: d,
-      name: t.devices.values[d] || '(unknown device)',
-      maps: maps[d] as number,
-      bounced: bounced[d] as number,
-      direct: direct[d] as number,
-      failed: failed[d] as number,
-      bytesCopied: copied[d] as number,
-      peakSlots: peak[d] as number,
-    });
-  }
-  return out;
+/** Per-device totals of a table's rows (releases are charged to the device of the map they end). */
+export function deviceStats(t: EventTable): DeviceSummary[] {
+  return devicesOf(booksOf(t), t.devices.values);
 }

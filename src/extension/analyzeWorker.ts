@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       onProgress: (fraction) => post({ type: 'progress', fraction }),
     });
     const report = buildReport(analysis);
-    const { events: table, ...session } = traceSession(analysis, report);
+    const { events: table, ...session } = traceSession(analysis);
     const transfer = table.toTransfer();
     const done: AnalyzeWorkerMessage = { type: 'done', text: formatReport(report), report, session, events: transfer };
     parentPort?.postMessage(done, EventTable.transferList(transfer));

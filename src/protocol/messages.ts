@@ -6,7 +6,7 @@
  */
 import { type RawRow, type RowNames, SORT_COLUMNS, type SortColumn } from '../analysis/columns';
 import type { TableFilter } from '../analysis/query';
-import type { Diagnostic, InputKind, PoolInfo } from '../analysis/session';
+import type { DeviceSummary, Diagnostic, InputKind, PoolInfo } from '../analysis/session';
 import type { TimelineColumns } from '../analysis/timeline';
 
 export { SORT_COLUMNS, type SortColumn };
@@ -23,19 +23,6 @@ export interface AnalysisRequest {
   readonly platform?: string;
   /** Scenario: also run the other DMA path and compare. */
   readonly compare?: boolean;
-}
-
-/** Per-device totals for the Devices tab. */
-export interface DeviceView {
-  readonly id: number;
-  readonly name: string;
-  readonly maps: number;
-  readonly bounced: number;
-  readonly direct: number;
-  readonly failed: number;
-  readonly bytesCopied: number;
-  /** Most slots this device held at once. */
-  readonly peakSlots: number;
 }
 
 /** Everything the panel shows about a session that is not per row. */
@@ -55,7 +42,7 @@ export interface SessionInfo {
   readonly rows: number;
   /** The names the rows' device, api and file ids stand for (id 0 is "unknown"). */
   readonly names: RowNames;
-  readonly deviceStats: readonly DeviceView[];
+  readonly deviceStats: readonly DeviceSummary[];
   readonly summary: SummaryView;
   readonly notes: readonly string[];
   /** The first problems found in the input (all of them are in the Problems view and the CLI). */

@@ -6,9 +6,11 @@
  * in-flight buffers share the pool), which gives slots, pool occupancy and exhaustion.
  */
 
+import { Tally } from '../analysis/books';
 import { EventKind, Outcome } from '../analysis/codes';
 import { EventTable } from '../analysis/eventTable';
-import { type AnalysisSession, summarizeEvents } from '../analysis/session';
+import { Recorder } from '../analysis/recorder';
+import { type AnalysisSession, devicesOf, eventAt, summaryOf } from '../analysis/session';
 import { DmaDirection, IO_TLB_SIZE, nrSlots } from '../model/constants';
 import type { Decision } from '../model/dma/decision';
 import { type DeviceConfig, dmaLimit } from '../model/dma/device';
@@ -55,24 +57,47 @@ export interface ProbeResult {
   readonly decision: Decision;
 }
 
+/** A site's annotated workload: its ring, the books' tally of its calls, and what only the source needs. */
 export interface WorkloadStats {
   readonly depth: number;
   readonly count: number;
-  maps: number;
-  direct: number;
-  bounced: number;
-  failed: number;
-  hangs: number;
-  reasons: number;
-  failuresByCause: Record<string, number>;
-  slotsMin: number;
-  slotsMax: number;
-  slotsTotal: number;
+  readonly maps: number;
+  readonly direct: number;
+  readonly bounced: number;
+  readonly failed: number;
+  readonly hangs: number;
+  readonly reasons: number;
+  readonly failuresByCause: Readonly<Record<string, number>>;
+  readonly slotsMin: number;
+  readonly slotsMax: number;
+  readonly slotsTotal: number;
+  /** Slots the bounced maps' data alone would take (without min_align_mask padding). */
   neededTotal: number;
-  copied: number;
-  peakUsed: number;
+  readonly copied: number;
+  readonly peakUsed: number;
   firstDecision?: Decision;
   firstFailure?: Decision;
+}
+
+/** A site's workload figures from its tally in the books. */
+function workloadStats(t: Tally, depth: number, count: number): WorkloadStats {
+  return {
+    depth,
+    count,
+    maps: t.maps,
+    direct: t.direct,
+    bounced: t.bounced,
+    failed: t.failed,
+    hangs: t.hangs,
+    reasons: t.reasons,
+    failuresByCause: t.failuresByCause,
+    slotsMin: t.slotsMin,
+    slotsMax: t.slotsMax,
+    slotsTotal: t.slotsTotal,
+    neededTotal: 0,
+    copied: t.copied(EventKind.Map, EventKind.MapResource),
+    peakUsed: t.peakUsed,
+  };
 }
 
 export type VerdictStatus =
@@ -710,7 +735,8 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     const steps = m.mix === 'sequential' ? rings.flatMap((r) => [...opsToSteps(expandWorkload([r.ring]), r)]) : interleave(rings);
     workloadCalls = steps.length;
     const devs = [...new Set(rings.map((r) => r.ring.device))];
-    const run = runScenario(scenarioFor(inp.name, m, devs, steps, p2m));
+    // the books tally each ring's calls by its line (the site's id + 1)
+    const run = runScenario(scenarioFor(inp.name, m, devs, steps, p2m), { groupOf: (e) => e.line });
     const stats = new Map<number, WorkloadStats>();
     const siteById = new Map(inp.sites.map((s) => [s.id, s] as const));
     const ev = run.session.events;
@@ -723,48 +749,16 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
         ev.line[i] = site.raw.span.row + 1;
       }
       if (site?.role !== 'map') continue;
-      const ring = rings.find((r) => r.site.id === siteId)?.ring;
       let st = stats.get(siteId);
       if (!st) {
-        st = {
-          depth: ring?.depth ?? 1,
-          count: ring?.count ?? 0,
-          maps: 0,
-          direct: 0,
-          bounced: 0,
-          failed: 0,
-          hangs: 0,
-          reasons: 0,
-          failuresByCause: {},
-          slotsMin: Number.POSITIVE_INFINITY,
-          slotsMax: 0,
-          slotsTotal: 0,
-          neededTotal: 0,
-          copied: 0,
-          peakUsed: 0,
-        };
+        const ring = rings.find((r) => r.site.id === siteId)?.ring;
+        st = workloadStats(run.books.groups.get(siteId + 1) ?? new Tally(), ring?.depth ?? 1, ring?.count ?? 0);
         stats.set(siteId, st);
       }
       if (!d.call.startsWith('dma_map')) continue;
-      st.maps++;
       st.firstDecision ??= d;
-      st.reasons |= d.reasons;
-      st.copied += d.copied;
-      const used = ev.used[i] as number;
-      if (used > st.peakUsed) st.peakUsed = used;
-      if (d.result === 'direct') st.direct++;
-      else if (d.result === 'bounced') {
-        st.bounced++;
-        st.slotsMin = Math.min(st.slotsMin, d.nslots);
-        st.slotsMax = Math.max(st.slotsMax, d.nslots);
-        st.slotsTotal += d.nslots;
-        st.neededTotal += nrSlots(d.size);
-      } else {
-        if (d.result === 'hang') st.hangs++;
-        else st.failed++;
-        st.firstFailure ??= d;
-        for (const c of reasonCodes(d.reasons & FAILURE_MASK)) st.failuresByCause[c] = (st.failuresByCause[c] ?? 0) + 1;
-      }
+      if (d.result === 'bounced') st.neededTotal += nrSlots(d.size);
+      else if (d.result !== 'direct') st.firstFailure ??= d;
     }
     for (const [id, st] of stats) {
       const s = siteById.get(id) as Site;
@@ -1074,34 +1068,22 @@ export function eventsForSite(t: EventTable, file: string, line: number): number
 /** Merges the sessions of several drivers (their runs one after another). */
 export function mergeSessions(sessions: readonly AnalysisSession[], m: Machine): AnalysisSession {
   const events = new EventTable();
+  const recorder = new Recorder({ table: events });
   for (const s of sessions) {
     const base = events.length;
     const t = s.events;
     for (let i = 0; i < t.length; i++) {
-      const r = t.row(i);
-      events.push({
-        kind: t.kind[i] as EventKind,
-        outcome: t.outcome[i] as Outcome,
-        cpu: t.cpu[i] as number,
-        device: r.device,
-        api: r.api,
-        size: t.size[i] as number,
-        dir: t.dir[i] as DmaDirection,
-        attrs: t.attrs[i] as number,
-        reasons: t.reasons[i] as number,
-        ...((t.slot[i] as number) >= 0 ? { slot: t.slot[i] as number, nslots: t.nslots[i] as number } : {}),
-        ...((t.area[i] as number) >= 0 ? { area: t.area[i] as number } : {}),
-        used: t.used[i] as number,
-        ...((t.phys[i] as number) >= 0 ? { phys: t.phys[i] as number } : {}),
-        ...((t.dma[i] as number) >= 0 ? { dma: t.dma[i] as number } : {}),
-        copied: t.copied[i] as number,
-        ...((t.pair[i] as number) >= 0 ? { pair: (t.pair[i] as number) + base } : {}),
-        file: r.file,
-        line: r.line ?? 0,
-        ...(r.message ? { message: r.message } : {}),
+      const e = eventAt(t, i);
+      recorder.add({
+        ...e,
+        device: t.devices.get(t.device[i] as number),
+        api: t.apis.get(t.api[i] as number),
+        file: t.files.get(t.file[i] as number),
+        ...(e.pair !== undefined ? { pair: e.pair + base } : {}),
       });
     }
   }
+  const books = recorder.books;
   const first = sessions[0];
   return {
     kind: 'source',
@@ -1110,7 +1092,8 @@ export function mergeSessions(sessions: readonly AnalysisSession[], m: Machine):
     platform: m.platform.id,
     pool: first?.pool ?? null,
     events,
-    summary: summarizeEvents(events),
+    summary: summaryOf(books),
+    devices: devicesOf(books, events.devices.values),
     diagnostics: [],
   };
 }

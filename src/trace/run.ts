@@ -505,11 +505,14 @@ export async function analyzeText(paths: readonly string[], opts: TextAnalysisOp
 
   let sizing: SizingResult | null = null;
   let sizingNote: string | null = null;
-  const fixable = an.mapsFailed - (an.failuresByCause.get('too-big') ?? 0) - (an.failuresByCause.get('not-bounced') ?? 0);
+  const b = an.books;
+  // failures no pool size fixes: requests above the ceiling, maps that never tried the pool
+  const tooBig = b.failuresByCause['too-big'] ?? 0;
+  const fixable = b.failed - tooBig - (b.failuresByCause['no-swiotlb'] ?? 0);
   const g = an.geometry;
   if (traces.length === 0) sizingNote = 'no trace: a log has no unmaps, so the model cannot re-run the workload';
-  else if (an.maps === 0) sizingNote = 'no maps in the trace (only swiotlb_bounced events, or none): nothing to re-run';
-  else if (an.mapsFailed === 0) sizingNote = `no map failed: the pool of ${g?.nslabs} slots was enough for this trace`;
+  else if (b.maps === 0) sizingNote = 'no maps in the trace (only swiotlb_bounced events, or none): nothing to re-run';
+  else if (b.failed === 0) sizingNote = `no map failed: the pool of ${g?.nslabs} slots was enough for this trace`;
   else if (fixable === 0) sizingNote = 'every failure was a request above the 256 KiB ceiling (128 slots): no pool size helps';
   else if (opts.noSizing) sizingNote = 'sizing not run';
   else if (g) {
@@ -525,7 +528,7 @@ export async function analyzeText(paths: readonly string[], opts: TextAnalysisOp
       const pools = (w.whatIf ?? []) as WhatIfPool[];
       const tried = pools.map((p) => ({ nslabs: p.nslabs, failures: p.failures, tooBig: p.tooBig, peak: p.peak }));
       const ok = tried.find((t) => t.failures === 0);
-      sizing = { current: g.nslabs, tried, enough: ok ? ok.nslabs : null, tooBig: an.failuresByCause.get('too-big') ?? 0 };
+      sizing = { current: g.nslabs, tried, enough: ok ? ok.nslabs : null, tooBig };
     }
   }
   opts.onProgress?.(1);

@@ -147,6 +147,7 @@ describe('exports', () => {
       pool: null,
       events: t,
       summary: summarizeEvents(t),
+      devices: deviceStats(t),
       diagnostics: [],
     });
     const doc = JSON.parse([...jsonExportChunks(m)].join(''));
