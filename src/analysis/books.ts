@@ -41,10 +41,34 @@ export class Tally {
   reasons = 0;
   /** Pool slots in use right after one of these maps, at most. */
   peakUsed = 0;
+  /** Maps by reason (REASON_INFO order; the last: failed for a cause the input does not say). */
+  private readonly byReason = new Float64Array(REASON_INFO.length + 1);
+  /** Reasons in the order they first came (the codes are listed so). */
+  private readonly firstSeen: number[] = [];
+
   /** Failures by cause code (too-big, pool-full, ...; "unknown" when the input does not say). */
-  readonly failuresByCause: Record<string, number> = {};
+  get failuresByCause(): Record<string, number> {
+    return this.codes(true);
+  }
+
   /** Bounces by reason code (force, dma-mask, ...). */
-  readonly bouncesByReason: Record<string, number> = {};
+  get bouncesByReason(): Record<string, number> {
+    return this.codes(false);
+  }
+
+  private codes(failures: boolean): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const i of this.firstSeen) {
+      const info = REASON_INFO[i];
+      if (info ? ((info.bit & FAILURE_MASK) !== 0) === failures : failures) out[info?.code ?? 'unknown'] = this.byReason[i] as number;
+    }
+    return out;
+  }
+
+  private bump(i: number): void {
+    if (this.byReason[i] === 0) this.firstSeen.push(i);
+    this.byReason[i] = (this.byReason[i] as number) + 1;
+  }
 
   /** Events of a kind (and an outcome). */
   count(kind: EventKind, outcome?: Outcome): number {
@@ -128,20 +152,20 @@ export class Tally {
     if ((outcome === Outcome.Bounced || (isFailure(outcome) && !(reasons & Reason.NoSwiotlb))) && size > this.largestMap) {
       this.largestMap = size;
     }
-    if (reasons !== 0) {
-      for (const info of REASON_INFO) {
-        if ((reasons & info.bit) === 0) continue;
-        if (info.bit & FAILURE_MASK) bump(this.failuresByCause, info.code);
-        else if (outcome === Outcome.Bounced) bump(this.bouncesByReason, info.code);
-      }
+    // failure causes of any map, bounce reasons of the maps that bounced, lowest bit first
+    let r = outcome === Outcome.Bounced ? reasons : reasons & FAILURE_MASK;
+    while (r !== 0) {
+      const bit = r & -r;
+      r ^= bit;
+      const i = REASON_INDEX[31 - Math.clz32(bit)] as number;
+      if (i >= 0) this.bump(i);
     }
-    if (isFailure(outcome) && !(reasons & FAILURE_MASK)) bump(this.failuresByCause, 'unknown');
+    if (isFailure(outcome) && !(reasons & FAILURE_MASK)) this.bump(REASON_INFO.length);
   }
 }
 
-function bump(into: Record<string, number>, code: string): void {
-  into[code] = (into[code] ?? 0) + 1;
-}
+/** REASON_INFO's index of each reason bit position (-1: none). */
+const REASON_INDEX = Int8Array.from({ length: 32 }, (_, k) => REASON_INFO.findIndex((r) => r.bit === 2 ** k));
 
 /**
  * Occupancy over time in bounded memory: at most `cap` buckets, each with the time it starts

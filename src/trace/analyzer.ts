@@ -589,9 +589,16 @@ export class TraceAnalyzer implements TraceSink {
     const d = this.dev(c.dev);
     const req = this.request(c, d);
     if (this.whatIf) return this.whatIfMap(req, c);
-    const { committed, predicted, held } = this.followKernel(req, c);
-    return c.tlbAddr >= 0 ? this.bouncedMap(c, d, req, committed, held) : this.failedMap(c, d, req, predicted);
+    const f = this.followKernel(req, c);
+    return c.tlbAddr >= 0 ? this.bouncedMap(c, d, req, f.committed, f.held) : this.failedMap(c, d, req, f.predicted);
   }
+
+  /** What followKernel() found (reused: a map allocates nothing). */
+  private readonly followed: { committed: MapResult | undefined; predicted: MapResult | undefined; held: number } = {
+    committed: undefined,
+    predicted: undefined,
+    held: 0,
+  };
 
   /** The model's request for a map call (min_align_mask inferred when the trace does not say). */
   private request(c: MapCall, d: DeviceEvidence): MutableRequest {
@@ -612,12 +619,16 @@ export class TraceAnalyzer implements TraceSink {
   }
 
   /** Every profile predicts the map and follows the kernel's answer (past its sample, only the primary). */
-  private followKernel(req: MutableRequest, c: MapCall): { committed?: MapResult; predicted?: MapResult; held: number } {
+  private followKernel(req: MutableRequest, c: MapCall): TraceAnalyzer['followed'] {
     const g = this.ensureGeometry();
+    const f = this.followed;
     let committed: MapResult | undefined;
     let predicted: MapResult | undefined;
     let held = 0;
-    if (g.base === null || this.light) return { held };
+    f.committed = undefined;
+    f.predicted = undefined;
+    f.held = 0;
+    if (g.base === null || this.light) return f;
     for (let i = 0; i < this.runs.length; i++) {
       const r = this.runs[i] as ProfileRun;
       if (i > 0 && r.compared >= this.sampleLimit) {
@@ -637,7 +648,10 @@ export class TraceAnalyzer implements TraceSink {
         `the kernel's bounce buffer at ${hexAddr(c.tlbAddr)} is ${this.runs[0]?.pool.isInPool(c.tlbAddr) ? 'on slots the model still holds (events lost, or mappings made before the trace began)' : 'outside the pool'}: not counted in the occupancy`,
       );
     }
-    return { ...(committed ? { committed } : {}), ...(predicted ? { predicted } : {}), held };
+    f.committed = committed;
+    f.predicted = predicted;
+    f.held = held;
+    return f;
   }
 
   /** Where the kernel put a bounced map: the primary model's slots, counted slots past the sample, or a slot count. */
@@ -698,7 +712,8 @@ export class TraceAnalyzer implements TraceSink {
       dir: req.dir,
       attrs: c.attrs,
       reasons: c.reasons,
-      ...(p.slot >= 0 ? { slot: p.slot, area: p.area } : {}),
+      slot: p.slot,
+      area: p.area,
       nslots: p.nslots,
       used: this.used,
       phys: c.origAddr,
@@ -931,12 +946,13 @@ export class TraceAnalyzer implements TraceSink {
       size: size >= 0 ? size : mapSize,
       dir: (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
       attrs: Math.max(attrs, 0),
-      ...(slot >= 0 ? { slot, area: this.runs[0]?.pool.areaOf(slot) ?? -1 } : {}),
+      slot,
+      area: slot >= 0 ? (this.runs[0]?.pool.areaOf(slot) ?? -1) : -1,
       nslots: freed,
       used: this.used,
       dma: tlb,
       copied,
-      ...(mapRow >= 0 ? { pair: mapRow } : {}),
+      pair: mapRow,
       file: this.file,
       line,
     });
@@ -996,10 +1012,10 @@ export class TraceAnalyzer implements TraceSink {
       device: devId,
       api: this.apiIds[api],
       size,
-      ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
+      dir: dir as DmaDirection,
       dma: addr,
       copied,
-      ...((L.row[h] as number) >= 0 ? { pair: L.row[h] as number } : {}),
+      pair: L.row[h] as number,
       file: this.file,
       line,
     });
@@ -1119,9 +1135,9 @@ export class TraceAnalyzer implements TraceSink {
       device: dev,
       api: this.apiIds[api],
       size,
-      ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
+      dir: dir as DmaDirection,
       attrs,
-      ...(phys >= 0 ? { phys } : {}),
+      phys,
       dma,
       file: this.file,
       line,
@@ -1160,10 +1176,10 @@ export class TraceAnalyzer implements TraceSink {
       cpu: ev.cpu,
       device: dev,
       api: this.apiIds[api],
-      ...(size >= 0 ? { size } : {}),
-      ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
+      size,
+      dir: dir as DmaDirection,
       attrs: Math.max(attrs, 0),
-      ...(dma >= 0 ? { dma } : {}),
+      dma,
       file: this.file,
       line,
     });
