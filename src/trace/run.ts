@@ -6,40 +6,20 @@
  */
 
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { fileChunks, gunzipPrefix, isGzip, readHead } from '../io/chunks';
-import { type ByteLineSink, ByteLineSplitter, readByteLines, readTarEntryLines } from '../io/lineBytes';
+import { expandText, type InputFile } from '../inputs/expand';
+import { type ByteLineSink, type ReadByteLinesOptions, readByteLines, readTarEntryLines } from '../io/lineBytes';
 import { type BlockWorkers, readBlocksInParallel } from '../io/parallel';
-import { isTarHeader, readTar } from '../io/tar';
 import { IO_TLB_SEGSIZE } from '../model/constants';
-import { type AnalyzerOptions, TraceAnalyzer, type TraceLevel, type WhatIfPool } from './analyzer';
-
+import { type AnalyzerOptions, TraceAnalyzer, type WhatIfPool } from './analyzer';
+import { census } from './census';
 import { EventParser } from './events';
 import { EventLine, parseEventLine } from './ftrace';
 import { KernelLogParser, releaseOf } from './klog';
 import { type EncodedBlock, RecordDecoder } from './records';
 
-export type InputRole = 'trace' | 'log' | 'cmdline' | 'capture-json' | 'kprobe-profile' | 'debugfs' | 'devices' | 'ring-stats' | 'ignore';
-
-interface Source {
-  /** What messages call it: the path, or "archive.tar.gz:trace.txt". */
-  readonly label: string;
-  readonly file: string;
-  /** Entry name inside a tar archive. */
-  readonly entry?: string;
-  readonly tarGz?: boolean;
-  /** Raw bytes on disk (for progress). */
-  readonly bytes: number;
-}
-
-export interface InputFile extends Source {
-  role: InputRole;
-  lines: number;
-  /** The beginning of a trace (to see which events it holds). */
-  head?: Buffer;
-}
+export type { InputFile };
 
 /** Parsing big traces in worker threads (see records.ts); the script is dist/parseWorker.js next to the bundle. */
 export interface ParseWorkers extends BlockWorkers {
@@ -76,7 +56,6 @@ export interface TextAnalysis {
   readonly sizingNote: string | null;
 }
 
-const HEAD_BYTES = 256 * 1024;
 const PARALLEL_MIN_BYTES = 32 << 20;
 
 /** Parse workers beside the bundle (dist/parseWorker.js), when there is one. */
@@ -91,127 +70,15 @@ function defaultWorkers(): ParseWorkers | null {
   return count > 0 ? { count, script } : null;
 }
 
-/** Roles fixed by the capture script's file names; everything else is told by content. */
-function roleByName(name: string): InputRole | undefined {
-  const base = path.basename(name).replace(/\.gz$/, '');
-  switch (base) {
-    case 'cmdline.txt':
-      return 'cmdline';
-    case 'capture.json':
-      return 'capture-json';
-    case 'kprobe_profile.txt':
-      return 'kprobe-profile';
-    case 'debugfs.txt':
-      return 'debugfs';
-    case 'devices.txt':
-      return 'devices';
-    case 'ring_stats.txt':
-      return 'ring-stats';
-    case 'kprobe_events.txt':
-    case 'README.txt':
-    case 'capture.log':
-      return 'ignore';
-    default:
-      return undefined;
-  }
-}
+/**
+ * How an input's lines are read, by its format (inputs/sniff.ts): text files and tar entries. A
+ * format that is not text (a binary trace) adds its reader here, yielding the same lines.
+ */
+export const LINE_READERS: Readonly<Record<string, (f: InputFile, sink: ByteLineSink, opts: ReadByteLinesOptions) => Promise<number>>> = {
+  text: (f, sink, opts) => (f.entry === undefined ? readByteLines(f.file, sink, opts) : readTarEntryLines(f.file, f.entry, sink, opts)),
+};
 
-/** Is this head of a file a trace (ftrace or trace-cmd text)? */
-export function looksLikeTrace(head: Buffer): boolean {
-  const ev = new EventLine();
-  let events = 0;
-  let header = false;
-  let lines = 0;
-  const sink: ByteLineSink = {
-    line(b, s, e) {
-      lines++;
-      if (lines > 4000) return;
-      if (parseEventLine(b, s, e, ev)) events++;
-      else {
-        const t = b.toString('latin1', s, Math.min(e, s + 40));
-        if (/^# tracer:|^# entries-in-buffer|^cpus=\d+$|^#\s+TASK-PID/.test(t)) header = true;
-      }
-    },
-  };
-  const sp = new ByteLineSplitter(sink);
-  sp.push(head);
-  sp.end();
-  return events > 0 || header;
-}
-
-/** Which kinds of events a trace holds, from its beginning. */
-export function census(head: Buffer): TraceLevel {
-  const ev = new EventLine();
-  const level: TraceLevel = { tbl: false, lockProbes: false, dma: false };
-  const sink: ByteLineSink = {
-    line(b, s, e) {
-      if (!parseEventLine(b, s, e, ev)) return;
-      const name = b.toString('latin1', ev.eventStart, ev.eventEnd);
-      if (name === 'map_entry' || name === 'map_ret') level.tbl = true;
-      else if (name === 'map_found' || name === 'map_nf' || name === 'unmap_lock') level.lockProbes = true;
-      else if (/^dma_(un)?map_/.test(name)) level.dma = true;
-    },
-  };
-  const sp = new ByteLineSplitter(sink);
-  sp.push(head);
-  sp.end();
-  level.lockProbes &&= level.tbl;
-  return level;
-}
-
-/** Expands paths: files, folders (one level), tar archives. */
-async function expand(paths: readonly string[]): Promise<InputFile[]> {
-  const out: InputFile[] = [];
-  for (const p of paths) {
-    const st = await stat(p);
-    if (st.isDirectory()) {
-      const names = (await readdir(p)).sort();
-      for (const n of names) {
-        const f = path.join(p, n);
-        const s = await stat(f);
-        if (s.isFile()) out.push(...(await expandFile(f, s.size)));
-      }
-    } else {
-      out.push(...(await expandFile(p, st.size)));
-    }
-  }
-  return out;
-}
-
-async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
-  const { head, gz } = await readHead(file, HEAD_BYTES);
-  if (head.length >= 512 && isTarHeader(head.subarray(0, 512))) {
-    // the entries' heads and roles come from one pass over the archive
-    const entries: InputFile[] = [];
-    await readTar(fileChunks(file), (name, size) => {
-      if (path.basename(name).startsWith('.')) return null;
-      const f: InputFile = { label: `${file}:${name}`, file, entry: name, tarGz: gz, bytes: size, role: 'ignore', lines: 0 };
-      entries.push(f);
-      const parts: Buffer[] = [];
-      let n = 0;
-      return {
-        data(c) {
-          if (n < HEAD_BYTES) {
-            parts.push(Buffer.from(c.subarray(0, HEAD_BYTES - n)));
-            n += Math.min(c.length, HEAD_BYTES - n);
-          }
-        },
-        end() {
-          let h: Buffer = Buffer.concat(parts);
-          // an entry that is itself gzipped: look at its decompressed beginning
-          if (isGzip(h)) h = gunzipPrefix(h) as typeof h;
-          f.role = roleByName(name) ?? (looksLikeTrace(h) ? 'trace' : 'log');
-          if (f.role === 'trace') f.head = h;
-        },
-      };
-    });
-    return entries;
-  }
-  const role = roleByName(file) ?? (looksLikeTrace(head) ? 'trace' : 'log');
-  return [{ label: file, file, bytes, role, lines: 0, ...(role === 'trace' ? { head } : {}) }];
-}
-
-/** Streams an input's bytes into a line sink. */
+/** Streams an input's lines into a line sink. */
 function feed(
   f: InputFile,
   sink: ByteLineSink,
@@ -219,8 +86,9 @@ function feed(
   onBytes: (n: number) => void,
   onDamage?: (line: number, message: string) => void,
 ): Promise<number> {
-  const opts = { ...(signal ? { signal } : {}), onBytes, ...(onDamage ? { onDamage } : {}) };
-  return f.entry === undefined ? readByteLines(f.file, sink, opts) : readTarEntryLines(f.file, f.entry, sink, opts);
+  const read = LINE_READERS[f.format ?? 'text'];
+  if (!read) throw new Error(`${f.label}: no reader for the ${f.format} format`);
+  return read(f, sink, { ...(signal ? { signal } : {}), onBytes, ...(onDamage ? { onDamage } : {}) });
 }
 
 /** Turns lines into events (trace) or messages (log) for the analyzer. */
@@ -452,7 +320,8 @@ async function passTraces(
     const events0 = an.traceEvents;
     const damage = (line: number, msg: string) => an.diag(line, msg, 'error');
     const workers = opts.parseWorkers === undefined ? defaultWorkers() : opts.parseWorkers;
-    if (workers && workers.count > 0 && f.entry === undefined && f.bytes >= (workers.minBytes ?? PARALLEL_MIN_BYTES)) {
+    const parallel = workers && workers.count > 0 && f.entry === undefined && (f.format ?? 'text') === 'text';
+    if (parallel && f.bytes >= (workers.minBytes ?? PARALLEL_MIN_BYTES)) {
       f.lines = await feedParallel(f, an, parser, feeder, workers, opts.signal, progress, damage);
     } else {
       f.lines = await feed(f, feeder, opts.signal, progress, damage);
@@ -463,8 +332,12 @@ async function passTraces(
   }
 }
 
-export async function analyzeText(paths: readonly string[], opts: TextAnalysisOptions = {}): Promise<TextAnalysis> {
-  const inputs = await expand(paths);
+/** Analyses traces and logs: paths (expanded here), or the files the router found. */
+export async function analyzeText(given: readonly string[] | readonly InputFile[], opts: TextAnalysisOptions = {}): Promise<TextAnalysis> {
+  const inputs: InputFile[] =
+    given.length > 0 && typeof given[0] === 'string'
+      ? await expandText(given as readonly string[])
+      : (given as readonly InputFile[]).map((f) => ({ ...f }));
   const an = new TraceAnalyzer(opts);
   const parser = new EventParser(an, an.deviceIds);
   const traces = inputs.filter((f) => f.role === 'trace');

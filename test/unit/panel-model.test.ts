@@ -13,7 +13,7 @@ import { deviceStats, PanelModel } from '../../src/analysis/panelModel';
 import { csvLines } from '../../src/analysis/query';
 import { summarizeEvents } from '../../src/analysis/session';
 import { jsonExportChunks, sessionMarkdown } from '../../src/analysis/sessionReport';
-import { isReplayOps } from '../../src/io/detect';
+import { routeInputs } from '../../src/inputs/router';
 import { PLATFORM_IDS } from '../../src/model/dma/platform';
 import { PROFILE_CHOICES } from '../../src/model/profiles';
 import { isHostMessage, WEBVIEW_COMMANDS } from '../../src/protocol/messages';
@@ -180,9 +180,9 @@ describe('inputs and the manifest', () => {
     const trace = path.join(dir, 'trace.txt');
     fs.writeFileSync(ops, '{"op":"init","nslabs":512,"nareas":1,"pool_base":"0x0"}\n');
     fs.writeFileSync(trace, '# tracer: nop\n');
-    assert.equal(await isReplayOps(ops), true);
-    assert.equal(await isReplayOps(trace), false);
-    assert.equal(await isReplayOps(path.join(FIX, 'kernel-6.1', 'a_force_smp2.ops.jsonl.gz')), true);
+    assert.equal((await routeInputs([ops])).kind, 'replay');
+    assert.equal((await routeInputs([trace])).kind, 'text');
+    assert.equal((await routeInputs([path.join(FIX, 'kernel-6.1', 'a_force_smp2.ops.jsonl.gz')])).kind, 'replay');
   });
 
   test('the settings and commands the panel uses are contributed', () => {
