@@ -35,7 +35,7 @@ function synthetic(events: number): PanelModel {
     poolBase: 0x7c000000,
     pageShift: 12,
     kernel: '6.1',
-    defaults: { allocSize: 'size', align: 0, minAlign: 0, boundaryBits: 32 },
+    defaults: { allocSize: 'size', allocAlignMask: 0, minAlignMask: 0, boundaryBits: 32 },
   };
   const table = new EventTable();
   const r = new Replayer(header, resolveProfile('6.1'), { events: table, file: 'synthetic.trace' });
@@ -60,11 +60,11 @@ function synthetic(events: number): PanelModel {
         id,
         line: ++line,
         cpu: Math.floor(rand() * 8),
-        orig: 0x100000000 + Math.floor(rand() * 0x40000000) * 512,
+        origAddr: 0x100000000 + Math.floor(rand() * 0x40000000) * 512,
         size,
         allocSize: size,
-        align: 0,
-        minAlign: nic ? 0 : 0xfff,
+        allocAlignMask: 0,
+        minAlignMask: nic ? 0 : 0xfff,
         boundaryBits: 32,
         dir: nic ? DmaDirection.TO_DEVICE : DmaDirection.FROM_DEVICE,
         attrs: 0,

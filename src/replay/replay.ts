@@ -141,16 +141,16 @@ export class Replayer {
     if (prev) {
       throw new ReplayFormatError(op.line, `id ${JSON.stringify(op.id)} is still mapped (line ${prev.line})`);
     }
-    const dev: DeviceSlotParams = { minAlignMask: op.minAlign, segBoundaryBits: op.boundaryBits };
+    const dev: DeviceSlotParams = { minAlignMask: op.minAlignMask, segBoundaryBits: op.boundaryBits };
     const mem = this.mem;
     const isMap = op.op === 'map';
     const req = isMap
       ? {
           cpu: op.cpu,
-          origAddr: op.orig,
+          origAddr: op.origAddr,
           mappingSize: op.size,
           allocSize: op.allocSize,
-          allocAlignMask: op.align,
+          allocAlignMask: op.allocAlignMask,
           dir: op.dir,
           attrs: op.attrs,
           dev,
@@ -239,7 +239,7 @@ export class Replayer {
       area: r.ok ? pool.areaOf(r.index) : -1,
       dma: r.ok ? r.tlbAddr : -1,
       used: pool.totalUsed,
-      phys: isMap ? op.orig : -1,
+      phys: isMap ? op.origAddr : -1,
       copied: r.copiedBytes,
       file: this.file,
       line: op.line,

@@ -78,7 +78,7 @@ export interface WhatIfPool {
   tooBig: number;
   firstFailureLine: number;
   peak: number;
-  tlb: Float64Array;
+  tlbAddr: Float64Array;
 }
 
 /** What a trace file holds, from a look at its beginning (see census.ts). */
@@ -376,7 +376,7 @@ export class TraceAnalyzer implements TraceSink {
         let nareas = g.nareas;
         while (nareas > 1 && nslabs / nareas < IO_TLB_SEGSIZE) nareas /= 2;
         const pool = new IoTlbPool(g.profile, { start, nslabs, nareas, pageShift: 12 });
-        return { nslabs, mem: new IoTlbMem(pool), failures: 0, tooBig: 0, firstFailureLine: 0, peak: 0, tlb: new Float64Array(1024) };
+        return { nslabs, mem: new IoTlbMem(pool), failures: 0, tooBig: 0, firstFailureLine: 0, peak: 0, tlbAddr: new Float64Array(1024) };
       });
       return g;
     }
@@ -821,12 +821,12 @@ export class TraceAnalyzer implements TraceSink {
       const r = p.mem.tblMapSingle(req as MapRequest);
       if (r.ok) {
         if (h >= 0) {
-          if (h >= p.tlb.length) {
-            const bigger = new Float64Array(Math.max(p.tlb.length * 2, h + 1));
-            bigger.set(p.tlb);
-            p.tlb = bigger;
+          if (h >= p.tlbAddr.length) {
+            const bigger = new Float64Array(Math.max(p.tlbAddr.length * 2, h + 1));
+            bigger.set(p.tlbAddr);
+            p.tlbAddr = bigger;
           }
-          p.tlb[h] = r.tlbAddr;
+          p.tlbAddr[h] = r.tlbAddr;
           held |= 1 << i;
           if (p.mem.used > p.peak) p.peak = p.mem.used;
         } else {
@@ -851,7 +851,7 @@ export class TraceAnalyzer implements TraceSink {
     for (let i = 0; i < pools.length; i++) {
       if (held & (1 << i)) {
         const p = pools[i] as WhatIfPool;
-        p.mem.pool.releaseSlots(p.tlb[h] as number, L.minAlignMask[h] as number, L.size[h] as number);
+        p.mem.pool.releaseSlots(p.tlbAddr[h] as number, L.minAlignMask[h] as number, L.size[h] as number);
       }
     }
     L.remove(h);
@@ -893,7 +893,7 @@ export class TraceAnalyzer implements TraceSink {
       return 0;
     }
     this.options.onOp?.({ op: 'unmap', id: L.id[h] as number, line });
-    const tlb = L.tlb[h] as number;
+    const tlb = L.tlbAddr[h] as number;
     const held = L.held[h] as number;
     const minAlignMask = L.minAlignMask[h] as number;
     const mapSize = L.size[h] as number;
@@ -972,7 +972,7 @@ export class TraceAnalyzer implements TraceSink {
     const L = this.live;
     const held = L.held[h] as number;
     for (let i = 0; i < this.runs.length; i++) {
-      if (held & (1 << i)) (this.runs[i] as ProfileRun).release(L.tlb[h] as number, L.minAlignMask[h] as number, L.size[h] as number);
+      if (held & (1 << i)) (this.runs[i] as ProfileRun).release(L.tlbAddr[h] as number, L.minAlignMask[h] as number, L.size[h] as number);
     }
     const primary = this.runs[0];
     if (primary && !primary.sampled) this.used = primary.pool.totalUsed;
@@ -1375,8 +1375,8 @@ export class TraceAnalyzer implements TraceSink {
       if (!failed && t.expectTlb >= 0 && tlb !== t.expectTlb && t.handle >= 0) {
         this.diag(line, `returned ${hexAddr(tlb)}, but the slot found says ${hexAddr(t.expectTlb)}`);
         const L = this.live;
-        L.byTlb.delete(L.tlb[t.handle] as number);
-        L.tlb[t.handle] = tlb;
+        L.byTlb.delete(L.tlbAddr[t.handle] as number);
+        L.tlbAddr[t.handle] = tlb;
         L.byTlb.set(tlb, t.handle);
       }
       return;

@@ -8,7 +8,7 @@ import { NumMap } from './numMap';
 
 export class LiveTable {
   private cap = 0;
-  tlb = new Float64Array(0);
+  tlbAddr = new Float64Array(0);
   origAddr = new Float64Array(0);
   size = new Float64Array(0);
   nslots = new Int32Array(0);
@@ -41,7 +41,7 @@ export class LiveTable {
       b.set(a);
       return b;
     };
-    this.tlb = g(this.tlb);
+    this.tlbAddr = g(this.tlbAddr);
     this.origAddr = g(this.origAddr);
     this.size = g(this.size);
     this.nslots = g(this.nslots);
@@ -59,18 +59,18 @@ export class LiveTable {
   }
 
   /** A new entry keyed by its bounce address; returns its handle. */
-  add(tlb: number): number {
+  add(tlbAddr: number): number {
     let h = this.free.pop();
     if (h === undefined) {
       if (this.next === this.cap) this.grow();
       h = this.next++;
     }
-    this.tlb[h] = tlb;
+    this.tlbAddr[h] = tlbAddr;
     this.sg[h] = 0;
     this.held[h] = 0;
     this.row[h] = -1;
     this.slot[h] = -1;
-    this.byTlb.set(tlb, h);
+    this.byTlb.set(tlbAddr, h);
     this.count++;
     return h;
   }
@@ -81,7 +81,7 @@ export class LiveTable {
   }
 
   remove(h: number): void {
-    this.byTlb.delete(this.tlb[h] as number);
+    this.byTlb.delete(this.tlbAddr[h] as number);
     if (this.sg[h]) {
       const p = this.origAddr[h] as number;
       if (this.byPhys.get(p) === h) this.byPhys.delete(p);
