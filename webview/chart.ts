@@ -8,6 +8,7 @@
 import { formatTime } from '../src/analysis/columns';
 import type { TimelineColumns } from '../src/analysis/timeline';
 import { FAILURE_CAUSES } from '../src/model/reasons';
+import { pctText } from '../src/model/units';
 
 import type { Theme } from './theme';
 
@@ -312,9 +313,7 @@ export class OccupancyChart {
     const lo = d.totalMin[c] as number;
     const hi = d.totalMax[c] as number;
     parts.push(
-      lo === hi
-        ? `${hi} slots in use (${((100 * hi) / this.nslabs).toFixed(1)} %)`
-        : `${lo}-${hi} slots in use (up to ${((100 * hi) / this.nslabs).toFixed(1)} %)`,
+      lo === hi ? `${hi} slots in use (${pctText(hi, this.nslabs)})` : `${lo}-${hi} slots in use (up to ${pctText(hi, this.nslabs)})`,
     );
     if (this.nareas > 1) {
       const areas: string[] = [];

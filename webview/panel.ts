@@ -10,7 +10,7 @@ import { type CellContext, cellText, formatTime, printColumn, type RawRow, type 
 import type { TableFilter } from '../src/analysis/query';
 import { DMA_DIRECTION_NAMES, IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../src/model/constants';
 import { REASON_INFO } from '../src/model/reasons';
-import { formatBytes } from '../src/model/units';
+import { formatBytes, pctText } from '../src/model/units';
 import { type HostMessage, type PanelState, requestKey, type SessionInfo, type WebviewMessage } from '../src/protocol/messages';
 import { FAILURE_LABELS, OccupancyChart } from './chart';
 import { asFloat64, asInt32, asUint16, asUint32, basename, el } from './dom';
@@ -30,14 +30,14 @@ import {
   textField,
 } from './toolkit';
 
-export interface Api {
+export interface WebviewHost {
   postMessage(m: WebviewMessage): void;
   getState(): PanelState | undefined;
   setState(s: PanelState): void;
 }
 
 const ALL = 'all';
-const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : '–');
+const pct = (a: number, b: number) => pctText(a, b);
 const num = (n: number) => n.toLocaleString('en-US');
 
 /** Which interaction a selection came from: the chart and slot map do not move the cursor. */
@@ -78,7 +78,7 @@ export class PanelApp {
 
   constructor(
     private readonly root: HTMLElement,
-    private readonly api: Api,
+    private readonly api: WebviewHost,
   ) {
     this.theme = readTheme();
     this.state = api.getState() ?? { request: null, key: '' };

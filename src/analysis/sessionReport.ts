@@ -4,11 +4,12 @@
  * tested directly.
  */
 import { IO_TLB_SIZE } from '../model/constants';
+import { pctText } from '../model/units';
 import type { SessionInfo } from '../protocol/messages';
 import type { PanelModel } from './panelModel';
 
 const num = (n: number) => n.toLocaleString('en-US');
-const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : 'n/a');
+const pct = (a: number, b: number) => pctText(a, b, { none: 'n/a' });
 
 /** Markdown text: tables escape their cell separators, nothing from the input is markup. */
 function md(s: string): string {

@@ -9,9 +9,9 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readHead } from '../io/chunks';
 import { expandText, HEAD_BYTES, type InputFile } from './expand';
-import { type InputKind, type Sniffed, sniff } from './sniff';
+import { type RouteKind, type Sniffed, sniff } from './sniff';
 
-export type { InputFile, InputKind };
+export type { InputFile, RouteKind };
 
 /** What the user chose (the CLI's options, the extension's settings). */
 export interface RouteOptions {
@@ -34,7 +34,7 @@ export interface RouteOptions {
    * content does not say otherwise (a damaged file then gets its own reader's precise error),
    * refused when it plainly is something else.
    */
-  readonly expect?: InputKind;
+  readonly expect?: RouteKind;
 }
 
 type Options<K extends keyof RouteOptions> = Pick<RouteOptions, K>;
@@ -63,14 +63,14 @@ export type Route = { readonly reasons: readonly string[]; readonly ignored: rea
 /** Inputs the router cannot run as given (kinds mixed, several files where one is read, ...). */
 export class RouteError extends Error {}
 
-const OPTIONS_OF: Record<InputKind, readonly (keyof RouteOptions)[]> = {
+const OPTIONS_OF: Record<RouteKind, readonly (keyof RouteOptions)[]> = {
   text: ['kernel', 'platform', 'cmdline', 'cpus'],
   replay: ['kernel'],
   scenario: ['kernel', 'platform', 'compare'],
   source: ['kernel', 'platform', 'cmdline', 'cpus', 'sourceDefaults', 'sourceDevices'],
 };
 
-const KIND_NAMES: Record<InputKind, string> = {
+const KIND_NAMES: Record<RouteKind, string> = {
   text: 'a trace or kernel log',
   replay: 'replay ops',
   scenario: 'a scenario',
@@ -160,7 +160,7 @@ export async function routeInputs(paths: readonly string[], opts: RouteOptions =
   if (other) {
     throw new RouteError(`analyse inputs of one kind at a time: ${first.path} is ${first.reason}, ${other.path} is ${other.reason}`);
   }
-  let kind: InputKind = first.kind === 'capture-archive' ? 'text' : first.kind;
+  let kind: RouteKind = first.kind === 'capture-archive' ? 'text' : first.kind;
   if (opts.expect && opts.expect !== kind) {
     // a command's kind wins over a guess only
     const plain = found.find((f) => !f.guess);

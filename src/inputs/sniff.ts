@@ -8,7 +8,7 @@ import { isTarHeader } from '../io/tar';
 import { looksLikeTrace } from '../trace/census';
 
 /** What a router run can start: a trace/log analysis, a replay, a scenario, driver source. */
-export type InputKind = 'text' | 'replay' | 'scenario' | 'source';
+export type RouteKind = 'text' | 'replay' | 'scenario' | 'source';
 
 /** Roles of the files a trace/log analysis reads. */
 export type InputRole = 'trace' | 'log' | 'cmdline' | 'capture-json' | 'kprobe-profile' | 'debugfs' | 'devices' | 'ring-stats' | 'ignore';
@@ -23,7 +23,7 @@ export interface Head {
 }
 
 export interface Sniffed {
-  readonly kind: InputKind | 'capture-archive';
+  readonly kind: RouteKind | 'capture-archive';
   /** For kind 'text': what the file is to the analysis. */
   readonly role?: InputRole;
   /** How its lines are read (trace/run.ts LINE_READERS); default 'text'. */

@@ -8,6 +8,7 @@ import { type RawRow, type RowNames, SORT_COLUMNS, type SortColumn } from '../an
 import type { TableFilter } from '../analysis/query';
 import type { DeviceSummary, Diagnostic, InputKind, PoolInfo } from '../analysis/session';
 import type { TimelineColumns } from '../analysis/timeline';
+import type { RouteKind } from '../inputs/sniff';
 
 export { SORT_COLUMNS, type SortColumn };
 
@@ -16,7 +17,8 @@ export { SORT_COLUMNS, type SortColumn };
  * files the user chose end up here; the host checks them again before reading.
  */
 export interface AnalysisRequest {
-  readonly kind: 'replay' | 'scenario' | 'text' | 'source';
+  /** What the router found the files to be (or the kind a command asked for). */
+  readonly kind: RouteKind;
   readonly files: readonly string[];
   /** Kernel profile forced by the user ("auto" or absent: from the input). */
   readonly kernel?: string;

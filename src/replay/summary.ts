@@ -8,7 +8,7 @@ import { EventKind, Outcome } from '../analysis/codes';
 import { IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../model/constants';
 import { boundaryHex, hexAddr } from '../model/hex';
 import { swiotlbMaxMappingSize } from '../model/swiotlb';
-import { formatBytes } from '../model/units';
+import { formatBytes, pctText, percent } from '../model/units';
 import type { ReplayRun } from './run';
 
 export interface ReplaySummary {
@@ -82,7 +82,7 @@ export function summarizeReplay(run: ReplayRun, withCheck: boolean): ReplaySumma
     failure_messages: st.failureSamples.map((f) => ({ ...f })),
     occupancy: {
       peak_slots: peak,
-      peak_percent: Math.round((1000 * peak) / pool.nslabs) / 10,
+      peak_percent: percent(peak, pool.nslabs),
       peak_line: peak > 0 ? (b.peakAt?.line ?? 0) : 0,
       peak_area_slots: [...st.peakAreaUsed],
       final_slots: pool.totalUsed,
@@ -114,9 +114,7 @@ export function summarizeReplay(run: ReplayRun, withCheck: boolean): ReplaySumma
 }
 
 /** A percentage that never rounds a shortfall up to 100. */
-function pct(a: number, b: number): string {
-  return b === 0 ? '0 %' : `${(Math.floor((1000 * a) / b) / 10).toFixed(1)} %`;
-}
+const pct = (a: number, b: number) => pctText(a, b, { none: '0 %', floor: true });
 
 export function formatSummary(s: ReplaySummary): string {
   const out: string[] = [];

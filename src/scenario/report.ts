@@ -7,7 +7,7 @@ import type { Decision } from '../model/dma/decision';
 import { boundaryHex, hexAddr } from '../model/hex';
 import { reasonCodes, reasonTexts } from '../model/reasons';
 import { swiotlbMaxMappingSize } from '../model/swiotlb';
-import { formatBytes } from '../model/units';
+import { formatBytes, pctText, percent } from '../model/units';
 import type { Comparison } from './compare';
 import type { ScenarioRun } from './run';
 
@@ -104,7 +104,7 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
       bounces_by_reason: sum.bouncesByReason,
       failures_by_cause: sum.failuresByCause,
       peak_slots: sum.peakSlots,
-      peak_percent: pool && sum.peakSlots !== null ? Math.round((1000 * sum.peakSlots) / pool.nslabs) / 10 : null,
+      peak_percent: pool && sum.peakSlots !== null ? percent(sum.peakSlots, pool.nslabs) : null,
       average_slots: sum.averageSlots === null ? null : Math.round(sum.averageSlots * 10) / 10,
       cache_ops: cacheOps,
       hypercalls,
@@ -116,9 +116,7 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
   };
 }
 
-function pct(a: number, b: number): string {
-  return b ? `${((100 * a) / b).toFixed(1)} %` : '-';
-}
+const pct = (a: number, b: number) => pctText(a, b, { none: '-' });
 
 export function formatScenario(run: ScenarioRun, comparison?: Comparison, maxCalls = 40): string {
   const j = scenarioJson(run, comparison);

@@ -6,7 +6,7 @@
 import { DMA_DIRECTION_NAMES, IO_TLB_SIZE } from '../model/constants';
 import { boundaryHex, hexAddr, maskBits } from '../model/hex';
 import { reasonCodes, reasonTexts } from '../model/reasons';
-import { formatBytes } from '../model/units';
+import { formatBytes, percent } from '../model/units';
 import { decisionJson } from '../scenario/report';
 import type { SourceAnalysis } from './analyze';
 import type { Hints, Placement, SizeSpec } from './annotations';
@@ -265,7 +265,7 @@ export function sourceJson(a: SourceAnalysis, paths: readonly string[]) {
         bounced: sum.bounced,
         failed: sum.failed,
         peak_slots: sum.peakSlots,
-        peak_percent: pool && sum.peakSlots !== null ? Math.round((1000 * sum.peakSlots) / pool.nslabs) / 10 : null,
+        peak_percent: pool && sum.peakSlots !== null ? percent(sum.peakSlots, pool.nslabs) : null,
         bytes_copied: sum.bytesCopied,
       },
       diagnostics: {

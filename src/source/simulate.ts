@@ -20,7 +20,7 @@ import { hexAddr } from '../model/hex';
 import type { KernelProfile } from '../model/profiles';
 import { FAILURE_MASK, REASON_INFO, Reason, reasonCodes, reasonTexts } from '../model/reasons';
 import { swiotlbMaxMappingSize } from '../model/swiotlb';
-import { formatBytes } from '../model/units';
+import { formatBytes, pctText } from '../model/units';
 import type { CallStep, P2mSpec, RingStep, Scenario, SizeDist, Step } from '../scenario/format';
 import { decisionJson } from '../scenario/report';
 import { expandWorkload, makeEngine, type Op, type PoolSetup, runScenario, setupPool } from '../scenario/run';
@@ -925,11 +925,7 @@ function slotText(a: number, b: number): string {
   return a === b ? `${a} slot${a === 1 ? '' : 's'}` : `${a}-${b} slots`;
 }
 
-function pct(used: number, total: number): string {
-  const p = (100 * used) / total;
-  if (p > 0 && p < 0.1) return '<0.1 %';
-  return `${p >= 10 || p === 0 ? Math.round(p) : p.toFixed(1)} %`;
-}
+const pct = (used: number, total: number) => pctText(used, total, { compact: true });
 
 /** One map (and its release) on the probe engine; the pool is left as it was. */
 function probe(e: DmaEngine, s: Site, dev: DeviceConfig, phys: number, size: number): Decision {

@@ -8,7 +8,7 @@ import { EventKind, Outcome } from '../analysis/codes';
 import type { Diagnostic } from '../analysis/session';
 import { IO_TLB_SIZE } from '../model/constants';
 import { hexAddr } from '../model/hex';
-import { formatBytes } from '../model/units';
+import { formatBytes, percent } from '../model/units';
 import type { TraceAnalyzer } from './analyzer';
 import type { TextAnalysis } from './run';
 
@@ -149,10 +149,6 @@ export interface TextReport {
   diagnostics_dropped: number;
 }
 
-function pct(a: number, b: number): number {
-  return b === 0 ? 0 : Math.floor((1000 * a) / b) / 10;
-}
-
 /** What the inputs held: traces, logs, both, or neither. */
 export function inputKind(an: TraceAnalyzer): TextReport['input']['kind'] {
   const hasTrace = an.traceFiles > 0;
@@ -192,7 +188,7 @@ export function buildReport(r: TextAnalysis): TextReport {
     warmups: p.warmups,
     mismatches: p.mismatches,
     lost: p.lost,
-    agreement_percent: pct(p.matched, p.compared - p.races - p.warmups),
+    agreement_percent: percent(p.matched, p.compared - p.races - p.warmups, 'floor'),
     first_misses: p.misses.map((m) => ({ ...m })),
   }));
   let fits: string[] = [];
@@ -363,7 +359,7 @@ export function buildReport(r: TextAnalysis): TextReport {
     },
     occupancy: {
       peak_slots: occKnown ? peak : null,
-      peak_percent: occKnown ? pct(peak, g.nslabs) : null,
+      peak_percent: occKnown ? percent(peak, g.nslabs, 'floor') : null,
       peak_at: occKnown ? peakAt : null,
       peak_area_slots: occKnown && anchored ? [...an.peakArea] : null,
       final_slots: occKnown ? an.used : null,
