@@ -274,7 +274,23 @@ export class PanelApp {
     }
   }
 
+  /** The panel for a session: header, summary, chart, slot map, the tabs and the details. */
   private layout(info: SessionInfo): void {
+    const { header, badges } = this.headerOf(info);
+    const chart = this.chartSection(info);
+    const slots = this.slotSection(info);
+    const lower = el('div', undefined, 'lower');
+    const left = el('div', undefined, 'left');
+    left.appendChild(this.tabsOf(info));
+    const right = el('div', undefined, 'right');
+    right.append(this.details);
+    lower.append(left, right);
+    this.root.replaceChildren(header, badges, this.summaryBar(info), chart.box, slots.box, lower, this.busy);
+    this.wire(info, chart, slots);
+  }
+
+  /** Title, export and re-analyze buttons; the badges of the input and its pool. */
+  private headerOf(info: SessionInfo): { header: HTMLElement; badges: HTMLElement } {
     const header = el('header', undefined, 'header');
     const title = el('h1', info.title);
     title.id = 'title';
@@ -310,8 +326,11 @@ export class PanelApp {
       ),
     );
     header.append(title, actions);
+    return { header, badges };
+  }
 
-    // chart
+  /** The occupancy chart with its toolbar and read-out (the chart itself is made by wire()). */
+  private chartSection(info: SessionInfo): { box: HTMLElement; canvas: HTMLCanvasElement; readout: HTMLElement } {
     const chartBox = el('section', undefined, 'chart-section');
     chartBox.id = 'chart-section';
     const chartBar = el('div', undefined, 'toolbar');
@@ -364,8 +383,31 @@ export class PanelApp {
     readout.id = 'readout';
     readout.setAttribute('aria-live', 'polite');
     chartBox.append(chartBar, canvas, readout);
+    return { box: chartBox, canvas, readout };
+  }
 
-    // table with filters
+  /** Calls (the filtered, sorted table), Devices and Notes. */
+  private tabsOf(info: SessionInfo): HTMLElement {
+    const callsBox = this.callsTab(info);
+    const devicesBox = this.devicesTab(info);
+    const problemsBox = this.notesTab(info);
+    this.countBadge = badge('');
+    this.countBadge.id = 'count';
+    const problemCount = info.diagnosticCount + info.notes.length;
+    const tabBox = tabs(
+      [
+        { id: 'calls', label: 'Calls', content: callsBox, badge: this.countBadge },
+        { id: 'devices', label: 'Devices', content: devicesBox, badge: badge(String(info.deviceStats.length)) },
+        { id: 'problems', label: 'Notes', content: problemsBox, ...(problemCount ? { badge: badge(String(problemCount)) } : {}) },
+      ],
+      this.state.tab ?? 'calls',
+      (tab) => this.save({ tab }),
+    );
+    tabBox.id = 'tabs';
+    return tabBox;
+  }
+
+  private callsTab(info: SessionInfo): HTMLElement {
     const filters = this.filterBar(info);
     this.table = new VirtualTable({
       needRows: (start, count) =>
@@ -384,7 +426,10 @@ export class PanelApp {
     this.table.root.id = 'calls';
     const callsBox = el('div', undefined, 'calls');
     callsBox.append(filters, this.table.root);
+    return callsBox;
+  }
 
+  private devicesTab(info: SessionInfo): HTMLElement {
     const devicesBox = el('div', undefined, 'devices');
     devicesBox.id = 'devices';
     devicesBox.appendChild(
@@ -401,6 +446,10 @@ export class PanelApp {
         (d) => this.filterByDevice(d.id),
       ),
     );
+    return devicesBox;
+  }
+
+  private notesTab(info: SessionInfo): HTMLElement {
     const problemsBox = el('div', undefined, 'problems');
     problemsBox.id = 'problems';
     if (info.notes.length) {
@@ -426,21 +475,17 @@ export class PanelApp {
     } else if (!info.notes.length) {
       problemsBox.appendChild(el('p', 'Nothing to report: every line of the input was understood.', 'muted'));
     }
-    this.countBadge = badge('');
-    this.countBadge.id = 'count';
-    const problemCount = info.diagnosticCount + info.notes.length;
-    const tabBox = tabs(
-      [
-        { id: 'calls', label: 'Calls', content: callsBox, badge: this.countBadge },
-        { id: 'devices', label: 'Devices', content: devicesBox, badge: badge(String(info.deviceStats.length)) },
-        { id: 'problems', label: 'Notes', content: problemsBox, ...(problemCount ? { badge: badge(String(problemCount)) } : {}) },
-      ],
-      this.state.tab ?? 'calls',
-      (tab) => this.save({ tab }),
-    );
-    tabBox.id = 'tabs';
+    return problemsBox;
+  }
 
-    // details and slot map
+  /** The details pane and the slot map with its toolbar and legend (the map itself is made by wire()). */
+  private slotSection(info: SessionInfo): {
+    box: HTMLElement;
+    scroller: HTMLElement;
+    spacer: HTMLElement;
+    canvas: HTMLCanvasElement;
+    tooltip: HTMLElement;
+  } {
     this.details = el('section', undefined, 'details');
     this.details.id = 'details';
     this.details.setAttribute('aria-live', 'polite');
@@ -480,18 +525,16 @@ export class PanelApp {
     scroller.append(spacer, slotCanvas, tooltip);
     slotBox.append(slotBar, this.slotLegend, scroller);
     if (!info.pool) scroller.hidden = true;
+    return { box: slotBox, scroller, spacer, canvas: slotCanvas, tooltip };
+  }
 
-    const lower = el('div', undefined, 'lower');
-    const left = el('div', undefined, 'left');
-    left.appendChild(tabBox);
-    const right = el('div', undefined, 'right');
-    right.append(this.details);
-    lower.append(left, right);
-
-    this.root.replaceChildren(header, el('div', undefined, 'badges-row'), this.summaryBar(info), chartBox, slotBox, lower, this.busy);
-    this.root.querySelector('.badges-row')?.replaceWith(badges);
-
-    this.chart = new OccupancyChart(canvas, readout, this.theme, {
+  /** The chart and the slot map on their elements, with what they tell the panel. */
+  private wire(
+    info: SessionInfo,
+    chart: { canvas: HTMLCanvasElement; readout: HTMLElement },
+    slots: { scroller: HTMLElement; spacer: HTMLElement; canvas: HTMLCanvasElement; tooltip: HTMLElement },
+  ): void {
+    this.chart = new OccupancyChart(chart.canvas, chart.readout, this.theme, {
       requestData: (t0, t1, columns) => {
         this.chartRequest = ++this.requestId;
         this.post({ type: 'timeline', session: info.id, request: this.chartRequest, t0, t1, columns });
@@ -506,7 +549,7 @@ export class PanelApp {
       viewChanged: (view) => this.save({ view }),
       frame: (ms) => this.recordFrame(ms),
     });
-    this.slotmap = new SlotMapView(scroller, spacer, slotCanvas, tooltip, this.theme, (owner) => {
+    this.slotmap = new SlotMapView(slots.scroller, slots.spacer, slots.canvas, slots.tooltip, this.theme, (owner) => {
       this.selectOrigin = 'slotmap';
       this.post({ type: 'locate', session: info.id, query: this.queryId, row: owner });
     });
