@@ -1,5 +1,5 @@
 /**
- * The replay-ops format (JSON Lines; spec: replay-format.md, golden README §1): parsing and
+ * The replay-ops format (JSON Lines; docs/replay-format.md, golden README §1): parsing and
  * validation of the header and of each op line, with messages that name the field.
  */
 import { DmaDirection, IO_TLB_SIZE, parseDmaDirection } from '../model/constants';

@@ -1,5 +1,5 @@
 /**
- * Replays op lines through the model (spec: replay-format.md): one output line per op, the
+ * Replays op lines through the model (docs/replay-format.md): one output line per op, the
  * `observed_index` rule (predict without changing state, then follow the kernel), `--check`
  * comparison with the file's answers, and the statistics behind the summary.
  */

@@ -1,5 +1,5 @@
 /**
- * The events a trace may carry, parsed from the event text's bytes (spec: trace-formats.md §3,
+ * The events a trace may carry, parsed from the event text's bytes (docs/trace-formats.md §3,
  * §4; the kprobe events of the real 6.1 runs and of the capture script), handed to a sink as
  * plain numbers so that millions of lines allocate nothing.
  *

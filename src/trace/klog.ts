@@ -1,5 +1,5 @@
 /**
- * Kernel log lines about swiotlb (spec: trace-formats.md §5; real lines in the log fixtures):
+ * Kernel log lines about swiotlb (docs/trace-formats.md §5; real lines in the log fixtures):
  * dmesg with or without timestamps, `dmesg -r` levels, caller ids, journal and syslog prefixes,
  * lines quoted in bug reports. Messages are found anywhere in the line, so any prefix works.
  *
