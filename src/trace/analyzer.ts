@@ -180,22 +180,10 @@ class TaskState {
   bSize: number[] = [];
   bReasons: number[] = [];
   bLine: number[] = [];
-  // a swiotlb_tbl_map_single call between entry and return
+  // a swiotlb_tbl_map_single call between entry and return, committed at its decision point
   mapActive = false;
   committed = false;
-  line = 0;
-  time = 0;
-  cpu = 0;
-  dev = 0;
-  origAddr = 0;
-  size = 0;
-  allocSize = 0;
-  allocAlignMask = 0;
-  dir = 0;
-  attrs = 0;
-  minAlignMask = -1;
-  boundaryBits = 64;
-  reasons = 0;
+  readonly call = new MapCall();
   bounceSeen = false;
   nf = 0;
   nfArea: number[] = [];
@@ -1253,7 +1241,7 @@ export class TraceAnalyzer implements TraceSink {
     }
     const t = this.task(ev);
     if (t.mapActive) {
-      this.diag(t.line, 'swiotlb_tbl_map_single entry without its return (events lost?): the call is ignored');
+      this.diag(t.call.line, 'swiotlb_tbl_map_single entry without its return (events lost?): the call is ignored');
     }
     if (r.poolBase > 0) this.notePoolBase(r.poolBase, `map_entry pool=, ${this.file}:${line}`);
     const d = this.dev(r.dev);
@@ -1263,20 +1251,21 @@ export class TraceAnalyzer implements TraceSink {
     }
     t.mapActive = true;
     t.committed = false;
-    t.line = line;
-    t.time = ev.time;
-    t.cpu = ev.cpu;
-    t.dev = r.dev;
-    t.origAddr = r.origAddr;
-    t.size = r.mappingSize;
-    t.allocSize = r.allocSize >= 0 ? r.allocSize : r.mappingSize;
-    t.allocAlignMask = Math.max(r.allocAlignMask, 0);
-    t.dir = r.dir;
-    t.attrs = Math.max(r.attrs, 0);
-    t.minAlignMask = r.minAlignMask;
-    t.boundaryBits = r.boundaryBits >= 0 ? r.boundaryBits : d.boundaryBits;
+    const c = t.call;
+    c.line = line;
+    c.api = Api.TblMapSingle;
+    c.dev = r.dev;
+    c.origAddr = r.origAddr;
+    c.size = r.mappingSize;
+    c.allocSize = r.allocSize >= 0 ? r.allocSize : r.mappingSize;
+    c.allocAlignMask = Math.max(r.allocAlignMask, 0);
+    c.dir = r.dir;
+    c.attrs = Math.max(r.attrs, 0);
+    c.minAlignMask = r.minAlignMask;
+    c.boundaryBits = r.boundaryBits >= 0 ? r.boundaryBits : d.boundaryBits;
+    c.sgPhys = -1;
     const reasons = this.takeBounced(t, r.dev, r.mappingSize);
-    t.reasons = Math.max(reasons, 0);
+    c.reasons = Math.max(reasons, 0);
     t.bounceSeen = reasons >= 0;
     t.nf = 0;
     t.nfArea.length = 0;
@@ -1331,8 +1320,8 @@ export class TraceAnalyzer implements TraceSink {
     if (!t.mapActive || t.committed) return;
     const g = this.ensureGeometry();
     if (g.base === null) return;
-    const m = Math.max(t.minAlignMask, 0);
-    const tlb = g.base + slot * IO_TLB_SIZE + (t.origAddr & m & (IO_TLB_SIZE - 1));
+    const m = Math.max(t.call.minAlignMask, 0);
+    const tlb = g.base + slot * IO_TLB_SIZE + (t.call.origAddr & m & (IO_TLB_SIZE - 1));
     t.expectTlb = tlb;
     t.handle = this.commitTaskMap(ev, t, tlb);
     t.committed = true;
@@ -1347,17 +1336,10 @@ export class TraceAnalyzer implements TraceSink {
     return false;
   }
 
+  /** A task's pending swiotlb_tbl_map_single at its decision point (the event `ev`). */
   private commitTaskMap(ev: EventLine, t: TaskState, tlbAddr: number): number {
-    const c = this.mapCall(ev, t.line, Api.TblMapSingle, t.dev);
-    c.origAddr = t.origAddr;
-    c.size = t.size;
-    c.allocSize = t.allocSize;
-    c.allocAlignMask = t.allocAlignMask;
-    c.dir = t.dir;
-    c.attrs = t.attrs;
-    c.minAlignMask = t.minAlignMask;
-    c.boundaryBits = t.boundaryBits;
-    c.reasons = t.reasons;
+    const c = t.call;
+    c.ev = ev;
     c.tlbAddr = tlbAddr;
     c.raced = this.raced(t);
     return this.commitMap(c);
@@ -1469,7 +1451,7 @@ export class TraceAnalyzer implements TraceSink {
       }
       if (t.mapActive) {
         t.mapActive = false;
-        if (!t.committed) this.diag(t.line, 'swiotlb_tbl_map_single entry without a return at the end of the trace: ignored', 'info');
+        if (!t.committed) this.diag(t.call.line, 'swiotlb_tbl_map_single entry without a return at the end of the trace: ignored', 'info');
       }
       if (t.bn > 0) this.dropBounced(t, t.bn);
     }
