@@ -689,27 +689,13 @@ export class TraceAnalyzer implements TraceSink {
       this.diag(c.line, `a second live mapping at ${hexAddr(tlb)} (the first from line ${this.live.line[prev]}): the first is dropped`);
       this.dropLive(prev);
     }
-    const row = this.record({
-      kind: EventKind.Map,
-      outcome: Outcome.Bounced,
-      time: c.ev.time,
-      cpu: c.ev.cpu,
-      device: c.dev,
-      api: this.apiIds[c.api],
-      size: c.size,
-      dir: req.dir,
-      attrs: c.attrs,
-      reasons: c.reasons,
-      slot: p.slot,
-      area: p.area,
-      nslots: p.nslots,
-      used: this.used,
-      phys: c.origAddr,
-      dma: tlb,
-      copied: p.copied,
-      file: this.file,
-      line: c.line,
-    });
+    const e = this.mapEvent(c, req, Outcome.Bounced, c.reasons);
+    e.slot = p.slot;
+    e.area = p.area;
+    e.nslots = p.nslots;
+    e.dma = tlb;
+    e.copied = p.copied;
+    const row = this.record(e);
     const L = this.live;
     const h = L.add(tlb);
     L.origAddr[h] = c.origAddr;
@@ -743,9 +729,17 @@ export class TraceAnalyzer implements TraceSink {
     const sz = profile.fullMessageIncludesOffset ? (predicted?.reqBytes ?? c.allocSize) : c.allocSize;
     const message = `${d.name ? `${d.driver ? `${d.driver} ` : ''}${d.name}: ` : ''}${bufferFullMessage(sz, g.nslabs, this.used)}`;
     this.noteFailure(c.line, d.name, c.size, slotsNeeded, cause, message);
-    this.record({
+    const e = this.mapEvent(c, req, Outcome.Failed, c.reasons | causeBit);
+    e.message = message;
+    this.record(e);
+    return -1;
+  }
+
+  /** The row of a map the kernel answered (the caller adds where it went, or what the kernel said). */
+  private mapEvent(c: MapCall, req: MutableRequest, outcome: Outcome, reasons: number): EventInit {
+    return {
       kind: EventKind.Map,
-      outcome: Outcome.Failed,
+      outcome,
       time: c.ev.time,
       cpu: c.ev.cpu,
       device: c.dev,
@@ -753,14 +747,12 @@ export class TraceAnalyzer implements TraceSink {
       size: c.size,
       dir: req.dir,
       attrs: c.attrs,
-      reasons: c.reasons | causeBit,
+      reasons,
       used: this.used,
       phys: c.origAddr,
       file: this.file,
       line: c.line,
-      message,
-    });
-    return -1;
+    };
   }
 
   private noteFailure(line: number, device: string, size: number, nslots: number, cause: string, message: string): void {
