@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EventTable } from '../src/analysis/eventTable';
-import { PanelModel } from '../src/analysis/panelModel';
+import { deviceStats, PanelModel } from '../src/analysis/panelModel';
 import { summarizeEvents } from '../src/analysis/session';
 import { DmaDirection } from '../src/model/constants';
 import { resolveProfile } from '../src/model/profiles';
@@ -36,7 +36,7 @@ function synthetic(events: number): PanelModel {
     poolBase: 0x7c000000,
     pageShift: 12,
     kernel: '6.1',
-    defaults: { allocSize: 'size', align: 0, minAlign: 0, boundaryBits: 32 },
+    defaults: { allocSize: 'size', allocAlignMask: 0, minAlignMask: 0, boundaryBits: 32 },
   };
   const table = new EventTable();
   const r = new Replayer(header, resolveProfile('6.1'), { events: table, file: 'synthetic.trace' });
@@ -61,11 +61,11 @@ function synthetic(events: number): PanelModel {
         id,
         line: ++line,
         cpu: Math.floor(rand() * 8),
-        orig: 0x100000000 + Math.floor(rand() * 0x40000000) * 512,
+        origAddr: 0x100000000 + Math.floor(rand() * 0x40000000) * 512,
         size,
         allocSize: size,
-        align: 0,
-        minAlign: nic ? 0 : 0xfff,
+        allocAlignMask: 0,
+        minAlignMask: nic ? 0 : 0xfff,
         boundaryBits: 32,
         dir: nic ? DmaDirection.TO_DEVICE : DmaDirection.FROM_DEVICE,
         attrs: 0,
@@ -98,6 +98,7 @@ function synthetic(events: number): PanelModel {
     },
     events: table,
     summary: summarizeEvents(table),
+    devices: deviceStats(table),
     diagnostics: [],
   });
 }

@@ -4,9 +4,12 @@
  * zooms, drag pans, shift+drag selects a time range, double-click resets, arrows move the
  * cursor; the read-out under the chart says what the cursor shows.
  */
-import { FAILURE_CAUSES } from '../src/analysis/codes';
+
+import { formatTime } from '../src/analysis/columns';
 import type { TimelineColumns } from '../src/analysis/timeline';
-import { formatTime } from './dom';
+import { FAILURE_CAUSES } from '../src/model/reasons';
+import { pctText } from '../src/model/units';
+
 import type { Theme } from './theme';
 
 /** What the chart draws: the host's columns for the visible window. */
@@ -310,9 +313,7 @@ export class OccupancyChart {
     const lo = d.totalMin[c] as number;
     const hi = d.totalMax[c] as number;
     parts.push(
-      lo === hi
-        ? `${hi} slots in use (${((100 * hi) / this.nslabs).toFixed(1)} %)`
-        : `${lo}-${hi} slots in use (up to ${((100 * hi) / this.nslabs).toFixed(1)} %)`,
+      lo === hi ? `${hi} slots in use (${pctText(hi, this.nslabs)})` : `${lo}-${hi} slots in use (up to ${pctText(hi, this.nslabs)})`,
     );
     if (this.nareas > 1) {
       const areas: string[] = [];

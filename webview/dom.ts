@@ -11,24 +11,6 @@ export function basename(p: string): string {
   return p.split(/[\\/]/).pop() ?? p;
 }
 
-export function formatBytes(n: number): string {
-  const units: [number, string][] = [
-    [2 ** 30, 'GiB'],
-    [2 ** 20, 'MiB'],
-    [2 ** 10, 'KiB'],
-  ];
-  for (const [size, unit] of units) if (n >= size) return `${(n / size).toFixed(n % size ? 1 : 0)} ${unit}`;
-  return `${n} B`;
-}
-
-/** Trace time for axes and read-outs: seconds with a unit that fits the span, or an event number. */
-export function formatTime(t: number, hasClock: boolean, span = 1): string {
-  if (!hasClock) return `#${Math.round(t)}`;
-  if (span < 1e-3) return `${(t * 1e6).toFixed(1)} µs`;
-  if (span < 1) return `${(t * 1e3).toFixed(3)} ms`;
-  return `${t.toFixed(span < 100 ? 6 : 3)} s`;
-}
-
 /** Typed arrays arrive as typed arrays; this also accepts the plain forms some hosts send. */
 export function asInt32(x: unknown): Int32Array {
   if (x instanceof Int32Array) return x;

@@ -4,20 +4,16 @@
  * width, table pages as they scroll in, the slot map at the cursor) and keeps its view state
  * (zoom, cursor, filters, selection) in the webview state so hiding or reloading loses nothing.
  */
-import { EVENT_KIND_NAMES, OUTCOME_NAMES, REASON_INFO } from '../src/analysis/codes';
-import { DMA_DIRECTION_NAMES } from '../src/model/constants';
-import {
-  type FilterView,
-  type HostMessage,
-  type PanelState,
-  type RowView,
-  requestKey,
-  type SessionInfo,
-  type SortColumnView,
-  type WebviewMessage,
-} from '../src/protocol/messages';
+
+import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, Outcome } from '../src/analysis/codes';
+import { type CellContext, cellText, formatTime, printColumn, type RawRow, type SortColumn } from '../src/analysis/columns';
+import type { TableFilter } from '../src/analysis/query';
+import { DMA_DIRECTION_NAMES, IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../src/model/constants';
+import { REASON_INFO } from '../src/model/reasons';
+import { formatBytes, pctText } from '../src/model/units';
+import { type HostMessage, type PanelState, requestKey, type SessionInfo, type WebviewMessage } from '../src/protocol/messages';
 import { FAILURE_LABELS, OccupancyChart } from './chart';
-import { asFloat64, asInt32, asUint16, asUint32, basename, el, formatBytes, formatTime } from './dom';
+import { asFloat64, asInt32, asUint16, asUint32, basename, el } from './dom';
 import { SlotMapView } from './slotmap';
 import { VirtualTable } from './table';
 import { readTheme, type Theme } from './theme';
@@ -34,14 +30,14 @@ import {
   textField,
 } from './toolkit';
 
-export interface Api {
+export interface WebviewHost {
   postMessage(m: WebviewMessage): void;
   getState(): PanelState | undefined;
   setState(s: PanelState): void;
 }
 
 const ALL = 'all';
-const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : '–');
+const pct = (a: number, b: number) => pctText(a, b);
 const num = (n: number) => n.toLocaleString('en-US');
 
 /** Which interaction a selection came from: the chart and slot map do not move the cursor. */
@@ -54,13 +50,13 @@ export class PanelApp {
   private slotmap!: SlotMapView;
   private table!: VirtualTable;
   private state: PanelState;
-  private filter: FilterView = {};
-  private sort: { column: SortColumnView; desc: boolean } = { column: 'index', desc: false };
+  private filter: TableFilter = {};
+  private sort: { column: SortColumn; desc: boolean } = { column: 'index', desc: false };
   private queryId = 0;
   private requestId = 0;
   private chartRequest = 0;
   private slotRequest = 0;
-  private selected: RowView | null = null;
+  private selected: RawRow | null = null;
   private selectOrigin: Origin = 'table';
   /** The slot map request of a cursor the user placed: its row gets selected. */
   private selectAtCursor = -1;
@@ -82,7 +78,7 @@ export class PanelApp {
 
   constructor(
     private readonly root: HTMLElement,
-    private readonly api: Api,
+    private readonly api: WebviewHost,
   ) {
     this.theme = readTheme();
     this.state = api.getState() ?? { request: null, key: '' };
@@ -261,7 +257,7 @@ export class PanelApp {
     if (pool) this.slotmap.setPool(pool.nslabs, pool.areaNslabs, info.t0, info.t1);
     this.slotmap.colorBy = this.state.colorBy ?? 'device';
     this.slotmap.timeLabel = (t) => formatTime(t, info.hasClock, info.t1 - info.t0);
-    this.slotmap.deviceName = (id) => info.devices[id] || '(unknown device)';
+    this.slotmap.deviceName = (id) => info.names.devices[id] || '(unknown device)';
     this.renderSlotLegend();
     if (restore?.filter?.t0 !== undefined && restore.filter.t1 !== undefined) this.showRange([restore.filter.t0, restore.filter.t1]);
     if (restore?.selectedRow !== undefined) {
@@ -278,7 +274,23 @@ export class PanelApp {
     }
   }
 
+  /** The panel for a session: header, summary, chart, slot map, the tabs and the details. */
   private layout(info: SessionInfo): void {
+    const { header, badges } = this.headerOf(info);
+    const chart = this.chartSection(info);
+    const slots = this.slotSection(info);
+    const lower = el('div', undefined, 'lower');
+    const left = el('div', undefined, 'left');
+    left.appendChild(this.tabsOf(info));
+    const right = el('div', undefined, 'right');
+    right.append(this.details);
+    lower.append(left, right);
+    this.root.replaceChildren(header, badges, this.summaryBar(info), chart.box, slots.box, lower, this.busy);
+    this.wire(info, chart, slots);
+  }
+
+  /** Title, export and re-analyze buttons; the badges of the input and its pool. */
+  private headerOf(info: SessionInfo): { header: HTMLElement; badges: HTMLElement } {
     const header = el('header', undefined, 'header');
     const title = el('h1', info.title);
     title.id = 'title';
@@ -288,7 +300,7 @@ export class PanelApp {
     badges.append(badge(kindLabel(info.kind)), badge(`kernel ${info.kernel}`), badge(info.platform));
     if (info.pool) {
       badges.append(
-        badge(`${num(info.pool.nslabs)} slots (${formatBytes(info.pool.nslabs * 2048)})`, `pool geometry from ${info.pool.source}`),
+        badge(`${num(info.pool.nslabs)} slots (${formatBytes(info.pool.nslabs * IO_TLB_SIZE)})`, `pool geometry from ${info.pool.source}`),
         badge(`${info.pool.nareas} area${info.pool.nareas === 1 ? '' : 's'}`),
       );
     }
@@ -314,8 +326,11 @@ export class PanelApp {
       ),
     );
     header.append(title, actions);
+    return { header, badges };
+  }
 
-    // chart
+  /** The occupancy chart with its toolbar and read-out (the chart itself is made by wire()). */
+  private chartSection(info: SessionInfo): { box: HTMLElement; canvas: HTMLCanvasElement; readout: HTMLElement } {
     const chartBox = el('section', undefined, 'chart-section');
     chartBox.id = 'chart-section';
     const chartBar = el('div', undefined, 'toolbar');
@@ -368,8 +383,31 @@ export class PanelApp {
     readout.id = 'readout';
     readout.setAttribute('aria-live', 'polite');
     chartBox.append(chartBar, canvas, readout);
+    return { box: chartBox, canvas, readout };
+  }
 
-    // table with filters
+  /** Calls (the filtered, sorted table), Devices and Notes. */
+  private tabsOf(info: SessionInfo): HTMLElement {
+    const callsBox = this.callsTab(info);
+    const devicesBox = this.devicesTab(info);
+    const problemsBox = this.notesTab(info);
+    this.countBadge = badge('');
+    this.countBadge.id = 'count';
+    const problemCount = info.diagnosticCount + info.notes.length;
+    const tabBox = tabs(
+      [
+        { id: 'calls', label: 'Calls', content: callsBox, badge: this.countBadge },
+        { id: 'devices', label: 'Devices', content: devicesBox, badge: badge(String(info.deviceStats.length)) },
+        { id: 'problems', label: 'Notes', content: problemsBox, ...(problemCount ? { badge: badge(String(problemCount)) } : {}) },
+      ],
+      this.state.tab ?? 'calls',
+      (tab) => this.save({ tab }),
+    );
+    tabBox.id = 'tabs';
+    return tabBox;
+  }
+
+  private callsTab(info: SessionInfo): HTMLElement {
     const filters = this.filterBar(info);
     this.table = new VirtualTable({
       needRows: (start, count) =>
@@ -383,12 +421,15 @@ export class PanelApp {
       selected: (row) => this.onRowSelected(row),
       activated: (row) => this.post({ type: 'reveal', session: info.id, row: row.index }),
     });
-    this.table.hasClock = info.hasClock;
+    this.table.context = { names: info.names, hasClock: info.hasClock };
     this.table.setSort(this.sort);
     this.table.root.id = 'calls';
     const callsBox = el('div', undefined, 'calls');
     callsBox.append(filters, this.table.root);
+    return callsBox;
+  }
 
+  private devicesTab(info: SessionInfo): HTMLElement {
     const devicesBox = el('div', undefined, 'devices');
     devicesBox.id = 'devices';
     devicesBox.appendChild(
@@ -405,6 +446,10 @@ export class PanelApp {
         (d) => this.filterByDevice(d.id),
       ),
     );
+    return devicesBox;
+  }
+
+  private notesTab(info: SessionInfo): HTMLElement {
     const problemsBox = el('div', undefined, 'problems');
     problemsBox.id = 'problems';
     if (info.notes.length) {
@@ -430,21 +475,17 @@ export class PanelApp {
     } else if (!info.notes.length) {
       problemsBox.appendChild(el('p', 'Nothing to report: every line of the input was understood.', 'muted'));
     }
-    this.countBadge = badge('');
-    this.countBadge.id = 'count';
-    const problemCount = info.diagnosticCount + info.notes.length;
-    const tabBox = tabs(
-      [
-        { id: 'calls', label: 'Calls', content: callsBox, badge: this.countBadge },
-        { id: 'devices', label: 'Devices', content: devicesBox, badge: badge(String(info.deviceStats.length)) },
-        { id: 'problems', label: 'Notes', content: problemsBox, ...(problemCount ? { badge: badge(String(problemCount)) } : {}) },
-      ],
-      this.state.tab ?? 'calls',
-      (tab) => this.save({ tab }),
-    );
-    tabBox.id = 'tabs';
+    return problemsBox;
+  }
 
-    // details and slot map
+  /** The details pane and the slot map with its toolbar and legend (the map itself is made by wire()). */
+  private slotSection(info: SessionInfo): {
+    box: HTMLElement;
+    scroller: HTMLElement;
+    spacer: HTMLElement;
+    canvas: HTMLCanvasElement;
+    tooltip: HTMLElement;
+  } {
     this.details = el('section', undefined, 'details');
     this.details.id = 'details';
     this.details.setAttribute('aria-live', 'polite');
@@ -476,7 +517,7 @@ export class PanelApp {
     scroller.id = 'slotmap';
     scroller.tabIndex = 0;
     scroller.setAttribute('role', 'img');
-    scroller.setAttribute('aria-label', 'Slot map: one row per 128-slot segment');
+    scroller.setAttribute('aria-label', `Slot map: one row per ${IO_TLB_SEGSIZE}-slot segment`);
     const spacer = el('div', undefined, 'slotmap-spacer');
     const slotCanvas = el('canvas', undefined, 'slotmap-canvas');
     const tooltip = el('div', undefined, 'tooltip');
@@ -484,18 +525,16 @@ export class PanelApp {
     scroller.append(spacer, slotCanvas, tooltip);
     slotBox.append(slotBar, this.slotLegend, scroller);
     if (!info.pool) scroller.hidden = true;
+    return { box: slotBox, scroller, spacer, canvas: slotCanvas, tooltip };
+  }
 
-    const lower = el('div', undefined, 'lower');
-    const left = el('div', undefined, 'left');
-    left.appendChild(tabBox);
-    const right = el('div', undefined, 'right');
-    right.append(this.details);
-    lower.append(left, right);
-
-    this.root.replaceChildren(header, el('div', undefined, 'badges-row'), this.summaryBar(info), chartBox, slotBox, lower, this.busy);
-    this.root.querySelector('.badges-row')?.replaceWith(badges);
-
-    this.chart = new OccupancyChart(canvas, readout, this.theme, {
+  /** The chart and the slot map on their elements, with what they tell the panel. */
+  private wire(
+    info: SessionInfo,
+    chart: { canvas: HTMLCanvasElement; readout: HTMLElement },
+    slots: { scroller: HTMLElement; spacer: HTMLElement; canvas: HTMLCanvasElement; tooltip: HTMLElement },
+  ): void {
+    this.chart = new OccupancyChart(chart.canvas, chart.readout, this.theme, {
       requestData: (t0, t1, columns) => {
         this.chartRequest = ++this.requestId;
         this.post({ type: 'timeline', session: info.id, request: this.chartRequest, t0, t1, columns });
@@ -510,7 +549,7 @@ export class PanelApp {
       viewChanged: (view) => this.save({ view }),
       frame: (ms) => this.recordFrame(ms),
     });
-    this.slotmap = new SlotMapView(scroller, spacer, slotCanvas, tooltip, this.theme, (owner) => {
+    this.slotmap = new SlotMapView(slots.scroller, slots.spacer, slots.canvas, slots.tooltip, this.theme, (owner) => {
       this.selectOrigin = 'slotmap';
       this.post({ type: 'locate', session: info.id, query: this.queryId, row: owner });
     });
@@ -655,10 +694,10 @@ export class PanelApp {
     this.runQuery();
   }
 
-  private updateFilter(patch: Partial<Record<keyof FilterView, unknown>>): void {
+  private updateFilter(patch: Partial<Record<keyof TableFilter, unknown>>): void {
     const f: Record<string, unknown> = { ...this.filter, ...patch };
     for (const k of Object.keys(f)) if (f[k] === undefined) delete f[k];
-    this.filter = f as FilterView;
+    this.filter = f as TableFilter;
     this.save({ filter: this.filter });
     this.runQuery();
   }
@@ -701,7 +740,7 @@ export class PanelApp {
     this.updateFilter({ devices: [id] });
   }
 
-  private onRowSelected(row: RowView | null): void {
+  private onRowSelected(row: RawRow | null): void {
     const info = this.info;
     if (!info || !row) return;
     this.selected = row;
@@ -710,8 +749,8 @@ export class PanelApp {
     const origin = this.selectOrigin;
     this.selectOrigin = 'table';
     // a release shows the moment before it, so its slots are still there to see
-    const released = row.outcome === 'released';
-    const owner = row.outcome === 'bounced' ? row.index : released ? (row.pair ?? -1) : -1;
+    const released = row.outcome === Outcome.Released;
+    const owner = row.outcome === Outcome.Bounced ? row.index : released ? row.pair : -1;
     this.slotmap.highlight(owner);
     if (origin === 'chart' || origin === 'slotmap') return;
     this.chart.setCursor(row.time, false);
@@ -749,7 +788,7 @@ export class PanelApp {
           largest = Math.max(largest, run);
         }
         run = 0;
-      } else if (s % 128 === 0 && run) {
+      } else if (s % IO_TLB_SEGSIZE === 0 && run) {
         // a free run never crosses a segment for the allocator
         runs++;
         largest = Math.max(largest, run);
@@ -789,7 +828,7 @@ export class PanelApp {
     return p[(id - 1 + p.length) % p.length] as string;
   }
 
-  private showDetails(row: RowView | null, note?: string): void {
+  private showDetails(row: RawRow | null, note?: string): void {
     const d = this.details;
     const info = this.info;
     d.replaceChildren();
@@ -798,37 +837,40 @@ export class PanelApp {
       return;
     }
     const head = el('div', undefined, 'details-head');
-    head.append(el('h2', `Row ${num(row.index)}: ${row.api || row.kind} → ${row.outcome || row.kind}`));
+    const ctx: CellContext = { names: info.names, hasClock: info.hasClock };
+    const kind = EVENT_KIND_NAMES[row.kind as EventKind] ?? '';
+    head.append(el('h2', `Row ${num(row.index)}: ${cellText('api', row, ctx)} → ${OUTCOME_NAMES[row.outcome as Outcome] || kind}`));
     d.appendChild(head);
     const dl = el('dl');
     const add = (k: string, v: string | null | undefined) => {
       if (v === null || v === undefined || v === '') return;
       dl.append(el('dt', k), el('dd', v));
     };
+    const source = sourceOf(row, info);
     add('Time', formatTime(row.time, info.hasClock, 1));
-    add('CPU', row.cpu === null ? null : String(row.cpu));
-    add('Device', row.device);
-    add('Size', row.size === null ? null : `${num(row.size)} bytes`);
-    add('Direction', row.dir);
-    add('orig_addr', row.phys);
-    add('DMA address', row.dma);
-    if (row.slot !== null) {
+    add('CPU', cellText('cpu', row, ctx));
+    add('Device', cellText('device', row, ctx));
+    add('Size', row.size < 0 ? null : `${num(row.size)} bytes`);
+    add('Direction', printColumn('dir', row.dir, info.names));
+    add('orig_addr', printColumn('phys', row.phys, info.names));
+    add('DMA address', printColumn('dma', row.dma, info.names));
+    if (row.slot >= 0) {
       add(
         'Slots',
-        `${row.slot} … ${row.slot + row.nslots - 1} (${row.nslots} slot${row.nslots === 1 ? '' : 's'}, ${formatBytes(row.nslots * 2048)})`,
+        `${row.slot} … ${row.slot + row.nslots - 1} (${row.nslots} slot${row.nslots === 1 ? '' : 's'}, ${formatBytes(row.nslots * IO_TLB_SIZE)})`,
       );
-      add('Area', row.area === null ? null : String(row.area));
+      add('Area', cellText('area', row, ctx));
     }
-    add('Pool used after', row.used === null ? null : `${num(row.used)} slots`);
+    add('Pool used after', row.used < 0 ? null : `${num(row.used)} slots`);
     add('Copied', row.copied ? `${num(row.copied)} bytes` : null);
-    add('Source', row.source);
+    add('Source', source);
     d.appendChild(dl);
-    if (row.reasons.length) {
+    if (row.reasons) {
       const ul = el('ul', undefined, 'reasons');
-      for (const code of row.reasons) {
-        const r = REASON_INFO.find((x) => x.code === code);
+      for (const r of REASON_INFO) {
+        if (!(row.reasons & r.bit)) continue;
         const li = el('li');
-        li.append(el('strong', code), document.createTextNode(r ? `: ${r.text}` : ''));
+        li.append(el('strong', r.code), document.createTextNode(`: ${r.text}`));
         ul.appendChild(li);
       }
       d.appendChild(ul);
@@ -842,9 +884,9 @@ export class PanelApp {
       'Open the trace line, log line or call site',
     );
     go.id = 'go-to-source';
-    if (!row.source) setDisabled(go, true);
+    if (!source) setDisabled(go, true);
     actions.appendChild(go);
-    if (row.pair !== null) {
+    if (row.pair >= 0) {
       const pair = row.pair;
       actions.appendChild(
         button(row.index < pair ? 'Go to Unmap' : 'Go to Map', () => {
@@ -892,6 +934,12 @@ function topReasons(byReason: Readonly<Record<string, number>>): string {
     .sort((a, b) => b[1] - a[1])
     .slice(0, 3);
   return top.length ? `: ${top.map(([k, v]) => `${k} ${num(v)}`).join(', ')}` : '';
+}
+
+/** Where a row comes from: "file:line", or null. */
+function sourceOf(row: RawRow, info: SessionInfo): string | null {
+  const file = info.names.files[row.file];
+  return file ? `${file}${row.line ? `:${row.line}` : ''}` : null;
 }
 
 function peakRow(info: SessionInfo): number {

@@ -2,8 +2,10 @@
  * The side-bar view's bundle (dist/side.js): the current analysis at a glance, the platform and
  * kernel profile pickers, recent inputs and quick actions. Text from inputs goes in as text.
  */
+
+import { formatBytes, pctText } from '../src/model/units';
 import type { HostMessage, SideInfo, WebviewCommand } from '../src/protocol/messages';
-import { basename, el, formatBytes } from './dom';
+import { basename, el } from './dom';
 import { badge, button, dropdown, registerToolkit } from './toolkit';
 import { connect } from './vscode';
 
@@ -33,11 +35,11 @@ function render(info: SideInfo): void {
     const dl = el('dl', undefined, 'side-summary');
     const add = (k: string, v: string) => dl.append(el('dt', k), el('dd', v));
     add('Maps', num(s.maps));
-    add('Bounced', s.maps ? `${num(s.bounced)} (${((100 * s.bounced) / s.maps).toFixed(1)} %)` : '0');
+    add('Bounced', s.maps ? `${num(s.bounced)} (${pctText(s.bounced, s.maps)})` : '0');
     add('Failures', num(s.failed + s.hangs));
     add('Copied', formatBytes(s.bytesCopied));
     if (s.peakSlots !== null && c.pool)
-      add('Peak', `${num(s.peakSlots)} of ${num(c.pool.nslabs)} slots (${((100 * s.peakSlots) / c.pool.nslabs).toFixed(1)} %)`);
+      add('Peak', `${num(s.peakSlots)} of ${num(c.pool.nslabs)} slots (${pctText(s.peakSlots, c.pool.nslabs)})`);
     if (s.check) add('Model check', `${num(s.check.matched)} / ${num(s.check.compared)}`);
     current.appendChild(dl);
     if (s.advice) current.appendChild(el('p', s.advice, 'advice'));

@@ -4,9 +4,11 @@
  * age, free slots left empty so fragmentation and alignment holes show at a glance. Only the
  * visible rows are drawn, so a 1 GiB pool scrolls as smoothly as a small one.
  */
+import { IO_TLB_SEGSIZE } from '../src/model/constants';
 import type { Theme } from './theme';
 
-const SEG = 128;
+/** Slots per row: no bounce buffer crosses a segment. */
+const SEG = IO_TLB_SEGSIZE;
 const LABEL_W = 64;
 
 export interface SlotMapData {

@@ -4,36 +4,16 @@
  * filled with textContent. Arrow keys, Page Up/Down, Home/End move the selection; Enter opens
  * the row's source.
  */
-import type { RowView, SortColumnView } from '../src/protocol/messages';
-import { el, formatTime } from './dom';
+import { Outcome } from '../src/analysis/codes';
+import { type CellContext, cellText, type RawRow, SORT_COLUMNS, type SortColumn, TABLE_COLUMNS } from '../src/analysis/columns';
+import { el } from './dom';
 
-export interface Column {
-  readonly key: SortColumnView | 'reasons' | 'kind';
-  readonly title: string;
-  readonly width: number;
-  readonly sortable: boolean;
-  readonly value: (r: RowView, hasClock: boolean) => string;
-}
-
-export const COLUMNS: readonly Column[] = [
-  { key: 'index', title: '#', width: 70, sortable: true, value: (r) => String(r.index) },
-  { key: 'time', title: 'Time', width: 110, sortable: true, value: (r, c) => formatTime(r.time, c, 1) },
-  { key: 'cpu', title: 'CPU', width: 44, sortable: true, value: (r) => (r.cpu === null ? '' : String(r.cpu)) },
-  { key: 'device', title: 'Device', width: 130, sortable: true, value: (r) => r.device },
-  { key: 'api', title: 'Call', width: 190, sortable: true, value: (r) => r.api || r.kind },
-  { key: 'size', title: 'Size', width: 70, sortable: true, value: (r) => (r.size === null ? '' : String(r.size)) },
-  { key: 'dir', title: 'Dir', width: 108, sortable: true, value: (r) => (r.dir ?? '').replace(/^DMA_/, '') },
-  { key: 'outcome', title: 'Decision', width: 80, sortable: true, value: (r) => r.outcome },
-  { key: 'reasons', title: 'Reasons', width: 150, sortable: false, value: (r) => r.reasons.join(', ') },
-  {
-    key: 'slot',
-    title: 'Slot',
-    width: 90,
-    sortable: true,
-    value: (r) => (r.slot === null ? '' : r.nslots > 1 ? `${r.slot}+${r.nslots}` : String(r.slot)),
-  },
-  { key: 'copied', title: 'Copied', width: 70, sortable: true, value: (r) => (r.copied ? String(r.copied) : '') },
-];
+/** The columns of the row schema the table shows (src/analysis/columns.ts), with their cell text. */
+const COLUMNS = TABLE_COLUMNS.map((c) => ({
+  ...c,
+  sortable: (SORT_COLUMNS as readonly string[]).includes(c.key),
+  value: (r: RawRow, ctx: CellContext) => (c.key === 'index' ? String(r.index) : cellText(c.key, r, ctx)),
+}));
 
 const ROW_H = 22;
 const PAGE = 200;
@@ -43,9 +23,9 @@ const MAX_H = 15_000_000;
 
 export interface TableCallbacks {
   needRows(start: number, count: number): void;
-  sortBy(column: SortColumnView): void;
-  selected(row: RowView | null, position: number): void;
-  activated(row: RowView): void;
+  sortBy(column: SortColumn): void;
+  selected(row: RawRow | null, position: number): void;
+  activated(row: RawRow): void;
 }
 
 export class VirtualTable {
@@ -53,13 +33,14 @@ export class VirtualTable {
   private readonly header: HTMLElement;
   private readonly body: HTMLElement;
   private readonly spacer: HTMLElement;
-  private readonly cache = new Map<number, RowView>();
+  private readonly cache = new Map<number, RawRow>();
   private readonly pending = new Set<number>();
   private total = 0;
   private selectedPos = -1;
   private rendered: HTMLElement[] = [];
-  hasClock = false;
-  private sort: { column: SortColumnView; desc: boolean } = { column: 'index', desc: false };
+  /** How cells print: the session's names and clock. */
+  context: CellContext = { names: { devices: [], apis: [], files: [] }, hasClock: false };
+  private sort: { column: SortColumn; desc: boolean } = { column: 'index', desc: false };
 
   constructor(private readonly cb: TableCallbacks) {
     this.root = el('div', undefined, 'table');
@@ -96,7 +77,7 @@ export class VirtualTable {
           h.textContent = `${c.title} ${this.sort.desc ? '▼' : '▲'}`;
           h.setAttribute('aria-sort', this.sort.desc ? 'descending' : 'ascending');
         }
-        const go = () => this.cb.sortBy(c.key as SortColumnView);
+        const go = () => this.cb.sortBy(c.key as SortColumn);
         h.addEventListener('click', go);
         h.addEventListener('keydown', (e) => {
           if (e.key === 'Enter' || e.key === ' ') go();
@@ -106,7 +87,7 @@ export class VirtualTable {
     }
   }
 
-  setSort(sort: { column: SortColumnView; desc: boolean }): void {
+  setSort(sort: { column: SortColumn; desc: boolean }): void {
     this.sort = sort;
     this.renderHeader();
   }
@@ -126,8 +107,8 @@ export class VirtualTable {
     return this.total;
   }
 
-  addRows(start: number, rows: readonly RowView[]): void {
-    for (let k = 0; k < rows.length; k++) this.cache.set(start + k, rows[k] as RowView);
+  addRows(start: number, rows: readonly RawRow[]): void {
+    for (let k = 0; k < rows.length; k++) this.cache.set(start + k, rows[k] as RawRow);
     this.pending.delete(Math.floor(start / PAGE));
     this.render();
     // a selection made before its row arrived
@@ -135,7 +116,7 @@ export class VirtualTable {
       this.cb.selected(this.cache.get(this.selectedPos) ?? null, this.selectedPos);
   }
 
-  rowAt(pos: number): RowView | undefined {
+  rowAt(pos: number): RawRow | undefined {
     return this.cache.get(pos);
   }
 
@@ -204,9 +185,9 @@ export class VirtualTable {
         div.classList.add('selected');
         div.setAttribute('aria-selected', 'true');
       }
-      if (row?.outcome === 'failed' || row?.outcome === 'hang') div.classList.add('failed');
+      if (row?.outcome === Outcome.Failed || row?.outcome === Outcome.Hang) div.classList.add('failed');
       for (const c of COLUMNS) {
-        const cell = el('div', row ? c.value(row, this.hasClock) : c.key === 'index' ? '…' : '', 'cell');
+        const cell = el('div', row ? c.value(row, this.context) : c.key === 'index' ? '…' : '', 'cell');
         cell.style.width = `${c.width}px`;
         cell.setAttribute('role', 'gridcell');
         div.appendChild(cell);

@@ -1,7 +1,7 @@
 /**
- * Stable codes shared by every input and view: what an event is, how it ended, and why it
- * bounced or failed. Codes are part of the JSON output and the panel's filters: never renumber,
- * only append.
+ * Stable codes shared by every input and view: what an event is and how it ended (why it bounced
+ * or failed is the model's Reason, model/reasons.ts). Codes are part of the JSON output and the
+ * panel's filters: never renumber, only append.
  */
 
 /** What happened (one row of the per-call table). */
@@ -66,94 +66,3 @@ export const OUTCOME_NAMES: Record<Outcome, string> = {
   [Outcome.Synced]: 'synced',
   [Outcome.Hang]: 'hang',
 };
-
-/**
- * Why a mapping bounced or failed: one bit each, so an event carries every reason that applied.
- */
-export enum Reason {
-  /** swiotlb=force, a memory-encryption guest (SEV/TDX/CCA), a restricted DMA pool. */
-  ForceBounce = 1 << 0,
-  /** The buffer's DMA address + size - 1 is above the device's dma_mask. */
-  BeyondDmaMask = 1 << 1,
-  /** ... above the bus limit (DT dma-ranges / bus_dma_limit). */
-  BeyondBusLimit = 1 << 2,
-  /** arm64: small kmalloc buffer on a non-coherent device (dma_kmalloc_needs_bounce). */
-  KmallocNotCacheAligned = 1 << 3,
-  /** Xen PV: the buffer is not machine-contiguous (range_straddles_page_boundary). */
-  XenStraddle = 1 << 4,
-  /** Xen arm: foreign page, non-coherent device, no cache-flush hypercall. */
-  XenArchNeedsBounce = 1 << 5,
-  /** iommu-dma: untrusted device, buffer not aligned to the IOVA granule. */
-  UntrustedUnaligned = 1 << 6,
-  /** Xen 6.1.113-128 / 6.12.0-14: pseudo-physically aligned, machine-misaligned. */
-  XenAlignment = 1 << 7,
-  // failure causes
-  /** More than 128 slots: beyond the 256 KiB ceiling; no pool size helps. */
-  TooBig = 1 << 12,
-  /** No free run at all of that length in any area. */
-  PoolExhausted = 1 << 13,
-  /** Free slots exist but fragmentation or alignment/boundary rules leave no fitting run. */
-  Fragmented = 1 << 14,
-  /** The bounce buffer itself is beyond the device's reach (post-bounce dma_capable). */
-  BounceBeyondMask = 1 << 15,
-  /** Not addressable and no swiotlb pool to bounce through ("DMA addr ... overflow"). */
-  NoSwiotlb = 1 << 16,
-  /** 6.1 search livelock: the call never returns. */
-  Livelock = 1 << 17,
-  /** Mapping larger than its allocation, wrong unmap, or another driver bug. */
-  DriverBug = 1 << 18,
-}
-
-export const REASON_INFO: readonly { readonly bit: Reason; readonly code: string; readonly text: string }[] = [
-  {
-    bit: Reason.ForceBounce,
-    code: 'force',
-    text: 'every streaming mapping bounces (swiotlb=force, memory-encryption guest or restricted pool)',
-  },
-  { bit: Reason.BeyondDmaMask, code: 'dma-mask', text: "the buffer is beyond the device's dma_mask" },
-  { bit: Reason.BeyondBusLimit, code: 'bus-limit', text: "the buffer is beyond the bus's DMA limit (dma-ranges)" },
-  { bit: Reason.KmallocNotCacheAligned, code: 'kmalloc', text: 'a small kmalloc buffer on a non-coherent device (not cache-line aligned)' },
-  { bit: Reason.XenStraddle, code: 'xen-straddle', text: 'the buffer is not contiguous in machine memory (straddles a Xen page boundary)' },
-  { bit: Reason.XenArchNeedsBounce, code: 'xen-arch', text: 'a foreign page for a non-coherent device and no cache-flush hypercall' },
-  { bit: Reason.UntrustedUnaligned, code: 'untrusted', text: 'an untrusted device and a buffer not aligned to the IOVA granule' },
-  {
-    bit: Reason.XenAlignment,
-    code: 'xen-alignment',
-    text: 'aligned in pseudo-physical but not in machine memory (6.1.113-128, 6.12.0-14)',
-  },
-  { bit: Reason.TooBig, code: 'too-big', text: 'more than 128 slots (256 KiB): no pool size can satisfy it' },
-  { bit: Reason.PoolExhausted, code: 'pool-full', text: 'the pool has no free run that long: it is full' },
-  { bit: Reason.Fragmented, code: 'fragmented', text: 'free slots exist, but fragmentation or alignment leaves no fitting run' },
-  { bit: Reason.BounceBeyondMask, code: 'bounce-beyond-mask', text: "the bounce buffer itself is beyond the device's reach" },
-  { bit: Reason.NoSwiotlb, code: 'no-swiotlb', text: 'not addressable, and there is no swiotlb pool to bounce through' },
-  { bit: Reason.Livelock, code: 'livelock', text: 'the kernel never returns: the 6.1 slot search cycles for ever' },
-  { bit: Reason.DriverBug, code: 'driver-bug', text: 'a driver bug (sizes or addresses that do not match the mapping)' },
-];
-
-export function reasonCodes(mask: number): string[] {
-  return REASON_INFO.filter((r) => (mask & r.bit) !== 0).map((r) => r.code);
-}
-
-export function reasonTexts(mask: number): string[] {
-  return REASON_INFO.filter((r) => (mask & r.bit) !== 0).map((r) => r.text);
-}
-
-export function reasonFromCode(code: string): Reason | undefined {
-  return REASON_INFO.find((r) => r.code === code)?.bit;
-}
-
-/** Failure causes the chart colours, in this order. */
-export const FAILURE_CAUSES = [
-  { bit: Reason.TooBig, code: 'too-big' },
-  { bit: Reason.PoolExhausted, code: 'pool-full' },
-  { bit: Reason.Fragmented, code: 'fragmented' },
-  { bit: Reason.BounceBeyondMask, code: 'bounce-beyond-mask' },
-  { bit: Reason.NoSwiotlb, code: 'no-swiotlb' },
-  { bit: Reason.Livelock, code: 'livelock' },
-  { bit: Reason.DriverBug, code: 'driver-bug' },
-] as const;
-
-export function failureCauseIndex(reasons: number): number {
-  for (let i = 0; i < FAILURE_CAUSES.length; i++) if (reasons & (FAILURE_CAUSES[i] as { bit: number }).bit) return i;
-  return FAILURE_CAUSES.length - 1;
-}

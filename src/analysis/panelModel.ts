@@ -2,21 +2,11 @@
  * What the analysis panel asks of a session, answered in the extension host: chart columns,
  * filtered and sorted table pages, slot maps at a row. Pure (no vscode): tested directly.
  */
-import type {
-  AnalysisRequest,
-  DeviceView,
-  FilterView,
-  HostMessage,
-  RowView,
-  SessionInfo,
-  SortColumnView,
-  SummaryView,
-  WebviewMessage,
-} from '../protocol/messages';
-import { EventKind, Outcome } from './codes';
+import type { AnalysisRequest, HostMessage, SessionInfo, SummaryView, WebviewMessage } from '../protocol/messages';
+import type { RawRow, SortColumn } from './columns';
 import type { EventTable } from './eventTable';
-import { queryRows } from './query';
-import type { AnalysisSession } from './session';
+import { queryRows, type TableFilter } from './query';
+import { type AnalysisSession, booksOf, type DeviceSummary, devicesOf } from './session';
 import { SlotHistory } from './slotHistory';
 import { Timeline } from './timeline';
 
@@ -59,8 +49,8 @@ export class PanelModel {
       t0: this.timeline.start,
       t1: this.timeline.end,
       rows: t.length,
-      devices: t.devices.values,
-      deviceStats: deviceStats(t),
+      names: t.names,
+      deviceStats: session.devices,
       summary: {
         maps: s.maps,
         bounced: s.bounced,
@@ -88,32 +78,6 @@ export class PanelModel {
   /** Rows of the current query, in display order. */
   get current(): Int32Array {
     return this.rows;
-  }
-
-  rowView(i: number): RowView {
-    const r = this.session.events.row(i);
-    return {
-      index: r.index,
-      time: r.time,
-      cpu: r.cpu,
-      device: r.device,
-      api: r.api,
-      kind: r.kind,
-      size: r.size,
-      dir: r.dir,
-      outcome: r.outcome,
-      reasons: r.reasons,
-      slot: r.slot,
-      nslots: r.nslots,
-      area: r.area,
-      used: r.used,
-      phys: r.phys,
-      dma: r.dma,
-      copied: r.copied,
-      pair: r.pair,
-      source: r.file ? `${r.file}${r.line ? `:${r.line}` : ''}` : null,
-      message: r.message,
-    };
   }
 
   lastRowAtOrBefore(time: number): number {
@@ -159,7 +123,7 @@ export class PanelModel {
     return -1;
   }
 
-  query(filter: FilterView, sort: { column: SortColumnView; desc: boolean }, query: number): HostMessage {
+  query(filter: TableFilter, sort: { column: SortColumn; desc: boolean }, query: number): HostMessage {
     this.rows = queryRows(this.session.events, filter, sort);
     this.queryId = query;
     return { type: 'count', session: this.info.id, query, total: this.rows.length };
@@ -181,8 +145,8 @@ export class PanelModel {
       case 'rows': {
         if (m.query !== this.queryId) return undefined;
         const end = Math.min(m.start + m.count, this.rows.length);
-        const rows: RowView[] = [];
-        for (let k = m.start; k < end; k++) rows.push(this.rowView(this.rows[k] as number));
+        const rows: RawRow[] = [];
+        for (let k = m.start; k < end; k++) rows.push(this.session.events.raw(this.rows[k] as number));
         return { type: 'rows', session: this.info.id, request: m.request, query: m.query, start: m.start, rows };
       }
       case 'slotmap': {
@@ -211,49 +175,7 @@ export class PanelModel {
   }
 }
 
-/** Per-device totals; releases are charged to the device of the map they end. */
-export function deviceStats(t: EventTable): DeviceView[] {
-  const n = t.devices.values.length;
-  const maps = new Float64Array(n);
-  const bounced = new Float64Array(n);
-  const direct = new Float64Array(n);
-  const failed = new Float64Array(n);
-  const copied = new Float64Array(n);
-  const live = new Float64Array(n);
-  const peak = new Float64Array(n);
-  for (let i = 0; i < t.length; i++) {
-    const d = t.device[i] as number;
-    const kind = t.kind[i] as EventKind;
-    const outcome = t.outcome[i] as Outcome;
-    copied[d] = (copied[d] as number) + (t.copied[i] as number);
-    if (kind === EventKind.Map || kind === EventKind.MapResource) {
-      maps[d] = (maps[d] as number) + 1;
-      if (outcome === Outcome.Direct) direct[d] = (direct[d] as number) + 1;
-      else if (outcome === Outcome.Failed || outcome === Outcome.Hang) failed[d] = (failed[d] as number) + 1;
-    }
-    if (outcome === Outcome.Bounced) {
-      if (kind !== EventKind.Alloc) bounced[d] = (bounced[d] as number) + 1;
-      live[d] = (live[d] as number) + (t.nslots[i] as number);
-      if ((live[d] as number) > (peak[d] as number)) peak[d] = live[d] as number;
-    } else if (outcome === Outcome.Released) {
-      const p = t.pair[i] as number;
-      const owner = p >= 0 ? (t.device[p] as number) : d;
-      live[owner] = Math.max(0, (live[owner] as number) - (t.nslots[i] as number));
-    }
-  }
-  const out: DeviceView[] = [];
-  for (let d = 0; d < n; d++) {
-    if (d === 0 && maps[0] === 0 && peak[0] === 0) continue;
-    out.push({
-      id: d,
-      name: t.devices.values[d] || '(unknown device)',
-      maps: maps[d] as number,
-      bounced: bounced[d] as number,
-      direct: direct[d] as number,
-      failed: failed[d] as number,
-      bytesCopied: copied[d] as number,
-      peakSlots: peak[d] as number,
-    });
-  }
-  return out;
+/** Per-device totals of a table's rows (releases are charged to the device of the map they end). */
+export function deviceStats(t: EventTable): DeviceSummary[] {
+  return devicesOf(booksOf(t), t.devices.values);
 }

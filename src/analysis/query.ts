@@ -3,8 +3,12 @@
  * runs over the typed-array columns, producing the list of matching rows in display order.
  */
 import type { DmaDirection } from '../model/constants';
-import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, type Outcome, REASON_INFO } from './codes';
-import type { EventRow, EventTable } from './eventTable';
+import { REASON_INFO } from '../model/reasons';
+import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, type Outcome } from './codes';
+import { COLUMNS, CSV_HEADER, type EventRow, type SortColumn } from './columns';
+import type { EventTable } from './eventTable';
+
+export type { SortColumn };
 
 export interface TableFilter {
   /** Device ids (EventTable.devices) to keep; empty or absent: all. */
@@ -20,8 +24,6 @@ export interface TableFilter {
   /** Free text: device, call, kind, outcome, reason code, message, or an address inside the buffer. */
   readonly text?: string;
 }
-
-export type SortColumn = 'index' | 'time' | 'cpu' | 'device' | 'api' | 'size' | 'dir' | 'outcome' | 'slot' | 'copied';
 
 export interface TableSort {
   readonly column: SortColumn;
@@ -100,39 +102,24 @@ export function queryRows(t: EventTable, filter: TableFilter = {}, sort?: TableS
     out[k++] = i;
   }
   const rows = out.slice(0, k);
-  if (sort && sort.column !== 'index') sortRows(t, rows, sort);
+  if (sort && sort.column !== 'index') sortRows(t, rows, sort.column, sort.desc ?? false);
   else if (sort?.desc) rows.reverse();
   return rows;
 }
 
-function sortKey(t: EventTable, column: SortColumn): ArrayLike<number> | ((i: number) => string) {
-  switch (column) {
-    case 'time':
-      return t.time;
-    case 'cpu':
-      return t.cpu;
-    case 'size':
-      return t.size;
-    case 'dir':
-      return t.dir;
-    case 'outcome':
-      return t.outcome;
-    case 'slot':
-      return t.slot;
-    case 'copied':
-      return t.copied;
-    case 'device':
-      return (i) => t.devices.get(t.device[i] as number);
-    case 'api':
-      return (i) => t.apis.get(t.api[i] as number);
-    default:
-      return t.time;
+function sortKey(t: EventTable, column: Exclude<SortColumn, 'index'>): ArrayLike<number> | ((i: number) => string) {
+  const spec = COLUMNS[column];
+  if (spec.sort === 'name') {
+    const names = t.names[spec.names];
+    const ids = t[column];
+    return (i) => names[ids[i] as number] ?? '';
   }
+  return t[column];
 }
 
-function sortRows(t: EventTable, rows: Int32Array, sort: TableSort): void {
-  const key = sortKey(t, sort.column);
-  const sign = sort.desc ? -1 : 1;
+function sortRows(t: EventTable, rows: Int32Array, column: Exclude<SortColumn, 'index'>, desc: boolean): void {
+  const key = sortKey(t, column);
+  const sign = desc ? -1 : 1;
   // stable: ties keep table order
   if (typeof key === 'function') {
     const k = Array.from(rows, (i) => key(i));
@@ -152,29 +139,6 @@ function sortRows(t: EventTable, rows: Int32Array, sort: TableSort): void {
   rows.set(sorted);
 }
 
-export const CSV_COLUMNS = [
-  'row',
-  'time',
-  'kind',
-  'outcome',
-  'cpu',
-  'device',
-  'api',
-  'size',
-  'dir',
-  'reasons',
-  'slot',
-  'nslots',
-  'area',
-  'used',
-  'phys',
-  'dma',
-  'copied',
-  'file',
-  'line',
-  'message',
-] as const;
-
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   let s = Array.isArray(v) ? v.join(' ') : String(v);
@@ -184,33 +148,12 @@ function csvCell(v: unknown): string {
 }
 
 export function csvRow(r: EventRow): string {
-  const values: Record<(typeof CSV_COLUMNS)[number], unknown> = {
-    row: r.index,
-    time: r.time,
-    kind: r.kind,
-    outcome: r.outcome,
-    cpu: r.cpu,
-    device: r.device,
-    api: r.api,
-    size: r.size,
-    dir: r.dir,
-    reasons: r.reasons,
-    slot: r.slot,
-    nslots: r.nslots,
-    area: r.area,
-    used: r.used,
-    phys: r.phys,
-    dma: r.dma,
-    copied: r.copied,
-    file: r.file,
-    line: r.line,
-    message: r.message,
-  };
-  return CSV_COLUMNS.map((c) => csvCell(values[c])).join(',');
+  const values = r as unknown as Record<string, unknown>;
+  return CSV_HEADER.map((c) => csvCell(c === 'row' ? r.index : values[c])).join(',');
 }
 
 /** The rows as CSV lines (header first), for a streaming write. */
 export function* csvLines(t: EventTable, rows: ArrayLike<number>): Generator<string> {
-  yield CSV_COLUMNS.join(',');
+  yield CSV_HEADER.join(',');
   for (let k = 0; k < rows.length; k++) yield csvRow(t.row(rows[k] as number));
 }

@@ -3,7 +3,9 @@
  * Produced by every input (replay ops, traces, logs, scenarios, driver source); read by the
  * panel, the side view, the editor decorations and the CLI.
  */
-import { EventKind, Outcome, REASON_INFO, Reason } from './codes';
+import { Books } from './books';
+import { type EventKind, Outcome } from './codes';
+import type { EventInit } from './columns';
 import type { EventTable } from './eventTable';
 
 export type InputKind = 'replay' | 'trace' | 'log' | 'trace+log' | 'scenario' | 'source';
@@ -16,6 +18,11 @@ export interface PoolInfo {
   readonly areaNslabs: number;
   /** Where the geometry came from ("header", "dmesg", "--cmdline", "default", ...). */
   readonly source: string;
+}
+
+/** The pool as the views need it, from the model's geometry (areas of equal size). */
+export function poolInfo(pool: { readonly start: number; readonly nslabs: number; readonly nareas: number }, source: string): PoolInfo {
+  return { start: pool.start, nslabs: pool.nslabs, nareas: pool.nareas, areaNslabs: Math.floor(pool.nslabs / pool.nareas), source };
 }
 
 export interface Diagnostic {
@@ -42,13 +49,27 @@ export interface SessionSummary {
   peakSlots: number | null;
   /** Time-weighted when the input has a clock, else per event. */
   averageSlots: number | null;
-  /** Row at which the peak was first reached. */
+  /** Row at which the peak was first reached (null: none, or beyond the rows kept). */
   peakRow: number | null;
   /**
-   * Set when the input had more events than rows kept: the other figures count the whole input,
-   * bouncesByReason and peakRow only these first rows.
+   * Set when the input had more events than rows kept: the figures count the whole input, the
+   * chart, table and slot map show these first rows.
    */
   rowsOnly?: number;
+}
+
+/** One device's totals (the Devices tab); releases are charged to the device that mapped. */
+export interface DeviceSummary {
+  /** Its id in the session's device names. */
+  readonly id: number;
+  readonly name: string;
+  readonly maps: number;
+  readonly bounced: number;
+  readonly direct: number;
+  readonly failed: number;
+  readonly bytesCopied: number;
+  /** Most slots this device held at once. */
+  readonly peakSlots: number;
 }
 
 export interface AnalysisSession {
@@ -60,71 +81,95 @@ export interface AnalysisSession {
   readonly pool: PoolInfo | null;
   readonly events: EventTable;
   readonly summary: SessionSummary;
+  readonly devices: readonly DeviceSummary[];
   readonly diagnostics: readonly Diagnostic[];
+}
+
+/** The session's figures from its books. */
+export function summaryOf(b: Books, rowsDropped = 0, rowsKept = 0): SessionSummary {
+  return {
+    maps: b.maps,
+    direct: b.direct,
+    bounced: b.bounced,
+    failed: b.failed,
+    hangs: b.hangs,
+    unmaps: b.unmaps,
+    syncs: b.syncs,
+    bytesCopied: b.bytesCopied,
+    failuresByCause: { ...b.failuresByCause },
+    bouncesByReason: { ...b.bouncesByReason },
+    peakSlots: b.peak,
+    averageSlots: b.averageSlots,
+    peakRow: b.peakRow >= 0 ? b.peakRow : null,
+    ...(rowsDropped > 0 ? { rowsOnly: rowsKept } : {}),
+  };
+}
+
+/** Per-device totals from the books: every device with events (the unnamed one only with maps or slots). */
+export function devicesOf(b: Books, names: readonly string[]): DeviceSummary[] {
+  const out: DeviceSummary[] = [];
+  b.devices.forEach((d, id) => {
+    if (!d || (id === 0 && d.maps === 0 && d.peakLiveSlots === 0)) return;
+    out.push({
+      id,
+      name: names[id] || '(unknown device)',
+      maps: d.maps,
+      bounced: d.bounced,
+      direct: d.direct,
+      failed: d.failed + d.hangs,
+      bytesCopied: d.bytesCopied,
+      peakSlots: d.peakLiveSlots,
+    });
+  });
+  return out;
+}
+
+/** The books of a table's rows (for sessions put together from other sessions' rows). */
+export function booksOf(t: EventTable): Books {
+  const b = new Books();
+  b.hasClock = t.hasClock;
+  for (let i = 0; i < t.length; i++) b.record(eventAt(t, i), t.device[i] as number, i, t.files.get(t.file[i] as number));
+  return b;
+}
+
+/** Row `i` as the event that made it (names as ids of the table's names). */
+export function eventAt(t: EventTable, i: number): EventInit {
+  const n = (v: number) => (v < 0 ? undefined : v);
+  const e: EventInit = {
+    kind: t.kind[i] as EventKind,
+    outcome: t.outcome[i] as Outcome,
+    time: t.time[i] as number,
+    device: t.device[i] as number,
+    api: t.api[i] as number,
+    attrs: t.attrs[i] as number,
+    reasons: t.reasons[i] as number,
+    nslots: t.nslots[i] as number,
+    copied: t.copied[i] as number,
+    file: t.file[i] as number,
+    line: t.line[i] as number,
+  };
+  const set = (k: 'cpu' | 'size' | 'slot' | 'area' | 'used' | 'phys' | 'dma' | 'pair', v: number) => {
+    const x = n(v);
+    if (x !== undefined) e[k] = x;
+  };
+  set('cpu', t.cpu[i] as number);
+  set('size', t.size[i] as number);
+  set('slot', t.slot[i] as number);
+  set('area', t.area[i] as number);
+  set('used', t.used[i] as number);
+  set('phys', t.phys[i] as number);
+  set('dma', t.dma[i] as number);
+  set('pair', t.pair[i] as number);
+  const dir = t.dir[i] as number;
+  if (dir >= 0) e.dir = dir;
+  const m = t.messages.get(i);
+  if (m) e.message = m;
+  return e;
 }
 
 /** The generic part of a summary, from the event table alone. */
 export function summarizeEvents(t: EventTable): SessionSummary {
-  const s: SessionSummary = {
-    maps: 0,
-    direct: 0,
-    bounced: 0,
-    failed: 0,
-    hangs: 0,
-    unmaps: 0,
-    syncs: 0,
-    bytesCopied: 0,
-    failuresByCause: {},
-    bouncesByReason: {},
-    peakSlots: null,
-    averageSlots: null,
-    peakRow: null,
-  };
-  let weighted = 0;
-  let span = 0;
-  let samples = 0;
-  let lastUsed = -1;
-  let lastTime = 0;
-  for (let i = 0; i < t.length; i++) {
-    const kind = t.kind[i] as EventKind;
-    const outcome = t.outcome[i] as Outcome;
-    s.bytesCopied += t.copied[i] as number;
-    if (kind === EventKind.Map || kind === EventKind.MapResource) {
-      s.maps++;
-      if (outcome === Outcome.Direct) s.direct++;
-      else if (outcome === Outcome.Bounced) s.bounced++;
-      else if (outcome === Outcome.Failed) s.failed++;
-      else if (outcome === Outcome.Hang) s.hangs++;
-      const r = t.reasons[i] as number;
-      for (const info of REASON_INFO) {
-        if ((r & info.bit) === 0) continue;
-        const into = info.bit >= Reason.TooBig ? s.failuresByCause : s.bouncesByReason;
-        if (info.bit >= Reason.TooBig || outcome === Outcome.Bounced) into[info.code] = (into[info.code] ?? 0) + 1;
-      }
-    } else if (kind === EventKind.Unmap || kind === EventKind.Free) {
-      s.unmaps++;
-    } else if (kind === EventKind.SyncForCpu || kind === EventKind.SyncForDevice) {
-      s.syncs++;
-    }
-    const used = t.used[i] as number;
-    if (used >= 0) {
-      const time = t.time[i] as number;
-      if (s.peakSlots === null || used > s.peakSlots) {
-        s.peakSlots = used;
-        s.peakRow = i;
-      }
-      if (lastUsed >= 0) {
-        const dt = t.hasClock ? time - lastTime : 1;
-        weighted += lastUsed * dt;
-        span += dt;
-      }
-      samples++;
-      lastUsed = used;
-      lastTime = time;
-    }
-  }
-  if (samples > 0) s.averageSlots = span > 0 ? weighted / span : lastUsed;
-  return s;
+  return summaryOf(booksOf(t));
 }
 
 /**

@@ -3,11 +3,13 @@
  * document with the rows of the current table query. Pure: used by the extension's export and
  * tested directly.
  */
+import { IO_TLB_SIZE } from '../model/constants';
+import { pctText } from '../model/units';
 import type { SessionInfo } from '../protocol/messages';
 import type { PanelModel } from './panelModel';
 
 const num = (n: number) => n.toLocaleString('en-US');
-const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : 'n/a');
+const pct = (a: number, b: number) => pctText(a, b, { none: 'n/a' });
 
 /** Markdown text: tables escape their cell separators, nothing from the input is markup. */
 function md(s: string): string {
@@ -22,7 +24,7 @@ export function sessionMarkdown(info: SessionInfo): string {
   out.push(`- Kernel profile: ${md(info.kernel)}; platform: ${md(info.platform)}`);
   if (info.pool) {
     out.push(
-      `- Pool: ${num(info.pool.nslabs)} slots (${num((info.pool.nslabs * 2048) / 1048576)} MiB) in ${info.pool.nareas} area${info.pool.nareas === 1 ? '' : 's'} of ${num(info.pool.areaNslabs)} slots (from ${md(info.pool.source)})`,
+      `- Pool: ${num(info.pool.nslabs)} slots (${num((info.pool.nslabs * IO_TLB_SIZE) / 1048576)} MiB) in ${info.pool.nareas} area${info.pool.nareas === 1 ? '' : 's'} of ${num(info.pool.areaNslabs)} slots (from ${md(info.pool.source)})`,
     );
   }
   out.push('', '## Summary', '', '| | |', '|---|---|');
@@ -66,13 +68,14 @@ export function sessionMarkdown(info: SessionInfo): string {
   return out.join('\n');
 }
 
-/** The session and the rows of the current query as one JSON document, in chunks. */
+/** The session and the rows of the current query (printed as columns.ts says) as one JSON document, in chunks. */
 export function* jsonExportChunks(model: PanelModel): Generator<string> {
-  const { id: _id, request: _request, devices: _devices, ...info } = model.info;
-  yield `{"format":"swiotlb-lens-rows/1","session":${JSON.stringify(info)},"rows":[`;
+  const { id: _id, request: _request, names: _names, ...info } = model.info;
+  yield `{"format":"swiotlb-lens-rows/2","session":${JSON.stringify(info)},"rows":[`;
   const rows = model.current;
+  const t = model.session.events;
   for (let k = 0; k < rows.length; k++) {
-    yield `${k ? ',' : ''}\n${JSON.stringify(model.rowView(rows[k] as number))}`;
+    yield `${k ? ',' : ''}\n${JSON.stringify(t.row(rows[k] as number))}`;
   }
   yield '\n]}\n';
 }

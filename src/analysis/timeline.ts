@@ -3,7 +3,8 @@
  * millions of events draws as fast as a small one: min/max of the pool's used slots (and of each
  * area's) over any time window, from a precomputed min/max pyramid, plus failures per column.
  */
-import { EventKind, FAILURE_CAUSES, failureCauseIndex, Outcome } from './codes';
+import { FAILURE_CAUSES, failureCauseIndex } from '../model/reasons';
+import { EventKind, Outcome } from './codes';
 
 export { FAILURE_CAUSES, failureCauseIndex };
 

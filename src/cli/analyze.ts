@@ -1,39 +1,19 @@
 /**
- * `swiotlb-lens analyze PATH...`: one command for every input, told apart by content:
- * a scenario (JSON object with a workload), driver source (C files or a folder), or kernel
- * traces and logs (text, .gz). Each kind has its own runner; they share the options below.
+ * `swiotlb-lens analyze PATH...`: one command for every input. What the inputs are and which
+ * options apply is the router's decision (inputs/router.ts), the analysis the shared one
+ * (inputs/analyze.ts), exactly as the extension runs them; this prints the result.
  */
 import { parseArgs } from 'node:util';
-import { type AnalyzeInputKind, detectInputKind } from '../io/detect';
+import { analyzeRoute } from '../inputs/analyze';
+import { RouteError, type RouteOptions, routeInputs } from '../inputs/router';
+import { TarFormatError } from '../io/tar';
+import { ReplayFormatError } from '../replay/format';
+import { ScenarioError } from '../scenario/format';
+import { stderr, stdout } from './output';
 import { checkKernelOption, UsageError } from './usage';
 
-export { type AnalyzeInputKind, detectInputKind };
-
-export interface AnalyzeOptions {
-  readonly paths: readonly string[];
-  readonly json: boolean;
-  readonly kernel?: string;
-  readonly platform?: string;
-  readonly cmdline?: string;
-  readonly cpus?: number;
-  /** Scenarios: also run the unified path and compare it with the kernel's xen-swiotlb. */
-  readonly compare: boolean;
-  /** Driver source: defaults in the annotation grammar (the swiotlbLens.source.defaults setting). */
-  readonly sourceDefaults?: string;
-  /** Driver source: per-device settings by device key (the swiotlbLens.source.devices setting). */
-  readonly sourceDevices?: Readonly<Record<string, string>>;
-}
-
-export type AnalyzeRunner = (opts: AnalyzeOptions) => Promise<number>;
-
-/** Runners by input kind, registered by each input adapter's CLI module. */
-const runners = new Map<AnalyzeInputKind, AnalyzeRunner>();
-
-export function registerAnalyzer(kind: AnalyzeInputKind, run: AnalyzeRunner): void {
-  runners.set(kind, run);
-}
-
-export async function analyzeCommand(args: string[]): Promise<number> {
+/** The options of `analyze` as the router takes them. */
+export function analyzeOptions(args: string[]): { paths: string[]; json: boolean; options: RouteOptions } {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -56,29 +36,68 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       throw new UsageError(`--cpus must be a positive integer, got "${values.cpus}"`);
     cpus = Number(values.cpus);
   }
-  const kinds = new Set<AnalyzeInputKind>();
-  for (const p of positionals) kinds.add(await detectInputKind(p));
-  if (kinds.size > 1) throw new UsageError(`analyze takes inputs of one kind at a time, got ${[...kinds].join(' and ')}`);
-  const kind = [...kinds][0] as AnalyzeInputKind;
-  if ((values.defaults !== undefined || values.device !== undefined) && kind !== 'source')
-    throw new UsageError('--defaults and --device apply to driver source only');
-  const sourceDevices = values.device ? parseDeviceOptions(values.device) : undefined;
-  const run = runners.get(kind);
-  if (!run) {
-    const what = { scenario: 'scenario files', source: 'driver source', text: 'traces and kernel logs' }[kind];
-    throw new UsageError(`analysing ${what} is not available in this build`);
-  }
-  return run({
+  return {
     paths: positionals,
     json: values.json,
-    compare: values.compare,
-    ...(values.kernel !== undefined ? { kernel: values.kernel } : {}),
-    ...(values.platform !== undefined ? { platform: values.platform } : {}),
-    ...(values.cmdline !== undefined ? { cmdline: values.cmdline } : {}),
-    ...(cpus !== undefined ? { cpus } : {}),
-    ...(values.defaults !== undefined ? { sourceDefaults: values.defaults } : {}),
-    ...(sourceDevices ? { sourceDevices } : {}),
-  });
+    options: {
+      ...(values.kernel !== undefined ? { kernel: values.kernel } : {}),
+      ...(values.platform !== undefined ? { platform: values.platform } : {}),
+      ...(values.cmdline !== undefined ? { cmdline: values.cmdline } : {}),
+      ...(cpus !== undefined ? { cpus } : {}),
+      ...(values.compare ? { compare: true } : {}),
+      ...(values.defaults !== undefined ? { sourceDefaults: values.defaults } : {}),
+      ...(values.device ? { sourceDevices: parseDeviceOptions(values.device) } : {}),
+    },
+  };
+}
+
+export async function analyzeCommand(args: string[]): Promise<number> {
+  const { paths, json, options } = analyzeOptions(args);
+  let route: Awaited<ReturnType<typeof routeInputs>>;
+  try {
+    route = await routeInputs(paths, options);
+  } catch (e) {
+    if (e instanceof RouteError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (route.ignored.includes('sourceDefaults') || route.ignored.includes('sourceDevices'))
+    throw new UsageError('--defaults and --device apply to driver source only');
+  try {
+    const a = await analyzeRoute(route, {
+      source: { settingNames: { defaults: '--defaults', device: (key) => `--device "${key}"` }, root: process.cwd() },
+    });
+    stdout.line(json ? JSON.stringify(a.json, null, a.kind === 'scenario' || a.kind === 'source' ? 1 : 2) : a.text);
+    return 0;
+  } catch (e) {
+    if (e instanceof RouteError) throw new UsageError(e.message);
+    if (e instanceof ScenarioError) {
+      const file = route.files[0] as string;
+      if (json) {
+        stdout.line(
+          JSON.stringify(
+            {
+              input: { kind: 'scenario', file },
+              diagnostics: e.problems.map((p) => ({ line: p.line, column: p.column, path: p.path, message: p.message })),
+            },
+            null,
+            2,
+          ),
+        );
+      }
+      stderr.line(e.message);
+      return 2;
+    }
+    if (e instanceof ReplayFormatError) {
+      stdout.flush();
+      stderr.line(`${route.files[0]}:${e.line}: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof TarFormatError) {
+      stderr.line(`swiotlb-lens: ${paths.join(' ')}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
 }
 
 /** `--device KEY=SETTINGS`, repeatable: the key is the device as the source names it (no "="). */

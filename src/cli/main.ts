@@ -4,13 +4,10 @@
 import { PROFILE_NAMES } from '../model/profiles';
 import { CmdlineError } from '../model/setup';
 import { ReplayFormatError } from '../replay/format';
-import { analyzeCommand, registerAnalyzer } from './analyze';
-import './analyzeText';
+import { analyzeCommand } from './analyze';
 import { BrokenPipe, stderr, stdout } from './output';
 import { poolCommand } from './pool';
 import { replayCommand } from './replay';
-import { analyzeScenarioCli } from './scenario';
-import { analyzeSourceCli } from './source';
 import { UsageError } from './usage';
 
 export const VERSION = '0.1.0';
@@ -86,9 +83,11 @@ export const ANALYZE_HELP = `Usage: swiotlb-lens analyze PATH... [--json] [--ker
 
 Analyses what PATH holds, told apart by content:
   - a kernel trace (ftrace text, trace-cmd report) and/or kernel log (dmesg, journal), or a
-    folder written by the capture script;
+    folder or tar archive written by the capture script; a lone trace or log is read with
+    the capture files beside it (dmesg.txt, cmdline.txt, ...);
+  - replay ops (JSON Lines from an "init" op): replayed, with a summary (as replay --summary);
   - a scenario (JSON: platform, kernel, pool, devices, workload);
-  - driver source (C files or a folder of them).
+  - driver source (C files or a folder of them; a lone C file is read with its folder's).
 
 Options:
   --json            one JSON object instead of a report
@@ -120,9 +119,6 @@ function helpFor(cmd: string | undefined): string {
       return MAIN_HELP;
   }
 }
-
-registerAnalyzer('scenario', analyzeScenarioCli);
-registerAnalyzer('source', analyzeSourceCli);
 
 /** Runs the CLI; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {

@@ -1,5 +1,5 @@
 /**
- * `swiotlb-lens replay FILE`: the allocator's test contract (replay-format.md).
+ * `swiotlb-lens replay FILE`: the allocator's test contract (docs/replay-format.md).
  */
 import { parseArgs } from 'node:util';
 import { ReplayFormatError } from '../replay/format';

@@ -8,20 +8,13 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { PanelModel, type SessionExtras } from '../analysis/panelModel';
 import type { Diagnostic as SessionDiagnostic } from '../analysis/session';
+import { type AnalysisSettings, routeRequest } from '../inputs/request';
+import type { Route } from '../inputs/router';
 import type { AnalysisRequest } from '../protocol/messages';
 
-export interface AnalysisSettings {
-  /** Kernel profile name, or undefined for "from the input". */
-  readonly kernel?: string;
-  /** Platform profile id, or undefined for "from the input". */
-  readonly platform?: string;
-  /** Kernel command line to assume when the input has none. */
-  readonly cmdline?: string;
-  readonly cpus?: number;
-}
+export type { AnalysisSettings };
 
 export interface RunContext {
-  readonly settings: AnalysisSettings;
   readonly signal: AbortSignal;
   /** Fraction done (0 ... 1) and what is being done. */
   progress(fraction: number | undefined, message?: string): void;
@@ -36,7 +29,8 @@ export interface AnalysisResult {
   readonly problemsPublished?: boolean;
 }
 
-export type Runner = (request: AnalysisRequest, ctx: RunContext) => Promise<AnalysisResult>;
+/** Runs a route of its kind (the router decided which), with what VS Code adds to it. */
+export type Runner = (route: Route, ctx: RunContext) => Promise<AnalysisResult>;
 
 /** An input problem at a line: shown with a "Go to Line" action. */
 export class InputError extends Error {
@@ -102,11 +96,15 @@ export class Analyses implements vscode.Disposable {
     const platform = c.get<string>('platform', 'auto');
     const cmdline = c.get<string>('pool.cmdline', '').trim();
     const cpus = c.get<number | null>('pool.cpus', null);
+    const sourceDefaults = c.get<string>('source.defaults', '').trim();
+    const sourceDevices = c.get<Record<string, string>>('source.devices', {});
     return {
       ...(kernel && kernel !== 'auto' ? { kernel } : {}),
       ...(platform && platform !== 'auto' ? { platform } : {}),
       ...(cmdline ? { cmdline } : {}),
       ...(cpus && cpus > 0 ? { cpus } : {}),
+      ...(sourceDefaults ? { sourceDefaults } : {}),
+      ...(Object.keys(sourceDevices).length ? { sourceDevices } : {}),
     };
   }
 
@@ -130,19 +128,16 @@ export class Analyses implements vscode.Disposable {
     request: AnalysisRequest,
     opts: { target?: Target; quiet?: boolean; startedAt?: number } = {},
   ): Promise<PanelModel | undefined> {
-    const runner = runners.get(request.kind);
     const what = vscode.workspace.asRelativePath(request.files[0] as string);
-    if (!runner) {
-      void vscode.window.showErrorMessage(`SWIOTLB: analysing ${request.kind} inputs is not available in this version (${what}).`);
-      return undefined;
-    }
     const command = opts.startedAt ?? performance.now();
-    const settings = {
-      ...this.settings(),
-      ...(request.kernel ? { kernel: request.kernel } : {}),
-      ...(request.platform ? { platform: request.platform } : {}),
-    };
     try {
+      // the router decides what the files are and which settings apply, as for the CLI
+      const route = await routeRequest(request, this.settings());
+      const runner = runners.get(route.kind);
+      if (!runner) {
+        void vscode.window.showErrorMessage(`SWIOTLB: analysing ${route.kind} inputs is not available in this version (${what}).`);
+        return undefined;
+      }
       const result = await vscode.window.withProgress(
         {
           location: opts.quiet ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification,
@@ -153,8 +148,7 @@ export class Analyses implements vscode.Disposable {
           const ac = new AbortController();
           token.onCancellationRequested(() => ac.abort());
           let reported = 0;
-          return runner(request, {
-            settings,
+          return runner(route, {
             signal: ac.signal,
             progress(fraction, message) {
               const pct = fraction === undefined ? reported : Math.min(100, Math.max(reported, 100 * fraction));

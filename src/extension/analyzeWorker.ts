@@ -1,23 +1,23 @@
 /**
  * Runs a trace/log analysis in a worker thread (its own bundle, dist/analyzeWorker.js), so the
- * extension host's main thread stays responsive: progress messages while reading, then the
- * report (text and JSON) and the session's summary. Cancelling terminates the worker.
+ * extension host's main thread stays responsive: the shared analysis of the route
+ * (inputs/analyze.ts), progress messages while reading, then the session (its event table as
+ * transferred column buffers), what the panel says around it and the report. Cancelling
+ * terminates the worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EventTable, type EventTableTransfer } from '../analysis/eventTable';
+import type { SessionExtras } from '../analysis/panelModel';
 import type { AnalysisSession } from '../analysis/session';
-import { buildReport, formatReport } from '../trace/report';
-import { analyzeText } from '../trace/run';
-import { traceSession } from '../trace/session';
+import { analyzeRoute, summaryLine } from '../inputs/analyze';
+import type { Route } from '../inputs/router';
 
 export interface AnalyzeWorkerInput {
-  paths: string[];
-  kernel?: string;
-  platform?: string;
-  cmdline?: string;
-  cpus?: number;
+  readonly route: Extract<Route, { kind: 'text' }>;
   /** Rows kept for the session's event table. */
-  rowLimit: number;
+  readonly rowLimit: number;
+  /** How the report's last line names the first file. */
+  readonly label: string;
 }
 
 export type AnalyzeWorkerMessage =
@@ -25,7 +25,7 @@ export type AnalyzeWorkerMessage =
   | {
       type: 'done';
       text: string;
-      report: ReturnType<typeof buildReport>;
+      extras: Omit<SessionExtras, 'request'>;
       /** The session for the panel: its event table travels as transferred column buffers. */
       session: Omit<AnalysisSession, 'events'>;
       events: EventTableTransfer;
@@ -36,20 +36,17 @@ async function main(): Promise<void> {
   const input = workerData as AnalyzeWorkerInput;
   const post = (m: AnalyzeWorkerMessage) => parentPort?.postMessage(m);
   try {
-    const events = new EventTable();
-    const analysis = await analyzeText(input.paths, {
-      ...(input.kernel ? { kernel: input.kernel } : {}),
-      ...(input.platform ? { platform: input.platform } : {}),
-      ...(input.cmdline ? { cmdline: input.cmdline } : {}),
-      ...(input.cpus ? { cpus: input.cpus } : {}),
-      events,
-      rowLimit: input.rowLimit,
-      onProgress: (fraction) => post({ type: 'progress', fraction }),
-    });
-    const report = buildReport(analysis);
-    const { events: table, ...session } = traceSession(analysis, report);
+    // heads arrive as plain bytes
+    const inputs = input.route.inputs.map((f) => (f.head ? { ...f, head: Buffer.from(f.head) } : f));
+    const a = await analyzeRoute(
+      { ...input.route, inputs },
+      { rowLimit: input.rowLimit, onProgress: (fraction) => post({ type: 'progress', fraction }) },
+    );
+    if (a.kind !== 'text') throw new Error(`not a trace route: ${a.kind}`);
+    const { events: table, ...session } = a.session;
     const transfer = table.toTransfer();
-    const done: AnalyzeWorkerMessage = { type: 'done', text: formatReport(report), report, session, events: transfer };
+    const text = `${a.text}\n${summaryLine(input.label, a.json)}`;
+    const done: AnalyzeWorkerMessage = { type: 'done', text, extras: a.extras, session, events: transfer };
     parentPort?.postMessage(done, EventTable.transferList(transfer));
   } catch (e) {
     post({ type: 'error', message: (e as Error).message });

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { gunzipSync } from 'node:zlib';
 import * as vscode from 'vscode';
-import { detectInputKind, isReplayOps } from '../io/detect';
+import { RouteError, routeInputs } from '../inputs/router';
 import type { AnalysisRequest } from '../protocol/messages';
 import { Analyses } from './analyses';
 import { explainLogLine } from './explain';
@@ -95,18 +95,13 @@ function argUri(arg: unknown): vscode.Uri | undefined {
   return undefined;
 }
 
-/** What kind of analysis a set of files asks for, from their content. */
+/** What kind of analysis a set of files asks for: the router tells it from their content. */
 async function requestFor(files: string[], extra: Partial<AnalysisRequest> = {}): Promise<AnalysisRequest | undefined> {
   try {
-    if (files.length === 1 && (await isReplayOps(files[0] as string))) return { kind: 'replay', files, ...extra };
-    const kinds = new Set(await Promise.all(files.map((f) => detectInputKind(f))));
-    if (kinds.size > 1) {
-      void vscode.window.showErrorMessage(`SWIOTLB: analyse inputs of one kind at a time (got ${[...kinds].join(' and ')}).`);
-      return undefined;
-    }
-    return { kind: [...kinds][0] as AnalysisRequest['kind'], files, ...extra };
+    const route = await routeInputs(files);
+    return { kind: route.kind, files, ...extra };
   } catch (e) {
-    void vscode.window.showErrorMessage(`SWIOTLB: ${(e as Error).message}`);
+    void vscode.window.showErrorMessage(`SWIOTLB: ${e instanceof RouteError ? '' : 'cannot read the input: '}${(e as Error).message}`);
     return undefined;
   }
 }

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { PLATFORMS } from '../model/dma/platform';
 import { PROFILE_CHOICES, PROFILE_NAMES } from '../model/profiles';
+import { pctText } from '../model/units';
 import type { Analyses } from './analyses';
 
 /** Writes a profile setting where it applies: the workspace when one is open. */
@@ -89,7 +90,7 @@ export class ProfileStatus implements vscode.Disposable {
     if (platform !== 'auto') parts.push(platform);
     const s = m?.info.summary;
     if (m && s?.peakSlots !== null && s?.peakSlots !== undefined && m.info.pool)
-      parts.push(`peak ${((100 * s.peakSlots) / m.info.pool.nslabs).toFixed(0)} %`);
+      parts.push(`peak ${pctText(s.peakSlots, m.info.pool.nslabs, { digits: 0 })}`);
     if (s && s.failed + s.hangs > 0) parts.push(`$(error) ${s.failed + s.hangs}`);
     this.item.text = parts.join(' · ');
     const tip = new vscode.MarkdownString(undefined, true);

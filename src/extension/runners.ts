@@ -1,19 +1,14 @@
 /**
- * The analysis runners the extension registers: each turns an AnalysisRequest into a session
- * with the same core the CLI uses, reporting progress and honouring cancellation.
+ * The runners of replay ops and scenarios in the extension: the shared analysis of their route
+ * (inputs/analyze.ts, as the CLI runs it) plus what VS Code adds: the editor's unsaved text, the
+ * scenario's problems at their JSON positions, errors with "Go to Line".
  */
-import { stat } from 'node:fs/promises';
 import * as vscode from 'vscode';
+import { analyzeRoute, type InputAnalysis } from '../inputs/analyze';
+import type { Route } from '../inputs/router';
 import { ReplayFormatError } from '../replay/format';
-import { replaySession } from '../replay/run';
-import { formatSummary, summarizeReplay } from '../replay/summary';
-import { compareScenario } from '../scenario/compare';
-import { parseScenario, ScenarioError } from '../scenario/format';
-import { formatScenario } from '../scenario/report';
-import { runScenario } from '../scenario/run';
-import { InputError, registerRunner } from './analyses';
-
-const basename = (p: string) => p.replace(/^.*[\\/]/, '');
+import { ScenarioError } from '../scenario/format';
+import { type AnalysisResult, InputError, type RunContext, registerRunner } from './analyses';
 
 let scenarioProblems: vscode.DiagnosticCollection | undefined;
 
@@ -23,92 +18,58 @@ export function scenarioDiagnostics(): vscode.DiagnosticCollection {
   return scenarioProblems;
 }
 
-export function registerRunners(): void {
-  registerRunner('replay', async (request, ctx) => {
-    const file = request.files[0] as string;
-    let size = 0;
-    try {
-      size = (await stat(file)).size;
-    } catch {
-      // reported by the replay below
-    }
-    const mismatches: string[] = [];
-    try {
-      const { run, session } = await replaySession(file, {
-        ...(ctx.settings.kernel ? { kernel: ctx.settings.kernel } : {}),
-        check: true,
-        signal: ctx.signal,
-        onProgress(bytes) {
-          if (size > 0) ctx.progress(bytes / size);
-        },
-        onOp(outcome) {
-          if (mismatches.length < 100) {
-            if (outcome.mismatch) mismatches.push(outcome.mismatch);
-            if (outcome.race) mismatches.push(outcome.race);
-          }
-        },
-      });
-      const summary = summarizeReplay(run, true);
-      const notes = [`${summary.kernel.title} (profile ${summary.kernel.name}, from ${summary.kernel.source}).`];
-      if (summary.kernel.note) notes.push(summary.kernel.note);
-      if (summary.check && summary.check.mismatches + summary.check.races > 0) {
-        notes.push(...mismatches.slice(0, 20).map((m) => `Model check: ${m}`));
-      }
-      return {
-        session,
-        extras: {
-          title: `Replay: ${basename(file)}`,
-          check: summary.check?.compared
-            ? { compared: summary.check.compared, matched: summary.check.matched, profile: run.profile.name }
-            : null,
-          notes,
-        },
-        report: [formatSummary(summary), ...mismatches.map((m) => `  ${m}`)].join('\n'),
-      };
-    } catch (e) {
-      if (e instanceof ReplayFormatError) throw new InputError(file, e.line, e.message);
-      throw e;
-    }
-  });
+/** Files open with unsaved changes: analysed as the editor shows them. */
+export function unsavedText(): Map<string, string> {
+  const overlay = new Map<string, string>();
+  for (const d of vscode.workspace.textDocuments) if (d.isDirty && d.uri.scheme === 'file') overlay.set(d.uri.fsPath, d.getText());
+  return overlay;
+}
 
-  registerRunner('scenario', async (request) => {
-    const file = request.files[0] as string;
-    const uri = vscode.Uri.file(file);
-    // the editor's text, saved or not
-    const doc = await vscode.workspace.openTextDocument(uri);
-    const diags = scenarioDiagnostics();
-    let scenario: ReturnType<typeof parseScenario>;
-    try {
-      scenario = parseScenario(doc.getText(), file);
-    } catch (e) {
-      if (!(e instanceof ScenarioError)) throw e;
-      diags.set(
-        uri,
-        e.problems.map((p) => {
-          const pos = new vscode.Position(p.line - 1, p.column - 1);
-          const range = doc.getWordRangeAtPosition(pos, /"[^"]*"|[\w.+-]+/) ?? new vscode.Range(pos, pos.translate(0, 1));
-          const d = new vscode.Diagnostic(range, `${p.path}: ${p.message}`, vscode.DiagnosticSeverity.Error);
-          d.source = 'swiotlb-lens';
-          return d;
-        }),
-      );
-      const first = e.problems[0];
-      throw new InputError(
-        file,
-        first?.line ?? 1,
-        `${e.problems.length} problem${e.problems.length === 1 ? '' : 's'} in the scenario (see Problems)${first ? `; first: ${first.path}: ${first.message}` : ''}`,
-      );
-    }
+/** What the panel and the output channel get of an analysis. */
+export function resultOf(a: InputAnalysis): AnalysisResult {
+  return { session: a.session, extras: a.extras, report: a.text };
+}
+
+async function runReplay(route: Route, ctx: RunContext): Promise<AnalysisResult> {
+  try {
+    return resultOf(await analyzeRoute(route, { signal: ctx.signal, onProgress: (f) => ctx.progress(f) }));
+  } catch (e) {
+    if (e instanceof ReplayFormatError) throw new InputError(route.files[0] as string, e.line, e.message);
+    throw e;
+  }
+}
+
+async function runScenario(route: Route, ctx: RunContext): Promise<AnalysisResult> {
+  const file = route.files[0] as string;
+  const uri = vscode.Uri.file(file);
+  const diags = scenarioDiagnostics();
+  try {
+    const a = await analyzeRoute(route, { signal: ctx.signal, overlay: unsavedText() });
     diags.delete(uri);
-    const run = runScenario(scenario);
-    const comparison = request.compare ? compareScenario(scenario) : undefined;
-    return {
-      session: run.session,
-      extras: {
-        title: `Scenario: ${scenario.name}`,
-        notes: scenario.description ? [scenario.description] : [],
-      },
-      report: formatScenario(run, comparison),
-    };
-  });
+    return resultOf(a);
+  } catch (e) {
+    if (!(e instanceof ScenarioError)) throw e;
+    const doc = await vscode.workspace.openTextDocument(uri);
+    diags.set(
+      uri,
+      e.problems.map((p) => {
+        const pos = new vscode.Position(p.line - 1, p.column - 1);
+        const range = doc.getWordRangeAtPosition(pos, /"[^"]*"|[\w.+-]+/) ?? new vscode.Range(pos, pos.translate(0, 1));
+        const d = new vscode.Diagnostic(range, `${p.path}: ${p.message}`, vscode.DiagnosticSeverity.Error);
+        d.source = 'swiotlb-lens';
+        return d;
+      }),
+    );
+    const first = e.problems[0];
+    throw new InputError(
+      file,
+      first?.line ?? 1,
+      `${e.problems.length} problem${e.problems.length === 1 ? '' : 's'} in the scenario (see Problems)${first ? `; first: ${first.path}: ${first.message}` : ''}`,
+    );
+  }
+}
+
+export function registerRunners(): void {
+  registerRunner('replay', runReplay);
+  registerRunner('scenario', runScenario);
 }

@@ -1,14 +1,13 @@
 /**
  * Streams lines as byte ranges, for inputs too large to turn into strings line by line (traces
  * of many millions of lines): the caller parses the bytes in place and decodes only the few
- * pieces it keeps. Same rules as lines.ts: `.gz` decompressed on the fly, CRLF accepted,
- * over-long lines reported and skipped instead of growing a buffer without bound.
+ * pieces it keeps. `.gz` is decompressed on the fly, CRLF accepted, over-long lines reported and
+ * skipped instead of growing a buffer without bound. This is the one line splitter: string lines
+ * (lines.ts), the parallel reader's blocks (parallel.ts) and the parse worker's lines use it.
  */
-
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { isGzipPath } from './lines';
+import { CHUNK_BYTES, fileChunks, isGzip, isGzipDamage } from './chunks';
+import { readTar } from './tar';
 
 export interface ByteLineSink {
   /**
@@ -20,45 +19,58 @@ export interface ByteLineSink {
   overlong?(lineNo: number, bytes: number): void;
 }
 
-export interface ReadLineBytesOptions {
-  /** Lines longer than this many bytes are reported and skipped (default 1 MiB). */
-  maxLineBytes?: number;
-  /** Checked once per chunk. */
-  signal?: AbortSignal;
-  /** Raw (compressed) bytes read so far, once per chunk. */
-  onProgress?(bytesRead: number): void;
+/** Receives runs of whole lines instead of single lines (the lines are not counted here). */
+export interface ByteBlockSink {
+  /** Bytes [start, end) of `buf`: whole lines (the last one's '\n' may be missing). */
+  block(buf: Buffer, start: number, end: number): void;
+  /** An over-long line, in stream order between the blocks; its bytes are dropped. */
+  overlong(bytes: number): void;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
-const CHUNK = 1 << 20;
 
-/** Splits a byte stream into lines; push() the chunks in order, then end(). */
+/** Splits a byte stream into lines (or runs of whole lines); push() the chunks in order, then end(). */
 export class ByteLineSplitter {
   private carry: Buffer = Buffer.alloc(0);
   private carryLen = 0;
   private skipping = false;
   private skipped = 0;
+  private readonly lines: ByteLineSink | null;
+  private readonly blocks: ByteBlockSink | null;
+  /** Lines so far (line mode). */
   lineNo = 0;
 
   constructor(
-    private readonly sink: ByteLineSink,
+    sink: ByteLineSink | ByteBlockSink,
     private readonly maxLine = DEFAULT_MAX_LINE_BYTES,
-  ) {}
+  ) {
+    this.blocks = 'block' in sink ? sink : null;
+    this.lines = 'block' in sink ? null : sink;
+  }
 
+  /** Emits bytes [start, end) as one line, the carried (or skipped) part before it included. */
   private emit(buf: Buffer, start: number, end: number): void {
     this.lineNo++;
+    const lines = this.lines;
     if (this.skipping) {
       this.skipping = false;
-      this.sink.overlong?.(this.lineNo, this.skipped + (end - start));
+      const n = this.skipped + (end - start);
       this.skipped = 0;
+      if (lines) lines.overlong?.(this.lineNo, n);
+      else this.blocks?.overlong(n);
       return;
     }
     if (end - start > this.maxLine) {
-      this.sink.overlong?.(this.lineNo, end - start);
+      if (lines) lines.overlong?.(this.lineNo, end - start);
+      else this.blocks?.overlong(end - start);
+      return;
+    }
+    if (!lines) {
+      (this.blocks as ByteBlockSink).block(buf, start, end);
       return;
     }
     if (end > start && buf[end - 1] === 13) end--;
-    this.sink.line(buf, start, end, this.lineNo);
+    lines.line(buf, start, end, this.lineNo);
   }
 
   private append(buf: Buffer, start: number, end: number): void {
@@ -97,13 +109,38 @@ export class ByteLineSplitter {
       nl = buf.indexOf(10, pos);
       if (nl >= length) nl = -1;
     }
-    while (nl >= 0) {
-      this.emit(buf, pos, nl);
-      pos = nl + 1;
-      nl = buf.indexOf(10, pos);
-      if (nl >= length) nl = -1;
+    if (this.blocks) {
+      if (nl >= 0) pos = this.pushBlocks(this.blocks, buf, pos, buf.lastIndexOf(10, length - 1));
+    } else {
+      while (nl >= 0) {
+        this.emit(buf, pos, nl);
+        pos = nl + 1;
+        nl = buf.indexOf(10, pos);
+        if (nl >= length) nl = -1;
+      }
     }
     if (pos < length) this.append(buf, pos, length);
+  }
+
+  /** The whole lines in [pos, last] as runs, over-long lines cut out; returns where the rest starts. */
+  private pushBlocks(sink: ByteBlockSink, buf: Buffer, pos: number, last: number): number {
+    // a run no longer than the limit cannot hold an over-long line: no need to look at its lines
+    if (last - pos <= this.maxLine) {
+      sink.block(buf, pos, last + 1);
+      return last + 1;
+    }
+    let run = pos;
+    for (let s = pos; s <= last; ) {
+      const e = buf.indexOf(10, s);
+      if (e - s > this.maxLine) {
+        if (s > run) sink.block(buf, run, s);
+        sink.overlong(e - s);
+        run = e + 1;
+      }
+      s = e + 1;
+    }
+    if (run <= last) sink.block(buf, run, last + 1);
+    return last + 1;
   }
 
   /** Emits the last line if the input did not end with a newline; returns the line count. */
@@ -117,60 +154,89 @@ export class ByteLineSplitter {
   }
 }
 
-function abortError(): Error {
+export interface ReadByteLinesOptions {
+  /** Lines longer than this many bytes are reported and skipped (default 1 MiB). */
+  readonly maxLineBytes?: number;
+  /** Checked once per chunk. */
+  readonly signal?: AbortSignal;
+  /** Decompressed bytes of each chunk, after it was split. */
+  readonly onBytes?: (n: number) => void;
+  /** Raw (compressed) bytes read so far. */
+  readonly onRawBytes?: (total: number) => void;
+  /**
+   * A damaged or truncated gzip stream: what was decoded is still split, then this is called with
+   * the line after the last one read. Without it the error is thrown.
+   */
+  readonly onDamage?: (line: number, message: string) => void;
+}
+
+export function abortError(): Error {
   return new DOMException('cancelled', 'AbortError');
 }
 
-/** Feeds a stream of chunks to a splitter (gzip members, tar entries, ...). */
-export async function splitStream(
-  source: AsyncIterable<Buffer>,
-  sink: ByteLineSink,
-  opts: ReadLineBytesOptions & { rawBytes?: () => number } = {},
-): Promise<number> {
-  const splitter = new ByteLineSplitter(sink, opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
-  for await (const chunk of source) {
-    if (opts.signal?.aborted) throw abortError();
-    splitter.push(chunk);
-    opts.onProgress?.(opts.rawBytes ? opts.rawBytes() : 0);
-  }
-  return splitter.end();
+export function damageMessage(e: Error): string {
+  return `the gzip data is damaged or cut short (${e.message}): read up to here`;
 }
 
-/** Reads a file (plain or `.gz`, told apart by its first two bytes) line by line as bytes. */
-export async function readLineBytes(path: string, sink: ByteLineSink, opts: ReadLineBytesOptions = {}): Promise<number> {
-  const fh = await open(path, 'r');
-  let gz = false;
+/** Reads a file (plain or gzip) line by line as bytes; returns the number of lines. */
+export async function readByteLines(file: string, sink: ByteLineSink, opts: ReadByteLinesOptions = {}): Promise<number> {
+  const sp = new ByteLineSplitter(sink, opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
   try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(head, 0, 2, 0);
-    gz = (bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b) || (bytesRead < 2 && isGzipPath(path) && bytesRead > 0);
-    if (!gz) {
-      const splitter = new ByteLineSplitter(sink, opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
-      const buf = Buffer.allocUnsafe(CHUNK);
-      let total = 0;
-      for (;;) {
-        if (opts.signal?.aborted) throw abortError();
-        const { bytesRead: n } = await fh.read(buf, 0, CHUNK, null);
-        if (n === 0) break;
-        total += n;
-        splitter.push(buf, n);
-        opts.onProgress?.(total);
-      }
-      return splitter.end();
+    for await (const c of fileChunks(file, opts.onRawBytes ? { onRawBytes: opts.onRawBytes } : {})) {
+      if (opts.signal?.aborted) throw abortError();
+      sp.push(c);
+      opts.onBytes?.(c.length);
     }
-  } finally {
-    await fh.close();
+  } catch (e) {
+    if (!opts.onDamage || !isGzipDamage(e)) throw e;
+    opts.onDamage(sp.lineNo + 1, damageMessage(e as Error));
   }
-  const raw = createReadStream(path, { highWaterMark: CHUNK });
-  let rawBytes = 0;
-  raw.on('data', (b) => {
-    rawBytes += b.length;
+  return sp.end();
+}
+
+/**
+ * Reads one entry of a tar archive (itself plain or gzip, the entry too) line by line as bytes;
+ * returns the number of lines.
+ */
+export async function readTarEntryLines(file: string, entry: string, sink: ByteLineSink, opts: ReadByteLinesOptions = {}): Promise<number> {
+  const sp = new ByteLineSplitter(sink, opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+  let found = false;
+  await readTar(fileChunks(file), (name) => {
+    if (name !== entry || found) return null;
+    found = true;
+    let gunzip: ReturnType<typeof createGunzip> | null = null;
+    let first = true;
+    return {
+      data(c) {
+        if (opts.signal?.aborted) throw abortError();
+        opts.onBytes?.(c.length);
+        if (first) {
+          first = false;
+          if (isGzip(c)) {
+            gunzip = createGunzip({ chunkSize: CHUNK_BYTES });
+            gunzip.on('data', (d: Buffer) => sp.push(d));
+          }
+        }
+        if (!gunzip) {
+          sp.push(c);
+          return undefined;
+        }
+        const g = gunzip;
+        return g.write(c) ? undefined : new Promise<void>((resolve) => g.once('drain', () => resolve()));
+      },
+      end() {
+        const g = gunzip;
+        if (!g) return undefined;
+        return new Promise<void>((resolve) => {
+          g.once('end', () => resolve());
+          g.once('error', (e) => {
+            opts.onDamage?.(sp.lineNo + 1, damageMessage(e));
+            resolve();
+          });
+          g.end();
+        });
+      },
+    };
   });
-  const gunzip = raw.pipe(createGunzip({ chunkSize: CHUNK }));
-  raw.on('error', (e) => gunzip.destroy(e));
-  try {
-    return await splitStream(gunzip as AsyncIterable<Buffer>, sink, { ...opts, rawBytes: () => rawBytes });
-  } finally {
-    raw.destroy();
-  }
+  return sp.end();
 }

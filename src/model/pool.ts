@@ -167,14 +167,12 @@ export class IoTlbPool {
   }
 
   /**
-   * Why a search for `nslots` found nothing: 'exhausted' when no area even has that many free
-   * slots (a bigger pool would help), 'fragmented' when one does but no run fits (fragmentation,
-   * alignment, boundary), 'too-big' beyond one segment.
+   * Whether some area still has `nslots` free slots: after a failed search this tells a full pool
+   * (a bigger pool would help) from a fragmented one (reasons.ts failureReason).
    */
-  failureCause(nslots: number): 'too-big' | 'exhausted' | 'fragmented' {
-    if (nslots > IO_TLB_SEGSIZE) return 'too-big';
-    for (let a = 0; a < this.nareas; a++) if (this.areaFree(a) >= nslots) return 'fragmented';
-    return 'exhausted';
+  anyAreaHas(nslots: number): boolean {
+    for (let a = 0; a < this.nareas; a++) if (this.areaFree(a) >= nslots) return true;
+    return false;
   }
 
   /** Slots free in an area (area_nslabs - used): the quick test before scanning. */

@@ -1,6 +1,6 @@
 /**
  * Kernel version profiles: which allocator algorithm and which bookkeeping rules a kernel
- * release uses (spec: swiotlb-model.md §0.3 "Version profiles", §9 version history).
+ * release uses (docs/swiotlb-model.md §0.3 "Version profiles", §9 version history).
  *
  * A profile is a family (P510, P61, P66e, P66l, P612); a resolved profile additionally carries
  * the few stable-series details that depend on the exact release (e.g. 6.1.84's alignment fix).
@@ -158,7 +158,7 @@ interface NamedProfile {
   readonly tweak?: Partial<Flags>;
 }
 
-/** The names `--kernel` accepts (replay-format.md), first name canonical. */
+/** The names `--kernel` accepts (docs/replay-format.md), first name canonical. */
 const NAMED: readonly NamedProfile[] = [
   { names: ['5.10', 'P510'], title: 'Linux 5.10 LTS (5.10.118 ... 5.10.262)', flags: P510 },
   { names: ['6.1', 'P61'], title: 'Linux 6.1 LTS (6.1.84 ... 6.1.192)', flags: P61 },
@@ -197,7 +197,7 @@ function parseRelease(text: string): [number, number, number] | undefined {
 }
 
 /**
- * Profile for an exact kernel release. Stable-series details follow swiotlb-model.md §9;
+ * Profile for an exact kernel release. Stable-series details follow docs/swiotlb-model.md §9;
  * `note` says when the release is outside the verified ranges.
  */
 function profileForRelease(text: string): { profile: KernelProfile; note?: string } | undefined {

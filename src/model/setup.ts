@@ -3,7 +3,7 @@
  * (setup_io_tlb_npages), swiotlb_adjust_size (memory-encryption guests, arm64 kmalloc
  * bouncing), the number of areas, the power-of-two rounding, the boot allocation with its
  * halving fall-back, whether a pool is created at all, and what the kernel prints
- * (spec: swiotlb-model.md §2).
+ * (docs/swiotlb-model.md §2).
  */
 import { DEFAULT_PAGE_SHIFT, IO_TLB_DEFAULT_SIZE, IO_TLB_MIN_SLABS, IO_TLB_SEGSIZE, IO_TLB_SHIFT, IO_TLB_SIZE } from './constants';
 import { mappedMessage, SWIOTLB_PR_PREFIX } from './messages';

@@ -2,7 +2,7 @@
  * The swiotlb API over one pool: swiotlb_tbl_map_single, swiotlb_tbl_unmap_single,
  * swiotlb_sync_single_for_{cpu,device}, swiotlb_alloc/swiotlb_free (restricted DMA pools),
  * with the bytes each one copies and the messages the kernel prints, per version profile
- * (spec: swiotlb-model.md §5, §6, §7.8b).
+ * (docs/swiotlb-model.md §5, §6, §7.8b).
  */
 import { DMA_ATTR, DmaDirection, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from './constants';
 import { hexAddr } from './hex';

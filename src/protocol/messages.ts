@@ -4,41 +4,27 @@
  * checked with the guards below before it is used (a webview is untrusted input to the host).
  * Large series travel as typed arrays.
  */
-import type { InputKind, PoolInfo } from '../analysis/session';
+import { type RawRow, type RowNames, SORT_COLUMNS, type SortColumn } from '../analysis/columns';
+import type { TableFilter } from '../analysis/query';
+import type { DeviceSummary, Diagnostic, InputKind, PoolInfo } from '../analysis/session';
 import type { TimelineColumns } from '../analysis/timeline';
+import type { RouteKind } from '../inputs/sniff';
+
+export { SORT_COLUMNS, type SortColumn };
 
 /**
  * What to analyse, as the host can redo it after a reload (kept in the panel's state). Only
  * files the user chose end up here; the host checks them again before reading.
  */
 export interface AnalysisRequest {
-  readonly kind: 'replay' | 'scenario' | 'text' | 'source';
+  /** What the router found the files to be (or the kind a command asked for). */
+  readonly kind: RouteKind;
   readonly files: readonly string[];
   /** Kernel profile forced by the user ("auto" or absent: from the input). */
   readonly kernel?: string;
   readonly platform?: string;
   /** Scenario: also run the other DMA path and compare. */
   readonly compare?: boolean;
-}
-
-/** Per-device totals for the Devices tab. */
-export interface DeviceView {
-  readonly id: number;
-  readonly name: string;
-  readonly maps: number;
-  readonly bounced: number;
-  readonly direct: number;
-  readonly failed: number;
-  readonly bytesCopied: number;
-  /** Most slots this device held at once. */
-  readonly peakSlots: number;
-}
-
-export interface DiagnosticView {
-  readonly file: string;
-  readonly line: number;
-  readonly severity: 'error' | 'warning' | 'info';
-  readonly message: string;
 }
 
 /** Everything the panel shows about a session that is not per row. */
@@ -56,13 +42,13 @@ export interface SessionInfo {
   readonly t0: number;
   readonly t1: number;
   readonly rows: number;
-  /** Device names by id (id 0 is "unknown"). */
-  readonly devices: readonly string[];
-  readonly deviceStats: readonly DeviceView[];
+  /** The names the rows' device, api and file ids stand for (id 0 is "unknown"). */
+  readonly names: RowNames;
+  readonly deviceStats: readonly DeviceSummary[];
   readonly summary: SummaryView;
   readonly notes: readonly string[];
   /** The first problems found in the input (all of them are in the Problems view and the CLI). */
-  readonly diagnostics: readonly DiagnosticView[];
+  readonly diagnostics: readonly Diagnostic[];
   readonly diagnosticCount: number;
 }
 
@@ -88,44 +74,6 @@ export interface SummaryView {
   /** Agreement of the model with placements the kernel was seen to make. */
   readonly check: { readonly compared: number; readonly matched: number; readonly profile: string } | null;
 }
-
-/** One table row as the webview draws it (all strings are plain text). */
-export interface RowView {
-  readonly index: number;
-  readonly time: number;
-  readonly cpu: number | null;
-  readonly device: string;
-  readonly api: string;
-  readonly kind: string;
-  readonly size: number | null;
-  readonly dir: string | null;
-  readonly outcome: string;
-  readonly reasons: readonly string[];
-  readonly slot: number | null;
-  readonly nslots: number;
-  readonly area: number | null;
-  readonly used: number | null;
-  readonly phys: string | null;
-  readonly dma: string | null;
-  readonly copied: number;
-  readonly pair: number | null;
-  readonly source: string | null;
-  readonly message: string | null;
-}
-
-export interface FilterView {
-  readonly devices?: readonly number[];
-  readonly kinds?: readonly number[];
-  readonly outcomes?: readonly number[];
-  readonly dirs?: readonly number[];
-  readonly reasons?: number;
-  readonly t0?: number;
-  readonly t1?: number;
-  readonly text?: string;
-}
-
-export const SORT_COLUMNS = ['index', 'time', 'cpu', 'device', 'api', 'size', 'dir', 'outcome', 'slot', 'copied'] as const;
-export type SortColumnView = (typeof SORT_COLUMNS)[number];
 
 /** Commands the side view and the panel may ask the host to run (and nothing else). */
 export const WEBVIEW_COMMANDS = [
@@ -160,8 +108,8 @@ export interface PanelState {
   readonly view?: readonly [number, number];
   readonly cursor?: number | null;
   readonly selectedRow?: number;
-  readonly filter?: FilterView;
-  readonly sort?: { readonly column: SortColumnView; readonly desc: boolean };
+  readonly filter?: TableFilter;
+  readonly sort?: { readonly column: SortColumn; readonly desc: boolean };
   readonly tab?: string;
   readonly chartMode?: 'total' | 'areas';
   readonly yScale?: 'pool' | 'fit';
@@ -182,7 +130,8 @@ export type HostMessage =
       readonly request: number;
       readonly query: number;
       readonly start: number;
-      readonly rows: readonly RowView[];
+      /** As stored (ids, bits): the webview prints them with SessionInfo.names (columns.ts). */
+      readonly rows: readonly RawRow[];
     }
   | {
       readonly type: 'slotmap';
@@ -227,8 +176,8 @@ export type WebviewMessage =
       readonly type: 'query';
       readonly session: number;
       readonly query: number;
-      readonly filter: FilterView;
-      readonly sort: { readonly column: SortColumnView; readonly desc: boolean };
+      readonly filter: TableFilter;
+      readonly sort: { readonly column: SortColumn; readonly desc: boolean };
     }
   | {
       readonly type: 'rows';
@@ -262,7 +211,7 @@ const isInt = (x: unknown, min = 0): x is number => Number.isSafeInteger(x) && (
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const isIntList = (x: unknown) => Array.isArray(x) && x.length <= 65536 && x.every((v) => isInt(v));
 
-function isFilter(x: unknown): x is FilterView {
+function isFilter(x: unknown): x is TableFilter {
   if (!isObject(x)) return false;
   for (const k of Object.keys(x)) if (!['devices', 'kinds', 'outcomes', 'dirs', 'reasons', 't0', 't1', 'text'].includes(k)) return false;
   if (x.devices !== undefined && !isIntList(x.devices)) return false;

@@ -1,5 +1,5 @@
 /**
- * The replay-ops format (JSON Lines; spec: replay-format.md, golden README §1): parsing and
+ * The replay-ops format (JSON Lines; docs/replay-format.md, golden README §1): parsing and
  * validation of the header and of each op line, with messages that name the field.
  */
 import { DmaDirection, IO_TLB_SIZE, parseDmaDirection } from '../model/constants';
@@ -17,8 +17,8 @@ export class ReplayFormatError extends Error {
 export interface FieldDefaults {
   /** A decimal size, or 'size' for "=size" (the op's own size). */
   readonly allocSize: number | 'size';
-  readonly align: number;
-  readonly minAlign: number;
+  readonly allocAlignMask: number;
+  readonly minAlignMask: number;
   readonly boundaryBits: number;
 }
 
@@ -50,11 +50,14 @@ interface OpBase extends Expectation {
 export interface MapOp extends OpBase {
   readonly op: 'map';
   readonly cpu: number;
-  readonly orig: number;
+  /** orig_addr ("orig" in the file). */
+  readonly origAddr: number;
   readonly size: number;
   readonly allocSize: number;
-  readonly align: number;
-  readonly minAlign: number;
+  /** alloc_align_mask ("align"). */
+  readonly allocAlignMask: number;
+  /** min_align_mask ("min_align"). */
+  readonly minAlignMask: number;
   readonly boundaryBits: number;
   readonly dir: DmaDirection;
   readonly attrs: number;
@@ -66,7 +69,7 @@ export interface AllocOp extends OpBase {
   readonly op: 'alloc';
   readonly cpu: number;
   readonly size: number;
-  readonly minAlign: number;
+  readonly minAlignMask: number;
   readonly boundaryBits: number;
   readonly dev?: string;
   readonly observedIndex?: number;
@@ -92,7 +95,7 @@ export type ReplayOp = MapOp | AllocOp | UnmapOp | SyncOp;
 
 export const OP_NAMES = ['map', 'alloc', 'unmap', 'sync_for_cpu', 'sync_for_device'] as const;
 
-const BUILTIN_DEFAULTS: FieldDefaults = { allocSize: 'size', align: 0, minAlign: 0, boundaryBits: 64 };
+const BUILTIN_DEFAULTS: FieldDefaults = { allocSize: 'size', allocAlignMask: 0, minAlignMask: 0, boundaryBits: 64 };
 
 /** JSON.parse with the error turned into a line-numbered ReplayFormatError. */
 export function parseJsonLine(text: string, line: number): Record<string, unknown> {
@@ -196,8 +199,8 @@ function parseDefaults(fd: Record<string, unknown>, line: number): FieldDefaults
   }
   return {
     allocSize,
-    align: fd.align === undefined ? 0 : field(line, () => parseAlignMask(fd.align, 'field_defaults.align')),
-    minAlign: fd.min_align === undefined ? 0 : field(line, () => parseMask32(fd.min_align, 'field_defaults.min_align')),
+    allocAlignMask: fd.align === undefined ? 0 : field(line, () => parseAlignMask(fd.align, 'field_defaults.align')),
+    minAlignMask: fd.min_align === undefined ? 0 : field(line, () => parseMask32(fd.min_align, 'field_defaults.min_align')),
     boundaryBits: fd.boundary === undefined ? 64 : field(line, () => parseBoundaryBits(fd.boundary, 'field_defaults.boundary')),
   };
 }
@@ -242,11 +245,11 @@ function parseOpFields(o: Record<string, unknown>, d: FieldDefaults, line: numbe
         line,
         id,
         cpu,
-        orig,
+        origAddr: orig,
         size,
         allocSize,
-        align: o.align === undefined ? d.align : parseAlignMask(o.align, '"align"'),
-        minAlign: o.min_align === undefined ? d.minAlign : parseMask32(o.min_align, '"min_align"'),
+        allocAlignMask: o.align === undefined ? d.allocAlignMask : parseAlignMask(o.align, '"align"'),
+        minAlignMask: o.min_align === undefined ? d.minAlignMask : parseMask32(o.min_align, '"min_align"'),
         boundaryBits: o.boundary === undefined ? d.boundaryBits : parseBoundaryBits(o.boundary, '"boundary"'),
         dir: dirField(o, line) ?? DmaDirection.BIDIRECTIONAL,
         attrs: o.attrs === undefined ? 0 : parseMask32(o.attrs, '"attrs"'),
@@ -264,7 +267,7 @@ function parseOpFields(o: Record<string, unknown>, d: FieldDefaults, line: numbe
         id: opId(o, line),
         cpu: int(o, 'cpu', line, 0),
         size: int(o, 'size', line, 1),
-        minAlign: o.min_align === undefined ? d.minAlign : parseMask32(o.min_align, '"min_align"'),
+        minAlignMask: o.min_align === undefined ? d.minAlignMask : parseMask32(o.min_align, '"min_align"'),
         boundaryBits: o.boundary === undefined ? d.boundaryBits : parseBoundaryBits(o.boundary, '"boundary"'),
         dev: devName(o),
         observedIndex: optInt(o, 'observed_index', line, 0),

@@ -1,15 +1,17 @@
 /**
- * Replays op lines through the model (spec: replay-format.md): one output line per op, the
+ * Replays op lines through the model (docs/replay-format.md): one output line per op, the
  * `observed_index` rule (predict without changing state, then follow the kernel), `--check`
  * comparison with the file's answers, and the statistics behind the summary.
  */
-import { EventKind, Outcome, Reason } from '../analysis/codes';
+import { EventKind, Outcome } from '../analysis/codes';
 import type { EventTable } from '../analysis/eventTable';
+import { Recorder } from '../analysis/recorder';
 import { DmaDirection } from '../model/constants';
 import { hexAddr } from '../model/hex';
 import { devPrefix } from '../model/messages';
 import { type DeviceSlotParams, IoTlbPool } from '../model/pool';
 import type { KernelProfile } from '../model/profiles';
+import { failureReason } from '../model/reasons';
 import { IoTlbMem, type MapResult } from '../model/swiotlb';
 import { type AllocOp, type MapOp, type OpId, ReplayFormatError, type ReplayHeader, type ReplayOp } from './format';
 import { IdTable } from './idTable';
@@ -23,6 +25,8 @@ interface LiveMapping {
   readonly dir: DmaDirection;
   readonly line: number;
   readonly nslots: number;
+  /** First slot of the run. */
+  readonly slot: number;
   readonly devName: string | undefined;
   /** Its row in the event table, or -1. */
   readonly row: number;
@@ -37,43 +41,26 @@ export interface OpOutcome {
   readonly race?: string;
 }
 
-export interface DeviceStats {
-  maps: number;
-  failed: number;
-  minAlignMask: number;
-  boundaryBits: number;
-  bytesMapped: number;
-  peakLiveSlots: number;
-  liveSlots: number;
-}
-
-export interface FailureRecord {
+/** A failed request as the replay format reports it (its `reason` and the kernel's message). */
+export interface ReplayFailure {
   readonly line: number;
   readonly id: OpId;
   readonly reason: string;
   readonly message: string;
 }
 
+/** What only a replay knows; the counts are in the books (recorder.ts). */
 export class ReplayStats {
-  maps = 0;
-  mapsOk = 0;
-  allocs = 0;
-  allocsOk = 0;
-  unmaps = 0;
   /** Unmaps of ids whose map failed in this replay. */
   unmapsOfFailed = 0;
-  syncs = 0;
   slotsFreed = 0;
+  /** Failed requests by the replay format's reason (full, too-big, livelock, ...). */
   readonly failures = new Map<string, number>();
   /** The first failures, with the kernel's message. */
-  readonly failureSamples: FailureRecord[] = [];
-  bytesCopiedAtMap = 0;
-  bytesCopiedAtUnmap = 0;
-  bytesCopiedAtSync = 0;
-  peakUsed = 0;
-  peakUsedLine = 0;
+  readonly failureSamples: ReplayFailure[] = [];
   peakAreaUsed: number[];
-  readonly devices = new Map<string, DeviceStats>();
+  /** Each device's slot parameters, as its first op gave them. */
+  readonly devices = new Map<string, DeviceSlotParams>();
   /** Placements compared with the file's answers (map/alloc lines with an `expect`). */
   compared = 0;
   matched = 0;
@@ -88,20 +75,6 @@ export class ReplayStats {
 }
 
 const MAX_FAILURE_SAMPLES = 50;
-
-/** Reason bits for a failed swiotlb request. */
-export function failureReasons(r: MapResult, pool: IoTlbPool): number {
-  switch (r.reason) {
-    case 'too-big':
-      return Reason.TooBig;
-    case 'livelock':
-      return Reason.Livelock;
-    case 'invalid':
-      return Reason.DriverBug;
-    default:
-      return pool.failureCause(r.nslots) === 'exhausted' ? Reason.PoolExhausted : Reason.Fragmented;
-  }
-}
 
 /** An id as it appears in JSON output. */
 function idJson(id: OpId): string {
@@ -125,8 +98,8 @@ export class Replayer {
   /** Ids whose map failed here (e.g. under another profile than the file's): their unmaps free nothing. */
   private readonly failedIds = new IdTable<true>();
   private readonly check: boolean;
-  /** When set, every op also becomes a row of this table (for the panel and JSON output). */
-  readonly events: EventTable | undefined;
+  /** Every op is counted here (and becomes a row of the table it was given). */
+  readonly recorder: Recorder;
   private readonly file: string | undefined;
 
   constructor(
@@ -143,7 +116,7 @@ export class Replayer {
     this.mem = new IoTlbMem(this.pool);
     this.stats = new ReplayStats(this.pool.nareas);
     this.check = options.check ?? false;
-    this.events = options.events;
+    this.recorder = new Recorder(options.events ? { table: options.events } : {});
     this.file = options.file;
   }
 
@@ -163,39 +136,21 @@ export class Replayer {
     }
   }
 
-  private devStats(name: string | undefined, dev: DeviceSlotParams): DeviceStats | undefined {
-    if (name === undefined) return undefined;
-    let s = this.stats.devices.get(name);
-    if (!s) {
-      s = {
-        maps: 0,
-        failed: 0,
-        minAlignMask: dev.minAlignMask,
-        boundaryBits: dev.segBoundaryBits,
-        bytesMapped: 0,
-        peakLiveSlots: 0,
-        liveSlots: 0,
-      };
-      this.stats.devices.set(name, s);
-    }
-    return s;
-  }
-
   private mapOrAlloc(op: MapOp | AllocOp): OpOutcome {
     const prev = this.live.get(op.id);
     if (prev) {
       throw new ReplayFormatError(op.line, `id ${JSON.stringify(op.id)} is still mapped (line ${prev.line})`);
     }
-    const dev: DeviceSlotParams = { minAlignMask: op.minAlign, segBoundaryBits: op.boundaryBits };
+    const dev: DeviceSlotParams = { minAlignMask: op.minAlignMask, segBoundaryBits: op.boundaryBits };
     const mem = this.mem;
     const isMap = op.op === 'map';
     const req = isMap
       ? {
           cpu: op.cpu,
-          origAddr: op.orig,
+          origAddr: op.origAddr,
           mappingSize: op.size,
           allocSize: op.allocSize,
-          allocAlignMask: op.align,
+          allocAlignMask: op.allocAlignMask,
           dir: op.dir,
           attrs: op.attrs,
           dev,
@@ -221,16 +176,10 @@ export class Replayer {
       predicted = req ? mem.tblMapSingle(req) : mem.alloc(op.cpu, op.size, dev);
       committed = predicted;
     }
-    const row = this.events ? this.recordMap(op, committed) : -1;
+    const row = this.recordMap(op, committed);
     const st = this.stats;
-    const ds = this.devStats(op.dev, dev);
-    if (isMap) st.maps++;
-    else st.allocs++;
-    if (ds) ds.maps++;
+    if (op.dev !== undefined && !st.devices.has(op.dev)) st.devices.set(op.dev, dev);
     if (committed.ok) {
-      if (isMap) st.mapsOk++;
-      else st.allocsOk++;
-      st.bytesCopiedAtMap += committed.copiedBytes;
       this.live.set(op.id, {
         kind: op.op,
         tlbAddr: committed.tlbAddr,
@@ -240,20 +189,15 @@ export class Replayer {
         dir: isMap ? op.dir : DmaDirection.BIDIRECTIONAL,
         line: op.line,
         nslots: committed.nslots,
+        slot: committed.index,
         devName: op.dev,
         row,
       });
-      if (ds) {
-        ds.bytesMapped += op.size;
-        ds.liveSlots += committed.nslots;
-        if (ds.liveSlots > ds.peakLiveSlots) ds.peakLiveSlots = ds.liveSlots;
-      }
-      this.notePeak(op.line, committed.index);
+      this.notePeak(committed.index);
     } else {
       this.failedIds.set(op.id, true);
       const reason = committed.reason as string;
       st.failures.set(reason, (st.failures.get(reason) ?? 0) + 1);
-      if (ds) ds.failed++;
       if (st.failureSamples.length < MAX_FAILURE_SAMPLES) {
         st.failureSamples.push({
           line: op.line,
@@ -272,16 +216,15 @@ export class Replayer {
   }
 
   private recordMap(op: MapOp | AllocOp, r: MapResult): number {
-    const t = this.events as EventTable;
     const isMap = op.op === 'map';
     let reasons = 0;
     let outcome = Outcome.Bounced;
     if (!r.ok) {
       outcome = r.reason === 'livelock' ? Outcome.Hang : Outcome.Failed;
-      reasons = failureReasons(r, this.pool);
+      reasons = failureReason(r.reason, r.nslots, this.pool);
     }
     const pool = this.pool;
-    return t.push({
+    return this.recorder.add({
       kind: isMap ? EventKind.Map : EventKind.Alloc,
       outcome,
       cpu: op.cpu,
@@ -291,9 +234,12 @@ export class Replayer {
       dir: isMap ? op.dir : DmaDirection.BIDIRECTIONAL,
       attrs: isMap ? op.attrs : 0,
       reasons,
-      ...(r.ok ? { slot: r.index, nslots: r.nslots, area: pool.areaOf(r.index), dma: r.tlbAddr } : {}),
+      slot: r.ok ? r.index : -1,
+      nslots: r.ok ? r.nslots : 0,
+      area: r.ok ? pool.areaOf(r.index) : -1,
+      dma: r.ok ? r.tlbAddr : -1,
       used: pool.totalUsed,
-      ...(isMap ? { phys: op.orig } : {}),
+      phys: isMap ? op.origAddr : -1,
       copied: r.copiedBytes,
       file: this.file,
       line: op.line,
@@ -301,13 +247,9 @@ export class Replayer {
     });
   }
 
-  private notePeak(line: number, slot: number): void {
+  private notePeak(slot: number): void {
     const st = this.stats;
     const pool = this.pool;
-    if (pool.totalUsed > st.peakUsed) {
-      st.peakUsed = pool.totalUsed;
-      st.peakUsedLine = line;
-    }
     const a = pool.areaOf(slot);
     const au = pool.areaUsed[a] as number;
     if (au > (st.peakAreaUsed[a] as number)) st.peakAreaUsed[a] = au;
@@ -370,36 +312,28 @@ export class Replayer {
         : mem.tblUnmapSingle(m.tlbAddr, op.size ?? m.allocSize, op.dir ?? m.dir, op.attrs ?? 0, m.dev);
     if (!r.ok) throw new ReplayFormatError(op.line, r.error ?? 'unmap failed');
     this.live.delete(op.id);
-    if (this.events) {
-      const slot = this.events.slot[m.row] as number;
-      const unmapRow = this.events.push({
-        kind: m.kind === 'alloc' ? EventKind.Free : EventKind.Unmap,
-        outcome: Outcome.Released,
-        device: m.devName,
-        api: m.kind === 'alloc' ? 'swiotlb_free' : 'swiotlb_tbl_unmap_single',
-        size: op.size ?? m.allocSize,
-        dir: op.dir ?? m.dir,
-        attrs: op.attrs ?? 0,
-        slot,
-        nslots: r.freedSlots,
-        area: this.pool.areaOf(slot),
-        used: this.pool.totalUsed,
-        dma: m.tlbAddr,
-        copied: r.copiedBytes,
-        pair: m.row,
-        file: this.file,
-        line: op.line,
-      });
-      this.events.pair[m.row] = unmapRow;
-    }
+    const slot = m.slot;
+    const unmapRow = this.recorder.add({
+      kind: m.kind === 'alloc' ? EventKind.Free : EventKind.Unmap,
+      outcome: Outcome.Released,
+      device: m.devName,
+      api: m.kind === 'alloc' ? 'swiotlb_free' : 'swiotlb_tbl_unmap_single',
+      size: op.size ?? m.allocSize,
+      dir: op.dir ?? m.dir,
+      attrs: op.attrs ?? 0,
+      slot,
+      nslots: r.freedSlots,
+      area: this.pool.areaOf(slot),
+      used: this.pool.totalUsed,
+      dma: m.tlbAddr,
+      copied: r.copiedBytes,
+      pair: m.row,
+      file: this.file,
+      line: op.line,
+    });
+    this.recorder.pair(m.row, unmapRow);
     const st = this.stats;
-    if (m.devName !== undefined) {
-      const ds = st.devices.get(m.devName);
-      if (ds) ds.liveSlots -= r.freedSlots;
-    }
-    st.unmaps++;
     st.slotsFreed += r.freedSlots;
-    st.bytesCopiedAtUnmap += r.copiedBytes;
     const used = this.pool.totalUsed;
     const json = `{"id":${idJson(op.id)},"freed_slots":${r.freedSlots},"used":${used}}`;
     if (!this.check) return { json };
@@ -436,9 +370,7 @@ export class Replayer {
     const addr = m.tlbAddr + op.offset;
     const r =
       op.op === 'sync_for_cpu' ? this.mem.syncSingleForCpu(addr, size, dir, m.dev) : this.mem.syncSingleForDevice(addr, size, dir, m.dev);
-    this.stats.syncs++;
-    this.stats.bytesCopiedAtSync += r.bytes;
-    this.events?.push({
+    this.recorder.add({
       kind: op.op === 'sync_for_cpu' ? EventKind.SyncForCpu : EventKind.SyncForDevice,
       outcome: Outcome.Synced,
       device: m.devName,

@@ -2,7 +2,7 @@
  * Replays a whole ops file, streaming it line by line. Shared by the CLI and the extension.
  */
 import { EventTable } from '../analysis/eventTable';
-import { type AnalysisSession, summarizeEvents } from '../analysis/session';
+import { type AnalysisSession, devicesOf, summaryOf } from '../analysis/session';
 import { readLines } from '../io/lines';
 import { type KernelProfile, resolveProfileWithNote } from '../model/profiles';
 import { parseHeader, parseJsonLine, parseOp, ReplayFormatError, type ReplayHeader, type ReplayOp } from './format';
@@ -69,8 +69,8 @@ export async function runReplay(file: string, opts: ReplayRunOptions = {}): Prom
         ops++;
         opts.onOp?.(outcome, op);
       },
-      overlong(lineNo, length) {
-        throw new ReplayFormatError(lineNo, `line of ${length} characters is too long for an op line`);
+      overlong(lineNo, bytes) {
+        throw new ReplayFormatError(lineNo, `line of ${bytes} bytes is too long for an op line`);
       },
     },
     { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) },
@@ -103,7 +103,8 @@ export async function replaySession(
     platform: 'swiotlb allocator only',
     pool: { start: pool.start, nslabs: pool.nslabs, nareas: pool.nareas, areaNslabs: pool.areaNslabs, source: 'header' },
     events,
-    summary: summarizeEvents(events),
+    summary: summaryOf(run.replayer.recorder.books),
+    devices: devicesOf(run.replayer.recorder.books, events.devices.values),
     diagnostics: [],
   };
   return { run, session };

@@ -3,10 +3,12 @@
  * failures with the kernel's messages, occupancy, copies, per-device figures and, when the file
  * carries the kernel's answers, how many placements the model predicted.
  */
+import type { Tally } from '../analysis/books';
+import { EventKind, Outcome } from '../analysis/codes';
 import { IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../model/constants';
 import { boundaryHex, hexAddr } from '../model/hex';
 import { swiotlbMaxMappingSize } from '../model/swiotlb';
-import { formatBytes } from '../model/units';
+import { formatBytes, pctText, percent } from '../model/units';
 import type { ReplayRun } from './run';
 
 export interface ReplaySummary {
@@ -47,8 +49,12 @@ export interface ReplaySummary {
 export function summarizeReplay(run: ReplayRun, withCheck: boolean): ReplaySummary {
   const r = run.replayer;
   const st = r.stats;
+  const b = r.recorder.books;
+  const names = r.recorder.table.devices;
   const pool = r.pool;
-  const failed = st.maps - st.mapsOk;
+  const mapsOk = b.count(EventKind.Map, Outcome.Bounced);
+  const allocsOk = b.count(EventKind.Alloc, Outcome.Bounced);
+  const peak = b.peak ?? 0;
   return {
     file: run.file,
     ...(run.header.workload ? { workload: run.header.workload } : {}),
@@ -68,31 +74,38 @@ export function summarizeReplay(run: ReplayRun, withCheck: boolean): ReplaySumma
       segments: Math.ceil(pool.nslabs / IO_TLB_SEGSIZE),
     },
     ops: run.ops,
-    maps: { attempted: st.maps, ok: st.mapsOk, failed },
-    allocs: { attempted: st.allocs, ok: st.allocsOk },
-    unmaps: st.unmaps,
-    syncs: st.syncs,
+    maps: { attempted: b.maps, ok: mapsOk, failed: b.maps - mapsOk },
+    allocs: { attempted: b.allocs, ok: allocsOk },
+    unmaps: b.count(EventKind.Unmap, Outcome.Released) + b.count(EventKind.Free, Outcome.Released),
+    syncs: b.syncs,
     failures: Object.fromEntries([...st.failures.entries()].sort((a, b) => b[1] - a[1])),
     failure_messages: st.failureSamples.map((f) => ({ ...f })),
     occupancy: {
-      peak_slots: st.peakUsed,
-      peak_percent: Math.round((1000 * st.peakUsed) / pool.nslabs) / 10,
-      peak_line: st.peakUsedLine,
+      peak_slots: peak,
+      peak_percent: percent(peak, pool.nslabs),
+      peak_line: peak > 0 ? (b.peakAt?.line ?? 0) : 0,
       peak_area_slots: [...st.peakAreaUsed],
       final_slots: pool.totalUsed,
       hiwater: pool.usedHiwater,
     },
-    copies: { at_map: st.bytesCopiedAtMap, at_unmap: st.bytesCopiedAtUnmap, at_sync: st.bytesCopiedAtSync },
-    devices: [...st.devices.entries()].map(([name, d]) => ({
-      name,
-      maps: d.maps,
-      failed: d.failed,
-      min_align_mask: hexAddr(d.minAlignMask),
-      boundary: boundaryHex(d.boundaryBits),
-      bytes_mapped: d.bytesMapped,
-      peak_live_slots: d.peakLiveSlots,
-      max_mapping_size: swiotlbMaxMappingSize(d.minAlignMask),
-    })),
+    copies: {
+      at_map: b.copied(EventKind.Map, EventKind.Alloc),
+      at_unmap: b.copied(EventKind.Unmap, EventKind.Free),
+      at_sync: b.copied(EventKind.SyncForCpu, EventKind.SyncForDevice),
+    },
+    devices: [...st.devices.entries()].map(([name, dev]) => {
+      const d = b.device(names.intern(name)) as Tally;
+      return {
+        name,
+        maps: d.maps + d.allocs,
+        failed: d.failed + d.hangs + d.count(EventKind.Alloc, Outcome.Failed) + d.count(EventKind.Alloc, Outcome.Hang),
+        min_align_mask: hexAddr(dev.minAlignMask),
+        boundary: boundaryHex(dev.segBoundaryBits),
+        bytes_mapped: d.bytesMapped,
+        peak_live_slots: d.peakLiveSlots,
+        max_mapping_size: swiotlbMaxMappingSize(dev.minAlignMask),
+      };
+    }),
     live_at_end: r.liveMappings,
     check: withCheck
       ? { compared: st.compared, matched: st.matched, mismatches: st.mismatches, races: st.races, followed: st.followed }
@@ -101,9 +114,7 @@ export function summarizeReplay(run: ReplayRun, withCheck: boolean): ReplaySumma
 }
 
 /** A percentage that never rounds a shortfall up to 100. */
-function pct(a: number, b: number): string {
-  return b === 0 ? '0 %' : `${(Math.floor((1000 * a) / b) / 10).toFixed(1)} %`;
-}
+const pct = (a: number, b: number) => pctText(a, b, { none: '0 %', floor: true });
 
 export function formatSummary(s: ReplaySummary): string {
   const out: string[] = [];

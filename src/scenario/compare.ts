@@ -3,10 +3,11 @@
  * decide the same as dma-direct + swiotlb with the Xen hooks plugged in? Both lanes run the same
  * workload in lockstep; every difference is reported with its cause.
  */
-import { Reason } from '../analysis/codes';
+
 import { IO_TLB_SHIFT } from '../model/constants';
 import type { Decision } from '../model/dma/decision';
 import { hexAddr } from '../model/hex';
+import { Reason } from '../model/reasons';
 import type { Scenario } from './format';
 import { expandWorkload, Lane, makeEngine, setupPool } from './run';
 

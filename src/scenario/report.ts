@@ -1,12 +1,13 @@
 /**
  * A scenario run as JSON (the CLI contract) and as text for people.
  */
-import { reasonCodes, reasonTexts } from '../analysis/codes';
-import { DMA_DIRECTION_NAMES } from '../model/constants';
+
+import { DMA_DIRECTION_NAMES, IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../model/constants';
 import type { Decision } from '../model/dma/decision';
 import { boundaryHex, hexAddr } from '../model/hex';
+import { reasonCodes, reasonTexts } from '../model/reasons';
 import { swiotlbMaxMappingSize } from '../model/swiotlb';
-import { formatBytes } from '../model/units';
+import { formatBytes, pctText, percent } from '../model/units';
 import type { Comparison } from './compare';
 import type { ScenarioRun } from './run';
 
@@ -68,10 +69,10 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
       nareas: pool?.nareas ?? 0,
       area_nslabs: pool ? Math.floor(pool.nslabs / pool.nareas) : 0,
       base: pool ? hexAddr(pool.start) : null,
-      bytes: pool ? pool.nslabs * 2048 : 0,
+      bytes: pool ? pool.nslabs * IO_TLB_SIZE : 0,
       force_bounce: pool?.forceBounce ?? false,
       segment_machine_bases: lane.engine.segmentBases
-        ? lane.engine.segmentBases.slice(0, Math.ceil((pool?.nslabs ?? 0) / 128)).map(hexAddr)
+        ? lane.engine.segmentBases.slice(0, Math.ceil((pool?.nslabs ?? 0) / IO_TLB_SEGSIZE)).map(hexAddr)
         : null,
       log: run.setup.boot.log,
     },
@@ -103,7 +104,7 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
       bounces_by_reason: sum.bouncesByReason,
       failures_by_cause: sum.failuresByCause,
       peak_slots: sum.peakSlots,
-      peak_percent: pool && sum.peakSlots !== null ? Math.round((1000 * sum.peakSlots) / pool.nslabs) / 10 : null,
+      peak_percent: pool && sum.peakSlots !== null ? percent(sum.peakSlots, pool.nslabs) : null,
       average_slots: sum.averageSlots === null ? null : Math.round(sum.averageSlots * 10) / 10,
       cache_ops: cacheOps,
       hypercalls,
@@ -115,9 +116,7 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
   };
 }
 
-function pct(a: number, b: number): string {
-  return b ? `${((100 * a) / b).toFixed(1)} %` : '-';
-}
+const pct = (a: number, b: number) => pctText(a, b, { none: '-' });
 
 export function formatScenario(run: ScenarioRun, comparison?: Comparison, maxCalls = 40): string {
   const j = scenarioJson(run, comparison);

@@ -6,9 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import type { Books } from '../analysis/books';
 import { EventKind, Outcome } from '../analysis/codes';
 import { EventTable } from '../analysis/eventTable';
-import { type AnalysisSession, summarizeEvents } from '../analysis/session';
+import { Recorder, type RecorderOptions } from '../analysis/recorder';
+import { type AnalysisSession, devicesOf, summaryOf } from '../analysis/session';
 import { DmaDirection, IO_TLB_SIZE } from '../model/constants';
 import type { Decision } from '../model/dma/decision';
 import type { DeviceConfig } from '../model/dma/device';
@@ -494,6 +496,8 @@ export interface ScenarioRun {
   readonly setup: PoolSetup;
   readonly lane: Lane;
   readonly session: AnalysisSession;
+  /** Every decision counted (with the group tallies asked for). */
+  readonly books: Books;
   readonly calls: number;
 }
 
@@ -527,10 +531,11 @@ function outcomeOf(d: Decision, kind: EventKind): Outcome {
 }
 
 /** Runs the scenario on its kernel path and builds the session the views read. */
-export function runScenario(s: Scenario, opts: { path?: DmaPath } = {}): ScenarioRun {
+export function runScenario(s: Scenario, opts: { path?: DmaPath; groupOf?: RecorderOptions['groupOf'] } = {}): ScenarioRun {
   const setup = setupPool(s);
   const lane = new Lane(makeEngine(s, setup, opts.path ?? 'kernel'), s);
   const events = new EventTable();
+  const recorder = new Recorder({ table: events, ...(opts.groupOf ? { groupOf: opts.groupOf } : {}) });
   let calls = 0;
   const mem = lane.engine.mem;
   for (const op of expandWorkload(s.workload)) {
@@ -542,7 +547,7 @@ export function runScenario(s: Scenario, opts: { path?: DmaPath } = {}): Scenari
       let kind = KIND_OF[op.t];
       if (op.t === 'sync' && !op.toCpu) kind = EventKind.SyncForDevice;
       if (d.call.startsWith('dma_unmap')) kind = EventKind.Unmap;
-      const row = events.push({
+      const row = recorder.add({
         kind,
         outcome: outcomeOf(d, kind),
         cpu: d.cpu,
@@ -563,7 +568,7 @@ export function runScenario(s: Scenario, opts: { path?: DmaPath } = {}): Scenari
         line: lane.lines[i] as number,
         ...(d.messages[0] ? { message: d.messages[0] } : {}),
       });
-      if (d.mapIndex !== undefined && (events.pair[d.mapIndex] as number) < 0) events.pair[d.mapIndex] = row;
+      if (d.mapIndex !== undefined && (events.pair[d.mapIndex] as number) < 0) recorder.pair(d.mapIndex, row);
     }
   }
   const session: AnalysisSession = {
@@ -581,8 +586,9 @@ export function runScenario(s: Scenario, opts: { path?: DmaPath } = {}): Scenari
         }
       : null,
     events,
-    summary: summarizeEvents(events),
+    summary: summaryOf(recorder.books),
+    devices: devicesOf(recorder.books, events.devices.values),
     diagnostics: [],
   };
-  return { scenario: s, setup, lane, session, calls };
+  return { scenario: s, setup, lane, session, books: recorder.books, calls };
 }

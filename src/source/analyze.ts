@@ -585,6 +585,7 @@ function emptySession(m: Machine, files: string[]): AnalysisSession {
     pool: null,
     events,
     summary: summarizeEvents(events),
+    devices: [],
     diagnostics: [],
   };
 }

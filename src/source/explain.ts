@@ -3,8 +3,9 @@
  * channel: the verdict, every reason, the addresses of each probe, the workload's figures, the
  * device and where its masks come from, the pair, and the annotations that apply.
  */
-import { reasonCodes, reasonTexts } from '../analysis/codes';
+
 import { hexAddr } from '../model/hex';
+import { reasonCodes, reasonTexts } from '../model/reasons';
 import { formatBytes } from '../model/units';
 import type { SourceAnalysis } from './analyze';
 import { DEVICE_KEYS } from './annotations';

@@ -2,10 +2,11 @@
  * Driver source analysis as JSON (the CLI contract: sites, devices, pairs, diagnostics) and as
  * text for people.
  */
-import { reasonCodes, reasonTexts } from '../analysis/codes';
-import { DMA_DIRECTION_NAMES } from '../model/constants';
+
+import { DMA_DIRECTION_NAMES, IO_TLB_SIZE } from '../model/constants';
 import { boundaryHex, hexAddr, maskBits } from '../model/hex';
-import { formatBytes } from '../model/units';
+import { reasonCodes, reasonTexts } from '../model/reasons';
+import { formatBytes, percent } from '../model/units';
 import { decisionJson } from '../scenario/report';
 import type { SourceAnalysis } from './analyze';
 import type { Hints, Placement, SizeSpec } from './annotations';
@@ -170,7 +171,7 @@ function machineJson(m: Machine, sim: SourceAnalysis['drivers'][number]['sim']) 
           nslabs: pool.nslabs,
           nareas: pool.nareas,
           base: hexAddr(pool.start),
-          bytes: pool.nslabs * 2048,
+          bytes: pool.nslabs * IO_TLB_SIZE,
           force_bounce: pool.forceBounce,
           why: sim?.poolWhy,
         }
@@ -264,7 +265,7 @@ export function sourceJson(a: SourceAnalysis, paths: readonly string[]) {
         bounced: sum.bounced,
         failed: sum.failed,
         peak_slots: sum.peakSlots,
-        peak_percent: pool && sum.peakSlots !== null ? Math.round((1000 * sum.peakSlots) / pool.nslabs) / 10 : null,
+        peak_percent: pool && sum.peakSlots !== null ? percent(sum.peakSlots, pool.nslabs) : null,
         bytes_copied: sum.bytesCopied,
       },
       diagnostics: {
@@ -308,7 +309,7 @@ export function formatSource(a: SourceAnalysis, maxSites = 400): string {
     out.push(`  kernel    ${m.kernel.name}: ${m.kernel.title}`);
     const pool = d.sim?.pool;
     const poolText = pool
-      ? `pool ${pool.nslabs} slots (${formatBytes(pool.nslabs * 2048)}), ${pool.nareas} areas${pool.forceBounce ? ', force bounce' : ''}`
+      ? `pool ${pool.nslabs} slots (${formatBytes(pool.nslabs * IO_TLB_SIZE)}), ${pool.nareas} areas${pool.forceBounce ? ', force bounce' : ''}`
       : 'no pool';
     out.push(
       `  machine   ${m.cpus} CPUs, ${formatBytes(m.ramBytes)} RAM${m.cmdline ? `, ${m.cmdline}` : ''}; ${poolText}${d.sim ? ` (${d.sim.poolWhy})` : ''}`,

@@ -5,9 +5,12 @@
  * annotated run together as a workload (the scenario format's rings, interleaved so their
  * in-flight buffers share the pool), which gives slots, pool occupancy and exhaustion.
  */
-import { EventKind, Outcome, REASON_INFO, Reason, reasonCodes, reasonTexts } from '../analysis/codes';
+
+import { Tally } from '../analysis/books';
+import { EventKind, Outcome } from '../analysis/codes';
 import { EventTable } from '../analysis/eventTable';
-import { type AnalysisSession, summarizeEvents } from '../analysis/session';
+import { Recorder } from '../analysis/recorder';
+import { type AnalysisSession, devicesOf, eventAt, summaryOf } from '../analysis/session';
 import { DmaDirection, IO_TLB_SIZE, nrSlots } from '../model/constants';
 import type { Decision } from '../model/dma/decision';
 import { type DeviceConfig, dmaLimit } from '../model/dma/device';
@@ -15,8 +18,9 @@ import type { DmaEngine } from '../model/dma/engine';
 import type { PlatformProfile } from '../model/dma/platform';
 import { hexAddr } from '../model/hex';
 import type { KernelProfile } from '../model/profiles';
+import { FAILURE_MASK, REASON_INFO, Reason, reasonCodes, reasonTexts } from '../model/reasons';
 import { swiotlbMaxMappingSize } from '../model/swiotlb';
-import { formatBytes } from '../model/units';
+import { formatBytes, pctText } from '../model/units';
 import type { CallStep, P2mSpec, RingStep, Scenario, SizeDist, Step } from '../scenario/format';
 import { decisionJson } from '../scenario/report';
 import { expandWorkload, makeEngine, type Op, type PoolSetup, runScenario, setupPool } from '../scenario/run';
@@ -53,24 +57,47 @@ export interface ProbeResult {
   readonly decision: Decision;
 }
 
+/** A site's annotated workload: its ring, the books' tally of its calls, and what only the source needs. */
 export interface WorkloadStats {
   readonly depth: number;
   readonly count: number;
-  maps: number;
-  direct: number;
-  bounced: number;
-  failed: number;
-  hangs: number;
-  reasons: number;
-  failuresByCause: Record<string, number>;
-  slotsMin: number;
-  slotsMax: number;
-  slotsTotal: number;
+  readonly maps: number;
+  readonly direct: number;
+  readonly bounced: number;
+  readonly failed: number;
+  readonly hangs: number;
+  readonly reasons: number;
+  readonly failuresByCause: Readonly<Record<string, number>>;
+  readonly slotsMin: number;
+  readonly slotsMax: number;
+  readonly slotsTotal: number;
+  /** Slots the bounced maps' data alone would take (without min_align_mask padding). */
   neededTotal: number;
-  copied: number;
-  peakUsed: number;
+  readonly copied: number;
+  readonly peakUsed: number;
   firstDecision?: Decision;
   firstFailure?: Decision;
+}
+
+/** A site's workload figures from its tally in the books. */
+function workloadStats(t: Tally, depth: number, count: number): WorkloadStats {
+  return {
+    depth,
+    count,
+    maps: t.maps,
+    direct: t.direct,
+    bounced: t.bounced,
+    failed: t.failed,
+    hangs: t.hangs,
+    reasons: t.reasons,
+    failuresByCause: t.failuresByCause,
+    slotsMin: t.slotsMin,
+    slotsMax: t.slotsMax,
+    slotsTotal: t.slotsTotal,
+    neededTotal: 0,
+    copied: t.copied(EventKind.Map, EventKind.MapResource),
+    peakUsed: t.peakUsed,
+  };
 }
 
 export type VerdictStatus =
@@ -239,7 +266,7 @@ export function shortReason(bit: number, dev: DeviceConfig | undefined, m: Machi
       return 'machine-misaligned';
     case Reason.TooBig:
       return `${size !== undefined ? formatBytes(size) : 'size'} beyond the ${formatBytes(swiotlbMaxMappingSize(dev?.minAlignMask ?? 0))} swiotlb ceiling`;
-    case Reason.PoolExhausted:
+    case Reason.PoolFull:
       return 'pool full';
     case Reason.Fragmented:
       return 'no free run fits (fragmented, or ruled out by alignment)';
@@ -258,14 +285,6 @@ export function shortReason(bit: number, dev: DeviceConfig | undefined, m: Machi
 
 const lowestBit = (mask: number) => mask & -mask;
 const ENCRYPTION_NAME: Record<string, string> = { sev: 'SEV', tdx: 'TDX', realm: 'CCA realm' };
-const FAILURE_BITS =
-  Reason.TooBig |
-  Reason.PoolExhausted |
-  Reason.Fragmented |
-  Reason.BounceBeyondMask |
-  Reason.NoSwiotlb |
-  Reason.Livelock |
-  Reason.DriverBug;
 
 export interface DriverInput {
   /** Display name of the driver (its folder). */
@@ -280,85 +299,122 @@ export interface DriverInput {
   readonly report: (s: Site) => boolean;
 }
 
-/** Runs one driver: probes every reported site, then the annotated workload. */
-export function simulateDriver(inp: DriverInput): DriverSimulation {
-  const m = inp.machine;
-  const verdicts = new Map<number, Verdict>();
-  const diagnostics: SourceDiagnostic[] = [];
-  const devices = new Map<string, DeviceConfig>();
-  const devFor = (s: Site): DeviceConfig | undefined => {
+/**
+ * One driver's simulation: its machine and pool, each reported site's verdict from probes at the
+ * places its buffers may be, the annotated workload run through the model (its counts from the
+ * books), and the diagnostics; each phase a method of its own.
+ */
+class DriverSimulator {
+  private readonly m: Machine;
+  readonly verdicts = new Map<number, Verdict>();
+  readonly diagnostics: SourceDiagnostic[] = [];
+  private readonly devices = new Map<string, DeviceConfig>();
+  /** Xen PV with p2m=ballooned: buffers go to machine-scattered windows. */
+  private readonly scattered: boolean;
+  /** Memory buffers keep out of: the pool, restricted pools. */
+  private readonly reserved: [number, number][] = [];
+  private readonly windows = new Map<string, [number, number]>();
+  private setup!: PoolSetup;
+  private p2m: P2mSpec | undefined;
+  private probeEngine!: DmaEngine;
+
+  constructor(private readonly inp: DriverInput) {
+    this.m = inp.machine;
+    this.scattered = inp.sites.some((s) => this.isScattered(s)) && (this.m.platform.xen?.pv ?? false);
+  }
+
+  run(): DriverSimulation {
+    const inp = this.inp;
+    const m = this.m;
+    try {
+      this.setup = setupPool(scenarioFor(inp.name, m, [], []));
+    } catch (e) {
+      this.diagnostics.push({
+        file: inp.sites[0]?.file ?? inp.name,
+        span: { row: 0, col: 0, endRow: 0, endCol: 0 },
+        severity: 'error',
+        code: 'machine',
+        message: `the machine's pool cannot be set up: ${(e as Error).message}`,
+      });
+      return {
+        verdicts: this.verdicts,
+        diagnostics: this.diagnostics,
+        pool: null,
+        poolWhy: (e as Error).message,
+        workloadCalls: 0,
+        devices: this.devices,
+      };
+    }
+    const setup = this.setup;
+    if (setup.pool) this.reserved.push([setup.pool.start, setup.pool.start + setup.pool.nslabs * IO_TLB_SIZE]);
+    // restricted pools sit in their own reserved memory, low (engine.ts puts them below 2.25 GiB)
+    if (inp.sites.some((s) => s.hints.restricted_pool)) this.reserved.push([0x9000_0000 - 16 * 0x0400_0000, 0x9000_0000]);
+    // p2m=ballooned scatters every buffer; the model keeps the P2M small by scattering only the
+    // windows buffers are placed in (a P2M of one run per frame of all RAM would be millions of runs)
+    if (this.scattered) for (const s of inp.sites) if (this.isScattered(s) && inp.report(s)) this.scatterWindow(s);
+    this.p2m = p2mSpec(m, [...this.windows.values()]);
+    this.probeEngine = makeEngine(scenarioFor(inp.name, m, [], [], this.p2m), setup, 'kernel');
+    for (const s of inp.sites) {
+      if (!inp.report(s)) continue;
+      const v = this.verdictFor(s);
+      if (v) this.verdicts.set(s.id, v);
+    }
+    const { session, workloadCalls } = this.runWorkload(this.workloadRings());
+    this.willFailDiagnostics();
+    this.releaseVerdicts();
+    return {
+      verdicts: this.verdicts,
+      diagnostics: this.diagnostics,
+      ...(session ? { session } : {}),
+      pool: setup.pool,
+      poolWhy: setup.boot.why,
+      workloadCalls,
+      devices: new Map([...this.devices.values()].map((d) => [d.name, d])),
+    };
+  }
+
+  private devFor(s: Site): DeviceConfig | undefined {
     if (!s.deviceKey && s.role !== 'pool_alloc') return undefined;
     const key = s.deviceKey ?? 'pool';
-    const view = inp.view(s);
+    const view = this.inp.view(s);
     if (!view) return undefined;
     const name = s.hints.device ?? key;
     const sig = `${name}|${JSON.stringify(s.hints, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
-    let d = devices.get(sig);
+    let d = this.devices.get(sig);
     if (!d) {
-      d = deviceConfig(view, name, s.hints, m.platform, m.driver ?? inp.name);
-      devices.set(sig, d);
+      d = deviceConfig(view, name, s.hints, this.m.platform, this.m.driver ?? this.inp.name);
+      this.devices.set(sig, d);
     }
     return d;
-  };
-
-  // the machine's pools and memory
-  // p2m=ballooned scatters every buffer; the model keeps the P2M small by scattering only the
-  // windows buffers are placed in (a P2M of one run per frame of all RAM would be millions of runs)
-  const isScattered = (s: Site) => (s.hints.machine ?? (m.p2m === 'ballooned' ? 'scattered' : 'contiguous')) === 'scattered';
-  const scattered = inp.sites.some(isScattered) && (m.platform.xen?.pv ?? false);
-  const base = scenarioFor(inp.name, m, [], []);
-  let setup: PoolSetup;
-  try {
-    setup = setupPool(base);
-  } catch (e) {
-    diagnostics.push({
-      file: inp.sites[0]?.file ?? inp.name,
-      span: { row: 0, col: 0, endRow: 0, endCol: 0 },
-      severity: 'error',
-      code: 'machine',
-      message: `the machine's pool cannot be set up: ${(e as Error).message}`,
-    });
-    return { verdicts, diagnostics, pool: null, poolWhy: (e as Error).message, workloadCalls: 0, devices };
   }
-  const reserved: [number, number][] = [];
-  if (setup.pool) reserved.push([setup.pool.start, setup.pool.start + setup.pool.nslabs * IO_TLB_SIZE]);
-  // restricted pools sit in their own reserved memory, low (engine.ts puts them below 2.25 GiB)
-  if (inp.sites.some((s) => s.hints.restricted_pool)) reserved.push([0x9000_0000 - 16 * 0x0400_0000, 0x9000_0000]);
-  const windows = new Map<string, [number, number]>();
-  const scatterWindow = (s: Site): [number, number] | undefined => {
-    const ranges = placementRanges(s.hints.where, m, reserved);
+
+  private isScattered(s: Site): boolean {
+    return (s.hints.machine ?? (this.m.p2m === 'ballooned' ? 'scattered' : 'contiguous')) === 'scattered';
+  }
+
+  private scatterWindow(s: Site): [number, number] | undefined {
+    const ranges = placementRanges(s.hints.where, this.m, this.reserved);
     const r = ranges[ranges.length - 1];
     if (!r) return undefined;
     const key = `${r.lo}-${r.hi}`;
-    let w = windows.get(key);
+    let w = this.windows.get(key);
     if (!w) {
       w = [Math.max(r.lo, r.hi - SCATTER_WINDOW), r.hi];
-      windows.set(key, w);
+      this.windows.set(key, w);
     }
     return w;
-  };
-  if (scattered) for (const s of inp.sites) if (isScattered(s) && inp.report(s)) scatterWindow(s);
-  const p2m = p2mSpec(m, [...windows.values()]);
-  const scenario = scenarioFor(inp.name, m, [], [], p2m);
-  const probeEngine = makeEngine(scenario, setup, 'kernel');
-
-  // probes
-  for (const s of inp.sites) {
-    if (!inp.report(s)) continue;
-    const v = verdictFor(s);
-    if (v) verdicts.set(s.id, v);
   }
 
-  function rangesFor(s: Site): Range[] {
-    if (scattered && isScattered(s)) {
-      const w = scatterWindow(s);
-      if (w) return [{ lo: w[0], hi: w[1], weight: 1, label: 'in machine-scattered memory' }];
+  private rangesFor(s: Site): Range[] {
+    if (this.scattered && this.isScattered(s)) {
+      const w = this.scatterWindow(s);
+      if (w) return [{ lo: w[0], hi: w[1], weight: 1, label: 'in machine-this.scattered memory' }];
     }
     // other buffers keep out of the machine-scattered windows
-    return placementRanges(s.hints.where, m, [...reserved, ...windows.values()]);
+    return placementRanges(s.hints.where, this.m, [...this.reserved, ...this.windows.values()]);
   }
 
-  function verdictFor(s: Site): Verdict | undefined {
+  private verdictFor(s: Site): Verdict | undefined {
     if (s.hints.skip)
       return {
         status: 'skipped',
@@ -369,13 +425,13 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
         probes: [],
         notes: [],
       };
-    if (s.role === 'map') return mapVerdict(s);
-    if (s.role === 'alloc' || s.role === 'pool_alloc') return allocVerdict(s);
-    if (s.role.startsWith('set_')) return setupVerdict(s);
+    if (s.role === 'map') return this.mapVerdict(s);
+    if (s.role === 'alloc' || s.role === 'pool_alloc') return this.allocVerdict(s);
+    if (s.role.startsWith('set_')) return this.setupVerdict(s);
     return undefined;
   }
 
-  function placeIn(r: Range, size: number, align: number, pageOffset: number | undefined, crossPage: boolean): number {
+  private placeIn(r: Range, size: number, align: number, pageOffset: number | undefined, crossPage: boolean): number {
     if (r.hi - r.lo <= 1) return r.lo;
     let top = r.hi - size - 4096;
     if (pageOffset !== undefined) return Math.floor(top / 4096) * 4096 + pageOffset;
@@ -386,8 +442,8 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     return Math.max(r.lo, Math.floor(top / align) * align);
   }
 
-  function mapVerdict(s: Site): Verdict {
-    const dev = devFor(s);
+  private mapVerdict(s: Site): Verdict {
+    const dev = this.devFor(s);
     const notes: string[] = [];
     if (!dev) {
       return {
@@ -408,8 +464,8 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
       notes.push(`size ${s.size?.text ? `"${s.size.text}" ` : ''}is not known from the source: annotate size= for slots and failures`);
     const pageOffset = s.family === 'page' && s.offset?.value !== undefined ? s.offset.value % 4096 : undefined;
     const align = s.hints.align ?? (s.family === 'page' || s.family === 'sg' || s.family === 'sgtable' ? 4096 : 64);
-    const crossPage = scattered && isScattered(s);
-    const ranges = rangesFor(s);
+    const crossPage = this.scattered && this.isScattered(s);
+    const ranges = this.rangesFor(s);
     if (ranges.length === 0) {
       notes.push('no memory matches where= on this machine (no RAM above 4 GiB?)');
       return {
@@ -428,23 +484,23 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     for (const r of ranges) {
       if (seen.has(r.label)) continue;
       seen.add(r.label);
-      const phys = placeIn(r, size, align, pageOffset, crossPage);
-      probes.push({ where: r.label, phys, size, decision: probe(probeEngine, s, dev, phys, size) });
+      const phys = this.placeIn(r, size, align, pageOffset, crossPage);
+      probes.push({ where: r.label, phys, size, decision: probe(this.probeEngine, s, dev, phys, size) });
     }
     const limit = dmaLimit(dev);
     // a device limit inside a region (a 30-bit mask, a bus limit): a buffer just below it too
     const cut = ranges.find((r) => r.hi - r.lo > 1 && limit + 1 > r.lo + size + 8192 && limit + 1 < r.hi);
-    if (cut && !m.platform.xen?.pv) {
+    if (cut && !this.m.platform.xen?.pv) {
       const below: Range = { lo: cut.lo, hi: limit + 1, weight: 1, label: `below ${formatBytes(limit + 1)}` };
-      const phys = placeIn(below, size, align, pageOffset, crossPage);
-      probes.unshift({ where: below.label, phys, size, decision: probe(probeEngine, s, dev, phys, size) });
+      const phys = this.placeIn(below, size, align, pageOffset, crossPage);
+      probes.unshift({ where: below.label, phys, size, decision: probe(this.probeEngine, s, dev, phys, size) });
     }
     if (s.family === 'resource') notes.push('dma_map_resource maps MMIO 1:1 and never bounces');
     if (nents !== undefined) notes.push(`a scatterlist: each of its ${nents} entries is mapped (and bounced) on its own`);
-    return composeMapVerdict(s, dev, probes, sizeKnown, limit, notes);
+    return this.composeMapVerdict(s, dev, probes, sizeKnown, limit, notes);
   }
 
-  function composeMapVerdict(
+  private composeMapVerdict(
     s: Site,
     dev: DeviceConfig,
     probes: ProbeResult[],
@@ -459,15 +515,15 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     let reasons = 0;
     for (const p of probes) reasons |= p.decision.reasons;
     if (workload) reasons |= workload.reasons;
-    const bounceBits = reasons & ~FAILURE_BITS;
-    const failBits = reasons & FAILURE_BITS;
+    const bounceBits = reasons & ~FAILURE_MASK;
+    const failBits = reasons & FAILURE_MASK;
     const primary = probes.find((p) => p.decision.result !== 'direct')?.decision.primaryReason || lowestBit(bounceBits);
     const sizeOf = probes[0]?.size;
-    const reasonText = primary ? shortReason(primary, dev, m, sizeOf) : '';
-    const failText = failBits ? shortReason(lowestBit(failBits), dev, m, sizeOf) : '';
+    const reasonText = primary ? shortReason(primary, dev, this.m, sizeOf) : '';
+    const failText = failBits ? shortReason(lowestBit(failBits), dev, this.m, sizeOf) : '';
     const every = results.every((r) => r === results[0]);
     const addressDependent = (primary & (Reason.BeyondDmaMask | Reason.BeyondBusLimit)) !== 0;
-    const threshold = m.platform.xen?.pv ? `a machine address above ${formatBytes(limit + 1)}` : `above ${formatBytes(limit + 1)}`;
+    const threshold = this.m.platform.xen?.pv ? `a machine address above ${formatBytes(limit + 1)}` : `above ${formatBytes(limit + 1)}`;
     const only = !every && addressDependent ? ` ${threshold}` : !every ? ` ${(bouncedProbes[0] ?? failedProbes[0])?.where ?? ''}` : '';
     let status: VerdictStatus;
     let head: string;
@@ -479,7 +535,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
       head = `bounces${only}: ${reasonText}`;
     } else {
       status = 'direct';
-      head = s.family === 'resource' ? 'direct: MMIO, never bounces' : `direct: ${directWhy(dev, probes)}`;
+      head = s.family === 'resource' ? 'direct: MMIO, never bounces' : `direct: ${this.directWhy(dev, probes)}`;
     }
     if (!sizeKnown && status !== 'direct') head = head.replace(' (for that size)', '');
     const parts = [head];
@@ -489,25 +545,25 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
         ? slotText(Math.min(...bouncedProbes.map((p) => p.decision.nslots)), Math.max(...bouncedProbes.map((p) => p.decision.nslots)))
         : '';
     if (status !== 'direct' && status !== 'fails') parts.push(sizeKnown ? slots : 'size unknown');
-    if (workload && setup.pool && workload.bounced > 0) {
-      parts.push(`peak pool ${pct(workload.peakUsed, setup.pool.nslabs)}`);
+    if (workload && this.setup.pool && workload.bounced > 0) {
+      parts.push(`peak pool ${pct(workload.peakUsed, this.setup.pool.nslabs)}`);
       const failed = workload.failed + workload.hangs;
       if (failed) parts.push(`${failed} of ${workload.maps} maps failed`);
     }
     const lens = parts.filter(Boolean).join(' · ');
-    const summary = summaryText(s, dev, status, probes, reasons, limit, workload);
+    const summary = this.summaryText(s, dev, status, probes, reasons, limit, workload);
     return { status, lens, summary, reasons, sizeKnown, probes, ...(workload ? { workload } : {}), dmaLimit: limit, notes };
   }
 
-  function directWhy(dev: DeviceConfig, probes: ProbeResult[]): string {
+  private directWhy(dev: DeviceConfig, probes: ProbeResult[]): string {
     const limit = dmaLimit(dev);
     const top = Math.max(...probes.map((p) => p.phys + p.size));
-    if (m.platform.ops === 'iommu-dma') return dev.trusted ? 'trusted device behind the IOMMU' : 'IOVA-aligned';
+    if (this.m.platform.ops === 'iommu-dma') return dev.trusted ? 'trusted device behind the IOMMU' : 'IOVA-aligned';
     if (limit >= 2 ** 52) return `${maskBitsText(dev.dmaMask)} dma_mask reaches all memory`;
     return `${maskBitsText(dev.dmaMask)} dma_mask reaches ${formatBytes(Math.min(limit + 1, 2 ** 53))}${top < limit ? '' : ''}`;
   }
 
-  function summaryText(
+  private summaryText(
     s: Site,
     dev: DeviceConfig,
     status: VerdictStatus,
@@ -527,15 +583,15 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     if (reasons) out.push(`Reasons: ${reasonTexts(reasons).join('; ')}.`);
     if (w) {
       out.push(
-        `Workload: ${w.maps} maps at depth ${w.depth}: ${w.direct} direct, ${w.bounced} bounced, ${w.failed + w.hangs} failed; peak pool ${setup.pool ? pct(w.peakUsed, setup.pool.nslabs) : '-'}.`,
+        `Workload: ${w.maps} maps at depth ${w.depth}: ${w.direct} direct, ${w.bounced} bounced, ${w.failed + w.hangs} failed; peak pool ${this.setup.pool ? pct(w.peakUsed, this.setup.pool.nslabs) : '-'}.`,
       );
     }
     void limit;
     return out.join(' ');
   }
 
-  function allocVerdict(s: Site): Verdict {
-    const dev = devFor(s);
+  private allocVerdict(s: Site): Verdict {
+    const dev = this.devFor(s);
     const notes: string[] = [];
     const size = siteSize(s).spec;
     if (!dev || s.role === 'pool_alloc') {
@@ -550,10 +606,10 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
       };
     }
     const bytes = size ? maxSize(size) : 4096;
-    const r = regionRange('low', m);
+    const r = regionRange('low', this.m);
     const phys = r ? Math.floor((r[1] - bytes - 8 * MiB) / 4096) * 4096 : 16 * MiB;
-    const d = probeEngine.allocCoherent(simulatedCall(s.spec), dev, 0, bytes, phys);
-    if (d.result === 'bounced' && d.dma !== null) probeEngine.freeCoherent('dma_free_coherent', dev, 0, bytes, d.dma);
+    const d = this.probeEngine.allocCoherent(simulatedCall(s.spec), dev, 0, bytes, phys);
+    if (d.result === 'bounced' && d.dma !== null) this.probeEngine.freeCoherent('dma_free_coherent', dev, 0, bytes, d.dma);
     const probes = [{ where: 'from the page allocator', phys, size: bytes, decision: d }];
     if (d.result === 'bounced')
       return {
@@ -568,7 +624,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     if (d.result === 'failed')
       return {
         status: 'fails',
-        lens: `fails: ${shortReason(lowestBit(d.reasons & FAILURE_BITS) || lowestBit(d.reasons), dev, m, bytes)}`,
+        lens: `fails: ${shortReason(lowestBit(d.reasons & FAILURE_MASK) || lowestBit(d.reasons), dev, this.m, bytes)}`,
         summary: `${s.api} fails: ${reasonTexts(d.reasons).join('; ')}.`,
         reasons: d.reasons,
         sizeKnown: size !== undefined,
@@ -587,7 +643,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     };
   }
 
-  function setupVerdict(s: Site): Verdict | undefined {
+  private setupVerdict(s: Site): Verdict | undefined {
     const v = s.setValue?.value;
     const notes: string[] = [];
     if (v === undefined) {
@@ -623,173 +679,151 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
         lens = `max segment ${formatBytes(Number(v))}`;
         break;
       default: {
-        const top = m.platform.xen?.pv ? 'machine addresses' : 'buffers';
-        const memTop = (regionRange('high', m) ?? regionRange('low', m) ?? [0, 0])[1];
+        const top = this.m.platform.xen?.pv ? 'machine addresses' : 'buffers';
+        const memTop = (regionRange('high', this.m) ?? regionRange('low', this.m) ?? [0, 0])[1];
         const reaches = Number(v) + 1 >= memTop;
         lens = `${s.role === 'set_coherent_mask' ? 'coherent_dma_mask' : 'dma_mask'} ${maskBitsText(v)}: ${reaches ? 'reaches all RAM' : `${top} above ${formatBytes(Number(v) + 1)} bounce`}`;
-        if (m.platform.memEncrypt !== 'none') lens += ` (every streaming map bounces on ${m.platform.id})`;
+        if (this.m.platform.memEncrypt !== 'none') lens += ` (every streaming map bounces on ${this.m.platform.id})`;
       }
     }
     return { status: 'setup', lens, summary: lens, reasons: 0, sizeKnown: true, probes: [], notes };
   }
 
-  // workload: annotated map sites as rings
-  const rings: { site: Site; ring: RingStep; unmap?: number; syncCpu?: number; syncDev?: number }[] = [];
-  for (const s of inp.sites) {
-    if (!ROLE_IS_MAP(s) || !inp.report(s) || s.hints.skip || s.family === 'resource') continue;
-    if (s.hints.depth === undefined && s.hints.count === undefined) continue;
-    const sz = siteSize(s).spec;
-    const dev = devFor(s);
-    if (!sz || !dev) {
-      if (!sz)
-        diagnostics.push({
-          file: s.file,
-          span: s.raw.span,
-          severity: 'info',
-          code: 'size-unknown',
-          message: `${s.api}: depth/count are annotated but the size "${s.size?.text ?? '?'}" is not known: add size= to simulate the workload`,
-          site: s.id,
-        });
-      continue;
-    }
-    const nents = s.family === 'sg' || s.family === 'sgtable' ? Math.max(1, s.hints.sg ?? s.nents?.value ?? 1) : 1;
-    const depth = (s.hints.depth ?? 1) * nents;
-    const count = (s.hints.count ?? Math.max(4 * (s.hints.depth ?? 1), 16)) * nents;
-    const pair = inp.pairOf.get(s.id);
-    const p = pair !== undefined ? inp.pairs.find((x) => x.id === pair) : undefined;
-    const siteOf = (id: number) => inp.sites.find((x) => x.id === id);
-    const syncCpu = p?.syncs.find((id) => siteOf(id)?.role === 'sync_cpu');
-    const syncDev = p?.syncs.find((id) => siteOf(id)?.role === 'sync_device');
-    const ranges = rangesFor(s);
-    if (!ranges.length) continue;
-    const align = s.hints.align ?? (s.family === 'page' || s.family === 'sg' || s.family === 'sgtable' ? 4096 : 64);
-    const mapCall =
-      s.family === 'sg' || s.family === 'sgtable' ? 'dma_map_page' : s.family === 'phys' ? 'dma_map_phys' : simulatedCall(s.spec);
-    rings.push({
-      site: s,
-      ring: {
-        kind: 'ring',
-        line: s.id + 1,
-        device: dev,
-        map: mapCall.endsWith('_attrs') ? mapCall.replace('_attrs', '') : mapCall,
-        depth,
-        count,
-        size: toSizeDist(sz),
-        phys: { kind: 'ranges', ranges: ranges.map((r) => ({ lo: r.lo, hi: r.hi, weight: r.weight })), align },
-        dir: direction(s),
-        attrs: s.attrs?.value ?? 0,
-        cpus: s.hints.cpu?.length ? s.hints.cpu : Array.from({ length: m.cpus }, (_, i) => i),
-        seed: s.id + 1,
-        sync:
-          syncCpu !== undefined && syncDev !== undefined
-            ? 'both'
-            : syncCpu !== undefined
-              ? 'cpu'
-              : syncDev !== undefined
-                ? 'device'
-                : 'none',
-        id: `site${s.id}`,
-      },
-      ...(p?.unmaps[0] !== undefined ? { unmap: p.unmaps[0] } : {}),
-      ...(syncCpu !== undefined ? { syncCpu } : {}),
-      ...(syncDev !== undefined ? { syncDev } : {}),
-    });
-  }
-  let session: AnalysisSession | undefined;
-  let workloadCalls = 0;
-  if (rings.length) {
-    // keep the run bounded: scale every ring's count down by the same factor
-    const perRing = rings.map((r) => r.ring.count * (2 + (r.ring.sync === 'both' ? 2 : r.ring.sync === 'none' ? 0 : 1)));
-    const total = perRing.reduce((a, b) => a + b, 0);
-    if (total > MAX_WORKLOAD_CALLS) {
-      const f = MAX_WORKLOAD_CALLS / total;
-      for (const r of rings) (r.ring as { count: number }).count = Math.max(r.ring.depth, Math.floor(r.ring.count * f));
-      const first = rings[0]?.site as Site;
-      diagnostics.push({
-        file: first.file,
-        span: first.raw.span,
-        severity: 'info',
-        code: 'workload-scaled',
-        message: `the annotated workload would run ${total} calls; counts were scaled down to about ${MAX_WORKLOAD_CALLS}`,
+  /** The annotated map sites as rings of the workload. */
+  private workloadRings(): WorkloadRing[] {
+    const rings: WorkloadRing[] = [];
+    for (const s of this.inp.sites) {
+      if (!ROLE_IS_MAP(s) || !this.inp.report(s) || s.hints.skip || s.family === 'resource') continue;
+      if (s.hints.depth === undefined && s.hints.count === undefined) continue;
+      const sz = siteSize(s).spec;
+      const dev = this.devFor(s);
+      if (!sz || !dev) {
+        if (!sz)
+          this.diagnostics.push({
+            file: s.file,
+            span: s.raw.span,
+            severity: 'info',
+            code: 'size-unknown',
+            message: `${s.api}: depth/count are annotated but the size "${s.size?.text ?? '?'}" is not known: add size= to simulate the workload`,
+            site: s.id,
+          });
+        continue;
+      }
+      const nents = s.family === 'sg' || s.family === 'sgtable' ? Math.max(1, s.hints.sg ?? s.nents?.value ?? 1) : 1;
+      const depth = (s.hints.depth ?? 1) * nents;
+      const count = (s.hints.count ?? Math.max(4 * (s.hints.depth ?? 1), 16)) * nents;
+      const pair = this.inp.pairOf.get(s.id);
+      const p = pair !== undefined ? this.inp.pairs.find((x) => x.id === pair) : undefined;
+      const siteOf = (id: number) => this.inp.sites.find((x) => x.id === id);
+      const syncCpu = p?.syncs.find((id) => siteOf(id)?.role === 'sync_cpu');
+      const syncDev = p?.syncs.find((id) => siteOf(id)?.role === 'sync_device');
+      const ranges = this.rangesFor(s);
+      if (!ranges.length) continue;
+      const align = s.hints.align ?? (s.family === 'page' || s.family === 'sg' || s.family === 'sgtable' ? 4096 : 64);
+      const mapCall =
+        s.family === 'sg' || s.family === 'sgtable' ? 'dma_map_page' : s.family === 'phys' ? 'dma_map_phys' : simulatedCall(s.spec);
+      rings.push({
+        site: s,
+        ring: {
+          kind: 'ring',
+          line: s.id + 1,
+          device: dev,
+          map: mapCall.endsWith('_attrs') ? mapCall.replace('_attrs', '') : mapCall,
+          depth,
+          count,
+          size: toSizeDist(sz),
+          phys: { kind: 'ranges', ranges: ranges.map((r) => ({ lo: r.lo, hi: r.hi, weight: r.weight })), align },
+          dir: direction(s),
+          attrs: s.attrs?.value ?? 0,
+          cpus: s.hints.cpu?.length ? s.hints.cpu : Array.from({ length: this.m.cpus }, (_, i) => i),
+          seed: s.id + 1,
+          sync:
+            syncCpu !== undefined && syncDev !== undefined
+              ? 'both'
+              : syncCpu !== undefined
+                ? 'cpu'
+                : syncDev !== undefined
+                  ? 'device'
+                  : 'none',
+          id: `site${s.id}`,
+        },
+        ...(p?.unmaps[0] !== undefined ? { unmap: p.unmaps[0] } : {}),
+        ...(syncCpu !== undefined ? { syncCpu } : {}),
+        ...(syncDev !== undefined ? { syncDev } : {}),
       });
     }
-    const steps = m.mix === 'sequential' ? rings.flatMap((r) => [...opsToSteps(expandWorkload([r.ring]), r)]) : interleave(rings);
-    workloadCalls = steps.length;
-    const devs = [...new Set(rings.map((r) => r.ring.device))];
-    const run = runScenario(scenarioFor(inp.name, m, devs, steps, p2m));
-    const stats = new Map<number, WorkloadStats>();
-    const siteById = new Map(inp.sites.map((s) => [s.id, s] as const));
-    const ev = run.session.events;
-    for (let i = 0; i < run.lane.decisions.length; i++) {
-      const d = run.lane.decisions[i] as Decision;
-      const siteId = (run.lane.lines[i] as number) - 1;
-      const site = siteById.get(siteId);
-      if (site) {
-        ev.file[i] = ev.files.intern(site.file);
-        ev.line[i] = site.raw.span.row + 1;
-      }
-      if (site?.role !== 'map') continue;
-      const ring = rings.find((r) => r.site.id === siteId)?.ring;
-      let st = stats.get(siteId);
-      if (!st) {
-        st = {
-          depth: ring?.depth ?? 1,
-          count: ring?.count ?? 0,
-          maps: 0,
-          direct: 0,
-          bounced: 0,
-          failed: 0,
-          hangs: 0,
-          reasons: 0,
-          failuresByCause: {},
-          slotsMin: Number.POSITIVE_INFINITY,
-          slotsMax: 0,
-          slotsTotal: 0,
-          neededTotal: 0,
-          copied: 0,
-          peakUsed: 0,
-        };
-        stats.set(siteId, st);
-      }
-      if (!d.call.startsWith('dma_map')) continue;
-      st.maps++;
-      st.firstDecision ??= d;
-      st.reasons |= d.reasons;
-      st.copied += d.copied;
-      const used = ev.used[i] as number;
-      if (used > st.peakUsed) st.peakUsed = used;
-      if (d.result === 'direct') st.direct++;
-      else if (d.result === 'bounced') {
-        st.bounced++;
-        st.slotsMin = Math.min(st.slotsMin, d.nslots);
-        st.slotsMax = Math.max(st.slotsMax, d.nslots);
-        st.slotsTotal += d.nslots;
-        st.neededTotal += nrSlots(d.size);
-      } else {
-        if (d.result === 'hang') st.hangs++;
-        else st.failed++;
-        st.firstFailure ??= d;
-        for (const c of reasonCodes(d.reasons & FAILURE_BITS)) st.failuresByCause[c] = (st.failuresByCause[c] ?? 0) + 1;
-      }
-    }
-    for (const [id, st] of stats) {
-      const s = siteById.get(id) as Site;
-      const dev = devFor(s) as DeviceConfig;
-      const v = verdicts.get(id);
-      verdicts.set(id, composeMapVerdict(s, dev, [...(v?.probes ?? [])], true, dmaLimit(dev), [...(v?.notes ?? [])], st));
-      workloadDiagnostics(s, dev, st);
-    }
-    session = {
-      ...run.session,
-      kind: 'source',
-      files: [...new Set(rings.map((r) => r.site.file))],
-    };
+    return rings;
   }
 
-  function workloadDiagnostics(s: Site, dev: DeviceConfig, st: WorkloadStats): void {
+  /** The rings run together through the model; each site's verdict gets its workload's figures. */
+  private runWorkload(rings: WorkloadRing[]): { session: AnalysisSession | undefined; workloadCalls: number } {
+    let session: AnalysisSession | undefined;
+    let workloadCalls = 0;
+    if (rings.length) {
+      // keep the run bounded: scale every ring's count down by the same factor
+      const perRing = rings.map((r) => r.ring.count * (2 + (r.ring.sync === 'both' ? 2 : r.ring.sync === 'none' ? 0 : 1)));
+      const total = perRing.reduce((a, b) => a + b, 0);
+      if (total > MAX_WORKLOAD_CALLS) {
+        const f = MAX_WORKLOAD_CALLS / total;
+        for (const r of rings) (r.ring as { count: number }).count = Math.max(r.ring.depth, Math.floor(r.ring.count * f));
+        const first = rings[0]?.site as Site;
+        this.diagnostics.push({
+          file: first.file,
+          span: first.raw.span,
+          severity: 'info',
+          code: 'workload-scaled',
+          message: `the annotated workload would run ${total} calls; counts were scaled down to about ${MAX_WORKLOAD_CALLS}`,
+        });
+      }
+      const steps = this.m.mix === 'sequential' ? rings.flatMap((r) => [...opsToSteps(expandWorkload([r.ring]), r)]) : interleave(rings);
+      workloadCalls = steps.length;
+      const devs = [...new Set(rings.map((r) => r.ring.device))];
+      // the books tally each ring's calls by its line (the site's id + 1)
+      const run = runScenario(scenarioFor(this.inp.name, this.m, devs, steps, this.p2m), { groupOf: (e) => e.line });
+      const stats = new Map<number, WorkloadStats>();
+      const siteById = new Map(this.inp.sites.map((s) => [s.id, s] as const));
+      const ev = run.session.events;
+      for (let i = 0; i < run.lane.decisions.length; i++) {
+        const d = run.lane.decisions[i] as Decision;
+        const siteId = (run.lane.lines[i] as number) - 1;
+        const site = siteById.get(siteId);
+        if (site) {
+          ev.file[i] = ev.files.intern(site.file);
+          ev.line[i] = site.raw.span.row + 1;
+        }
+        if (site?.role !== 'map') continue;
+        let st = stats.get(siteId);
+        if (!st) {
+          const ring = rings.find((r) => r.site.id === siteId)?.ring;
+          st = workloadStats(run.books.groups.get(siteId + 1) ?? new Tally(), ring?.depth ?? 1, ring?.count ?? 0);
+          stats.set(siteId, st);
+        }
+        if (!d.call.startsWith('dma_map')) continue;
+        st.firstDecision ??= d;
+        if (d.result === 'bounced') st.neededTotal += nrSlots(d.size);
+        else if (d.result !== 'direct') st.firstFailure ??= d;
+      }
+      for (const [id, st] of stats) {
+        const s = siteById.get(id) as Site;
+        const dev = this.devFor(s) as DeviceConfig;
+        const v = this.verdicts.get(id);
+        this.verdicts.set(id, this.composeMapVerdict(s, dev, [...(v?.probes ?? [])], true, dmaLimit(dev), [...(v?.notes ?? [])], st));
+        this.workloadDiagnostics(s, dev, st);
+      }
+      session = {
+        ...run.session,
+        kind: 'source',
+        files: [...new Set(rings.map((r) => r.site.file))],
+      };
+    }
+
+    return { session, workloadCalls };
+  }
+
+  private workloadDiagnostics(s: Site, dev: DeviceConfig, st: WorkloadStats): void {
     const full = (st.failuresByCause['pool-full'] ?? 0) + (st.failuresByCause.fragmented ?? 0);
-    if (full && setup.pool) {
-      diagnostics.push({
+    if (full && this.setup.pool) {
+      this.diagnostics.push({
         file: s.file,
         span: s.raw.span,
         severity: 'warning',
@@ -798,12 +832,12 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
           st.failuresByCause,
         )
           .map(([k, v]) => `${k} ${v}`)
-          .join(', ')}); the pool has ${setup.pool.nslabs} slots (${formatBytes(setup.pool.nslabs * IO_TLB_SIZE)})`,
+          .join(', ')}); the pool has ${this.setup.pool.nslabs} slots (${formatBytes(this.setup.pool.nslabs * IO_TLB_SIZE)})`,
         site: s.id,
       });
     }
     if (st.hangs) {
-      diagnostics.push({
+      this.diagnostics.push({
         file: s.file,
         span: s.raw.span,
         severity: 'error',
@@ -815,7 +849,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     if (dev.minAlignMask && st.bounced && st.slotsTotal > 0) {
       const waste = (st.slotsTotal - st.neededTotal) / st.slotsTotal;
       if (waste >= 0.1) {
-        diagnostics.push({
+        this.diagnostics.push({
           file: s.file,
           span: s.raw.span,
           severity: 'info',
@@ -827,50 +861,55 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     }
   }
 
-  // will-fail diagnostics from the probes
-  for (const s of inp.sites) {
-    const v = verdicts.get(s.id);
-    if (!v || s.role !== 'map') continue;
-    const failed = v.probes.filter((p) => p.decision.result === 'failed' || p.decision.result === 'hang');
-    if (!failed.length) continue;
-    const d = (failed[0] as ProbeResult).decision;
-    const cause = lowestBit(d.reasons & FAILURE_BITS);
-    const all = failed.length === v.probes.length;
-    const where = all ? '' : ` when the buffer is ${failed.map((p) => p.where).join(', ')}`;
-    const code =
-      cause === Reason.TooBig
-        ? 'too-big'
-        : cause === Reason.NoSwiotlb
-          ? 'no-swiotlb'
-          : cause === Reason.BounceBeyondMask
-            ? 'bounce-beyond-mask'
-            : cause === Reason.Livelock
-              ? 'livelock'
-              : 'will-fail';
-    const dev = devFor(s);
-    // the device's own message, not the once-per-boot memory-encryption notice
-    const last = d.messages[d.messages.length - 1];
-    diagnostics.push({
-      file: s.file,
-      span: s.raw.span,
-      severity: all && v.sizeKnown ? 'error' : 'warning',
-      code,
-      message: `${s.api} fails${where}: ${cause ? shortReason(cause, dev, m, failed[0]?.size) : d.result}${v.sizeKnown ? '' : ' (with the size assumed for the probe)'}${last ? `; the kernel prints "${last}"` : ''}`,
-      site: s.id,
-    });
-  }
-  // unmaps and syncs: what their map's verdict means for them
-  for (const s of inp.sites) {
-    if (!inp.report(s) || !(s.role === 'unmap' || s.role.startsWith('sync') || s.role === 'free')) continue;
-    const pid = inp.pairOf.get(s.id);
-    const p = pid !== undefined ? inp.pairs.find((x) => x.id === pid) : undefined;
-    const mv = p ? verdicts.get(p.map) : undefined;
-    const mapSite = p ? inp.sites.find((x) => x.id === p.map) : undefined;
-    if (!mv || !mapSite) continue;
-    verdicts.set(s.id, releaseVerdict(s, mapSite, mv));
+  /** Will-fail diagnostics from the probes. */
+  private willFailDiagnostics(): void {
+    for (const s of this.inp.sites) {
+      const v = this.verdicts.get(s.id);
+      if (!v || s.role !== 'map') continue;
+      const failed = v.probes.filter((p) => p.decision.result === 'failed' || p.decision.result === 'hang');
+      if (!failed.length) continue;
+      const d = (failed[0] as ProbeResult).decision;
+      const cause = lowestBit(d.reasons & FAILURE_MASK);
+      const all = failed.length === v.probes.length;
+      const where = all ? '' : ` when the buffer is ${failed.map((p) => p.where).join(', ')}`;
+      const code =
+        cause === Reason.TooBig
+          ? 'too-big'
+          : cause === Reason.NoSwiotlb
+            ? 'no-swiotlb'
+            : cause === Reason.BounceBeyondMask
+              ? 'bounce-beyond-mask'
+              : cause === Reason.Livelock
+                ? 'livelock'
+                : 'will-fail';
+      const dev = this.devFor(s);
+      // the device's own message, not the once-per-boot memory-encryption notice
+      const last = d.messages[d.messages.length - 1];
+      this.diagnostics.push({
+        file: s.file,
+        span: s.raw.span,
+        severity: all && v.sizeKnown ? 'error' : 'warning',
+        code,
+        message: `${s.api} fails${where}: ${cause ? shortReason(cause, dev, this.m, failed[0]?.size) : d.result}${v.sizeKnown ? '' : ' (with the size assumed for the probe)'}${last ? `; the kernel prints "${last}"` : ''}`,
+        site: s.id,
+      });
+    }
   }
 
-  function releaseVerdict(s: Site, map: Site, mv: Verdict): Verdict {
+  /** Unmaps and syncs: what their map's verdict means for them. */
+  private releaseVerdicts(): void {
+    for (const s of this.inp.sites) {
+      if (!this.inp.report(s) || !(s.role === 'unmap' || s.role.startsWith('sync') || s.role === 'free')) continue;
+      const pid = this.inp.pairOf.get(s.id);
+      const p = pid !== undefined ? this.inp.pairs.find((x) => x.id === pid) : undefined;
+      const mv = p ? this.verdicts.get(p.map) : undefined;
+      const mapSite = p ? this.inp.sites.find((x) => x.id === p.map) : undefined;
+      if (!mv || !mapSite) continue;
+      this.verdicts.set(s.id, this.releaseVerdict(s, mapSite, mv));
+    }
+  }
+
+  private releaseVerdict(s: Site, map: Site, mv: Verdict): Verdict {
     const base = { reasons: mv.reasons, sizeKnown: mv.sizeKnown, probes: [], notes: [] as string[] };
     if (map.role !== 'map') return { ...base, status: 'coherent', lens: 'frees coherent memory', summary: 'Frees a coherent allocation.' };
     const dir = direction(map);
@@ -909,16 +948,20 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
       : `no copy (${DMA_DIRECTION_LABEL[dir]})`;
     return { ...base, status: 'copies', lens, summary: `${s.api}: ${lens} (map at line ${map.raw.span.row + 1}).` };
   }
+}
 
-  return {
-    verdicts,
-    diagnostics,
-    ...(session ? { session } : {}),
-    pool: setup.pool,
-    poolWhy: setup.boot.why,
-    workloadCalls,
-    devices: new Map([...devices.values()].map((d) => [d.name, d])),
-  };
+/** Runs one driver: probes every reported site, then the annotated workload. */
+export function simulateDriver(inp: DriverInput): DriverSimulation {
+  return new DriverSimulator(inp).run();
+}
+
+/** A map site's workload ring, with the sites of its unmap and syncs. */
+interface WorkloadRing {
+  readonly site: Site;
+  readonly ring: RingStep;
+  readonly unmap?: number;
+  readonly syncCpu?: number;
+  readonly syncDev?: number;
 }
 
 const DMA_DIRECTION_LABEL: Record<DmaDirection, string> = {
@@ -937,11 +980,7 @@ function slotText(a: number, b: number): string {
   return a === b ? `${a} slot${a === 1 ? '' : 's'}` : `${a}-${b} slots`;
 }
 
-function pct(used: number, total: number): string {
-  const p = (100 * used) / total;
-  if (p > 0 && p < 0.1) return '<0.1 %';
-  return `${p >= 10 || p === 0 ? Math.round(p) : p.toFixed(1)} %`;
-}
+const pct = (used: number, total: number) => pctText(used, total, { compact: true });
 
 /** One map (and its release) on the probe engine; the pool is left as it was. */
 function probe(e: DmaEngine, s: Site, dev: DeviceConfig, phys: number, size: number): Decision {
@@ -1080,34 +1119,22 @@ export function eventsForSite(t: EventTable, file: string, line: number): number
 /** Merges the sessions of several drivers (their runs one after another). */
 export function mergeSessions(sessions: readonly AnalysisSession[], m: Machine): AnalysisSession {
   const events = new EventTable();
+  const recorder = new Recorder({ table: events });
   for (const s of sessions) {
     const base = events.length;
     const t = s.events;
     for (let i = 0; i < t.length; i++) {
-      const r = t.row(i);
-      events.push({
-        kind: t.kind[i] as EventKind,
-        outcome: t.outcome[i] as Outcome,
-        cpu: t.cpu[i] as number,
-        device: r.device,
-        api: r.api,
-        size: t.size[i] as number,
-        dir: t.dir[i] as DmaDirection,
-        attrs: t.attrs[i] as number,
-        reasons: t.reasons[i] as number,
-        ...((t.slot[i] as number) >= 0 ? { slot: t.slot[i] as number, nslots: t.nslots[i] as number } : {}),
-        ...((t.area[i] as number) >= 0 ? { area: t.area[i] as number } : {}),
-        used: t.used[i] as number,
-        ...((t.phys[i] as number) >= 0 ? { phys: t.phys[i] as number } : {}),
-        ...((t.dma[i] as number) >= 0 ? { dma: t.dma[i] as number } : {}),
-        copied: t.copied[i] as number,
-        ...((t.pair[i] as number) >= 0 ? { pair: (t.pair[i] as number) + base } : {}),
-        file: r.file,
-        line: r.line ?? 0,
-        ...(r.message ? { message: r.message } : {}),
+      const e = eventAt(t, i);
+      recorder.add({
+        ...e,
+        device: t.devices.get(t.device[i] as number),
+        api: t.apis.get(t.api[i] as number),
+        file: t.files.get(t.file[i] as number),
+        ...(e.pair !== undefined ? { pair: e.pair + base } : {}),
       });
     }
   }
+  const books = recorder.books;
   const first = sessions[0];
   return {
     kind: 'source',
@@ -1116,7 +1143,8 @@ export function mergeSessions(sessions: readonly AnalysisSession[], m: Machine):
     platform: m.platform.id,
     pool: first?.pool ?? null,
     events,
-    summary: summarizeEvents(events),
+    summary: summaryOf(books),
+    devices: devicesOf(books, events.devices.values),
     diagnostics: [],
   };
 }

@@ -5,22 +5,26 @@
  * per-device figures and per-call rows come out. Memory stays bounded: live mappings only,
  * a capped event table and a bucketed timeline.
  */
-import { EventKind, Outcome, Reason } from '../analysis/codes';
+
+import type { Books } from '../analysis/books';
+import { EventKind, Outcome } from '../analysis/codes';
+import type { EventInit } from '../analysis/columns';
 import type { EventTable } from '../analysis/eventTable';
+import { Recorder } from '../analysis/recorder';
 import type { Diagnostic } from '../analysis/session';
 import { DMA_ATTR, DmaDirection, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from '../model/constants';
 import { hexAddr } from '../model/hex';
 import { bufferFullMessage } from '../model/messages';
 import { IoTlbPool } from '../model/pool';
 import { allProfiles, type KernelProfile } from '../model/profiles';
+import { type FreeSlots, failureReason, Reason, reasonCodes } from '../model/reasons';
 import { copiesOnMap, IoTlbMem, type MapRequest, type MapResult } from '../model/swiotlb';
-import { API_NAMES, Api, ForceFlag, type SgArrays, type TblMapArgs, type TraceSink } from './events';
-import type { EventLine } from './ftrace';
+import { API_NAMES, Api, DeviceNames, ForceFlag, type SgArrays, type TblMapArgs, type TraceSink } from './events';
+import { EventLine } from './ftrace';
 import { type Geometry, type GeometryFacts, type GeometryOptions, resolveGeometry } from './geometry';
 import { explainFull, type FullExplanation, type LogMessage } from './klog';
 import { LiveTable } from './live';
 import { ProfileRun } from './profileRun';
-import { Timeline } from './timeline';
 
 export interface AnalyzerOptions extends GeometryOptions {
   readonly platform?: string;
@@ -51,16 +55,16 @@ export type TraceOp =
       line: number;
       cpu: number;
       dev: string;
-      orig: number;
+      origAddr: number;
       size: number;
       allocSize: number;
-      minAlign: number;
+      minAlignMask: number;
       boundaryBits: number;
       dir: number;
       ok: boolean;
       /** Kernel's run start in the primary profile (-1: failed or not anchored). */
       index: number;
-      tlb: number;
+      tlbAddr: number;
       raced: boolean;
     }
   | { op: 'unmap'; id: number; line: number };
@@ -74,7 +78,7 @@ export interface WhatIfPool {
   tooBig: number;
   firstFailureLine: number;
   peak: number;
-  tlb: Float64Array;
+  tlbAddr: Float64Array;
 }
 
 /** What a trace file holds, from a look at its beginning (see census.ts). */
@@ -87,20 +91,17 @@ export interface TraceLevel {
   dma: boolean;
 }
 
-export interface DeviceStats {
-  name: string;
-  maps: number;
-  bounced: number;
-  direct: number;
-  failed: number;
-  unmaps: number;
-  syncs: number;
+/** What a trace tells about a device beyond its tally in the books (why it bounced, its masks). */
+export interface DeviceEvidence {
+  /** Its id in the session's device names. */
+  readonly id: number;
+  readonly name: string;
   bounceAttempts: number;
   forced: number;
   beyondMask: number;
   withinMask: number;
   dmaMask: number;
-  minAlign: number;
+  minAlignMask: number;
   /** Where min_align_mask came from: probe, inferred, unknown. */
   minAlignSource: 'probe' | 'inferred' | 'unknown';
   /** Driver bound to the device, when a log line or the capture names it. */
@@ -111,15 +112,11 @@ export interface DeviceStats {
   offsetsKept: boolean;
   offsetsDropped: boolean;
   bit11Differs: boolean;
-  bytesMapped: number;
-  bytesBounced: number;
-  liveSlots: number;
-  peakLiveSlots: number;
-  largestMap: number;
   apiCalls: number;
 }
 
-export interface FailureRecord {
+/** One of the first failed maps, with the kernel's message for it. */
+export interface TraceFailure {
   file: string;
   line: number;
   device: string;
@@ -148,6 +145,33 @@ interface MutableRequest {
   dev: { minAlignMask: number; segBoundaryBits: number };
 }
 
+/**
+ * A map whose outcome the trace shows, as commitMap() takes it (reused from map to map):
+ * swiotlb_tbl_map_single's arguments, the reasons it bounced, and the kernel's answer.
+ */
+class MapCall {
+  ev: EventLine = new EventLine();
+  line = 0;
+  api: Api = Api.TblMapSingle;
+  dev = 0;
+  origAddr = 0;
+  size = 0;
+  allocSize = 0;
+  allocAlignMask = 0;
+  dir = 0;
+  attrs = 0;
+  /** -1: not known (inferred from the placement). */
+  minAlignMask = -1;
+  boundaryBits = 64;
+  reasons = 0;
+  /** The bounce buffer the kernel returned, or -1 when the map failed. */
+  tlbAddr = -1;
+  /** Another CPU changed an area this search looked at before it decided. */
+  raced = false;
+  /** A scatterlist entry's physical address (dma_unmap_sg names the entries by it), or -1. */
+  sgPhys = -1;
+}
+
 /** One task's calls in flight (a task runs one call at a time). */
 class TaskState {
   // swiotlb_bounced records waiting for their map event
@@ -156,22 +180,10 @@ class TaskState {
   bSize: number[] = [];
   bReasons: number[] = [];
   bLine: number[] = [];
-  // a swiotlb_tbl_map_single call between entry and return
+  // a swiotlb_tbl_map_single call between entry and return, committed at its decision point
   mapActive = false;
   committed = false;
-  line = 0;
-  time = 0;
-  cpu = 0;
-  dev = 0;
-  orig = 0;
-  size = 0;
-  allocSize = 0;
-  aam = 0;
-  dir = 0;
-  attrs = 0;
-  minAlign = -1;
-  boundaryBits = 64;
-  reasons = 0;
+  readonly call = new MapCall();
   bounceSeen = false;
   nf = 0;
   nfArea: number[] = [];
@@ -208,6 +220,14 @@ function defaultBoundaryBits(name: string): number {
   return /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i.test(name) ? 32 : 64;
 }
 
+/** Where a bounced map's slots are, as far as the analysis follows them. */
+interface Placement {
+  slot: number;
+  nslots: number;
+  area: number;
+  copied: number;
+}
+
 export class TraceAnalyzer implements TraceSink {
   readonly facts: GeometryFacts = {};
   geometry: Geometry | null = null;
@@ -223,18 +243,19 @@ export class TraceAnalyzer implements TraceSink {
   readonly sampleLimit: number;
   readonly live = new LiveTable();
   private readonly tasks = new Map<number, TaskState>();
-  readonly events: EventTable | undefined;
-  private readonly rowLimit: number;
-  rowsDropped = 0;
+  /** Every event is recorded here: counted in the books, kept as a row while rows last. */
+  readonly recorder: Recorder;
   readonly diagnostics: Diagnostic[] = [];
   diagnosticsDropped = 0;
-  private readonly deviceStats: (DeviceStats | undefined)[] = [];
-  deviceNames: string[] = [''];
+  private readonly evidence: (DeviceEvidence | undefined)[] = [];
+  /** The devices the parsers name (the event table's names: its device ids are these). */
+  readonly deviceIds: DeviceNames;
+  /** The event table's id of each Api. */
+  private readonly apiIds: number[] = [];
   /** Device name -> driver, from log lines ("nvme 0000:00:03.0: ...") or the capture's devices.txt. */
   readonly drivers = new Map<string, string>();
   level: TraceLevel = { tbl: false, lockProbes: false, dma: false };
   file = '';
-  /** Set by the runner: the parser's device table. */
   private readonly req: MutableRequest = {
     cpu: 0,
     origAddr: 0,
@@ -245,18 +266,13 @@ export class TraceAnalyzer implements TraceSink {
     attrs: 0,
     dev: { minAlignMask: 0, segBoundaryBits: 64 },
   };
+  private readonly call = new MapCall();
 
-  // counts
+  // what only a trace tells (the counts of maps, unmaps, syncs and copies are in the books)
   lines = 0;
   traceEvents = 0;
-  maps = 0;
-  mapsBounced = 0;
-  mapsDirect = 0;
-  mapsFailed = 0;
-  unmaps = 0;
-  unmapsDirect = 0;
+  /** Unmaps of bounce buffers whose map is not in the trace. */
   unmapsUnknown = 0;
-  syncs = 0;
   syncsDirect = 0;
   bounceAttempts = 0;
   bouncedForced = 0;
@@ -269,29 +285,17 @@ export class TraceAnalyzer implements TraceSink {
   lostEvents = 0;
   sgTruncated = 0;
   readonly unknownEvents = new Map<string, number>();
-  readonly failuresByCause = new Map<string, number>();
-  readonly failures: FailureRecord[] = [];
-  copiedAtMap = 0;
-  copiedAtUnmap = 0;
-  copiedAtSync = 0;
+  readonly failures: TraceFailure[] = [];
   releaseMismatches = 0;
   /** io_tlb_used_hiwater from a capture's debugfs snapshot (6.4+). */
   kernelHiwater: number | null = null;
 
-  // occupancy (primary model, or slot counts when the pool start is unknown)
+  /** Slots in use (the primary model, or slot counts when the pool start is unknown). */
   used = 0;
-  peakUsed = 0;
-  peakLine = 0;
-  peakTime = 0;
-  peakFile = '';
   peakArea: number[] = [];
-  private weighted = 0;
-  private span = 0;
-  private lastTime = Number.NaN;
-  private samples = 0;
-  readonly timeline = new Timeline();
-  hasClock = false;
   counterClock = false;
+  /** The last event's time: when a file ends, the calls still open end then. */
+  private lastEventTime = 0;
 
   /** Model mutations so far, and per kernel area the last one (race detection with in-lock probes). */
   private seq = 0;
@@ -310,9 +314,32 @@ export class TraceAnalyzer implements TraceSink {
   logFiles = 0;
 
   constructor(readonly options: AnalyzerOptions = {}) {
-    this.events = options.events;
-    this.rowLimit = options.rowLimit ?? (options.events ? 1_000_000 : 0);
+    this.recorder = new Recorder({
+      ...(options.events ? { table: options.events } : {}),
+      rowLimit: options.rowLimit ?? (options.events ? 1_000_000 : 0),
+    });
+    const names = this.recorder.table;
+    this.deviceIds = new DeviceNames(names.devices);
+    for (const [api, name] of Object.entries(API_NAMES)) this.apiIds[Number(api)] = names.apis.intern(name);
     this.sampleLimit = options.profileSample ?? DEFAULT_PROFILE_SAMPLE;
+  }
+
+  /** The books of every event (the CLI's report and the panel's summary read them). */
+  get books(): Books {
+    return this.recorder.books;
+  }
+
+  /** The rows kept, when the analysis was given a table. */
+  get events(): EventTable | undefined {
+    return this.options.events;
+  }
+
+  get rowsDropped(): number {
+    return this.recorder.rowsDropped;
+  }
+
+  get hasClock(): boolean {
+    return this.books.hasClock;
   }
 
   // ---------------------------------------------------------------- set-up
@@ -337,7 +364,7 @@ export class TraceAnalyzer implements TraceSink {
         let nareas = g.nareas;
         while (nareas > 1 && nslabs / nareas < IO_TLB_SEGSIZE) nareas /= 2;
         const pool = new IoTlbPool(g.profile, { start, nslabs, nareas, pageShift: 12 });
-        return { nslabs, mem: new IoTlbMem(pool), failures: 0, tooBig: 0, firstFailureLine: 0, peak: 0, tlb: new Float64Array(1024) };
+        return { nslabs, mem: new IoTlbMem(pool), failures: 0, tooBig: 0, firstFailureLine: 0, peak: 0, tlbAddr: new Float64Array(1024) };
       });
       return g;
     }
@@ -365,47 +392,39 @@ export class TraceAnalyzer implements TraceSink {
     this.diagnostics.push({ file, line, severity, message });
   }
 
-  setDeviceNames(names: string[]): void {
-    this.deviceNames = names;
+  get deviceNames(): readonly string[] {
+    return this.deviceIds.names;
   }
 
-  private dev(id: number): DeviceStats {
-    let d = this.deviceStats[id];
+  private dev(id: number): DeviceEvidence {
+    let d = this.evidence[id];
     if (!d) {
+      const name = this.deviceNames[id] ?? '';
       d = {
-        name: this.deviceNames[id] ?? '',
-        maps: 0,
-        bounced: 0,
-        direct: 0,
-        failed: 0,
-        unmaps: 0,
-        syncs: 0,
+        id,
+        name,
         bounceAttempts: 0,
         forced: 0,
         beyondMask: 0,
         withinMask: 0,
         dmaMask: -1,
-        minAlign: -1,
+        minAlignMask: -1,
         minAlignSource: 'unknown',
-        driver: this.drivers.get(this.deviceNames[id] ?? '') ?? '',
-        boundaryBits: defaultBoundaryBits(this.deviceNames[id] ?? ''),
+        driver: this.drivers.get(name) ?? '',
+        boundaryBits: defaultBoundaryBits(name),
         offsetsKept: false,
         offsetsDropped: false,
         bit11Differs: false,
-        bytesMapped: 0,
-        bytesBounced: 0,
-        liveSlots: 0,
-        peakLiveSlots: 0,
-        largestMap: 0,
         apiCalls: 0,
       };
-      this.deviceStats[id] = d;
+      this.evidence[id] = d;
     }
     return d;
   }
 
-  get devices(): DeviceStats[] {
-    return this.deviceStats.filter((d): d is DeviceStats => d !== undefined && d.name !== '');
+  /** The named devices the trace showed, by id. */
+  get devices(): DeviceEvidence[] {
+    return this.evidence.filter((d): d is DeviceEvidence => d !== undefined && d.name !== '');
   }
 
   private lastTaskKey = Number.NaN;
@@ -429,47 +448,13 @@ export class TraceAnalyzer implements TraceSink {
     this.traceEvents++;
     if (this.facts.maxCpuSeen === undefined || ev.cpu > this.facts.maxCpuSeen) this.facts.maxCpuSeen = ev.cpu;
     this.counterClock = ev.counter;
-    this.hasClock = !ev.counter;
+    this.books.hasClock = !ev.counter;
+    this.lastEventTime = ev.time;
   }
 
-  private pushRow(init: Parameters<EventTable['push']>[0]): number {
-    const t = this.events;
-    if (!t) return -1;
-    if (t.length >= this.rowLimit) {
-      this.rowsDropped++;
-      return -1;
-    }
-    return t.push(init);
-  }
-
-  // ---------------------------------------------------------------- occupancy
-
-  private sample(ev: EventLine | null, line: number): void {
-    const used = this.used;
-    const time = ev ? ev.time : line;
-    if (used > this.peakUsed) {
-      this.peakUsed = used;
-      this.peakLine = line;
-      this.peakTime = time;
-      this.peakFile = this.file;
-    }
-    if (!Number.isNaN(this.lastTime)) {
-      const dt = this.hasClock ? time - this.lastTime : 1;
-      if (dt > 0) {
-        this.weighted += this.lastUsed * dt;
-        this.span += dt;
-      }
-    }
-    this.lastUsed = used;
-    this.lastTime = time;
-    this.samples++;
-    this.timeline.add(time, used);
-  }
-  private lastUsed = 0;
-
-  get averageUsed(): number | null {
-    if (this.samples === 0) return null;
-    return this.span > 0 ? this.weighted / this.span : this.lastUsed;
+  /** Records an event (books and, while rows last, the table): its row or -1. */
+  private record(e: EventInit): number {
+    return this.recorder.add(e);
   }
 
   // ---------------------------------------------------------------- bounce attempts
@@ -496,19 +481,18 @@ export class TraceAnalyzer implements TraceSink {
       d.withinMask++;
     }
     if (!this.level.tbl && !this.level.dma) {
-      if (this.events)
-        this.pushRow({
-          kind: EventKind.BounceAttempt,
-          time: ev.time,
-          cpu: ev.cpu,
-          device: this.deviceNames[dev],
-          api: 'swiotlb_bounced',
-          size,
-          reasons,
-          dma: devAddr,
-          file: this.file,
-          line,
-        });
+      this.record({
+        kind: EventKind.BounceAttempt,
+        time: ev.time,
+        cpu: ev.cpu,
+        device: dev,
+        api: 'swiotlb_bounced',
+        size,
+        reasons,
+        dma: devAddr,
+        file: this.file,
+        line,
+      });
       return;
     }
     const t = this.task(ev);
@@ -552,270 +536,264 @@ export class TraceAnalyzer implements TraceSink {
 
   /**
    * min_align_mask when no probe recorded it (dma:* events, function-level probes): a bounce
-   * keeps orig & min_align_mask & 0x7ff as its in-slot offset and matches orig on the mask's
-   * bits above. Drivers set 0 or a page mask (NVMe, Hyper-V storvsc: 0xfff), so the evidence
-   * decides between those; with no evidence yet (page-aligned buffers) the driver decides.
+   * keeps orig_addr & min_align_mask & 0x7ff as its in-slot offset and matches orig_addr on the
+   * mask's bits above. Drivers set 0 or a page mask (NVMe, Hyper-V storvsc: 0xfff), so the
+   * evidence decides between those; with no evidence yet (page-aligned buffers) the driver decides.
    */
-  private inferMinAlign(d: DeviceStats, orig: number, tlb: number): number {
-    if (d.minAlignSource === 'probe') return d.minAlign;
-    if ((tlb & (IO_TLB_SIZE - 1)) !== 0) d.offsetsKept = true;
-    else if ((orig & (IO_TLB_SIZE - 1)) !== 0) d.offsetsDropped = true;
-    if (((orig ^ tlb) & IO_TLB_SIZE) !== 0) d.bit11Differs = true;
+  private inferMinAlignMask(d: DeviceEvidence, origAddr: number, tlbAddr: number): number {
+    if (d.minAlignSource === 'probe') return d.minAlignMask;
+    if ((tlbAddr & (IO_TLB_SIZE - 1)) !== 0) d.offsetsKept = true;
+    else if ((origAddr & (IO_TLB_SIZE - 1)) !== 0) d.offsetsDropped = true;
+    if (((origAddr ^ tlbAddr) & IO_TLB_SIZE) !== 0) d.bit11Differs = true;
     let m: number;
     if (d.offsetsDropped) m = 0;
     else if (d.offsetsKept) m = d.bit11Differs ? IO_TLB_SIZE - 1 : 0xfff;
     else m = d.bit11Differs ? 0 : (KNOWN_MIN_ALIGN[d.driver] ?? 0);
-    d.minAlign = m;
+    d.minAlignMask = m;
     d.minAlignSource = 'inferred';
     return m;
   }
 
+  /** The reused map call, reset for a new map. */
+  private mapCall(ev: EventLine, line: number, api: Api, dev: number): MapCall {
+    const c = this.call;
+    c.ev = ev;
+    c.line = line;
+    c.api = api;
+    c.dev = dev;
+    c.allocAlignMask = 0;
+    c.minAlignMask = -1;
+    c.raced = false;
+    c.sgPhys = -1;
+    return c;
+  }
+
   /**
-   * A map whose outcome the trace shows: `tlb` is the bounce address, or -1 when it failed.
-   * Every profile predicts and follows; the primary's state is the kernel's pool.
+   * A map whose outcome the trace shows (c.tlbAddr: the bounce buffer, or -1 when it failed).
+   * Every profile predicts and follows; the primary's state is the kernel's pool. Returns the
+   * live handle of a bounced map, else -1.
    */
-  private commitMap(
-    ev: EventLine,
-    line: number,
-    api: Api,
-    devId: number,
-    orig: number,
-    size: number,
-    allocSize: number,
-    aam: number,
-    dir: number,
-    attrs: number,
-    minAlign: number,
-    boundaryBits: number,
-    reasons: number,
-    tlb: number,
-    raced: boolean,
-    sgPhys: number,
-  ): number {
-    const g = this.ensureGeometry();
-    const d = this.dev(devId);
-    this.maps++;
-    d.maps++;
-    d.bytesMapped += size;
-    if (size > d.largestMap) d.largestMap = size;
+  private commitMap(c: MapCall): number {
+    const d = this.dev(c.dev);
+    const req = this.request(c, d);
+    if (this.whatIf) return this.whatIfMap(req, c);
+    const f = this.followKernel(req, c);
+    return c.tlbAddr >= 0 ? this.bouncedMap(c, d, req, f.committed, f.held) : this.failedMap(c, d, req, f.predicted);
+  }
+
+  /** What followKernel() found (reused: a map allocates nothing). */
+  private readonly followed: { committed: MapResult | undefined; predicted: MapResult | undefined; held: number } = {
+    committed: undefined,
+    predicted: undefined,
+    held: 0,
+  };
+
+  /** The model's request for a map call (min_align_mask inferred when the trace does not say). */
+  private request(c: MapCall, d: DeviceEvidence): MutableRequest {
     const req = this.req;
-    req.cpu = ev.cpu;
-    req.origAddr = orig;
-    req.mappingSize = size;
-    req.allocSize = allocSize;
-    req.allocAlignMask = aam;
-    req.dir = (dir >= 0 && dir <= 3 ? dir : DmaDirection.BIDIRECTIONAL) as DmaDirection;
-    req.attrs = attrs;
-    if (minAlign < 0) minAlign = tlb >= 0 ? this.inferMinAlign(d, orig, tlb) : Math.max(d.minAlign, 0);
-    req.dev.minAlignMask = minAlign;
-    req.dev.segBoundaryBits = boundaryBits;
-    if (this.whatIf) return this.whatIfMap(req, devId, orig, allocSize, minAlign, tlb, line);
+    req.cpu = c.ev.cpu;
+    req.origAddr = c.origAddr;
+    req.mappingSize = c.size;
+    req.allocSize = c.allocSize;
+    req.allocAlignMask = c.allocAlignMask;
+    req.dir = (c.dir >= 0 && c.dir <= 3 ? c.dir : DmaDirection.BIDIRECTIONAL) as DmaDirection;
+    req.attrs = c.attrs;
+    if (c.minAlignMask < 0) {
+      c.minAlignMask = c.tlbAddr >= 0 ? this.inferMinAlignMask(d, c.origAddr, c.tlbAddr) : Math.max(d.minAlignMask, 0);
+    }
+    req.dev.minAlignMask = c.minAlignMask;
+    req.dev.segBoundaryBits = c.boundaryBits;
+    return req;
+  }
+
+  /** Every profile predicts the map and follows the kernel's answer (past its sample, only the primary). */
+  private followKernel(req: MutableRequest, c: MapCall): TraceAnalyzer['followed'] {
+    const g = this.ensureGeometry();
+    const f = this.followed;
     let committed: MapResult | undefined;
-    let pred: MapResult | undefined;
+    let predicted: MapResult | undefined;
     let held = 0;
+    f.committed = undefined;
+    f.predicted = undefined;
+    f.held = 0;
+    if (g.base === null || this.light) return f;
+    for (let i = 0; i < this.runs.length; i++) {
+      const r = this.runs[i] as ProfileRun;
+      if (i > 0 && r.compared >= this.sampleLimit) {
+        r.sampled = true;
+        continue;
+      }
+      const res = r.follow(req as MapRequest, c.tlbAddr, c.raced, c.line);
+      if (res) held |= 1 << i;
+      if (i === 0) {
+        committed = res;
+        predicted = r.predicted;
+      }
+    }
+    if (c.tlbAddr >= 0 && !committed) {
+      this.diag(
+        c.line,
+        `the kernel's bounce buffer at ${hexAddr(c.tlbAddr)} is ${this.runs[0]?.pool.isInPool(c.tlbAddr) ? 'on slots the model still holds (events lost, or mappings made before the trace began)' : 'outside the pool'}: not counted in the occupancy`,
+      );
+    }
+    f.committed = committed;
+    f.predicted = predicted;
+    f.held = held;
+    return f;
+  }
+
+  /** Where the kernel put a bounced map: the primary model's slots, counted slots past the sample, or a slot count. */
+  private place(c: MapCall, req: MutableRequest, committed: MapResult | undefined): Placement {
     const primary = this.runs[0];
-    if (g.base !== null && !this.light) {
-      for (let i = 0; i < this.runs.length; i++) {
-        const r = this.runs[i] as ProfileRun;
-        if (i > 0 && r.compared >= this.sampleLimit) {
-          r.sampled = true;
-          continue;
-        }
-        const c = r.follow(req as MapRequest, tlb, raced, line);
-        if (c) held |= 1 << i;
-        if (i === 0) {
-          committed = c;
-          pred = r.predicted;
-        }
+    const p: Placement = { slot: -1, nslots: 0, area: -1, copied: 0 };
+    if (committed && primary) {
+      p.nslots = committed.nslots;
+      p.slot = committed.index;
+      p.area = primary.pool.areaOf(p.slot);
+      p.copied = committed.copiedBytes;
+      this.used = primary.pool.totalUsed;
+      this.noteChange(p.slot);
+      const au = primary.pool.areaUsed[p.area] as number;
+      if (au > (this.peakArea[p.area] ?? 0)) this.peakArea[p.area] = au;
+      if (primary.compared >= this.sampleLimit) this.enterLight();
+    } else if (this.light && primary) {
+      // past the check sample: the kernel's placements are counted, no longer modelled
+      const mem = primary.mem;
+      const tlb = c.tlbAddr;
+      p.nslots = c.allocAlignMask === 0 ? nrSlots(c.allocSize + (tlb & (IO_TLB_SIZE - 1))) : mem.requestSlots(req as MapRequest);
+      p.slot = c.allocAlignMask === 0 ? Math.floor((tlb - primary.pool.start) / IO_TLB_SIZE) : mem.runStartOf(req as MapRequest, tlb);
+      if (p.slot < 0 || p.slot + p.nslots > primary.pool.nslabs) {
+        this.diag(c.line, `the kernel's bounce buffer at ${hexAddr(tlb)} is outside the pool: not counted in the occupancy`);
+        p.nslots = 0;
+        p.slot = -1;
+      } else {
+        p.area = primary.pool.areaOf(p.slot);
+        this.used += p.nslots;
+        const au = (this.lightAreaUsed[p.area] as number) + p.nslots;
+        this.lightAreaUsed[p.area] = au;
+        if (au > (this.peakArea[p.area] ?? 0)) this.peakArea[p.area] = au;
+        p.copied = copiesOnMap(primary.profile, req.dir, c.attrs) ? c.size : 0;
       }
-      if (tlb >= 0 && !committed) {
-        this.diag(
-          line,
-          `the kernel's bounce buffer at ${hexAddr(tlb)} is ${primary?.pool.isInPool(tlb) ? 'on slots the model still holds (events lost, or mappings made before the trace began)' : 'outside the pool'}: not counted in the occupancy`,
-        );
-      }
+    } else if (this.ensureGeometry().base === null) {
+      p.nslots = nrSlots(c.size + (c.tlbAddr & (IO_TLB_SIZE - 1)));
+      this.used += p.nslots;
     }
-    let row = -1;
-    let nslots = 0;
-    let slot = -1;
-    let area = -1;
-    if (tlb >= 0) {
-      this.mapsBounced++;
-      d.bounced++;
-      d.bytesBounced += size;
-      if (committed) {
-        nslots = committed.nslots;
-        slot = committed.index;
-        area = (primary as ProfileRun).pool.areaOf(slot);
-        this.copiedAtMap += committed.copiedBytes;
-        this.used = (primary as ProfileRun).pool.totalUsed;
-        this.noteChange(slot);
-        const au = (primary as ProfileRun).pool.areaUsed[area] as number;
-        if (au > (this.peakArea[area] ?? 0)) this.peakArea[area] = au;
-        if ((primary as ProfileRun).compared >= this.sampleLimit) this.enterLight();
-      } else if (this.light && primary) {
-        // past the check sample: the kernel's placements are counted, no longer modelled
-        const mem = primary.mem;
-        nslots = aam === 0 ? nrSlots(allocSize + (tlb & (IO_TLB_SIZE - 1))) : mem.requestSlots(req as MapRequest);
-        slot = aam === 0 ? Math.floor((tlb - primary.pool.start) / IO_TLB_SIZE) : mem.runStartOf(req as MapRequest, tlb);
-        if (slot < 0 || slot + nslots > primary.pool.nslabs) {
-          this.diag(line, `the kernel's bounce buffer at ${hexAddr(tlb)} is outside the pool: not counted in the occupancy`);
-          nslots = 0;
-          slot = -1;
-        } else {
-          area = primary.pool.areaOf(slot);
-          this.used += nslots;
-          const au = (this.lightAreaUsed[area] as number) + nslots;
-          this.lightAreaUsed[area] = au;
-          if (au > (this.peakArea[area] ?? 0)) this.peakArea[area] = au;
-          const copied = copiesOnMap(primary.profile, req.dir, attrs) ? size : 0;
-          this.copiedAtMap += copied;
-        }
-      } else if (g.base === null) {
-        nslots = nrSlots(size + (tlb & (IO_TLB_SIZE - 1)));
-        this.used += nslots;
-      }
-      d.liveSlots += nslots;
-      if (d.liveSlots > d.peakLiveSlots) d.peakLiveSlots = d.liveSlots;
-      row = !this.events
-        ? -1
-        : this.pushRow({
-            kind: EventKind.Map,
-            outcome: Outcome.Bounced,
-            time: ev.time,
-            cpu: ev.cpu,
-            device: d.name,
-            api: API_NAMES[api],
-            size,
-            dir: req.dir,
-            attrs,
-            reasons,
-            ...(slot >= 0 ? { slot, nslots, area } : {}),
-            used: this.used,
-            phys: orig,
-            dma: tlb,
-            copied: committed?.copiedBytes ?? 0,
-            file: this.file,
-            line,
-          });
-      const prev = this.live.byTlb.get(tlb);
-      if (prev !== undefined) {
-        this.diag(line, `a second live mapping at ${hexAddr(tlb)} (the first from line ${this.live.line[prev]}): the first is dropped`);
-        this.dropLive(prev);
-      }
-      const h = this.live.add(tlb);
-      const L = this.live;
-      L.orig[h] = orig;
-      L.size[h] = allocSize;
-      L.nslots[h] = nslots;
-      L.dev[h] = devId;
-      L.dir[h] = req.dir;
-      L.attrs[h] = attrs;
-      L.minAlign[h] = minAlign;
-      L.row[h] = row;
-      L.held[h] = held;
-      L.slot[h] = slot;
-      L.line[h] = line;
-      L.id[h] = this.nextOpId++;
-      if (sgPhys >= 0) this.live.indexPhys(h, sgPhys);
-      this.options.onOp?.({
-        op: 'map',
-        id: L.id[h] as number,
-        line,
-        cpu: ev.cpu,
-        dev: d.name,
-        orig,
-        size,
-        allocSize,
-        minAlign,
-        boundaryBits,
-        dir: req.dir,
-        ok: true,
-        index: slot,
-        tlb,
-        raced,
-      });
-      this.sample(ev, line);
-      return h;
+    return p;
+  }
+
+  private bouncedMap(c: MapCall, d: DeviceEvidence, req: MutableRequest, committed: MapResult | undefined, held: number): number {
+    const tlb = c.tlbAddr;
+    const p = this.place(c, req, committed);
+    const prev = this.live.byTlb.get(tlb);
+    if (prev !== undefined) {
+      this.diag(c.line, `a second live mapping at ${hexAddr(tlb)} (the first from line ${this.live.line[prev]}): the first is dropped`);
+      this.dropLive(prev);
     }
-    // the kernel failed this map
-    this.options.onOp?.({
-      op: 'map',
-      id: this.nextOpId++,
-      line,
-      cpu: ev.cpu,
-      dev: d.name,
-      orig,
-      size,
-      allocSize,
-      minAlign,
-      boundaryBits,
-      dir: req.dir,
-      ok: false,
-      index: -1,
-      tlb: -1,
-      raced,
-    });
-    this.mapsFailed++;
-    d.failed++;
-    const slotsNeeded = pred?.nslots ?? nrSlots(allocSize + (orig & minAlign & (IO_TLB_SIZE - 1)));
-    let causeBit: number;
-    if (slotsNeeded > IO_TLB_SEGSIZE) causeBit = Reason.TooBig;
-    else if (this.light && primary) causeBit = this.lightFailureCause(slotsNeeded, primary.pool.areaNslabs);
-    else if (primary) causeBit = primary.pool.failureCause(slotsNeeded) === 'exhausted' ? Reason.PoolExhausted : Reason.Fragmented;
-    else causeBit = 0;
-    const cause =
-      causeBit === Reason.TooBig ? 'too-big' : causeBit === Reason.PoolExhausted ? 'pool-full' : causeBit ? 'fragmented' : 'unknown';
-    this.failuresByCause.set(cause, (this.failuresByCause.get(cause) ?? 0) + 1);
-    const profile = this.runs[0]?.profile ?? g.profile;
-    const sz = profile.fullMessageIncludesOffset ? (pred?.reqBytes ?? allocSize) : allocSize;
+    const e = this.mapEvent(c, req, Outcome.Bounced, c.reasons);
+    e.slot = p.slot;
+    e.area = p.area;
+    e.nslots = p.nslots;
+    e.dma = tlb;
+    e.copied = p.copied;
+    const row = this.record(e);
+    const L = this.live;
+    const h = L.add(tlb);
+    L.origAddr[h] = c.origAddr;
+    L.size[h] = c.allocSize;
+    L.nslots[h] = p.nslots;
+    L.dev[h] = c.dev;
+    L.dir[h] = req.dir;
+    L.attrs[h] = c.attrs;
+    L.minAlignMask[h] = c.minAlignMask;
+    L.row[h] = row;
+    L.held[h] = held;
+    L.slot[h] = p.slot;
+    L.line[h] = c.line;
+    L.id[h] = this.nextOpId++;
+    if (c.sgPhys >= 0) L.indexPhys(h, c.sgPhys);
+    this.emitMapOp(c, d, req, L.id[h] as number, true, p.slot);
+    return h;
+  }
+
+  /** The kernel failed this map: why (by what the pool held), what it printed, the row. */
+  private failedMap(c: MapCall, d: DeviceEvidence, req: MutableRequest, predicted: MapResult | undefined): number {
+    const g = this.ensureGeometry();
+    this.emitMapOp(c, d, req, this.nextOpId++, false, -1);
+    const primary = this.runs[0];
+    const slotsNeeded = predicted?.nslots ?? nrSlots(c.allocSize + (c.origAddr & c.minAlignMask & (IO_TLB_SIZE - 1)));
+    // "full" (or too big), told apart by what the pool holds; unknown without a pool
+    const free = this.light ? this.lightFree : primary?.pool;
+    const causeBit = free ? failureReason('full', slotsNeeded, free) : slotsNeeded > IO_TLB_SEGSIZE ? Reason.TooBig : 0;
+    const cause = causeBit ? (reasonCodes(causeBit)[0] as string) : 'unknown';
+    const profile = primary?.profile ?? g.profile;
+    const sz = profile.fullMessageIncludesOffset ? (predicted?.reqBytes ?? c.allocSize) : c.allocSize;
     const message = `${d.name ? `${d.driver ? `${d.driver} ` : ''}${d.name}: ` : ''}${bufferFullMessage(sz, g.nslabs, this.used)}`;
-    if (this.failures.length < MAX_FAILURES) {
-      this.failures.push({ file: this.file, line, device: d.name, size, nslots: slotsNeeded, cause, message });
-    }
-    if (this.events)
-      this.pushRow({
-        kind: EventKind.Map,
-        outcome: Outcome.Failed,
-        time: ev.time,
-        cpu: ev.cpu,
-        device: d.name,
-        api: API_NAMES[api],
-        size,
-        dir: req.dir,
-        attrs,
-        reasons: reasons | causeBit,
-        used: this.used,
-        phys: orig,
-        file: this.file,
-        line,
-        message,
-      });
-    this.sample(ev, line);
+    this.noteFailure(c.line, d.name, c.size, slotsNeeded, cause, message);
+    const e = this.mapEvent(c, req, Outcome.Failed, c.reasons | causeBit);
+    e.message = message;
+    this.record(e);
     return -1;
   }
 
+  /** The row of a map the kernel answered (the caller adds where it went, or what the kernel said). */
+  private mapEvent(c: MapCall, req: MutableRequest, outcome: Outcome, reasons: number): EventInit {
+    return {
+      kind: EventKind.Map,
+      outcome,
+      time: c.ev.time,
+      cpu: c.ev.cpu,
+      device: c.dev,
+      api: this.apiIds[c.api],
+      size: c.size,
+      dir: req.dir,
+      attrs: c.attrs,
+      reasons,
+      used: this.used,
+      phys: c.origAddr,
+      file: this.file,
+      line: c.line,
+    };
+  }
+
+  private noteFailure(line: number, device: string, size: number, nslots: number, cause: string, message: string): void {
+    if (this.failures.length < MAX_FAILURES) this.failures.push({ file: this.file, line, device, size, nslots, cause, message });
+  }
+
+  /** The map as a replay op (onOp): what checks against ops files compare. */
+  private emitMapOp(c: MapCall, d: DeviceEvidence, req: MutableRequest, id: number, ok: boolean, index: number): void {
+    this.options.onOp?.({
+      op: 'map',
+      id,
+      line: c.line,
+      cpu: c.ev.cpu,
+      dev: d.name,
+      origAddr: c.origAddr,
+      size: c.size,
+      allocSize: c.allocSize,
+      minAlignMask: c.minAlignMask,
+      boundaryBits: c.boundaryBits,
+      dir: req.dir,
+      ok,
+      index,
+      tlbAddr: ok ? c.tlbAddr : -1,
+      raced: c.raced,
+    });
+  }
+
   /** Sizing pass: every pool places the request itself; a map the kernel failed is given back at once. */
-  private whatIfMap(
-    req: MutableRequest,
-    devId: number,
-    orig: number,
-    allocSize: number,
-    minAlign: number,
-    tlb: number,
-    line: number,
-  ): number {
+  private whatIfMap(req: MutableRequest, c: MapCall): number {
     const pools = this.whatIf as WhatIfPool[];
     const L = this.live;
+    const tlb = c.tlbAddr;
     let h = -1;
     if (tlb >= 0) {
       const prev = L.byTlb.get(tlb);
       if (prev !== undefined) this.whatIfRelease(prev);
       h = L.add(tlb);
-      L.orig[h] = orig;
-      L.size[h] = allocSize;
-      L.minAlign[h] = minAlign;
-      L.dev[h] = devId;
+      L.origAddr[h] = c.origAddr;
+      L.size[h] = c.allocSize;
+      L.minAlignMask[h] = c.minAlignMask;
+      L.dev[h] = c.dev;
     }
     let held = 0;
     for (let i = 0; i < pools.length; i++) {
@@ -823,22 +801,22 @@ export class TraceAnalyzer implements TraceSink {
       const r = p.mem.tblMapSingle(req as MapRequest);
       if (r.ok) {
         if (h >= 0) {
-          if (h >= p.tlb.length) {
-            const bigger = new Float64Array(Math.max(p.tlb.length * 2, h + 1));
-            bigger.set(p.tlb);
-            p.tlb = bigger;
+          if (h >= p.tlbAddr.length) {
+            const bigger = new Float64Array(Math.max(p.tlbAddr.length * 2, h + 1));
+            bigger.set(p.tlbAddr);
+            p.tlbAddr = bigger;
           }
-          p.tlb[h] = r.tlbAddr;
+          p.tlbAddr[h] = r.tlbAddr;
           held |= 1 << i;
           if (p.mem.used > p.peak) p.peak = p.mem.used;
         } else {
           // the trace has no unmap for a map the kernel failed: assume it was released at once
-          p.mem.pool.releaseSlots(r.tlbAddr, minAlign, allocSize);
+          p.mem.pool.releaseSlots(r.tlbAddr, c.minAlignMask, c.allocSize);
         }
       } else if (r.reason === 'too-big') {
         p.tooBig++;
       } else {
-        if (p.failures === 0) p.firstFailureLine = line;
+        if (p.failures === 0) p.firstFailureLine = c.line;
         p.failures++;
       }
     }
@@ -853,7 +831,7 @@ export class TraceAnalyzer implements TraceSink {
     for (let i = 0; i < pools.length; i++) {
       if (held & (1 << i)) {
         const p = pools[i] as WhatIfPool;
-        p.mem.pool.releaseSlots(p.tlb[h] as number, L.minAlign[h] as number, L.size[h] as number);
+        p.mem.pool.releaseSlots(p.tlbAddr[h] as number, L.minAlignMask[h] as number, L.size[h] as number);
       }
     }
     L.remove(h);
@@ -870,11 +848,14 @@ export class TraceAnalyzer implements TraceSink {
     this.lightAreaUsed = Int32Array.from(p.pool.areaUsed);
   }
 
-  /** failureCause() on the counted areas: some area has that many free slots, or none has. */
-  private lightFailureCause(nslots: number, areaNslabs: number): number {
-    for (const u of this.lightAreaUsed) if (areaNslabs - u >= nslots) return Reason.Fragmented;
-    return Reason.PoolExhausted;
-  }
+  /** The counted areas' free slots, for failureReason() past the check sample. */
+  private readonly lightFree: FreeSlots = {
+    anyAreaHas: (nslots) => {
+      const areaNslabs = (this.runs[0] as ProfileRun).pool.areaNslabs;
+      for (const u of this.lightAreaUsed) if (areaNslabs - u >= nslots) return true;
+      return false;
+    },
+  };
 
   private noteChange(slot: number): void {
     this.seq++;
@@ -892,11 +873,11 @@ export class TraceAnalyzer implements TraceSink {
       return 0;
     }
     this.options.onOp?.({ op: 'unmap', id: L.id[h] as number, line });
-    const tlb = L.tlb[h] as number;
+    const tlb = L.tlbAddr[h] as number;
     const held = L.held[h] as number;
-    const minAlign = L.minAlign[h] as number;
+    const minAlignMask = L.minAlignMask[h] as number;
     const mapSize = L.size[h] as number;
-    const d = this.dev(L.dev[h] as number);
+    const devId = L.dev[h] as number;
     let freed = 0;
     let copied = 0;
     for (let i = 0; i < this.runs.length; i++) {
@@ -909,13 +890,13 @@ export class TraceAnalyzer implements TraceSink {
           size >= 0 ? size : mapSize,
           (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
           Math.max(attrs, 0),
-          this.unmapDev(minAlign),
+          this.unmapDev(minAlignMask),
         );
         if (!u.ok) this.diag(line, `unmap of ${hexAddr(tlb)}: ${u.error}`);
         freed = u.freedSlots;
         copied = u.copiedBytes;
       } else {
-        r.release(tlb, minAlign, size >= 0 ? size : mapSize);
+        r.release(tlb, minAlignMask, size >= 0 ? size : mapSize);
       }
     }
     const slot = L.slot[h] as number;
@@ -934,34 +915,29 @@ export class TraceAnalyzer implements TraceSink {
         }
       }
     }
-    this.unmaps++;
-    d.unmaps++;
-    d.liveSlots -= L.nslots[h] as number;
-    this.copiedAtUnmap += copied;
     const mapRow = L.row[h] as number;
-    const row = !this.events
-      ? -1
-      : this.pushRow({
-          kind: EventKind.Unmap,
-          outcome: Outcome.Released,
-          time: ev ? ev.time : 0,
-          cpu: ev ? ev.cpu : -1,
-          device: d.name,
-          api: API_NAMES[api],
-          size: size >= 0 ? size : mapSize,
-          dir: (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
-          attrs: Math.max(attrs, 0),
-          ...(slot >= 0 ? { slot, nslots: freed, area: this.runs[0]?.pool.areaOf(slot) ?? -1 } : {}),
-          used: this.used,
-          dma: tlb,
-          copied,
-          ...(mapRow >= 0 ? { pair: mapRow } : {}),
-          file: this.file,
-          line,
-        });
-    if (row >= 0 && mapRow >= 0 && this.events) this.events.pair[mapRow] = row;
+    const row = this.record({
+      kind: EventKind.Unmap,
+      outcome: Outcome.Released,
+      time: ev ? ev.time : this.lastEventTime,
+      cpu: ev ? ev.cpu : -1,
+      device: devId,
+      api: this.apiIds[api],
+      size: size >= 0 ? size : mapSize,
+      dir: (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
+      attrs: Math.max(attrs, 0),
+      slot,
+      area: slot >= 0 ? (this.runs[0]?.pool.areaOf(slot) ?? -1) : -1,
+      nslots: freed,
+      used: this.used,
+      dma: tlb,
+      copied,
+      pair: mapRow,
+      file: this.file,
+      line,
+    });
+    this.recorder.pair(mapRow, row);
     L.remove(h);
-    this.sample(ev, line);
     return freed;
   }
 
@@ -976,7 +952,7 @@ export class TraceAnalyzer implements TraceSink {
     const L = this.live;
     const held = L.held[h] as number;
     for (let i = 0; i < this.runs.length; i++) {
-      if (held & (1 << i)) (this.runs[i] as ProfileRun).release(L.tlb[h] as number, L.minAlign[h] as number, L.size[h] as number);
+      if (held & (1 << i)) (this.runs[i] as ProfileRun).release(L.tlbAddr[h] as number, L.minAlignMask[h] as number, L.size[h] as number);
     }
     const primary = this.runs[0];
     if (primary && !primary.sampled) this.used = primary.pool.totalUsed;
@@ -985,53 +961,44 @@ export class TraceAnalyzer implements TraceSink {
       if (primary && (L.slot[h] as number) >= 0)
         (this.lightAreaUsed[primary.pool.areaOf(L.slot[h] as number)] as number) -= L.nslots[h] as number;
     }
-    this.dev(L.dev[h] as number).liveSlots -= L.nslots[h] as number;
     L.remove(h);
   }
 
   private sync(ev: EventLine, line: number, api: Api, h: number, addr: number, size: number, dir: number): void {
     const L = this.live;
-    this.syncs++;
-    const d = this.dev(L.dev[h] as number);
-    d.syncs++;
+    const devId = L.dev[h] as number;
+    const d = this.dev(devId);
+    const toCpu = api === Api.DmaSyncSingleForCpu || api === Api.DmaSyncSgForCpu || api === Api.TblSyncForCpu;
+    const dd = (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection;
     let copied = 0;
     const r = this.runs[0];
     if (r?.sampled) {
-      const dd = dir >= 0 ? dir : (L.dir[h] as number);
-      const toCpuL = api === Api.DmaSyncSingleForCpu || api === Api.DmaSyncSgForCpu || api === Api.TblSyncForCpu;
-      const copies = toCpuL
+      const copies = toCpu
         ? dd === DmaDirection.FROM_DEVICE || dd === DmaDirection.BIDIRECTIONAL
         : dd === DmaDirection.TO_DEVICE || dd === DmaDirection.BIDIRECTIONAL;
       if (copies) copied = size;
-    } else if (r && ((L.held[h] as number) & 1) !== 0) {
-      const dd = (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection;
-      if (dd !== DmaDirection.NONE) {
-        const dev = this.unmapDev(L.minAlign[h] as number);
-        const toCpu = api === Api.DmaSyncSingleForCpu || api === Api.DmaSyncSgForCpu || api === Api.TblSyncForCpu;
-        const b = toCpu ? r.mem.syncSingleForCpu(addr, size, dd, dev) : r.mem.syncSingleForDevice(addr, size, dd, dev);
-        copied = b.bytes;
-        if (b.warning) this.diag(line, `${d.name}: ${b.warning}`, 'info');
-      }
+    } else if (r && ((L.held[h] as number) & 1) !== 0 && dd !== DmaDirection.NONE) {
+      const dev = this.unmapDev(L.minAlignMask[h] as number);
+      const b = toCpu ? r.mem.syncSingleForCpu(addr, size, dd, dev) : r.mem.syncSingleForDevice(addr, size, dd, dev);
+      copied = b.bytes;
+      if (b.warning) this.diag(line, `${d.name}: ${b.warning}`, 'info');
     }
-    this.copiedAtSync += copied;
-    const toCpu = api === Api.DmaSyncSingleForCpu || api === Api.DmaSyncSgForCpu || api === Api.TblSyncForCpu;
-    if (this.events)
-      this.pushRow({
-        kind: toCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice,
-        outcome: Outcome.Synced,
-        time: ev.time,
-        cpu: ev.cpu,
-        device: d.name,
-        api: API_NAMES[api],
-        size,
-        ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
-        dma: addr,
-        copied,
-        ...((L.row[h] as number) >= 0 ? { pair: L.row[h] as number } : {}),
-        used: this.used,
-        file: this.file,
-        line,
-      });
+    // not an occupancy sample: a sync leaves the pool as it is
+    this.record({
+      kind: toCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice,
+      outcome: Outcome.Synced,
+      time: ev.time,
+      cpu: ev.cpu,
+      device: devId,
+      api: this.apiIds[api],
+      size,
+      dir: dir as DmaDirection,
+      dma: addr,
+      copied,
+      pair: L.row[h] as number,
+      file: this.file,
+      line,
+    });
   }
 
   /** The live mapping a sync address falls in (syncs may start inside a mapping). */
@@ -1092,95 +1059,69 @@ export class TraceAnalyzer implements TraceSink {
   ): void {
     const g = this.ensureGeometry();
     const d = this.dev(dev);
-    const boundary = d.boundaryBits;
     // a map in the pool (or a failure) is the one a waiting swiotlb_bounced of this task announced;
     // a direct map must not take another map's record
     const inPool = !failed && g.base !== null && this.inPool(dma);
     const mayHaveBounced = api !== Api.DmaMapResource && (failed || inPool || (g.base === null && dma !== phys));
     const reasons = mayHaveBounced ? this.takeBounced(this.task(ev), dev, size) : -1;
     const bounceAttempt = reasons >= 0;
-    if (failed) {
-      if (bounceAttempt) {
-        this.commitMap(ev, line, api, dev, phys, size, size, 0, dir, attrs, -1, boundary, reasons, -1, false, -1);
-        return;
-      }
-      // failed without trying the pool: not addressable and no swiotlb, or another backend's error
-      this.maps++;
-      this.mapsFailed++;
-      d.maps++;
-      d.failed++;
-      const cause = 'not-bounced';
-      this.failuresByCause.set(cause, (this.failuresByCause.get(cause) ?? 0) + 1);
-      const message = `${d.name}: mapping failed without a bounce attempt (DMA_MAPPING_ERROR): not addressable and no swiotlb, or an IOMMU error`;
-      if (this.failures.length < MAX_FAILURES) {
-        this.failures.push({ file: this.file, line, device: d.name, size, nslots: 0, cause, message });
-      }
-      if (this.events)
-        this.pushRow({
-          kind: api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map,
-          outcome: Outcome.Failed,
-          time: ev.time,
-          cpu: ev.cpu,
-          device: d.name,
-          api: API_NAMES[api],
-          size,
-          ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
-          attrs,
-          reasons: Reason.NoSwiotlb,
-          ...(phys >= 0 ? { phys } : {}),
-          file: this.file,
-          line,
-          message,
-        });
+    const kind = api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map;
+    const bouncedHere = !failed && (g.base !== null ? inPool : bounceAttempt) && api !== Api.DmaMapResource;
+    if (bouncedHere || (failed && bounceAttempt)) {
+      const c = this.mapCall(ev, line, api, dev);
+      c.origAddr = failed || phys >= 0 ? phys : dma;
+      c.size = size;
+      c.allocSize = size;
+      c.dir = dir;
+      c.attrs = attrs;
+      c.boundaryBits = d.boundaryBits;
+      c.reasons = Math.max(reasons, 0);
+      c.tlbAddr = failed ? -1 : dma;
+      if (!failed) c.sgPhys = sgPhys;
+      this.commitMap(c);
       return;
     }
-    const bouncedHere = g.base !== null ? inPool : bounceAttempt;
-    if (bouncedHere && api !== Api.DmaMapResource) {
-      this.commitMap(
-        ev,
-        line,
-        api,
-        dev,
-        phys >= 0 ? phys : dma,
+    if (failed) {
+      // failed without trying the pool: not addressable and no swiotlb, or another backend's error
+      const message = `${d.name}: mapping failed without a bounce attempt (DMA_MAPPING_ERROR): not addressable and no swiotlb, or an IOMMU error`;
+      this.noteFailure(line, d.name, size, 0, reasonCodes(Reason.NoSwiotlb)[0] as string, message);
+      this.record({
+        kind,
+        outcome: Outcome.Failed,
+        time: ev.time,
+        cpu: ev.cpu,
+        device: dev,
+        api: this.apiIds[api],
         size,
-        size,
-        0,
-        dir,
+        ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
         attrs,
-        -1,
-        boundary,
-        Math.max(reasons, 0),
-        dma,
-        false,
-        sgPhys,
-      );
+        reasons: Reason.NoSwiotlb,
+        ...(phys >= 0 ? { phys } : {}),
+        file: this.file,
+        line,
+        message,
+      });
       return;
     }
     if (bounceAttempt) {
       // bounced, but the address is not in the default pool: an IOMMU bounce (IOVA) or another pool
       this.diag(line, `${d.name}: bounced (swiotlb_bounced) but dma_addr ${hexAddr(dma)} is outside the default pool`, 'info');
     }
-    this.maps++;
-    this.mapsDirect++;
-    d.maps++;
-    d.direct++;
-    d.bytesMapped += size;
-    if (this.events)
-      this.pushRow({
-        kind: api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map,
-        outcome: Outcome.Direct,
-        time: ev.time,
-        cpu: ev.cpu,
-        device: d.name,
-        api: API_NAMES[api],
-        size,
-        ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
-        attrs,
-        ...(phys >= 0 ? { phys } : {}),
-        dma,
-        file: this.file,
-        line,
-      });
+    this.record({
+      kind,
+      outcome: Outcome.Direct,
+      time: ev.time,
+      cpu: ev.cpu,
+      device: dev,
+      api: this.apiIds[api],
+      size,
+      dir: dir as DmaDirection,
+      attrs,
+      phys,
+      dma,
+      file: this.file,
+      line,
+    });
   }
 
   dmaUnmap(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number, attrs: number): void {
@@ -1196,7 +1137,6 @@ export class TraceAnalyzer implements TraceSink {
   }
 
   private unmapOfUnknown(ev: EventLine, line: number, api: Api, dev: number, dma: number, size: number, dir: number, attrs: number): void {
-    const d = this.dev(dev);
     if (dma >= 0 && this.geometry?.base !== null && this.geometry !== null && this.inPool(dma)) {
       this.unmapsUnknown++;
       if (this.unmapsUnknown <= 3) {
@@ -1208,23 +1148,21 @@ export class TraceAnalyzer implements TraceSink {
       }
       return;
     }
-    this.unmapsDirect++;
-    d.unmaps++;
-    if (this.events)
-      this.pushRow({
-        kind: EventKind.Unmap,
-        outcome: Outcome.Unmapped,
-        time: ev.time,
-        cpu: ev.cpu,
-        device: d.name,
-        api: API_NAMES[api],
-        ...(size >= 0 ? { size } : {}),
-        ...(dir >= 0 ? { dir: dir as DmaDirection } : {}),
-        attrs: Math.max(attrs, 0),
-        ...(dma >= 0 ? { dma } : {}),
-        file: this.file,
-        line,
-      });
+    this.dev(dev);
+    this.record({
+      kind: EventKind.Unmap,
+      outcome: Outcome.Unmapped,
+      time: ev.time,
+      cpu: ev.cpu,
+      device: dev,
+      api: this.apiIds[api],
+      size,
+      dir: dir as DmaDirection,
+      attrs: Math.max(attrs, 0),
+      dma,
+      file: this.file,
+      line,
+    });
   }
 
   dmaMapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number, total: number, truncated: boolean): void {
@@ -1271,7 +1209,7 @@ export class TraceAnalyzer implements TraceSink {
       return;
     }
     this.syncsDirect++;
-    this.dev(dev).syncs++;
+    this.dev(dev);
   }
 
   dmaCoherent(ev: EventLine, line: number, api: Api, dev: number, dma: number, size: number, failed: boolean): void {
@@ -1291,34 +1229,35 @@ export class TraceAnalyzer implements TraceSink {
     this.noteEvent(ev);
     if (!this.level.tbl) {
       this.level.tbl = true;
-      if (this.maps > 0) this.diag(line, 'swiotlb_tbl_map_single probes start here: earlier maps were followed at the DMA API level');
+      if (this.books.maps > 0) this.diag(line, 'swiotlb_tbl_map_single probes start here: earlier maps were followed at the DMA API level');
     }
     const t = this.task(ev);
     if (t.mapActive) {
-      this.diag(t.line, 'swiotlb_tbl_map_single entry without its return (events lost?): the call is ignored');
+      this.diag(t.call.line, 'swiotlb_tbl_map_single entry without its return (events lost?): the call is ignored');
     }
     if (r.poolBase > 0) this.notePoolBase(r.poolBase, `map_entry pool=, ${this.file}:${line}`);
     const d = this.dev(r.dev);
     if (r.minAlignMask >= 0) {
-      d.minAlign = r.minAlignMask;
+      d.minAlignMask = r.minAlignMask;
       d.minAlignSource = 'probe';
     }
     t.mapActive = true;
     t.committed = false;
-    t.line = line;
-    t.time = ev.time;
-    t.cpu = ev.cpu;
-    t.dev = r.dev;
-    t.orig = r.orig;
-    t.size = r.mappingSize;
-    t.allocSize = r.allocSize >= 0 ? r.allocSize : r.mappingSize;
-    t.aam = Math.max(r.allocAlignMask, 0);
-    t.dir = r.dir;
-    t.attrs = Math.max(r.attrs, 0);
-    t.minAlign = r.minAlignMask;
-    t.boundaryBits = r.boundaryBits >= 0 ? r.boundaryBits : d.boundaryBits;
+    const c = t.call;
+    c.line = line;
+    c.api = Api.TblMapSingle;
+    c.dev = r.dev;
+    c.origAddr = r.origAddr;
+    c.size = r.mappingSize;
+    c.allocSize = r.allocSize >= 0 ? r.allocSize : r.mappingSize;
+    c.allocAlignMask = Math.max(r.allocAlignMask, 0);
+    c.dir = r.dir;
+    c.attrs = Math.max(r.attrs, 0);
+    c.minAlignMask = r.minAlignMask;
+    c.boundaryBits = r.boundaryBits >= 0 ? r.boundaryBits : d.boundaryBits;
+    c.sgPhys = -1;
     const reasons = this.takeBounced(t, r.dev, r.mappingSize);
-    t.reasons = Math.max(reasons, 0);
+    c.reasons = Math.max(reasons, 0);
     t.bounceSeen = reasons >= 0;
     t.nf = 0;
     t.nfArea.length = 0;
@@ -1340,7 +1279,7 @@ export class TraceAnalyzer implements TraceSink {
     if (this.facts.eventBase !== undefined) return;
     this.facts.eventBase = base;
     this.facts.eventBaseAt = `pool base in the events (${where})`;
-    if (this.geometry && this.geometry.base === null && this.mapsBounced === 0 && !this.options.geometry) {
+    if (this.geometry && this.geometry.base === null && this.books.bounced === 0 && !this.options.geometry) {
       this.geometry = null;
       this.runs = [];
     }
@@ -1373,8 +1312,8 @@ export class TraceAnalyzer implements TraceSink {
     if (!t.mapActive || t.committed) return;
     const g = this.ensureGeometry();
     if (g.base === null) return;
-    const m = Math.max(t.minAlign, 0);
-    const tlb = g.base + slot * IO_TLB_SIZE + (t.orig & m & (IO_TLB_SIZE - 1));
+    const m = Math.max(t.call.minAlignMask, 0);
+    const tlb = g.base + slot * IO_TLB_SIZE + (t.call.origAddr & m & (IO_TLB_SIZE - 1));
     t.expectTlb = tlb;
     t.handle = this.commitTaskMap(ev, t, tlb);
     t.committed = true;
@@ -1389,26 +1328,13 @@ export class TraceAnalyzer implements TraceSink {
     return false;
   }
 
-  private commitTaskMap(ev: EventLine, t: TaskState, tlb: number): number {
-    const raced = this.raced(t);
-    return this.commitMap(
-      ev,
-      t.line,
-      Api.TblMapSingle,
-      t.dev,
-      t.orig,
-      t.size,
-      t.allocSize,
-      t.aam,
-      t.dir,
-      t.attrs,
-      t.minAlign,
-      t.boundaryBits,
-      t.reasons,
-      tlb,
-      raced,
-      -1,
-    );
+  /** A task's pending swiotlb_tbl_map_single at its decision point (the event `ev`). */
+  private commitTaskMap(ev: EventLine, t: TaskState, tlbAddr: number): number {
+    const c = t.call;
+    c.ev = ev;
+    c.tlbAddr = tlbAddr;
+    c.raced = this.raced(t);
+    return this.commitMap(c);
   }
 
   tblMapReturn(ev: EventLine, line: number, tlb: number, failed: boolean): void {
@@ -1423,8 +1349,8 @@ export class TraceAnalyzer implements TraceSink {
       if (!failed && t.expectTlb >= 0 && tlb !== t.expectTlb && t.handle >= 0) {
         this.diag(line, `returned ${hexAddr(tlb)}, but the slot found says ${hexAddr(t.expectTlb)}`);
         const L = this.live;
-        L.byTlb.delete(L.tlb[t.handle] as number);
-        L.tlb[t.handle] = tlb;
+        L.byTlb.delete(L.tlbAddr[t.handle] as number);
+        L.tlbAddr[t.handle] = tlb;
         L.byTlb.set(tlb, t.handle);
       }
       return;
@@ -1490,8 +1416,7 @@ export class TraceAnalyzer implements TraceSink {
     this.noteEvent(ev);
     this.markersTotal++;
     if (this.markers.length < 1000) this.markers.push({ file: this.file, line, time: ev.time, text });
-    if (this.events)
-      this.pushRow({ kind: EventKind.Marker, time: ev.time, cpu: ev.cpu, api: 'tracing_mark_write', file: this.file, line, message: text });
+    this.record({ kind: EventKind.Marker, time: ev.time, cpu: ev.cpu, api: 'tracing_mark_write', file: this.file, line, message: text });
   }
 
   unknown(ev: EventLine, line: number, name: string): void {
@@ -1500,7 +1425,7 @@ export class TraceAnalyzer implements TraceSink {
     this.unknownEvents.set(name, (this.unknownEvents.get(name) ?? 0) + 1);
   }
 
-  malformed(line: number, message: string): void {
+  malformed(_ev: EventLine, line: number, message: string): void {
     this.diag(line, message);
   }
 
@@ -1518,7 +1443,7 @@ export class TraceAnalyzer implements TraceSink {
       }
       if (t.mapActive) {
         t.mapActive = false;
-        if (!t.committed) this.diag(t.line, 'swiotlb_tbl_map_single entry without a return at the end of the trace: ignored', 'info');
+        if (!t.committed) this.diag(t.call.line, 'swiotlb_tbl_map_single entry without a return at the end of the trace: ignored', 'info');
       }
       if (t.bn > 0) this.dropBounced(t, t.bn);
     }
@@ -1588,18 +1513,17 @@ export class TraceAnalyzer implements TraceSink {
     }
     if (this.logEntries.length < 10_000) this.logEntries.push({ file: this.file, msg });
     else this.logMessagesDropped++;
-    if (this.events)
-      this.pushRow({
-        kind: EventKind.LogMessage,
-        ...(msg.time !== undefined ? { time: msg.time } : {}),
-        device: msg.device,
-        api: msg.kind,
-        ...(msg.size !== undefined ? { size: msg.size } : {}),
-        // not `used`: that column is the replayed pool's occupancy; the message's figure is in its text
-        file: this.file,
-        line: msg.line,
-        message: msg.text,
-      });
+    this.record({
+      kind: EventKind.LogMessage,
+      ...(msg.time !== undefined ? { time: msg.time } : {}),
+      device: msg.device,
+      api: msg.kind,
+      ...(msg.size !== undefined ? { size: msg.size } : {}),
+      // not `used`: that column is the replayed pool's occupancy; the message's figure is in its text
+      file: this.file,
+      line: msg.line,
+      message: msg.text,
+    });
   }
 
   /** Explains every "full" message (after all inputs are read, so the pool is known). */

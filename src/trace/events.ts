@@ -1,11 +1,12 @@
 /**
- * The events a trace may carry, parsed from the event text's bytes (spec: trace-formats.md §3,
+ * The events a trace may carry, parsed from the event text's bytes (docs/trace-formats.md §3,
  * §4; the kprobe events of the real 6.1 runs and of the capture script), handed to a sink as
  * plain numbers so that millions of lines allocate nothing.
  *
  * Conventions for the numbers handed over: addresses are exact below 2^53; -1 means "not in the
  * line"; a failed mapping is reported with `failed` set rather than its all-ones address.
  */
+import { StringTable } from '../analysis/eventTable';
 import { DmaDirection } from '../model/constants';
 import { ascii, bytesAre, decAt, hexAt, indexIn, isDigit, numAt, scan, skipSpaces, tokenEnd, valueAt } from './bytes';
 import type { EventLine } from './ftrace';
@@ -60,72 +61,87 @@ export enum ForceFlag {
   NoForce = 2,
 }
 
-/** Where the parsed events go. `key` tells concurrent calls apart (the task, or the CPU for pid 0). */
-export interface TraceSink {
-  /** swiotlb:swiotlb_bounced: a bounce is about to be tried (before the slot search). */
-  bounced(ev: EventLine, line: number, dev: number, dmaMask: number, devAddr: number, size: number, force: ForceFlag): void;
-  /** dma_map_page / dma_map_phys / dma_map_resource (6.12+), after the backend returned. */
-  dmaMap(
-    ev: EventLine,
-    line: number,
-    api: Api,
-    dev: number,
-    dir: number,
-    dma: number,
-    size: number,
-    phys: number,
-    attrs: number,
-    failed: boolean,
-  ): void;
-  /** dma_unmap_page / _phys / _resource. */
-  dmaUnmap(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number, attrs: number): void;
-  /** dma_map_sg: entries in `sg` (dma, size, phys); `truncated` when the kernel printed only 128 of `total`. */
-  dmaMapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number, total: number, truncated: boolean): void;
-  /** dma_unmap_sg: the entries' CPU physical addresses in sg.phys. */
-  dmaUnmapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number): void;
-  /** dma_sync_single_*, and each entry of dma_sync_sg_* (api tells which). */
-  dmaSync(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number): void;
-  /** dma_alloc* / dma_free* (coherent memory: no bounce slots from the default pool). */
-  dmaCoherent(ev: EventLine, line: number, api: Api, dev: number, dma: number, size: number, failed: boolean): void;
-  /** Entry of swiotlb_tbl_map_single (fixture kprobe and capture-script kprobe). */
-  tblMapEntry(ev: EventLine, line: number, req: TblMapArgs): void;
-  /** In-lock probes of the 6.1 runs: an area had no room / the slot found. */
-  tblMapNotFound(ev: EventLine, line: number, area: number): void;
-  tblMapFound(ev: EventLine, line: number, area: number, slot: number): void;
-  /** swiotlb_tbl_map_single returned: the bounce address, or failed. */
-  tblMapReturn(ev: EventLine, line: number, tlb: number, failed: boolean): void;
-  tblUnmapEntry(ev: EventLine, line: number, dev: number, tlb: number, size: number, dir: number, attrs: number): void;
-  /** In-lock probe of the release: the slots are freed now. */
-  tblUnmapLock(ev: EventLine, line: number, slot: number, nslots: number): void;
-  tblSync(ev: EventLine, line: number, toCpu: boolean, tlb: number, size: number, dir: number): void;
-  /** DMA API entry probes of the 6.1 runs (dma_map_page_attrs, dma_direct_map_sg): counted only. */
-  apiProbe(ev: EventLine, line: number, dev: number, sg: boolean): void;
-  /** The capture script's one-shot probe of the pool start (dma:* captures). */
-  poolBase(ev: EventLine, line: number, base: number): void;
-  /** In-lock probe with the area state before a search (used only for cross-checks). */
-  tblMapLock(ev: EventLine, line: number, area: number): void;
-  mark(ev: EventLine, line: number, text: string): void;
-  /** An event this analysis does not use; `name` interned per distinct name. */
-  unknown(ev: EventLine, line: number, name: string): void;
-  /** A known event whose text did not parse. */
-  malformed(line: number, message: string): void;
-}
-
-/** The arguments of swiotlb_tbl_map_single a probe recorded (-1: not recorded). */
-export interface TblMapArgs {
-  dev: number;
-  orig: number;
-  mappingSize: number;
-  allocSize: number;
-  allocAlignMask: number;
-  dir: number;
-  attrs: number;
-  minAlignMask: number;
+/** The arguments of swiotlb_tbl_map_single a probe recorded (-1: not recorded), in record order. */
+export const TBL_MAP_FIELDS = [
+  'dev',
+  'origAddr',
+  'mappingSize',
+  'allocSize',
+  'allocAlignMask',
+  'dir',
+  'attrs',
+  'minAlignMask',
   /** Segment boundary as a bit count (64: none), or -1. */
-  boundaryBits: number;
+  'boundaryBits',
   /** Pool start read by the probe, or -1. */
-  poolBase: number;
-}
+  'poolBase',
+] as const;
+export type TblMapArgs = { [K in (typeof TBL_MAP_FIELDS)[number]]: number };
+
+/**
+ * How an argument of a sink operation travels in records.ts: a number, a flag, a device id (its
+ * name travels with it), a string, a scatterlist's printed entries, or the probe's arguments.
+ */
+type FieldKind = 'num' | 'bool' | 'dev' | 'str' | 'sg' | 'tbl';
+type FieldValue<K> = K extends 'num' | 'dev'
+  ? number
+  : K extends 'bool'
+    ? boolean
+    : K extends 'str'
+      ? string
+      : K extends 'sg'
+        ? SgArrays
+        : TblMapArgs;
+
+/**
+ * Where the parsed events go: every operation once, with its arguments in order. The sink type,
+ * the parallel path's record encoder and decoder and the analysis all follow from this table, so
+ * an operation added here is one the compiler asks every sink for.
+ */
+export const SINK_OPS = {
+  /** swiotlb:swiotlb_bounced: a bounce is about to be tried (before the slot search). */
+  bounced: ['dev', 'num', 'num', 'num', 'num'], // dev, dma_mask, dev_addr, size, ForceFlag
+  /** dma_map_page / dma_map_phys / dma_map_resource (6.12+), after the backend returned. */
+  dmaMap: ['num', 'dev', 'num', 'num', 'num', 'num', 'num', 'bool'], // Api, dev, dir, dma, size, phys, attrs, failed
+  /** dma_unmap_page / _phys / _resource. */
+  dmaUnmap: ['num', 'dev', 'num', 'num', 'num', 'num'], // Api, dev, dir, dma, size, attrs
+  /** dma_map_sg: entries in `sg` (dma, size, phys); `truncated` when the kernel printed only 128 of `total`. */
+  dmaMapSg: ['dev', 'num', 'sg', 'num', 'num', 'bool'], // dev, dir, sg, attrs, total, truncated
+  /** dma_unmap_sg: the entries' CPU physical addresses in sg.phys. */
+  dmaUnmapSg: ['dev', 'num', 'sg', 'num'], // dev, dir, sg, attrs
+  /** dma_sync_single_*, and each entry of dma_sync_sg_* (api tells which). */
+  dmaSync: ['num', 'dev', 'num', 'num', 'num'], // Api, dev, dir, dma, size
+  /** dma_alloc* / dma_free* (coherent memory: no bounce slots from the default pool). */
+  dmaCoherent: ['num', 'dev', 'num', 'num', 'bool'], // Api, dev, dma, size, failed
+  /** Entry of swiotlb_tbl_map_single (fixture kprobe and capture-script kprobe). */
+  tblMapEntry: ['tbl'],
+  /** In-lock probes of the 6.1 runs: an area had no room / the slot found. */
+  tblMapNotFound: ['num'], // area
+  tblMapFound: ['num', 'num'], // area, slot
+  /** swiotlb_tbl_map_single returned: the bounce address, or failed. */
+  tblMapReturn: ['num', 'bool'], // tlb_addr, failed
+  tblUnmapEntry: ['dev', 'num', 'num', 'num', 'num'], // dev, tlb_addr, size, dir, attrs
+  /** In-lock probe of the release: the slots are freed now. */
+  tblUnmapLock: ['num', 'num'], // slot, nslots
+  tblSync: ['bool', 'num', 'num', 'num'], // toCpu, tlb_addr, size, dir
+  /** DMA API entry probes of the 6.1 runs (dma_map_page_attrs, dma_direct_map_sg): counted only. */
+  apiProbe: ['dev', 'bool'], // dev, sg
+  /** The capture script's one-shot probe of the pool start (dma:* captures). */
+  poolBase: ['num'], // base
+  /** In-lock probe with the area state before a search (used only for cross-checks). */
+  tblMapLock: ['num'], // area
+  mark: ['str'], // text
+  /** An event this analysis does not use; `name` interned per distinct name. */
+  unknown: ['str'], // name
+  /** A known event whose text did not parse. */
+  malformed: ['str'], // message
+} as const satisfies Record<string, readonly FieldKind[]>;
+
+export type SinkOp = keyof typeof SINK_OPS;
+type SinkArgs<F extends readonly FieldKind[]> = { -readonly [I in keyof F]: FieldValue<F[I]> };
+
+/** Where the parsed events go (positional arguments as SINK_OPS lists them). */
+export type TraceSink = { [Op in SinkOp]: (ev: EventLine, line: number, ...args: SinkArgs<(typeof SINK_OPS)[Op]>) => void };
 
 /** Up to 128 printed entries of a scatterlist event. */
 export class SgArrays {
@@ -142,20 +158,31 @@ export class SgArrays {
 
 /**
  * Device names interned to small integers. A trace names few devices, so a name is found by
- * comparing its bytes with the known names, without making a string.
+ * comparing its bytes with the known names, without making a string. The names live in a
+ * StringTable, which an event table can share: then the parser's ids are the table's.
  */
 export class DeviceNames {
-  readonly names: string[] = [''];
-  private readonly bytes: Buffer[] = [Buffer.alloc(0)];
-  private readonly ids = new Map<string, number>();
+  private readonly bytes: (Buffer | undefined)[] = [Buffer.alloc(0)];
+
+  constructor(readonly table = new StringTable()) {}
+
+  get names(): string[] {
+    return this.table.values;
+  }
 
   intern(b: Uint8Array, s: number, e: number): number {
     const n = e - s;
     if (n <= 0) return 0;
+    const names = this.table.values;
     const known = this.bytes;
-    const scanTo = Math.min(known.length, 64);
+    const scanTo = Math.min(names.length, 64);
     for (let id = 1; id < scanTo; id++) {
-      const k = known[id] as Buffer;
+      let k = known[id];
+      if (k === undefined) {
+        // a name another reader put in the shared table
+        k = Buffer.from(names[id] as string, 'latin1');
+        known[id] = k;
+      }
       if (k.length !== n) continue;
       let i = 0;
       while (i < n && b[s + i] === k[i]) i++;
@@ -165,15 +192,7 @@ export class DeviceNames {
   }
 
   internString(name: string): number {
-    if (!name) return 0;
-    let id = this.ids.get(name);
-    if (id === undefined) {
-      id = this.names.length;
-      this.names.push(name);
-      this.bytes.push(Buffer.from(name, 'latin1'));
-      this.ids.set(name, id);
-    }
-    return id;
+    return this.table.intern(name);
   }
 }
 
@@ -328,11 +347,10 @@ function need(v: number, what: string): number {
 
 /** Parses an event line's text and calls the sink. Returns false for lines of unknown events. */
 export class EventParser {
-  readonly devices = new DeviceNames();
   private readonly sg = new SgArrays();
   private readonly req: TblMapArgs = {
     dev: 0,
-    orig: -1,
+    origAddr: -1,
     mappingSize: -1,
     allocSize: -1,
     allocAlignMask: -1,
@@ -349,7 +367,10 @@ export class EventParser {
    */
   private cur = 0;
 
-  constructor(private readonly sink: TraceSink) {}
+  constructor(
+    private readonly sink: TraceSink,
+    readonly devices = new DeviceNames(),
+  ) {}
 
   private find(b: Buffer, key: Buffer, s: number, e: number): number {
     const v = valueAt(b, key, this.cur, e);
@@ -373,7 +394,7 @@ export class EventParser {
       this.dispatch(id, b, ev, line);
     } catch (e) {
       if (!(e instanceof BadText)) throw e;
-      this.sink.malformed(line, `${b.toString('latin1', ev.eventStart, ev.eventEnd)}: ${e.message}, event skipped`);
+      this.sink.malformed(ev, line, `${b.toString('latin1', ev.eventStart, ev.eventEnd)}: ${e.message}, event skipped`);
     }
   }
 
@@ -419,6 +440,8 @@ export class EventParser {
         const sg = this.sg;
         sg.nPhys = this.arrayOf(b, K.physAddrs, s, e, sg.phys, null);
         sg.n = sg.nPhys;
+        sg.nDma = 0;
+        sg.nSize = 0;
         sink.dmaUnmapSg(ev, line, dev, dir, sg, this.attrsOf(b, s, e));
         return;
       }
@@ -553,7 +576,7 @@ export class EventParser {
   private mapEntry(b: Buffer, s: number, e: number, ev: EventLine, line: number): void {
     const r = this.req;
     r.dev = this.probeDevice(b, s, e);
-    r.orig = need(this.numOf(b, K.orig, s, e), 'orig');
+    r.origAddr = need(this.numOf(b, K.orig, s, e), 'orig');
     r.mappingSize = need(this.numOf(b, K.msize, s, e), 'msize');
     r.allocSize = this.numOf(b, K.asize, s, e);
     r.allocAlignMask = this.numOf(b, K.amask, s, e);

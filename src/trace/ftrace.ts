@@ -1,6 +1,6 @@
 /**
  * The line layout of ftrace text (`/sys/kernel/tracing/trace`, `trace_pipe`) and of
- * `trace-cmd report` (spec: trace-formats.md §1, §2), parsed in place on the line's bytes:
+ * `trace-cmd report` (docs/trace-formats.md §1, §2), parsed in place on the line's bytes:
  *
  *   <task>-<pid> [(<tgid>)] [<cpu>] [<flags>] <timestamp>: <event>: <text>
  *

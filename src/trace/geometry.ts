@@ -58,7 +58,10 @@ export interface Geometry {
   readonly sources: { readonly base: string; readonly nslabs: string; readonly nareas: string; readonly cpus: string };
 }
 
-export function resolveProfile(opts: GeometryOptions, facts: GeometryFacts): { profile: KernelProfile; source: string; note?: string } {
+export function resolveTraceProfile(
+  opts: GeometryOptions,
+  facts: GeometryFacts,
+): { profile: KernelProfile; source: string; note?: string } {
   if (opts.kernel) {
     const r = resolveProfileWithNote(opts.kernel);
     return { profile: r.profile, source: '--kernel', ...(r.note ? { note: r.note } : {}) };
@@ -79,7 +82,7 @@ export function resolveProfile(opts: GeometryOptions, facts: GeometryFacts): { p
 }
 
 export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Geometry {
-  const { profile, source: profileSource, note } = resolveProfile(opts, facts);
+  const { profile, source: profileSource, note } = resolveTraceProfile(opts, facts);
   let cpus: number | null = null;
   let cpusSource = 'unknown';
   if (opts.cpus !== undefined) {

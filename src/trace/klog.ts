@@ -1,5 +1,5 @@
 /**
- * Kernel log lines about swiotlb (spec: trace-formats.md §5; real lines in the log fixtures):
+ * Kernel log lines about swiotlb (docs/trace-formats.md §5; real lines in the log fixtures):
  * dmesg with or without timestamps, `dmesg -r` levels, caller ids, journal and syslog prefixes,
  * lines quoted in bug reports. Messages are found anywhere in the line, so any prefix works.
  *
@@ -8,6 +8,7 @@
  * space for N bytes", and the oldest "DMA: Out of SW-IOMMU space for N bytes at device D".
  */
 import { IO_TLB_SEGMENT_BYTES, IO_TLB_SIZE, nrSlots } from '../model/constants';
+import { percent } from '../model/units';
 
 export type LogMessageKind =
   | 'full'
@@ -289,7 +290,7 @@ export function explainFull(msg: LogMessage, pool?: { nslabs: number }, overflow
     : '';
   if (sz > IO_TLB_SEGMENT_BYTES) {
     out.cause = 'too-big';
-    if (total && used !== undefined) out.usedPercent = pct(used, total);
+    if (total && used !== undefined) out.usedPercent = percent(used, total);
     const full = out.usedPercent !== undefined && out.usedPercent >= 90 ? ` (The pool was also ${out.usedPercent} % in use.)` : '';
     out.text = `${sz} bytes is above the 256 KiB ceiling (128 slots of 2 KiB): no pool size can satisfy it; the driver must keep mappings within dma_max_mapping_size().${full}${maskNote}`;
     return out;
@@ -306,7 +307,7 @@ export function explainFull(msg: LogMessage, pool?: { nslabs: number }, overflow
   }
   const free = total - used;
   out.freeSlots = free;
-  out.usedPercent = pct(used, total);
+  out.usedPercent = percent(used, total);
   if (free < slots || used >= 0.95 * total) {
     out.cause = 'exhausted';
     out.text = `${used} of ${total} slots (${out.usedPercent} %) were in use: the pool was full${free >= slots ? ' (the few free slots were scattered)' : ''}. A bigger pool (swiotlb=) helps if this is a burst; if "used" keeps growing, mappings leak.${maskNote}`;
@@ -320,8 +321,4 @@ export function explainFull(msg: LogMessage, pool?: { nslabs: number }, overflow
   out.cause = 'fragmented';
   out.text = `${free} slots were free (${out.usedPercent} % in use) but no run of ${slots} contiguous slots${slots === 128 ? ' (a whole free 128-slot segment)' : ''} fitted in one area: fragmentation, or alignment (min_align_mask) leaving holes.${maskNote}`;
   return out;
-}
-
-function pct(a: number, b: number): number {
-  return b === 0 ? 0 : Math.round((1000 * a) / b) / 10;
 }

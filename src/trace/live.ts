@@ -8,14 +8,14 @@ import { NumMap } from './numMap';
 
 export class LiveTable {
   private cap = 0;
-  tlb = new Float64Array(0);
-  orig = new Float64Array(0);
+  tlbAddr = new Float64Array(0);
+  origAddr = new Float64Array(0);
   size = new Float64Array(0);
   nslots = new Int32Array(0);
   dev = new Int32Array(0);
   dir = new Int8Array(0);
   attrs = new Uint32Array(0);
-  minAlign = new Uint32Array(0);
+  minAlignMask = new Uint32Array(0);
   /** Event-table row of the map, or -1. */
   row = new Int32Array(0);
   /** Bit p: profile run p holds the slots of this mapping. */
@@ -41,14 +41,14 @@ export class LiveTable {
       b.set(a);
       return b;
     };
-    this.tlb = g(this.tlb);
-    this.orig = g(this.orig);
+    this.tlbAddr = g(this.tlbAddr);
+    this.origAddr = g(this.origAddr);
     this.size = g(this.size);
     this.nslots = g(this.nslots);
     this.dev = g(this.dev);
     this.dir = g(this.dir);
     this.attrs = g(this.attrs);
-    this.minAlign = g(this.minAlign);
+    this.minAlignMask = g(this.minAlignMask);
     this.row = g(this.row);
     this.held = g(this.held);
     this.slot = g(this.slot);
@@ -59,18 +59,18 @@ export class LiveTable {
   }
 
   /** A new entry keyed by its bounce address; returns its handle. */
-  add(tlb: number): number {
+  add(tlbAddr: number): number {
     let h = this.free.pop();
     if (h === undefined) {
       if (this.next === this.cap) this.grow();
       h = this.next++;
     }
-    this.tlb[h] = tlb;
+    this.tlbAddr[h] = tlbAddr;
     this.sg[h] = 0;
     this.held[h] = 0;
     this.row[h] = -1;
     this.slot[h] = -1;
-    this.byTlb.set(tlb, h);
+    this.byTlb.set(tlbAddr, h);
     this.count++;
     return h;
   }
@@ -81,9 +81,9 @@ export class LiveTable {
   }
 
   remove(h: number): void {
-    this.byTlb.delete(this.tlb[h] as number);
+    this.byTlb.delete(this.tlbAddr[h] as number);
     if (this.sg[h]) {
-      const p = this.orig[h] as number;
+      const p = this.origAddr[h] as number;
       if (this.byPhys.get(p) === h) this.byPhys.delete(p);
     }
     this.free.push(h);

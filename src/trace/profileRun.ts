@@ -1,5 +1,5 @@
 /**
- * One kernel profile following a trace (replay-format.md's observed_index rule): for every map
+ * One kernel profile following a trace (docs/replay-format.md's observed_index rule): for every map
  * whose outcome the trace shows, predict without changing state, compare, then commit where
  * the kernel put it, so one unpredictable placement does not spoil every later answer. The
  * agreement per profile tells which allocator the traced kernel has.

@@ -3,10 +3,13 @@
  * counts.*, pool.*, occupancy.peak_slots, check.compared/matched, log.*, diagnostics) and as
  * text for people. Every conclusion the input cannot support is said, not guessed.
  */
+import { Tally } from '../analysis/books';
+import { EventKind, Outcome } from '../analysis/codes';
 import type { Diagnostic } from '../analysis/session';
 import { IO_TLB_SIZE } from '../model/constants';
 import { hexAddr } from '../model/hex';
-import { formatBytes } from '../model/units';
+import { formatBytes, percent } from '../model/units';
+import type { TraceAnalyzer } from './analyzer';
 import type { TextAnalysis } from './run';
 
 export interface ProfileAgreement {
@@ -146,18 +149,25 @@ export interface TextReport {
   diagnostics_dropped: number;
 }
 
-function pct(a: number, b: number): number {
-  return b === 0 ? 0 : Math.floor((1000 * a) / b) / 10;
+/** What the inputs held: traces, logs, both, or neither. */
+export function inputKind(an: TraceAnalyzer): TextReport['input']['kind'] {
+  const hasTrace = an.traceFiles > 0;
+  const hasLog = an.logFiles > 0 || an.logEntries.length > 0;
+  return hasTrace && hasLog && an.logFiles > 0 ? 'trace+log' : hasTrace ? 'trace' : hasLog ? 'log' : 'none';
 }
 
 export function buildReport(r: TextAnalysis): TextReport {
   const an = r.analyzer;
+  const b = an.books;
+  const maps = b.maps;
+  const bouncedMaps = b.bounced;
+  const failedMaps = b.failed;
+  const released = b.count(EventKind.Unmap, Outcome.Released);
   const g = an.ensureGeometry();
   const anchored = g.base !== null;
   const hasTrace = an.traceFiles > 0;
-  const hasLog = an.logFiles > 0 || an.logEntries.length > 0;
-  const kind = hasTrace && hasLog && an.logFiles > 0 ? 'trace+log' : hasTrace ? 'trace' : hasLog ? 'log' : 'none';
-  const followed = an.mapsBounced + an.mapsFailed > 0;
+  const kind = inputKind(an);
+  const followed = bouncedMaps + failedMaps > 0;
   const events = an.level.lockProbes
     ? 'swiotlb probes (in-lock)'
     : an.level.tbl
@@ -178,7 +188,7 @@ export function buildReport(r: TextAnalysis): TextReport {
     warmups: p.warmups,
     mismatches: p.mismatches,
     lost: p.lost,
-    agreement_percent: pct(p.matched, p.compared - p.races - p.warmups),
+    agreement_percent: percent(p.matched, p.compared - p.races - p.warmups, 'floor'),
     first_misses: p.misses.map((m) => ({ ...m })),
   }));
   let fits: string[] = [];
@@ -198,7 +208,7 @@ export function buildReport(r: TextAnalysis): TextReport {
     ].filter(Boolean);
     checkNote = `the model predicted ${primary.matched} of ${primary.compared} placements as the kernel chose them with the ${primary.profile.name} profile${aside.length ? ` (${aside.join('; ')})` : ''}; best fit: ${fits.join(', ')} (${best} %)`;
     if (runs.some((p) => p.sampled)) {
-      checkNote += `; placements are compared for the first ${an.sampleLimit} placements of the ${an.mapsBounced + an.mapsFailed} in the trace, the rest are counted as the kernel made them`;
+      checkNote += `; placements are compared for the first ${an.sampleLimit} placements of the ${bouncedMaps + failedMaps} in the trace, the rest are counted as the kernel made them`;
     }
     if (!fits.includes(primary.profile.name)) {
       conclusions.push(
@@ -206,12 +216,12 @@ export function buildReport(r: TextAnalysis): TextReport {
       );
     }
   }
-  if (hasTrace && an.maps === 0 && an.bounceAttempts > 0) {
+  if (hasTrace && maps === 0 && an.bounceAttempts > 0) {
     conclusions.push(
       `Only swiotlb_bounced events: ${an.bounceAttempts} bounce attempts (${an.bouncedForced} forced). The tracepoint fires before the slot search and there are no unmaps, so neither occupancy nor failures can be told from this trace; capture the dma:* events (6.12+) or the swiotlb_tbl_map_single probes (the capture script does both).`,
     );
   }
-  if (hasTrace && !anchored && an.mapsBounced > 0) {
+  if (hasTrace && !anchored && bouncedMaps > 0) {
     conclusions.push('The pool start is unknown: occupancy is counted in slots per mapping, without areas or a check of the placements.');
   }
   if (an.bouncedUnmatched > 0 && an.level.dma) {
@@ -221,14 +231,14 @@ export function buildReport(r: TextAnalysis): TextReport {
   }
   if (an.lostEvents > 0)
     conclusions.push(`The trace lost events ${an.lostEvents} time(s): counts are lower bounds and some placements may not be followable.`);
-  const fails = Object.fromEntries([...an.failuresByCause.entries()].sort((a, b) => b[1] - a[1]));
-  if (an.mapsFailed > 0) {
+  const fails = Object.fromEntries(Object.entries(b.failuresByCause).sort((x, y) => y[1] - x[1]));
+  if (failedMaps > 0) {
     const parts = Object.entries(fails).map(([k, v]) => `${v} ${k}`);
-    conclusions.push(`${an.mapsFailed} map(s) failed: ${parts.join(', ')}.`);
+    conclusions.push(`${failedMaps} map(s) failed: ${parts.join(', ')}.`);
   }
-  if (an.fullMessages > 0 && hasTrace && an.mapsFailed > an.fullMessages) {
+  if (an.fullMessages > 0 && hasTrace && failedMaps > an.fullMessages) {
     conclusions.push(
-      `The log shows ${an.fullMessages} "buffer is full" message(s) for ${an.mapsFailed} failed maps: DMA_ATTR_NO_WARN (NVMe scatterlists) and the rate limit (10 per 5 s) hide the others.`,
+      `The log shows ${an.fullMessages} "buffer is full" message(s) for ${failedMaps} failed maps: DMA_ATTR_NO_WARN (NVMe scatterlists) and the rate limit (10 per 5 s) hide the others.`,
     );
   }
   let sizing: TextReport['sizing'] = null;
@@ -258,31 +268,38 @@ export function buildReport(r: TextAnalysis): TextReport {
   const tooBigLog = an.tooBig;
   if (tooBigLog > 0)
     conclusions.push(`${tooBigLog} logged request(s) are above the 256 KiB ceiling (128 slots): no swiotlb= size can satisfy them.`);
-  if (hasTrace && an.mapsBounced > 0 && an.unmaps === 0) {
+  if (hasTrace && bouncedMaps > 0 && released === 0) {
     conclusions.push('The trace has maps but no unmaps: occupancy only grows here; it may have been cut short.');
   }
-  const occKnown = hasTrace && (an.mapsBounced > 0 || an.unmaps > 0);
-  const ds = an.devices.map((d) => ({
-    name: d.name,
-    driver: d.driver || null,
-    maps: d.maps,
-    bounced: d.bounced,
-    direct: d.direct,
-    failed: d.failed,
-    unmaps: d.unmaps,
-    syncs: d.syncs,
-    bounce_attempts: d.bounceAttempts,
-    forced: d.forced,
-    beyond_dma_mask: d.beyondMask,
-    within_dma_mask: d.withinMask,
-    dma_mask: d.dmaMask >= 0 ? maskHex(d.dmaMask) : null,
-    min_align_mask: d.minAlign >= 0 ? hexAddr(d.minAlign) : null,
-    min_align_source: d.minAlignSource,
-    bytes_mapped: d.bytesMapped,
-    bytes_bounced: d.bytesBounced,
-    peak_live_slots: d.peakLiveSlots,
-    largest_map: d.largestMap,
-  }));
+  const occKnown = hasTrace && (bouncedMaps > 0 || released > 0);
+  // no slot ever held: no moment of the peak
+  const peak = b.peak ?? 0;
+  const peakAt = peak > 0 && b.peakAt ? { file: b.peakAt.file, line: b.peakAt.line, time: b.peakAt.time } : { file: '', line: 0, time: 0 };
+  const ds = an.devices.map((d) => {
+    const t = b.device(d.id) ?? new Tally();
+    return {
+      name: d.name,
+      driver: d.driver || null,
+      maps: t.maps,
+      bounced: t.bounced,
+      direct: t.direct,
+      failed: t.failed + t.hangs,
+      unmaps: t.unmaps,
+      syncs: t.syncs,
+      bounce_attempts: d.bounceAttempts,
+      forced: d.forced,
+      beyond_dma_mask: d.beyondMask,
+      within_dma_mask: d.withinMask,
+      dma_mask: d.dmaMask >= 0 ? maskHex(d.dmaMask) : null,
+      min_align_mask: d.minAlignMask >= 0 ? hexAddr(d.minAlignMask) : null,
+      min_align_source: d.minAlignSource,
+      // every map asked for, failed ones too
+      bytes_mapped: t.bytesMapped + t.bytesFailed,
+      bytes_bounced: t.bytesBounced,
+      peak_live_slots: t.peakLiveSlots,
+      largest_map: t.largestMap,
+    };
+  });
   for (const d of an.devices) {
     if (d.withinMask > 0 && d.forced === 0 && d.bounceAttempts > 0) {
       conclusions.push(
@@ -322,14 +339,14 @@ export function buildReport(r: TextAnalysis): TextReport {
     counts: {
       lines: an.lines + an.logLines,
       events: an.traceEvents,
-      maps: an.maps,
-      bounced_maps: an.mapsBounced,
-      direct: an.mapsDirect,
-      failed: an.mapsFailed,
-      unmaps: an.unmaps,
-      unmaps_direct: an.unmapsDirect,
+      maps,
+      bounced_maps: bouncedMaps,
+      direct: b.direct,
+      failed: failedMaps,
+      unmaps: released,
+      unmaps_direct: b.count(EventKind.Unmap, Outcome.Unmapped),
       unmaps_unknown: an.unmapsUnknown,
-      syncs: an.syncs,
+      syncs: b.syncs,
       bounced: an.bounceAttempts,
       bounced_forced: an.bouncedForced,
       bounced_unmatched: an.bouncedUnmatched,
@@ -341,13 +358,13 @@ export function buildReport(r: TextAnalysis): TextReport {
       unknown_events: Object.fromEntries(an.unknownEvents),
     },
     occupancy: {
-      peak_slots: occKnown ? an.peakUsed : null,
-      peak_percent: occKnown ? pct(an.peakUsed, g.nslabs) : null,
-      peak_at: occKnown ? { file: an.peakFile, line: an.peakLine, time: an.peakTime } : null,
+      peak_slots: occKnown ? peak : null,
+      peak_percent: occKnown ? percent(peak, g.nslabs, 'floor') : null,
+      peak_at: occKnown ? peakAt : null,
       peak_area_slots: occKnown && anchored ? [...an.peakArea] : null,
       final_slots: occKnown ? an.used : null,
       live_at_end: an.live.count,
-      average_slots: occKnown ? round1(an.averageUsed) : null,
+      average_slots: occKnown ? round1(b.averageSlots) : null,
       kernel_hiwater: an.kernelHiwater,
       basis: !occKnown
         ? followed || an.bounceAttempts === 0
@@ -356,15 +373,19 @@ export function buildReport(r: TextAnalysis): TextReport {
         : anchored
           ? `the ${g.profile.name} model following the kernel's placements`
           : 'slot counts per mapping (pool start unknown)',
-      timeline: occKnown ? an.timeline.points(256) : [],
+      timeline: occKnown ? b.buckets.points(256) : [],
     },
     failures: {
-      count: an.mapsFailed,
+      count: failedMaps,
       by_cause: fails,
       first: an.failures.map((f) => ({ ...f })),
     },
     devices: ds,
-    copies: { at_map: an.copiedAtMap, at_unmap: an.copiedAtUnmap, at_sync: an.copiedAtSync },
+    copies: {
+      at_map: b.copied(EventKind.Map, EventKind.MapResource),
+      at_unmap: b.copied(EventKind.Unmap),
+      at_sync: b.copied(EventKind.SyncForCpu, EventKind.SyncForDevice),
+    },
     check: {
       compared: primary?.compared ?? 0,
       matched: primary && primary.compared > 0 ? primary.matched : null,

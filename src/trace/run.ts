@@ -5,48 +5,24 @@
  * bigger pools to find the smallest `swiotlb=` that would have avoided every failure.
  */
 
-import { createReadStream, existsSync } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
-import { type ByteLineSink, ByteLineSplitter, DEFAULT_MAX_LINE_BYTES } from '../io/lineBytes';
-import { isTarHeader, readTar } from '../io/tar';
+import { expandText, type InputFile } from '../inputs/expand';
+import { type ByteLineSink, type ReadByteLinesOptions, readByteLines, readTarEntryLines } from '../io/lineBytes';
+import { type BlockWorkers, readBlocksInParallel } from '../io/parallel';
 import { IO_TLB_SEGSIZE } from '../model/constants';
-import { type AnalyzerOptions, TraceAnalyzer, type TraceLevel, type WhatIfPool } from './analyzer';
-
+import { type AnalyzerOptions, TraceAnalyzer, type WhatIfPool } from './analyzer';
+import { census } from './census';
 import { EventParser } from './events';
 import { EventLine, parseEventLine } from './ftrace';
 import { KernelLogParser, releaseOf } from './klog';
 import { type EncodedBlock, RecordDecoder } from './records';
 
-export type InputRole = 'trace' | 'log' | 'cmdline' | 'capture-json' | 'kprobe-profile' | 'debugfs' | 'devices' | 'ring-stats' | 'ignore';
+export type { InputFile };
 
-interface Source {
-  /** What messages call it: the path, or "archive.tar.gz:trace.txt". */
-  readonly label: string;
-  readonly file: string;
-  /** Entry name inside a tar archive. */
-  readonly entry?: string;
-  readonly tarGz?: boolean;
-  /** Raw bytes on disk (for progress). */
-  readonly bytes: number;
-}
-
-export interface InputFile extends Source {
-  role: InputRole;
-  lines: number;
-  /** The beginning of a trace (to see which events it holds). */
-  head?: Buffer;
-}
-
-/** Parsing big traces in worker threads (see records.ts). */
-export interface ParseWorkers {
-  readonly count: number;
-  /** The worker script (dist/parseWorker.js next to the bundle). */
-  readonly script: string;
-  readonly execArgv?: string[];
+/** Parsing big traces in worker threads (see records.ts); the script is dist/parseWorker.js next to the bundle. */
+export interface ParseWorkers extends BlockWorkers {
   /** Traces smaller than this are parsed in the calling thread. */
   readonly minBytes?: number;
 }
@@ -80,7 +56,6 @@ export interface TextAnalysis {
   readonly sizingNote: string | null;
 }
 
-const HEAD_BYTES = 256 * 1024;
 const PARALLEL_MIN_BYTES = 32 << 20;
 
 /** Parse workers beside the bundle (dist/parseWorker.js), when there is one. */
@@ -94,266 +69,26 @@ function defaultWorkers(): ParseWorkers | null {
   const count = env !== undefined && /^\d+$/.test(env) ? Number(env) : cpus >= 4 ? Math.min(3, cpus - 1) : 0;
   return count > 0 ? { count, script } : null;
 }
-const CHUNK = 1 << 20;
-const GZ = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
-
-/** Roles fixed by the capture script's file names; everything else is told by content. */
-function roleByName(name: string): InputRole | undefined {
-  const base = path.basename(name).replace(/\.gz$/, '');
-  switch (base) {
-    case 'cmdline.txt':
-      return 'cmdline';
-    case 'capture.json':
-      return 'capture-json';
-    case 'kprobe_profile.txt':
-      return 'kprobe-profile';
-    case 'debugfs.txt':
-      return 'debugfs';
-    case 'devices.txt':
-      return 'devices';
-    case 'ring_stats.txt':
-      return 'ring-stats';
-    case 'kprobe_events.txt':
-    case 'README.txt':
-    case 'capture.log':
-      return 'ignore';
-    default:
-      return undefined;
-  }
-}
-
-/** Is this head of a file a trace (ftrace or trace-cmd text)? */
-export function looksLikeTrace(head: Buffer): boolean {
-  const ev = new EventLine();
-  let events = 0;
-  let header = false;
-  let lines = 0;
-  const sink: ByteLineSink = {
-    line(b, s, e) {
-      lines++;
-      if (lines > 4000) return;
-      if (parseEventLine(b, s, e, ev)) events++;
-      else {
-        const t = b.toString('latin1', s, Math.min(e, s + 40));
-        if (/^# tracer:|^# entries-in-buffer|^cpus=\d+$|^#\s+TASK-PID/.test(t)) header = true;
-      }
-    },
-  };
-  const sp = new ByteLineSplitter(sink);
-  sp.push(head);
-  sp.end();
-  return events > 0 || header;
-}
-
-/** Which kinds of events a trace holds, from its beginning. */
-export function census(head: Buffer): TraceLevel {
-  const ev = new EventLine();
-  const level: TraceLevel = { tbl: false, lockProbes: false, dma: false };
-  const sink: ByteLineSink = {
-    line(b, s, e) {
-      if (!parseEventLine(b, s, e, ev)) return;
-      const name = b.toString('latin1', ev.eventStart, ev.eventEnd);
-      if (name === 'map_entry' || name === 'map_ret') level.tbl = true;
-      else if (name === 'map_found' || name === 'map_nf' || name === 'unmap_lock') level.lockProbes = true;
-      else if (/^dma_(un)?map_/.test(name)) level.dma = true;
-    },
-  };
-  const sp = new ByteLineSplitter(sink);
-  sp.push(head);
-  sp.end();
-  level.lockProbes &&= level.tbl;
-  return level;
-}
-
-async function readHeadOfFile(file: string, max: number): Promise<{ head: Buffer; gz: boolean }> {
-  const fh = await open(file, 'r');
-  let raw: Buffer;
-  try {
-    const buf = Buffer.alloc(max);
-    const { bytesRead } = await fh.read(buf, 0, max, 0);
-    raw = buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-  if (!GZ(raw)) return { head: raw, gz: false };
-  const parts: Buffer[] = [];
-  let n = 0;
-  const stream = createReadStream(file).pipe(createGunzip());
-  try {
-    for await (const c of stream) {
-      parts.push(c as Buffer);
-      n += (c as Buffer).length;
-      if (n >= max) break;
-    }
-  } catch {
-    // a truncated or damaged gzip: what was decoded is the head
-  } finally {
-    stream.destroy();
-  }
-  return { head: Buffer.concat(parts).subarray(0, max), gz: true };
-}
 
 /**
- * A file's bytes (decompressed) as chunks. Plain files are read with the next read already in
- * flight while the caller parses the current chunk.
+ * How an input's lines are read, by its format (inputs/sniff.ts): text files and tar entries. A
+ * format that is not text (a binary trace) adds its reader here, yielding the same lines.
  */
-async function* fileChunks(file: string): AsyncGenerator<Buffer> {
-  const fh = await open(file, 'r');
-  let pending: Promise<{ bytesRead: number }> | null = null;
-  try {
-    const two = Buffer.alloc(2);
-    await fh.read(two, 0, 2, 0);
-    if (!GZ(two)) {
-      const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
-      let which = 0;
-      let pos = 0;
-      pending = fh.read(bufs[0] as Buffer, 0, CHUNK, pos);
-      for (;;) {
-        const { bytesRead } = await pending;
-        pending = null;
-        if (bytesRead === 0) return;
-        pos += bytesRead;
-        const cur = bufs[which] as Buffer;
-        which ^= 1;
-        pending = fh.read(bufs[which] as Buffer, 0, CHUNK, pos);
-        yield bytesRead === CHUNK ? cur : cur.subarray(0, bytesRead);
-      }
-    }
-  } finally {
-    if (pending) await pending.catch(() => undefined);
-    await fh.close();
-  }
-  const stream = createReadStream(file, { highWaterMark: CHUNK }).pipe(createGunzip({ chunkSize: CHUNK }));
-  for await (const c of stream) yield c as Buffer;
-}
+export const LINE_READERS: Readonly<Record<string, (f: InputFile, sink: ByteLineSink, opts: ReadByteLinesOptions) => Promise<number>>> = {
+  text: (f, sink, opts) => (f.entry === undefined ? readByteLines(f.file, sink, opts) : readTarEntryLines(f.file, f.entry, sink, opts)),
+};
 
-/** The decompressed beginning of gzip data that may be cut short. */
-function gunzipPrefix(b: Buffer): Buffer {
-  try {
-    return gunzipSync(b, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-  } catch {
-    return Buffer.alloc(0);
-  }
-}
-
-/** Expands paths: files, folders (one level), tar archives. */
-async function expand(paths: readonly string[]): Promise<InputFile[]> {
-  const out: InputFile[] = [];
-  for (const p of paths) {
-    const st = await stat(p);
-    if (st.isDirectory()) {
-      const names = (await readdir(p)).sort();
-      for (const n of names) {
-        const f = path.join(p, n);
-        const s = await stat(f);
-        if (s.isFile()) out.push(...(await expandFile(f, s.size)));
-      }
-    } else {
-      out.push(...(await expandFile(p, st.size)));
-    }
-  }
-  return out;
-}
-
-async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
-  const { head, gz } = await readHeadOfFile(file, HEAD_BYTES);
-  if (head.length >= 512 && isTarHeader(head.subarray(0, 512))) {
-    // the entries' heads and roles come from one pass over the archive
-    const entries: InputFile[] = [];
-    await readTar(fileChunks(file), (name, size) => {
-      if (path.basename(name).startsWith('.')) return null;
-      const f: InputFile = { label: `${file}:${name}`, file, entry: name, tarGz: gz, bytes: size, role: 'ignore', lines: 0 };
-      entries.push(f);
-      const parts: Buffer[] = [];
-      let n = 0;
-      return {
-        data(c) {
-          if (n < HEAD_BYTES) {
-            parts.push(Buffer.from(c.subarray(0, HEAD_BYTES - n)));
-            n += Math.min(c.length, HEAD_BYTES - n);
-          }
-        },
-        end() {
-          let h: Buffer = Buffer.concat(parts);
-          // an entry that is itself gzipped: look at its decompressed beginning
-          if (GZ(h)) h = gunzipPrefix(h) as typeof h;
-          f.role = roleByName(name) ?? (looksLikeTrace(h) ? 'trace' : 'log');
-          if (f.role === 'trace') f.head = h;
-        },
-      };
-    });
-    return entries;
-  }
-  const role = roleByName(file) ?? (looksLikeTrace(head) ? 'trace' : 'log');
-  return [{ label: file, file, bytes, role, lines: 0, ...(role === 'trace' ? { head } : {}) }];
-}
-
-/** Streams an input's bytes into a line sink. */
-async function feed(
+/** Streams an input's lines into a line sink. */
+function feed(
   f: InputFile,
   sink: ByteLineSink,
   signal: AbortSignal | undefined,
   onBytes: (n: number) => void,
   onDamage?: (line: number, message: string) => void,
 ): Promise<number> {
-  const sp = new ByteLineSplitter(sink, DEFAULT_MAX_LINE_BYTES);
-  const check = () => {
-    if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
-  };
-  if (f.entry === undefined) {
-    try {
-      for await (const c of fileChunks(f.file)) {
-        check();
-        sp.push(c);
-        onBytes(c.length);
-      }
-    } catch (e) {
-      // a damaged or truncated .gz: what was decoded is still analysed
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'Z_BUF_ERROR' && code !== 'Z_DATA_ERROR') throw e;
-      onDamage?.(sp.lineNo + 1, `the gzip data is damaged or cut short (${(e as Error).message}): read up to here`);
-    }
-    return sp.end();
-  }
-  let found = false;
-  await readTar(fileChunks(f.file), (name) => {
-    if (name !== f.entry || found) return null;
-    found = true;
-    let gunzip: ReturnType<typeof createGunzip> | null = null;
-    let first = true;
-    return {
-      data(c) {
-        check();
-        onBytes(c.length);
-        if (first) {
-          first = false;
-          if (GZ(c)) {
-            gunzip = createGunzip({ chunkSize: CHUNK });
-            gunzip.on('data', (d: Buffer) => sp.push(d));
-          }
-        }
-        if (!gunzip) {
-          sp.push(c);
-          return undefined;
-        }
-        const g = gunzip;
-        return g.write(c) ? undefined : new Promise<void>((resolve) => g.once('drain', () => resolve()));
-      },
-      end() {
-        const g = gunzip;
-        if (!g) return undefined;
-        return new Promise<void>((resolve) => {
-          g.once('end', () => resolve());
-          g.once('error', (e) => {
-            onDamage?.(sp.lineNo + 1, `the gzip data is damaged or cut short (${e.message}): read up to here`);
-            resolve();
-          });
-          g.end();
-        });
-      },
-    };
-  });
-  return sp.end();
+  const read = LINE_READERS[f.format ?? 'text'];
+  if (!read) throw new Error(`${f.label}: no reader for the ${f.format} format`);
+  return read(f, sink, { ...(signal ? { signal } : {}), onBytes, ...(onDamage ? { onDamage } : {}) });
 }
 
 /** Turns lines into events (trace) or messages (log) for the analyzer. */
@@ -432,9 +167,8 @@ class TextFeeder implements ByteLineSink {
 }
 
 /**
- * Reads a trace with its lines parsed in worker threads: blocks of whole lines go out in turn,
- * their records come back and are replayed into the analysis in file order. Over-long lines
- * are cut out here, so the workers see only lines the sequential reader would parse.
+ * Reads a trace with its lines parsed in worker threads (io/parallel.ts): their records are
+ * replayed into the analysis in file order.
  */
 async function feedParallel(
   f: InputFile,
@@ -446,116 +180,22 @@ async function feedParallel(
   onBytes: (n: number) => void,
   onDamage: (line: number, message: string) => void,
 ): Promise<number> {
-  const workers = Array.from({ length: cfg.count }, () => new Worker(cfg.script, cfg.execArgv ? { execArgv: cfg.execArgv } : {}));
   const decoder = new RecordDecoder((name) => parser.devices.internString(name));
   const target = { sink: an, text: (t: string, l: number) => feeder.text(t, l) };
-  /** Results by block number; an over-long line is a block of its own. */
-  const done = new Map<number, { w: number; block: EncodedBlock } | { overlong: number }>();
-  let sent = 0;
-  let next = 0;
   let lineBase = 0;
-  let failure: Error | null = null;
-  let wake: (() => void) | null = null;
-  const limit = cfg.count * 3;
-  const drain = () => {
-    for (let d = done.get(next); d !== undefined; d = done.get(next)) {
-      done.delete(next);
-      next++;
-      if ('overlong' in d) {
-        lineBase++;
-        feeder.overlong(lineBase, d.overlong);
-      } else {
-        decoder.replay(d.w, d.block, lineBase, target);
-        lineBase += d.block.lines;
-      }
-    }
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  workers.forEach((wk, w) => {
-    wk.on('message', (block: EncodedBlock) => {
-      done.set(block.seq, { w, block });
-      try {
-        drain();
-      } catch (e) {
-        failure = e as Error;
-        wake?.();
-      }
-    });
-    wk.on('error', (e) => {
-      failure = e;
-      wake?.();
-    });
+  await readBlocksInParallel<EncodedBlock>(f.file, cfg, {
+    onResult(w, block) {
+      decoder.replay(w, block, lineBase, target);
+      lineBase += block.lines;
+    },
+    onOverlong(bytes) {
+      lineBase++;
+      feeder.overlong(lineBase, bytes);
+    },
+    onDamage: (message) => onDamage(lineBase + 1, message),
+    onBytes,
+    ...(signal ? { signal } : {}),
   });
-  const waitFor = async (cond: () => boolean) => {
-    while (!cond()) {
-      if (failure) throw failure;
-      await new Promise<void>((r) => {
-        wake = r;
-      });
-    }
-    if (failure) throw failure;
-  };
-  const send = (bytes: Buffer) => {
-    const buf = new ArrayBuffer(bytes.length);
-    bytes.copy(Buffer.from(buf));
-    const seq = sent++;
-    (workers[seq % cfg.count] as Worker).postMessage({ seq, buf, len: bytes.length }, [buf]);
-  };
-  const mark = (overlong: number) => {
-    done.set(sent++, { overlong });
-  };
-  const maxLine = DEFAULT_MAX_LINE_BYTES;
-  let carry = Buffer.alloc(0);
-  let skipping = 0; // bytes of an over-long line being skipped (0: none)
-  try {
-    try {
-      for await (const c of fileChunks(f.file)) {
-        if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
-        onBytes(c.length);
-        let start = 0;
-        const first = c.indexOf(10);
-        if (first < 0) {
-          if (skipping || carry.length + c.length > maxLine) {
-            skipping = (skipping || carry.length) + c.length;
-            carry = Buffer.alloc(0);
-          } else {
-            carry = Buffer.concat([carry, c]);
-          }
-          continue;
-        }
-        if (skipping || carry.length + first > maxLine) {
-          mark((skipping || carry.length) + first);
-          skipping = 0;
-          carry = Buffer.alloc(0);
-          start = first + 1;
-        }
-        const last = c.lastIndexOf(10);
-        if (last >= start) {
-          send(carry.length ? Buffer.concat([carry, c.subarray(start, last + 1)]) : c.subarray(start, last + 1));
-          carry = Buffer.from(c.subarray(last + 1));
-        } else {
-          carry = Buffer.concat([carry, c.subarray(start)]);
-        }
-        if (carry.length > maxLine) {
-          skipping = carry.length;
-          carry = Buffer.alloc(0);
-        }
-        await waitFor(() => sent - next < limit);
-      }
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'Z_BUF_ERROR' && code !== 'Z_DATA_ERROR') throw e;
-      await waitFor(() => next === sent);
-      onDamage(lineBase + 1, `the gzip data is damaged or cut short (${(e as Error).message}): read up to here`);
-    }
-    if (skipping) mark(skipping);
-    else if (carry.length) send(carry);
-    await waitFor(() => next === sent);
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
   feeder.lines += lineBase;
   return lineBase;
 }
@@ -680,7 +320,8 @@ async function passTraces(
     const events0 = an.traceEvents;
     const damage = (line: number, msg: string) => an.diag(line, msg, 'error');
     const workers = opts.parseWorkers === undefined ? defaultWorkers() : opts.parseWorkers;
-    if (workers && workers.count > 0 && f.entry === undefined && f.bytes >= (workers.minBytes ?? PARALLEL_MIN_BYTES)) {
+    const parallel = workers && workers.count > 0 && f.entry === undefined && (f.format ?? 'text') === 'text';
+    if (parallel && f.bytes >= (workers.minBytes ?? PARALLEL_MIN_BYTES)) {
       f.lines = await feedParallel(f, an, parser, feeder, workers, opts.signal, progress, damage);
     } else {
       f.lines = await feed(f, feeder, opts.signal, progress, damage);
@@ -691,11 +332,14 @@ async function passTraces(
   }
 }
 
-export async function analyzeText(paths: readonly string[], opts: TextAnalysisOptions = {}): Promise<TextAnalysis> {
-  const inputs = await expand(paths);
+/** Analyses traces and logs: paths (expanded here), or the files the router found. */
+export async function analyzeText(given: readonly string[] | readonly InputFile[], opts: TextAnalysisOptions = {}): Promise<TextAnalysis> {
+  const inputs: InputFile[] =
+    given.length > 0 && typeof given[0] === 'string'
+      ? await expandText(given as readonly string[])
+      : (given as readonly InputFile[]).map((f) => ({ ...f }));
   const an = new TraceAnalyzer(opts);
-  const parser = new EventParser(an);
-  an.setDeviceNames(parser.devices.names);
+  const parser = new EventParser(an, an.deviceIds);
   const traces = inputs.filter((f) => f.role === 'trace');
   const logs = inputs.filter((f) => f.role === 'log');
   const total = inputs.reduce((n, f) => n + (f.role === 'trace' ? f.bytes : 0), 0) || 1;
@@ -734,11 +378,14 @@ export async function analyzeText(paths: readonly string[], opts: TextAnalysisOp
 
   let sizing: SizingResult | null = null;
   let sizingNote: string | null = null;
-  const fixable = an.mapsFailed - (an.failuresByCause.get('too-big') ?? 0) - (an.failuresByCause.get('not-bounced') ?? 0);
+  const b = an.books;
+  // failures no pool size fixes: requests above the ceiling, maps that never tried the pool
+  const tooBig = b.failuresByCause['too-big'] ?? 0;
+  const fixable = b.failed - tooBig - (b.failuresByCause['no-swiotlb'] ?? 0);
   const g = an.geometry;
   if (traces.length === 0) sizingNote = 'no trace: a log has no unmaps, so the model cannot re-run the workload';
-  else if (an.maps === 0) sizingNote = 'no maps in the trace (only swiotlb_bounced events, or none): nothing to re-run';
-  else if (an.mapsFailed === 0) sizingNote = `no map failed: the pool of ${g?.nslabs} slots was enough for this trace`;
+  else if (b.maps === 0) sizingNote = 'no maps in the trace (only swiotlb_bounced events, or none): nothing to re-run';
+  else if (b.failed === 0) sizingNote = `no map failed: the pool of ${g?.nslabs} slots was enough for this trace`;
   else if (fixable === 0) sizingNote = 'every failure was a request above the 256 KiB ceiling (128 slots): no pool size helps';
   else if (opts.noSizing) sizingNote = 'sizing not run';
   else if (g) {
@@ -748,14 +395,13 @@ export async function analyzeText(paths: readonly string[], opts: TextAnalysisOp
     else {
       const w = new TraceAnalyzer({ ...opts, events: undefined, rowLimit: 0, whatIf: candidates, onOp: undefined, geometry: g });
       Object.assign(w.facts, an.facts);
-      const p2 = new EventParser(w);
-      w.setDeviceNames(p2.devices.names);
+      const p2 = new EventParser(w, w.deviceIds);
       await passTraces(w, p2, traces, opts, () => {});
       w.ensureGeometry();
       const pools = (w.whatIf ?? []) as WhatIfPool[];
       const tried = pools.map((p) => ({ nslabs: p.nslabs, failures: p.failures, tooBig: p.tooBig, peak: p.peak }));
       const ok = tried.find((t) => t.failures === 0);
-      sizing = { current: g.nslabs, tried, enough: ok ? ok.nslabs : null, tooBig: an.failuresByCause.get('too-big') ?? 0 };
+      sizing = { current: g.nslabs, tried, enough: ok ? ok.nslabs : null, tooBig };
     }
   }
   opts.onProgress?.(1);

@@ -1,38 +1,31 @@
 /**
  * A trace/log analysis as the shared AnalysisSession every view reads (kind 'trace', 'log' or
- * 'trace+log'): the pool, the per-call event table the analyzer filled, the generic summary and
- * the diagnostics.
+ * 'trace+log'): the pool's geometry, the per-call event table the analyzer filled, and the
+ * summary and device totals from the same books the report reads.
  */
-import type { AnalysisSession } from '../analysis/session';
-import { type SessionSummary, summarizeEvents } from '../analysis/session';
-import type { TextReport } from './report';
+import { type AnalysisSession, devicesOf, poolInfo, summaryOf } from '../analysis/session';
+import { inputKind } from './report';
 import type { TextAnalysis } from './run';
 
-export function traceSession(analysis: TextAnalysis, report: TextReport): AnalysisSession {
+export function traceSession(analysis: TextAnalysis): AnalysisSession {
   const an = analysis.analyzer;
   const g = an.ensureGeometry();
   const events = an.events;
   if (!events) throw new Error('traceSession needs an analysis run with an event table (the events option)');
   events.hasClock = an.hasClock;
-  const kind = report.input.kind === 'none' ? 'log' : report.input.kind;
-  const rows = summarizeEvents(events);
+  const kind = inputKind(an);
+  // the pool the primary model ran (it may have fewer areas than asked for), else the geometry
+  const pool = an.primary?.pool ?? (g.base === null ? null : { start: g.base, nslabs: g.nslabs, nareas: g.nareas });
   return {
-    kind,
+    kind: kind === 'none' ? 'log' : kind,
     files: analysis.inputs.filter((f) => f.role === 'trace' || f.role === 'log').map((f) => f.label),
     kernel: g.profile.name,
     platform: an.options.platform ?? 'not given',
     pool:
-      g.base === null
-        ? null
-        : {
-            start: g.base,
-            nslabs: g.nslabs,
-            nareas: report.pool.nareas,
-            areaNslabs: report.pool.area_nslabs,
-            source: `slots: ${g.sources.nslabs}; areas: ${g.sources.nareas}; start: ${g.sources.base}`,
-          },
+      pool && g.base !== null ? poolInfo(pool, `slots: ${g.sources.nslabs}; areas: ${g.sources.nareas}; start: ${g.sources.base}`) : null,
     events,
-    summary: an.rowsDropped > 0 ? wholeInput(rows, report, events.length) : rows,
+    summary: summaryOf(an.books, an.rowsDropped, events.length),
+    devices: devicesOf(an.books, events.devices.values),
     diagnostics: [
       ...an.diagnostics,
       ...(an.rowsDropped > 0
@@ -46,27 +39,5 @@ export function traceSession(analysis: TextAnalysis, report: TextReport): Analys
           ]
         : []),
     ],
-  };
-}
-
-/**
- * The rows stop at swiotlbLens.maxRows but the analyzer counted every event: the summary bar
- * shows the whole input's figures, from the report, rather than those of the first rows.
- */
-function wholeInput(rows: SessionSummary, report: TextReport, kept: number): SessionSummary {
-  const c = report.counts;
-  return {
-    ...rows,
-    maps: c.maps,
-    direct: c.direct,
-    bounced: c.bounced_maps,
-    failed: c.failed,
-    unmaps: c.unmaps + c.unmaps_direct,
-    syncs: c.syncs,
-    bytesCopied: report.copies.at_map + report.copies.at_unmap + report.copies.at_sync,
-    failuresByCause: { ...report.failures.by_cause },
-    peakSlots: report.occupancy.peak_slots,
-    averageSlots: report.occupancy.average_slots,
-    rowsOnly: kept,
   };
 }

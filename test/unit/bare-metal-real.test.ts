@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { Reason } from '../../src/analysis/codes';
 import { DMA_BIT_MASK, pciDefaults } from '../../src/model/dma/device';
 import { DmaEngine } from '../../src/model/dma/engine';
 import { platformById } from '../../src/model/dma/platform';
 import { resolveProfile } from '../../src/model/profiles';
+import { Reason } from '../../src/model/reasons';
 
 interface Sg {
   nents: number;

@@ -62,7 +62,8 @@ describe('analyze --json: the contract', () => {
       '--platform',
       'sev-guest',
     );
-    assert.equal(j.input?.kind, 'trace');
+    // a lone trace is read with the capture files beside it; the options win over what they say
+    assert.equal(j.input?.kind, 'trace+log');
     assert.deepEqual([j.pool?.nslabs, j.pool?.nareas], [512, 2]);
     const src = j.pool?.sources as Record<string, string>;
     assert.deepEqual([src.nslabs, src.nareas, src.cpus], ['--cmdline', '--cpus', '--cpus']);

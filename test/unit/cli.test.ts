@@ -148,10 +148,17 @@ describe('bad input: a clear message with file and line, exit 2, no stack trace'
     assert.match(missing.err, /nope.jsonl: no such file/);
     assert.equal((await cli('replay', tmp)).code, 2);
     const gz = path.join(tmp, 'bad.jsonl.gz');
-    fs.writeFileSync(gz, 'not gzip at all');
+    // gzip magic, then garbage
+    fs.writeFileSync(gz, Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), Buffer.from('not deflate data at all')]));
     const r = await cli('replay', gz);
     assert.equal(r.code, 2);
     assert.match(r.err, /corrupt gzip/);
+    // compression is told by content, not by the name
+    const plain = path.join(tmp, 'plain.jsonl.gz');
+    fs.writeFileSync(plain, 'not gzip at all');
+    const p = await cli('replay', plain);
+    assert.equal(p.code, 2);
+    assert.match(p.err, /plain.jsonl.gz:1: not valid JSON/);
   });
   test('usage errors', async () => {
     assert.equal((await cli()).code, 2);

@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Reason, reasonCodes } from '../../src/analysis/codes';
 import { DMA_ATTR, DmaDirection } from '../../src/model/constants';
 import { type DeviceConfig, DMA_BIT_MASK, pciDefaults } from '../../src/model/dma/device';
 import { DmaEngine, dmaFeatures, type EngineConfig } from '../../src/model/dma/engine';
 import { P2mTable } from '../../src/model/dma/p2m';
 import { type PlatformId, platformById } from '../../src/model/dma/platform';
 import { resolveProfile } from '../../src/model/profiles';
+import { Reason, reasonCodes } from '../../src/model/reasons';
 
 const { TO_DEVICE: TO, FROM_DEVICE: FROM, BIDIRECTIONAL: BIDI } = DmaDirection;
 

@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
-import { EventKind, Outcome, Reason, reasonCodes } from '../../src/analysis/codes';
+import { EventKind, Outcome } from '../../src/analysis/codes';
 import { EventTable } from '../../src/analysis/eventTable';
 import { slotOwnersAt, summarizeEvents } from '../../src/analysis/session';
+import { Reason, reasonCodes } from '../../src/model/reasons';
 import { replaySession } from '../../src/replay/run';
 
 const FIX = path.join(__dirname, '..', 'fixtures');
@@ -18,7 +19,7 @@ test('the event table grows, interns names and materialises rows', () => {
   const r = t.row(4999);
   assert.deepEqual([r.kind, r.outcome, r.device, r.size, r.phys, r.slot, r.cpu], ['map', 'direct', 'dev1', 4999, '0x2387', null, null]);
   assert.throws(() => t.row(5000), RangeError);
-  assert.deepEqual(reasonCodes(Reason.ForceBounce | Reason.PoolExhausted), ['force', 'pool-full']);
+  assert.deepEqual(reasonCodes(Reason.ForceBounce | Reason.PoolFull), ['force', 'pool-full']);
 });
 
 test('a replay becomes a session: rows, pairs, occupancy and the slot map', async () => {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import { ByteLineSplitter } from '../../src/io/lineBytes';
 import { readLines } from '../../src/io/lines';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lines-'));
@@ -15,10 +16,10 @@ function file(content: string | Buffer, ext = '.txt'): string {
   return p;
 }
 
-async function collect(p: string, maxLineLength?: number) {
+async function collect(p: string, maxLineBytes?: number) {
   const lines: [number, string][] = [];
   const overlong: number[] = [];
-  await readLines(p, { line: (t, l) => lines.push([l, t]), overlong: (l) => overlong.push(l) }, maxLineLength ? { maxLineLength } : {});
+  await readLines(p, { line: (t, l) => lines.push([l, t]), overlong: (l) => overlong.push(l) }, maxLineBytes ? { maxLineBytes } : {});
   return { lines, overlong };
 }
 
@@ -82,5 +83,56 @@ test('property: any text splits into the same lines as String.split', async () =
       },
     ),
     { numRuns: 50 },
+  );
+});
+
+test("property: the parallel reader's blocks hold the same lines as the line splitter, over-long ones cut out alike", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(fc.string({ maxLength: 12 }), fc.string({ minLength: 20, maxLength: 40 })).map((s) => s.replace(/\n/g, '')),
+        {
+          maxLength: 30,
+        },
+      ),
+      fc.boolean(),
+      fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 8 }),
+      fc.integer({ min: 4, max: 24 }),
+      (parts, finalNewline, cuts, maxLine) => {
+        const bytes = Buffer.from(parts.join('\n') + (finalNewline ? '\n' : ''));
+        const chunks: Buffer[] = [];
+        for (let pos = 0, k = 0; pos < bytes.length; k++) {
+          const n = cuts[k % cuts.length] as number;
+          chunks.push(bytes.subarray(pos, pos + n));
+          pos += n;
+        }
+        const byLine: string[] = [];
+        const lines = new ByteLineSplitter(
+          { line: (b, s, e) => byLine.push(b.toString('utf8', s, e)), overlong: (_l, n) => byLine.push(`<${n}>`) },
+          maxLine,
+        );
+        const byBlock: string[] = [];
+        const blocks = new ByteLineSplitter(
+          {
+            block: (b, s, e) => {
+              const text = b.toString('utf8', s, e);
+              const ls = text.split('\n');
+              if (text.endsWith('\n')) ls.pop();
+              byBlock.push(...ls.map((l) => l.replace(/\r$/, '')));
+            },
+            overlong: (n: number) => byBlock.push(`<${n}>`),
+          },
+          maxLine,
+        );
+        for (const c of chunks) {
+          lines.push(c);
+          blocks.push(c);
+        }
+        lines.end();
+        blocks.end();
+        assert.deepEqual(byBlock, byLine);
+      },
+    ),
+    { numRuns: 300 },
   );
 });

@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { EventKind, Outcome, Reason } from '../../src/analysis/codes';
+import { EventKind, Outcome } from '../../src/analysis/codes';
 import { EventTable } from '../../src/analysis/eventTable';
 import { csvLines, queryRows } from '../../src/analysis/query';
 import { slotOwnersAt } from '../../src/analysis/session';
 import { SlotHistory } from '../../src/analysis/slotHistory';
 import { FAILURE_CAUSES, MinMaxPyramid, Timeline } from '../../src/analysis/timeline';
 import { DmaDirection } from '../../src/model/constants';
+import { Reason } from '../../src/model/reasons';
 import { replaySession } from '../../src/replay/run';
 
 const FIX = path.join(__dirname, '..', 'fixtures');
@@ -133,7 +134,7 @@ describe('filters and sorting', () => {
       api: i % 2 ? 'dma_unmap_page' : 'dma_map_page',
       size: (i * 37) % 5000,
       dir: dirs[i % 2],
-      reasons: i % 10 === 0 ? Reason.PoolExhausted : Reason.ForceBounce,
+      reasons: i % 10 === 0 ? Reason.PoolFull : Reason.ForceBounce,
       phys: 0x1000_0000 + i * 0x1000,
       time: i,
       ...(i === 42 ? { message: 'swiotlb buffer is full (sz: 4096 bytes)' } : {}),
@@ -151,7 +152,7 @@ describe('filters and sorting', () => {
       brute((i) => i % 10 === 0),
     );
     assert.deepEqual(
-      [...queryRows(t, { reasons: Reason.PoolExhausted })],
+      [...queryRows(t, { reasons: Reason.PoolFull })],
       brute((i) => i % 10 === 0),
     );
     assert.deepEqual([...queryRows(t, { dirs: [DmaDirection.FROM_DEVICE], t0: 50, t1: 60 })], [51, 53, 55, 57, 59]);

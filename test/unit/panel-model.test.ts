@@ -13,7 +13,7 @@ import { deviceStats, PanelModel } from '../../src/analysis/panelModel';
 import { csvLines } from '../../src/analysis/query';
 import { summarizeEvents } from '../../src/analysis/session';
 import { jsonExportChunks, sessionMarkdown } from '../../src/analysis/sessionReport';
-import { isReplayOps } from '../../src/io/detect';
+import { routeInputs } from '../../src/inputs/router';
 import { PLATFORM_IDS } from '../../src/model/dma/platform';
 import { PROFILE_CHOICES } from '../../src/model/profiles';
 import { isHostMessage, WEBVIEW_COMMANDS } from '../../src/protocol/messages';
@@ -64,13 +64,15 @@ describe('the panel model answers the webview', () => {
     assert.equal(rows?.type, 'rows');
     if (rows?.type !== 'rows') return;
     assert.equal(rows.rows.length, 12);
-    assert.ok(rows.rows.every((r) => r.outcome === 'failed'));
+    assert.ok(rows.rows.every((r) => r.outcome === Outcome.Failed));
     const sizes = rows.rows.map((r) => r.size as number);
     assert.deepEqual(
       sizes,
       [...sizes].sort((a, b) => b - a),
     );
-    assert.match(rows.rows[0]?.source ?? '', /b_small_pool_smp2\.ops\.jsonl\.gz:\d+$/);
+    const first = rows.rows[0];
+    assert.match(m.info.names.files[first?.file ?? 0] ?? '', /b_small_pool_smp2\.ops\.jsonl\.gz$/);
+    assert.ok((first?.line ?? 0) > 1);
     // rows of an older query are not answered
     assert.equal(m.answer({ type: 'rows', session: id, request: 3, query: 6, start: 0, count: 5 }), undefined);
 
@@ -145,10 +147,11 @@ describe('exports', () => {
       pool: null,
       events: t,
       summary: summarizeEvents(t),
+      devices: deviceStats(t),
       diagnostics: [],
     });
     const doc = JSON.parse([...jsonExportChunks(m)].join(''));
-    assert.equal(doc.format, 'swiotlb-lens-rows/1');
+    assert.equal(doc.format, 'swiotlb-lens-rows/2');
     assert.equal(doc.rows.length, 3);
     assert.equal(doc.rows[0].device, HOSTILE);
     assert.equal(doc.session.summary.maps, 2);
@@ -177,9 +180,9 @@ describe('inputs and the manifest', () => {
     const trace = path.join(dir, 'trace.txt');
     fs.writeFileSync(ops, '{"op":"init","nslabs":512,"nareas":1,"pool_base":"0x0"}\n');
     fs.writeFileSync(trace, '# tracer: nop\n');
-    assert.equal(await isReplayOps(ops), true);
-    assert.equal(await isReplayOps(trace), false);
-    assert.equal(await isReplayOps(path.join(FIX, 'kernel-6.1', 'a_force_smp2.ops.jsonl.gz')), true);
+    assert.equal((await routeInputs([ops])).kind, 'replay');
+    assert.equal((await routeInputs([trace])).kind, 'text');
+    assert.equal((await routeInputs([path.join(FIX, 'kernel-6.1', 'a_force_smp2.ops.jsonl.gz')])).kind, 'replay');
   });
 
   test('the settings and commands the panel uses are contributed', () => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { reasonCodes } from '../../src/analysis/codes';
+import { reasonCodes } from '../../src/model/reasons';
 import { analyzeC, codes, lineOf, siteAt } from './source-helpers';
 
 /** A driver with one device of the given mask and the given body in one function. */

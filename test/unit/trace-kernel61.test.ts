@@ -139,7 +139,7 @@ describe("the trace yields the same ops as the run's ops.jsonl", () => {
         if (op.op !== 'map') continue;
         const expect = want.expect as { ok: boolean; index?: number };
         assert.deepEqual(
-          [op.cpu, op.dev, `0x${op.orig.toString(16)}`, op.size, `0x${op.minAlign.toString(16)}`, op.boundaryBits, op.ok],
+          [op.cpu, op.dev, `0x${op.origAddr.toString(16)}`, op.size, `0x${op.minAlignMask.toString(16)}`, op.boundaryBits, op.ok],
           [
             want.cpu,
             want.dev,

@@ -40,7 +40,7 @@ function parse(...lines: string[]): { calls: Call[]; prefix: EventLine[]; device
     poolBase: (_e, _l, base) => calls.push(['poolBase', base]),
     mark: (_e, _l, text) => calls.push(['mark', text]),
     unknown: (_e, _l, name) => calls.push(['unknown', name]),
-    malformed: (_l, message) => calls.push(['malformed', message]),
+    malformed: (_e, _l, message) => calls.push(['malformed', message]),
   };
   const p = new EventParser(sink);
   const prefix: EventLine[] = [];
@@ -247,7 +247,7 @@ describe('probe events', () => {
         'tblMapEntry',
         {
           dev: 1,
-          orig: 0x60c7000,
+          origAddr: 0x60c7000,
           mappingSize: 4096,
           allocSize: 4096,
           allocAlignMask: 0,
@@ -284,7 +284,7 @@ describe('probe events', () => {
         'tblMapEntry',
         {
           dev: 1,
-          orig: 0x60c7600,
+          origAddr: 0x60c7600,
           mappingSize: 512,
           allocSize: 512,
           allocAlignMask: 0,

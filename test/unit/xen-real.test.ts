@@ -8,12 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { Reason } from '../../src/analysis/codes';
 import { type DeviceConfig, DMA_BIT_MASK } from '../../src/model/dma/device';
 import { DmaEngine } from '../../src/model/dma/engine';
 import { P2mTable, xenLowBuddySegments } from '../../src/model/dma/p2m';
 import { platformById } from '../../src/model/dma/platform';
 import { resolveProfile } from '../../src/model/profiles';
+import { Reason } from '../../src/model/reasons';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'xen-6.1');
 const gz = (f: string) => gunzipSync(fs.readFileSync(path.join(DIR, f))).toString('utf8');

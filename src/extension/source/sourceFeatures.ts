@@ -6,17 +6,17 @@
  * any other input. Files analysed once follow their edits. The analysis is src/source (pure,
  * shared with the CLI); this is only glue.
  */
-import { stat } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { extname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { PanelModel } from '../../analysis/panelModel';
-import type { AnalysisRequest } from '../../protocol/messages';
+import { analyzeRoute } from '../../inputs/analyze';
+import { driverContext, type Route } from '../../inputs/router';
 import { analyzeSource, type SourceAnalysis, type SourceOptions } from '../../source/analyze';
 import { explainSite, explainSiteText } from '../../source/explain';
-import { formatSource } from '../../source/report';
 import type { Site, SourceDiagnostic } from '../../source/sites';
 import { type Analyses, type AnalysisResult, type RunContext, registerRunner, workspacePath } from '../analyses';
 import { currentPanel, showPanel } from '../panel';
+import { resultOf, unsavedText } from '../runners';
 
 const C_LANGS = new Set(['c', 'cpp', 'objective-c']);
 const SELECTOR: vscode.DocumentSelector = [
@@ -36,7 +36,7 @@ interface FileResult {
 export function registerSourceFeatures(context: vscode.ExtensionContext, analyses: Analyses): void {
   const features = new SourceFeatures(context, analyses);
   context.subscriptions.push(features);
-  registerRunner('source', (request, ctx) => features.run(request, ctx));
+  registerRunner('source', (route, ctx) => features.run(route, ctx));
 }
 
 class SourceFeatures implements vscode.Disposable {
@@ -114,20 +114,26 @@ class SourceFeatures implements vscode.Disposable {
     };
   }
 
+  /** What the extension gives the source analysis besides the settings: the C parser, the file size limit, the root. */
+  private frontEnd(): Pick<SourceOptions, 'parser' | 'maxFileBytes' | 'root'> {
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    return {
+      maxFileBytes: this.config().maxFileBytes,
+      parser: { wasmDir: join(this.context.extensionPath, 'dist') },
+      ...(root ? { root } : {}),
+    };
+  }
+
+  /** Options for a re-analysis after an edit (a known C file: no routing), as a route would give them. */
   private options(extra: Partial<SourceOptions>): SourceOptions {
     const c = this.config();
-    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const overlay = new Map<string, string>();
-    for (const d of vscode.workspace.textDocuments) if (d.isDirty && d.uri.scheme === 'file') overlay.set(d.uri.fsPath, d.getText());
     return {
       ...(c.platform !== 'auto' ? { platform: c.platform } : {}),
       ...(c.kernel !== 'auto' ? { kernel: c.kernel } : {}),
       settings: c.defaults,
       devices: c.devices,
-      maxFileBytes: c.maxFileBytes,
-      parser: { wasmDir: join(this.context.extensionPath, 'dist') },
-      overlay,
-      ...(root ? { root } : {}),
+      overlay: unsavedText(),
+      ...this.frontEnd(),
       ...extra,
     };
   }
@@ -169,7 +175,7 @@ class SourceFeatures implements vscode.Disposable {
   /** Again after an edit: lenses and diagnostics only, the panel keeps what it shows. */
   private async reanalyzeFile(file: string): Promise<void> {
     try {
-      const context = await driverFiles(file);
+      const context = await driverContext(file);
       this.publish(await analyzeSource([file], this.options({ context })), [file]);
     } catch (e) {
       this.fail(file, e);
@@ -177,41 +183,21 @@ class SourceFeatures implements vscode.Disposable {
   }
 
   /**
-   * The 'source' runner: a C file (read with the rest of its folder, its driver) or folders.
-   * Publishes lenses and diagnostics; the simulated workload becomes the panel's session.
+   * The 'source' runner: the route's C files or folders (a lone file with the rest of its driver)
+   * through the shared analysis; publishes lenses and diagnostics; the simulated workload becomes
+   * the panel's session.
    */
-  async run(request: AnalysisRequest, ctx: RunContext): Promise<AnalysisResult> {
-    const files = [...request.files];
-    const single = files.length === 1 && !(await stat(files[0] as string)).isDirectory() ? (files[0] as string) : undefined;
-    const context = single ? await driverFiles(single) : undefined;
-    const a = await analyzeSource(
-      files,
-      this.options({
-        ...(ctx.settings.platform ? { platform: ctx.settings.platform } : {}),
-        ...(ctx.settings.kernel ? { kernel: ctx.settings.kernel } : {}),
-        ...(context ? { context } : {}),
-        signal: ctx.signal,
-        onProgress(done, total, file) {
-          if (total) ctx.progress(done / total, `${done}/${total} ${file}`);
-        },
-      }),
-    );
-    this.publish(a, single ? [single] : undefined);
-    const s = a.session.summary;
-    const simulated = a.session.events.length;
-    const notes = [
-      `${a.sites.length} DMA call site${a.sites.length === 1 ? '' : 's'} in ${a.stats.parsed} file${a.stats.parsed === 1 ? '' : 's'}; ${a.diagnostics.length} diagnostic${a.diagnostics.length === 1 ? '' : 's'} (CodeLens and hover at each call, Problems).`,
-      simulated
-        ? `The chart and table show the annotated workload (${s.maps} maps of the sites with depth= or count=), run together through the model.`
-        : 'No site has a depth= or count= annotation: nothing ran as a workload, so the chart and table are empty. Each call still has its verdict in the editor.',
-    ];
-    const label = request.files.map((f) => basename(f)).join(', ');
-    return {
-      session: a.session,
-      extras: { title: `Driver source: ${label}`, notes },
-      report: formatSource(a),
-      problemsPublished: true,
-    };
+  async run(route: Route, ctx: RunContext): Promise<AnalysisResult> {
+    const a = await analyzeRoute(route, {
+      signal: ctx.signal,
+      onProgress: (f, m) => ctx.progress(f, m),
+      overlay: unsavedText(),
+      source: this.frontEnd(),
+    });
+    if (a.kind !== 'source') throw new Error(`not a driver source route: ${a.kind}`);
+    const lone = route.kind === 'source' && route.files.length === 1 && /\.(c|h)$/i.test(route.files[0] as string);
+    this.publish(a.analysis, lone ? [route.files[0] as string] : undefined);
+    return { ...resultOf(a), problemsPublished: true };
   }
 
   private async analyzeFolderCommand(uri?: vscode.Uri): Promise<void> {
@@ -422,18 +408,4 @@ function toDiagnostic(d: SourceDiagnostic): vscode.Diagnostic {
   out.code = d.code;
   if (d.suggestion) SUGGESTIONS.set(out, d.suggestion);
   return out;
-}
-
-/** The other C files of a file's folder: its driver, read for devices, pairs and symbols. */
-async function driverFiles(file: string): Promise<string[]> {
-  const dir = dirname(file);
-  try {
-    const entries = await vscode.workspace.fs.readDirectory(vscode.Uri.file(dir));
-    return entries
-      .filter(([name, type]) => type === vscode.FileType.File && /\.(c|h)$/i.test(name) && join(dir, name) !== file)
-      .slice(0, 400)
-      .map(([name]) => join(dir, name));
-  } catch {
-    return [];
-  }
 }

@@ -7,11 +7,11 @@
  * plugged in (hooks.ts), the folding the project is about. Comparing the two shows where they
  * differ and why.
  */
-import { Reason } from '../../analysis/codes';
 import { DMA_ATTR, DmaDirection, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from '../constants';
 import { hexPa } from '../messages';
 import { IoTlbPool } from '../pool';
 import type { KernelProfile } from '../profiles';
+import { failureReason, Reason } from '../reasons';
 import { IoTlbMem, type MapResult } from '../swiotlb';
 import type { CacheOp, Decision, DecisionResult } from './decision';
 import { type DeviceConfig, dmaCapable, slotParams } from './device';
@@ -187,20 +187,6 @@ function addressReasons(dev: DeviceConfig, dma: number, size: number): number {
   if (dmaCapable(dev, dma, size)) return 0;
   const last = dma + Math.max(size, 1) - 1;
   return last > Number(dev.dmaMask) ? Reason.BeyondDmaMask : Reason.BeyondBusLimit;
-}
-
-function failureCause(r: MapResult, mem: IoTlbMem): number {
-  switch (r.reason) {
-    case 'too-big':
-      return Reason.TooBig;
-    case 'livelock':
-      return Reason.Livelock;
-    case 'invalid':
-    case 'unaligned':
-      return Reason.DriverBug;
-    default:
-      return mem.pool.failureCause(r.nslots) === 'exhausted' ? Reason.PoolExhausted : Reason.Fragmented;
-  }
 }
 
 function freeze(d: DecisionDraft): Decision {
@@ -411,7 +397,7 @@ export class DmaEngine {
     const attrs = c.attrs ?? 0;
     if (!r.ok) {
       d.result = r.reason === 'livelock' ? 'hang' : 'failed';
-      d.reasons |= failureCause(r, mem);
+      d.reasons |= failureReason(r.reason, r.nslots, mem.pool);
       const text = `${r.reason === 'livelock' ? '' : prefix(dev)}${r.message ?? ''}`;
       if (r.reason === 'livelock') d.notes.push(text);
       else if (attrs & DMA_ATTR.NO_WARN) d.notes.push(`not printed (DMA_ATTR_NO_WARN): ${text}`);
@@ -726,7 +712,7 @@ export class DmaEngine {
       const r = rmem.alloc(cpu, size, slotParams(dev));
       if (!r.ok) {
         d.result = 'failed';
-        d.reasons = failureCause(r, rmem);
+        d.reasons = failureReason(r.reason, r.nslots, rmem.pool);
         d.notes.push(`restricted DMA pool: ${r.message ?? ''}`);
         return freeze(d);
       }

@@ -4,8 +4,8 @@
  * pfn -> bfn translation before phys_to_dma / after dma_to_phys, (4) how the pool's memory is
  * obtained (machine-contiguous segments). Identity hooks describe every other platform.
  */
-import { Reason } from '../../analysis/codes';
 import { IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../constants';
+import { Reason } from '../reasons';
 import type { CacheOp } from './decision';
 import type { DeviceConfig } from './device';
 import { type P2mTable, type Straddle, XEN_PAGE_SIZE } from './p2m';

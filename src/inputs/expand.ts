@@ -1,0 +1,100 @@
+/**
+ * The files a trace/log analysis reads, from the paths given: files, capture folders (one level)
+ * and capture archives (tar, plain or gzipped, entries maybe gzipped), each with its role told
+ * by sniff.ts and, for traces, its first bytes (which events it holds).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileChunks, gunzipPrefix, isGzip, readHead } from '../io/chunks';
+import { readTar } from '../io/tar';
+import { type InputRole, sniff } from './sniff';
+
+export const HEAD_BYTES = 256 * 1024;
+
+export interface InputFile {
+  /** What messages call it: the path, or "archive.tar.gz:trace.txt". */
+  readonly label: string;
+  readonly file: string;
+  /** Entry name inside a tar archive. */
+  readonly entry?: string;
+  readonly tarGz?: boolean;
+  /** Raw bytes on disk (for progress). */
+  readonly bytes: number;
+  role: InputRole;
+  /** How its lines are read (sniff.ts); absent: text. */
+  format?: string;
+  lines: number;
+  /** The beginning of a trace (to see which events it holds). */
+  head?: Buffer;
+}
+
+/** Expands paths: files, folders (one level), tar archives. */
+export async function expandText(paths: readonly string[]): Promise<InputFile[]> {
+  const out: InputFile[] = [];
+  for (const p of paths) {
+    const st = await stat(p);
+    if (st.isDirectory()) {
+      const names = (await readdir(p)).sort();
+      for (const n of names) {
+        const f = path.join(p, n);
+        const s = await stat(f);
+        if (s.isFile()) out.push(...(await expandFile(f, s.size)));
+      }
+    } else {
+      out.push(...(await expandFile(p, st.size)));
+    }
+  }
+  return out;
+}
+
+function inputFile(
+  label: string,
+  file: string,
+  bytes: number,
+  head: Buffer,
+  inArchive: boolean,
+  entry?: string,
+  tarGz?: boolean,
+): InputFile {
+  const s = sniff({ name: label, bytes: head, whole: head.length < HEAD_BYTES }, inArchive);
+  const role = s.role ?? 'log';
+  return {
+    label,
+    file,
+    ...(entry !== undefined ? { entry, tarGz: tarGz ?? false } : {}),
+    bytes,
+    role,
+    ...(s.format ? { format: s.format } : {}),
+    lines: 0,
+    ...(role === 'trace' ? { head } : {}),
+  };
+}
+
+async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
+  const { head, gz } = await readHead(file, HEAD_BYTES);
+  if (sniff({ name: file, bytes: head, whole: head.length < HEAD_BYTES }).kind !== 'capture-archive') {
+    return [inputFile(file, file, bytes, head, false)];
+  }
+  // the entries' heads and roles come from one pass over the archive
+  const entries: InputFile[] = [];
+  await readTar(fileChunks(file), (name, size) => {
+    if (path.basename(name).startsWith('.')) return null;
+    const parts: Buffer[] = [];
+    let n = 0;
+    return {
+      data(c) {
+        if (n < HEAD_BYTES) {
+          parts.push(Buffer.from(c.subarray(0, HEAD_BYTES - n)));
+          n += Math.min(c.length, HEAD_BYTES - n);
+        }
+      },
+      end() {
+        let h: Buffer = Buffer.concat(parts);
+        // an entry that is itself gzipped: look at its decompressed beginning
+        if (isGzip(h)) h = gunzipPrefix(h) as typeof h;
+        entries.push(inputFile(`${file}:${name}`, file, size, h, true, name, gz));
+      },
+    };
+  });
+  return entries;
+}
