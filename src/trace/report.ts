@@ -7,6 +7,7 @@ import type { Diagnostic } from '../analysis/session';
 import { IO_TLB_SIZE } from '../model/constants';
 import { hexAddr } from '../model/hex';
 import { formatBytes } from '../model/units';
+import type { LogDevice, MemEncrypt } from './logExplain';
 import type { TextAnalysis } from './run';
 
 export interface ProfileAgreement {
@@ -30,7 +31,15 @@ export interface TextReport {
     events: 'swiotlb probes (in-lock)' | 'swiotlb probes' | 'dma:* events' | 'swiotlb_bounced only' | 'none';
     clock: 'seconds' | 'counter' | null;
   };
-  kernel: { profile: string; title: string; source: string; note?: string };
+  kernel: {
+    profile: string;
+    title: string;
+    source: string;
+    note?: string;
+    /** The release the input names (Linux version, a WARN's CPU line, uname -a, the capture) and where. */
+    release: string | null;
+    release_source: string | null;
+  };
   platform: { name: string | null; note: string };
   pool: {
     base: string | null;
@@ -100,6 +109,8 @@ export interface TextReport {
     bytes_bounced: number;
     peak_live_slots: number;
     largest_map: number;
+    /** What the kernel log says of the device (null: the log does not name it). */
+    log: LogDevice | null;
   }[];
   copies: { at_map: number; at_unmap: number; at_sync: number };
   check: {
@@ -127,15 +138,35 @@ export interface TextReport {
     overflow_messages: number;
     out_of_space_messages: number;
     suppressed: number;
+    /** Failed maps and allocations (the grouped events: a failure with its other lines counts once). */
+    failures: number;
+    by_cause: Record<string, number>;
+    /** No swiotlb= size can avoid any of the failures (false when there are none). */
+    no_size_helps: boolean;
+    /** Overflow lines of a device's own buffer beyond its DMA mask or bus limit. */
+    mask_limited: number;
+    /** "swiotlb addr ... overflow": the bounce buffer itself beyond the device's reach. */
+    bounce_beyond_mask: number;
+    /** Failures of full_messages that were a coherent allocation falling back to the pool. */
+    coherent_failures: number;
+    /** Every "coherent allocation failed" line. */
+    coherent_messages: number;
+    mem_encrypt: MemEncrypt | null;
+    restricted_pools: { base: string; nslabs: number; source: string }[];
+    messages_dropped: number;
     messages: {
       file: string;
       line: number;
+      line_end: number;
       kind: string;
+      format: string;
       device: string | null;
       size: number | null;
       total: number | null;
       used: number | null;
+      event: number | null;
       cause: string | null;
+      size_helps: boolean | null;
       explanation: string | null;
       text: string;
     }[];
@@ -155,7 +186,8 @@ export function buildReport(r: TextAnalysis): TextReport {
   const g = an.ensureGeometry();
   const anchored = g.base !== null;
   const hasTrace = an.traceFiles > 0;
-  const hasLog = an.logFiles > 0 || an.logEntries.length > 0;
+  const book = an.log;
+  const hasLog = an.logFiles > 0 || book.entries.length > 0;
   const kind = hasTrace && hasLog && an.logFiles > 0 ? 'trace+log' : hasTrace ? 'trace' : hasLog ? 'log' : 'none';
   const followed = an.mapsBounced + an.mapsFailed > 0;
   const events = an.level.lockProbes
@@ -226,9 +258,9 @@ export function buildReport(r: TextAnalysis): TextReport {
     const parts = Object.entries(fails).map(([k, v]) => `${v} ${k}`);
     conclusions.push(`${an.mapsFailed} map(s) failed: ${parts.join(', ')}.`);
   }
-  if (an.fullMessages > 0 && hasTrace && an.mapsFailed > an.fullMessages) {
+  if (book.fullMessages > 0 && hasTrace && an.mapsFailed > book.fullMessages) {
     conclusions.push(
-      `The log shows ${an.fullMessages} "buffer is full" message(s) for ${an.mapsFailed} failed maps: DMA_ATTR_NO_WARN (NVMe scatterlists) and the rate limit (10 per 5 s) hide the others.`,
+      `The log shows ${book.fullMessages} "buffer is full" message(s) for ${an.mapsFailed} failed maps: DMA_ATTR_NO_WARN (NVMe scatterlists) and the rate limit (10 per 5 s) hide the others.`,
     );
   }
   let sizing: TextReport['sizing'] = null;
@@ -250,19 +282,16 @@ export function buildReport(r: TextAnalysis): TextReport {
   } else if (r.sizingNote && hasTrace) {
     conclusions.push(`Sizing: ${r.sizingNote}.`);
   }
-  if (an.facts.memEncrypt) {
-    conclusions.push(
-      'Memory encryption is active (a confidential guest: SEV, TDX, CCA): every streaming DMA mapping bounces through the pool, which the kernel sizes at 6 % of RAM (64 MiB ... 1 GiB) unless swiotlb= says otherwise.',
-    );
-  }
-  const tooBigLog = an.tooBig;
+  const tooBigLog = book.tooBig;
   if (tooBigLog > 0)
     conclusions.push(`${tooBigLog} logged request(s) are above the 256 KiB ceiling (128 slots): no swiotlb= size can satisfy them.`);
+  conclusions.push(...book.conclusions());
   if (hasTrace && an.mapsBounced > 0 && an.unmaps === 0) {
     conclusions.push('The trace has maps but no unmaps: occupancy only grows here; it may have been cut short.');
   }
   const occKnown = hasTrace && (an.mapsBounced > 0 || an.unmaps > 0);
-  const ds = an.devices.map((d) => ({
+  const logDevices = new Map(book.deviceList().map((d) => [d.name, d]));
+  const ds: TextReport['devices'] = an.devices.map((d) => ({
     name: d.name,
     driver: d.driver || null,
     maps: d.maps,
@@ -282,7 +311,11 @@ export function buildReport(r: TextAnalysis): TextReport {
     bytes_bounced: d.bytesBounced,
     peak_live_slots: d.peakLiveSlots,
     largest_map: d.largestMap,
+    log: logDevices.get(d.name) ?? null,
   }));
+  // devices only the log names
+  const traced = new Set(ds.map((d) => d.name));
+  for (const ld of logDevices.values()) if (!traced.has(ld.name)) ds.push(logOnlyDevice(ld));
   for (const d of an.devices) {
     if (d.withinMask > 0 && d.forced === 0 && d.bounceAttempts > 0) {
       conclusions.push(
@@ -302,6 +335,8 @@ export function buildReport(r: TextAnalysis): TextReport {
       title: g.profile.title,
       source: g.profileSource,
       ...(g.profileNote ? { note: g.profileNote } : {}),
+      release: an.facts.release ?? null,
+      release_source: an.facts.release !== undefined ? (an.facts.releaseAt ?? null) : null,
     },
     platform: {
       name: an.options.platform ?? null,
@@ -379,24 +414,38 @@ export function buildReport(r: TextAnalysis): TextReport {
     sizing_note: r.sizingNote,
     log: {
       lines: an.logLines,
-      full_messages: an.fullMessages,
+      full_messages: book.fullMessages,
       too_big: tooBigLog,
-      overflow_messages: an.overflowMessages,
-      out_of_space_messages: an.logEntries.filter((e) => e.msg.kind === 'out-of-space').length,
-      suppressed: an.suppressedMessages,
-      messages: an.logEntries
-        .filter((e) => !['cmdline', 'version', 'cpus', 'pci-dma'].includes(e.msg.kind))
+      overflow_messages: book.overflowMessages,
+      out_of_space_messages: book.outOfSpaceMessages,
+      suppressed: book.suppressed,
+      failures: book.failures,
+      by_cause: Object.fromEntries([...book.byCause.entries()].sort((x, y) => y[1] - x[1])),
+      no_size_helps: book.noSizeHelps,
+      mask_limited: book.maskLimited,
+      bounce_beyond_mask: book.bounceBeyondMask,
+      coherent_failures: book.coherentFailures,
+      coherent_messages: book.coherentMessages,
+      mem_encrypt: book.memEncrypt,
+      restricted_pools: book.restrictedPools.map((p) => ({ ...p })),
+      messages_dropped: book.dropped,
+      messages: book.entries
+        .filter((e) => !REPORT_SKIPS.has(e.msg.kind))
         .slice(0, 500)
         .map((e) => ({
           file: e.file,
           line: e.msg.line,
+          line_end: e.msg.endLine ?? e.msg.line,
           kind: e.msg.kind,
+          format: e.msg.format,
           device: e.msg.device ?? null,
           size: e.msg.size ?? null,
           total: e.msg.total ?? null,
           used: e.msg.used ?? null,
-          cause: e.explanation?.cause ?? null,
-          explanation: e.explanation?.text ?? null,
+          event: e.event,
+          cause: e.cause,
+          size_helps: e.sizeHelps,
+          explanation: e.explanation,
           text: e.msg.text,
         })),
     },
@@ -404,6 +453,35 @@ export function buildReport(r: TextAnalysis): TextReport {
     conclusions,
     diagnostics: [...an.diagnostics],
     diagnostics_dropped: an.diagnosticsDropped,
+  };
+}
+
+/** Log lines that are facts about the machine or frames of a WARN report, not messages to list. */
+const REPORT_SKIPS = new Set(['cmdline', 'version', 'uname', 'cpus', 'pci-dma', 'cut-here', 'warn-cpu', 'hardware', 'end-trace']);
+
+/** A device row for a device only the kernel log names: no trace counts, the log's figures. */
+function logOnlyDevice(ld: LogDevice): TextReport['devices'][number] {
+  return {
+    name: ld.name,
+    driver: ld.driver,
+    maps: 0,
+    bounced: 0,
+    direct: 0,
+    failed: 0,
+    unmaps: 0,
+    syncs: 0,
+    bounce_attempts: 0,
+    forced: 0,
+    beyond_dma_mask: 0,
+    within_dma_mask: 0,
+    dma_mask: ld.dma_mask,
+    min_align_mask: null,
+    min_align_source: 'unknown',
+    bytes_mapped: 0,
+    bytes_bounced: 0,
+    peak_live_slots: 0,
+    largest_map: 0,
+    log: ld,
   };
 }
 
@@ -431,6 +509,7 @@ export function formatReport(rep: TextReport): string {
   out.push(`  input           ${rep.input.kind}; events: ${rep.input.events}${rep.input.clock ? `; clock: ${rep.input.clock}` : ''}`);
   out.push(`  kernel profile  ${rep.kernel.profile}: ${rep.kernel.title} [from ${rep.kernel.source}]`);
   if (rep.kernel.note) out.push(`                  note: ${rep.kernel.note}`);
+  if (rep.kernel.release) out.push(`  kernel          ${rep.kernel.release} [from ${rep.kernel.release_source}]`);
   if (rep.platform.name) out.push(`  platform        ${rep.platform.name} (${rep.platform.note})`);
   out.push(
     `  pool            ${p.nslabs} slots (${formatBytes(p.bytes)}) at ${p.base ?? 'an unknown address'}, ${p.nareas} area${p.nareas === 1 ? '' : 's'} of ${p.area_nslabs} slots`,

@@ -19,6 +19,7 @@ import { type AnalyzerOptions, TraceAnalyzer, type TraceLevel, type WhatIfPool }
 import { EventParser } from './events';
 import { EventLine, parseEventLine } from './ftrace';
 import { KernelLogParser, releaseOf } from './klog';
+import type { LogLineJoiner } from './klogLines';
 import { type EncodedBlock, RecordDecoder } from './records';
 
 export type InputRole = 'trace' | 'log' | 'cmdline' | 'capture-json' | 'kprobe-profile' | 'debugfs' | 'devices' | 'ring-stats' | 'ignore';
@@ -360,6 +361,8 @@ async function feed(
 class TextFeeder implements ByteLineSink {
   private readonly ev = new EventLine();
   private unrecognized = 0;
+  /** Logs go through the pre-pass that unquotes and rejoins wrapped lines (klogLines.ts). */
+  private readonly reader: LogLineJoiner | null;
   lines = 0;
   events = 0;
   messages = 0;
@@ -369,20 +372,37 @@ class TextFeeder implements ByteLineSink {
     private readonly parser: EventParser,
     private readonly klog: KernelLogParser,
     private readonly role: 'trace' | 'log',
-  ) {}
+  ) {
+    this.reader =
+      role === 'log'
+        ? klog.reader((m) => {
+            this.messages++;
+            this.an.logMessage(m);
+          })
+        : null;
+  }
 
   line(b: Buffer, s: number, e: number, lineNo: number): void {
     this.lines++;
     const ev = this.ev;
     if (parseEventLine(b, s, e, ev)) {
+      this.reader?.flush();
       this.events++;
       this.parser.parse(b, ev, lineNo);
       return;
     }
     let i = s;
     while (i < e && (b[i] === 32 || b[i] === 9)) i++;
-    if (i >= e) return;
+    if (i >= e) {
+      this.reader?.flush();
+      return;
+    }
     this.text(b.toString('utf8', i, Math.min(e, i + 4096)), lineNo);
+  }
+
+  /** The end of the file: the last pending log line. */
+  end(): void {
+    this.reader?.end();
   }
 
   /** A line that is not an event: a header, a marker, a kernel log message, or garbage. */
@@ -390,6 +410,7 @@ class TextFeeder implements ByteLineSink {
     const text = raw.trimStart();
     if (text === '') return;
     if (text.startsWith('#')) {
+      this.reader?.flush();
       const p = /#P:(\d+)/.exec(text);
       if (p && this.an.facts.traceCpus === undefined) {
         this.an.facts.traceCpus = Number(p[1]);
@@ -409,6 +430,10 @@ class TextFeeder implements ByteLineSink {
       return;
     }
     if (/^(version = \d|CPU \d+ is empty|#{3,} CPU \d+ buffer started)/.test(text)) return;
+    if (this.reader) {
+      this.reader.push(text, lineNo);
+      return;
+    }
     const msg = this.klog.parse(text, lineNo);
     if (msg) {
       this.messages++;
@@ -722,6 +747,7 @@ export async function analyzeText(paths: readonly string[], opts: TextAnalysisOp
       () => {},
       (line, msg) => an.diag(line, msg, 'error'),
     );
+    feeder.end();
     for (const [dev, drv] of klog.drivers) if (!an.drivers.has(dev)) an.drivers.set(dev, drv);
     an.logLines += f.lines;
     if (f.lines === 0) an.diag(0, 'empty file', 'warning', f.label);
