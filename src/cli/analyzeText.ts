@@ -3,6 +3,7 @@
  * one JSON object with --json, else a report for people.
  */
 import { TarFormatError } from '../io/tar';
+import { InputFormatError } from '../io/textCheck';
 import { buildReport, formatReport } from '../trace/report';
 import { analyzeText } from '../trace/run';
 import { type AnalyzeOptions, registerAnalyzer } from './analyze';
@@ -20,6 +21,10 @@ export async function analyzeTextCommand(opts: AnalyzeOptions): Promise<number> 
   } catch (e) {
     if (e instanceof TarFormatError) {
       stderr.line(`swiotlb-lens: ${opts.paths.join(' ')}: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof InputFormatError) {
+      stderr.line(`swiotlb-lens: ${e.file}: ${e.message}`);
       return 2;
     }
     throw e;

@@ -15,7 +15,7 @@
  * Streaming with a bounded look-ahead: one pending line and at most a few skipped link lines;
  * each logical line keeps the number of its first physical line (and its last).
  */
-import { type CompiledFormat, FORMATS } from './klogFormats';
+import { type CompiledFormat, FORMAT_KEYS, FORMATS } from './klogFormats';
 
 export interface LogicalLine {
   /** Unquoted text, whitespace runs made single spaces, continuations joined. */
@@ -80,6 +80,8 @@ export function unquoteLine(raw: string): UnquotedLine {
 const LOG_PREFIX = new RegExp(
   [
     '<\\d>\\s*',
+    // dmesg -x: "kern  :warn  : "
+    '(?:kern|user|daemon|syslog)\\s*:\\s*[a-z]+\\s*:\\s*',
     '\\[\\s*\\d+\\.\\d+\\]\\s*',
     '\\[\\s*[TC]\\d+\\]\\s*',
     '\\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} +\\d+ [\\d:]{8} \\d{4}\\]\\s*',
@@ -110,8 +112,8 @@ export function hasLogPrefix(text: string): boolean {
   return messageStart(text) > 0 || PROMPT.test(text);
 }
 
-/** A message cut after nothing but its prefix: "", "rtl8821ae 0000:02:00.0:", "usb 2-1:". */
-const DANGLING = /^(?:(?:[^\s:][^\s]* )?[^\s]+:)?$/;
+/** The dev_printk prefix of a message: "<driver> <device>: ". */
+const DEV_PREFIX = /^(?:[^\s:[\]]\S* )?[^\s[\]]+: /;
 
 const MAX_PARTS = 8;
 const MAX_FILLERS = 3;
@@ -169,11 +171,24 @@ function startsMessage(b: string): boolean {
   return false;
 }
 
+/**
+ * A message cut inside its "<driver> <device>: " prefix or right after it (`a` holds at most
+ * those two words): does the joined text go on with a message?
+ */
+function prefixCut(a: string, ms: number, sep: string, b: string): boolean {
+  const x = (a + sep + b).slice(ms);
+  const d = DEV_PREFIX.exec(x);
+  return (d !== null && d[0].length >= a.length - ms && startsMessage(x.slice(d[0].length))) || (ms === a.length && startsMessage(b));
+}
+
 /** The joined text of `a` and its continuation `b`, or null when `b` is not one. */
 export function joinContinuation(a: string, b: string): string | null {
   if (b === '' || hasLogPrefix(b)) return null;
   const ms = messageStart(a);
-  if (DANGLING.test(a.slice(ms)) && startsMessage(b)) return `${a} ${b}`;
+  if (a.slice(ms).split(' ').length <= 2 && !FORMAT_KEYS.test(a)) {
+    if (prefixCut(a, ms, a.length > ms ? ' ' : '', b)) return `${a} ${b}`;
+    if (a.length > ms && prefixCut(a, ms, '', b)) return a + b;
+  }
   for (const { f, s } of openFormats(a)) {
     if (continues(f, a, ' ', b, s)) return `${a} ${b}`;
     // cut inside a word: no space at the cut

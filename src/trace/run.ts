@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { type ByteLineSink, ByteLineSplitter, DEFAULT_MAX_LINE_BYTES } from '../io/lineBytes';
 import { isTarHeader, readTar } from '../io/tar';
+import { InputFormatError, looksLikeText } from '../io/textCheck';
 import { IO_TLB_SEGSIZE } from '../model/constants';
 import { type AnalyzerOptions, TraceAnalyzer, type TraceLevel, type WhatIfPool } from './analyzer';
 
@@ -38,6 +39,8 @@ interface Source {
 export interface InputFile extends Source {
   role: InputRole;
   lines: number;
+  /** Why a member of a folder or archive was not read (not text). */
+  skipped?: string;
   /** The beginning of a trace (to see which events it holds). */
   head?: Buffer;
 }
@@ -247,16 +250,24 @@ async function expand(paths: readonly string[]): Promise<InputFile[]> {
       for (const n of names) {
         const f = path.join(p, n);
         const s = await stat(f);
-        if (s.isFile()) out.push(...(await expandFile(f, s.size)));
+        if (s.isFile()) out.push(...(await expandFile(f, s.size, false)));
       }
     } else {
-      out.push(...(await expandFile(p, st.size)));
+      out.push(...(await expandFile(p, st.size, true)));
     }
   }
   return out;
 }
 
-async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
+/** A file told by its content is a trace, or a log if it is text at all (see textCheck.ts). */
+function roleByContent(head: Buffer): { role: InputRole; skipped?: string } {
+  if (looksLikeTrace(head)) return { role: 'trace' };
+  const t = looksLikeText(head);
+  return t.text ? { role: 'log' } : { role: 'ignore', skipped: t.reason };
+}
+
+/** A file given by name that is not text is refused; one in a folder or archive is skipped. */
+async function expandFile(file: string, bytes: number, named: boolean): Promise<InputFile[]> {
   const { head, gz } = await readHeadOfFile(file, HEAD_BYTES);
   if (head.length >= 512 && isTarHeader(head.subarray(0, 512))) {
     // the entries' heads and roles come from one pass over the archive
@@ -278,15 +289,23 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
           let h: Buffer = Buffer.concat(parts);
           // an entry that is itself gzipped: look at its decompressed beginning
           if (GZ(h)) h = gunzipPrefix(h) as typeof h;
-          f.role = roleByName(name) ?? (looksLikeTrace(h) ? 'trace' : 'log');
+          const byName = roleByName(name);
+          const r = byName ? { role: byName } : roleByContent(h);
+          f.role = r.role;
+          if (r.skipped) f.skipped = r.skipped;
           if (f.role === 'trace') f.head = h;
         },
       };
     });
     return entries;
   }
-  const role = roleByName(file) ?? (looksLikeTrace(head) ? 'trace' : 'log');
-  return [{ label: file, file, bytes, role, lines: 0, ...(role === 'trace' ? { head } : {}) }];
+  const byName = roleByName(file);
+  const r = byName ? { role: byName } : roleByContent(head);
+  if (r.skipped && named) throw new InputFormatError(file, r.skipped);
+  const role = r.role;
+  return [
+    { label: file, file, bytes, role, lines: 0, ...(role === 'trace' ? { head } : {}), ...(r.skipped ? { skipped: r.skipped } : {}) },
+  ];
 }
 
 /** Streams an input's bytes into a line sink. */
@@ -735,6 +754,7 @@ export async function analyzeText(paths: readonly string[], opts: TextAnalysisOp
     }
   };
   for (const f of inputs) if (f.role !== 'trace' && f.role !== 'log' && f.role !== 'ignore') await readMeta(an, f);
+  for (const f of inputs) if (f.skipped) an.diag(0, `skipped: ${f.skipped}`, 'warning', f.label);
   for (const f of logs) {
     an.file = f.label;
     an.logFiles++;
