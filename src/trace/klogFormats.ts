@@ -47,8 +47,10 @@ export interface KernelFormat {
   readonly device: 'prefix' | 'arg' | 'none';
   /** Upstream versions that print it. */
   readonly versions: string;
-  /** File and function (the pr_fmt prefix printed before it, if any). */
+  /** File and function. */
   readonly source: string;
+  /** The pr_fmt (or literal) prefix the kernel prints before it, when the format string lacks it. */
+  readonly prefix?: string;
   /** Fixed values the wording implies (e.g. which feature an old message names). */
   readonly fixed?: { readonly detail?: string };
   /** An extra condition on the matched fields (e.g. which function a rate limit note names). */
@@ -95,6 +97,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'arg',
     versions: '2.6.x-4.0 (2.6.1x prints "PCI-DMA: ...")',
     source: 'lib/swiotlb.c swiotlb_full(), printk(KERN_ERR)',
+    prefix: 'PCI-',
   },
   {
     id: 'oos',
@@ -140,6 +143,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'arg',
     versions: '2.6.3x-4.15 (printed as "swiotlb: coherent allocation failed ...")',
     source: 'lib/swiotlb.c swiotlb_alloc_coherent(), pr_warn + dump_stack',
+    prefix: 'swiotlb: ',
   },
   {
     id: 'coherent',
@@ -149,6 +153,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'prefix',
     versions: '4.16-4.19 (printed as "<driver> <device>: swiotlb: coherent allocation failed, size=N")',
     source: 'kernel/dma/swiotlb.c swiotlb_alloc_buffer(), dev_warn + dump_stack',
+    prefix: 'swiotlb: ',
   },
   {
     id: 'coherent-mask',
@@ -292,8 +297,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     id: 'mapped-at',
     kind: 'mapped',
     format: 'software IO TLB [mem %#010llx-%#010llx] (%luMB) mapped at [%p-%p]',
-    match: 'software IO TLB [mem %#010llx-%#010llx] (%luMB)',
-    fields: ['base', 'end', 'mb'],
+    fields: ['base', 'end', 'mb', 'skip', 'skip'],
     device: 'none',
     versions: '3.8-4.19 (end inclusive in some releases)',
     source: 'lib/swiotlb.c swiotlb_print_info()',
@@ -324,6 +328,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '6.1.40+, 6.5+',
     source: 'kernel/dma/swiotlb.c swiotlb_init_remap(): the boot reservation was halved',
+    prefix: 'software IO TLB: ',
   },
   {
     id: 'adjusted-mb',
@@ -333,6 +338,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '5.11+',
     source: 'kernel/dma/swiotlb.c swiotlb_adjust_size() (SEV/TDX and arm64 sizing)',
+    prefix: 'software IO TLB: ',
   },
   {
     id: 'roundup',
@@ -342,6 +348,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '6.0+',
     source: 'kernel/dma/swiotlb.c swiotlb_adjust_nareas()',
+    prefix: 'software IO TLB: ',
   },
   {
     id: 'alloc-limited-for',
@@ -351,6 +358,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '3.x-5.16 xen ("xen:swiotlb_xen: Warning: ..."); lib/swiotlb.c late init of 2.6-3.x ("DMA: Warning: ...")',
     source: 'drivers/xen/swiotlb-xen.c xen_swiotlb_init(); lib/swiotlb.c swiotlb_late_init_with_default_size()',
+    prefix: 'xen:swiotlb_xen: ',
   },
   {
     id: 'alloc-limited',
@@ -360,6 +368,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '4.x+ ("software IO TLB: only able to allocate ...")',
     source: 'kernel/dma/swiotlb.c swiotlb_late_init_with_default_size(), swiotlb_init_late()',
+    prefix: 'software IO TLB: ',
   },
   {
     id: 'xen-lowering',
@@ -369,6 +378,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '3.x-5.16 ("xen:swiotlb_xen: Lowering to ...")',
     source: 'drivers/xen/swiotlb-xen.c xen_swiotlb_init(): retrying a smaller pool',
+    prefix: 'xen:swiotlb_xen: ',
   },
   {
     id: 'xen-no-buffer',
@@ -378,6 +388,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '3.x-5.16',
     source: 'drivers/xen/swiotlb-xen.c xen_swiotlb_error()',
+    prefix: 'xen:swiotlb_xen: ',
   },
   {
     id: 'xen-no-contiguous',
@@ -387,6 +398,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '3.x-5.16',
     source: 'drivers/xen/swiotlb-xen.c xen_swiotlb_error(): xen_swiotlb_fixup() failed',
+    prefix: 'xen:swiotlb_xen: ',
   },
   {
     id: 'no-low-mem',
@@ -414,6 +426,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '5.19+',
     source: 'kernel/dma/swiotlb.c swiotlb_memblock_alloc() (retried smaller)',
+    prefix: 'software IO TLB: ',
   },
   {
     id: 'tlb-remap-failed',
@@ -423,6 +436,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '5.19+',
     source: 'kernel/dma/swiotlb.c swiotlb_memblock_alloc() (Xen fixup failed, retried smaller)',
+    prefix: 'software IO TLB: ',
   },
   {
     id: 'restricted-pool',
@@ -432,6 +446,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '5.15+',
     source: 'kernel/dma/swiotlb.c rmem_swiotlb_setup(): a device-tree restricted-dma-pool',
+    prefix: 'software IO TLB: ',
   },
   {
     id: 'restricted-highmem',
@@ -469,6 +484,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '5.1+',
     source: 'kernel/dma/swiotlb.c swiotlb_tbl_map_single(), pr_warn_once at the first bounce',
+    prefix: 'software IO TLB: ',
   },
   {
     id: 'sme-sev-active',
@@ -489,6 +505,7 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     device: 'none',
     versions: '5.16+ ("AMD Memory Encryption Features active: ..." 5.10-5.15); features appended with pr_cont',
     source: 'arch/x86/mm/mem_encrypt.c print_mem_encrypt_feature_info()',
+    prefix: 'AMD ',
   },
   {
     id: 'sev-active',
@@ -590,8 +607,8 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     id: 'warn-cpu-uid',
     kind: 'warn-cpu',
     format: 'CPU: %d UID: %u PID: %d Comm: %.20s %s%s %s %.*s',
-    match: 'CPU: %d UID: %u PID: %d Comm: %{comm} %{taint} %{release}',
-    fields: ['skip', 'skip', 'skip', 'skip', 'release'],
+    match: 'CPU: %d UID: %u PID: %d Comm: %{comm} %{taint} %{release} #%{rest}',
+    fields: ['skip', 'skip', 'skip', 'skip', 'release', 'skip'],
     device: 'none',
     versions: '6.11+',
     source: 'lib/dump_stack.c dump_stack_print_info()',
@@ -600,8 +617,8 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     id: 'warn-cpu',
     kind: 'warn-cpu',
     format: 'CPU: %d PID: %d Comm: %.20s %s%s %s %.*s',
-    match: 'CPU: %d PID: %d Comm: %{comm} %{taint} %{release}',
-    fields: ['skip', 'skip', 'skip', 'release'],
+    match: 'CPU: %d PID: %d Comm: %{comm} %{taint} %{release} #%{rest}',
+    fields: ['skip', 'skip', 'skip', 'release', 'skip'],
     device: 'none',
     versions: '3.10-6.10',
     source: 'lib/dump_stack.c dump_stack_print_info()',
@@ -610,8 +627,8 @@ export const KERNEL_FORMATS: readonly KernelFormat[] = [
     id: 'warn-pid',
     kind: 'warn-cpu',
     format: 'Pid: %d, comm: %.20s %s %s %.*s',
-    match: 'Pid: %d, comm: %{comm} %{taint} %{release}',
-    fields: ['skip', 'skip', 'release'],
+    match: 'Pid: %d, comm: %{comm} %{taint} %{release} #%{rest}',
+    fields: ['skip', 'skip', 'release', 'skip'],
     device: 'none',
     versions: '2.6.x-3.9 (x86)',
     source: 'arch/x86/kernel/process.c show_regs_common()',
@@ -777,6 +794,11 @@ export const FORMATS: readonly CompiledFormat[] = KERNEL_FORMATS.map(compile);
 
 /** Lines without any of these words hold none of the messages. */
 export const FORMAT_KEYS: RegExp = new RegExp([...new Set(FORMATS.map((f) => esc(f.key)))].join('|'));
+
+/** The prefixes printed before a message (pr_fmt ones), longest first. */
+export const PRINTED_PREFIXES: readonly string[] = [...new Set(KERNEL_FORMATS.flatMap((f) => (f.prefix ? [f.prefix] : [])))].sort(
+  (a, b) => b.length - a.length,
+);
 
 export function formatById(id: string): CompiledFormat | undefined {
   return FORMATS.find((f) => f.id === id);

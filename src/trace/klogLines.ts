@@ -15,7 +15,7 @@
  * Streaming with a bounded look-ahead: one pending line and at most a few skipped link lines;
  * each logical line keeps the number of its first physical line (and its last).
  */
-import { type CompiledFormat, FORMAT_KEYS, FORMATS } from './klogFormats';
+import { type CompiledFormat, FORMAT_KEYS, FORMATS, PRINTED_PREFIXES } from './klogFormats';
 
 export interface LogicalLine {
   /** Unquoted text, whitespace runs made single spaces, continuations joined. */
@@ -112,8 +112,9 @@ export function hasLogPrefix(text: string): boolean {
   return messageStart(text) > 0 || PROMPT.test(text);
 }
 
-/** The dev_printk prefix of a message: "<driver> <device>: ". */
-const DEV_PREFIX = /^(?:[^\s:[\]]\S* )?[^\s[\]]+: /;
+/** The dev_printk prefix of a message, "<driver> <device>: " (and a caller's "name: "), or a pr_fmt one. */
+const DEV_PREFIX = /^(?:[^\s:[\]]\S* )?[^\s[\]]+: (?:[a-z_]\w*: )?/;
+const PR_PREFIX = new RegExp(`^(?:${PRINTED_PREFIXES.map((p) => p.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|')})`);
 
 const MAX_PARTS = 8;
 const MAX_FILLERS = 3;
@@ -147,7 +148,7 @@ function openFormats(text: string): { f: CompiledFormat; s: number }[] {
     if (f.firstWord && msg.length < f.firstWord.length && f.firstWord.startsWith(msg) && msg !== '') {
       // cut inside the message's first word, right at the start of the message
       s = ms;
-    } else if (text.includes(f.key) || (f.firstWord !== null && text.includes(f.firstWord) && f.firstWord.length >= 4)) {
+    } else if (text.includes(f.key) || (f.firstWord !== null && text.includes(f.firstWord))) {
       const m = f.openAtEnd.exec(text);
       if (!m) continue;
       s = m.index;
@@ -177,15 +178,17 @@ function startsMessage(b: string): boolean {
  */
 function prefixCut(a: string, ms: number, sep: string, b: string): boolean {
   const x = (a + sep + b).slice(ms);
-  const d = DEV_PREFIX.exec(x);
-  return (d !== null && d[0].length >= a.length - ms && startsMessage(x.slice(d[0].length))) || (ms === a.length && startsMessage(b));
+  if (startsMessage(x)) return true;
+  for (const d of [PR_PREFIX.exec(x), DEV_PREFIX.exec(x)])
+    if (d && d[0].length >= a.length - ms && startsMessage(x.slice(d[0].length))) return true;
+  return false;
 }
 
 /** The joined text of `a` and its continuation `b`, or null when `b` is not one. */
 export function joinContinuation(a: string, b: string): string | null {
   if (b === '' || hasLogPrefix(b)) return null;
   const ms = messageStart(a);
-  if (a.slice(ms).split(' ').length <= 2 && !FORMAT_KEYS.test(a)) {
+  if (a.slice(ms).split(' ').length <= 3 && !FORMAT_KEYS.test(a)) {
     if (prefixCut(a, ms, a.length > ms ? ' ' : '', b)) return `${a} ${b}`;
     if (a.length > ms && prefixCut(a, ms, '', b)) return a + b;
   }

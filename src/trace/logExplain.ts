@@ -98,6 +98,7 @@ const WARN_LINES = 4;
 /** ... and its dump_stack lines within this many. */
 const WARN_BLOCK_LINES = 60;
 const WINDOW = 4;
+const BLOCK_KINDS = new Set(['cut-here', 'warn', 'warn-cpu', 'hardware']);
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 const pct = (a: number, b: number) => (b === 0 ? 0 : Math.round((1000 * a) / b) / 10);
@@ -238,7 +239,8 @@ export class LogBook {
   private releaseRank = 0;
   private readonly devices = new Map<string, LogDevice>();
   private window: LogEvent[] = [];
-  private block: { event: LogEvent | null; line: number } | null = null;
+  /** An open WARN block: the event it is about (null until its message comes) and its lines so far. */
+  private block: { event: LogEvent | null; line: number; lines: number[] } | null = null;
   private file = '';
   private nextId = 0;
 
@@ -256,6 +258,7 @@ export class LogBook {
       this.entries.push({ file, msg, event: null, cause: null, explanation: null, sizeHelps: null });
     } else this.dropped++;
     const ev = this.place(msg);
+    if (!ev && index >= 0 && this.block?.event === null && BLOCK_KINDS.has(msg.kind)) this.block.lines.push(index);
     if (ev) {
       if (index >= 0) {
         ev.members.push(index);
@@ -406,11 +409,11 @@ export class LogBook {
       }
       case 'cut-here':
         // x86 prints the message of a dev_WARN after this line, report_addr() before it
-        this.block = { event: this.warnable(msg, WARN_LINES, false) ?? null, line: msg.line };
+        this.block = { event: this.warnable(msg, WARN_LINES, false) ?? null, line: msg.line, lines: [] };
         return this.block.event;
       case 'warn': {
         if (!this.block || msg.line - this.block.line > WARN_LINES)
-          this.block = { event: this.warnable(msg, WARN_LINES, false) ?? null, line: msg.line };
+          this.block = { event: this.warnable(msg, WARN_LINES, false) ?? null, line: msg.line, lines: [] };
         this.block.line = msg.line;
         const ev = this.block.event;
         if (ev) ev.warn = { ...ev.warn, line: ev.warn?.line ?? msg.line, at: msg.detail as string };
@@ -425,7 +428,7 @@ export class LogBook {
         else if (msg.kind === 'warn-cpu') {
           // a dump_stack header without the WARN line (cut from the paste)
           ev = this.warnable(msg, PARTNER_LINES, true) ?? null;
-          this.block = { event: ev, line: msg.line };
+          this.block = { event: ev, line: msg.line, lines: [] };
         }
         if (ev && msg.kind === 'warn-cpu') ev.warn = { ...ev.warn, line: ev.warn?.line ?? msg.line, release: msg.detail as string };
         if (msg.kind === 'end-trace') this.block = null;
@@ -453,6 +456,15 @@ export class LogBook {
   private bindBlock(ev: LogEvent, msg: LogMessage): void {
     if (this.block && this.block.event === null && msg.line - this.block.line <= WARN_LINES) {
       this.block.event = ev;
+      // the block's lines before the message (arm prints "cut here" and "WARNING:" first)
+      for (const i of this.block.lines) {
+        const e = this.entries[i] as LogEntry;
+        e.event = ev.id;
+        ev.members.push(i);
+        ev.first = Math.min(ev.first, e.msg.line);
+      }
+      this.block.lines = [];
+      ev.members.sort((x, y) => x - y);
       if (this.pendingWarn) ev.warn = { line: this.block.line, at: this.pendingWarn };
       else ev.warn = { line: this.block.line };
     }
