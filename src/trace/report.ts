@@ -7,6 +7,7 @@ import type { Diagnostic } from '../analysis/session';
 import { IO_TLB_SIZE } from '../model/constants';
 import { hexAddr } from '../model/hex';
 import { formatBytes } from '../model/units';
+import type { DeviceStats } from './analyzer';
 import type { LogDevice, MemEncrypt } from './logExplain';
 import type { TextAnalysis } from './run';
 
@@ -291,31 +292,10 @@ export function buildReport(r: TextAnalysis): TextReport {
   }
   const occKnown = hasTrace && (an.mapsBounced > 0 || an.unmaps > 0);
   const logDevices = new Map(book.deviceList().map((d) => [d.name, d]));
-  const ds: TextReport['devices'] = an.devices.map((d) => ({
-    name: d.name,
-    driver: d.driver || null,
-    maps: d.maps,
-    bounced: d.bounced,
-    direct: d.direct,
-    failed: d.failed,
-    unmaps: d.unmaps,
-    syncs: d.syncs,
-    bounce_attempts: d.bounceAttempts,
-    forced: d.forced,
-    beyond_dma_mask: d.beyondMask,
-    within_dma_mask: d.withinMask,
-    dma_mask: d.dmaMask >= 0 ? maskHex(d.dmaMask) : null,
-    min_align_mask: d.minAlign >= 0 ? hexAddr(d.minAlign) : null,
-    min_align_source: d.minAlignSource,
-    bytes_mapped: d.bytesMapped,
-    bytes_bounced: d.bytesBounced,
-    peak_live_slots: d.peakLiveSlots,
-    largest_map: d.largestMap,
-    log: logDevices.get(d.name) ?? null,
-  }));
+  const ds: TextReport['devices'] = an.devices.map((d) => deviceRow(d.name, d, logDevices.get(d.name) ?? null));
   // devices only the log names
   const traced = new Set(ds.map((d) => d.name));
-  for (const ld of logDevices.values()) if (!traced.has(ld.name)) ds.push(logOnlyDevice(ld));
+  for (const ld of logDevices.values()) if (!traced.has(ld.name)) ds.push(deviceRow(ld.name, undefined, ld));
   for (const d of an.devices) {
     if (d.withinMask > 0 && d.forced === 0 && d.bounceAttempts > 0) {
       conclusions.push(
@@ -459,29 +439,29 @@ export function buildReport(r: TextAnalysis): TextReport {
 /** Log lines that are facts about the machine or frames of a WARN report, not messages to list. */
 const REPORT_SKIPS = new Set(['cmdline', 'version', 'uname', 'cpus', 'pci-dma', 'cut-here', 'warn-cpu', 'hardware', 'end-trace']);
 
-/** A device row for a device only the kernel log names: no trace counts, the log's figures. */
-function logOnlyDevice(ld: LogDevice): TextReport['devices'][number] {
+/** A device's row: the trace's figures (zero when only the log names it) and what the log says of it. */
+function deviceRow(name: string, d: DeviceStats | undefined, log: LogDevice | null): TextReport['devices'][number] {
   return {
-    name: ld.name,
-    driver: ld.driver,
-    maps: 0,
-    bounced: 0,
-    direct: 0,
-    failed: 0,
-    unmaps: 0,
-    syncs: 0,
-    bounce_attempts: 0,
-    forced: 0,
-    beyond_dma_mask: 0,
-    within_dma_mask: 0,
-    dma_mask: ld.dma_mask,
-    min_align_mask: null,
-    min_align_source: 'unknown',
-    bytes_mapped: 0,
-    bytes_bounced: 0,
-    peak_live_slots: 0,
-    largest_map: 0,
-    log: ld,
+    name,
+    driver: d?.driver || log?.driver || null,
+    maps: d?.maps ?? 0,
+    bounced: d?.bounced ?? 0,
+    direct: d?.direct ?? 0,
+    failed: d?.failed ?? 0,
+    unmaps: d?.unmaps ?? 0,
+    syncs: d?.syncs ?? 0,
+    bounce_attempts: d?.bounceAttempts ?? 0,
+    forced: d?.forced ?? 0,
+    beyond_dma_mask: d?.beyondMask ?? 0,
+    within_dma_mask: d?.withinMask ?? 0,
+    dma_mask: d && d.dmaMask >= 0 ? maskHex(d.dmaMask) : (log?.dma_mask ?? null),
+    min_align_mask: d && d.minAlign >= 0 ? hexAddr(d.minAlign) : null,
+    min_align_source: d?.minAlignSource ?? 'unknown',
+    bytes_mapped: d?.bytesMapped ?? 0,
+    bytes_bounced: d?.bytesBounced ?? 0,
+    peak_live_slots: d?.peakLiveSlots ?? 0,
+    largest_map: d?.largestMap ?? 0,
+    log,
   };
 }
 
