@@ -80,7 +80,7 @@ const TIME = /\[\s*(\d+)\.(\d+)\]/;
 const DEV_PREFIX = /(?:^|\s)(?:([^\s:[\]][^\s]*) )?([^\s[\]]+): (?:[a-z_][\w]*: )?$/;
 
 /** "<driver> <PCI device>: " at the start of a message: which driver a device has. */
-const DRIVER_PREFIX = /^([a-z][a-z0-9_-]*) ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): /;
+const DRIVER_PREFIX = /(?:^|\] |: )([a-z][a-z0-9_-]*) ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): /;
 
 function hex(s: string): number {
   return s.length <= 15
@@ -103,10 +103,10 @@ export class KernelLogParser {
   /** The message of a logical line (klogLines.ts), or null. */
   parseLogical(l: LogicalLine): LogMessage | null {
     const text = l.text;
-    const ms = messageStart(text);
-    const dp = DRIVER_PREFIX.exec(text.slice(ms));
+    const dp = DRIVER_PREFIX.exec(text);
     if (dp && !this.drivers.has(dp[2] as string)) this.drivers.set(dp[2] as string, dp[1] as string);
     if (!FORMAT_KEYS.test(text)) return null;
+    const ms = messageStart(text);
     for (const f of FORMATS) {
       if (!text.includes(f.key)) continue;
       const m = f.re.exec(text);

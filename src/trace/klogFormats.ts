@@ -792,8 +792,20 @@ function compile(f: KernelFormat): CompiledFormat {
 
 export const FORMATS: readonly CompiledFormat[] = KERNEL_FORMATS.map(compile);
 
+/** One regex for a set of literals, as a trie: each position is tested against first characters, not every word. */
+function trieRe(words: readonly string[]): string {
+  if (words.includes('')) {
+    const rest = words.filter((w) => w !== '');
+    return rest.length ? `(?:${trieRe(rest)})?` : '';
+  }
+  const byFirst = new Map<string, string[]>();
+  for (const w of words) byFirst.set(w[0] as string, [...(byFirst.get(w[0] as string) ?? []), w.slice(1)]);
+  const alts = [...byFirst].map(([c, rest]) => esc(c) + trieRe(rest));
+  return alts.length === 1 ? (alts[0] as string) : `(?:${alts.join('|')})`;
+}
+
 /** Lines without any of these words hold none of the messages. */
-export const FORMAT_KEYS: RegExp = new RegExp([...new Set(FORMATS.map((f) => esc(f.key)))].join('|'));
+export const FORMAT_KEYS: RegExp = new RegExp(trieRe([...new Set(FORMATS.map((f) => f.key))]));
 
 /** The prefixes printed before a message (pr_fmt ones), longest first. */
 export const PRINTED_PREFIXES: readonly string[] = [...new Set(KERNEL_FORMATS.flatMap((f) => (f.prefix ? [f.prefix] : [])))].sort(

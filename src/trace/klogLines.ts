@@ -51,7 +51,16 @@ const QUOTE = /^\s*(?:>+|\|)(?=\s|$|>|\[|<)\s?/;
 const LINK_ONLY = /^(?:!?\[[^\]]*\]\([^)\s]*\)|<?https?:\/\/\S+>?)$/;
 const FENCE = /^(?:`{3,}|~{3,})/;
 
+/** Anything to take off: entities, odd spaces or non-ASCII, quote or markdown marks at either end. */
+const NEEDS_WORK = /[&\t\u0080-\uffff]|^\s*[>|`*_~]|[`*_]\s*$/;
+
 export function unquoteLine(raw: string): UnquotedLine {
+  // most lines of a log are plain: only trimmed
+  if (!NEEDS_WORK.test(raw)) {
+    const t = raw.trim();
+    if (t === '') return { text: '', filler: false, barrier: true };
+    return LINK_ONLY.test(t) ? { text: t, filler: true, barrier: false } : { text: t, filler: false, barrier: false };
+  }
   let s = raw;
   if (s.includes('&')) s = decodeEntities(s);
   s = s.replace(ZERO_WIDTH, '').replace(ODD_SPACES, ' ');
@@ -66,8 +75,7 @@ export function unquoteLine(raw: string): UnquotedLine {
   s = s
     .replace(/^(?:\*\*|__|`)+/, '')
     .replace(/(?:\*\*|__|`)+$/, '')
-    .trim()
-    .replace(/ {2,}/g, ' ');
+    .trim();
   if (s === '') return { text: '', filler: false, barrier: true };
   if (LINK_ONLY.test(s)) return { text: s, filler: true, barrier: false };
   return { text: s, filler: false, barrier: false };
