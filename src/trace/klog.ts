@@ -199,7 +199,8 @@ function build(
       break;
     case 'warn-cpu':
     case 'uname':
-      msg.detail = x.release as string;
+      // the version string after the release: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1"
+      msg.detail = releaseOf(x.release as string, `#${x.detail ?? ''}`);
       break;
     case 'warn':
       msg.where = {

@@ -52,7 +52,9 @@ const LINK_ONLY = /^(?:!?\[[^\]]*\]\([^)\s]*\)|<?https?:\/\/\S+>?)$/;
 const FENCE = /^(?:`{3,}|~{3,})/;
 
 /** Anything to take off: entities, odd spaces or non-ASCII, quote or markdown marks at either end. */
-const NEEDS_WORK = /[&\t\u0080-\uffff]|^\s*[>|`*_~]|[`*_]\s*$/;
+const NEEDS_WORK = /[&<\t\u0080-\uffff]|^\s*[>|`*_~]|[`*_]\s*$/;
+/** HTML a forum or mail archive left around or inside a line. */
+const HTML_TAG = /<\/?(?:br|code|pre|p|span|div|tt|kbd|samp|b|i|strong|em|font)\b[^>]*>/gi;
 
 export function unquoteLine(raw: string): UnquotedLine {
   // most lines of a log are plain: only trimmed
@@ -62,6 +64,7 @@ export function unquoteLine(raw: string): UnquotedLine {
     return LINK_ONLY.test(t) ? { text: t, filler: true, barrier: false } : { text: t, filler: false, barrier: false };
   }
   let s = raw;
+  if (s.includes('<')) s = s.replace(HTML_TAG, ' ');
   if (s.includes('&')) s = decodeEntities(s);
   s = s.replace(ZERO_WIDTH, '').replace(ODD_SPACES, ' ');
   for (let i = 0; i < 8; i++) {
@@ -94,7 +97,9 @@ const LOG_PREFIX = new RegExp(
     '\\[\\s*[TC]\\d+\\]\\s*',
     '\\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} +\\d+ [\\d:]{8} \\d{4}\\]\\s*',
     '[A-Za-z\\u00c0-\\u00ff]{3,5}\\.? +\\d{1,2},? +\\d{1,2}:\\d\\d:\\d\\d(?:\\.\\d+)? +\\S+ +(?:kernel(?:\\[\\d+\\])?: *)?',
-    '\\d{4}-\\d\\d-\\d\\d[T ]\\d\\d:\\d\\d:\\d\\d\\S* +\\S+ +(?:kernel(?:\\[\\d+\\])?: *)?',
+    '(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?\\d{4}-\\d\\d-\\d\\d[T ]\\d\\d:\\d\\d:\\d\\d\\S*(?: [A-Z]{2,5})? +\\S+ +(?:kernel(?:\\[\\d+\\])?: *)?',
+    // journalctl -o short-monotonic: "[ 4851.947037] host kernel: "
+    '[\\w.-]+ +kernel(?:\\[\\d+\\])?: *',
     'kernel: *',
   ]
     .map((p) => `(?:${p})`)

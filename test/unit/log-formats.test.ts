@@ -223,7 +223,8 @@ const EXAMPLES: Record<string, [string, Want][]> = {
       { kind: 'warn-cpu', detail: '5.4.51-v7l' },
     ],
     ['CPU: 4 PID: 4588 Comm: kworker/u17:1 Not tainted 5.4.93 #0', { detail: '5.4.93' }],
-    ['CPU: 0 PID: 2212 Comm: Web Content Not tainted 6.1.0-13-amd64 #1 Debian 6.1.55-1', { detail: '6.1.0-13-amd64' }],
+    // a distribution's package release: the upstream one of the version string
+    ['CPU: 0 PID: 2212 Comm: Web Content Not tainted 6.1.0-13-amd64 #1 Debian 6.1.55-1', { detail: '6.1.55' }],
   ],
   'warn-pid': [['Pid: 1, comm: swapper/0 Not tainted 3.8.0-rc1+ #5 LENOVO 2324CTO/2324CTO', { kind: 'warn-cpu', detail: '3.8.0-rc1+' }]],
   hardware: [['Hardware name: Raspberry Pi 4 Model B Rev 1.4 (DT)', { kind: 'hardware', detail: 'Raspberry Pi 4 Model B Rev 1.4 (DT)' }]],

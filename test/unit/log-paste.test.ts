@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { KernelLogParser, type LogMessage } from '../../src/trace/klog';
 import { joinContinuation, unquoteLine } from '../../src/trace/klogLines';
 import { buildReport } from '../../src/trace/report';
@@ -50,6 +51,8 @@ const PREFIXES = [
   '2024-03-05T10:11:12.123456+01:00 guest kernel: ',
   'kern  :warn  : [  12.345678] ',
   '[Tue Mar  5 10:11:12 2024] ',
+  '[ 4851.947037] minimezz kernel: ',
+  'Tue 2024-03-05 10:11:12 CET guest kernel: ',
 ];
 
 /** How pastes quote a physical line: mail, commit messages, markdown, HTML, odd spaces. */
@@ -63,6 +66,7 @@ const QUOTES: [string, (l: string) => string][] = [
   ['markdown code', (l) => `\`${l}\``],
   ['html', (l) => `&gt; ${l.replace(/&/g, '&amp;').replace(/'/g, '&#39;')}`],
   ['nbsp', (l) => `>>> ${l.replace(/ {2}/g, '\u00a0 ').replace(/\[ /g, '[\u00a0')}`],
+  ['html tags', (l) => `<code>${l.replace(/&/g, '&amp;')}</code><br>`],
 ];
 
 /** The fields a reading must keep, whatever the paste did. */
@@ -220,6 +224,61 @@ describe('wrapped and quoted messages are read as the kernel printed them', () =
     );
     assert.equal(joinContinuation('nvme 0000:00:03.0: swiotlb buffer is full (sz: 4096 bytes)', 'bytes), total 5 (slots)'), null);
   });
+});
+
+/** Lines around the messages that are none (a driver's own complaints, stack frames, shell). */
+const NOISE = [
+  'sd 0:0:0:0: [sda] tag#6 data out submit err -11 uas-tag 16 inflight: s-out a-cmd s-cmd',
+  'usb 2-1.2: usbfs: usb_submit_urb returned -11',
+  'Call Trace:',
+  ' swiotlb_tbl_map_single+0x214/0x240',
+  'Modules linked in: nvme nvme_core',
+  'root@host:~# dmesg | grep -i swiotlb',
+  'pages',
+  'total',
+];
+
+test('property: any mix of messages, wrapped at random spaces and quoted at random, with noise between, reads back the same messages in order', () => {
+  const item = fc.oneof(
+    fc.record({
+      msg: fc.constantFrom(...MESSAGES),
+      prefix: fc.constantFrom(...PREFIXES.filter((p) => p !== '')),
+      quote: fc.nat(QUOTES.length - 1),
+      cut: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
+    }),
+    fc.record({ noise: fc.constantFrom(...NOISE) }),
+  );
+  fc.assert(
+    fc.property(fc.array(item, { maxLength: 12 }), (items) => {
+      const lines: string[] = [];
+      const want: unknown[] = [];
+      const firstLines: number[] = [];
+      for (const it of items) {
+        if ('noise' in it) {
+          lines.push(`[    3.000000] ${it.noise}`);
+          continue;
+        }
+        const quote = (QUOTES[it.quote] as [string, (l: string) => string])[1];
+        const whole = it.prefix + it.msg;
+        want.push(reading(read([it.msg])[0]));
+        firstLines.push(lines.length + 1);
+        const spaces = [...it.msg.matchAll(/ /g)].map((m) => it.prefix.length + (m.index as number));
+        const at =
+          it.cut === undefined || spaces.length === 0
+            ? -1
+            : (spaces[Math.min(spaces.length - 1, Math.floor(it.cut * spaces.length))] as number);
+        if (at < 0) lines.push(quote(whole));
+        else lines.push(quote(whole.slice(0, at)), quote(whole.slice(at + 1)));
+      }
+      const got = read(lines);
+      assert.deepEqual(got.map(reading), want, lines.join('\n'));
+      assert.deepEqual(
+        got.map((m) => m.line),
+        firstLines,
+      );
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('the report keeps each message on its first physical line, with its last', async () => {
