@@ -52,7 +52,9 @@ const LINK_ONLY = /^(?:!?\[[^\]]*\]\([^)\s]*\)|<?https?:\/\/\S+>?)$/;
 const FENCE = /^(?:`{3,}|~{3,})/;
 
 /** Anything to take off: entities, odd spaces or non-ASCII, quote or markdown marks at either end. */
-const NEEDS_WORK = /[&<\t\u0080-\uffff]|^\s*[>|`*_~]|[`*_]\s*$/;
+const NEEDS_WORK = /[&<\t\x1b\u0080-\uffff]|^\s*[>|`*_~]|[`*_]\s*$/;
+/** Colour codes of `dmesg --color` and terminals. */
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 /** HTML a forum or mail archive left around or inside a line. */
 const HTML_TAG = /<\/?(?:br|code|pre|p|span|div|tt|kbd|samp|b|i|strong|em|font)\b[^>]*>/gi;
 
@@ -64,6 +66,7 @@ export function unquoteLine(raw: string): UnquotedLine {
     return LINK_ONLY.test(t) ? { text: t, filler: true, barrier: false } : { text: t, filler: false, barrier: false };
   }
   let s = raw;
+  if (s.includes('\x1b')) s = s.replace(ANSI, '');
   if (s.includes('<')) s = s.replace(HTML_TAG, ' ');
   if (s.includes('&')) s = decodeEntities(s);
   s = s.replace(ZERO_WIDTH, '').replace(ODD_SPACES, ' ');
@@ -93,7 +96,9 @@ const LOG_PREFIX = new RegExp(
     '<\\d>\\s*',
     // dmesg -x: "kern  :warn  : "
     '(?:kern|user|daemon|syslog)\\s*:\\s*[a-z]+\\s*:\\s*',
-    '\\[\\s*\\d+\\.\\d+\\]\\s*',
+    // dmesg, dmesg -d / -H ("[  +0.000123]", "[Mar 5 10:11]")
+    '\\[\\s*\\+?\\d+\\.\\d+\\]\\s*',
+    '\\[[A-Z][a-z]{2} ?\\d{1,2} \\d\\d:\\d\\d\\]\\s*',
     '\\[\\s*[TC]\\d+\\]\\s*',
     '\\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} +\\d+ [\\d:]{8} \\d{4}\\]\\s*',
     '[A-Za-z\\u00c0-\\u00ff]{3,5}\\.? +\\d{1,2},? +\\d{1,2}:\\d\\d:\\d\\d(?:\\.\\d+)? +\\S+ +(?:kernel(?:\\[\\d+\\])?: *)?',

@@ -53,6 +53,8 @@ const PREFIXES = [
   '[Tue Mar  5 10:11:12 2024] ',
   '[ 4851.947037] minimezz kernel: ',
   'Tue 2024-03-05 10:11:12 CET guest kernel: ',
+  '[  +0.000123] ',
+  '[Mar 5 10:11] ',
 ];
 
 /** How pastes quote a physical line: mail, commit messages, markdown, HTML, odd spaces. */
@@ -67,6 +69,7 @@ const QUOTES: [string, (l: string) => string][] = [
   ['html', (l) => `&gt; ${l.replace(/&/g, '&amp;').replace(/'/g, '&#39;')}`],
   ['nbsp', (l) => `>>> ${l.replace(/ {2}/g, '\u00a0 ').replace(/\[ /g, '[\u00a0')}`],
   ['html tags', (l) => `<code>${l.replace(/&/g, '&amp;')}</code><br>`],
+  ['dmesg --color', (l) => `\x1b[32m${l.replace(/\] /, ']\x1b[0m ')}\x1b[0m`],
 ];
 
 /** The fields a reading must keep, whatever the paste did. */
