@@ -52,21 +52,37 @@ const LINK_ONLY = /^(?:!?\[[^\]]*\]\([^)\s]*\)|<?https?:\/\/\S+>?)$/;
 const FENCE = /^(?:`{3,}|~{3,})/;
 
 /** Anything to take off: entities, odd spaces or non-ASCII, quote or markdown marks at either end. */
-const NEEDS_WORK = /[&<\t\x1b\u0080-\uffff]|^\s*[>|`*_~]|[`*_]\s*$/;
-/** Colour codes of `dmesg --color` and terminals. */
-const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+const NEEDS_WORK = /[&<\t\u0080-\uffff]|^\s*[>|`*_~]|[`*_]\s*$/;
+const ESC = String.fromCharCode(27);
+
+/** Without the colour codes of `dmesg --color` and terminals (ESC [ digits ; ... letter). */
+function stripAnsi(s: string): string {
+  let out = '';
+  let at = 0;
+  for (let i = s.indexOf(ESC); i >= 0; i = s.indexOf(ESC, at)) {
+    out += s.slice(at, i);
+    let j = i + 1;
+    if (s[j] === '[') {
+      j++;
+      while (j < s.length && /[0-9;]/.test(s[j] as string)) j++;
+      if (j < s.length && /[A-Za-z]/.test(s[j] as string)) j++;
+    }
+    at = j;
+  }
+  return out + s.slice(at);
+}
 /** HTML a forum or mail archive left around or inside a line. */
 const HTML_TAG = /<\/?(?:br|code|pre|p|span|div|tt|kbd|samp|b|i|strong|em|font)\b[^>]*>/gi;
 
 export function unquoteLine(raw: string): UnquotedLine {
   // most lines of a log are plain: only trimmed
-  if (!NEEDS_WORK.test(raw)) {
+  if (!NEEDS_WORK.test(raw) && !raw.includes(ESC)) {
     const t = raw.trim();
     if (t === '') return { text: '', filler: false, barrier: true };
     return LINK_ONLY.test(t) ? { text: t, filler: true, barrier: false } : { text: t, filler: false, barrier: false };
   }
   let s = raw;
-  if (s.includes('\x1b')) s = s.replace(ANSI, '');
+  if (s.includes(ESC)) s = stripAnsi(s);
   if (s.includes('<')) s = s.replace(HTML_TAG, ' ');
   if (s.includes('&')) s = decodeEntities(s);
   s = s.replace(ZERO_WIDTH, '').replace(ODD_SPACES, ' ');
