@@ -73,6 +73,15 @@ export function explainLogLines(lines: readonly string[], pool?: { nslabs: numbe
   return entry ? explainEntry(entry, book) : null;
 }
 
+/**
+ * The same from an analysis' own reading of a log (TraceAnalyzer.log): the message of `file` on
+ * `line`, explained within the events the whole log gave. Null when that line is no message.
+ */
+export function explainAnalysedLine(book: LogBook, file: string, line: number): LineExplanation | null {
+  const entry = book.entries.find((e) => e.file === file && covers(e, line));
+  return entry ? explainEntry(entry, book) : null;
+}
+
 const covers = (e: LogEntry, line: number) => e.msg.line <= line && line <= (e.msg.endLine ?? e.msg.line);
 
 /** The lines read as a log: messages grouped into events and explained. */

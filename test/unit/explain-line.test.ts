@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { explainLogLine, explainLogLines } from '../../src/trace/explainLine';
+import { explainAnalysedLine, explainLogLine, explainLogLines } from '../../src/trace/explainLine';
+import { analyzeText } from '../../src/trace/run';
 
 const LOGS = path.join(__dirname, '..', 'fixtures', 'logs');
 
@@ -104,4 +105,14 @@ test('any line of a wrapped message explains the whole message, from its first l
   const o = explainLogLine(lines, 4);
   assert.deepEqual([o?.kind, o?.line, o?.endLine, o?.logCause], ['overflow', 3, 4, 'too-big']);
   assert.match(o?.title ?? '', /beyond its DMA mask 0xffffffff$/);
+});
+
+test("from an analysis' reading of the whole log: the same explanation, the file's own line numbers", async () => {
+  const file = path.join(__dirname, '..', 'fixtures', 'logs-real', '19-udl-prime-import-wrapped-default-pool.log');
+  const an = (await analyzeText([file])).analyzer;
+  const e = explainAnalysedLine(an.log, file, 4);
+  assert.deepEqual([e?.kind, e?.line, e?.endLine, e?.logCause], ['overflow', 3, 4, 'too-big']);
+  assert.deepEqual(e?.eventLines, [1, 3, 5, 6, 8, 10]);
+  assert.equal(explainAnalysedLine(an.log, file, 200), null);
+  assert.equal(explainAnalysedLine(an.log, 'other.log', 4), null);
 });
