@@ -182,7 +182,11 @@ function build(
     }
     case 'adjusted':
       if (f.id === 'adjusted-slabs') msg.nslabs = msg.value as number;
-      else msg.value = mb;
+      else {
+        msg.value = mb;
+        // the size in MB the kernel settled on (a pool below 1 MB prints 0)
+        if (mb) msg.nslabs = (mb << 20) / IO_TLB_SIZE;
+      }
       break;
     case 'restricted-pool':
       msg.base = hex(x.base as string);
@@ -192,7 +196,7 @@ function build(
     case 'roundup':
     case 'alloc-limited':
       msg.value = mb;
-      if (f.kind === 'alloc-limited') msg.nslabs = ((mb ?? 0) << 20) / IO_TLB_SIZE;
+      if (mb) msg.nslabs = (mb << 20) / IO_TLB_SIZE;
       break;
     case 'version':
       msg.detail = releaseOf(x.release as string, x.detail ?? '');

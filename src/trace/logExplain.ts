@@ -610,17 +610,15 @@ export class LogBook {
         f.areaNumAt = `log "area num" (${where})`;
         break;
       case 'adjusted':
-        if (msg.nslabs !== undefined) {
-          f.adjustedSlabs = msg.nslabs;
-          f.adjustedAt = `log "adjusted ... slabs" (${where})`;
-        }
-        break;
+      case 'roundup':
       case 'alloc-limited':
-        this.allocLimited = { mb: msg.value as number, source: where };
-        // the size the pool got when no "mapped" line says it
-        if (f.adjustedSlabs === undefined) {
-          f.adjustedSlabs = msg.nslabs as number;
-          f.adjustedAt = `log "only able to allocate ${msg.value} MB" (${where})`;
+        if (msg.kind === 'alloc-limited') this.allocLimited = { mb: msg.value as number, source: where };
+        // the size the pool got when no "mapped" line says it: boot prints these in the order the
+        // size was decided (adjusted for encryption, rounded up for the areas, halved or limited
+        // when memory was short), so the last one holds
+        if (msg.nslabs !== undefined && msg.format !== 'xen-lowering') {
+          f.adjustedSlabs = msg.nslabs;
+          f.adjustedAt = `log "${msg.text.slice(0, 100)}" (${where})`;
         }
         break;
       case 'restricted-pool':

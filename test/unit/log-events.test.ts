@@ -233,6 +233,16 @@ describe('what the log says of the machine', () => {
     assert.equal(xen.pool.nslabs, 4096);
     assert.match(xen.pool.sources.nslabs, /only able to allocate 8 MB/);
     assert.ok(xen.conclusions.some((c) => /got only 8 MB/.test(c)));
+    // a confidential guest's boot lines without the "mapped" one: the size it settled on
+    const sev = await report([
+      'software IO TLB: SWIOTLB bounce buffer size adjusted to 1024MB',
+      'software IO TLB: area num 4.',
+      'software IO TLB: SWIOTLB bounce buffer size adjusted 524288 -> 262144 slabs',
+    ]);
+    assert.deepEqual([sev.pool.nslabs, sev.pool.nareas], [262144, 4]);
+    assert.match(sev.pool.sources.nslabs, /adjusted 524288 -> 262144 slabs.*:3\)$/);
+    const adj = await report(['software IO TLB: SWIOTLB bounce buffer size adjusted to 1024MB']);
+    assert.equal(adj.pool.nslabs, 524288);
     const rp = await report([
       '[    0.000000] software IO TLB: Reserved memory: created restricted DMA pool at 0x0000000050000000, size 32 MiB',
     ]);
