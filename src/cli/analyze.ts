@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { analyzeRoute } from '../inputs/analyze';
 import { RouteError, type RouteOptions, routeInputs } from '../inputs/router';
 import { TarFormatError } from '../io/tar';
+import { InputFormatError } from '../io/textCheck';
 import { ReplayFormatError } from '../replay/format';
 import { ScenarioError } from '../scenario/format';
 import { stderr, stdout } from './output';
@@ -58,6 +59,10 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     route = await routeInputs(paths, options);
   } catch (e) {
     if (e instanceof RouteError) throw new UsageError(e.message);
+    if (e instanceof InputFormatError) {
+      stderr.line(`swiotlb-lens: ${e.file}: ${e.message}`);
+      return 2;
+    }
     throw e;
   }
   if (route.ignored.includes('sourceDefaults') || route.ignored.includes('sourceDevices'))

@@ -7,6 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileChunks, gunzipPrefix, isGzip, readHead } from '../io/chunks';
 import { readTar } from '../io/tar';
+import { InputFormatError } from '../io/textCheck';
 import { type InputRole, sniff } from './sniff';
 
 export const HEAD_BYTES = 256 * 1024;
@@ -24,6 +25,8 @@ export interface InputFile {
   /** How its lines are read (sniff.ts); absent: text. */
   format?: string;
   lines: number;
+  /** Why a member of a folder or archive was not read (not text). */
+  skipped?: string;
   /** The beginning of a trace (to see which events it holds). */
   head?: Buffer;
 }
@@ -41,7 +44,11 @@ export async function expandText(paths: readonly string[]): Promise<InputFile[]>
         if (s.isFile()) out.push(...(await expandFile(f, s.size)));
       }
     } else {
-      out.push(...(await expandFile(p, st.size)));
+      const files = await expandFile(p, st.size);
+      // a file given by name that is not text is refused (in a folder or archive it is skipped)
+      const skipped = files.length === 1 ? files[0]?.skipped : undefined;
+      if (skipped) throw new InputFormatError(p, skipped);
+      out.push(...files);
     }
   }
   return out;
@@ -67,6 +74,7 @@ function inputFile(
     ...(s.format ? { format: s.format } : {}),
     lines: 0,
     ...(role === 'trace' ? { head } : {}),
+    ...(s.refused ? { skipped: s.refused } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  * line reader for its `format` in trace/run.ts's LINE_READERS when it is not text.
  */
 import { isTarHeader } from '../io/tar';
+import { looksLikeText } from '../io/textCheck';
 import { looksLikeTrace } from '../trace/census';
 
 /** What a router run can start: a trace/log analysis, a replay, a scenario, driver source. */
@@ -32,6 +33,8 @@ export interface Sniffed {
   readonly reason: string;
   /** Nothing recognised it: the kind is a guess (a later check may refuse it). */
   readonly guess?: boolean;
+  /** Not text and no format we read: why (a file given by name is refused, one in a folder skipped). */
+  readonly refused?: string;
 }
 
 export interface Sniffer {
@@ -116,6 +119,15 @@ export const SNIFFERS: readonly Sniffer[] = [
     name: 'trace',
     inArchive: true,
     sniff: (h) => (looksLikeTrace(h.bytes) ? { kind: 'text', role: 'trace', reason: 'a kernel trace (ftrace or trace-cmd text)' } : null),
+  },
+  {
+    name: 'not text',
+    inArchive: true,
+    // binary data is never shown as a kernel log with nothing in it (io/textCheck.ts)
+    sniff(h) {
+      const t = looksLikeText(h.bytes);
+      return t.text ? null : { kind: 'text', role: 'ignore', reason: t.reason, refused: t.reason };
+    },
   },
   {
     name: 'kernel log',

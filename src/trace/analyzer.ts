@@ -22,8 +22,9 @@ import { copiesOnMap, IoTlbMem, type MapRequest, type MapResult } from '../model
 import { API_NAMES, Api, DeviceNames, ForceFlag, type SgArrays, type TblMapArgs, type TraceSink } from './events';
 import { EventLine } from './ftrace';
 import { type Geometry, type GeometryFacts, type GeometryOptions, resolveGeometry } from './geometry';
-import { explainFull, type FullExplanation, type LogMessage } from './klog';
+import type { LogMessage } from './klog';
 import { LiveTable } from './live';
+import { LogBook } from './logExplain';
 import { ProfileRun } from './profileRun';
 
 export interface AnalyzerOptions extends GeometryOptions {
@@ -125,12 +126,6 @@ export interface TraceFailure {
   cause: string;
   /** The kernel's message for it (what dmesg shows unless NO_WARN or rate limited). */
   message: string;
-}
-
-export interface LogEntry {
-  file: string;
-  msg: LogMessage;
-  explanation?: FullExplanation;
 }
 
 /** Reusable request object: the model reads it and keeps nothing. */
@@ -301,14 +296,8 @@ export class TraceAnalyzer implements TraceSink {
   private seq = 0;
   private areaChangeSeq: number[] = [];
 
-  // logs
-  readonly logEntries: LogEntry[] = [];
-  logMessagesDropped = 0;
-  fullMessages = 0;
-  outOfSpaceOnly = 0;
-  tooBig = 0;
-  overflowMessages = 0;
-  suppressedMessages = 0;
+  // logs: the messages, their events and what they say (logExplain.ts)
+  readonly log = new LogBook();
   logLines = 0;
   traceFiles = 0;
   logFiles = 0;
@@ -349,7 +338,7 @@ export class TraceAnalyzer implements TraceSink {
     if (this.geometry) return this.geometry;
     if (this.facts.fullTotal === undefined) {
       // a "full" message's total (its second half may have come on the next line)
-      const e = this.logEntries.find((x) => x.msg.kind === 'full' && (x.msg.total ?? 0) > 0);
+      const e = this.log.entries.find((x) => x.msg.kind === 'full' && (x.msg.total ?? 0) > 0);
       if (e) {
         this.facts.fullTotal = e.msg.total as number;
         this.facts.fullTotalAt = `log "buffer is full ... total ${e.msg.total} (slots)" (${e.file}:${e.msg.line})`;
@@ -1455,64 +1444,7 @@ export class TraceAnalyzer implements TraceSink {
   // ---------------------------------------------------------------- logs
 
   logMessage(msg: LogMessage): void {
-    const where = `${this.file}:${msg.line}`;
-    const f = this.facts;
-    switch (msg.kind) {
-      case 'mapped':
-        if (f.mappedBase === undefined) {
-          f.mappedBase = msg.base as number;
-          f.mappedNslabs = msg.nslabs as number;
-          f.mappedAt = `log "mapped [mem ...]" (${where})`;
-        }
-        break;
-      case 'area-num':
-        f.areaNum = msg.value as number;
-        f.areaNumAt = `log "area num" (${where})`;
-        break;
-      case 'adjusted':
-        if (msg.nslabs !== undefined) {
-          f.adjustedSlabs = msg.nslabs;
-          f.adjustedAt = `log "adjusted ... slabs" (${where})`;
-        }
-        break;
-      case 'cmdline':
-        if (f.cmdline === undefined || this.file.endsWith('cmdline.txt')) {
-          f.cmdline = msg.detail as string;
-          f.cmdlineAt = `command line (${where})`;
-        }
-        break;
-      case 'version':
-        f.release = msg.detail as string;
-        f.releaseAt = where;
-        break;
-      case 'cpus':
-        f.possibleCpus = msg.value as number;
-        f.possibleCpusAt = `log "${msg.text.slice(0, 40)}" (${where})`;
-        break;
-      case 'mem-encrypt':
-        f.memEncrypt = true;
-        break;
-      default:
-        break;
-    }
-    if (msg.kind === 'full') this.fullMessages++;
-    if (msg.kind === 'overflow') this.overflowMessages++;
-    if (msg.kind === 'suppressed') this.suppressedMessages += msg.value ?? 0;
-    if (msg.kind === 'out-of-space') {
-      // the second line of an old two-line report, or the oldest kernels' only line
-      const prev = this.logEntries[this.logEntries.length - 1];
-      const pairs = prev && prev.msg.kind === 'full' && prev.msg.size === msg.size && prev.msg.line >= msg.line - 2;
-      if (!pairs) {
-        this.outOfSpaceOnly++;
-        this.fullMessages++;
-      }
-    }
-    if ((msg.kind === 'full' || msg.kind === 'out-of-space') && (msg.size ?? 0) > IO_TLB_SEGSIZE * IO_TLB_SIZE) {
-      const prev = this.logEntries[this.logEntries.length - 1];
-      if (msg.kind === 'full' || !(prev && prev.msg.kind === 'full' && prev.msg.size === msg.size)) this.tooBig++;
-    }
-    if (this.logEntries.length < 10_000) this.logEntries.push({ file: this.file, msg });
-    else this.logMessagesDropped++;
+    this.log.add(this.file, msg, this.facts);
     this.record({
       kind: EventKind.LogMessage,
       ...(msg.time !== undefined ? { time: msg.time } : {}),
@@ -1526,20 +1458,9 @@ export class TraceAnalyzer implements TraceSink {
     });
   }
 
-  /** Explains every "full" message (after all inputs are read, so the pool is known). */
+  /** Explains the log's messages (after all inputs are read, so the pool is known). */
   explainLog(): void {
     const nslabs = this.geometry?.nslabs ?? this.facts.mappedNslabs;
-    const overflowByDevice = new Map<string, LogMessage>();
-    for (const e of this.logEntries) if (e.msg.kind === 'overflow' && e.msg.device) overflowByDevice.set(e.msg.device, e.msg);
-    for (let i = 0; i < this.logEntries.length; i++) {
-      const e = this.logEntries[i] as LogEntry;
-      if (e.msg.kind !== 'full' && e.msg.kind !== 'out-of-space') continue;
-      if (e.msg.kind === 'out-of-space') {
-        const prev = this.logEntries[i - 1];
-        if (prev && prev.msg.kind === 'full' && prev.msg.size === e.msg.size && prev.msg.line >= e.msg.line - 2) continue;
-      }
-      const ov = e.msg.device ? overflowByDevice.get(e.msg.device) : undefined;
-      e.explanation = explainFull(e.msg, nslabs !== undefined ? { nslabs } : undefined, ov);
-    }
+    this.log.finish(nslabs !== undefined ? { nslabs } : undefined);
   }
 }

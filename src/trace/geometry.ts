@@ -66,19 +66,24 @@ export function resolveTraceProfile(
     const r = resolveProfileWithNote(opts.kernel);
     return { profile: r.profile, source: '--kernel', ...(r.note ? { note: r.note } : {}) };
   }
+  let uncovered = '';
   if (facts.release) {
     try {
       const r = resolveProfileWithNote(facts.release);
       return { profile: r.profile, source: `kernel ${facts.release} (${facts.releaseAt})`, ...(r.note ? { note: r.note } : {}) };
     } catch {
-      // a release no profile covers: fall through to what the events say
+      // a release no profile covers: fall through to what the events say, and say so
+      uncovered = `no profile models kernel ${facts.release} (${facts.releaseAt})`;
     }
   }
   if (facts.dmaEvents) {
     const r = resolveProfileWithNote('mainline');
-    return { profile: r.profile, source: 'dma:* events (a 6.12 or later kernel)' };
+    return { profile: r.profile, source: `dma:* events (a 6.12 or later kernel)${uncovered ? `; ${uncovered}` : ''}` };
   }
-  return { profile: resolveProfileWithNote('6.1').profile, source: 'default (no kernel version in the input)' };
+  return {
+    profile: resolveProfileWithNote('6.1').profile,
+    source: uncovered ? `default: ${uncovered}` : 'default (no kernel version in the input)',
+  };
 }
 
 export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Geometry {

@@ -3,13 +3,14 @@
  * counts.*, pool.*, occupancy.peak_slots, check.compared/matched, log.*, diagnostics) and as
  * text for people. Every conclusion the input cannot support is said, not guessed.
  */
-import { Tally } from '../analysis/books';
+import type { Tally } from '../analysis/books';
 import { EventKind, Outcome } from '../analysis/codes';
 import type { Diagnostic } from '../analysis/session';
 import { IO_TLB_SIZE } from '../model/constants';
 import { hexAddr } from '../model/hex';
 import { formatBytes, percent } from '../model/units';
-import type { TraceAnalyzer } from './analyzer';
+import type { DeviceEvidence, TraceAnalyzer } from './analyzer';
+import type { LogDevice, MemEncrypt } from './logExplain';
 import type { TextAnalysis } from './run';
 
 export interface ProfileAgreement {
@@ -33,7 +34,15 @@ export interface TextReport {
     events: 'swiotlb probes (in-lock)' | 'swiotlb probes' | 'dma:* events' | 'swiotlb_bounced only' | 'none';
     clock: 'seconds' | 'counter' | null;
   };
-  kernel: { profile: string; title: string; source: string; note?: string };
+  kernel: {
+    profile: string;
+    title: string;
+    source: string;
+    note?: string;
+    /** The release the input names (Linux version, a WARN's CPU line, uname -a, the capture) and where. */
+    release: string | null;
+    release_source: string | null;
+  };
   platform: { name: string | null; note: string };
   pool: {
     base: string | null;
@@ -103,6 +112,8 @@ export interface TextReport {
     bytes_bounced: number;
     peak_live_slots: number;
     largest_map: number;
+    /** What the kernel log says of the device (null: the log does not name it). */
+    log: LogDevice | null;
   }[];
   copies: { at_map: number; at_unmap: number; at_sync: number };
   check: {
@@ -130,15 +141,35 @@ export interface TextReport {
     overflow_messages: number;
     out_of_space_messages: number;
     suppressed: number;
+    /** Failed maps and allocations (the grouped events: a failure with its other lines counts once). */
+    failures: number;
+    by_cause: Record<string, number>;
+    /** No swiotlb= size can avoid any of the failures (false when there are none). */
+    no_size_helps: boolean;
+    /** Overflow lines of a device's own buffer beyond its DMA mask or bus limit. */
+    mask_limited: number;
+    /** "swiotlb addr ... overflow": the bounce buffer itself beyond the device's reach. */
+    bounce_beyond_mask: number;
+    /** Failures of full_messages that were a coherent allocation falling back to the pool. */
+    coherent_failures: number;
+    /** Every "coherent allocation failed" line. */
+    coherent_messages: number;
+    mem_encrypt: MemEncrypt | null;
+    restricted_pools: { base: string; nslabs: number; source: string }[];
+    messages_dropped: number;
     messages: {
       file: string;
       line: number;
+      line_end: number;
       kind: string;
+      format: string;
       device: string | null;
       size: number | null;
       total: number | null;
       used: number | null;
+      event: number | null;
       cause: string | null;
+      size_helps: boolean | null;
       explanation: string | null;
       text: string;
     }[];
@@ -152,7 +183,7 @@ export interface TextReport {
 /** What the inputs held: traces, logs, both, or neither. */
 export function inputKind(an: TraceAnalyzer): TextReport['input']['kind'] {
   const hasTrace = an.traceFiles > 0;
-  const hasLog = an.logFiles > 0 || an.logEntries.length > 0;
+  const hasLog = an.logFiles > 0 || an.log.entries.length > 0;
   return hasTrace && hasLog && an.logFiles > 0 ? 'trace+log' : hasTrace ? 'trace' : hasLog ? 'log' : 'none';
 }
 
@@ -166,6 +197,7 @@ export function buildReport(r: TextAnalysis): TextReport {
   const g = an.ensureGeometry();
   const anchored = g.base !== null;
   const hasTrace = an.traceFiles > 0;
+  const book = an.log;
   const kind = inputKind(an);
   const followed = bouncedMaps + failedMaps > 0;
   const events = an.level.lockProbes
@@ -236,9 +268,9 @@ export function buildReport(r: TextAnalysis): TextReport {
     const parts = Object.entries(fails).map(([k, v]) => `${v} ${k}`);
     conclusions.push(`${failedMaps} map(s) failed: ${parts.join(', ')}.`);
   }
-  if (an.fullMessages > 0 && hasTrace && failedMaps > an.fullMessages) {
+  if (book.fullMessages > 0 && hasTrace && failedMaps > book.fullMessages) {
     conclusions.push(
-      `The log shows ${an.fullMessages} "buffer is full" message(s) for ${failedMaps} failed maps: DMA_ATTR_NO_WARN (NVMe scatterlists) and the rate limit (10 per 5 s) hide the others.`,
+      `The log shows ${book.fullMessages} "buffer is full" message(s) for ${failedMaps} failed maps: DMA_ATTR_NO_WARN (NVMe scatterlists) and the rate limit (10 per 5 s) hide the others.`,
     );
   }
   let sizing: TextReport['sizing'] = null;
@@ -260,14 +292,10 @@ export function buildReport(r: TextAnalysis): TextReport {
   } else if (r.sizingNote && hasTrace) {
     conclusions.push(`Sizing: ${r.sizingNote}.`);
   }
-  if (an.facts.memEncrypt) {
-    conclusions.push(
-      'Memory encryption is active (a confidential guest: SEV, TDX, CCA): every streaming DMA mapping bounces through the pool, which the kernel sizes at 6 % of RAM (64 MiB ... 1 GiB) unless swiotlb= says otherwise.',
-    );
-  }
-  const tooBigLog = an.tooBig;
+  const tooBigLog = book.tooBig;
   if (tooBigLog > 0)
     conclusions.push(`${tooBigLog} logged request(s) are above the 256 KiB ceiling (128 slots): no swiotlb= size can satisfy them.`);
+  conclusions.push(...book.conclusions());
   if (hasTrace && bouncedMaps > 0 && released === 0) {
     conclusions.push('The trace has maps but no unmaps: occupancy only grows here; it may have been cut short.');
   }
@@ -275,31 +303,11 @@ export function buildReport(r: TextAnalysis): TextReport {
   // no slot ever held: no moment of the peak
   const peak = b.peak ?? 0;
   const peakAt = peak > 0 && b.peakAt ? { file: b.peakAt.file, line: b.peakAt.line, time: b.peakAt.time } : { file: '', line: 0, time: 0 };
-  const ds = an.devices.map((d) => {
-    const t = b.device(d.id) ?? new Tally();
-    return {
-      name: d.name,
-      driver: d.driver || null,
-      maps: t.maps,
-      bounced: t.bounced,
-      direct: t.direct,
-      failed: t.failed + t.hangs,
-      unmaps: t.unmaps,
-      syncs: t.syncs,
-      bounce_attempts: d.bounceAttempts,
-      forced: d.forced,
-      beyond_dma_mask: d.beyondMask,
-      within_dma_mask: d.withinMask,
-      dma_mask: d.dmaMask >= 0 ? maskHex(d.dmaMask) : null,
-      min_align_mask: d.minAlignMask >= 0 ? hexAddr(d.minAlignMask) : null,
-      min_align_source: d.minAlignSource,
-      // every map asked for, failed ones too
-      bytes_mapped: t.bytesMapped + t.bytesFailed,
-      bytes_bounced: t.bytesBounced,
-      peak_live_slots: t.peakLiveSlots,
-      largest_map: t.largestMap,
-    };
-  });
+  const logDevices = new Map(book.deviceList().map((d) => [d.name, d]));
+  const ds: TextReport['devices'] = an.devices.map((d) => deviceRow(d.name, d, b.device(d.id), logDevices.get(d.name) ?? null));
+  // devices only the log names
+  const traced = new Set(ds.map((d) => d.name));
+  for (const ld of logDevices.values()) if (!traced.has(ld.name)) ds.push(deviceRow(ld.name, undefined, undefined, ld));
   for (const d of an.devices) {
     if (d.withinMask > 0 && d.forced === 0 && d.bounceAttempts > 0) {
       conclusions.push(
@@ -319,6 +327,8 @@ export function buildReport(r: TextAnalysis): TextReport {
       title: g.profile.title,
       source: g.profileSource,
       ...(g.profileNote ? { note: g.profileNote } : {}),
+      release: an.facts.release ?? null,
+      release_source: an.facts.release !== undefined ? (an.facts.releaseAt ?? null) : null,
     },
     platform: {
       name: an.options.platform ?? null,
@@ -400,24 +410,38 @@ export function buildReport(r: TextAnalysis): TextReport {
     sizing_note: r.sizingNote,
     log: {
       lines: an.logLines,
-      full_messages: an.fullMessages,
+      full_messages: book.fullMessages,
       too_big: tooBigLog,
-      overflow_messages: an.overflowMessages,
-      out_of_space_messages: an.logEntries.filter((e) => e.msg.kind === 'out-of-space').length,
-      suppressed: an.suppressedMessages,
-      messages: an.logEntries
-        .filter((e) => !['cmdline', 'version', 'cpus', 'pci-dma'].includes(e.msg.kind))
+      overflow_messages: book.overflowMessages,
+      out_of_space_messages: book.outOfSpaceMessages,
+      suppressed: book.suppressed,
+      failures: book.failures,
+      by_cause: Object.fromEntries([...book.byCause.entries()].sort((x, y) => y[1] - x[1])),
+      no_size_helps: book.noSizeHelps,
+      mask_limited: book.maskLimited,
+      bounce_beyond_mask: book.bounceBeyondMask,
+      coherent_failures: book.coherentFailures,
+      coherent_messages: book.coherentMessages,
+      mem_encrypt: book.memEncrypt,
+      restricted_pools: book.restrictedPools.map((p) => ({ ...p })),
+      messages_dropped: book.dropped,
+      messages: book.entries
+        .filter((e) => !REPORT_SKIPS.has(e.msg.kind))
         .slice(0, 500)
         .map((e) => ({
           file: e.file,
           line: e.msg.line,
+          line_end: e.msg.endLine ?? e.msg.line,
           kind: e.msg.kind,
+          format: e.msg.format,
           device: e.msg.device ?? null,
           size: e.msg.size ?? null,
           total: e.msg.total ?? null,
           used: e.msg.used ?? null,
-          cause: e.explanation?.cause ?? null,
-          explanation: e.explanation?.text ?? null,
+          event: e.event,
+          cause: e.cause,
+          size_helps: e.sizeHelps,
+          explanation: e.explanation,
           text: e.msg.text,
         })),
     },
@@ -425,6 +449,41 @@ export function buildReport(r: TextAnalysis): TextReport {
     conclusions,
     diagnostics: [...an.diagnostics],
     diagnostics_dropped: an.diagnosticsDropped,
+  };
+}
+
+/** Log lines that are facts about the machine or frames of a WARN report, not messages to list. */
+const REPORT_SKIPS = new Set(['cmdline', 'version', 'uname', 'cpus', 'pci-dma', 'cut-here', 'warn-cpu', 'hardware', 'end-trace']);
+
+/** A device's row: the trace's figures (zero when only the log names it) and what the log says of it. */
+function deviceRow(
+  name: string,
+  d: DeviceEvidence | undefined,
+  t: Tally | undefined,
+  log: LogDevice | null,
+): TextReport['devices'][number] {
+  return {
+    name,
+    driver: d?.driver || log?.driver || null,
+    maps: t?.maps ?? 0,
+    bounced: t?.bounced ?? 0,
+    direct: t?.direct ?? 0,
+    failed: t ? t.failed + t.hangs : 0,
+    unmaps: t?.unmaps ?? 0,
+    syncs: t?.syncs ?? 0,
+    bounce_attempts: d?.bounceAttempts ?? 0,
+    forced: d?.forced ?? 0,
+    beyond_dma_mask: d?.beyondMask ?? 0,
+    within_dma_mask: d?.withinMask ?? 0,
+    dma_mask: d && d.dmaMask >= 0 ? maskHex(d.dmaMask) : (log?.dma_mask ?? null),
+    min_align_mask: d && d.minAlignMask >= 0 ? hexAddr(d.minAlignMask) : null,
+    min_align_source: d?.minAlignSource ?? 'unknown',
+    // every map asked for, failed ones too
+    bytes_mapped: t ? t.bytesMapped + t.bytesFailed : 0,
+    bytes_bounced: t?.bytesBounced ?? 0,
+    peak_live_slots: t?.peakLiveSlots ?? 0,
+    largest_map: t?.largestMap ?? 0,
+    log,
   };
 }
 
@@ -452,6 +511,7 @@ export function formatReport(rep: TextReport): string {
   out.push(`  input           ${rep.input.kind}; events: ${rep.input.events}${rep.input.clock ? `; clock: ${rep.input.clock}` : ''}`);
   out.push(`  kernel profile  ${rep.kernel.profile}: ${rep.kernel.title} [from ${rep.kernel.source}]`);
   if (rep.kernel.note) out.push(`                  note: ${rep.kernel.note}`);
+  if (rep.kernel.release) out.push(`  kernel          ${rep.kernel.release} [from ${rep.kernel.release_source}]`);
   if (rep.platform.name) out.push(`  platform        ${rep.platform.name} (${rep.platform.note})`);
   out.push(
     `  pool            ${p.nslabs} slots (${formatBytes(p.bytes)}) at ${p.base ?? 'an unknown address'}, ${p.nareas} area${p.nareas === 1 ? '' : 's'} of ${p.area_nslabs} slots`,

@@ -17,6 +17,7 @@ import { census } from './census';
 import { EventParser } from './events';
 import { EventLine, parseEventLine } from './ftrace';
 import { KernelLogParser, releaseOf } from './klog';
+import type { LogLineJoiner } from './klogLines';
 import { type EncodedBlock, RecordDecoder } from './records';
 
 export type { InputFile };
@@ -95,6 +96,8 @@ function feed(
 class TextFeeder implements ByteLineSink {
   private readonly ev = new EventLine();
   private unrecognized = 0;
+  /** Logs go through the pre-pass that unquotes and rejoins wrapped lines (klogLines.ts). */
+  private readonly reader: LogLineJoiner | null;
   lines = 0;
   events = 0;
   messages = 0;
@@ -104,20 +107,37 @@ class TextFeeder implements ByteLineSink {
     private readonly parser: EventParser,
     private readonly klog: KernelLogParser,
     private readonly role: 'trace' | 'log',
-  ) {}
+  ) {
+    this.reader =
+      role === 'log'
+        ? klog.reader((m) => {
+            this.messages++;
+            this.an.logMessage(m);
+          })
+        : null;
+  }
 
   line(b: Buffer, s: number, e: number, lineNo: number): void {
     this.lines++;
     const ev = this.ev;
     if (parseEventLine(b, s, e, ev)) {
+      this.reader?.flush();
       this.events++;
       this.parser.parse(b, ev, lineNo);
       return;
     }
     let i = s;
     while (i < e && (b[i] === 32 || b[i] === 9)) i++;
-    if (i >= e) return;
+    if (i >= e) {
+      this.reader?.flush();
+      return;
+    }
     this.text(b.toString('utf8', i, Math.min(e, i + 4096)), lineNo);
+  }
+
+  /** The end of the file: the last pending log line. */
+  end(): void {
+    this.reader?.end();
   }
 
   /** A line that is not an event: a header, a marker, a kernel log message, or garbage. */
@@ -125,6 +145,7 @@ class TextFeeder implements ByteLineSink {
     const text = raw.trimStart();
     if (text === '') return;
     if (text.startsWith('#')) {
+      this.reader?.flush();
       const p = /#P:(\d+)/.exec(text);
       if (p && this.an.facts.traceCpus === undefined) {
         this.an.facts.traceCpus = Number(p[1]);
@@ -144,6 +165,10 @@ class TextFeeder implements ByteLineSink {
       return;
     }
     if (/^(version = \d|CPU \d+ is empty|#{3,} CPU \d+ buffer started)/.test(text)) return;
+    if (this.reader) {
+      this.reader.push(text, lineNo);
+      return;
+    }
     const msg = this.klog.parse(text, lineNo);
     if (msg) {
       this.messages++;
@@ -354,6 +379,7 @@ export async function analyzeText(given: readonly string[] | readonly InputFile[
     }
   };
   for (const f of inputs) if (f.role !== 'trace' && f.role !== 'log' && f.role !== 'ignore') await readMeta(an, f);
+  for (const f of inputs) if (f.skipped) an.diag(0, `skipped: ${f.skipped}`, 'warning', f.label);
   for (const f of logs) {
     an.file = f.label;
     an.logFiles++;
@@ -366,6 +392,7 @@ export async function analyzeText(given: readonly string[] | readonly InputFile[
       () => {},
       (line, msg) => an.diag(line, msg, 'error'),
     );
+    feeder.end();
     for (const [dev, drv] of klog.drivers) if (!an.drivers.has(dev)) an.drivers.set(dev, drv);
     an.logLines += f.lines;
     if (f.lines === 0) an.diag(0, 'empty file', 'warning', f.label);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { explainLogLines } from '../../src/trace/explainLine';
+import { explainAnalysedLine, explainLogLine, explainLogLines } from '../../src/trace/explainLine';
+import { analyzeText } from '../../src/trace/run';
 
 const LOGS = path.join(__dirname, '..', 'fixtures', 'logs');
 
@@ -44,4 +45,74 @@ test('the pool line at boot, and lines that are not swiotlb messages', () => {
   assert.match(e?.title ?? '', /at 0x6e42a000: 32768 slots \(64 MiB\)/);
   assert.equal(explainLogLines(['[    1.0] usb 1-1: new high-speed USB device', '']), null);
   assert.equal(explainLogLines([]), null);
+});
+
+/** The issue-14 neighbourhood: a failure, dma-direct's overflow report of it, its WARN, then another device. */
+const NEIGHBOURHOOD = [
+  '[  100.100000] usb 2-1: new SuperSpeed USB device',
+  '[  100.200001] nvme 0000:01:00.0: swiotlb buffer is full (sz: 536576 bytes), total 32768 (slots), used 32768 (slots)',
+  '[  100.200002] nvme 0000:01:00.0: overflow 0x000000040000000+536576 of DMA mask 7ffffffff bus mask 3fffffff',
+  '[  100.200003] ------------[ cut here ]------------',
+  '[  100.200004] WARNING: CPU: 1 PID: 749 at kernel/dma/direct.c:35 report_addr+0x3e/0x70',
+  '[  100.300000] ahci 0000:00:1f.2: swiotlb buffer is full (sz: 4096 bytes), total 32768 (slots), used 32768 (slots)',
+];
+
+test("an overflow line right after the same device's failure is that failure, beyond the bus limit only", () => {
+  const e = explainLogLine(NEIGHBOURHOOD, 3);
+  assert.equal(e?.kind, 'overflow');
+  assert.equal(e?.logCause, 'too-big');
+  assert.equal(e?.cause, 'too-big');
+  assert.equal(e?.sizeHelps, false);
+  assert.match(
+    e?.title ?? '',
+    /nvme 0000:01:00\.0 mapped 0x40000000 \(536576 bytes\) beyond its bus limit 0x3fffffff \(it is within the DMA mask 0x7ffffffff/,
+  );
+  assert.doesNotMatch(`${e?.title} ${e?.text}`, /no swiotlb pool|beyond its DMA mask/);
+  assert.deepEqual(e?.eventLines, [2, 3, 4, 5]);
+  // alone, the same line is a device limited by the bus, with no bounce seen
+  const alone = explainLogLine([NEIGHBOURHOOD[2] as string], 1);
+  assert.equal(alone?.logCause, 'mask-limited');
+  assert.match(alone?.text ?? '', /no bounce buffer was got for it/);
+});
+
+test("a WARNING line explains its own report, not the next device's line", () => {
+  const e = explainLogLine(NEIGHBOURHOOD, 5);
+  assert.equal(e?.kind, 'warn');
+  assert.equal(e?.device, '0000:01:00.0');
+  assert.match(
+    e?.text ?? '',
+    /WARN report \(at kernel\/dma\/direct\.c:35 report_addr\+0x3e\/0x70\) of nvme 0000:01:00\.0's failed map \(too-big\)/,
+  );
+  // what the editor gives today: the selected line and the next
+  const sel = explainLogLines(NEIGHBOURHOOD.slice(4));
+  assert.equal(sel?.kind, 'warn');
+  assert.equal(sel?.line, 1);
+  assert.match(sel?.text ?? '', /dma-direct's WARN for a buffer beyond a device's DMA mask/);
+  assert.equal(explainLogLine(NEIGHBOURHOOD, 6)?.device, '0000:00:1f.2');
+  assert.equal(explainLogLine(NEIGHBOURHOOD, 1), null);
+});
+
+test('any line of a wrapped message explains the whole message, from its first line', () => {
+  const lines = [
+    '>>> [  37.486584] udl 2-1.2:1.0: swiotlb buffer is full (sz: 536576 bytes),',
+    '>>> total 32768 (slots), used 1536 (slots)',
+    '>>> [  37.486591] udl 2-1.2:1.0: overflow 0x000000011a47d000+536576 of DMA',
+    '>>> mask ffffffff bus mask 0',
+  ];
+  const e = explainLogLine(lines, 2);
+  assert.deepEqual([e?.kind, e?.line, e?.endLine, e?.logCause], ['full', 1, 2, 'too-big']);
+  assert.match(e?.text ?? '', /The overflow line that follows is dma-direct reporting this same map/);
+  const o = explainLogLine(lines, 4);
+  assert.deepEqual([o?.kind, o?.line, o?.endLine, o?.logCause], ['overflow', 3, 4, 'too-big']);
+  assert.match(o?.title ?? '', /beyond its DMA mask 0xffffffff$/);
+});
+
+test("from an analysis' reading of the whole log: the same explanation, the file's own line numbers", async () => {
+  const file = path.join(__dirname, '..', 'fixtures', 'logs-real', '19-udl-prime-import-wrapped-default-pool.log');
+  const an = (await analyzeText([file])).analyzer;
+  const e = explainAnalysedLine(an.log, file, 4);
+  assert.deepEqual([e?.kind, e?.line, e?.endLine, e?.logCause], ['overflow', 3, 4, 'too-big']);
+  assert.deepEqual(e?.eventLines, [1, 3, 5, 6, 8, 10]);
+  assert.equal(explainAnalysedLine(an.log, file, 200), null);
+  assert.equal(explainAnalysedLine(an.log, 'other.log', 4), null);
 });

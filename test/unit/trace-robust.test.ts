@@ -12,6 +12,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { EventKind } from '../../src/analysis/codes';
 import { EventTable } from '../../src/analysis/eventTable';
+import { InputFormatError } from '../../src/io/textCheck';
 import { buildReport, type TextReport } from '../../src/trace/report';
 import { analyzeText } from '../../src/trace/run';
 
@@ -74,9 +75,19 @@ describe('bad input', () => {
       bytes[i] = x >>> 24;
     }
     fs.writeFileSync(f, bytes);
-    const r = await analyze(f);
-    assert.equal(r.counts.maps, 0);
-    assert.ok(r.diagnostics.some((d) => /no trace events and no swiotlb kernel messages/.test(d.message)));
+    // given by name it is refused with the reason, not shown as an empty kernel log
+    await assert.rejects(analyze(f), (e: Error) => e instanceof InputFormatError && /not text: \d+ NUL or control bytes/.test(e.message));
+    // inside a capture folder it is skipped, said, and the rest is read
+    const dir = path.join(tmp, 'garbage-capture');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'garbage.bin'), bytes);
+    fs.writeFileSync(
+      path.join(dir, 'dmesg.txt'),
+      'nvme 0000:00:04.0: swiotlb buffer is full (sz: 4096 bytes), total 512 (slots), used 512 (slots)\n',
+    );
+    const r = await analyze(dir);
+    assert.equal(r.log.full_messages, 1);
+    assert.ok(r.diagnostics.some((d) => d.file.endsWith('garbage.bin') && /skipped: not text/.test(d.message)));
   });
 
   test('garbage, truncated lines and a 10 MB line inside a trace: diagnostics with line numbers, the rest analysed', async () => {
