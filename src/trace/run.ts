@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { type ByteLineSink, ByteLineSplitter, DEFAULT_MAX_LINE_BYTES } from '../io/lineBytes';
 import { isTarHeader, readTar } from '../io/tar';
+import { isTraceDat, type TraceDatInfo, traceDatText } from '../io/traceDat';
 import { IO_TLB_SEGSIZE } from '../model/constants';
 import { type AnalyzerOptions, TraceAnalyzer, type TraceLevel, type WhatIfPool } from './analyzer';
 
@@ -39,6 +40,8 @@ export interface InputFile extends Source {
   lines: number;
   /** The beginning of a trace (to see which events it holds). */
   head?: Buffer;
+  /** trace-cmd's binary trace.dat: its lines come from io/traceDat. */
+  traceDat?: true;
 }
 
 /** Parsing big traces in worker threads (see records.ts). */
@@ -257,6 +260,17 @@ async function expand(paths: readonly string[]): Promise<InputFile[]> {
 
 async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
   const { head, gz } = await readHeadOfFile(file, HEAD_BYTES);
+  if (!gz && isTraceDat(head)) {
+    // the head (for census) is the beginning of its text; problems are reported when it is read
+    const parts: Buffer[] = [];
+    let n = 0;
+    for await (const c of traceDatText(file, { onDiag: () => {} })) {
+      parts.push(c);
+      n += c.length;
+      if (n >= HEAD_BYTES) break;
+    }
+    return [{ label: file, file, bytes, role: 'trace', lines: 0, head: Buffer.concat(parts).subarray(0, HEAD_BYTES), traceDat: true }];
+  }
   if (head.length >= 512 && isTarHeader(head.subarray(0, 512))) {
     // the entries' heads and roles come from one pass over the archive
     const entries: InputFile[] = [];
@@ -295,11 +309,18 @@ async function feed(
   signal: AbortSignal | undefined,
   onBytes: (n: number) => void,
   onDamage?: (line: number, message: string) => void,
+  onTraceDat?: (info: TraceDatInfo) => void,
 ): Promise<number> {
   const sp = new ByteLineSplitter(sink, DEFAULT_MAX_LINE_BYTES);
   const check = () => {
     if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
   };
+  if (f.traceDat) {
+    const onDiag = (m: string) => onDamage?.(sp.lineNo, m);
+    for await (const c of traceDatText(f.file, { onDiag, ...(onTraceDat ? { onInfo: onTraceDat } : {}), ...(signal ? { signal } : {}) })) sp.push(c);
+    onBytes(f.bytes);
+    return sp.end();
+  }
   if (f.entry === undefined) {
     try {
       for await (const c of fileChunks(f.file)) {
@@ -680,10 +701,17 @@ async function passTraces(
     const events0 = an.traceEvents;
     const damage = (line: number, msg: string) => an.diag(line, msg, 'error');
     const workers = opts.parseWorkers === undefined ? defaultWorkers() : opts.parseWorkers;
-    if (workers && workers.count > 0 && f.entry === undefined && f.bytes >= (workers.minBytes ?? PARALLEL_MIN_BYTES)) {
+    if (workers && workers.count > 0 && f.entry === undefined && !f.traceDat && f.bytes >= (workers.minBytes ?? PARALLEL_MIN_BYTES)) {
       f.lines = await feedParallel(f, an, parser, feeder, workers, opts.signal, progress, damage);
     } else {
-      f.lines = await feed(f, feeder, opts.signal, progress, damage);
+      f.lines = await feed(f, feeder, opts.signal, progress, damage, (info) => {
+        // the traced machine's kernel release, from trace.dat's uname option
+        const release = info.uname?.split(/\s+/)[2];
+        if (release && an.facts.release === undefined) {
+          an.facts.release = releaseOf(release, '');
+          an.facts.releaseAt = `trace.dat uname "${info.uname}" (${f.label})`;
+        }
+      });
     }
     an.lines += f.lines;
     an.endFile();
