@@ -26,7 +26,8 @@ grep -v '^#' /probes.txt | grep -v '^$' | while read -r l; do echo "$l" >>$T/kpr
 cat $T/kprobe_events >$O/kprobe_events.txt
 mkdir $I
 echo 0 >$I/tracing_on
-echo counter >$I/trace_clock
+CLOCK=$(cat /clock.txt)
+echo $CLOCK >$I/trace_clock
 echo 0 >$I/options/overwrite
 echo 16384 >$I/buffer_size_kb
 TCE=""; PE=""
@@ -40,8 +41,8 @@ echo "trace-cmd:$TCE perf:$PE" >$O/events_used.txt
 for e in $T/events/swiotlb/swiotlb_bounced $T/events/dma/* $T/events/swt/*; do [ -f $e/format ] && { echo "== $e"; cat $e/format; }; done >$O/event_formats.txt
 # trace-cmd stores /proc/kallsyms (megabytes) in every trace.dat: an empty one keeps the files small
 : >/tmp/no-kallsyms; mount -o bind /tmp/no-kallsyms /proc/kallsyms 2>>$O/insmod.err
-# trace-cmd: trace file version 7, zstd, the same counter clock (one global order of all CPUs' events)
-trace-cmd record -C counter -b 16384 --file-version 7 --compression zstd $TCE -o $O/trace.dat >$O/trace-cmd.log 2>&1 &
+# trace-cmd: trace file version 7, zstd, the same clock as the text (counter: one global order of all CPUs' events)
+trace-cmd record -C $CLOCK -b 16384 --file-version 7 --compression zstd $TCE -o $O/trace.dat >$O/trace-cmd.log 2>&1 &
 TC=$!
 perf record -a -m 1024 $PE -o $O/perf.data >$O/perf.log 2>&1 &
 PF=$!

@@ -6,7 +6,8 @@
 # usage: record.sh 6.1|6.12 OUTDIR "<kernel command line>"
 # Needs (Debian): qemu-system-x86 busybox-static cpio kmod gcc libc6-dev trace-cmd linux-perf, and the
 # kernel lab (../shared/tools/kernel-lab, kernel-lab-6.12: its README says how its kernel is fetched).
-# Environment: KERNEL_LAB / KERNEL_LAB_612 (the labs), WORK (scratch), KROOT (6.12: the unpacked .deb).
+# Environment: KERNEL_LAB / KERNEL_LAB_612 (the labs), WORK (scratch), KROOT (6.12: the unpacked .deb),
+# CLOCK (the trace clock of the text and of trace-cmd: counter by default, or local, global, ...).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -34,7 +35,8 @@ P
   export KVER=6.12.117+deb13-amd64
   export KROOT=${KROOT:-$WORK/root}
   KERNEL=$KROOT/boot/vmlinuz-$KVER
-  echo 'r:swt/map_rret swiotlb_tbl_map_single ret=$retval:x64' >"$WORK/probes.txt"
+  # the pool start (as the capture script reads it), and a kretprobe whose fields are only rendered
+  printf '%s\n' 'p:swt/pool_base swiotlb_tbl_map_single pool=@io_tlb_default_mem:x64' 'r:swt/map_rret swiotlb_tbl_map_single ret=$retval:x64' >"$WORK/probes.txt"
   printf '%s\n' swiotlb/swiotlb_bounced dma swt >"$WORK/events.txt"
   echo "virtio_blk" >"$WORK/premods.txt"
   ;;
@@ -55,7 +57,8 @@ for lib in $(ldd /usr/bin/trace-cmd /usr/bin/perf | awk '$3 ~ /^\// {print $3} $
 done
 cp -L /lib64/ld-linux-x86-64.so.2 "$X/lib64/"
 cp "$HERE/init.sh" "$X/init"; chmod +x "$X/init"
-cp "$HERE/workload.sh" "$WORK/probes.txt" "$WORK/events.txt" "$WORK/premods.txt" "$X/"
+echo "${CLOCK:-counter}" >"$WORK/clock.txt"
+cp "$HERE/workload.sh" "$WORK/clock.txt" "$WORK/probes.txt" "$WORK/events.txt" "$WORK/premods.txt" "$X/"
 (cd "$X" && find . | cpio -o -H newc --quiet | gzip -1) >"$WORK/extra.cpio.gz"
 cat "$WORK/lab.cpio.gz" "$WORK/extra.cpio.gz" >"$WORK/ktr.cpio.gz"
 rm -rf "$X"

@@ -11,3 +11,9 @@ for d in /dev/nvme0n1 /dev/sda; do
   snap "$d parallel 1M"
   for c in 0 1; do dd if=$d of=/dev/null bs=1M count=2 skip=$((c*8)) iflag=direct 2>&1 | tail -1 & done; wait
 done
+snap "both disks 4 x 1M at once"
+for c in 0 1; do
+  dd if=/dev/nvme0n1 of=/dev/null bs=1M count=2 skip=$((c*8)) iflag=direct 2>&1 | tail -1 &
+  dd if=/dev/sda of=/dev/null bs=1M count=2 skip=$((c*8)) iflag=direct 2>&1 | tail -1 &
+done
+wait

@@ -12,7 +12,7 @@
 import { open } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
-import { type EventFormat, type RawRecord, genericBody, parseFormat, parseHeaderFields } from './traceFormat';
+import { type EventFormat, genericBody, parseFormat, parseHeaderFields, type RawRecord } from './traceFormat';
 
 const MAGIC = [0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67]; // \x17\x08Dtracing
 
@@ -72,7 +72,8 @@ class FileSource {
 
   /** Exactly `n` bytes at `pos` (a fresh copy), or Damaged. */
   async exact(pos: number, n: number, what: string): Promise<Buffer> {
-    if (n < 0 || n > META_MAX || pos + n > this.size) throw new Damaged(`${what} at offset ${pos} (${n} bytes) runs past the end of the file (${this.size} bytes)`);
+    if (n < 0 || n > META_MAX || pos + n > this.size)
+      throw new Damaged(`${what} at offset ${pos} (${n} bytes) runs past the end of the file (${this.size} bytes)`);
     if (n <= 64 << 10) return Buffer.from(await this.read(pos, n));
     const b = Buffer.alloc(n);
     const { bytesRead } = await this.fh.read(b, 0, n, pos);
@@ -172,13 +173,15 @@ async function readMeta(src: FileSource, diag: (m: string) => void): Promise<Met
   const z = head.indexOf(0, 10);
   if (z < 0 || z + 7 > head.length) throw new Damaged('the file header is cut short');
   const version = Number(head.toString('latin1', 10, z));
-  if (version !== 6 && version !== 7) throw new Damaged(`trace.dat file version "${head.toString('latin1', 10, z)}" is not supported (6 and 7 are)`);
+  if (version !== 6 && version !== 7)
+    throw new Damaged(`trace.dat file version "${head.toString('latin1', 10, z)}" is not supported (6 and 7 are)`);
   const little = head[z + 1] === 0;
   const longSize = head[z + 2] as number;
   const c0 = new Cursor(head, little, 0, 'the file header');
   c0.pos = z + 3;
   const pageSize = c0.u32();
-  if (pageSize < 256 || pageSize > 1 << 20 || (pageSize & (pageSize - 1)) !== 0) throw new Damaged(`page size ${pageSize} at offset ${z + 3} is not a power of two`);
+  if (pageSize < 256 || pageSize > 1 << 20 || (pageSize & (pageSize - 1)) !== 0)
+    throw new Damaged(`page size ${pageSize} at offset ${z + 3} is not a power of two`);
   const meta: Meta = {
     little,
     longSize,
@@ -214,7 +217,8 @@ function readHeaderInfo(c: Cursor, meta: Meta): void {
       const commit = f.get('commit');
       const data = f.get('data');
       if (ts && commit && data) meta.page = { ts, commit, data: data.offset };
-    } else if (name !== 'header_event') throw new Damaged(`expected header_page/header_event, found "${name.slice(0, 20)}" at ${c.where()}`);
+    } else if (name !== 'header_event')
+      throw new Damaged(`expected header_page/header_event, found "${name.slice(0, 20)}" at ${c.where()}`);
   }
 }
 
@@ -250,7 +254,12 @@ function clockOf(text: string): string {
   return (m ? (m[1] as string) : text.trim().split(/\s+/)[0]) || 'local';
 }
 
-function readOption(id: number, data: Cursor, meta: Meta, buffers: { name: string; clock: string; offset: number; cpus: CpuData[] }[]): void {
+function readOption(
+  id: number,
+  data: Cursor,
+  meta: Meta,
+  buffers: { name: string; clock: string; offset: number; cpus: CpuData[] }[],
+): void {
   const str = () => data.b.toString('latin1', 0, data.b.indexOf(0) < 0 ? data.b.length : data.b.indexOf(0));
   switch (id) {
     case 3: {
@@ -260,7 +269,8 @@ function readOption(id: number, data: Cursor, meta: Meta, buffers: { name: strin
       if (meta.version === 7) {
         const clock = data.cstr();
         // trace-cmd 3.x writes the sub-buffer size before the CPU count
-        if (data.left >= 8 && data.left === 8 + 20 * (meta.little ? data.b.readUInt32LE(data.pos + 4) : data.b.readUInt32BE(data.pos + 4))) data.u32();
+        if (data.left >= 8 && data.left === 8 + 20 * (meta.little ? data.b.readUInt32LE(data.pos + 4) : data.b.readUInt32BE(data.pos + 4)))
+          data.u32();
         const n = data.u32();
         const cpus: CpuData[] = [];
         for (let k = 0; k < n && k < 8192; k++) cpus.push({ cpu: data.u32(), offset: data.u64(), size: data.u64() });
@@ -358,7 +368,8 @@ async function readV6(src: FileSource, meta: Meta, pos: number, diag: (m: string
     meta.latency = { offset: pos, size: src.size - pos };
     return;
   }
-  if (!label.startsWith('flyrecord')) throw new Damaged(`expected "flyrecord" at offset ${pos - 10}, found "${label.replace(/[^\x20-\x7e]/g, '?')}"`);
+  if (!label.startsWith('flyrecord'))
+    throw new Damaged(`expected "flyrecord" at offset ${pos - 10}, found "${label.replace(/[^\x20-\x7e]/g, '?')}"`);
   for (let k = 0; k < ncpu && k < 8192; k++) {
     const c = await at(16, `CPU ${k}'s data location`);
     meta.cpus.push({ cpu: k, offset: c.u64(), size: c.u64() });
@@ -390,7 +401,12 @@ async function readSection(src: FileSource, meta: Meta, offset: number, what: st
 }
 
 async function readV7(src: FileSource, meta: Meta, c0: Cursor, diag: (m: string) => void): Promise<void> {
-  const rest = new Cursor(await src.exact(c0.pos, Math.min(512, src.size - c0.pos), 'the file header'), meta.little, c0.pos, 'the file header');
+  const rest = new Cursor(
+    await src.exact(c0.pos, Math.min(512, src.size - c0.pos), 'the file header'),
+    meta.little,
+    c0.pos,
+    'the file header',
+  );
   meta.compression = rest.cstr();
   rest.cstr();
   let optOffset = rest.u64();
@@ -452,7 +468,9 @@ async function readV7(src: FileSource, meta: Meta, c0: Cursor, diag: (m: string)
       diag(e.message);
       meta.chunked = meta.compression !== 'none';
     }
-    for (const b of buffers) if (b !== top) diag(`the trace.dat holds the instance "${b.name}" too: only the ${top.name ? `"${top.name}"` : 'top-level'} buffer is read`);
+    for (const b of buffers)
+      if (b !== top)
+        diag(`the trace.dat holds the instance "${b.name}" too: only the ${top.name ? `"${top.name}"` : 'top-level'} buffer is read`);
   }
   if (meta.info.cpus === 0) meta.info.cpus = meta.cpus.length;
 }
@@ -519,7 +537,9 @@ class CpuReader {
         try {
           this.block = decompress(this.meta.compression, data, usize);
         } catch (e) {
-          this.diag(`CPU ${this.cpu.cpu}: the compressed chunk at file offset ${this.blockFile} does not decompress (${(e as Error).message}); skipped`);
+          this.diag(
+            `CPU ${this.cpu.cpu}: the compressed chunk at file offset ${this.blockFile} does not decompress (${(e as Error).message}); skipped`,
+          );
           this.block = Buffer.alloc(0);
         }
       } catch (e) {
@@ -640,7 +660,9 @@ class CpuReader {
         start = p;
       }
       if (len < 0 || start + len > this.pageEnd) {
-        this.diag(`${this.where()}: a record at byte ${this.pos - this.pageBase} of the page runs past its data; the rest of the page is skipped`);
+        this.diag(
+          `${this.where()}: a record at byte ${this.pos - this.pageBase} of the page runs past its data; the rest of the page is skipped`,
+        );
         this.pos = this.pageEnd;
         return false;
       }
@@ -705,22 +727,29 @@ class Printer {
 
   private time(ts: number): string {
     if (!this.ns) return String(ts);
-    const s = Math.floor(ts / 1e9);
-    const us = Math.floor((ts % 1e9) / 1e3);
-    return `${s}.${String(us).padStart(6, '0')}`;
+    // rounded to the microsecond, as the kernel's text and trace-cmd report print it
+    const usecs = Math.floor((ts + 500) / 1000);
+    return `${Math.floor(usecs / 1e6)}.${String(usecs % 1e6).padStart(6, '0')}`;
   }
 
   line(r: CpuReader): string | null {
     const m = this.meta;
     const b = r.data;
-    const rec: RawRecord = { data: b, view: new DataView(b.buffer, b.byteOffset, b.byteLength), start: r.recStart, end: r.recEnd, little: m.little };
+    const rec: RawRecord = {
+      data: b,
+      view: new DataView(b.buffer, b.byteOffset, b.byteLength),
+      start: r.recStart,
+      end: r.recEnd,
+      little: m.little,
+    };
     if (r.recEnd - r.recStart < this.typeField.offset + this.typeField.size) return null;
     const id = readNum(b, r.recStart + this.typeField.offset, this.typeField.size, m.little);
     const ev = m.formats.get(id);
     if (!ev) {
       const n = (this.unknownIds.get(id) ?? 0) + 1;
       this.unknownIds.set(id, n);
-      if (n === 1 && this.unknownIds.size <= 10) this.diag(`CPU ${r.cpu.cpu} page ${r.page}: a record of event id ${id}, which the file has no format for: skipped`);
+      if (n === 1 && this.unknownIds.size <= 10)
+        this.diag(`CPU ${r.cpu.cpu} page ${r.page}: a record of event id ${id}, which the file has no format for: skipped`);
       return null;
     }
     const pidRaw = readNum(b, r.recStart + this.pidField.offset, this.pidField.size, m.little);

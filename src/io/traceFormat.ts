@@ -198,7 +198,8 @@ interface Spec {
 
 function tokenize(src: string): string[] {
   const toks: string[] = [];
-  const re = /\s*(?:("(?:[^"\\]|\\.)*")|('(?:[^'\\]|\\.)*')|(0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*)|([A-Za-z_]\w*)|(->|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^~!?:,;(){}[\].<>=]))/y;
+  const re =
+    /\s*(?:("(?:[^"\\]|\\.)*")|('(?:[^'\\]|\\.)*')|(0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*)|([A-Za-z_]\w*)|(->|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^~!?:,;(){}[\].<>=]))/y;
   let m: RegExpExecArray | null;
   re.lastIndex = 0;
   let pos = 0;
@@ -212,8 +213,10 @@ function tokenize(src: string): string[] {
   return toks;
 }
 
-function unescape(lit: string): string {
-  return lit.slice(1, -1).replace(/\\(n|t|"|\\|'|0)/g, (_m, c: string) => ({ n: '\n', t: '\t', '"': '"', '\\': '\\', "'": "'", 0: '\0' })[c] as string);
+function unquote(lit: string): string {
+  return lit
+    .slice(1, -1)
+    .replace(/\\(n|t|"|\\|'|0)/g, (_m, c: string) => ({ n: '\n', t: '\t', '"': '"', '\\': '\\', "'": "'", 0: '\0' })[c] as string);
 }
 
 const TYPE_WORDS = new Set([
@@ -383,12 +386,12 @@ class PrintParser {
       return e;
     }
     if (t.startsWith('"')) {
-      let s = unescape(t);
-      while (this.peek()?.startsWith('"')) s += unescape(this.next());
+      let s = unquote(t);
+      while (this.peek()?.startsWith('"')) s += unquote(this.next());
       return () => s;
     }
     if (t.startsWith("'")) {
-      const c = BigInt(unescape(t).charCodeAt(0));
+      const c = BigInt(unquote(t).charCodeAt(0));
       return () => c;
     }
     if (/^\d/.test(t)) {
@@ -645,7 +648,14 @@ function parseSpecs(fmt: string): Spec[] {
     } else if (conv === 'p') {
       conv = 'p';
     }
-    out.push({ lit, flags: m[1] as string, width: m[2] === undefined || m[2] === '*' ? -1 : Number(m[2]), prec: m[3] === undefined || m[3] === '*' ? -1 : Number(m[3]), len: m[4] ?? '', conv });
+    out.push({
+      lit,
+      flags: m[1] as string,
+      width: m[2] === undefined || m[2] === '*' ? -1 : Number(m[2]),
+      prec: m[3] === undefined || m[3] === '*' ? -1 : Number(m[3]),
+      len: m[4] ?? '',
+      conv,
+    });
     lit = ext;
   }
   out.push({ lit: lit + fmt.slice(last), flags: '', width: -1, prec: -1, len: '', conv: '' });
@@ -675,7 +685,14 @@ function formatOne(spec: Spec, v: Value): string {
       return pad(`0x${BigInt.asUintN(64, toInt(v)).toString(16)}`, spec);
     default: {
       let x = toInt(v);
-      const bits = spec.len === 'll' || spec.len === 'L' || spec.len === 'l' || spec.len === 'z' || spec.len === 'j' || spec.len === 't' ? 64 : spec.len === 'h' ? 16 : spec.len === 'hh' ? 8 : 32;
+      const bits =
+        spec.len === 'll' || spec.len === 'L' || spec.len === 'l' || spec.len === 'z' || spec.len === 'j' || spec.len === 't'
+          ? 64
+          : spec.len === 'h'
+            ? 16
+            : spec.len === 'hh'
+              ? 8
+              : 32;
       let s: string;
       if (spec.conv === 'd' || spec.conv === 'i') {
         x = BigInt.asIntN(bits, x);
@@ -699,7 +716,7 @@ export function compilePrint(printFmt: string, ev: EventFormat): CompiledPrint {
   if (!toks[0]?.startsWith('"')) throw new Error('the print fmt does not start with a string');
   let fmt = '';
   let i = 0;
-  while (toks[i]?.startsWith('"')) fmt += unescape(toks[i++] as string);
+  while (toks[i]?.startsWith('"')) fmt += unquote(toks[i++] as string);
   const rest = toks.slice(i);
   if (rest[0] === ',') rest.shift();
   const p = new PrintParser(rest, ev);

@@ -688,7 +688,8 @@ export class EventParser {
   private arrayOf(b: Buffer, key: Buffer, s: number, e: number, into: Float64Array, failed: Uint8Array | null): number {
     let i = this.find(b, key, s, e);
     if (i < 0) return 0;
-    if (b[i] === 65 /* A */ && bytesAre(b, i, e, W.ARRAY)) return this.byteArray(b, i + W.ARRAY.length, e, key === K.lengths ? 4 : 8, into, failed, key);
+    if (b[i] === 65 /* A */ && bytesAre(b, i, e, W.ARRAY))
+      return this.byteArray(b, i + W.ARRAY.length, e, key === K.lengths ? 4 : 8, into, failed, key);
     if (b[i] !== 123 && b[i] !== 91) throw new BadText(`${key.toString('latin1')} is not an array`);
     i++;
     let n = 0;

@@ -40,8 +40,8 @@ export interface InputFile extends Source {
   lines: number;
   /** The beginning of a trace (to see which events it holds). */
   head?: Buffer;
-  /** trace-cmd's binary trace.dat: its lines come from io/traceDat. */
-  traceDat?: true;
+  /** trace-cmd's binary trace.dat: its lines come from io/traceDat ('gzip': cannot be read so). */
+  traceDat?: 'file' | 'gzip';
 }
 
 /** Parsing big traces in worker threads (see records.ts). */
@@ -260,7 +260,9 @@ async function expand(paths: readonly string[]): Promise<InputFile[]> {
 
 async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
   const { head, gz } = await readHeadOfFile(file, HEAD_BYTES);
-  if (!gz && isTraceDat(head)) {
+  if (isTraceDat(head)) {
+    // trace.dat is read at per-CPU offsets: not through gzip
+    if (gz) return [{ label: file, file, bytes, role: 'trace', lines: 0, head: Buffer.alloc(0), traceDat: 'gzip' }];
     // the head (for census) is the beginning of its text; problems are reported when it is read
     const parts: Buffer[] = [];
     let n = 0;
@@ -269,7 +271,7 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
       n += c.length;
       if (n >= HEAD_BYTES) break;
     }
-    return [{ label: file, file, bytes, role: 'trace', lines: 0, head: Buffer.concat(parts).subarray(0, HEAD_BYTES), traceDat: true }];
+    return [{ label: file, file, bytes, role: 'trace', lines: 0, head: Buffer.concat(parts).subarray(0, HEAD_BYTES), traceDat: 'file' }];
   }
   if (head.length >= 512 && isTarHeader(head.subarray(0, 512))) {
     // the entries' heads and roles come from one pass over the archive
@@ -316,8 +318,13 @@ async function feed(
     if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
   };
   if (f.traceDat) {
+    if (f.traceDat === 'gzip') {
+      onDamage?.(0, 'a gzip-compressed trace.dat: trace.dat is read at per-CPU offsets, so gunzip it first');
+      return 0;
+    }
     const onDiag = (m: string) => onDamage?.(sp.lineNo, m);
-    for await (const c of traceDatText(f.file, { onDiag, ...(onTraceDat ? { onInfo: onTraceDat } : {}), ...(signal ? { signal } : {}) })) sp.push(c);
+    for await (const c of traceDatText(f.file, { onDiag, ...(onTraceDat ? { onInfo: onTraceDat } : {}), ...(signal ? { signal } : {}) }))
+      sp.push(c);
     onBytes(f.bytes);
     return sp.end();
   }
