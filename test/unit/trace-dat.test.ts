@@ -216,10 +216,10 @@ function spec(version: 6 | 7, compression: 'none' | 'zlib' = 'none'): DatSpec {
     page({
       ts: 1_000_000_000,
       recs: [
-        { kind: 'data', delta: 1000, payload: bounced(42, '0000:00:03.0', 0x8409000, 4096, true) },
+        { kind: 'data', delta: 1600, payload: bounced(42, '0000:00:03.0', 0x8409000, 4096, true) }, // 1.0000016 s: rounds to 1.000002
         { kind: 'extend', delta: 2 ** 28 }, // 268.435456 ms later
         { kind: 'data', delta: 0, payload: sample(42, -5, 'abc') },
-        { kind: 'pad', delta: 3, bytes: 12 }, // a discarded record: its time still counts
+        { kind: 'pad', delta: 3000, bytes: 12 }, // a discarded record: its time still counts
         { kind: 'data', delta: 7, payload: bounced(0, '0000:00:04.0', 0x1000, 512, false), long: true },
         { kind: 'end' },
       ],
@@ -250,11 +250,11 @@ function spec(version: 6 | 7, compression: 'none' | 'zlib' = 'none'): DatSpec {
 
 const EXPECTED = [
   'cpus=2',
-  '             fio-42 [000] 1.000001: swiotlb_bounced: dev_name: 0000:00:03.0 dma_mask=ffffffff dev_addr=8409000 size=4096 FORCE',
+  '             fio-42 [000] 1.000002: swiotlb_bounced: dev_name: 0000:00:03.0 dma_mask=ffffffff dev_addr=8409000 size=4096 FORCE',
   'CPU:1 [LOST EVENTS]',
   '           <...>-7 [001] 1.100000: sample: delta=1 comm=zz',
-  '             fio-42 [000] 1.268436: sample: delta=-5 comm=abc',
-  '          <idle>-0 [000] 1.268436: swiotlb_bounced: dev_name: 0000:00:04.0 dma_mask=ffffffff dev_addr=1000 size=512 NORMAL',
+  '             fio-42 [000] 1.268437: sample: delta=-5 comm=abc',
+  '          <idle>-0 [000] 1.268440: swiotlb_bounced: dev_name: 0000:00:04.0 dma_mask=ffffffff dev_addr=1000 size=512 NORMAL',
   '           <...>-7 [001] 2.500000: sample: delta=2 comm=zz',
   'CPU:0 [LOST 17 EVENTS]',
   '              sh-43 [000] 3.000000: tracing_mark_write: PHASE x',
