@@ -44,8 +44,11 @@ for e in $T/events/swiotlb/swiotlb_bounced $T/events/dma/* $T/events/swt/*; do [
 # trace-cmd: trace file version 7, zstd, the same clock as the text (counter: one global order of all CPUs' events)
 trace-cmd record -C $CLOCK -b 16384 --file-version 7 --compression zstd $TCE -o $O/trace.dat >$O/trace-cmd.log 2>&1 &
 TC=$!
-perf record -a -m 1024 $PE -o $O/perf.data >$O/perf.log 2>&1 &
-PF=$!
+PF=""
+if [ -x /bin/perf ]; then
+  perf record -a -m 1024 $PE -o $O/perf.data >$O/perf.log 2>&1 &
+  PF=$!
+fi
 sleep 8
 echo 1 >$I/tracing_on
 snap start
@@ -53,8 +56,10 @@ sh /workload.sh >$O/workload.log 2>&1
 snap end
 echo 0 >$I/tracing_on
 sleep 2
-kill -INT $PF; kill -INT $TC
-wait $PF; wait $TC
+[ -n "$PF" ] && kill -INT $PF
+kill -INT $TC
+[ -n "$PF" ] && wait $PF
+wait $TC
 cp $I/trace $O/trace.txt
 for c in $I/per_cpu/cpu*; do echo "== $c"; cat $c/stats; done >$O/ring_stats.txt
 cat $T/kprobe_profile >$O/kprobe_profile.txt 2>/dev/null

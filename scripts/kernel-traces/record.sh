@@ -43,7 +43,8 @@ P
 *) echo "usage: record.sh 6.1|6.12 OUTDIR APPEND"; exit 2 ;;
 esac
 [ -e "$KERNEL" ] || { echo "record.sh: no kernel $KERNEL"; exit 2; }
-for t in trace-cmd perf qemu-system-x86_64 cpio gcc; do command -v $t >/dev/null || { echo "record.sh: missing $t"; exit 2; }; done
+for t in trace-cmd qemu-system-x86_64 cpio gcc; do command -v $t >/dev/null || { echo "record.sh: missing $t"; exit 2; }; done
+PERF=$(command -v perf || true)  # optional: without it, no perf.data
 gcc -O2 -static -o "$WORK/dio" "$LAB/dio.c"
 # the lab's initramfs (busybox, drivers, /scen, dio), then a second cpio archive with our /init,
 # trace-cmd, perf and the shared libraries they load (the kernel unpacks concatenated archives in order)
@@ -51,8 +52,8 @@ if [ "$WHICH" = 6.1 ]; then bash "$LAB/mkinitramfs.sh" "$HERE/init.sh" "$WORK/la
 else bash "$LAB/mkinitramfs.sh" "$HERE/init.sh" "$WORK/probes.txt" "$WORK/lab.cpio.gz" >/dev/null; fi
 X=$(mktemp -d "$WORK/extra.XXXX")
 mkdir -p "$X/bin" "$X/lib64" "$X/lib/x86_64-linux-gnu"
-cp /usr/bin/trace-cmd /usr/bin/perf "$X/bin/"
-for lib in $(ldd /usr/bin/trace-cmd /usr/bin/perf | awk '$3 ~ /^\// {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' | sort -u); do
+cp "$(command -v trace-cmd)" $PERF "$X/bin/"
+for lib in $(ldd "$(command -v trace-cmd)" $PERF | awk '$3 ~ /^\// {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' | sort -u); do
   cp -L "$lib" "$X/lib/x86_64-linux-gnu/"
 done
 cp -L /lib64/ld-linux-x86-64.so.2 "$X/lib64/"
@@ -68,14 +69,16 @@ INITRD="$WORK/ktr.cpio.gz" bash "$RUN" ktr 900 "$APPEND" -m 2G -smp 2 \
   -drive "file=$WORK/nvme.img,if=none,id=n0,format=raw" -device nvme,drive=n0,serial=nvme0 \
   -device ahci,id=ahci0 -drive "file=$WORK/ahci.img,if=none,id=s0,format=raw" -device ide-hd,drive=s0,bus=ahci0.0
 R=$WORK/res-ktr
-[ -s "$R/trace.txt" ] && [ -s "$R/trace.dat" ] && [ -s "$R/perf.data" ] || { echo "record.sh: no results"; tail -30 "$WORK/serial-ktr.log"; exit 1; }
-cp "$R"/{trace.txt,trace.dat,perf.data,dmesg.txt,cmdline.txt,uname.txt,ring_stats.txt,event_formats.txt,events_used.txt,trace-cmd.log,perf.log} "$OUT/"
-cp "$R/kprobe_events.txt" "$OUT/" 2>/dev/null || true
+[ -s "$R/trace.txt" ] && [ -s "$R/trace.dat" ] || { echo "record.sh: no results"; tail -30 "$WORK/serial-ktr.log"; exit 1; }
+cp "$R"/{trace.txt,trace.dat,dmesg.txt,cmdline.txt,uname.txt,ring_stats.txt,event_formats.txt,events_used.txt,trace-cmd.log} "$OUT/"
+for f in perf.data perf.log kprobe_events.txt; do [ -e "$R/$f" ] && cp "$R/$f" "$OUT/"; done
 cd "$OUT"
 trace-cmd convert --file-version 6 -i trace.dat -o trace-v6.dat
 trace-cmd convert --file-version 7 --compression none -i trace.dat -o trace-v7-none.dat
 trace-cmd report -i trace.dat >trace-cmd-report.txt 2>trace-cmd-report.err || true
-perf script -i perf.data >perf-script.txt 2>/dev/null
-perf script -i perf.data -F comm,pid,tid,cpu,time,event,trace --ns >perf-script-pid-ns.txt 2>/dev/null
-perf script -i perf.data -F +period --header >perf-script-period-header.txt 2>/dev/null
+if [ -s perf.data ] && [ -n "$PERF" ]; then
+  perf script -i perf.data >perf-script.txt 2>/dev/null
+  perf script -i perf.data -F comm,pid,tid,cpu,time,event,trace --ns >perf-script-pid-ns.txt 2>/dev/null
+  perf script -i perf.data -F +period --header >perf-script-period-header.txt 2>/dev/null
+fi
 ls -la "$OUT"
