@@ -115,7 +115,7 @@ run kcap-force "swiotlb=force"
 run kcap-small "swiotlb=512,force"
 if command -v trace-cmd >/dev/null; then
   WORK="$WORK/ktr" bash "$ROOT/scripts/kernel-traces/record.sh" 6.1 "$WORK/ktr-small" "swiotlb=512,force"
-  node "$ROOT/scripts/kernel-traces/compare.mjs" "$ROOT/dist/cli.js" "$WORK/ktr-small"
+  (cd "$ROOT" && node --import tsx scripts/kernel-traces/compare.ts dist/cli.js "$WORK/ktr-small")
 else
   echo "test:kernel: trace-cmd is not installed: trace.dat not recorded (apt-get install -y trace-cmd linux-perf)"
 fi

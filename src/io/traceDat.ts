@@ -486,7 +486,6 @@ class CpuReader {
   private pagesRead = 0;
   private filePos: number;
   private chunksLeft = -1;
-  done = false;
   /** The current record: [recStart, recEnd) in `block`, its timestamp. */
   recStart = 0;
   recEnd = 0;
@@ -614,10 +613,7 @@ class CpuReader {
   /** Advances to the next record, reading blocks as needed; false when this CPU has no more. */
   async next(): Promise<boolean> {
     while (!this.advance()) {
-      if (!(await this.refill())) {
-        this.done = true;
-        return false;
-      }
+      if (!(await this.refill())) return false;
     }
     return true;
   }

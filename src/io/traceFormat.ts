@@ -369,12 +369,7 @@ class PrintParser {
         return c.signed ? BigInt.asIntN(c.bits, v) : BigInt.asUintN(c.bits, v);
       };
     }
-    return this.postfix();
-  }
-
-  private postfix(): Expr {
-    const e = this.primary();
-    return e;
+    return this.primary();
   }
 
   private primary(): Expr {

@@ -145,13 +145,16 @@ describe('real captures: one workload seen as tracefs text, trace.dat and perf s
 
 // ---- synthetic files ---------------------------------------------------------------------
 
+/** The common fields every event format file starts with. */
+const COMMON = `\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;`;
+
 const FMT_BOUNCED = `name: swiotlb_bounced
 ID: 7
 format:
-\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
-\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
-\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
-\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+${COMMON}
 
 \tfield:__data_loc char[] dev_name;\toffset:8;\tsize:4;\tsigned:0;
 \tfield:u64 dma_mask;\toffset:16;\tsize:8;\tsigned:0;
@@ -164,10 +167,7 @@ print fmt: "dev_name: %s dma_mask=%llx dev_addr=%llx size=%zu %s", __get_str(dev
 const FMT_OTHER = `name: sample
 ID: 9
 format:
-\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
-\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
-\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
-\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+${COMMON}
 
 \tfield:int delta;\toffset:8;\tsize:4;\tsigned:1;
 \tfield:char comm[8];\toffset:12;\tsize:8;\tsigned:0;
@@ -177,10 +177,7 @@ print fmt: "delta=%d comm=%s", REC->delta, REC->comm
 const FMT_PRINT = `name: print
 ID: 5
 format:
-\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
-\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
-\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
-\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+${COMMON}
 
 \tfield:unsigned long ip;\toffset:8;\tsize:8;\tsigned:0;
 \tfield:char buf[];\toffset:16;\tsize:0;\tsigned:1;
