@@ -705,6 +705,9 @@ function formatOne(spec: Spec, v: Value): string {
   }
 }
 
+/** The locals outside any statement expression (each statement expression makes its own). */
+const NO_LOCALS: Map<string, Value> = new Map();
+
 /** Compiles `"fmt", arg, arg...` into a function that prints a record. Throws when it cannot. */
 export function compilePrint(printFmt: string, ev: EventFormat): CompiledPrint {
   const toks = tokenize(printFmt);
@@ -720,11 +723,10 @@ export function compilePrint(printFmt: string, ev: EventFormat): CompiledPrint {
   const conversions = specs.length - 1;
   if (args.length < conversions) throw new Error(`${conversions} conversions but ${args.length} arguments`);
   return (r) => {
-    const env = new Map<string, Value>();
     let out = '';
     for (let k = 0; k < conversions; k++) {
       const spec = specs[k] as Spec;
-      out += spec.lit + formatOne(spec, (args[k] as Expr)(r, env));
+      out += spec.lit + formatOne(spec, (args[k] as Expr)(r, NO_LOCALS));
     }
     return out + (specs[conversions] as Spec).lit;
   };
