@@ -423,6 +423,12 @@ class TextFeeder implements ByteLineSink {
         this.an.facts.traceCpus = Number(p[1]);
         this.an.facts.traceCpusAt = `trace header #P:${p[1]} (${this.an.file}:${lineNo})`;
       }
+      // perf script --header: "# os release : 6.12.117+deb13-amd64"
+      const r = /^# os release : (\S+)/.exec(text);
+      if (r && this.an.facts.release === undefined) {
+        this.an.facts.release = releaseOf(r[1] as string, '');
+        this.an.facts.releaseAt = `perf header "os release" (${this.an.file}:${lineNo})`;
+      }
       return;
     }
     if (/^cpus=\d+\s*$/.test(text)) {

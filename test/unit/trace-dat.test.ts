@@ -143,6 +143,14 @@ describe('real captures: one workload seen as tracefs text, trace.dat and perf s
   }
 });
 
+test('perf script --header names the kernel release', async () => {
+  const alone = buildReport(await analyzeText([fixture('6.12-small-pool', 'perf-script-period-header.txt')], { noSizing: true }));
+  assert.equal(alone.kernel.profile, '6.12.117');
+  assert.match(alone.kernel.source, /perf header "os release"/);
+  const noHeader = buildReport(await analyzeText([fixture('6.12-small-pool', 'perf-script.txt')], { noSizing: true }));
+  assert.doesNotMatch(noHeader.kernel.source, /perf header/);
+});
+
 // ---- synthetic files ---------------------------------------------------------------------
 
 /** The common fields every event format file starts with. */
