@@ -40,8 +40,8 @@ export interface InputFile extends Source {
   lines: number;
   /** The beginning of a trace (to see which events it holds). */
   head?: Buffer;
-  /** trace-cmd's binary trace.dat: its lines come from io/traceDat ('gzip': cannot be read so). */
-  traceDat?: 'file' | 'gzip';
+  /** trace-cmd's binary trace.dat: its lines come from io/traceDat ('stream': inside gzip or tar, not readable so). */
+  traceDat?: 'file' | 'stream';
 }
 
 /** Parsing big traces in worker threads (see records.ts). */
@@ -262,7 +262,7 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
   const { head, gz } = await readHeadOfFile(file, HEAD_BYTES);
   if (isTraceDat(head)) {
     // trace.dat is read at per-CPU offsets: not through gzip
-    if (gz) return [{ label: file, file, bytes, role: 'trace', lines: 0, head: Buffer.alloc(0), traceDat: 'gzip' }];
+    if (gz) return [{ label: file, file, bytes, role: 'trace', lines: 0, head: Buffer.alloc(0), traceDat: 'stream' }];
     // the head (for census) is the beginning of its text; problems are reported when it is read
     const parts: Buffer[] = [];
     let n = 0;
@@ -293,7 +293,8 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
           let h: Buffer = Buffer.concat(parts);
           // an entry that is itself gzipped: look at its decompressed beginning
           if (GZ(h)) h = gunzipPrefix(h) as typeof h;
-          f.role = roleByName(name) ?? (looksLikeTrace(h) ? 'trace' : 'log');
+          f.role = roleByName(name) ?? (isTraceDat(h) || looksLikeTrace(h) ? 'trace' : 'log');
+          if (isTraceDat(h)) f.traceDat = 'stream';
           if (f.role === 'trace') f.head = h;
         },
       };
@@ -318,8 +319,8 @@ async function feed(
     if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
   };
   if (f.traceDat) {
-    if (f.traceDat === 'gzip') {
-      onDamage?.(0, 'a gzip-compressed trace.dat: trace.dat is read at per-CPU offsets, so gunzip it first');
+    if (f.traceDat === 'stream') {
+      onDamage?.(0, 'a trace.dat inside gzip or a tar archive: it is read at per-CPU offsets, so extract it first');
       return 0;
     }
     const onDiag = (m: string) => onDamage?.(sp.lineNo, m);

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { isTraceDat, type TraceDatInfo, traceDatText } from '../../src/io/traceDat';
 import { EventLine, parseEventLine } from '../../src/trace/ftrace';
@@ -141,6 +141,14 @@ describe('real captures: one workload seen as tracefs text, trace.dat and perf s
       assert.ok(compared > report.length / 2, `${compared} lines compared`);
     });
   }
+});
+
+test('a gzipped trace.dat: told apart by its content, and a clear error', async () => {
+  const file = path.join(TMP, 'trace.dat.gz');
+  fs.writeFileSync(file, gzipSync(fs.readFileSync(fixture('6.1-small-pool', 'trace.dat'))));
+  const r = buildReport(await analyzeText([file], { noSizing: true }));
+  assert.equal(r.input.kind, 'trace');
+  assert.ok(r.diagnostics.some((d) => /trace\.dat inside gzip or a tar archive: .* extract it first/.test(d.message)));
 });
 
 test('perf script --header names the kernel release', async () => {
