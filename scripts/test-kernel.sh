@@ -2,9 +2,14 @@
 # `npm run test:kernel` (opt-in, 3-10 minutes): the capture script for real, inside Debian's Linux
 # 6.1.192 kernel booted under QEMU/TCG with the shared kernel lab (../shared/tools/kernel-lab),
 # then `analyze` on what it captured. Two boots: swiotlb=force (a 64 MiB pool, NVMe + AHCI
-# driven hard) and swiotlb=512,force (a 1 MiB pool, so maps fail).
+# driven hard) and swiotlb=512,force (a 1 MiB pool, so maps fail). When Debian's trace-cmd is
+# installed, a third boot records one short workload three ways at once (tracefs text, `trace-cmd
+# record` to a trace.dat, and `perf record` when linux-perf is installed; see
+# scripts/kernel-traces/) and checks that trace.dat (v7 zstd, converted to v6 and to uncompressed
+# v7) and perf script give the text's analysis.
 #
 # Needs (Debian): qemu-system-x86 linux-image-6.1.0-56-amd64 busybox-static cpio kmod gcc libc6-dev
+# (optional: trace-cmd, linux-perf)
 # Environment: KERNEL_LAB (the lab's folder), WORK (scratch folder), KVER (kernel release).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -108,4 +113,10 @@ EOF
 
 run kcap-force "swiotlb=force"
 run kcap-small "swiotlb=512,force"
+if command -v trace-cmd >/dev/null; then
+  WORK="$WORK/ktr" bash "$ROOT/scripts/kernel-traces/record.sh" 6.1 "$WORK/ktr-small" "swiotlb=512,force"
+  (cd "$ROOT" && node --import tsx scripts/kernel-traces/compare.ts dist/cli.js "$WORK/ktr-small")
+else
+  echo "test:kernel: trace-cmd is not installed: trace.dat not recorded (apt-get install -y trace-cmd linux-perf)"
+fi
 echo "test:kernel: reports in $WORK/kcap-*.txt"

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileChunks, gunzipPrefix, isGzip, readHead } from '../io/chunks';
 import { readTar } from '../io/tar';
 import { InputFormatError } from '../io/textCheck';
+import { traceDatHead } from '../io/traceDat';
 import { type InputRole, sniff } from './sniff';
 
 export const HEAD_BYTES = 256 * 1024;
@@ -27,6 +28,8 @@ export interface InputFile {
   lines: number;
   /** Why a member of a folder or archive was not read (not text). */
   skipped?: string;
+  /** The file is gzip-compressed (a binary trace read at offsets cannot be). */
+  gz?: boolean;
   /** The beginning of a trace (to see which events it holds). */
   head?: Buffer;
 }
@@ -81,7 +84,11 @@ function inputFile(
 async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
   const { head, gz } = await readHead(file, HEAD_BYTES);
   if (sniff({ name: file, bytes: head, whole: head.length < HEAD_BYTES }).kind !== 'capture-archive') {
-    return [inputFile(file, file, bytes, head, false)];
+    const f = inputFile(file, file, bytes, head, false);
+    // a binary trace: the head that tells which events it holds is the beginning of its text
+    if (f.format === 'trace.dat' && !gz) f.head = await traceDatHead(file, HEAD_BYTES);
+    if (gz) f.gz = true;
+    return [f];
   }
   // the entries' heads and roles come from one pass over the archive
   const entries: InputFile[] = [];

@@ -6,6 +6,7 @@
  */
 import { isTarHeader } from '../io/tar';
 import { looksLikeText } from '../io/textCheck';
+import { isTraceDat } from '../io/traceDat';
 import { looksLikeTrace } from '../trace/census';
 
 /** What a router run can start: a trace/log analysis, a replay, a scenario, driver source. */
@@ -119,6 +120,12 @@ export const SNIFFERS: readonly Sniffer[] = [
     name: 'trace',
     inArchive: true,
     sniff: (h) => (looksLikeTrace(h.bytes) ? { kind: 'text', role: 'trace', reason: 'a kernel trace (ftrace or trace-cmd text)' } : null),
+  },
+  {
+    name: 'trace.dat',
+    inArchive: true,
+    sniff: (h) =>
+      isTraceDat(h.bytes) ? { kind: 'text', role: 'trace', format: 'trace.dat', reason: "trace-cmd's binary trace.dat" } : null,
   },
   {
     name: 'not text',

@@ -13,7 +13,6 @@ export type TextVerdict = { readonly text: true } | { readonly text: false; read
 
 /** Binary formats people give us by mistake (or that another reader handles): the name for the message. */
 const MAGIC: readonly { readonly name: string; readonly bytes: readonly number[]; readonly at?: number }[] = [
-  { name: "trace-cmd's trace.dat (run `trace-cmd report` on it)", bytes: [0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67] },
   { name: 'a perf.data file (run `perf script` on it)', bytes: [0x50, 0x45, 0x52, 0x46, 0x49, 0x4c, 0x45, 0x32] },
   { name: 'an ELF binary', bytes: [0x7f, 0x45, 0x4c, 0x46] },
   { name: 'xz-compressed data (decompress it first)', bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] },

@@ -312,6 +312,14 @@ const K = {
   tlb: ascii('tlb='),
   truncated: ascii('[TRUNCATED]'),
   devName: ascii('dev_name:'),
+  // libtraceevent (perf script, trace-cmd report) prints events whose print fmt it cannot read as
+  // "[FAILED TO PARSE] field=value ...", arrays as their bytes: 6.12's dma_map_sg and dma_unmap_sg
+  failed: ascii('[FAILED TO PARSE]'),
+  device: ascii('device='),
+  lengths: ascii('lengths='),
+  addrs: ascii('addrs='),
+  fullEnts: ascii('full_ents='),
+  truncatedField: ascii('truncated='),
 };
 
 const W = {
@@ -322,6 +330,7 @@ const W = {
   TO_DEVICE: ascii('TO_DEVICE'),
   FROM_DEVICE: ascii('FROM_DEVICE'),
   NONE: ascii('NONE'),
+  ARRAY: ascii('ARRAY['),
 };
 
 /** dma:* attribute names (include/trace/events/dma.h, 6.12 ... 7.2). */
@@ -366,6 +375,8 @@ export class EventParser {
    * next key is searched from here first (then from the start of the text, for other orders).
    */
   private cur = 0;
+  /** The event's text is libtraceevent's "[FAILED TO PARSE] field=value ..." form. */
+  private raw = false;
 
   constructor(
     private readonly sink: TraceSink,
@@ -438,7 +449,7 @@ export class EventParser {
         const dev = this.leadingDevice(b, s, e);
         const dir = this.dirOf(b, s, e);
         const sg = this.sg;
-        sg.nPhys = this.arrayOf(b, K.physAddrs, s, e, sg.phys, null);
+        sg.nPhys = this.arrayOf(b, this.raw ? K.addrs : K.physAddrs, s, e, sg.phys, null);
         sg.n = sg.nPhys;
         sg.nDma = 0;
         sg.nSize = 0;
@@ -559,17 +570,25 @@ export class EventParser {
       return;
     }
     sg.nDma = this.arrayOf(b, K.dmaAddrs, s, e, sg.dma, sg.failed);
-    sg.nSize = this.arrayOf(b, K.sizes, s, e, sg.size, null);
+    sg.nSize = this.arrayOf(b, this.raw ? K.lengths : K.sizes, s, e, sg.size, null);
     sg.nPhys = this.arrayOf(b, K.physAddrs, s, e, sg.phys, null);
     sg.n = Math.min(sg.nDma, sg.nSize);
     // 6.12.74+: "ents=<printed>/<total>" and " [TRUNCATED]" past 128 entries
     let total = sg.n;
-    const ents = valueAt(b, K.ents, s, e);
-    if (ents >= 0) {
-      decAt(b, ents, e);
-      if (b[scan.end] === 47 /* / */) total = decAt(b, scan.end + 1, e);
+    let truncated: boolean;
+    if (this.raw) {
+      const t = valueAt(b, K.fullEnts, s, e);
+      if (t >= 0) total = decAt(b, t, e);
+      const tr = valueAt(b, K.truncatedField, s, e);
+      truncated = tr >= 0 && b[tr] !== 48;
+    } else {
+      const ents = valueAt(b, K.ents, s, e);
+      if (ents >= 0) {
+        decAt(b, ents, e);
+        if (b[scan.end] === 47 /* / */) total = decAt(b, scan.end + 1, e);
+      }
+      truncated = indexIn(b, K.truncated, s, e) >= 0;
     }
-    const truncated = indexIn(b, K.truncated, s, e) >= 0;
     this.sink.dmaMapSg(ev, line, dev, dir, sg, this.attrsOf(b, s, e), total, truncated);
   }
 
@@ -589,8 +608,16 @@ export class EventParser {
     this.sink.tblMapEntry(ev, line, r);
   }
 
-  /** The device name that starts the text of a dma:* event. */
+  /** The device name that starts the text of a dma:* event ("device=" in libtraceevent's raw form). */
   private leadingDevice(b: Buffer, s: number, e: number): number {
+    this.raw = b[s] === 91 && bytesAre(b, s, e, K.failed);
+    if (this.raw) {
+      const v = valueAt(b, K.device, s, e);
+      if (v < 0) throw new BadText('no device');
+      const t = tokenEnd(b, v, e);
+      this.cur = t;
+      return this.devices.intern(b, v, t);
+    }
     const t = tokenEnd(b, s, e);
     this.cur = t;
     return this.devices.intern(b, s, t);
@@ -620,6 +647,12 @@ export class EventParser {
     const x = decAt(b, v, e);
     this.cur = scan.end;
     return scan.digits === 0 ? -1 : x;
+  }
+
+  private byteArray(b: Buffer, i: number, e: number, size: number, into: Float64Array, failed: Uint8Array | null, key: Buffer): number {
+    const r = byteArrayOf(b, i, e, size, into, failed, key.toString('latin1'));
+    this.cur = r.end;
+    return r.n;
   }
 
   /** A kprobe value: hex with 0x, decimal otherwise; -1 when absent. */
@@ -671,10 +704,15 @@ export class EventParser {
     return attrs;
   }
 
-  /** "{0x1,0x2}" (also "[...]" and spaces, as libtraceevent may print); returns the count. */
+  /**
+   * "{0x1,0x2}" (also "[...]" and spaces, as libtraceevent may print), or libtraceevent's
+   * "ARRAY[00, f0, ...]" bytes (little-endian; sizes are u32, addresses u64); returns the count.
+   */
   private arrayOf(b: Buffer, key: Buffer, s: number, e: number, into: Float64Array, failed: Uint8Array | null): number {
     let i = this.find(b, key, s, e);
     if (i < 0) return 0;
+    if (b[i] === 65 /* A */ && bytesAre(b, i, e, W.ARRAY))
+      return this.byteArray(b, i + W.ARRAY.length, e, key === K.lengths ? 4 : 8, into, failed, key);
     if (b[i] !== 123 && b[i] !== 91) throw new BadText(`${key.toString('latin1')} is not an array`);
     i++;
     let n = 0;
@@ -697,6 +735,44 @@ export class EventParser {
       if (b[i] === 44) i++;
     }
   }
+}
+
+/** Reads "xx, xx, ...]" as little-endian elements of `size` bytes. */
+function byteArrayOf(
+  b: Buffer,
+  i: number,
+  e: number,
+  size: number,
+  into: Float64Array,
+  failed: Uint8Array | null,
+  what: string,
+): { n: number; end: number } {
+  let n = 0;
+  let k = 0;
+  let v = 0;
+  let ones = 0;
+  for (;;) {
+    i = skipSpaces(b, i, e);
+    if (i >= e) throw new BadText(`${what} is cut short`);
+    if (b[i] === 93 /* ] */) break;
+    const byte = hexAt(b, i, e);
+    if (scan.digits === 0 || scan.digits > 2) throw new BadText(`${what} holds a non-byte`);
+    v += byte * 2 ** (8 * k);
+    if (byte === 255) ones++;
+    if (++k === size) {
+      if (n < into.length) {
+        into[n] = v;
+        if (failed) failed[n] = ones === 8 ? 1 : 0;
+      }
+      n++;
+      k = 0;
+      v = 0;
+      ones = 0;
+    }
+    i = skipSpaces(b, scan.end, e);
+    if (b[i] === 44) i++;
+  }
+  return { n, end: i + 1 };
 }
 
 /** A segment boundary mask value as a bit count (64: none). Non 2^k-1 values round down. */

@@ -1,13 +1,18 @@
 /**
- * The line layout of ftrace text (`/sys/kernel/tracing/trace`, `trace_pipe`) and of
- * `trace-cmd report` (docs/trace-formats.md §1, §2), parsed in place on the line's bytes:
+ * The line layout of ftrace text (`/sys/kernel/tracing/trace`, `trace_pipe`), of
+ * `trace-cmd report` (docs/trace-formats.md §1, §2) and of `perf script`, parsed in place on
+ * the line's bytes:
  *
  *   <task>-<pid> [(<tgid>)] [<cpu>] [<flags>] <timestamp>: <event>: <text>
+ *   <comm> <tid>|<pid>/<tid> [<cpu>] [<misc>] <timestamp>: [<period>] <system>:<event>: <text>
  *
  * The task name may hold spaces, '-' and '/', and may be right-aligned in 16 columns or
- * trimmed, so the parser anchors on "-<pid> ... [<cpu>]" and reads the task backwards from it.
- * The flags column is optional and of any width (4 characters in 5.10, 5 since 5.13); the
- * timestamp is seconds.microseconds or, with a counter clock, a plain count.
+ * trimmed, so the parser anchors on "-<pid> ... [<cpu>]" (perf: " <tid> ... [<cpu>]") and reads
+ * the task backwards from it. The flags column is optional and of any width (4 characters in
+ * 5.10, 5 since 5.13); the timestamp is seconds.microseconds (perf --ns: nanoseconds) or, with a
+ * counter clock, a plain count. perf's `-F` layouts without the CPU column are read on a string
+ * (parseNoBracket); its event names carry their system ("swiotlb:swiotlb_bounced"), which is
+ * dropped so that the event is named as ftrace names it.
  */
 import { isDigit, skipSpaces } from './bytes';
 
@@ -66,13 +71,32 @@ function prefixBefore(b: Uint8Array, start: number, br: number, e: number, out: 
     k--;
     while (k > start && b[k] === 32) k--;
   }
-  const pidEnd = k + 1;
+  let pidEnd = k + 1;
   while (k >= start && isDigit(b[k] as number)) k--;
-  if (k + 1 === pidEnd || k < start || b[k] !== 45 /* - */) return false;
+  if (k + 1 === pidEnd) return false;
+  let pidStart = k + 1;
+  if (k >= start && b[k] === 47 /* / */) {
+    // perf -F pid,tid: "<pid>/<tid>"; the tid is what ftrace calls the pid
+    const tidStart = pidStart;
+    const tidEnd = pidEnd;
+    pidEnd = k;
+    k--;
+    while (k >= start && isDigit(b[k] as number)) k--;
+    if (k + 1 === pidEnd) return false;
+    pidStart = tidStart;
+    pidEnd = tidEnd;
+  }
+  let taskEnd = k;
+  if (k >= start && b[k] !== 45 /* - */) {
+    // perf: "<comm> <tid>" (comm right-aligned, may be absent)
+    if (b[k] !== 32) return false;
+    while (k >= start && b[k] === 32) k--;
+    taskEnd = k + 1;
+  } else if (k < start) taskEnd = start;
   let pid = 0;
-  for (let i = k + 1; i < pidEnd; i++) pid = pid * 10 + ((b[i] as number) - 48);
+  for (let i = pidStart; i < pidEnd; i++) pid = pid * 10 + ((b[i] as number) - 48);
   out.taskStart = start;
-  out.taskEnd = k;
+  out.taskEnd = taskEnd;
   out.pid = pid;
   out.cpu = cpu;
   out.bodyStart = j + 1;
@@ -119,14 +143,35 @@ function timestampAt(b: Uint8Array, s: number, e: number, out: EventLine): boole
   return true;
 }
 
-/** " <event>: <body>" after the timestamp's colon. */
-function eventAfter(b: Uint8Array, s: number, e: number, out: EventLine): boolean {
-  const n0 = skipSpaces(b, s, e);
-  let i = n0;
+function wordEnd(b: Uint8Array, i: number, e: number): number {
   for (; i < e; i++) {
     const c = b[i] as number;
     const word = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
     if (!word) break;
+  }
+  return i;
+}
+
+/** " <event>: <body>" after the timestamp's colon (perf: " [<period>] <system>:<event>: <body>"). */
+function eventAfter(b: Uint8Array, s: number, e: number, out: EventLine): boolean {
+  let n0 = skipSpaces(b, s, e);
+  let i = wordEnd(b, n0, e);
+  if (i < e && b[i] === 32 && isDigit(b[n0] as number)) {
+    // perf -F +period: a count before the event
+    let d = n0;
+    while (d < i && isDigit(b[d] as number)) d++;
+    if (d === i) {
+      n0 = skipSpaces(b, i, e);
+      i = wordEnd(b, n0, e);
+    }
+  }
+  if (i + 1 < e && b[i] === 58 && b[i + 1] !== 32) {
+    // perf: "<system>:<event>:"; the event is named without its system, as ftrace names it
+    const j = wordEnd(b, i + 1, e);
+    if (j > i + 1 && j < e && b[j] === 58) {
+      n0 = i + 1;
+      i = j;
+    }
   }
   if (i === n0 || i >= e || b[i] !== 58) {
     // "<event>:" at the very end of the line (an event with empty text) is still an event
@@ -140,10 +185,12 @@ function eventAfter(b: Uint8Array, s: number, e: number, out: EventLine): boolea
 }
 
 /**
- * trace-cmd report -l: "%8.8s-%-5d %3d" then the latency flags, no brackets around the CPU.
- * Rare, so parsed on a string.
+ * trace-cmd report -l: "%8.8s-%-5d %3d" then the latency flags, no brackets around the CPU; and
+ * perf script -F without cpu: "[<comm>] [<tid>|<pid>/<tid>] <secs.usecs>: [<period>] <system>:<event>:"
+ * (the CPU is then unknown: 0). Rare, so parsed on a string.
  */
 const NO_BRACKET = /^(.*?)-(\d+)\s+(\d{1,5})\s+(?:[.A-Za-z0-9]{3,6}\s+)?(\d+(?:\.\d+)?):\s+\w+:/;
+const PERF_NO_CPU = /^(?:(.*?)\s+)??(?:(\d+)(?:\/(\d+))?\s+)?(\d+\.\d+):\s+(?:\d+\s+)?\w+:\w+:/;
 function parseNoBracket(b: Uint8Array, start: number, e: number, out: EventLine): boolean {
   // cheap reject: an event line has ": " after the timestamp within the first 120 bytes
   let colon = -1;
@@ -156,7 +203,7 @@ function parseNoBracket(b: Uint8Array, start: number, e: number, out: EventLine)
   if (colon < 0) return false;
   const text = Buffer.from(b.buffer, b.byteOffset + start, Math.min(e - start, 200)).toString('latin1');
   const m = NO_BRACKET.exec(text);
-  if (!m) return false;
+  if (!m) return perfNoCpu(b, start, e, text, out);
   out.taskStart = start;
   out.taskEnd = start + (m[1] as string).length;
   out.pid = Number(m[2]);
@@ -166,4 +213,19 @@ function parseNoBracket(b: Uint8Array, start: number, e: number, out: EventLine)
   out.time = Number(ts);
   const tsEnd = start + (m.index ?? 0) + (m[0] as string).lastIndexOf(ts) + ts.length;
   return eventAfter(b, tsEnd + 1, e, out);
+}
+
+function perfNoCpu(b: Uint8Array, start: number, e: number, text: string, out: EventLine): boolean {
+  const m = PERF_NO_CPU.exec(text);
+  if (!m) return false;
+  const comm = m[1] ?? '';
+  out.taskStart = start;
+  out.taskEnd = start + comm.length;
+  out.pid = Number(m[3] ?? m[2] ?? 0);
+  out.cpu = 0;
+  const ts = m[4] as string;
+  out.counter = false;
+  out.time = Number(ts);
+  const tsEnd = text.indexOf(`${ts}:`, comm.length) + ts.length;
+  return eventAfter(b, start + tsEnd + 1, e, out);
 }

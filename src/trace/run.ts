@@ -11,6 +11,7 @@ import path from 'node:path';
 import { expandText, type InputFile } from '../inputs/expand';
 import { type ByteLineSink, type ReadByteLinesOptions, readByteLines, readTarEntryLines } from '../io/lineBytes';
 import { type BlockWorkers, readBlocksInParallel } from '../io/parallel';
+import { readTraceDatLines } from '../io/traceDat';
 import { IO_TLB_SEGSIZE } from '../model/constants';
 import { type AnalyzerOptions, TraceAnalyzer, type WhatIfPool } from './analyzer';
 import { census } from './census';
@@ -75,8 +76,27 @@ function defaultWorkers(): ParseWorkers | null {
  * How an input's lines are read, by its format (inputs/sniff.ts): text files and tar entries. A
  * format that is not text (a binary trace) adds its reader here, yielding the same lines.
  */
-export const LINE_READERS: Readonly<Record<string, (f: InputFile, sink: ByteLineSink, opts: ReadByteLinesOptions) => Promise<number>>> = {
+export interface LineReadOptions extends ReadByteLinesOptions {
+  /** The traced machine's kernel release, from a binary trace's own metadata, and where it was read. */
+  readonly onRelease?: (release: string, where: string) => void;
+}
+
+export const LINE_READERS: Readonly<Record<string, (f: InputFile, sink: ByteLineSink, opts: LineReadOptions) => Promise<number>>> = {
   text: (f, sink, opts) => (f.entry === undefined ? readByteLines(f.file, sink, opts) : readTarEntryLines(f.file, f.entry, sink, opts)),
+  'trace.dat': async (f, sink, opts) => {
+    // read at per-CPU offsets: not through gzip or out of an archive
+    if (f.entry !== undefined || f.gz) {
+      opts.onDamage?.(0, 'a trace.dat inside gzip or a tar archive: it is read at per-CPU offsets, so extract it first');
+      return 0;
+    }
+    return readTraceDatLines(f.file, sink, {
+      ...opts,
+      onInfo(info) {
+        const release = info.uname?.split(/\s+/)[2];
+        if (release) opts.onRelease?.(release, `trace.dat uname "${info.uname}" (${f.label})`);
+      },
+    });
+  },
 };
 
 /** Streams an input's lines into a line sink. */
@@ -86,10 +106,11 @@ function feed(
   signal: AbortSignal | undefined,
   onBytes: (n: number) => void,
   onDamage?: (line: number, message: string) => void,
+  onRelease?: (release: string, where: string) => void,
 ): Promise<number> {
   const read = LINE_READERS[f.format ?? 'text'];
   if (!read) throw new Error(`${f.label}: no reader for the ${f.format} format`);
-  return read(f, sink, { ...(signal ? { signal } : {}), onBytes, ...(onDamage ? { onDamage } : {}) });
+  return read(f, sink, { ...(signal ? { signal } : {}), onBytes, ...(onDamage ? { onDamage } : {}), ...(onRelease ? { onRelease } : {}) });
 }
 
 /** Turns lines into events (trace) or messages (log) for the analyzer. */
@@ -150,6 +171,12 @@ class TextFeeder implements ByteLineSink {
       if (p && this.an.facts.traceCpus === undefined) {
         this.an.facts.traceCpus = Number(p[1]);
         this.an.facts.traceCpusAt = `trace header #P:${p[1]} (${this.an.file}:${lineNo})`;
+      }
+      // perf script --header: "# os release : 6.12.117+deb13-amd64"
+      const r = /^# os release : (\S+)/.exec(text);
+      if (r && this.an.facts.release === undefined) {
+        this.an.facts.release = releaseOf(r[1] as string, '');
+        this.an.facts.releaseAt = `perf header "os release" (${this.an.file}:${lineNo})`;
       }
       return;
     }
@@ -349,7 +376,11 @@ async function passTraces(
     if (parallel && f.bytes >= (workers.minBytes ?? PARALLEL_MIN_BYTES)) {
       f.lines = await feedParallel(f, an, parser, feeder, workers, opts.signal, progress, damage);
     } else {
-      f.lines = await feed(f, feeder, opts.signal, progress, damage);
+      f.lines = await feed(f, feeder, opts.signal, progress, damage, (release, where) => {
+        if (an.facts.release !== undefined) return;
+        an.facts.release = releaseOf(release, '');
+        an.facts.releaseAt = where;
+      });
     }
     an.lines += f.lines;
     an.endFile();

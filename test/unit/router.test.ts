@@ -78,6 +78,31 @@ describe('kinds by content', () => {
     assert.equal(sniff(head('x.c', '{"workload": 1}')).kind, 'source');
     assert.deepEqual([sniff(head('t', '# tracer: nop\n')).role, sniff(head('t', 'random words\n')).guess], ['trace', true]);
   });
+
+  test("trace-cmd's trace.dat is a trace read by its own reader; other binary data is refused, in a folder skipped", async () => {
+    const dat = path.join(FIX, 'kernel-traces', '6.12-small-pool', 'trace.dat');
+    const r = await routeInputs([dat]);
+    assert.ok(r.kind === 'text');
+    const f = r.inputs.find((i) => i.file === dat);
+    assert.deepEqual([f?.role, f?.format], ['trace', 'trace.dat']);
+    // the census head is the reader's text, not the binary
+    assert.match(f?.head?.toString('latin1', 0, 200) ?? '', /^cpus=\d+\n/);
+    const bin = file('noise.bin', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+    await assert.rejects(routeInputs([bin]), /not text/);
+    const dir = path.join(tmp, 'capture-with-noise');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(bin, path.join(dir, 'noise.bin'));
+    fs.writeFileSync(path.join(dir, 'dmesg.txt'), 'Linux version 6.1.0\n');
+    const c = await routeInputs([dir]);
+    assert.ok(c.kind === 'text');
+    assert.deepEqual(
+      c.inputs.map((i) => [path.basename(i.file), i.role, i.skipped !== undefined]),
+      [
+        ['dmesg.txt', 'log', false],
+        ['noise.bin', 'ignore', true],
+      ],
+    );
+  });
 });
 
 describe('companions and options', () => {
