@@ -18,6 +18,8 @@ export interface AnalyzeOptions {
   readonly cpus?: number;
   /** Scenarios: also run the unified path and compare it with the kernel's xen-swiotlb. */
   readonly compare: boolean;
+  /** Scenarios and driver source: CONFIG_SWIOTLB_DYNAMIC on (6.6+ kernels). */
+  readonly dynamic?: boolean;
   /** Driver source: defaults in the annotation grammar (the swiotlbLens.source.defaults setting). */
   readonly sourceDefaults?: string;
   /** Driver source: per-device settings by device key (the swiotlbLens.source.devices setting). */
@@ -44,6 +46,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       cmdline: { type: 'string' },
       cpus: { type: 'string' },
       compare: { type: 'boolean', default: false },
+      dynamic: { type: 'boolean', default: false },
       defaults: { type: 'string' },
       device: { type: 'string', multiple: true },
     },
@@ -62,6 +65,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   const kind = [...kinds][0] as AnalyzeInputKind;
   if ((values.defaults !== undefined || values.device !== undefined) && kind !== 'source')
     throw new UsageError('--defaults and --device apply to driver source only');
+  if (values.dynamic && kind === 'text')
+    throw new UsageError('--dynamic applies to scenarios and driver source (a trace shows what its kernel did)');
   const sourceDevices = values.device ? parseDeviceOptions(values.device) : undefined;
   const run = runners.get(kind);
   if (!run) {
@@ -72,6 +77,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     paths: positionals,
     json: values.json,
     compare: values.compare,
+    ...(values.dynamic ? { dynamic: true } : {}),
     ...(values.kernel !== undefined ? { kernel: values.kernel } : {}),
     ...(values.platform !== undefined ? { platform: values.platform } : {}),
     ...(values.cmdline !== undefined ? { cmdline: values.cmdline } : {}),

@@ -3,7 +3,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { PLATFORM_IDS, platformById } from '../model/dma/platform';
-import { resolveProfileWithNote } from '../model/profiles';
+import { DEFAULT_GROW_DELAY } from '../model/dynamic';
+import { dynamicUnsupported, resolveProfileWithNote } from '../model/profiles';
 import { compareScenario } from '../scenario/compare';
 import { parseScenario, type Scenario, ScenarioError } from '../scenario/format';
 import { formatScenario, scenarioJson } from '../scenario/report';
@@ -12,8 +13,8 @@ import type { AnalyzeOptions } from './analyze';
 import { stderr, stdout } from './output';
 import { UsageError } from './usage';
 
-/** Applies --kernel / --platform to a parsed scenario. */
-export function withOverrides(s: Scenario, opts: { kernel?: string; platform?: string }): Scenario {
+/** Applies --kernel / --platform / --dynamic to a parsed scenario. */
+export function withOverrides(s: Scenario, opts: { kernel?: string; platform?: string; dynamic?: boolean }): Scenario {
   let out = s;
   if (opts.kernel) {
     const r = resolveProfileWithNote(opts.kernel);
@@ -23,6 +24,12 @@ export function withOverrides(s: Scenario, opts: { kernel?: string; platform?: s
     const p = platformById(opts.platform);
     if (!p) throw new UsageError(`unknown platform "${opts.platform}" (one of: ${PLATFORM_IDS.join(', ')})`);
     out = { ...out, platform: p };
+  }
+  if (opts.dynamic && !out.dynamic) out = { ...out, dynamic: { growDelay: DEFAULT_GROW_DELAY } };
+  if (out.dynamic) {
+    const why = dynamicUnsupported(out.kernel);
+    if (why) throw new UsageError(`--dynamic / "dynamic": ${why}`);
+    if (out.platform.xen?.pv) throw new UsageError('dynamic swiotlb: Xen PV dom0 sets its pool up with a remap hook, which cannot grow');
   }
   return out;
 }

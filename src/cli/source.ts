@@ -17,6 +17,7 @@ export async function analyzeSourceCli(opts: AnalyzeOptions): Promise<number> {
     ...(opts.kernel ? { kernel: opts.kernel } : {}),
     ...(opts.cmdline ? { cmdline: opts.cmdline } : {}),
     ...(opts.cpus !== undefined ? { cpus: opts.cpus } : {}),
+    ...(opts.dynamic ? { dynamic: true } : {}),
     ...(opts.sourceDefaults !== undefined ? { settings: opts.sourceDefaults } : {}),
     ...(opts.sourceDevices ? { devices: opts.sourceDevices } : {}),
     settingNames: { defaults: '--defaults', device: (key) => `--device "${key}"` },

@@ -3,6 +3,7 @@
  * `observed_index` rule (predict without changing state, then follow the kernel), `--check`
  * comparison with the file's answers, and the statistics behind the summary.
  */
+import type { DynamicConfig } from '../model/dynamic';
 import { EventKind, Outcome, Reason } from '../analysis/codes';
 import type { EventTable } from '../analysis/eventTable';
 import { DmaDirection } from '../model/constants';
@@ -132,7 +133,7 @@ export class Replayer {
   constructor(
     readonly header: ReplayHeader,
     readonly profile: KernelProfile,
-    options: { check?: boolean; events?: EventTable; file?: string } = {},
+    options: { check?: boolean; events?: EventTable; file?: string; dynamic?: DynamicConfig } = {},
   ) {
     this.pool = new IoTlbPool(profile, {
       start: header.poolBase,
@@ -140,7 +141,7 @@ export class Replayer {
       nareas: header.nareas,
       pageShift: header.pageShift,
     });
-    this.mem = new IoTlbMem(this.pool);
+    this.mem = new IoTlbMem(this.pool, options.dynamic);
     this.stats = new ReplayStats(this.pool.nareas);
     this.check = options.check ?? false;
     this.events = options.events;
@@ -248,7 +249,7 @@ export class Replayer {
         ds.liveSlots += committed.nslots;
         if (ds.liveSlots > ds.peakLiveSlots) ds.peakLiveSlots = ds.liveSlots;
       }
-      this.notePeak(op.line, committed.index);
+      this.notePeak(op.line, committed.poolKind ? -1 : committed.index);
     } else {
       this.failedIds.set(op.id, true);
       const reason = committed.reason as string;
@@ -263,9 +264,11 @@ export class Replayer {
         });
       }
     }
-    const used = this.pool.totalUsed;
+    const used = this.mem.used;
+    // dynamic swiotlb: a buffer outside the boot pool says which pool holds it
+    const where = predicted.poolKind ? `"pool":"${predicted.poolKind}","pool_base":"${hexAddr(predicted.poolStart ?? 0)}",` : '';
     const json = predicted.ok
-      ? `{"id":${idJson(op.id)},"ok":true,"index":${predicted.index},"offset":${predicted.offset},"tlb_addr":"${hexAddr(predicted.tlbAddr)}",${op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : ''}"used":${used}}`
+      ? `{"id":${idJson(op.id)},"ok":true,"index":${predicted.index},"offset":${predicted.offset},"tlb_addr":"${hexAddr(predicted.tlbAddr)}",${where}${op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : ''}"used":${used}}`
       : `{"id":${idJson(op.id)},"ok":false,"reason":"${predicted.reason}",${op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : ''}"used":${used}}`;
     if (!this.check) return { json };
     return this.checkPlacement(op, predicted, used, json);
@@ -291,8 +294,9 @@ export class Replayer {
       dir: isMap ? op.dir : DmaDirection.BIDIRECTIONAL,
       attrs: isMap ? op.attrs : 0,
       reasons,
-      ...(r.ok ? { slot: r.index, nslots: r.nslots, area: pool.areaOf(r.index), dma: r.tlbAddr } : {}),
-      used: pool.totalUsed,
+      ...(r.ok ? { nslots: r.nslots, dma: r.tlbAddr } : {}),
+      ...(r.ok && !r.poolKind ? { slot: r.index, area: pool.areaOf(r.index) } : {}),
+      used: this.mem.used,
       ...(isMap ? { phys: op.orig } : {}),
       copied: r.copiedBytes,
       file: this.file,
@@ -304,10 +308,11 @@ export class Replayer {
   private notePeak(line: number, slot: number): void {
     const st = this.stats;
     const pool = this.pool;
-    if (pool.totalUsed > st.peakUsed) {
-      st.peakUsed = pool.totalUsed;
+    if (this.mem.used > st.peakUsed) {
+      st.peakUsed = this.mem.used;
       st.peakUsedLine = line;
     }
+    if (slot < 0) return;
     const a = pool.areaOf(slot);
     const au = pool.areaUsed[a] as number;
     if (au > (st.peakAreaUsed[a] as number)) st.peakAreaUsed[a] = au;
@@ -380,10 +385,9 @@ export class Replayer {
         size: op.size ?? m.allocSize,
         dir: op.dir ?? m.dir,
         attrs: op.attrs ?? 0,
-        slot,
+        ...(slot >= 0 ? { slot, area: this.pool.areaOf(slot) } : {}),
         nslots: r.freedSlots,
-        area: this.pool.areaOf(slot),
-        used: this.pool.totalUsed,
+        used: this.mem.used,
         dma: m.tlbAddr,
         copied: r.copiedBytes,
         pair: m.row,
@@ -400,7 +404,7 @@ export class Replayer {
     st.unmaps++;
     st.slotsFreed += r.freedSlots;
     st.bytesCopiedAtUnmap += r.copiedBytes;
-    const used = this.pool.totalUsed;
+    const used = this.mem.used;
     const json = `{"id":${idJson(op.id)},"freed_slots":${r.freedSlots},"used":${used}}`;
     if (!this.check) return { json };
     const diffs: string[] = [];
@@ -415,7 +419,7 @@ export class Replayer {
   /** The map of this id failed in this replay though the file goes on to unmap it. */
   private unmapOfFailed(op: Extract<ReplayOp, { op: 'unmap' }>): OpOutcome {
     this.stats.unmapsOfFailed++;
-    const used = this.pool.totalUsed;
+    const used = this.mem.used;
     const json = `{"id":${JSON.stringify(op.id)},"freed_slots":0,"used":${used}}`;
     if (!this.check) return { json };
     const fs = op.expect?.freed_slots;
@@ -448,11 +452,11 @@ export class Replayer {
       dma: addr,
       copied: r.bytes,
       pair: m.row,
-      used: this.pool.totalUsed,
+      used: this.mem.used,
       file: this.file,
       line: op.line,
       message: r.warning,
     });
-    return { json: `{"id":${JSON.stringify(op.id)},"copied":${r.bytes},"used":${this.pool.totalUsed}}` };
+    return { json: `{"id":${JSON.stringify(op.id)},"copied":${r.bytes},"used":${this.mem.used}}` };
   }
 }

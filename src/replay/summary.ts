@@ -79,8 +79,8 @@ export function summarizeReplay(run: ReplayRun, withCheck: boolean): ReplaySumma
       peak_percent: Math.round((1000 * st.peakUsed) / pool.nslabs) / 10,
       peak_line: st.peakUsedLine,
       peak_area_slots: [...st.peakAreaUsed],
-      final_slots: pool.totalUsed,
-      hiwater: pool.usedHiwater,
+      final_slots: run.replayer.mem.used,
+      hiwater: run.replayer.mem.hiwater,
     },
     copies: { at_map: st.bytesCopiedAtMap, at_unmap: st.bytesCopiedAtUnmap, at_sync: st.bytesCopiedAtSync },
     devices: [...st.devices.entries()].map(([name, d]) => ({

@@ -2,6 +2,7 @@
  * Driver source analysis as JSON (the CLI contract: sites, devices, pairs, diagnostics) and as
  * text for people.
  */
+import { dynamicSizingText } from '../model/dynamicSizing';
 import { reasonCodes, reasonTexts } from '../analysis/codes';
 import { DMA_DIRECTION_NAMES } from '../model/constants';
 import { boundaryHex, hexAddr, maskBits } from '../model/hex';
@@ -165,6 +166,8 @@ function machineJson(m: Machine, sim: SourceAnalysis['drivers'][number]['sim']) 
     cpus: m.cpus,
     ram: m.ramBytes,
     ...(m.cmdline ? { cmdline: m.cmdline } : {}),
+    dynamic: m.dynamic ?? false,
+    ...(sim?.dynamicSizing ? { dynamic_sizing: dynamicSizingText(sim.dynamicSizing) } : {}),
     pool: pool
       ? {
           nslabs: pool.nslabs,
@@ -311,8 +314,9 @@ export function formatSource(a: SourceAnalysis, maxSites = 400): string {
       ? `pool ${pool.nslabs} slots (${formatBytes(pool.nslabs * 2048)}), ${pool.nareas} areas${pool.forceBounce ? ', force bounce' : ''}`
       : 'no pool';
     out.push(
-      `  machine   ${m.cpus} CPUs, ${formatBytes(m.ramBytes)} RAM${m.cmdline ? `, ${m.cmdline}` : ''}; ${poolText}${d.sim ? ` (${d.sim.poolWhy})` : ''}`,
+      `  machine   ${m.cpus} CPUs, ${formatBytes(m.ramBytes)} RAM${m.cmdline ? `, ${m.cmdline}` : ''}; ${poolText}${m.dynamic ? ', dynamic swiotlb' : ''}${d.sim ? ` (${d.sim.poolWhy})` : ''}`,
     );
+    if (d.sim?.dynamicSizing) out.push(`  sizing    ${dynamicSizingText(d.sim.dynamicSizing)}`);
     let lastFile = '';
     for (const s of a.sites) {
       if (s.driver !== d.name) continue;

@@ -19,6 +19,8 @@ import { swiotlbMaxMappingSize } from '../model/swiotlb';
 import { formatBytes } from '../model/units';
 import type { CallStep, P2mSpec, RingStep, Scenario, SizeDist, Step } from '../scenario/format';
 import { decisionJson } from '../scenario/report';
+import { DEFAULT_GROW_DELAY } from '../model/dynamic';
+import type { DynamicSizing } from '../model/dynamicSizing';
 import { expandWorkload, makeEngine, type Op, type PoolSetup, runScenario, setupPool } from '../scenario/run';
 import type { Hints, Placement, Region, SizeSpec } from './annotations';
 import { simulatedCall } from './api';
@@ -43,6 +45,10 @@ export interface Machine {
   readonly p2m: 'contiguous' | 'ballooned';
   readonly mix: 'concurrent' | 'sequential';
   readonly driver?: string;
+  /** CONFIG_SWIOTLB_DYNAMIC on. */
+  readonly dynamic?: boolean;
+  /** arm64: the firmware's DMA limit (board, zone_dma_limit, zone_dma_bits). */
+  readonly firmwareDmaLimit?: number;
 }
 
 export interface ProbeResult {
@@ -109,6 +115,8 @@ export interface DriverSimulation {
   readonly poolWhy: string;
   readonly workloadCalls: number;
   readonly devices: Map<string, DeviceConfig>;
+  /** The workload's failures, had CONFIG_SWIOTLB_DYNAMIC been on (6.6+ kernels without it). */
+  readonly dynamicSizing?: DynamicSizing;
 }
 
 /** Physical memory the model places buffers in: x86 keeps a PCI hole below 4 GiB, Xen PV has none. */
@@ -696,6 +704,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     });
   }
   let session: AnalysisSession | undefined;
+  let dynamicSizing: DynamicSizing | undefined;
   let workloadCalls = 0;
   if (rings.length) {
     // keep the run bounded: scale every ring's count down by the same factor
@@ -717,6 +726,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     workloadCalls = steps.length;
     const devs = [...new Set(rings.map((r) => r.ring.device))];
     const run = runScenario(scenarioFor(inp.name, m, devs, steps, p2m));
+    dynamicSizing = run.dynamicSizing;
     const stats = new Map<number, WorkloadStats>();
     const siteById = new Map(inp.sites.map((s) => [s.id, s] as const));
     const ev = run.session.events;
@@ -918,6 +928,7 @@ export function simulateDriver(inp: DriverInput): DriverSimulation {
     poolWhy: setup.boot.why,
     workloadCalls,
     devices: new Map([...devices.values()].map((d) => [d.name, d])),
+    ...(dynamicSizing ? { dynamicSizing } : {}),
   };
 }
 
@@ -994,6 +1005,8 @@ export function scenarioFor(
     cpus: m.cpus,
     ramBytes: m.ramBytes,
     maxPhysAddr: regionRange('high', m)?.[1] ?? m.ramBytes,
+    ...(m.firmwareDmaLimit !== undefined ? { firmwareDmaLimit: m.firmwareDmaLimit } : {}),
+    ...(m.dynamic ? { dynamic: { growDelay: DEFAULT_GROW_DELAY } } : {}),
     pool: { ...(m.cmdline ? { cmdline: m.cmdline } : {}), ...(m.poolSlots ? { nslabs: m.poolSlots } : {}) },
     ...(m.platform.xen?.pv ? { xen: { p2m: p2m ?? { kind: 'contiguous', machineBase: 0x8000_0000 } } } : {}),
     devices,
