@@ -129,7 +129,9 @@ export function dynamicSizingText(s: DynamicSizing): string {
   const parts: string[] = [];
   if (s.servedTransient) parts.push(`${s.servedTransient} by transient pools (${formatBytes(s.peakTransientBytes)} at peak)`);
   if (s.servedAdded)
-    parts.push(`${s.servedAdded} by the ${s.poolsAdded} pool${s.poolsAdded === 1 ? '' : 's'} of ${formatBytes(s.addedPoolSlots * IO_TLB_SIZE)} the worker added`);
+    parts.push(
+      `${s.servedAdded} by the ${s.poolsAdded} pool${s.poolsAdded === 1 ? '' : 's'} of ${formatBytes(s.addedPoolSlots * IO_TLB_SIZE)} the worker added`,
+    );
   let text =
     s.failures === 0
       ? 'with CONFIG_SWIOTLB_DYNAMIC: no failure a pool could serve'

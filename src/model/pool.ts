@@ -467,7 +467,14 @@ export class IoTlbPool {
    * swiotlb_search_pool_area(): one area of this pool only (the dynamic search visits the areas
    * of every pool in turn). Commits on success like findSlots().
    */
-  findSlotsInArea(area: number, origAddr: number, reqBytes: number, allocAlignMask: number, dev: DeviceSlotParams, smallOffset: number): number {
+  findSlotsInArea(
+    area: number,
+    origAddr: number,
+    reqBytes: number,
+    allocAlignMask: number,
+    dev: DeviceSlotParams,
+    smallOffset: number,
+  ): number {
     this.beginSearch(origAddr, reqBytes, allocAlignMask, dev.minAlignMask, dev.segBoundaryBits);
     const slot = this.searchArea(area);
     if (slot >= 0) this.commit(slot, this.sNslots, reqBytes, smallOffset);

@@ -98,7 +98,9 @@ export function dmaZone(profile: KernelProfile, cfg: BootConfig): DmaZone {
     // 6.12+: zone_dma_limit = min(DT, IORT), at most 4 GiB when DRAM starts below it
     zoneDmaLimit = start < U32 ? Math.min(fw, U32) : fw;
     dmaPhysLimit = Math.min(zoneDmaLimit, top) + 1;
-    steps.push(`zone_dma_limit ${zoneDmaLimit >= 2 ** 53 ? 'none' : hex(zoneDmaLimit)} (firmware DMA limit ${fwText}, DRAM from ${hex(start)})`);
+    steps.push(
+      `zone_dma_limit ${zoneDmaLimit >= 2 ** 53 ? 'none' : hex(zoneDmaLimit)} (firmware DMA limit ${fwText}, DRAM from ${hex(start)})`,
+    );
   } else {
     // 5.10.35+ ... 6.11: zone_dma_bits = min3(32, fls64(DT), fls64(IORT)); max_zone_phys(bits)
     zoneDmaBits = Math.min(32, fls64(fw));

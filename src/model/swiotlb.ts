@@ -5,18 +5,18 @@
  * (spec: swiotlb-model.md §5, §6, §7.8b).
  */
 import { DMA_ATTR, DmaDirection, getOrder, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from './constants';
+import { allocPool, allocWorkerPool, type DynamicConfig } from './dynamic';
 import { hexAddr } from './hex';
 import {
   ALLOC_ALIGN_WARNING,
-  SWIOTLB_PR_PREFIX,
   accessBeforeStartMessage,
   bufferFullMessage,
   invalidSizesMessage,
   overflowMessage,
   overflowWithOffsetMessage,
+  SWIOTLB_PR_PREFIX,
   unalignedAllocMessage,
 } from './messages';
-import { allocPool, allocWorkerPool, type DynamicConfig } from './dynamic';
 import { type DeviceSlotParams, INVALID_PHYS_ADDR, IoTlbPool, SEARCH_FULL, SEARCH_LIVELOCK } from './pool';
 import type { KernelProfile } from './profiles';
 
@@ -122,7 +122,6 @@ function failed(reason: MapFailure, reqBytes: number, nslots: number, message: s
   return { ok: false, reason, index: -1, slot: -1, nslots, padSlots: 0, offset: 0, tlbAddr: -1, reqBytes, copiedBytes: 0, message };
 }
 
-
 /** swiotlb_max_mapping_size(): the largest mapping a device with this min_align_mask can get. */
 export function swiotlbMaxMappingSize(minAlignMask: number): number {
   const minAlign = minAlignMask ? Math.ceil((minAlignMask >>> 0) / IO_TLB_SIZE) * IO_TLB_SIZE : 0;
@@ -166,7 +165,8 @@ export class IoTlbMem {
     this.profile = pool.profile;
     this.pools = [pool];
     this.memNslabs = pool.nslabs;
-    if (dynamic && !pool.profile.dynamicPools) throw new RangeError(`${pool.profile.title} has no dynamic swiotlb (CONFIG_SWIOTLB_DYNAMIC is 6.6+)`);
+    if (dynamic && !pool.profile.dynamicPools)
+      throw new RangeError(`${pool.profile.title} has no dynamic swiotlb (CONFIG_SWIOTLB_DYNAMIC is 6.6+)`);
     if (dynamic && !(Number.isInteger(dynamic.growDelay) && dynamic.growDelay >= 1))
       throw new RangeError(`the worker's delay is a number of map calls, at least 1; got ${dynamic.growDelay}`);
     this.dynamic = dynamic ?? null;
@@ -195,6 +195,11 @@ export class IoTlbMem {
   /** Transient pools alive now. */
   get transientPools(): number {
     return this.transients.length;
+  }
+
+  /** Every pool alive now: mem->pools in list order, then the transient ones. */
+  get livePools(): readonly IoTlbPool[] {
+    return this.dynamic ? [...this.pools, ...this.transients] : this.pools;
   }
 
   /** swiotlb_find_pool(): the pool holding `addr` (mem->pools, then the transient ones). */

@@ -3,10 +3,11 @@
  * `observed_index` rule (predict without changing state, then follow the kernel), `--check`
  * comparison with the file's answers, and the statistics behind the summary.
  */
-import type { DynamicConfig } from '../model/dynamic';
+
 import { EventKind, Outcome, Reason } from '../analysis/codes';
 import type { EventTable } from '../analysis/eventTable';
 import { DmaDirection } from '../model/constants';
+import type { DynamicConfig } from '../model/dynamic';
 import { hexAddr } from '../model/hex';
 import { devPrefix } from '../model/messages';
 import { type DeviceSlotParams, IoTlbPool } from '../model/pool';

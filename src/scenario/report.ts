@@ -143,7 +143,12 @@ function dynamicJson(run: ScenarioRun) {
     can_grow: dyn.canGrow,
     phys_limit: hexAddr(dyn.physLimit),
     grow_delay: dyn.growDelay,
-    pools_added: mem.added.map((a) => ({ base: a.start === undefined ? null : hexAddr(a.start), nslabs: a.nslabs, nareas: a.nareas, at_map: a.atMap })),
+    pools_added: mem.added.map((a) => ({
+      base: a.start === undefined ? null : hexAddr(a.start),
+      nslabs: a.nslabs,
+      nareas: a.nareas,
+      at_map: a.atMap,
+    })),
     nslabs: mem.nslabs,
     used: mem.used,
     used_hiwater: mem.hiwater,

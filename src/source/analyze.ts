@@ -230,8 +230,10 @@ function machineFor(opts: SourceOptions, settings: Hints, fileHints: Hints, driv
   }
   const board = h.board ? ARM64_BOARDS[h.board] : undefined;
   const firmwareDmaLimit =
-    h.zone_dma_limit ?? (h.zone_dma_bits !== undefined ? (h.zone_dma_bits >= 53 ? 2 ** 64 : 2 ** h.zone_dma_bits - 1) : board?.firmwareDmaLimit);
-  if (firmwareDmaLimit !== undefined && platform.arch !== 'arm64') problems.push("the DMA zone keys are for arm64: x86's ZONE_DMA is the fixed 16 MiB");
+    h.zone_dma_limit ??
+    (h.zone_dma_bits !== undefined ? (h.zone_dma_bits >= 53 ? 2 ** 64 : 2 ** h.zone_dma_bits - 1) : board?.firmwareDmaLimit);
+  if (firmwareDmaLimit !== undefined && platform.arch !== 'arm64')
+    problems.push("the DMA zone keys are for arm64: x86's ZONE_DMA is the fixed 16 MiB");
   return {
     machine: {
       platform,
@@ -428,7 +430,13 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
     const firstFile = parsedAgain.find((f) => f.primary)?.display;
     if (firstFile)
       for (const message of machineProblems)
-        diagnostics.push({ file: firstFile, span: { row: 0, col: 0, endRow: 0, endCol: 0 }, severity: 'warning', code: 'machine', message });
+        diagnostics.push({
+          file: firstFile,
+          span: { row: 0, col: 0, endRow: 0, endCol: 0 },
+          severity: 'warning',
+          code: 'machine',
+          message,
+        });
     defaultMachine ??= machine;
     // 5. devices and pairs
     const devs = driverDevices(driverSites);

@@ -2,9 +2,10 @@
  * Driver source analysis as JSON (the CLI contract: sites, devices, pairs, diagnostics) and as
  * text for people.
  */
-import { dynamicSizingText } from '../model/dynamicSizing';
+
 import { reasonCodes, reasonTexts } from '../analysis/codes';
 import { DMA_DIRECTION_NAMES } from '../model/constants';
+import { dynamicSizingText } from '../model/dynamicSizing';
 import { boundaryHex, hexAddr, maskBits } from '../model/hex';
 import { formatBytes } from '../model/units';
 import { decisionJson } from '../scenario/report';

@@ -9,10 +9,10 @@
  */
 import { Reason } from '../../analysis/codes';
 import { DMA_ATTR, DmaDirection, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from '../constants';
+import type { DynamicConfig } from '../dynamic';
 import { hexPa } from '../messages';
 import { IoTlbPool } from '../pool';
 import type { KernelProfile } from '../profiles';
-import type { DynamicConfig } from '../dynamic';
 import { IoTlbMem, type MapRequest, type MapResult } from '../swiotlb';
 import type { CacheOp, Decision, DecisionResult } from './decision';
 import { type DeviceConfig, dmaCapable, dmaLimit, slotParams } from './device';
@@ -460,7 +460,9 @@ export class DmaEngine {
     if (r.poolKind) {
       // slot and area name the boot pool's: a dynamic pool's buffer has neither
       d.reasons |= r.poolKind === 'transient' ? Reason.TransientPool : Reason.AddedPool;
-      d.notes.push(`${r.poolKind === 'transient' ? 'a transient pool of its own' : 'a pool the dynamic worker added'} at ${hexPa(r.poolStart ?? 0)} (slot ${r.index} there)`);
+      d.notes.push(
+        `${r.poolKind === 'transient' ? 'a transient pool of its own' : 'a pool the dynamic worker added'} at ${hexPa(r.poolStart ?? 0)} (slot ${r.index} there)`,
+      );
     } else {
       d.slot = r.index;
       d.area = mem.pool.areaOf(r.index);
