@@ -102,7 +102,9 @@ export function dmaZone(profile: KernelProfile, cfg: BootConfig): DmaZone {
       `zone_dma_limit ${zoneDmaLimit >= 2 ** 53 ? 'none' : hex(zoneDmaLimit)} (firmware DMA limit ${fwText}, DRAM from ${hex(start)})`,
     );
   } else {
-    // 5.10.35+ ... 6.11: zone_dma_bits = min3(32, fls64(DT), fls64(IORT)); max_zone_phys(bits)
+    // 5.10.35+ ... 6.11: zone_dma_bits = min3(32, fls64(DT), fls64(IORT)); max_zone_phys(bits).
+    // (5.10.y got this from 5.11 in the March 2021 stable backports; before, every arm64 board
+    // had a 30-bit ZONE_DMA, ARM64_ZONE_DMA_BITS.)
     zoneDmaBits = Math.min(32, fls64(fw));
     zoneDmaLimit = 2 ** zoneDmaBits - 1;
     let mask = zoneDmaLimit;
