@@ -139,6 +139,7 @@ export function dynamicSizingText(s: DynamicSizing): string {
         ? `with CONFIG_SWIOTLB_DYNAMIC these ${s.failures} failures would have been served: ${parts.join(', ')}`
         : `with CONFIG_SWIOTLB_DYNAMIC ${served} of these ${s.failures} failures would have been served${parts.length ? `: ${parts.join(', ')}` : ''}; ${s.stillFailing} would still fail (no memory for a transient pool below the device's limit, or alignment)`;
   if (s.tooBig) text += `; ${s.tooBig} above 128 slots fail whatever the pools`;
-  if (s.otherTransient) text += `; ${s.otherTransient} other maps would have needed transient pools too`;
+  if (s.otherTransient)
+    text += `; ${s.otherTransient} other map${s.otherTransient === 1 ? '' : 's'} would have needed ${s.otherTransient === 1 ? 'a transient pool' : 'transient pools'} too`;
   return text;
 }

@@ -447,13 +447,19 @@ export class IoTlbMem {
 
   /**
    * Maps at the run the kernel was seen to use (a trace's real bounce address): `index` is the
-   * first slot of the run, padding included. Returns undefined if that run is not free here.
+   * first slot of the run, padding included, in `pool` (the boot pool or one the worker added).
+   * Returns undefined if that run is not free here.
    */
-  tblMapSingleAt(req: MapRequest, index: number): MapResult | undefined {
+  tblMapSingleAt(req: MapRequest, index: number, pool: IoTlbPool = this.pool): MapResult | undefined {
     const p = this.prepare(req);
     if (this.precheck(req, p)) return undefined;
-    if (!this.pool.commitObserved(index, p.reqBytes, p.smallOffset)) return undefined;
-    return this.finishMap(req, p, index);
+    if (pool !== this.pool && !this.pools.includes(pool)) return undefined;
+    if (!pool.commitObserved(index, p.reqBytes, p.smallOffset)) return undefined;
+    if (this.dynamic) {
+      this.mapCalls++;
+      this.account(p.nslots);
+    }
+    return this.finishMap(req, p, index, pool);
   }
 
   /**

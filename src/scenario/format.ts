@@ -6,6 +6,7 @@
 import { DMA_ATTR, DmaDirection, parseDmaDirection } from '../model/constants';
 import { type DeviceConfig, DMA_BIT_MASK, pciDefaults } from '../model/dma/device';
 import { PLATFORM_IDS, type PlatformProfile, platformById } from '../model/dma/platform';
+import { DEFAULT_GROW_DELAY } from '../model/dynamic';
 import { isLowMask, maskBits } from '../model/hex';
 import { dynamicUnsupported, type KernelProfile, resolveProfileWithNote, UnknownKernelError } from '../model/profiles';
 import { ARM64_BOARDS } from '../model/setup';
@@ -427,11 +428,11 @@ class Parser {
   /** "dynamic": true, or {"grow_delay": N}: CONFIG_SWIOTLB_DYNAMIC. */
   private dynamic(v: JsonValue | undefined, kernel: KernelProfile | undefined): Scenario['dynamic'] | undefined {
     if (!v) return undefined;
-    let growDelay = 1;
+    let growDelay = DEFAULT_GROW_DELAY;
     if (v.type === 'object') {
       v.onlyKeys(['grow_delay'], 'dynamic');
       const g = v.get('grow_delay');
-      if (g) growDelay = num(g, 'dynamic.grow_delay', { min: 1 }) ?? 1;
+      if (g) growDelay = num(g, 'dynamic.grow_delay', { min: 1 }) ?? DEFAULT_GROW_DELAY;
     } else {
       const on = bool(v, 'dynamic');
       if (!on) return undefined;

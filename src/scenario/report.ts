@@ -119,6 +119,7 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
               failures: run.dynamicSizing.failures,
               served_transient: run.dynamicSizing.servedTransient,
               served_added_pool: run.dynamicSizing.servedAdded,
+              other_transient: run.dynamicSizing.otherTransient,
               still_failing: run.dynamicSizing.stillFailing,
               too_big: run.dynamicSizing.tooBig,
               peak_transient_bytes: run.dynamicSizing.peakTransientBytes,

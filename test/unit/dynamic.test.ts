@@ -145,7 +145,7 @@ describe('dynamic swiotlb: the kernel rules', () => {
       ['mainline', false],
       ['6.6-early', true],
     ] as const) {
-      const m = mem(k, 256, 1);
+      const m = mem(k, 256, 1, { growDelay: 1 });
       fill(m);
       const r = m.tblMapSingle(req(0, 0x2_0000_0000, 129 * IO_TLB_SIZE));
       assert.equal(r.ok, false, k);
@@ -257,6 +257,7 @@ describe('dynamic swiotlb: the kernel rules', () => {
       pool: { start, nslabs: 256, nareas: 1 },
       encrypted: false,
       canGrow: true,
+      growDelay: 1,
     });
     assert.equal(cfg.physLimit, 0x3fff_ffff, 'ARCH_LOW_ADDRESS_LIMIT = arm64_dma_phys_limit - 1');
     const m = new IoTlbMem(new IoTlbPool(profile, { start, nslabs: 256, nareas: 1, pageShift: 12 }), cfg);
@@ -490,7 +491,7 @@ describe('the sizing answer (dynamicSizing)', () => {
       ops.push({ t: 'map', key: `a${k}`, req: req(0, 0x1_0000_0000 + k * 0x40000, 128 * IO_TLB_SIZE), failed: false });
     for (let k = 0; k < 3; k++) ops.push({ t: 'map', key: `f${k}`, req: req(0, 0x2_0000_0000 + k * 0x10000, 8192), failed: true });
     ops.push({ t: 'map', key: 'big', req: req(0, 0x3_0000_0000, 129 * IO_TLB_SIZE), failed: true });
-    const s = dynamicSizing(profile, geometry, x86Dynamic(profile, geometry.start, 256, 1), ops);
+    const s = dynamicSizing(profile, geometry, x86Dynamic(profile, geometry.start, 256, 1, { growDelay: 1 }), ops);
     assert.equal(s.failures, 3);
     assert.equal(s.tooBig, 1);
     assert.equal(s.servedTransient, 1, 'the first miss: a transient pool while the worker runs');
