@@ -132,7 +132,10 @@ describe('dynamic swiotlb in scenarios', () => {
     assert.match(sizing.text, /would still fail/);
     const failed = dyn.lane.decisions.filter((d) => d.result === 'failed');
     assert.ok(failed.length > 0);
-    assert.ok(failed.every((d) => Math.floor(d.phys / 2048) % 2 === 1), 'only odd 2 KiB halves fail');
+    assert.ok(
+      failed.every((d) => Math.floor(d.phys / 2048) % 2 === 1),
+      'only odd 2 KiB halves fail',
+    );
   });
   test('6.1 and Xen PV refuse "dynamic"', () => {
     assert.deepEqual(problems(smallPool('\n  "dynamic": true,').replace('"6.12"', '"6.1"')), [

@@ -77,7 +77,10 @@ describe('dynamic swiotlb in a real 6.12.117 kernel with CONFIG_SWIOTLB_DYNAMIC=
     const worker = reqs.filter((e) => e.f.dev === '0x0');
     assert.equal(worker.length, 1);
     // swiotlb_dyn_alloc(): swiotlb_alloc_pool(NULL, IO_TLB_MIN_SLABS, default_nslabs, default_nareas, phys_limit, GFP_KERNEL)
-    assert.deepEqual(worker.map((e) => [e.f.minslabs, e.f.nslabs, e.f.nareas, e.f.limit]), [['0x200', '0x200', '0x2', '0xffffffff']]);
+    assert.deepEqual(
+      worker.map((e) => [e.f.minslabs, e.f.nslabs, e.f.nareas, e.f.limit]),
+      [['0x200', '0x200', '0x2', '0xffffffff']],
+    );
     const transient = reqs.filter((e) => e.f.dev !== '0x0');
     assert.ok(transient.length > 10);
     // a transient pool: exactly nr_slots(size), one area, below the device's limit, GFP_NOWAIT | __GFP_NOWARN
