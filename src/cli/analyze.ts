@@ -25,6 +25,7 @@ export function analyzeOptions(args: string[]): { paths: string[]; json: boolean
       cmdline: { type: 'string' },
       cpus: { type: 'string' },
       compare: { type: 'boolean', default: false },
+      dynamic: { type: 'boolean', default: false },
       defaults: { type: 'string' },
       device: { type: 'string', multiple: true },
     },
@@ -46,6 +47,7 @@ export function analyzeOptions(args: string[]): { paths: string[]; json: boolean
       ...(values.cmdline !== undefined ? { cmdline: values.cmdline } : {}),
       ...(cpus !== undefined ? { cpus } : {}),
       ...(values.compare ? { compare: true } : {}),
+      ...(values.dynamic ? { dynamic: true } : {}),
       ...(values.defaults !== undefined ? { sourceDefaults: values.defaults } : {}),
       ...(values.device ? { sourceDevices: parseDeviceOptions(values.device) } : {}),
     },
@@ -67,6 +69,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   }
   if (route.ignored.includes('sourceDefaults') || route.ignored.includes('sourceDevices'))
     throw new UsageError('--defaults and --device apply to driver source only');
+  if (route.ignored.includes('dynamic'))
+    throw new UsageError('--dynamic applies to scenarios, replay ops and driver source (a trace or log shows what its kernel did)');
   try {
     const a = await analyzeRoute(route, {
       source: { settingNames: { defaults: '--defaults', device: (key) => `--device "${key}"` }, root: process.cwd() },

@@ -30,7 +30,7 @@ Kernel profiles (--kernel): ${PROFILE_NAMES.join(', ')}, or a release such as 6.
 Run "swiotlb-lens <command> --help" for the options of a command.
 `;
 
-export const REPLAY_HELP = `Usage: swiotlb-lens replay FILE [--kernel PROFILE] [--check] [--summary] [--json]
+export const REPLAY_HELP = `Usage: swiotlb-lens replay FILE [--kernel PROFILE] [--dynamic] [--check] [--summary] [--json]
 
 Replays a file of swiotlb allocator ops (the golden / replay format: a header line
 {"op":"init","nslabs":N,"nareas":A,"pool_base":"0x...",...} then one map, alloc, unmap,
@@ -44,6 +44,9 @@ then follows the kernel.  FILE may be gzip-compressed (.gz).
 Options:
   --kernel PROFILE  kernel profile, overriding the file's "kernel" (default 6.1):
                     ${PROFILE_NAMES.join(', ')}, or a release (6.1.50, 6.12.117)
+  --dynamic         CONFIG_SWIOTLB_DYNAMIC (6.6+; as a header's "dynamic": true): maps that
+                    find no slot get a transient pool ("pool":"transient"), a worker adds
+                    pools ("pool":"added"); the machine is x86 with 16 GiB
   --check           compare with the file's "expect"/"used" answers: print each mismatch with
                     its line number and a last line "N ops, M mismatches, R races"; exit 1 on
                     any mismatch
@@ -56,7 +59,8 @@ Exit status: 0 replayed (and, with --check, no mismatch); 1 mismatches; 2 bad in
 
 export const POOL_HELP = `Usage: swiotlb-lens pool [--cmdline "LINE"] [--cpus N] [--ram SIZE] [--kernel PROFILE]
                         [--arch x86|arm64] [--guest sev|tdx|realm] [--max-phys ADDR]
-                        [--available SIZE] [--pool-base ADDR] [--json]
+                        [--available SIZE] [--pool-base ADDR] [--dynamic]
+                        [--board rpi4] [--zone-dma-limit ADDR] [--dram-start ADDR] [--json]
 
 The default swiotlb pool a kernel sets up at boot: swiotlb= parsing (slabs, areas,
 force/noforce, C base rules), memory-encryption sizing (6 % of RAM, 64 MiB ... 1 GiB), areas from
@@ -73,16 +77,22 @@ Options:
   --guest KIND      sev, tdx or realm: a confidential-computing guest (forces bouncing)
   --available SIZE  memory the boot allocator can give the pool (shows the halving fall-back)
   --pool-base ADDR  physical start of the pool, for the "mapped [mem ...]" line
+  --dynamic         CONFIG_SWIOTLB_DYNAMIC (6.6+): what the pool grows by, and where
+  --board NAME      arm64 board whose device tree limits DMA (rpi4: 1 GiB)
+  --zone-dma-limit ADDR
+                    arm64: highest address every DMA master reaches (DT dma-ranges, IORT);
+                    ZONE_DMA and the pool's place follow
+  --dram-start ADDR arm64: where RAM starts (default 0)
   --json            one JSON object
   -h, --help        show this help
 `;
 
 export const ANALYZE_HELP = `Usage: swiotlb-lens analyze PATH... [--json] [--kernel PROFILE] [--platform PROFILE]
-                           [--cmdline "LINE"] [--cpus N] [--compare]
+                           [--cmdline "LINE"] [--cpus N] [--compare] [--dynamic]
                            [--defaults HINTS] [--device KEY=HINTS]...
 
 Analyses what PATH holds, told apart by content:
-  - a kernel trace (ftrace text, trace-cmd report) and/or kernel log (dmesg, journal), or a
+  - a kernel trace (ftrace text, trace-cmd report, perf script, trace-cmd's trace.dat) and/or kernel log (dmesg, journal), or a
     folder or tar archive written by the capture script; a lone trace or log is read with
     the capture files beside it (dmesg.txt, cmdline.txt, ...);
   - replay ops (JSON Lines from an "init" op): replayed, with a summary (as replay --summary);
@@ -97,6 +107,8 @@ Options:
   --cpus N          possible CPUs, for the number of areas
   --compare         scenarios on Xen: also run dma-direct with the Xen hooks and compare
                     every call with the kernel's xen-swiotlb
+  --dynamic         scenarios, replay ops and driver source: CONFIG_SWIOTLB_DYNAMIC on
+                    (6.6+ kernels)
   --defaults HINTS  driver source: defaults in the annotation grammar, as the setting
                     swiotlbLens.source.defaults (e.g. "ram=32G cpus=8 where=high")
   --device KEY=HINTS

@@ -2,9 +2,11 @@
  * `swiotlb-lens pool`: the default pool a kernel sets up at boot, and its boot log.
  */
 import { parseArgs } from 'node:util';
+import { IO_TLB_SHIFT } from '../model/constants';
+import { limitNareas } from '../model/dynamic';
 import { hexAddr, parseAddr, ValueError } from '../model/hex';
-import { resolveProfileWithNote } from '../model/profiles';
-import { type Arch, type BootConfig, bootPool, type MemEncrypt } from '../model/setup';
+import { dynamicUnsupported, resolveProfileWithNote } from '../model/profiles';
+import { ARM64_BOARDS, type Arch, type BootConfig, bootPool, type MemEncrypt } from '../model/setup';
 import { swiotlbMaxMappingSize } from '../model/swiotlb';
 import { formatBytes } from '../model/units';
 import { stdout } from './output';
@@ -24,6 +26,10 @@ export function poolCommand(args: string[]): number {
       guest: { type: 'string' },
       available: { type: 'string' },
       'pool-base': { type: 'string' },
+      dynamic: { type: 'boolean', default: false },
+      board: { type: 'string' },
+      'zone-dma-limit': { type: 'string' },
+      'dram-start': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -52,6 +58,19 @@ export function poolCommand(args: string[]): number {
       throw e;
     }
   };
+  let firmwareDmaLimit: number | undefined;
+  if (values.board !== undefined) {
+    const b = ARM64_BOARDS[values.board.toLowerCase()];
+    if (!b) throw new UsageError(`--board must be one of ${Object.keys(ARM64_BOARDS).join(', ')}, got "${values.board}"`);
+    firmwareDmaLimit = b.firmwareDmaLimit;
+  }
+  if (values['zone-dma-limit'] !== undefined) firmwareDmaLimit = addr(values['zone-dma-limit'], '--zone-dma-limit');
+  if (firmwareDmaLimit !== undefined && arch !== 'arm64')
+    throw new UsageError("--board and --zone-dma-limit are for --arch arm64 (x86's ZONE_DMA is 16 MiB)");
+  if (values.dynamic) {
+    const why = dynamicUnsupported(profile);
+    if (why) throw new UsageError(`--dynamic: ${why}`);
+  }
   const cfg: BootConfig = {
     possibleCpus: cpus,
     arch,
@@ -61,8 +80,17 @@ export function poolCommand(args: string[]): number {
     ...(values['max-phys'] !== undefined ? { maxPhysAddr: addr(values['max-phys'], '--max-phys') } : {}),
     ...(values.available !== undefined ? { allocatableBytes: parseSize(values.available, '--available') } : {}),
     ...(values['pool-base'] !== undefined ? { poolStart: addr(values['pool-base'], '--pool-base') } : {}),
+    ...(firmwareDmaLimit !== undefined ? { firmwareDmaLimit } : {}),
+    ...(values['dram-start'] !== undefined ? { dramStart: addr(values['dram-start'], '--dram-start') } : {}),
   };
   const pool = bootPool(profile, cfg);
+  // what the dynamic worker asks for: the boot pool's size, clamped to MAX_PAGE_ORDER pages
+  const maxSlabs = 2 ** (12 - IO_TLB_SHIFT + 10);
+  const grown =
+    values.dynamic && pool.created
+      ? { nslabs: Math.min(pool.nslabs, maxSlabs), nareas: limitNareas(pool.nareas, Math.min(pool.nslabs, maxSlabs)) }
+      : undefined;
+  const zone = pool.zone;
   if (values.json) {
     stdout.line(
       JSON.stringify(
@@ -79,6 +107,21 @@ export function poolCommand(args: string[]): number {
           possible_cpus: pool.possibleCpus,
           max_mapping_size: swiotlbMaxMappingSize(0),
           ...(cfg.poolStart !== undefined ? { base: hexAddr(cfg.poolStart) } : {}),
+          zone: {
+            zone_dma_limit: hexAddr(zone.zoneDmaLimit),
+            ...(zone.zoneDmaBits !== undefined ? { zone_dma_bits: zone.zoneDmaBits } : {}),
+            dma_phys_limit: hexAddr(zone.dmaPhysLimit),
+            pool_below: hexAddr(zone.lowLimit),
+          },
+          dynamic: grown
+            ? {
+                can_grow: true,
+                transient_counter: profile.transientCounter,
+                phys_limit: hexAddr(zone.lowLimit - 1),
+                added_pool_nslabs: grown.nslabs,
+                added_pool_nareas: grown.nareas,
+              }
+            : null,
           log: pool.log,
           steps: pool.steps,
           warnings: pool.warnings,
@@ -102,6 +145,13 @@ export function poolCommand(args: string[]): number {
       `  force bounce: ${pool.forceBounce ? 'yes, every dma-direct streaming mapping bounces' : 'no, only buffers a device cannot reach bounce'}`,
     );
     out.push(`  largest bounce buffer: 262144 bytes (128 slots; ${swiotlbMaxMappingSize(0xfff)} for a device with min_align_mask 0xfff)`);
+    out.push(
+      `  placed below ${hexAddr(zone.lowLimit)} (ARCH_LOW_ADDRESS_LIMIT); ZONE_DMA ends at ${hexAddr(zone.dmaPhysLimit)}${zone.zoneDmaBits !== undefined ? ` (zone_dma_bits ${zone.zoneDmaBits})` : ` (zone_dma_limit ${hexAddr(zone.zoneDmaLimit)})`}`,
+    );
+    if (grown)
+      out.push(
+        `  dynamic: when no slot fits, a transient pool of the request's size below the device's DMA limit, and the worker adds pools of ${grown.nslabs} slots (${formatBytes(grown.nslabs * 2048)}, ${grown.nareas} area${grown.nareas === 1 ? '' : 's'}) below ${hexAddr(zone.lowLimit - 1)} (phys_limit)${profile.transientCounter ? '; debugfs adds io_tlb_transient_nslabs' : ''}`,
+      );
   } else {
     out.push(`pool: none (${pool.why})`);
   }

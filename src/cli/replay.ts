@@ -14,6 +14,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       kernel: { type: 'string' },
+      dynamic: { type: 'boolean', default: false },
       check: { type: 'boolean', default: false },
       summary: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -29,6 +30,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   try {
     run = await runReplay(file, {
       ...(values.kernel !== undefined ? { kernel: values.kernel } : {}),
+      ...(values.dynamic ? { dynamic: true } : {}),
       check,
       onOp(outcome) {
         if (check) {

@@ -9,7 +9,8 @@ import { EventTable } from '../analysis/eventTable';
 import type { SessionExtras } from '../analysis/panelModel';
 import type { AnalysisSession } from '../analysis/session';
 import { PLATFORM_IDS, platformById } from '../model/dma/platform';
-import { resolveProfileWithNote } from '../model/profiles';
+import { DEFAULT_GROW_DELAY } from '../model/dynamic';
+import { dynamicUnsupported, resolveProfileWithNote } from '../model/profiles';
 import { type ReplayRun, replaySession } from '../replay/run';
 import { formatSummary, type ReplaySummary, summarizeReplay } from '../replay/summary';
 import { compareScenario } from '../scenario/compare';
@@ -170,8 +171,8 @@ async function analyzeReplay(route: Extract<Route, { kind: 'replay' }>, ctx: Ana
   };
 }
 
-/** A scenario with the kernel and platform the user chose over its own. */
-export function withOverrides(s: Scenario, opts: { kernel?: string; platform?: string }): Scenario {
+/** A scenario with the kernel, platform and dynamic swiotlb the user chose over its own. */
+export function withOverrides(s: Scenario, opts: { kernel?: string; platform?: string; dynamic?: boolean }): Scenario {
   let out = s;
   if (opts.kernel) {
     const r = resolveProfileWithNote(opts.kernel);
@@ -180,6 +181,12 @@ export function withOverrides(s: Scenario, opts: { kernel?: string; platform?: s
   if (opts.platform) {
     checkPlatform(opts.platform);
     out = { ...out, platform: platformById(opts.platform) as Scenario['platform'] };
+  }
+  if (opts.dynamic && !out.dynamic) out = { ...out, dynamic: { growDelay: DEFAULT_GROW_DELAY } };
+  if (out.dynamic) {
+    const why = dynamicUnsupported(out.kernel);
+    if (why) throw new RouteError(`--dynamic / "dynamic": ${why}`);
+    if (out.platform.xen?.pv) throw new RouteError('dynamic swiotlb: Xen PV dom0 sets its pool up with a remap hook, which cannot grow');
   }
   return out;
 }
@@ -211,6 +218,7 @@ async function analyzeDriverSource(route: Extract<Route, { kind: 'source' }>, ct
     ...(o.kernel ? { kernel: o.kernel } : {}),
     ...(o.cmdline ? { cmdline: o.cmdline } : {}),
     ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
+    ...(o.dynamic ? { dynamic: true } : {}),
     ...(o.sourceDefaults !== undefined ? { settings: o.sourceDefaults } : {}),
     ...(o.sourceDevices ? { devices: o.sourceDevices } : {}),
     ...(route.context.length ? { context: route.context } : {}),

@@ -25,6 +25,8 @@ export interface RouteOptions {
   readonly cpus?: number;
   /** Scenarios on Xen: also run dma-direct with the Xen hooks and compare. */
   readonly compare?: boolean;
+  /** Scenarios and driver source: CONFIG_SWIOTLB_DYNAMIC on (6.6+ kernels). */
+  readonly dynamic?: boolean;
   /** Driver source: defaults in the annotation grammar. */
   readonly sourceDefaults?: string;
   /** Driver source: settings per device key. */
@@ -49,14 +51,18 @@ export type Route = { readonly reasons: readonly string[]; readonly ignored: rea
       readonly inputs: readonly InputFile[];
       readonly options: Options<'kernel' | 'platform' | 'cmdline' | 'cpus'>;
     }
-  | { readonly kind: 'replay'; readonly files: readonly [string]; readonly options: Options<'kernel'> }
-  | { readonly kind: 'scenario'; readonly files: readonly [string]; readonly options: Options<'kernel' | 'platform' | 'compare'> }
+  | { readonly kind: 'replay'; readonly files: readonly [string]; readonly options: Options<'kernel' | 'dynamic'> }
+  | {
+      readonly kind: 'scenario';
+      readonly files: readonly [string];
+      readonly options: Options<'kernel' | 'platform' | 'compare' | 'dynamic'>;
+    }
   | {
       readonly kind: 'source';
       readonly files: readonly string[];
       /** Files read for devices, pairs and symbols whose own sites are not reported: the rest of a lone C file's driver. */
       readonly context: readonly string[];
-      readonly options: Options<'kernel' | 'platform' | 'cmdline' | 'cpus' | 'sourceDefaults' | 'sourceDevices'>;
+      readonly options: Options<'kernel' | 'platform' | 'cmdline' | 'cpus' | 'dynamic' | 'sourceDefaults' | 'sourceDevices'>;
     }
 );
 
@@ -65,9 +71,9 @@ export class RouteError extends Error {}
 
 const OPTIONS_OF: Record<RouteKind, readonly (keyof RouteOptions)[]> = {
   text: ['kernel', 'platform', 'cmdline', 'cpus'],
-  replay: ['kernel'],
-  scenario: ['kernel', 'platform', 'compare'],
-  source: ['kernel', 'platform', 'cmdline', 'cpus', 'sourceDefaults', 'sourceDevices'],
+  replay: ['kernel', 'dynamic'],
+  scenario: ['kernel', 'platform', 'compare', 'dynamic'],
+  source: ['kernel', 'platform', 'cmdline', 'cpus', 'dynamic', 'sourceDefaults', 'sourceDevices'],
 };
 
 const KIND_NAMES: Record<RouteKind, string> = {
@@ -188,15 +194,15 @@ export async function routeInputs(paths: readonly string[], opts: RouteOptions =
       if (paths.length !== 1) throw new RouteError(`${KIND_NAMES[kind]} is analysed one file at a time`);
       const files = [paths[0] as string] as const;
       return kind === 'replay'
-        ? { kind, files, options: pick(opts, ['kernel']), reasons, ignored }
-        : { kind, files, options: pick(opts, ['kernel', 'platform', 'compare']), reasons, ignored };
+        ? { kind, files, options: pick(opts, ['kernel', 'dynamic']), reasons, ignored }
+        : { kind, files, options: pick(opts, ['kernel', 'platform', 'compare', 'dynamic']), reasons, ignored };
     }
     default:
       return {
         kind: 'source',
         files: [...paths],
         context: lone ? await driverContext(lone) : [],
-        options: pick(opts, ['kernel', 'platform', 'cmdline', 'cpus', 'sourceDefaults', 'sourceDevices']),
+        options: pick(opts, ['kernel', 'platform', 'cmdline', 'cpus', 'dynamic', 'sourceDefaults', 'sourceDevices']),
         reasons,
         ignored,
       };

@@ -84,3 +84,10 @@ export const DMA_ATTR = {
 export function nrSlots(bytes: number): number {
   return Math.ceil(bytes / IO_TLB_SIZE);
 }
+
+/** get_order(): smallest order with (PAGE_SIZE << order) >= size. */
+export function getOrder(size: number, pageShift: number): number {
+  let order = 0;
+  while (2 ** (pageShift + order) < size) order++;
+  return order;
+}

@@ -84,6 +84,8 @@ export class IoTlbPool {
   usedHiwater = 0;
   /** Set when a search returned SEARCH_LIVELOCK. */
   lastLivelock: LivelockInfo | null = null;
+  /** pool->transient: a dynamic pool made for one mapping, freed with it (CONFIG_SWIOTLB_DYNAMIC). */
+  transient = false;
 
   // The search in progress (set by beginSearch; searches are synchronous). Kept in fields rather
   // than an object so the scan loops run on plain locals.
@@ -457,6 +459,30 @@ export class IoTlbPool {
     const slot = this.search(cpu);
     if (slot >= 0) this.commit(slot, this.sNslots, reqBytes, smallOffset);
     return slot;
+  }
+
+  /**
+   * swiotlb_search_pool_area(): one area of this pool only (the dynamic search visits the areas
+   * of every pool in turn). Commits on success like findSlots().
+   */
+  findSlotsInArea(
+    area: number,
+    origAddr: number,
+    reqBytes: number,
+    allocAlignMask: number,
+    dev: DeviceSlotParams,
+    smallOffset: number,
+  ): number {
+    this.beginSearch(origAddr, reqBytes, allocAlignMask, dev.minAlignMask, dev.segBoundaryBits);
+    const slot = this.searchArea(area);
+    if (slot >= 0) this.commit(slot, this.sNslots, reqBytes, smallOffset);
+    return slot;
+  }
+
+  /** searchArea() without a commit, for predictions over several pools. */
+  predictSlotsInArea(area: number, origAddr: number, reqBytes: number, allocAlignMask: number, dev: DeviceSlotParams): number {
+    this.beginSearch(origAddr, reqBytes, allocAlignMask, dev.minAlignMask, dev.segBoundaryBits);
+    return this.searchArea(area);
   }
 
   /** The slot findSlots() would return, without changing any state. */

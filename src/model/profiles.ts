@@ -70,6 +70,22 @@ export interface KernelProfile {
   readonly arm64KmallocPool: boolean;
   /** swiotlb_init_late returns early when a default pool exists (6.12+). */
   readonly lateInitChecksExisting: boolean;
+  /** CONFIG_SWIOTLB_DYNAMIC exists (6.6+): pools that grow (off in Debian's builds). */
+  readonly dynamicPools: boolean;
+  /**
+   * Dynamic pools are searched area by area across every pool (swiotlb_search_area, 6.7+);
+   * 6.6 searches each pool in turn, all its areas (swiotlb_pool_find_slots).
+   */
+  readonly dynamicAreaMajor: boolean;
+  /**
+   * Dynamic swiotlb_find_slots() refuses requests above one segment before growing (6.6.3+,
+   * 6.7+, with the free-list clip at the pool end); 6.6.0 searched, grew and failed.
+   */
+  readonly dynamicTooBigEarly: boolean;
+  /** debugfs io_tlb_transient_nslabs exists with dynamic pools (6.8+; verified in 6.12). */
+  readonly transientCounter: boolean;
+  /** arm64 sizes ZONE_DMA from a limit (zone_dma_limit, 6.12+), not a bit count (zone_dma_bits). */
+  readonly zoneDmaLimit: boolean;
   /** The release range this profile was built for, when known ("6.1.50"). */
   readonly release?: string;
 }
@@ -102,6 +118,11 @@ const P510: Flags = {
   tdxSizing: false,
   arm64KmallocPool: false,
   lateInitChecksExisting: false,
+  dynamicPools: false,
+  dynamicAreaMajor: false,
+  dynamicTooBigEarly: false,
+  transientCounter: false,
+  zoneDmaLimit: false,
 };
 
 const P61: Flags = {
@@ -127,6 +148,8 @@ const P66e: Flags = {
   clipListAtPoolEnd: true,
   hiwaterFile: true,
   initWithDefaultNareas: false,
+  // the named 6.6-early profile is the 6.6.0 text (pool-major dynamic search, no early too-big test)
+  dynamicPools: true,
 };
 
 const P66l: Flags = {
@@ -139,6 +162,9 @@ const P66l: Flags = {
   negativeSyncOffset: true,
   strictSyncOffsets: false,
   arm64KmallocPool: true,
+  dynamicAreaMajor: true,
+  dynamicTooBigEarly: true,
+  transientCounter: true,
 };
 
 const P612: Flags = {
@@ -149,6 +175,7 @@ const P612: Flags = {
   fullMessageIncludesOffset: true,
   tdxSizing: true,
   lateInitChecksExisting: true,
+  zoneDmaLimit: true,
 };
 
 interface NamedProfile {
@@ -169,7 +196,12 @@ const NAMED: readonly NamedProfile[] = [
     tweak: { alignCheckExcludesAllocAlign: false, limitNareas: false },
   },
   { names: ['6.6-early', 'P66e'], title: 'Linux 6.3 ... 6.8, 6.6.0 ... 6.6.23', flags: P66e },
-  { names: ['6.6-late', 'P66l'], title: 'Linux 6.6.y after the June-2024 backports', flags: P66l },
+  {
+    names: ['6.6-late', 'P66l'],
+    title: 'Linux 6.6.y after the June-2024 backports',
+    flags: P66l,
+    tweak: { dynamicAreaMajor: false },
+  },
   { names: ['6.9'], title: 'Linux 6.9', flags: P66l },
   { names: ['6.12', 'P612'], title: 'Linux 6.12 LTS', flags: P612 },
   { names: ['mainline', 'mainline-6.18', '6.18', '7.2'], title: 'Linux mainline (6.10 and later: 6.12, 6.18, 7.x)', flags: P612 },
@@ -229,20 +261,27 @@ function profileForRelease(text: string): { profile: KernelProfile; note?: strin
   if (ver >= at(6, 3) && ver < at(6, 9)) {
     // 6.6.24+ / 6.7.12+ / 6.8.3+ carry an intermediate search (D') the model does not have.
     const dPrime = (min === 6 && patch >= 24 && patch < 35) || (min === 7 && patch >= 12) || (min === 8 && patch >= 3);
+    // 6.6.y kept the 6.6 pool-major dynamic search (the 6.7 area-major rework is not known backported)
+    const late: Partial<Flags> = { dynamicAreaMajor: min !== 6 };
     if (min === 6 && patch >= 35) {
       return {
-        profile: make(rel, `Linux ${rel}`, P66l, {}, rel),
+        profile: make(rel, `Linux ${rel}`, P66l, late, rel),
         note: 'the exact 6.6.y release of the June-2024 backports is unverified (about 6.6.35)',
       };
     }
+    const clip = ver >= at(6, 7) || (min === 6 && patch >= 3);
     const tweak: Partial<Flags> = {
       hiwaterFile: ver >= at(6, 4),
-      clipListAtPoolEnd: ver >= at(6, 7) || (min === 6 && patch >= 3),
+      clipListAtPoolEnd: clip,
       limitNareas: ver >= at(6, 5),
+      dynamicPools: ver >= at(6, 6),
+      dynamicAreaMajor: ver >= at(6, 7),
+      dynamicTooBigEarly: ver >= at(6, 6) && clip,
+      transientCounter: ver >= at(6, 8),
     };
     if (dPrime) {
       return {
-        profile: make(rel, `Linux ${rel}`, P66l, {}, rel),
+        profile: make(rel, `Linux ${rel}`, P66l, late, rel),
         note: `${rel} has an intermediate search (stable backports of 6.9 fixes) that no profile models; using 6.6-late`,
       };
     }
@@ -285,6 +324,15 @@ export function resolveProfileWithNote(name: string): { profile: KernelProfile; 
   throw new UnknownKernelError(
     `unknown kernel profile "${name}": use one of ${PROFILE_NAMES.join(', ')}, or a release such as 6.1.192 (5.10.35+, 6.0 ... 7.x)`,
   );
+}
+
+/**
+ * Why a kernel of this profile cannot have dynamic swiotlb pools, or undefined when it can:
+ * CONFIG_SWIOTLB_DYNAMIC appeared in 6.6.
+ */
+export function dynamicUnsupported(profile: KernelProfile): string | undefined {
+  if (profile.dynamicPools) return undefined;
+  return `${profile.title} has no dynamic swiotlb (CONFIG_SWIOTLB_DYNAMIC exists from Linux 6.6 on): one fixed pool, maps fail when it is full`;
 }
 
 export function allProfiles(): KernelProfile[] {

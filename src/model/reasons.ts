@@ -23,6 +23,11 @@ export enum Reason {
   UntrustedUnaligned = 1 << 6,
   /** Xen 6.1.113-128 / 6.12.0-14: pseudo-physically aligned, machine-misaligned. */
   XenAlignment = 1 << 7,
+  // where a bounce buffer came from, with dynamic swiotlb (CONFIG_SWIOTLB_DYNAMIC); not a cause
+  /** No slot in any pool: the mapping got a transient pool of its own. */
+  TransientPool = 1 << 8,
+  /** The slot is in a pool the dynamic worker added. */
+  AddedPool = 1 << 9,
   // failure causes
   /** More than 128 slots: beyond the 256 KiB ceiling; no pool size helps. */
   TooBig = 1 << 12,
@@ -61,6 +66,8 @@ export const REASON_INFO: readonly { readonly bit: Reason; readonly code: string
     code: 'xen-alignment',
     text: 'aligned in pseudo-physical but not in machine memory (6.1.113-128, 6.12.0-14)',
   },
+  { bit: Reason.TransientPool, code: 'transient-pool', text: 'no slot in any pool: a transient pool of its own (dynamic swiotlb)' },
+  { bit: Reason.AddedPool, code: 'added-pool', text: 'the bounce buffer is in a pool the dynamic swiotlb worker added' },
   { bit: Reason.TooBig, code: 'too-big', text: 'more than 128 slots (256 KiB): no pool size can satisfy it' },
   { bit: Reason.PoolFull, code: 'pool-full', text: 'the pool has no free run that long: it is full' },
   { bit: Reason.Fragmented, code: 'fragmented', text: 'free slots exist, but fragmentation or alignment leaves no fitting run' },

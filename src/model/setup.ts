@@ -31,6 +31,99 @@ export interface BootConfig {
   /** The platform always sets a pool up, and why (Xen PV dom0: pci_xen_swiotlb_init). */
   readonly alwaysCreate?: string;
   readonly pageShift?: number;
+  /**
+   * arm64: the highest CPU address every DMA master reaches, from the firmware (the lower of
+   * of_dma_get_max_cpu_address() over the DT dma-ranges and the ACPI IORT's); default: no limit.
+   */
+  readonly firmwareDmaLimit?: number;
+  /** arm64: memblock_start_of_DRAM() (default 0). */
+  readonly dramStart?: number;
+}
+
+/** The DMA zone as a kernel sets it up (arch/arm64/mm/init.c zone_sizes_init; x86: 16 MiB). */
+export interface DmaZone {
+  /** zone_dma_limit (6.12+), or DMA_BIT_MASK(zone_dma_bits) before: GFP_DMA serves up to it. */
+  readonly zoneDmaLimit: number;
+  /** zone_dma_bits, where the kernel keeps a bit count (before 6.12; x86: 24). */
+  readonly zoneDmaBits?: number;
+  /** arm64_dma_phys_limit: the end (exclusive) of ZONE_DMA; x86: 16 MiB. */
+  readonly dmaPhysLimit: number;
+  /**
+   * ARCH_LOW_ADDRESS_LIMIT + 1: memblock_alloc_low() puts the boot pool below it (x86: 4 GiB,
+   * arm64: arm64_dma_phys_limit), and it is the dynamic pools' phys_limit + 1.
+   */
+  readonly lowLimit: number;
+  /** memblock_end_of_DRAM(), when known. */
+  readonly dramEnd?: number;
+  /** How it was worked out, for people. */
+  readonly steps: readonly string[];
+}
+
+/**
+ * arm64 boards whose firmware limits DMA (the DT dma-ranges the kernel reads), by name.
+ * bcm2711 (Raspberry Pi 4, 400, CM4): arch/arm/boot/dts/broadcom/bcm2711.dtsi maps CPU
+ * 0 ... 1 GiB for /soc ("Emulate a contiguous 30-bit address range for DMA").
+ */
+export const ARM64_BOARDS: Readonly<Record<string, { readonly firmwareDmaLimit: number; readonly title: string }>> = {
+  rpi4: { firmwareDmaLimit: 0x3fff_ffff, title: 'Raspberry Pi 4 (bcm2711): DT dma-ranges reach 1 GiB' },
+  bcm2711: { firmwareDmaLimit: 0x3fff_ffff, title: 'bcm2711 (Raspberry Pi 4): DT dma-ranges reach 1 GiB' },
+  generic: { firmwareDmaLimit: 2 ** 64, title: 'no DMA restriction in the firmware' },
+};
+
+/** fls64(): the position of the highest set bit (64 for limits at or beyond 2^53 here). */
+function fls64(x: number): number {
+  if (x >= 2 ** 53) return 64;
+  return x <= 0 ? 0 : Math.floor(x).toString(2).length;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** ZONE_DMA and where the boot pool may go, as zone_sizes_init() and the swiotlb init see them. */
+export function dmaZone(profile: KernelProfile, cfg: BootConfig): DmaZone {
+  const arch = cfg.arch ?? 'x86';
+  const steps: string[] = [];
+  if (arch === 'x86') {
+    return { zoneDmaLimit: (1 << 24) - 1, zoneDmaBits: 24, dmaPhysLimit: 1 << 24, lowLimit: 2 ** 32, steps };
+  }
+  const start = cfg.dramStart ?? 0;
+  const end = cfg.maxPhysAddr ?? (cfg.ramBytes !== undefined ? start + cfg.ramBytes : undefined);
+  const fw = cfg.firmwareDmaLimit ?? 2 ** 64;
+  const fwText = fw >= 2 ** 53 ? 'none' : hex(fw);
+  const U32 = 0xffff_ffff;
+  const top = end === undefined ? Number.POSITIVE_INFINITY : end - 1;
+  let zoneDmaLimit: number;
+  let zoneDmaBits: number | undefined;
+  let dmaPhysLimit: number;
+  if (profile.zoneDmaLimit) {
+    // 6.12+: zone_dma_limit = min(DT, IORT), at most 4 GiB when DRAM starts below it
+    zoneDmaLimit = start < U32 ? Math.min(fw, U32) : fw;
+    dmaPhysLimit = Math.min(zoneDmaLimit, top) + 1;
+    steps.push(
+      `zone_dma_limit ${zoneDmaLimit >= 2 ** 53 ? 'none' : hex(zoneDmaLimit)} (firmware DMA limit ${fwText}, DRAM from ${hex(start)})`,
+    );
+  } else {
+    // 5.10.35+ ... 6.11: zone_dma_bits = min3(32, fls64(DT), fls64(IORT)); max_zone_phys(bits).
+    // (5.10.y got this from 5.11 in the March 2021 stable backports; before, every arm64 board
+    // had a 30-bit ZONE_DMA, ARM64_ZONE_DMA_BITS.)
+    zoneDmaBits = Math.min(32, fls64(fw));
+    zoneDmaLimit = 2 ** zoneDmaBits - 1;
+    let mask = zoneDmaLimit;
+    if (start > U32) mask = Number.POSITIVE_INFINITY;
+    else if (start > mask) mask = U32;
+    dmaPhysLimit = Math.min(mask, top) + 1;
+    steps.push(`zone_dma_bits ${zoneDmaBits} (firmware DMA limit ${fwText}, DRAM from ${hex(start)})`);
+  }
+  // without a RAM size and DMA limit nothing is known to lie beyond ZONE_DMA
+  if (!Number.isFinite(dmaPhysLimit)) dmaPhysLimit = 2 ** 52;
+  steps.push(`arm64_dma_phys_limit ${hex(dmaPhysLimit)}: ZONE_DMA and the boot pool lie below it`);
+  return {
+    zoneDmaLimit,
+    ...(zoneDmaBits !== undefined ? { zoneDmaBits } : {}),
+    dmaPhysLimit,
+    lowLimit: dmaPhysLimit,
+    ...(end !== undefined ? { dramEnd: end } : {}),
+    steps,
+  };
 }
 
 export interface BootPool {
@@ -53,6 +146,8 @@ export interface BootPool {
   readonly steps: readonly string[];
   /** Notes about inputs (ignored parameters, odd values). */
   readonly warnings: readonly string[];
+  /** ZONE_DMA, and below what the boot pool is reserved. */
+  readonly zone: DmaZone;
 }
 
 export class CmdlineError extends Error {}
@@ -239,6 +334,7 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
 
   // 3. Is a pool needed at all?
   const above4g = cfg.maxPhysAddr !== undefined ? cfg.maxPhysAddr > 2 ** 32 : (ram ?? 0) > 3 * 2 ** 30;
+  const zone = dmaZone(profile, cfg);
   const iommuOff = scan.iommu.includes('off');
   const iommuSoft = scan.iommu.includes('soft');
   let addressingLimit = false;
@@ -263,9 +359,11 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
       why = `${enc.toUpperCase()} guest: all DMA goes through shared bounce buffers (SWIOTLB_FORCE)`;
     }
   } else {
-    if (above4g) {
+    // mem_init(): swiotlb_init(max_pfn > PFN_DOWN(arm64_dma_phys_limit))
+    steps.push(...zone.steps);
+    if (zone.dramEnd !== undefined && zone.dramEnd > zone.dmaPhysLimit) {
       addressingLimit = true;
-      why = 'memory above the ZONE_DMA limit';
+      why = `memory above the ZONE_DMA limit (arm64_dma_phys_limit ${hex(zone.dmaPhysLimit)})`;
     }
     if (enc === 'realm' && profile.family === 'P612') {
       addressingLimit = true;
@@ -297,6 +395,7 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
     log,
     steps,
     warnings,
+    zone,
   });
 
   if (!profile.cmdlineAreas) {
@@ -322,6 +421,7 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
       log,
       steps,
       warnings,
+      zone,
     };
   }
 
@@ -370,6 +470,7 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
     log,
     steps,
     warnings,
+    zone,
   };
 }
 

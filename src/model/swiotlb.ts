@@ -4,7 +4,8 @@
  * with the bytes each one copies and the messages the kernel prints, per version profile
  * (docs/swiotlb-model.md §5, §6, §7.8b).
  */
-import { DMA_ATTR, DmaDirection, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from './constants';
+import { DMA_ATTR, DmaDirection, getOrder, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from './constants';
+import { allocPool, allocWorkerPool, type DynamicConfig } from './dynamic';
 import { hexAddr } from './hex';
 import {
   ALLOC_ALIGN_WARNING,
@@ -13,9 +14,10 @@ import {
   invalidSizesMessage,
   overflowMessage,
   overflowWithOffsetMessage,
+  SWIOTLB_PR_PREFIX,
   unalignedAllocMessage,
 } from './messages';
-import { type DeviceSlotParams, INVALID_PHYS_ADDR, type IoTlbPool, SEARCH_LIVELOCK } from './pool';
+import { type DeviceSlotParams, INVALID_PHYS_ADDR, IoTlbPool, SEARCH_FULL, SEARCH_LIVELOCK } from './pool';
 import type { KernelProfile } from './profiles';
 
 /**
@@ -41,7 +43,15 @@ export interface MapRequest {
   readonly dir: DmaDirection;
   readonly attrs?: number;
   readonly dev: DeviceSlotParams;
+  /**
+   * min_not_zero(*dma_mask, bus_dma_limit): with dynamic pools, a transient pool is allocated
+   * below it (default: no limit).
+   */
+  readonly physLimit?: number;
 }
+
+/** Which pool a bounce buffer is in: the boot pool, one the worker added, or a transient one. */
+export type PoolKind = 'default' | 'added' | 'transient';
 
 export interface MapResult {
   readonly ok: boolean;
@@ -63,6 +73,20 @@ export interface MapResult {
   readonly message?: string;
   /** A WARN the kernel prints even though the call went on. */
   readonly warning?: string;
+  /** Dynamic swiotlb: the buffer is not in the boot pool (`index` is relative to this pool). */
+  readonly poolKind?: 'added' | 'transient';
+  /** Start of that pool. */
+  readonly poolStart?: number;
+}
+
+/** A pool the dynamic worker added (swiotlb_dyn_alloc), or the one it failed to add. */
+export interface AddedPool {
+  /** Undefined when the allocation failed ("Failed to allocate new pool"). */
+  readonly start?: number;
+  readonly nslabs: number;
+  readonly nareas: number;
+  /** The map call (1-based count) before which it became visible. */
+  readonly atMap: number;
 }
 
 export interface UnmapResult {
@@ -98,30 +122,133 @@ function failed(reason: MapFailure, reqBytes: number, nslots: number, message: s
   return { ok: false, reason, index: -1, slot: -1, nslots, padSlots: 0, offset: 0, tlbAddr: -1, reqBytes, copiedBytes: 0, message };
 }
 
-/** get_order(): smallest order with (PAGE_SIZE << order) >= size. */
-export function getOrder(size: number, pageShift: number): number {
-  let order = 0;
-  while (2 ** (pageShift + order) < size) order++;
-  return order;
-}
-
 /** swiotlb_max_mapping_size(): the largest mapping a device with this min_align_mask can get. */
 export function swiotlbMaxMappingSize(minAlignMask: number): number {
   const minAlign = minAlignMask ? Math.ceil((minAlignMask >>> 0) / IO_TLB_SIZE) * IO_TLB_SIZE : 0;
   return IO_TLB_SIZE * IO_TLB_SEGSIZE - minAlign;
 }
 
+/** 2^64: no limit (min_not_zero of a 64-bit mask). */
+const NO_PHYS_LIMIT = 2 ** 64;
+
+/**
+ * struct io_tlb_mem: the boot pool and, with CONFIG_SWIOTLB_DYNAMIC, the pools added since and
+ * the transient pools of live mappings. Without `dynamic` it is exactly the single-pool
+ * allocator of every kernel (no code path below differs then).
+ */
 export class IoTlbMem {
   readonly profile: KernelProfile;
+  /** The boot pool (io_tlb_mem.defpool). */
   readonly pool: IoTlbPool;
+  readonly dynamic: DynamicConfig | null;
+  /** mem->pools in list order: the most recently added first, the boot pool last. */
+  readonly pools: IoTlbPool[];
+  /** Pools the worker added (or failed to add), in order. */
+  readonly added: AddedPool[] = [];
+  /** What the kernel printed about growing ("Failed to allocate new pool"). */
+  readonly log: string[] = [];
+  private readonly transients: IoTlbPool[] = [];
+  private readonly blockBytes = new Map<IoTlbPool, number>();
+  private memUsed = 0;
+  private memHiwater = 0;
+  private memNslabs: number;
+  private transientSlots = 0;
+  /** Highest transient_nslabs seen. */
+  peakTransientSlots = 0;
+  /** Map calls so far (the clock of the worker). */
+  private mapCalls = 0;
+  /** The map call from which the scheduled worker's pool is visible; -1: no work pending. */
+  private workerDue = -1;
 
-  constructor(pool: IoTlbPool) {
+  constructor(pool: IoTlbPool, dynamic?: DynamicConfig) {
     this.pool = pool;
     this.profile = pool.profile;
+    this.pools = [pool];
+    this.memNslabs = pool.nslabs;
+    if (dynamic && !pool.profile.dynamicPools)
+      throw new RangeError(`${pool.profile.title} has no dynamic swiotlb (CONFIG_SWIOTLB_DYNAMIC is 6.6+)`);
+    if (dynamic && !(Number.isInteger(dynamic.growDelay) && dynamic.growDelay >= 1))
+      throw new RangeError(`the worker's delay is a number of map calls, at least 1; got ${dynamic.growDelay}`);
+    this.dynamic = dynamic ?? null;
   }
 
+  /** io_tlb_used: slots in use in every pool, transient ones included. */
   get used(): number {
-    return this.pool.totalUsed;
+    return this.dynamic ? this.memUsed : this.pool.totalUsed;
+  }
+
+  /** io_tlb_used_hiwater. */
+  get hiwater(): number {
+    return this.dynamic ? this.memHiwater : this.pool.usedHiwater;
+  }
+
+  /** io_tlb_nslabs / mem->nslabs: slots of the boot pool and the added pools (not transient ones). */
+  get nslabs(): number {
+    return this.dynamic ? this.memNslabs : this.pool.nslabs;
+  }
+
+  /** io_tlb_transient_nslabs: slots of the transient pools alive now. */
+  get transientNslabs(): number {
+    return this.transientSlots;
+  }
+
+  /** Transient pools alive now. */
+  get transientPools(): number {
+    return this.transients.length;
+  }
+
+  /** Every pool alive now: mem->pools in list order, then the transient ones. */
+  get livePools(): readonly IoTlbPool[] {
+    return this.dynamic ? [...this.pools, ...this.transients] : this.pools;
+  }
+
+  /** swiotlb_find_pool(): the pool holding `addr` (mem->pools, then the transient ones). */
+  findPool(addr: number): IoTlbPool | undefined {
+    if (!this.dynamic) return this.pool.isInPool(addr) ? this.pool : undefined;
+    for (const p of this.pools) if (p.isInPool(addr)) return p;
+    for (const p of this.transients) if (p.isInPool(addr)) return p;
+    return undefined;
+  }
+
+  /** is_swiotlb_buffer(). */
+  isSwiotlbBuffer(addr: number): boolean {
+    return this.findPool(addr) !== undefined;
+  }
+
+  kindOf(pool: IoTlbPool): PoolKind {
+    return pool === this.pool ? 'default' : pool.transient ? 'transient' : 'added';
+  }
+
+  /**
+   * Whether some area of any pool (the boot pool alone without dynamic pools) still has `nslots`
+   * free slots: tells a full pool from a fragmented one (reasons.ts failureReason).
+   */
+  anyAreaHas(nslots: number): boolean {
+    if (!this.dynamic) return this.pool.anyAreaHas(nslots);
+    for (const p of this.pools) if (p.anyAreaHas(nslots)) return true;
+    return false;
+  }
+
+  /**
+   * Runs the worker now if it is pending (a caller that knows the time, e.g. a trace, can let
+   * it run when the kernel's would have).
+   */
+  runPendingWorker(): void {
+    const dyn = this.dynamic;
+    if (!dyn || this.workerDue < 0) return;
+    this.workerDue = -1;
+    const got = allocWorkerPool(dyn, this.pool.pageShift);
+    if (!got) {
+      this.added.push({ nslabs: dyn.defaultNslabs, nareas: dyn.defaultNareas, atMap: this.mapCalls });
+      this.log.push(`${SWIOTLB_PR_PREFIX}Failed to allocate new pool`);
+      return;
+    }
+    const pool = new IoTlbPool(this.profile, { start: got.start, nslabs: got.nslabs, nareas: got.nareas, pageShift: this.pool.pageShift });
+    this.blockBytes.set(pool, got.blockBytes);
+    // add_mem_pool(): list_add_rcu puts it at the head; mem->nslabs grows
+    this.pools.unshift(pool);
+    this.memNslabs += got.nslabs;
+    this.added.push({ start: got.start, nslabs: got.nslabs, nareas: got.nareas, atMap: this.mapCalls });
   }
 
   /** Offsets and request size of swiotlb_tbl_map_single for this profile. */
@@ -154,13 +281,12 @@ export class IoTlbMem {
   private failure(found: number, p: Prepared): MapResult {
     const reason: MapFailure = found === SEARCH_LIVELOCK ? 'livelock' : p.nslots > IO_TLB_SEGSIZE ? 'too-big' : 'full';
     const sz = this.profile.fullMessageIncludesOffset ? p.reqBytes : p.allocSize;
-    const message = reason === 'livelock' ? livelockText(this.pool) : bufferFullMessage(sz, this.pool.nslabs, this.pool.totalUsed);
+    const message = reason === 'livelock' ? livelockText(this.pool) : bufferFullMessage(sz, this.nslabs, this.used);
     return failed(reason, p.reqBytes, p.nslots, message);
   }
 
   /** The bookkeeping after a successful search: orig_addr per slot, pad_slots, tlb_addr, copy. */
-  private finishMap(req: MapRequest, p: Prepared, index: number): MapResult {
-    const pool = this.pool;
+  private finishMap(req: MapRequest, p: Prepared, index: number, pool: IoTlbPool = this.pool): MapResult {
     const slot = index + p.pad;
     if (p.pad) pool.padSlots[slot] = p.pad;
     // 6.10+: nr_slots(size) - pad slots; earlier: nr_slots(alloc_size + small offset).
@@ -171,6 +297,7 @@ export class IoTlbMem {
     // swiotlb_bounce() of the whole mapping: the slot's recorded size always covers it here.
     const copiedBytes = copiesOnMap(this.profile, req.dir, attrs) ? req.mappingSize : 0;
     const warning = this.profile.padSlots && p.allocAlignMask > pool.pageSize - 1 ? ALLOC_ALIGN_WARNING : undefined;
+    const kind = pool === this.pool ? undefined : pool.transient ? 'transient' : 'added';
     return {
       ok: true,
       index,
@@ -182,6 +309,7 @@ export class IoTlbMem {
       reqBytes: p.reqBytes,
       copiedBytes,
       warning,
+      ...(kind ? { poolKind: kind, poolStart: pool.start } : {}),
     };
   }
 
@@ -190,20 +318,102 @@ export class IoTlbMem {
     const p = this.prepare(req);
     const bad = this.precheck(req, p);
     if (bad) return bad;
+    if (this.dynamic) return this.dynamicMap(req, p);
     const index = this.pool.findSlots(req.cpu, req.origAddr, p.reqBytes, p.allocAlignMask, req.dev, p.smallOffset);
     if (index < 0) return this.failure(index, p);
     return this.finishMap(req, p, index);
   }
 
-  /** What swiotlb_tbl_map_single() would answer now; changes nothing. */
+  /**
+   * The dynamic swiotlb_find_slots(): search every pool (6.7+: area by area across the pools;
+   * 6.6: pool by pool), and when nothing fits and the pool can grow, schedule the worker and
+   * give the mapping a transient pool of its own, sized to the request.
+   */
+  private dynamicMap(req: MapRequest, p: Prepared): MapResult {
+    const dyn = this.dynamic as DynamicConfig;
+    this.mapCalls++;
+    if (this.workerDue >= 0 && this.mapCalls >= this.workerDue) this.runPendingWorker();
+    if (this.profile.dynamicTooBigEarly && p.reqBytes > IO_TLB_SEGSIZE * IO_TLB_SIZE) return this.failure(SEARCH_FULL, p);
+    const hit = this.searchPools(req, p, true);
+    if (hit) {
+      this.account(p.nslots);
+      return this.finishMap(req, p, hit.index, hit.pool);
+    }
+    if (!dyn.canGrow) return this.failure(SEARCH_FULL, p);
+    // schedule_work(): a no-op while the work is pending
+    if (this.workerDue < 0) this.workerDue = this.mapCalls + dyn.growDelay;
+    const nslabs = nrSlots(p.reqBytes);
+    const got = allocPool(dyn, nslabs, nslabs, 1, req.physLimit ?? NO_PHYS_LIMIT, true, this.pool.pageShift);
+    if (!got) return this.failure(SEARCH_FULL, p);
+    const pool = new IoTlbPool(this.profile, { start: got.start, nslabs: got.nslabs, nareas: 1, pageShift: this.pool.pageShift });
+    pool.transient = true;
+    const index = pool.findSlotsInArea(0, req.origAddr, p.reqBytes, p.allocAlignMask, req.dev, p.smallOffset);
+    if (index < 0) {
+      // swiotlb_dyn_free(): the alignment rules left no room in a pool of exactly that size
+      dyn.allocator.free(got.start, got.blockBytes);
+      return this.failure(SEARCH_FULL, p);
+    }
+    this.transients.push(pool);
+    this.blockBytes.set(pool, got.blockBytes);
+    this.transientSlots += got.nslabs;
+    if (this.transientSlots > this.peakTransientSlots) this.peakTransientSlots = this.transientSlots;
+    this.account(p.nslots);
+    return this.finishMap(req, p, index, pool);
+  }
+
+  /** inc_used_and_hiwater() on io_tlb_mem. */
+  private account(nslots: number): void {
+    this.memUsed += nslots;
+    if (this.memUsed > this.memHiwater) this.memHiwater = this.memUsed;
+  }
+
+  /** The pools' search in the kernel's order; commits the slot found when `commit`. */
+  private searchPools(req: MapRequest, p: Prepared, commit: boolean): { pool: IoTlbPool; index: number } | undefined {
+    const dyn = this.dynamic as DynamicConfig;
+    const { cpu, origAddr, dev } = req;
+    if (this.profile.dynamicAreaMajor) {
+      // swiotlb_search_area() for cpu_offset 0 .. default_nareas-1, each over every pool
+      for (let i = 0; i < dyn.defaultNareas; i++) {
+        for (const pool of this.pools) {
+          if (i >= pool.nareas) continue;
+          const area = (cpu + i) & (pool.nareas - 1);
+          const index = commit
+            ? pool.findSlotsInArea(area, origAddr, p.reqBytes, p.allocAlignMask, dev, p.smallOffset)
+            : pool.predictSlotsInArea(area, origAddr, p.reqBytes, p.allocAlignMask, dev);
+          if (index >= 0) return { pool, index };
+        }
+      }
+      return undefined;
+    }
+    for (const pool of this.pools) {
+      const index = commit
+        ? pool.findSlots(cpu, origAddr, p.reqBytes, p.allocAlignMask, dev, p.smallOffset)
+        : pool.predictSlots(cpu, origAddr, p.reqBytes, p.allocAlignMask, dev);
+      if (index >= 0) return { pool, index };
+    }
+    return undefined;
+  }
+
+  /**
+   * What swiotlb_tbl_map_single() would answer now; changes nothing. With dynamic pools only the
+   * existing pools are searched (a transient pool would need an allocation).
+   */
   predictMapSingle(req: MapRequest): MapResult {
     const p = this.prepare(req);
     const bad = this.precheck(req, p);
     if (bad) return bad;
-    const index = this.pool.predictSlots(req.cpu, req.origAddr, p.reqBytes, p.allocAlignMask, req.dev);
+    let pool = this.pool;
+    let index: number;
+    if (this.dynamic) {
+      const hit = this.searchPools(req, p, false);
+      index = hit ? hit.index : SEARCH_FULL;
+      if (hit) pool = hit.pool;
+    } else {
+      index = this.pool.predictSlots(req.cpu, req.origAddr, p.reqBytes, p.allocAlignMask, req.dev);
+    }
     if (index < 0) return this.failure(index, p);
-    const pool = this.pool;
     const tlbAddr = pool.slotAddr(index + p.pad) + p.smallOffset;
+    const kind = pool === this.pool ? undefined : 'added';
     return {
       ok: true,
       index,
@@ -214,6 +424,7 @@ export class IoTlbMem {
       tlbAddr,
       reqBytes: p.reqBytes,
       copiedBytes: 0,
+      ...(kind ? { poolKind: kind, poolStart: pool.start } : {}),
     };
   }
 
@@ -235,13 +446,19 @@ export class IoTlbMem {
 
   /**
    * Maps at the run the kernel was seen to use (a trace's real bounce address): `index` is the
-   * first slot of the run, padding included. Returns undefined if that run is not free here.
+   * first slot of the run, padding included, in `pool` (the boot pool or one the worker added).
+   * Returns undefined if that run is not free here.
    */
-  tblMapSingleAt(req: MapRequest, index: number): MapResult | undefined {
+  tblMapSingleAt(req: MapRequest, index: number, pool: IoTlbPool = this.pool): MapResult | undefined {
     const p = this.prepare(req);
     if (this.precheck(req, p)) return undefined;
-    if (!this.pool.commitObserved(index, p.reqBytes, p.smallOffset)) return undefined;
-    return this.finishMap(req, p, index);
+    if (pool !== this.pool && !this.pools.includes(pool)) return undefined;
+    if (!pool.commitObserved(index, p.reqBytes, p.smallOffset)) return undefined;
+    if (this.dynamic) {
+      this.mapCalls++;
+      this.account(p.nslots);
+    }
+    return this.finishMap(req, p, index, pool);
   }
 
   /**
@@ -249,7 +466,7 @@ export class IoTlbMem {
    * with the version's offset and size checks.
    */
   bounce(tlbAddr: number, size: number, dev: DeviceSlotParams): BounceResult {
-    const pool = this.pool;
+    const pool = this.findPool(tlbAddr) ?? this.pool;
     const index = Math.floor((tlbAddr - pool.start) / IO_TLB_SIZE);
     if (index < 0 || index >= pool.nslabs) return { bytes: 0, origAddr: INVALID_PHYS_ADDR };
     const orig = pool.origAddr[index] as number;
@@ -279,8 +496,8 @@ export class IoTlbMem {
   tblUnmapSingle(tlbAddr: number, mappingSize: number, dir: DmaDirection, attrs: number, dev: DeviceSlotParams): UnmapResult {
     let copiedBytes = 0;
     let warning: string | undefined;
-    const pool = this.pool;
-    if (!pool.isInPool(tlbAddr)) {
+    const pool = this.findPool(tlbAddr);
+    if (!pool) {
       return { ok: false, freedSlots: 0, copiedBytes: 0, error: `unmap of ${hexAddr(tlbAddr)}, which is not in the pool` };
     }
     if (!(attrs & DMA_ATTR.SKIP_CPU_SYNC) && (dir === DmaDirection.FROM_DEVICE || dir === DmaDirection.BIDIRECTIONAL)) {
@@ -288,7 +505,9 @@ export class IoTlbMem {
       copiedBytes = b.bytes;
       warning = b.warning;
     }
+    if (pool.transient) return { ok: true, freedSlots: this.deleteTransient(pool), copiedBytes, warning };
     const freedSlots = pool.releaseSlots(tlbAddr, dev.minAlignMask, mappingSize);
+    if (this.dynamic && freedSlots > 0) this.memUsed -= freedSlots;
     if (freedSlots < 0) {
       return {
         ok: false,
@@ -298,6 +517,17 @@ export class IoTlbMem {
       };
     }
     return { ok: true, freedSlots, copiedBytes, warning };
+  }
+
+  /** swiotlb_del_transient(): the whole pool goes (dec_used and transient_nslabs by its nslabs). */
+  private deleteTransient(pool: IoTlbPool): number {
+    const i = this.transients.indexOf(pool);
+    this.transients.splice(i, 1);
+    this.memUsed -= pool.nslabs;
+    this.transientSlots -= pool.nslabs;
+    (this.dynamic as DynamicConfig).allocator.free(pool.start, this.blockBytes.get(pool) as number);
+    this.blockBytes.delete(pool);
+    return pool.nslabs;
   }
 
   /** swiotlb_sync_single_for_device(): original -> bounce for TO_DEVICE/BIDIRECTIONAL. */

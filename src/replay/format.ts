@@ -28,6 +28,8 @@ export interface ReplayHeader {
   readonly poolBase: number;
   /** The header's kernel tag ("6.1", "mainline-6.18"), if any. */
   readonly kernel?: string;
+  /** "dynamic": true: the kernel was built with CONFIG_SWIOTLB_DYNAMIC. */
+  readonly dynamic?: boolean;
   readonly pageShift: number;
   readonly workload?: string;
   readonly defaults: FieldDefaults;
@@ -170,6 +172,8 @@ export function parseHeader(o: Record<string, unknown>, line: number): ReplayHea
     if (typeof o.kernel !== 'string') throw new ReplayFormatError(line, `"kernel" must be a string, got ${JSON.stringify(o.kernel)}`);
     kernel = o.kernel;
   }
+  if (o.dynamic !== undefined && typeof o.dynamic !== 'boolean')
+    throw new ReplayFormatError(line, `"dynamic" must be true or false, got ${JSON.stringify(o.dynamic)}`);
   const fd = o.field_defaults;
   let defaults = BUILTIN_DEFAULTS;
   if (fd !== undefined) {
@@ -183,6 +187,7 @@ export function parseHeader(o: Record<string, unknown>, line: number): ReplayHea
     pageShift,
     defaults,
     ...(kernel !== undefined ? { kernel } : {}),
+    ...(o.dynamic === true ? { dynamic: true } : {}),
     ...(typeof o.workload === 'string' ? { workload: o.workload } : {}),
   };
 }

@@ -7,6 +7,7 @@ import { EventKind, Outcome } from '../analysis/codes';
 import type { EventTable } from '../analysis/eventTable';
 import { Recorder } from '../analysis/recorder';
 import { DmaDirection } from '../model/constants';
+import type { DynamicConfig } from '../model/dynamic';
 import { hexAddr } from '../model/hex';
 import { devPrefix } from '../model/messages';
 import { type DeviceSlotParams, IoTlbPool } from '../model/pool';
@@ -105,7 +106,7 @@ export class Replayer {
   constructor(
     readonly header: ReplayHeader,
     readonly profile: KernelProfile,
-    options: { check?: boolean; events?: EventTable; file?: string } = {},
+    options: { check?: boolean; events?: EventTable; file?: string; dynamic?: DynamicConfig } = {},
   ) {
     this.pool = new IoTlbPool(profile, {
       start: header.poolBase,
@@ -113,7 +114,7 @@ export class Replayer {
       nareas: header.nareas,
       pageShift: header.pageShift,
     });
-    this.mem = new IoTlbMem(this.pool);
+    this.mem = new IoTlbMem(this.pool, options.dynamic);
     this.stats = new ReplayStats(this.pool.nareas);
     this.check = options.check ?? false;
     this.recorder = new Recorder(options.events ? { table: options.events } : {});
@@ -189,11 +190,12 @@ export class Replayer {
         dir: isMap ? op.dir : DmaDirection.BIDIRECTIONAL,
         line: op.line,
         nslots: committed.nslots,
-        slot: committed.index,
+        slot: committed.poolKind ? -1 : committed.index,
         devName: op.dev,
         row,
       });
-      this.notePeak(committed.index);
+      // a slot in a dynamic pool has no place in the boot pool's areas
+      this.notePeak(committed.poolKind ? -1 : committed.index);
     } else {
       this.failedIds.set(op.id, true);
       const reason = committed.reason as string;
@@ -207,9 +209,11 @@ export class Replayer {
         });
       }
     }
-    const used = this.pool.totalUsed;
+    const used = this.mem.used;
+    // dynamic swiotlb: a buffer outside the boot pool says which pool holds it
+    const where = predicted.poolKind ? `"pool":"${predicted.poolKind}","pool_base":"${hexAddr(predicted.poolStart ?? 0)}",` : '';
     const json = predicted.ok
-      ? `{"id":${idJson(op.id)},"ok":true,"index":${predicted.index},"offset":${predicted.offset},"tlb_addr":"${hexAddr(predicted.tlbAddr)}",${op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : ''}"used":${used}}`
+      ? `{"id":${idJson(op.id)},"ok":true,"index":${predicted.index},"offset":${predicted.offset},"tlb_addr":"${hexAddr(predicted.tlbAddr)}",${where}${op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : ''}"used":${used}}`
       : `{"id":${idJson(op.id)},"ok":false,"reason":"${predicted.reason}",${op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : ''}"used":${used}}`;
     if (!this.check) return { json };
     return this.checkPlacement(op, predicted, used, json);
@@ -221,7 +225,7 @@ export class Replayer {
     let outcome = Outcome.Bounced;
     if (!r.ok) {
       outcome = r.reason === 'livelock' ? Outcome.Hang : Outcome.Failed;
-      reasons = failureReason(r.reason, r.nslots, this.pool);
+      reasons = failureReason(r.reason, r.nslots, this.mem);
     }
     const pool = this.pool;
     return this.recorder.add({
@@ -234,11 +238,11 @@ export class Replayer {
       dir: isMap ? op.dir : DmaDirection.BIDIRECTIONAL,
       attrs: isMap ? op.attrs : 0,
       reasons,
-      slot: r.ok ? r.index : -1,
+      slot: r.ok && !r.poolKind ? r.index : -1,
       nslots: r.ok ? r.nslots : 0,
-      area: r.ok ? pool.areaOf(r.index) : -1,
+      area: r.ok && !r.poolKind ? pool.areaOf(r.index) : -1,
       dma: r.ok ? r.tlbAddr : -1,
-      used: pool.totalUsed,
+      used: this.mem.used,
       phys: isMap ? op.origAddr : -1,
       copied: r.copiedBytes,
       file: this.file,
@@ -250,6 +254,7 @@ export class Replayer {
   private notePeak(slot: number): void {
     const st = this.stats;
     const pool = this.pool;
+    if (slot < 0) return;
     const a = pool.areaOf(slot);
     const au = pool.areaUsed[a] as number;
     if (au > (st.peakAreaUsed[a] as number)) st.peakAreaUsed[a] = au;
@@ -312,7 +317,7 @@ export class Replayer {
         : mem.tblUnmapSingle(m.tlbAddr, op.size ?? m.allocSize, op.dir ?? m.dir, op.attrs ?? 0, m.dev);
     if (!r.ok) throw new ReplayFormatError(op.line, r.error ?? 'unmap failed');
     this.live.delete(op.id);
-    const slot = m.slot;
+    const slot = m.slot; // -1 in a dynamic pool
     const unmapRow = this.recorder.add({
       kind: m.kind === 'alloc' ? EventKind.Free : EventKind.Unmap,
       outcome: Outcome.Released,
@@ -323,8 +328,8 @@ export class Replayer {
       attrs: op.attrs ?? 0,
       slot,
       nslots: r.freedSlots,
-      area: this.pool.areaOf(slot),
-      used: this.pool.totalUsed,
+      area: slot >= 0 ? this.pool.areaOf(slot) : -1,
+      used: this.mem.used,
       dma: m.tlbAddr,
       copied: r.copiedBytes,
       pair: m.row,
@@ -334,7 +339,7 @@ export class Replayer {
     this.recorder.pair(m.row, unmapRow);
     const st = this.stats;
     st.slotsFreed += r.freedSlots;
-    const used = this.pool.totalUsed;
+    const used = this.mem.used;
     const json = `{"id":${idJson(op.id)},"freed_slots":${r.freedSlots},"used":${used}}`;
     if (!this.check) return { json };
     const diffs: string[] = [];
@@ -349,7 +354,7 @@ export class Replayer {
   /** The map of this id failed in this replay though the file goes on to unmap it. */
   private unmapOfFailed(op: Extract<ReplayOp, { op: 'unmap' }>): OpOutcome {
     this.stats.unmapsOfFailed++;
-    const used = this.pool.totalUsed;
+    const used = this.mem.used;
     const json = `{"id":${JSON.stringify(op.id)},"freed_slots":0,"used":${used}}`;
     if (!this.check) return { json };
     const fs = op.expect?.freed_slots;
@@ -380,11 +385,11 @@ export class Replayer {
       dma: addr,
       copied: r.bytes,
       pair: m.row,
-      used: this.pool.totalUsed,
+      used: this.mem.used,
       file: this.file,
       line: op.line,
       message: r.warning,
     });
-    return { json: `{"id":${JSON.stringify(op.id)},"copied":${r.bytes},"used":${this.pool.totalUsed}}` };
+    return { json: `{"id":${JSON.stringify(op.id)},"copied":${r.bytes},"used":${this.mem.used}}` };
   }
 }

@@ -4,13 +4,17 @@
 import { EventTable } from '../analysis/eventTable';
 import { type AnalysisSession, devicesOf, summaryOf } from '../analysis/session';
 import { readLines } from '../io/lines';
-import { type KernelProfile, resolveProfileWithNote } from '../model/profiles';
+import { type DynamicConfig, machineDynamicConfig } from '../model/dynamic';
+import { dynamicUnsupported, type KernelProfile, resolveProfileWithNote } from '../model/profiles';
+import { dmaZone } from '../model/setup';
 import { parseHeader, parseJsonLine, parseOp, ReplayFormatError, type ReplayHeader, type ReplayOp } from './format';
 import { type OpOutcome, Replayer } from './replay';
 
 export interface ReplayRunOptions {
   /** `--kernel`: overrides the header's kernel tag. */
   readonly kernel?: string;
+  /** `--dynamic`: CONFIG_SWIOTLB_DYNAMIC on (as a header's "dynamic": true). */
+  readonly dynamic?: boolean;
   readonly check?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: (bytesRead: number) => void;
@@ -30,6 +34,27 @@ export interface ReplayRun {
   readonly replayer: Replayer;
   readonly lines: number;
   readonly ops: number;
+}
+
+/** RAM of the machine a replay with dynamic pools assumes: the format describes the pool only. */
+export const REPLAY_DYNAMIC_RAM = 16 * 2 ** 30;
+
+/**
+ * Dynamic pools for a replay: an x86 machine of REPLAY_DYNAMIC_RAM with the file's pool
+ * reserved; maps without a device limit take transient pools from anywhere.
+ */
+function replayDynamicConfig(header: ReplayHeader, profile: KernelProfile, line: number): DynamicConfig {
+  const why = dynamicUnsupported(profile);
+  if (why) throw new ReplayFormatError(line, `dynamic swiotlb: ${why}`);
+  return machineDynamicConfig({
+    arch: 'x86',
+    ramBytes: REPLAY_DYNAMIC_RAM,
+    zone: dmaZone(profile, { arch: 'x86', possibleCpus: 1 }),
+    pool: { start: header.poolBase, nslabs: header.nslabs, nareas: header.nareas },
+    encrypted: false,
+    canGrow: true,
+    pageShift: header.pageShift,
+  });
 }
 
 /** The profile for a file when neither --kernel nor the header says: the verified 6.1 LTS. */
@@ -58,9 +83,11 @@ export async function runReplay(file: string, opts: ReplayRunOptions = {}): Prom
             throw new ReplayFormatError(lineNo, (e as Error).message);
           }
           profileNote = resolved.note;
+          const dynamic = opts.dynamic || header.dynamic ? replayDynamicConfig(header, resolved.profile, lineNo) : undefined;
           replayer = new Replayer(header, resolved.profile, {
             check: opts.check ?? false,
             ...(opts.events ? { events: opts.events, file } : {}),
+            ...(dynamic ? { dynamic } : {}),
           });
           return;
         }

@@ -85,8 +85,8 @@ export function summarizeReplay(run: ReplayRun, withCheck: boolean): ReplaySumma
       peak_percent: percent(peak, pool.nslabs),
       peak_line: peak > 0 ? (b.peakAt?.line ?? 0) : 0,
       peak_area_slots: [...st.peakAreaUsed],
-      final_slots: pool.totalUsed,
-      hiwater: pool.usedHiwater,
+      final_slots: run.replayer.mem.used,
+      hiwater: run.replayer.mem.hiwater,
     },
     copies: {
       at_map: b.copied(EventKind.Map, EventKind.Alloc),

@@ -6,8 +6,10 @@
 import { DMA_ATTR, DmaDirection, parseDmaDirection } from '../model/constants';
 import { type DeviceConfig, DMA_BIT_MASK, pciDefaults } from '../model/dma/device';
 import { PLATFORM_IDS, type PlatformProfile, platformById } from '../model/dma/platform';
+import { DEFAULT_GROW_DELAY } from '../model/dynamic';
 import { isLowMask, maskBits } from '../model/hex';
-import { type KernelProfile, resolveProfileWithNote, UnknownKernelError } from '../model/profiles';
+import { dynamicUnsupported, type KernelProfile, resolveProfileWithNote, UnknownKernelError } from '../model/profiles';
+import { ARM64_BOARDS } from '../model/setup';
 import { JsonDoc, type JsonValue, type Problem } from './json';
 
 export type MapApi = 'map' | 'map_sg' | 'map_resource';
@@ -157,6 +159,12 @@ export interface Scenario {
   readonly cpus: number;
   readonly ramBytes?: number;
   readonly maxPhysAddr?: number;
+  /** arm64: what the firmware lets every DMA master reach (DT dma-ranges, IORT): ZONE_DMA follows. */
+  readonly firmwareDmaLimit?: number;
+  /** arm64: where RAM starts. */
+  readonly dramStart?: number;
+  /** CONFIG_SWIOTLB_DYNAMIC on, and after how many map calls the worker's pools are visible. */
+  readonly dynamic?: { readonly growDelay: number };
   readonly pool: {
     readonly cmdline?: string;
     readonly base?: number;
@@ -184,7 +192,7 @@ export class ScenarioError extends Error {
   }
 }
 
-const TOP_KEYS = ['$schema', 'name', 'description', 'platform', 'kernel', 'machine', 'pool', 'xen', 'devices', 'workload'];
+const TOP_KEYS = ['$schema', 'name', 'description', 'platform', 'kernel', 'dynamic', 'machine', 'pool', 'xen', 'devices', 'workload'];
 const DEVICE_KEYS = [
   'id',
   'name',
@@ -324,9 +332,14 @@ class Parser {
     let ramBytes: number | undefined;
     let maxPhysAddr: number | undefined;
     let encryptionBit: number | undefined;
+    let firmwareDmaLimit: number | undefined;
+    let dramStart: number | undefined;
     const mv = root.get('machine');
     if (mv?.expectObject('machine')) {
-      mv.onlyKeys(['cpus', 'ram', 'max_phys', 'c_bit'], 'machine');
+      mv.onlyKeys(['cpus', 'ram', 'max_phys', 'c_bit', 'board', 'zone_dma_limit', 'zone_dma_bits', 'dram_start'], 'machine');
+      const zone = this.dmaZoneKeys(mv);
+      firmwareDmaLimit = zone.firmwareDmaLimit;
+      dramStart = zone.dramStart;
       const c = mv.get('cpus');
       if (c) cpus = num(c, 'machine.cpus', { min: 1 }) ?? 1;
       const r = mv.get('ram');
@@ -343,6 +356,7 @@ class Parser {
       }
     }
     const pool = this.pool(root.get('pool'));
+    const dynamic = this.dynamic(root.get('dynamic'), kernel);
     const xen = this.xen(root.get('xen'));
     const dv = root.get('devices');
     if (!dv) root.problem('missing "devices": the devices the workload uses');
@@ -364,12 +378,75 @@ class Parser {
       cpus,
       ...(ramBytes !== undefined ? { ramBytes } : {}),
       ...(maxPhysAddr !== undefined ? { maxPhysAddr } : {}),
+      ...(firmwareDmaLimit !== undefined ? { firmwareDmaLimit } : {}),
+      ...(dramStart !== undefined ? { dramStart } : {}),
+      ...(dynamic ? { dynamic } : {}),
       pool,
       ...(xen ? { xen } : {}),
       ...(encryptionBit !== undefined ? { encryptionBit } : {}),
       devices: [...new Set(this.devices.values())],
       workload,
     };
+  }
+
+  /** machine.board / zone_dma_limit / zone_dma_bits / dram_start: arm64's DMA zone. */
+  private dmaZoneKeys(mv: JsonValue): { firmwareDmaLimit?: number; dramStart?: number } {
+    const out: { firmwareDmaLimit?: number; dramStart?: number } = {};
+    const keys = ['board', 'zone_dma_limit', 'zone_dma_bits', 'dram_start'].filter((k) => mv.get(k));
+    if (keys.length && this.platform && this.platform.arch !== 'arm64') {
+      (mv.get(keys[0] as string) as JsonValue).problem(`machine.${keys[0]} is for arm64: x86's ZONE_DMA is the fixed 16 MiB`);
+      return out;
+    }
+    const b = mv.get('board');
+    if (b) {
+      const name = str(b, 'machine.board');
+      const board = name === undefined ? undefined : ARM64_BOARDS[name.toLowerCase()];
+      if (name !== undefined && !board) b.problem(`unknown board "${name}" (one of: ${Object.keys(ARM64_BOARDS).join(', ')})`);
+      if (board) out.firmwareDmaLimit = board.firmwareDmaLimit;
+    }
+    const l = mv.get('zone_dma_limit');
+    const bits = mv.get('zone_dma_bits');
+    if (l && bits) l.problem('give machine.zone_dma_limit or machine.zone_dma_bits, not both');
+    else if (l) {
+      const n = num(l, 'machine.zone_dma_limit', { min: 0xffffff });
+      if (n !== undefined) out.firmwareDmaLimit = n;
+    } else if (bits) {
+      const n = num(bits, 'machine.zone_dma_bits', { min: 24 });
+      if (n !== undefined) {
+        if (n > 64) bits.problem('machine.zone_dma_bits must be between 24 and 64');
+        else out.firmwareDmaLimit = n >= 53 ? 2 ** 64 : 2 ** n - 1;
+      }
+    }
+    const ds = mv.get('dram_start');
+    if (ds) {
+      const n = num(ds, 'machine.dram_start', { min: 0 });
+      if (n !== undefined) out.dramStart = n;
+    }
+    return out;
+  }
+
+  /** "dynamic": true, or {"grow_delay": N}: CONFIG_SWIOTLB_DYNAMIC. */
+  private dynamic(v: JsonValue | undefined, kernel: KernelProfile | undefined): Scenario['dynamic'] | undefined {
+    if (!v) return undefined;
+    let growDelay = DEFAULT_GROW_DELAY;
+    if (v.type === 'object') {
+      v.onlyKeys(['grow_delay'], 'dynamic');
+      const g = v.get('grow_delay');
+      if (g) growDelay = num(g, 'dynamic.grow_delay', { min: 1 }) ?? DEFAULT_GROW_DELAY;
+    } else {
+      const on = bool(v, 'dynamic');
+      if (!on) return undefined;
+    }
+    const why = kernel ? dynamicUnsupported(kernel) : undefined;
+    if (why) {
+      v.problem(why);
+      return undefined;
+    }
+    if (this.platform?.xen?.pv) {
+      v.problem('xen-swiotlb sets its pool up with a remap hook (Xen PV dom0): it cannot grow (io_tlb_mem.can_grow is false)');
+      return undefined;
+    }
+    return { growDelay };
   }
 
   private pool(v: JsonValue | undefined): Scenario['pool'] {

@@ -4,6 +4,7 @@
 
 import { DMA_DIRECTION_NAMES, IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../model/constants';
 import type { Decision } from '../model/dma/decision';
+import { dynamicSizingText } from '../model/dynamicSizing';
 import { boundaryHex, hexAddr } from '../model/hex';
 import { reasonCodes, reasonTexts } from '../model/reasons';
 import { swiotlbMaxMappingSize } from '../model/swiotlb';
@@ -75,6 +76,9 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
         ? lane.engine.segmentBases.slice(0, Math.ceil((pool?.nslabs ?? 0) / IO_TLB_SEGSIZE)).map(hexAddr)
         : null,
       log: run.setup.boot.log,
+      zone_dma_limit: hexAddr(run.setup.boot.zone.zoneDmaLimit),
+      dma_phys_limit: hexAddr(run.setup.boot.zone.dmaPhysLimit),
+      dynamic: dynamicJson(run),
     },
     devices: s.devices.map((d) => ({
       name: d.name,
@@ -110,9 +114,49 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
       hypercalls,
       still_mapped: lane.live,
       messages,
+      ...(run.dynamicSizing
+        ? {
+            dynamic_sizing: {
+              failures: run.dynamicSizing.failures,
+              served_transient: run.dynamicSizing.servedTransient,
+              served_added_pool: run.dynamicSizing.servedAdded,
+              other_transient: run.dynamicSizing.otherTransient,
+              still_failing: run.dynamicSizing.stillFailing,
+              too_big: run.dynamicSizing.tooBig,
+              peak_transient_bytes: run.dynamicSizing.peakTransientBytes,
+              pools_added: run.dynamicSizing.poolsAdded,
+              added_pool_slots: run.dynamicSizing.addedPoolSlots,
+              text: dynamicSizingText(run.dynamicSizing),
+            },
+          }
+        : {}),
     },
     ...(comparison ? { comparison } : {}),
     diagnostics: [] as { line: number; message: string }[],
+  };
+}
+
+/** CONFIG_SWIOTLB_DYNAMIC's state at the end of the run (null when it is off). */
+function dynamicJson(run: ScenarioRun) {
+  const mem = run.lane.engine.mem;
+  const dyn = mem?.dynamic;
+  if (!mem || !dyn) return null;
+  return {
+    can_grow: dyn.canGrow,
+    phys_limit: hexAddr(dyn.physLimit),
+    grow_delay: dyn.growDelay,
+    pools_added: mem.added.map((a) => ({
+      base: a.start === undefined ? null : hexAddr(a.start),
+      nslabs: a.nslabs,
+      nareas: a.nareas,
+      at_map: a.atMap,
+    })),
+    nslabs: mem.nslabs,
+    used: mem.used,
+    used_hiwater: mem.hiwater,
+    transient_nslabs: mem.transientNslabs,
+    peak_transient_slots: mem.peakTransientSlots,
+    log: mem.log,
   };
 }
 
@@ -131,6 +175,13 @@ export function formatScenario(run: ScenarioRun, comparison?: Comparison, maxCal
       `  pool            ${j.pool.nslabs} slots (${formatBytes(j.pool.bytes)}) at ${j.pool.base}, ${j.pool.nareas} area${j.pool.nareas === 1 ? '' : 's'}${j.pool.force_bounce ? ', force bounce' : ''} (${j.pool.why})`,
     );
   } else out.push(`  pool            none (${j.pool.why})`);
+  const dy = j.pool.dynamic;
+  if (dy) {
+    const added = dy.pools_added.filter((a) => a.base !== null);
+    out.push(
+      `  dynamic         CONFIG_SWIOTLB_DYNAMIC: ${added.length} pool${added.length === 1 ? '' : 's'} added${added.length ? ` (${added.map((a) => `${formatBytes(a.nslabs * 2048)} at ${a.base}`).join(', ')})` : ''}, transient pools ${formatBytes(dy.peak_transient_slots * 2048)} at peak, io_tlb_used_hiwater ${dy.used_hiwater} of ${dy.nslabs} slots`,
+    );
+  }
   const sm = j.summary;
   out.push(
     `  calls           ${sm.calls}: ${sm.maps} maps (${sm.direct} direct, ${sm.bounced} bounced = ${pct(sm.bounced, sm.maps)}, ${sm.failed} failed${sm.hangs ? `, ${sm.hangs} hang` : ''}), ${sm.unmaps} unmaps, ${sm.syncs} syncs`,
@@ -140,6 +191,7 @@ export function formatScenario(run: ScenarioRun, comparison?: Comparison, maxCal
   const causes = Object.entries(sm.failures_by_cause).map(([k, v]) => `${k} ${v}`);
   if (causes.length) out.push(`  failed because  ${causes.join(', ')}`);
   if (sm.peak_slots !== null) out.push(`  peak occupancy  ${sm.peak_slots} slots (${sm.peak_percent} %), average ${sm.average_slots}`);
+  if (sm.dynamic_sizing) out.push(`  sizing          ${sm.dynamic_sizing.text}`);
   out.push(`  bytes copied    ${formatBytes(sm.bytes_copied)}; ${sm.cache_ops} cache maintenance operations, ${sm.hypercalls} hypercalls`);
   if (sm.still_mapped) out.push(`  still mapped    ${sm.still_mapped} at the end of the workload`);
   if (sm.messages.length) {

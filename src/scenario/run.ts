@@ -14,10 +14,13 @@ import { type AnalysisSession, devicesOf, summaryOf } from '../analysis/session'
 import { DmaDirection, IO_TLB_SIZE } from '../model/constants';
 import type { Decision } from '../model/dma/decision';
 import type { DeviceConfig } from '../model/dma/device';
-import { DmaEngine, type DmaPath, type PoolConfig } from '../model/dma/engine';
+import { type BounceListener, DmaEngine, type DmaPath, type PoolConfig } from '../model/dma/engine';
 import type { BufferInfo } from '../model/dma/hooks';
 import { P2mTable, XEN_PAGE_SIZE } from '../model/dma/p2m';
+import { type DynamicConfig, machineDynamicConfig } from '../model/dynamic';
+import { DynamicSizer, type DynamicSizing } from '../model/dynamicSizing';
 import { type BootPool, bootPool } from '../model/setup';
+import type { MapRequest } from '../model/swiotlb';
 import type { CallStep, P2mSpec, RingStep, Scenario, SizeDist, Step } from './format';
 import { rng } from './rng';
 
@@ -267,6 +270,8 @@ export function setupPool(s: Scenario): PoolSetup {
     ...(s.maxPhysAddr !== undefined ? { maxPhysAddr: s.maxPhysAddr } : {}),
     ...(s.pool.available !== undefined ? { allocatableBytes: s.pool.available } : {}),
     ...(s.pool.base !== undefined ? { poolStart: s.pool.base } : {}),
+    ...(s.firmwareDmaLimit !== undefined ? { firmwareDmaLimit: s.firmwareDmaLimit } : {}),
+    ...(s.dramStart !== undefined ? { dramStart: s.dramStart } : {}),
     ...(plat.xen?.pv ? { alwaysCreate: 'Xen PV dom0: xen-swiotlb sets a pool up (pci_xen_swiotlb_init)' } : {}),
     ...(plat.ops === 'iommu-dma' ? { alwaysCreate: 'kept for untrusted devices behind the IOMMU' } : {}),
     ...(plat.xen?.arm ? { alwaysCreate: 'Xen arm: xen_mm_init sets a pool up' } : {}),
@@ -283,9 +288,16 @@ export function setupPool(s: Scenario): PoolSetup {
   if (start === undefined) {
     const ram = s.ramBytes ?? 4 * 2 ** 30;
     // low memory below 4 GiB (memblock top-down under the PCI hole), or the top of RAM for
-    // SWIOTLB_ANY (encrypted guests, Xen PV's pseudo-physical reservation)
-    const end = plat.poolBelow4G ? Math.min(ram, 0xc0000000) : ram;
-    start = Math.max(0, Math.floor((end - bytes) / (2 << 20)) * (2 << 20));
+    // SWIOTLB_ANY (encrypted guests, Xen PV's pseudo-physical reservation); arm64's
+    // memblock_alloc_low() stays below arm64_dma_phys_limit (ARCH_LOW_ADDRESS_LIMIT)
+    const dram = s.dramStart ?? 0;
+    const end =
+      plat.arch === 'arm64' && plat.poolBelow4G
+        ? Math.min(dram + ram, boot.zone.lowLimit)
+        : plat.poolBelow4G
+          ? Math.min(ram, 0xc0000000)
+          : dram + ram;
+    start = Math.max(dram, Math.floor((end - bytes) / (2 << 20)) * (2 << 20));
   }
   return { boot, pool: { start, nslabs, nareas, forceBounce: boot.forceBounce || (s.pool.force ?? false) } };
 }
@@ -301,17 +313,72 @@ interface Handle {
   readonly decision: number;
 }
 
+/**
+ * Feeds a run's bounce requests to the dynamic sizing replay as they happen: a map is keyed by
+ * its workload id and entry; a map that failed for want of slots is released when the workload
+ * unmaps it (the driver would have then).
+ */
+class SizingFeed implements BounceListener {
+  /** The workload op being applied. */
+  opId = '';
+  private entry = 0;
+  private readonly byAddr = new Map<number, { key: string; size: number }>();
+  private readonly failedByOp = new Map<string, { key: string; size: number }[]>();
+
+  constructor(readonly sizer: DynamicSizer) {}
+
+  begin(opId: string): void {
+    this.opId = opId;
+    this.entry = 0;
+  }
+
+  map(req: MapRequest, r: { ok: boolean; reason?: string; tlbAddr: number }): void {
+    const key = `${this.opId}#${this.entry++}`;
+    const lacking = !r.ok && (r.reason === 'full' || r.reason === 'too-big');
+    if (!r.ok && !lacking) return;
+    this.sizer.map(key, req, lacking);
+    if (r.ok) this.byAddr.set(r.tlbAddr, { key, size: req.mappingSize });
+    else {
+      const list = this.failedByOp.get(this.opId) ?? [];
+      list.push({ key, size: req.mappingSize });
+      this.failedByOp.set(this.opId, list);
+    }
+  }
+
+  release(tlbAddr: number): void {
+    const m = this.byAddr.get(tlbAddr);
+    if (!m) return;
+    this.byAddr.delete(tlbAddr);
+    this.sizer.unmap(m.key, m.size);
+  }
+
+  /** The workload unmaps `opId`: its failed maps go too. */
+  unmapFailed(opId: string): void {
+    const list = this.failedByOp.get(opId);
+    if (!list) return;
+    this.failedByOp.delete(opId);
+    for (const m of list) this.sizer.unmap(m.key, m.size);
+  }
+}
+
 /** One engine and the handles its maps returned. */
 export class Lane {
   readonly decisions: Decision[] = [];
   /** Workload line of each decision. */
   readonly lines: number[] = [];
   private readonly handles = new Map<string, Handle>();
+  private feed: SizingFeed | null = null;
 
   constructor(
     readonly engine: DmaEngine,
     private readonly scenario: Scenario,
   ) {}
+
+  /** Replays every bounce request with dynamic pools on as well (the sizing answer). */
+  feedSizer(sizer: DynamicSizer): void {
+    this.feed = new SizingFeed(sizer);
+    this.engine.listener = this.feed;
+  }
 
   private record(d: Decision, line: number): number {
     this.decisions.push(d);
@@ -325,6 +392,7 @@ export class Lane {
 
   apply(op: Op): Decision[] {
     const e = this.engine;
+    if (this.feed && 'id' in op) this.feed.begin(op.id);
     switch (op.t) {
       case 'map': {
         const d = e.map({
@@ -390,7 +458,10 @@ export class Lane {
       }
       case 'unmap': {
         const h = this.handle(op);
-        if (!h) return [];
+        if (!h) {
+          this.feed?.unmapFailed(op.id);
+          return [];
+        }
         this.handles.delete(op.id);
         if (h.kind === 'resource') return [];
         const out: Decision[] = [];
@@ -470,7 +541,26 @@ export class Lane {
   }
 }
 
+/**
+ * The dynamic set-up of the scenario's machine (a fresh page allocator each call), or undefined
+ * without a pool. Xen PV's pool cannot grow (swiotlb_init_remap with a remap hook).
+ */
+export function scenarioDynamicConfig(s: Scenario, setup: PoolSetup, growDelay?: number): DynamicConfig | undefined {
+  if (!setup.pool) return undefined;
+  return machineDynamicConfig({
+    arch: s.platform.arch,
+    ramBytes: s.ramBytes ?? 4 * 2 ** 30,
+    zone: setup.boot.zone,
+    pool: setup.pool,
+    encrypted: s.platform.memEncrypt !== 'none',
+    canGrow: !s.platform.xen?.pv,
+    ...(s.dramStart !== undefined ? { dramStart: s.dramStart } : {}),
+    ...(growDelay !== undefined ? { growDelay } : {}),
+  });
+}
+
 export function makeEngine(s: Scenario, setup: PoolSetup, path: DmaPath): DmaEngine {
+  const dynamic = s.dynamic ? scenarioDynamicConfig(s, setup, s.dynamic.growDelay) : undefined;
   const plat =
     s.xen?.cacheFlushHypercall !== undefined && s.platform.xen
       ? { ...s.platform, xen: { ...s.platform.xen, cacheFlushHypercall: s.xen.cacheFlushHypercall } }
@@ -488,6 +578,7 @@ export function makeEngine(s: Scenario, setup: PoolSetup, path: DmaPath): DmaEng
     path,
     ...(xen ? { xen } : {}),
     ...(s.encryptionBit !== undefined ? { encryptionBit: s.encryptionBit } : {}),
+    ...(dynamic ? { dynamic } : {}),
   });
 }
 
@@ -499,6 +590,11 @@ export interface ScenarioRun {
   /** Every decision counted (with the group tallies asked for). */
   readonly books: Books;
   readonly calls: number;
+  /**
+   * Without dynamic pools, on a 6.6+ kernel whose run had maps fail for want of slots: what
+   * CONFIG_SWIOTLB_DYNAMIC would have done with them.
+   */
+  readonly dynamicSizing?: DynamicSizing;
 }
 
 const KIND_OF: Record<Op['t'], EventKind> = {
@@ -534,6 +630,12 @@ function outcomeOf(d: Decision, kind: EventKind): Outcome {
 export function runScenario(s: Scenario, opts: { path?: DmaPath; groupOf?: RecorderOptions['groupOf'] } = {}): ScenarioRun {
   const setup = setupPool(s);
   const lane = new Lane(makeEngine(s, setup, opts.path ?? 'kernel'), s);
+  const dyn = !s.dynamic && s.kernel.dynamicPools && setup.pool ? scenarioDynamicConfig(s, setup) : undefined;
+  const sizer =
+    dyn && setup.pool && dyn.canGrow
+      ? new DynamicSizer(s.kernel, { start: setup.pool.start, nslabs: setup.pool.nslabs, nareas: setup.pool.nareas, pageShift: 12 }, dyn)
+      : undefined;
+  if (sizer) lane.feedSizer(sizer);
   const events = new EventTable();
   const recorder = new Recorder({ table: events, ...(opts.groupOf ? { groupOf: opts.groupOf } : {}) });
   let calls = 0;
@@ -559,7 +661,7 @@ export function runScenario(s: Scenario, opts: { path?: DmaPath; groupOf?: Recor
         reasons: d.reasons,
         ...(d.slot !== null ? { slot: d.slot, nslots: d.nslots } : {}),
         ...(d.area !== null ? { area: d.area } : {}),
-        used: mem ? mem.pool.totalUsed : -1,
+        used: mem ? mem.used : -1,
         ...(d.phys >= 0 ? { phys: d.phys } : {}),
         ...(d.dma !== null ? { dma: d.dma } : {}),
         copied: d.copied,
@@ -590,5 +692,13 @@ export function runScenario(s: Scenario, opts: { path?: DmaPath; groupOf?: Recor
     devices: devicesOf(recorder.books, events.devices.values),
     diagnostics: [],
   };
-  return { scenario: s, setup, lane, session, books: recorder.books, calls };
+  return {
+    scenario: s,
+    setup,
+    lane,
+    session,
+    books: recorder.books,
+    calls,
+    ...(sizer && sizer.runFailures > 0 ? { dynamicSizing: sizer.result() } : {}),
+  };
 }

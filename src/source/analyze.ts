@@ -12,7 +12,8 @@ import { EventTable } from '../analysis/eventTable';
 import type { AnalysisSession } from '../analysis/session';
 import { summarizeEvents } from '../analysis/session';
 import { PLATFORM_IDS, platformById } from '../model/dma/platform';
-import { resolveProfileWithNote } from '../model/profiles';
+import { dynamicUnsupported, resolveProfileWithNote } from '../model/profiles';
+import { ARM64_BOARDS } from '../model/setup';
 import { type Annotation, fileAnnotations, type Hints, MACHINE_KEYS, parseSettingsHints, withoutMachineKeys } from './annotations';
 import { mentionsDmaApi } from './api';
 import { type DeviceView, deviceView, driverDevices } from './devices';
@@ -30,6 +31,8 @@ export interface SourceOptions {
   readonly kernel?: string;
   readonly cmdline?: string;
   readonly cpus?: number;
+  /** CONFIG_SWIOTLB_DYNAMIC on (the CLI's --dynamic): wins over dynamic= annotations. */
+  readonly dynamic?: boolean;
   /** Workspace defaults in the annotation grammar ("ram=32G cpus=8"). */
   readonly settings?: string;
   /**
@@ -89,7 +92,7 @@ export interface SourceAnalysis {
     readonly dir: string;
     readonly files: number;
     readonly machine: Machine;
-    readonly sim?: Pick<DriverSimulation, 'pool' | 'poolWhy' | 'workloadCalls'>;
+    readonly sim?: Pick<DriverSimulation, 'pool' | 'poolWhy' | 'workloadCalls' | 'dynamicSizing'>;
   }[];
   readonly stats: {
     files: number;
@@ -216,6 +219,21 @@ function machineFor(opts: SourceOptions, settings: Hints, fileHints: Hints, driv
   if (!platform) throw new Error(`unknown platform "${platformId}" (one of: ${PLATFORM_IDS.join(', ')})`);
   const kernelName = opts.kernel && opts.kernel !== 'auto' ? opts.kernel : (h.kernel ?? '6.1');
   const k = resolveProfileWithNote(kernelName);
+  let dynamic = opts.dynamic ?? h.dynamic ?? false;
+  const noDynamic = dynamic ? dynamicUnsupported(k.profile) : undefined;
+  if (noDynamic) {
+    problems.push(`dynamic swiotlb ignored: ${noDynamic}`);
+    dynamic = false;
+  } else if (dynamic && platform.xen?.pv) {
+    problems.push('dynamic swiotlb ignored: Xen PV dom0 sets its pool up with a remap hook, which cannot grow');
+    dynamic = false;
+  }
+  const board = h.board ? ARM64_BOARDS[h.board] : undefined;
+  const firmwareDmaLimit =
+    h.zone_dma_limit ??
+    (h.zone_dma_bits !== undefined ? (h.zone_dma_bits >= 53 ? 2 ** 64 : 2 ** h.zone_dma_bits - 1) : board?.firmwareDmaLimit);
+  if (firmwareDmaLimit !== undefined && platform.arch !== 'arm64')
+    problems.push("the DMA zone keys are for arm64: x86's ZONE_DMA is the fixed 16 MiB");
   return {
     machine: {
       platform,
@@ -228,6 +246,8 @@ function machineFor(opts: SourceOptions, settings: Hints, fileHints: Hints, driv
       p2m: h.p2m ?? 'contiguous',
       mix: h.mix ?? 'concurrent',
       driver: h.driver ?? driverName,
+      ...(dynamic ? { dynamic } : {}),
+      ...(firmwareDmaLimit !== undefined && platform.arch === 'arm64' ? { firmwareDmaLimit } : {}),
     },
     problems,
   };
@@ -406,7 +426,17 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
         }
       }
     }
-    const { machine } = machineFor(opts, settings, fileHints, driverName);
+    const { machine, problems: machineProblems } = machineFor(opts, settings, fileHints, driverName);
+    const firstFile = parsedAgain.find((f) => f.primary)?.display;
+    if (firstFile)
+      for (const message of machineProblems)
+        diagnostics.push({
+          file: firstFile,
+          span: { row: 0, col: 0, endRow: 0, endCol: 0 },
+          severity: 'warning',
+          code: 'machine',
+          message,
+        });
     defaultMachine ??= machine;
     // 5. devices and pairs
     const devs = driverDevices(driverSites);
@@ -465,7 +495,16 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
         dir: display(dir),
         files: group.length,
         machine,
-        ...(sim ? { sim: { pool: sim.pool, poolWhy: sim.poolWhy, workloadCalls: sim.workloadCalls } } : {}),
+        ...(sim
+          ? {
+              sim: {
+                pool: sim.pool,
+                poolWhy: sim.poolWhy,
+                workloadCalls: sim.workloadCalls,
+                ...(sim.dynamicSizing ? { dynamicSizing: sim.dynamicSizing } : {}),
+              },
+            }
+          : {}),
       });
     for (const f of group) {
       if (f.primary) files.push(f.report);

@@ -13,6 +13,7 @@ import { DMA_BIT_MASK } from '../model/dma/device';
 import { PLATFORM_IDS, type PlatformId } from '../model/dma/platform';
 import { isLowMask } from '../model/hex';
 import { resolveProfileWithNote, UnknownKernelError } from '../model/profiles';
+import { ARM64_BOARDS } from '../model/setup';
 import type { CommentInfo, ParsedFile, Span } from './types';
 
 export type AnnotationScope = 'call' | 'function' | 'file';
@@ -63,12 +64,30 @@ export interface Hints {
   pool?: number;
   p2m?: 'contiguous' | 'ballooned';
   mix?: 'concurrent' | 'sequential';
+  dynamic?: boolean;
+  board?: string;
+  zone_dma_limit?: number;
+  zone_dma_bits?: number;
 }
 
 export type HintKey = keyof Hints;
 
 /** Keys that describe the machine (one per driver), not a device or a call. */
-export const MACHINE_KEYS = ['platform', 'kernel', 'ram', 'cpus', 'cmdline', 'pool', 'p2m', 'mix', 'driver'] as const;
+export const MACHINE_KEYS = [
+  'platform',
+  'kernel',
+  'ram',
+  'cpus',
+  'cmdline',
+  'pool',
+  'p2m',
+  'mix',
+  'driver',
+  'dynamic',
+  'board',
+  'zone_dma_limit',
+  'zone_dma_bits',
+] as const;
 
 /** Keys that describe a device (what its set-up calls or DT would say). */
 export const DEVICE_KEYS = [
@@ -379,6 +398,30 @@ export const KEYS: Readonly<Record<HintKey, KeyDef>> = {
     scopes: NOT_CALL,
     parse: (v) => oneOf(v, 'mix', ['concurrent', 'sequential'] as const),
     doc: 'annotated sites run at the same time, or one after another',
+  },
+  dynamic: { scopes: NOT_CALL, parse: (v) => boolValue(v, 'dynamic'), doc: 'CONFIG_SWIOTLB_DYNAMIC (6.6+): the pool grows' },
+  board: {
+    scopes: NOT_CALL,
+    parse: (v) => oneOf(v?.toLowerCase(), 'board', Object.keys(ARM64_BOARDS)),
+    doc: "arm64 board whose device tree limits DMA (rpi4: 1 GiB), for ZONE_DMA and the pool's place",
+  },
+  zone_dma_limit: {
+    scopes: NOT_CALL,
+    parse: (v) => {
+      const n = v === undefined ? undefined : parseSizeValue(v);
+      return n === undefined || n < 0xffffff
+        ? { error: `zone_dma_limit is the highest address every DMA master reaches, such as 0x3fffffff, got "${v ?? ''}"` }
+        : { value: n };
+    },
+    doc: 'arm64: highest address the firmware lets every DMA master reach (ZONE_DMA follows)',
+  },
+  zone_dma_bits: {
+    scopes: NOT_CALL,
+    parse: (v) => {
+      const n = v === undefined ? undefined : parseSizeValue(v);
+      return n === undefined || n < 24 || n > 64 ? { error: `zone_dma_bits is 24 ... 64, got "${v ?? ''}"` } : { value: n };
+    },
+    doc: 'arm64: the same as a bit count (30: 1 GiB)',
   },
 };
 

@@ -4,6 +4,7 @@
  */
 
 import { DMA_DIRECTION_NAMES, IO_TLB_SIZE } from '../model/constants';
+import { dynamicSizingText } from '../model/dynamicSizing';
 import { boundaryHex, hexAddr, maskBits } from '../model/hex';
 import { reasonCodes, reasonTexts } from '../model/reasons';
 import { formatBytes, percent } from '../model/units';
@@ -166,6 +167,8 @@ function machineJson(m: Machine, sim: SourceAnalysis['drivers'][number]['sim']) 
     cpus: m.cpus,
     ram: m.ramBytes,
     ...(m.cmdline ? { cmdline: m.cmdline } : {}),
+    dynamic: m.dynamic ?? false,
+    ...(sim?.dynamicSizing ? { dynamic_sizing: dynamicSizingText(sim.dynamicSizing) } : {}),
     pool: pool
       ? {
           nslabs: pool.nslabs,
@@ -312,8 +315,9 @@ export function formatSource(a: SourceAnalysis, maxSites = 400): string {
       ? `pool ${pool.nslabs} slots (${formatBytes(pool.nslabs * IO_TLB_SIZE)}), ${pool.nareas} areas${pool.forceBounce ? ', force bounce' : ''}`
       : 'no pool';
     out.push(
-      `  machine   ${m.cpus} CPUs, ${formatBytes(m.ramBytes)} RAM${m.cmdline ? `, ${m.cmdline}` : ''}; ${poolText}${d.sim ? ` (${d.sim.poolWhy})` : ''}`,
+      `  machine   ${m.cpus} CPUs, ${formatBytes(m.ramBytes)} RAM${m.cmdline ? `, ${m.cmdline}` : ''}; ${poolText}${m.dynamic ? ', dynamic swiotlb' : ''}${d.sim ? ` (${d.sim.poolWhy})` : ''}`,
     );
+    if (d.sim?.dynamicSizing) out.push(`  sizing    ${dynamicSizingText(d.sim.dynamicSizing)}`);
     let lastFile = '';
     for (const s of a.sites) {
       if (s.driver !== d.name) continue;

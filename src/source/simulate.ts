@@ -16,6 +16,8 @@ import type { Decision } from '../model/dma/decision';
 import { type DeviceConfig, dmaLimit } from '../model/dma/device';
 import type { DmaEngine } from '../model/dma/engine';
 import type { PlatformProfile } from '../model/dma/platform';
+import { DEFAULT_GROW_DELAY } from '../model/dynamic';
+import type { DynamicSizing } from '../model/dynamicSizing';
 import { hexAddr } from '../model/hex';
 import type { KernelProfile } from '../model/profiles';
 import { FAILURE_MASK, REASON_INFO, Reason, reasonCodes, reasonTexts } from '../model/reasons';
@@ -47,6 +49,10 @@ export interface Machine {
   readonly p2m: 'contiguous' | 'ballooned';
   readonly mix: 'concurrent' | 'sequential';
   readonly driver?: string;
+  /** CONFIG_SWIOTLB_DYNAMIC on. */
+  readonly dynamic?: boolean;
+  /** arm64: the firmware's DMA limit (board, zone_dma_limit, zone_dma_bits). */
+  readonly firmwareDmaLimit?: number;
 }
 
 export interface ProbeResult {
@@ -136,6 +142,8 @@ export interface DriverSimulation {
   readonly poolWhy: string;
   readonly workloadCalls: number;
   readonly devices: Map<string, DeviceConfig>;
+  /** The workload's failures, had CONFIG_SWIOTLB_DYNAMIC been on (6.6+ kernels without it). */
+  readonly dynamicSizing?: DynamicSizing;
 }
 
 /** Physical memory the model places buffers in: x86 keeps a PCI hole below 4 GiB, Xen PV has none. */
@@ -359,7 +367,7 @@ class DriverSimulator {
       const v = this.verdictFor(s);
       if (v) this.verdicts.set(s.id, v);
     }
-    const { session, workloadCalls } = this.runWorkload(this.workloadRings());
+    const { session, workloadCalls, dynamicSizing } = this.runWorkload(this.workloadRings());
     this.willFailDiagnostics();
     this.releaseVerdicts();
     return {
@@ -370,6 +378,7 @@ class DriverSimulator {
       poolWhy: setup.boot.why,
       workloadCalls,
       devices: new Map([...this.devices.values()].map((d) => [d.name, d])),
+      ...(dynamicSizing ? { dynamicSizing } : {}),
     };
   }
 
@@ -756,8 +765,13 @@ class DriverSimulator {
   }
 
   /** The rings run together through the model; each site's verdict gets its workload's figures. */
-  private runWorkload(rings: WorkloadRing[]): { session: AnalysisSession | undefined; workloadCalls: number } {
+  private runWorkload(rings: WorkloadRing[]): {
+    session: AnalysisSession | undefined;
+    workloadCalls: number;
+    dynamicSizing?: DynamicSizing;
+  } {
     let session: AnalysisSession | undefined;
+    let dynamicSizing: DynamicSizing | undefined;
     let workloadCalls = 0;
     if (rings.length) {
       // keep the run bounded: scale every ring's count down by the same factor
@@ -780,6 +794,7 @@ class DriverSimulator {
       const devs = [...new Set(rings.map((r) => r.ring.device))];
       // the books tally each ring's calls by its line (the site's id + 1)
       const run = runScenario(scenarioFor(this.inp.name, this.m, devs, steps, this.p2m), { groupOf: (e) => e.line });
+      dynamicSizing = run.dynamicSizing;
       const stats = new Map<number, WorkloadStats>();
       const siteById = new Map(this.inp.sites.map((s) => [s.id, s] as const));
       const ev = run.session.events;
@@ -817,7 +832,7 @@ class DriverSimulator {
       };
     }
 
-    return { session, workloadCalls };
+    return { session, workloadCalls, ...(dynamicSizing ? { dynamicSizing } : {}) };
   }
 
   private workloadDiagnostics(s: Site, dev: DeviceConfig, st: WorkloadStats): void {
@@ -1033,6 +1048,8 @@ export function scenarioFor(
     cpus: m.cpus,
     ramBytes: m.ramBytes,
     maxPhysAddr: regionRange('high', m)?.[1] ?? m.ramBytes,
+    ...(m.firmwareDmaLimit !== undefined ? { firmwareDmaLimit: m.firmwareDmaLimit } : {}),
+    ...(m.dynamic ? { dynamic: { growDelay: DEFAULT_GROW_DELAY } } : {}),
     pool: { ...(m.cmdline ? { cmdline: m.cmdline } : {}), ...(m.poolSlots ? { nslabs: m.poolSlots } : {}) },
     ...(m.platform.xen?.pv ? { xen: { p2m: p2m ?? { kind: 'contiguous', machineBase: 0x8000_0000 } } } : {}),
     devices,

@@ -28,7 +28,7 @@ export interface Decision {
   readonly dir: DmaDirection;
   readonly attrs: number;
   readonly result: DecisionResult;
-  /** Reason bits (analysis/codes.ts): every reason that applied. */
+  /** Reason bits (model/reasons.ts): every reason that applied. */
   readonly reasons: number;
   /** The reason the kernel's code path acted on first (for a bounce: the first failed check). */
   readonly primaryReason: number;

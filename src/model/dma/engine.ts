@@ -8,13 +8,14 @@
  * differ and why.
  */
 import { DMA_ATTR, DmaDirection, IO_TLB_SEGSIZE, IO_TLB_SIZE, nrSlots } from '../constants';
+import type { DynamicConfig } from '../dynamic';
 import { hexPa } from '../messages';
 import { IoTlbPool } from '../pool';
 import type { KernelProfile } from '../profiles';
 import { failureReason, Reason } from '../reasons';
-import { IoTlbMem, type MapResult } from '../swiotlb';
+import { IoTlbMem, type MapRequest, type MapResult } from '../swiotlb';
 import type { CacheOp, Decision, DecisionResult } from './decision';
-import { type DeviceConfig, dmaCapable, slotParams } from './device';
+import { type DeviceConfig, dmaCapable, dmaLimit, slotParams } from './device';
 import { type BufferInfo, identityHooks, type PlatformHooks, poolMachineAddress, xenArmHooks, xenPvHooks } from './hooks';
 import { type P2mRun, P2mTable, poolRuns, xenLowBuddySegments } from './p2m';
 import type { PlatformProfile } from './platform';
@@ -47,6 +48,14 @@ export interface EngineConfig {
   /** SEV C-bit as an address bit value (default bit 47). */
   readonly encryptionBit?: number;
   readonly path?: DmaPath;
+  /** CONFIG_SWIOTLB_DYNAMIC: the default pool grows (transient pools, the worker's pools). */
+  readonly dynamic?: DynamicConfig;
+}
+
+/** Sees every request the DMA layer hands to swiotlb_tbl_map_single() and every release. */
+export interface BounceListener {
+  map(req: MapRequest, result: MapResult): void;
+  release(tlbAddr: number): void;
 }
 
 export interface MapCall {
@@ -209,6 +218,8 @@ export class DmaEngine {
   private readonly pageShift: number;
   private memEncryptWarned = false;
   private poolP2mRuns: P2mRun[] = [];
+  /** Set by a caller that records the bounce requests (the dynamic sizing answer). */
+  listener: BounceListener | null = null;
 
   constructor(cfg: EngineConfig) {
     this.profile = cfg.profile;
@@ -241,6 +252,7 @@ export class DmaEngine {
       const dmaStart = unifiedXen ? (segmentBases?.[0] ?? pool.start) : pool.start;
       this.mem = new IoTlbMem(
         new IoTlbPool(cfg.profile, { start: pool.start, nslabs: pool.nslabs, nareas: pool.nareas, pageShift: this.pageShift, dmaStart }),
+        cfg.dynamic,
       );
     } else {
       this.mem = null;
@@ -306,7 +318,14 @@ export class DmaEngine {
 
   private poolOf(dev: DeviceConfig, phys: number): IoTlbMem | null {
     const m = this.memFor(dev);
-    return m?.pool.isInPool(phys) ? m : null;
+    return m?.isSwiotlbBuffer(phys) ? m : null;
+  }
+
+  /** swiotlb_tbl_map_single() through the listener. */
+  private tblMap(mem: IoTlbMem, req: MapRequest): MapResult {
+    const r = mem.tblMapSingle(req);
+    if (mem === this.mem) this.listener?.map(req, r);
+    return r;
   }
 
   /** The messages a memory-encryption guest prints once at its first bounce. */
@@ -378,7 +397,7 @@ export class DmaEngine {
       return freeze(d);
     }
     this.noteMemEncrypt(d);
-    const r = mem.tblMapSingle({
+    const r = this.tblMap(mem, {
       cpu: c.cpu,
       origAddr: c.phys,
       mappingSize: c.size,
@@ -387,6 +406,7 @@ export class DmaEngine {
       dir: c.dir,
       attrs,
       dev: slotParams(dev),
+      physLimit: dmaLimit(dev),
     });
     return this.afterBounce(c, d, mem, r, 'dma-direct');
   }
@@ -397,7 +417,7 @@ export class DmaEngine {
     const attrs = c.attrs ?? 0;
     if (!r.ok) {
       d.result = r.reason === 'livelock' ? 'hang' : 'failed';
-      d.reasons |= failureReason(r.reason, r.nslots, mem.pool);
+      d.reasons |= failureReason(r.reason, r.nslots, mem);
       const text = `${r.reason === 'livelock' ? '' : prefix(dev)}${r.message ?? ''}`;
       if (r.reason === 'livelock') d.notes.push(text);
       else if (attrs & DMA_ATTR.NO_WARN) d.notes.push(`not printed (DMA_ATTR_NO_WARN): ${text}`);
@@ -410,6 +430,7 @@ export class DmaEngine {
     if (via !== 'iommu' && (dma === undefined || !dmaCapable(dev, dma, c.size))) {
       // release the slots again (the area index stays advanced)
       mem.tblUnmapSingle(r.tlbAddr, c.size, c.dir, attrs | DMA_ATTR.SKIP_CPU_SYNC, slotParams(dev));
+      if (mem === this.mem) this.listener?.release(r.tlbAddr);
       d.result = 'failed';
       d.reasons |= Reason.BounceBeyondMask;
       d.notes.push(
@@ -421,9 +442,17 @@ export class DmaEngine {
     }
     d.result = 'bounced';
     d.tlbAddr = r.tlbAddr;
-    d.slot = r.index;
     d.nslots = r.nslots;
-    d.area = mem.pool.areaOf(r.index);
+    if (r.poolKind) {
+      // slot and area name the boot pool's: a dynamic pool's buffer has neither
+      d.reasons |= r.poolKind === 'transient' ? Reason.TransientPool : Reason.AddedPool;
+      d.notes.push(
+        `${r.poolKind === 'transient' ? 'a transient pool of its own' : 'a pool the dynamic worker added'} at ${hexPa(r.poolStart ?? 0)} (slot ${r.index} there)`,
+      );
+    } else {
+      d.slot = r.index;
+      d.area = mem.pool.areaOf(r.index);
+    }
     d.dma = dma ?? null;
     if (!dev.coherent && !(attrs & DMA_ATTR.SKIP_CPU_SYNC))
       d.cache.push(...this.hooks.cacheForDevice(dev, r.tlbAddr, dma ?? r.tlbAddr, c.size, true));
@@ -469,7 +498,7 @@ export class DmaEngine {
       d.messages.push(`${prefix(dev)}Can not allocate SWIOTLB buffer earlier and can't now provide you with the DMA bounce buffer`);
       return freeze(d);
     }
-    const r = mem.tblMapSingle({
+    const r = this.tblMap(mem, {
       cpu: c.cpu,
       origAddr: c.phys,
       mappingSize: c.size,
@@ -478,6 +507,7 @@ export class DmaEngine {
       dir: c.dir,
       attrs,
       dev: slotParams(dev),
+      physLimit: dmaLimit(dev),
     });
     return this.afterBounce(c, d, mem, r, 'xen');
   }
@@ -507,7 +537,7 @@ export class DmaEngine {
       return freeze(d);
     }
     const alignedSize = Math.ceil(c.size / granule) * granule;
-    const r = mem.tblMapSingle({
+    const r = this.tblMap(mem, {
       cpu: c.cpu,
       origAddr: c.phys,
       mappingSize: c.size,
@@ -516,6 +546,7 @@ export class DmaEngine {
       dir: c.dir,
       attrs,
       dev: slotParams(dev),
+      physLimit: dmaLimit(dev),
     });
     const out = this.afterBounce(c, d, mem, r, 'iommu') as DecisionDraft;
     if (out.result === 'bounced') {
@@ -555,12 +586,15 @@ export class DmaEngine {
         d.notes.push(`${r.error}: the kernel would corrupt its slot lists`);
         return freeze(d);
       }
+      if (mem === this.mem) this.listener?.release(phys as number);
       d.copied += r.copiedBytes;
       d.tlbAddr = phys as number;
       d.nslots = r.freedSlots;
-      const slot = Math.floor(((phys as number) - mem.pool.start) / IO_TLB_SIZE);
-      d.slot = slot;
-      d.area = mem.pool.areaOf(slot);
+      if (mem.pool.isInPool(phys as number)) {
+        const slot = Math.floor(((phys as number) - mem.pool.start) / IO_TLB_SIZE);
+        d.slot = slot;
+        d.area = mem.pool.areaOf(slot);
+      }
       d.result = 'bounced';
       if (r.warning) d.messages.push(`WARNING: ${prefix(dev)}${r.warning}`);
     } else {
@@ -573,11 +607,12 @@ export class DmaEngine {
     // The IOVA is not modelled: the scenario hands the bounce buffer's pool address as the handle.
     const dev = c.dev;
     const d = draft(c, c.dma);
-    const mem = this.mem?.pool.isInPool(c.dma) ? this.mem : null;
+    const mem = this.mem?.isSwiotlbBuffer(c.dma) ? this.mem : null;
     if (!((c.attrs ?? 0) & DMA_ATTR.SKIP_CPU_SYNC) && !dev.coherent)
       d.cache.push(...this.hooks.cacheForCpu(dev, c.dma, c.dma, c.size, c.dir === DmaDirection.TO_DEVICE, true));
     if (mem) {
       const r = mem.tblUnmapSingle(c.dma, c.size, c.dir, c.attrs ?? 0, slotParams(dev));
+      if (r.ok) this.listener?.release(c.dma);
       d.copied = r.copiedBytes;
       d.nslots = r.freedSlots;
       d.result = r.ok ? 'bounced' : 'failed';
@@ -596,7 +631,7 @@ export class DmaEngine {
     const d = draft(c, phys ?? -1);
     d.dma = c.dma;
     const local = phys !== undefined;
-    const mem = phys === undefined ? null : iommu ? (this.mem?.pool.isInPool(phys) ? this.mem : null) : this.poolOf(dev, phys);
+    const mem = phys === undefined ? null : iommu ? (this.mem?.isSwiotlbBuffer(phys) ? this.mem : null) : this.poolOf(dev, phys);
     const bus = c.dma + dev.dmaOffset;
     const toDevice = c.dir === DmaDirection.TO_DEVICE;
     if (toCpu) {
