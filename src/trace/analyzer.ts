@@ -25,6 +25,7 @@ import { type Geometry, type GeometryFacts, type GeometryOptions, resolveGeometr
 import type { LogMessage } from './klog';
 import { LiveTable } from './live';
 import { LogBook } from './logExplain';
+import { type BounceHints, inferPoolStart } from './poolStart';
 import { ProfileRun } from './profileRun';
 
 export interface AnalyzerOptions extends GeometryOptions {
@@ -90,6 +91,8 @@ export interface TraceLevel {
   lockProbes: boolean;
   /** dma:* map/unmap events. */
   dma: boolean;
+  /** The first bounce addresses of the file's beginning (dma:* traces), for a pool start no line names. */
+  bounces?: BounceHints;
 }
 
 /** What a trace tells about a device beyond its tally in the books (why it bounced, its masks). */
@@ -344,7 +347,22 @@ export class TraceAnalyzer implements TraceSink {
         this.facts.fullTotalAt = `log "buffer is full ... total ${e.msg.total} (slots)" (${e.file}:${e.msg.line})`;
       }
     }
-    const g = this.options.geometry ?? resolveGeometry(this.options, this.facts);
+    let g = this.options.geometry ?? resolveGeometry(this.options, this.facts);
+    if (g.base === null && !this.options.geometry && this.level.bounces) {
+      // no line names the pool start: the first bounce addresses do (poolStart.ts)
+      const known = !/^default/.test(g.sources.nslabs);
+      const inf = inferPoolStart(this.level.bounces, g.nslabs, g.nareas, known, this.file);
+      if (inf) {
+        this.facts.inferredBase = inf.base;
+        this.facts.inferredBaseCertainty = inf.certainty;
+        this.facts.inferredBaseAt = `inferred (${inf.certainty}): ${inf.why}`;
+        if (inf.nslabs !== undefined) {
+          this.facts.inferredNslabs = inf.nslabs;
+          this.facts.inferredNslabsAt = `inferred: ${inf.why}`;
+        }
+        g = resolveGeometry(this.options, this.facts);
+      }
+    }
     this.geometry = g;
     if (this.options.whatIf) {
       // the pool may start anywhere: only slot-relative rules matter for sizing
@@ -439,6 +457,13 @@ export class TraceAnalyzer implements TraceSink {
     this.counterClock = ev.counter;
     this.books.hasClock = !ev.counter;
     this.lastEventTime = ev.time;
+  }
+
+  /** A dma:* event: the kernel is 6.12 or later (the profile follows when no release is named). */
+  private noteDma(line: number): void {
+    if (this.facts.dmaEvents) return;
+    this.facts.dmaEvents = true;
+    this.facts.dmaEventsAt = `${this.file}:${line}`;
   }
 
   /** Records an event (books and, while rows last, the table): its row or -1. */
@@ -1026,6 +1051,7 @@ export class TraceAnalyzer implements TraceSink {
     failed: boolean,
   ): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     if (this.level.tbl) {
       this.dev(dev).apiCalls++;
       return;
@@ -1115,6 +1141,7 @@ export class TraceAnalyzer implements TraceSink {
 
   dmaUnmap(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number, attrs: number): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     if (this.level.tbl) return;
     const h = this.live.byTlb.get(dma);
     if (h !== undefined) {
@@ -1156,6 +1183,7 @@ export class TraceAnalyzer implements TraceSink {
 
   dmaMapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number, total: number, truncated: boolean): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     if (this.level.tbl) {
       this.dev(dev).apiCalls++;
       return;
@@ -1180,6 +1208,7 @@ export class TraceAnalyzer implements TraceSink {
 
   dmaUnmapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     if (this.level.tbl) return;
     for (let i = 0; i < Math.min(sg.nPhys, 128); i++) {
       const phys = sg.phys[i] as number;
@@ -1191,6 +1220,7 @@ export class TraceAnalyzer implements TraceSink {
 
   dmaSync(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     if (this.level.tbl) return;
     const h = this.liveAt(dma);
     if (h >= 0) {
@@ -1203,6 +1233,7 @@ export class TraceAnalyzer implements TraceSink {
 
   dmaCoherent(ev: EventLine, line: number, api: Api, dev: number, dma: number, size: number, failed: boolean): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     void line;
     void dma;
     void size;

@@ -37,10 +37,18 @@ export interface GeometryFacts {
   /** pool= of a map_entry probe. */
   eventBase?: number;
   eventBaseAt?: string;
+  /** A pool start inferred from the first bounce addresses (poolStart.ts): how sure, and why. */
+  inferredBase?: number;
+  inferredBaseAt?: string;
+  inferredBaseCertainty?: 'sure' | 'likely' | 'guess';
+  /** The pool size those bounces imply when no input said it. */
+  inferredNslabs?: number;
+  inferredNslabsAt?: string;
   /** Highest CPU number seen on an event so far. */
   maxCpuSeen?: number;
-  /** dma:* events seen (a 6.12+ kernel). */
+  /** dma:* events seen (a 6.12+ kernel), and the first one's file:line. */
   dmaEvents?: boolean;
+  dmaEventsAt?: string;
   memEncrypt?: boolean;
 }
 
@@ -78,7 +86,8 @@ export function resolveTraceProfile(
   }
   if (facts.dmaEvents) {
     const r = resolveProfileWithNote('mainline');
-    return { profile: r.profile, source: `dma:* events (a 6.12 or later kernel)${uncovered ? `; ${uncovered}` : ''}` };
+    const at = facts.dmaEventsAt ? `, ${facts.dmaEventsAt}` : '';
+    return { profile: r.profile, source: `dma:* events (a 6.12 or later kernel${at})${uncovered ? `; ${uncovered}` : ''}` };
   }
   return {
     profile: resolveProfileWithNote('6.1').profile,
@@ -129,6 +138,9 @@ export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Ge
   } else if (cmdline !== null && /(?:^|\s)swiotlb=\d/.test(cmdline)) {
     nslabs = bootSlabs;
     nslabsSource = cmdlineSource;
+  } else if (facts.inferredNslabs !== undefined) {
+    nslabs = facts.inferredNslabs;
+    nslabsSource = facts.inferredNslabsAt ?? 'bounce addresses';
   } else {
     nslabs = bootSlabs;
     nslabsSource = boot.created
@@ -165,6 +177,9 @@ export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Ge
   } else if (facts.eventBase !== undefined) {
     base = facts.eventBase;
     baseSource = facts.eventBaseAt ?? 'pool base in events';
+  } else if (facts.inferredBase !== undefined) {
+    base = facts.inferredBase;
+    baseSource = facts.inferredBaseAt ?? 'bounce addresses';
   }
   return {
     profile,
