@@ -25,7 +25,7 @@ import { type Geometry, type GeometryFacts, type GeometryOptions, resolveGeometr
 import type { LogMessage } from './klog';
 import { LiveTable } from './live';
 import { LogBook } from './logExplain';
-import { type BounceHints, inferPoolStart } from './poolStart';
+import { type BounceHints, boundaryBitsFromRuns, inferPoolStart, noteRun, type RunEvidence } from './poolStart';
 import { ProfileRun } from './profileRun';
 
 export interface AnalyzerOptions extends GeometryOptions {
@@ -106,8 +106,8 @@ export interface DeviceEvidence {
   withinMask: number;
   dmaMask: number;
   minAlignMask: number;
-  /** Where min_align_mask came from: probe, inferred, unknown. */
-  minAlignSource: 'probe' | 'inferred' | 'unknown';
+  /** Where min_align_mask came from: probe, inferred (from the addresses), driver (what it sets, no address said), unknown. */
+  minAlignSource: 'probe' | 'inferred' | 'driver' | 'unknown';
   /** Driver bound to the device, when a log line or the capture names it. */
   driver: string;
   /** Segment boundary assumed when no probe says (PCI: 4 GiB). */
@@ -116,6 +116,18 @@ export interface DeviceEvidence {
   offsetsKept: boolean;
   offsetsDropped: boolean;
   bit11Differs: boolean;
+  /** Bounces of buffers with bit 11 set that kept it: page-sized ones (stride 2 would clear it without the mask), smaller ones. */
+  bit11KeptPage: boolean;
+  bit11KeptSmall: number;
+  /** Bounces only min_align_mask 0xfff (or only 0) places where the kernel did, by the model's pool. */
+  alignVotesMask: number;
+  alignVotesZero: number;
+  /** Where boundaryBits came from: probe, driver (its known dma_boundary), inferred (no run crossed it), default (the bus's). */
+  boundarySource: 'probe' | 'driver' | 'inferred' | 'default';
+  /** Its bounced runs as evidence of the boundary (poolStart.ts). */
+  readonly runs: RunEvidence;
+  /** Why the boundary is what it is when inferred, or why an inference was given up. */
+  boundaryNote: string;
   apiCalls: number;
 }
 
@@ -212,6 +224,22 @@ const MAX_QUEUE = 256;
 
 /** Drivers that set a min_align_mask (dma_set_min_align_mask) and the mask they set. */
 const KNOWN_MIN_ALIGN: Record<string, number> = { nvme: 0xfff, hv_storvsc: 0xfff, storvsc: 0xfff };
+
+/**
+ * Drivers whose SCSI host template sets dma_boundary (the SCSI midlayer passes it to
+ * dma_set_seg_boundary): libata's SFF/BMDMA drivers use ATA_DMA_BOUNDARY, 0xffff.
+ */
+function knownBoundaryBits(driver: string): number | undefined {
+  return driver === 'ata_piix' || driver === 'ata_generic' || /^pata_/.test(driver) ? 16 : undefined;
+}
+
+/** Maps of a device whose runs never crossed 64 KiB, weighted by the chance they would have: enough to infer 0xffff. */
+const BOUNDARY_EVIDENCE = 4;
+
+/** A boundary of 2^bits bytes as the kernel's mask ("0xffff"). */
+export function formatBoundary(bits: number): string {
+  return bits >= 64 ? '0xffffffffffffffff' : hexAddr(2 ** bits - 1);
+}
 
 /** PCI devices get a 4 GiB segment boundary (pci_device_add), others none. */
 function defaultBoundaryBits(name: string): number {
@@ -422,8 +450,26 @@ export class TraceAnalyzer implements TraceSink {
         offsetsKept: false,
         offsetsDropped: false,
         bit11Differs: false,
+        bit11KeptPage: false,
+        bit11KeptSmall: 0,
+        alignVotesMask: 0,
+        alignVotesZero: 0,
+        boundarySource: 'default',
+        runs: { expected: 0, crossedBits: -1 },
+        boundaryNote: '',
         apiCalls: 0,
       };
+      const known = knownBoundaryBits(d.driver);
+      const head = this.level.bounces?.runs.get(name);
+      if (known !== undefined) {
+        d.boundaryBits = known;
+        d.boundarySource = 'driver';
+        d.boundaryNote = `${d.driver} sets dma_boundary 0xffff (ATA_DMA_BOUNDARY)`;
+      } else if (boundaryBitsFromRuns(head, BOUNDARY_EVIDENCE) !== undefined) {
+        d.boundaryBits = 16;
+        d.boundarySource = 'inferred';
+        d.boundaryNote = `no bounce of the trace's beginning straddles 64 KiB where ${Math.round(head?.expected ?? 0)} would have by chance`;
+      }
       this.evidence[id] = d;
     }
     return d;
@@ -554,18 +600,57 @@ export class TraceAnalyzer implements TraceSink {
    * mask's bits above. Drivers set 0 or a page mask (NVMe, Hyper-V storvsc: 0xfff), so the
    * evidence decides between those; with no evidence yet (page-aligned buffers) the driver decides.
    */
-  private inferMinAlignMask(d: DeviceEvidence, origAddr: number, tlbAddr: number): number {
+  private inferMinAlignMask(d: DeviceEvidence, c: MapCall): number {
     if (d.minAlignSource === 'probe') return d.minAlignMask;
+    const origAddr = c.origAddr;
+    const tlbAddr = c.tlbAddr;
     if ((tlbAddr & (IO_TLB_SIZE - 1)) !== 0) d.offsetsKept = true;
     else if ((origAddr & (IO_TLB_SIZE - 1)) !== 0) d.offsetsDropped = true;
     if (((origAddr ^ tlbAddr) & IO_TLB_SIZE) !== 0) d.bit11Differs = true;
+    else if ((origAddr & IO_TLB_SIZE) !== 0) {
+      // bit 11 kept: a page-sized bounce steps by 2 slots from the (page-aligned) pool start,
+      // so only a min_align_mask with bit 11 keeps it; a smaller one keeps it by chance half the time
+      if (c.size >= 4096) d.bit11KeptPage = true;
+      else d.bit11KeptSmall++;
+    }
+    const decided = d.offsetsDropped || d.offsetsKept || d.bit11Differs || d.bit11KeptPage;
+    if (!decided && Math.abs(d.alignVotesMask - d.alignVotesZero) < 3) this.voteMinAlign(d, c);
     let m: number;
+    let source: DeviceEvidence['minAlignSource'] = 'inferred';
     if (d.offsetsDropped) m = 0;
     else if (d.offsetsKept) m = d.bit11Differs ? IO_TLB_SIZE - 1 : 0xfff;
-    else m = d.bit11Differs ? 0 : (KNOWN_MIN_ALIGN[d.driver] ?? 0);
+    else if (d.bit11Differs) m = 0;
+    else if (d.bit11KeptPage || d.bit11KeptSmall >= 3 || d.alignVotesMask > d.alignVotesZero) m = 0xfff;
+    else if (d.alignVotesZero > d.alignVotesMask) m = 0;
+    else if (KNOWN_MIN_ALIGN[d.driver] !== undefined) {
+      m = KNOWN_MIN_ALIGN[d.driver] as number;
+      source = 'driver';
+    } else m = 0;
     d.minAlignMask = m;
-    d.minAlignSource = 'inferred';
+    d.minAlignSource = source;
     return m;
+  }
+
+  /**
+   * Which of 0 and 0xfff places this bounce where the kernel did, by the primary model's pool as
+   * it stands (the kernel's, followed so far): a vote for that mask when only one does.
+   */
+  private voteMinAlign(d: DeviceEvidence, c: MapCall): void {
+    const p = this.runs[0];
+    if (!p || this.light || p.sampled) return;
+    const req = this.req;
+    let okZero = false;
+    let okMask = false;
+    for (const mask of [0, 0xfff]) {
+      req.dev.minAlignMask = mask;
+      req.dev.segBoundaryBits = c.boundaryBits;
+      const pred = p.mem.predictMapSingle(req as MapRequest);
+      const ok = pred.ok && pred.index === p.mem.runStartOf(req as MapRequest, c.tlbAddr);
+      if (mask === 0) okZero = ok;
+      else okMask = ok;
+    }
+    if (okMask && !okZero) d.alignVotesMask++;
+    else if (okZero && !okMask) d.alignVotesZero++;
   }
 
   /** The reused map call, reset for a new map. */
@@ -613,7 +698,7 @@ export class TraceAnalyzer implements TraceSink {
     req.dir = (c.dir >= 0 && c.dir <= 3 ? c.dir : DmaDirection.BIDIRECTIONAL) as DmaDirection;
     req.attrs = c.attrs;
     if (c.minAlignMask < 0) {
-      c.minAlignMask = c.tlbAddr >= 0 ? this.inferMinAlignMask(d, c.origAddr, c.tlbAddr) : Math.max(d.minAlignMask, 0);
+      c.minAlignMask = c.tlbAddr >= 0 ? this.inferMinAlignMask(d, c) : Math.max(d.minAlignMask, 0);
     }
     req.dev.minAlignMask = c.minAlignMask;
     req.dev.segBoundaryBits = c.boundaryBits;
@@ -695,8 +780,30 @@ export class TraceAnalyzer implements TraceSink {
     return p;
   }
 
+  /** A bounced run as evidence of the device's segment boundary: infer 0xffff, or give it up. */
+  private noteBoundary(d: DeviceEvidence, tlb: number, size: number, line: number): void {
+    noteRun(d.runs, tlb, size);
+    if (d.boundarySource === 'probe') return;
+    if (d.runs.crossedBits >= d.boundaryBits) {
+      const was = d.boundaryBits;
+      d.boundaryBits = defaultBoundaryBits(d.name);
+      d.boundaryNote = `${hexAddr(tlb)} (${size} B, ${this.file}:${line}) straddles ${formatBoundary(was)}: not the ${d.boundarySource === 'driver' ? "driver's" : 'inferred'} boundary`;
+      d.boundarySource = 'default';
+    } else if (
+      d.boundarySource === 'default' &&
+      d.boundaryBits > 16 &&
+      !d.boundaryNote &&
+      boundaryBitsFromRuns(d.runs, BOUNDARY_EVIDENCE) !== undefined
+    ) {
+      d.boundaryBits = 16;
+      d.boundarySource = 'inferred';
+      d.boundaryNote = `no bounce up to ${this.file}:${line} straddles 64 KiB where ${Math.round(d.runs.expected)} would have by chance`;
+    }
+  }
+
   private bouncedMap(c: MapCall, d: DeviceEvidence, req: MutableRequest, committed: MapResult | undefined, held: number): number {
     const tlb = c.tlbAddr;
+    this.noteBoundary(d, tlb, c.allocSize, c.line);
     const p = this.place(c, req, committed);
     const prev = this.live.byTlb.get(tlb);
     if (prev !== undefined) {
@@ -1274,7 +1381,11 @@ export class TraceAnalyzer implements TraceSink {
     c.dir = r.dir;
     c.attrs = Math.max(r.attrs, 0);
     c.minAlignMask = r.minAlignMask;
-    c.boundaryBits = r.boundaryBits >= 0 ? r.boundaryBits : d.boundaryBits;
+    if (r.boundaryBits >= 0) {
+      d.boundaryBits = r.boundaryBits;
+      d.boundarySource = 'probe';
+    }
+    c.boundaryBits = d.boundaryBits;
     c.sgPhys = -1;
     const reasons = this.takeBounced(t, r.dev, r.mappingSize);
     c.reasons = Math.max(reasons, 0);

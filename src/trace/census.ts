@@ -37,7 +37,7 @@ export function census(head: Buffer): TraceLevel {
   const level: TraceLevel = { tbl: false, lockProbes: false, dma: false };
   // the first bounce addresses, for a pool start no line names (poolStart.ts)
   const scan = new BounceScan();
-  const parser = new EventParser(scan.sink);
+  const parser = new EventParser(scan.sink, scan.devices);
   const sink: ByteLineSink = {
     line(b, s, e, lineNo) {
       if (!parseEventLine(b, s, e, ev)) return;

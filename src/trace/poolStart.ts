@@ -7,7 +7,7 @@
  * bounces are one area size apart, which also tells the pool size when nothing else does.
  */
 import { IO_TLB_SIZE } from '../model/constants';
-import { type SgArrays, SINK_OPS, type SinkOp, type TraceSink } from './events';
+import { DeviceNames, type SgArrays, SINK_OPS, type SinkOp, type TraceSink } from './events';
 import type { EventLine } from './ftrace';
 
 const PAGE = 4096;
@@ -22,6 +22,35 @@ export interface BounceHints {
   /** Maps of the head that bounced, and that did not. */
   bounced: number;
   direct: number;
+  /** Per device name: its bounced runs as segment-boundary evidence. */
+  readonly runs: Map<string, RunEvidence>;
+}
+
+/** What a device's bounced runs say of its segment boundary. */
+export interface RunEvidence {
+  /** 64 KiB crossings its runs would have made by chance (each run weighted by its chance to straddle 64 KiB). */
+  expected: number;
+  /** log2 of the largest power of two a run straddled (-1: none). */
+  crossedBits: number;
+}
+
+/** Adds a bounce run [tlb, tlb + size) to a device's boundary evidence. */
+export function noteRun(r: RunEvidence, tlb: number, size: number): void {
+  const start = tlb - (tlb % IO_TLB_SIZE);
+  const end = tlb + Math.max(size, 1) - 1;
+  // page-sized bounces start on even slots (stride 2): they straddle 64 KiB with chance (pages - 1) / 16
+  const w = size >= PAGE ? Math.min(1, (Math.ceil(size / PAGE) - 1) / 16) : (Math.ceil((end + 1 - start) / IO_TLB_SIZE) - 1) / 32;
+  r.expected += w;
+  const diff = start ^ end;
+  if (diff > 0) {
+    const bits = Math.floor(Math.log2(diff));
+    if (bits > r.crossedBits) r.crossedBits = bits;
+  }
+}
+
+/** No run straddled 64 KiB where chance alone would have made several do: a 0xffff boundary (ATA). */
+export function boundaryBitsFromRuns(r: RunEvidence | undefined, evidence = 4): number | undefined {
+  return r && r.crossedBits < 16 && r.expected >= evidence ? 16 : undefined;
 }
 
 export interface PoolInference {
@@ -35,7 +64,8 @@ export interface PoolInference {
 
 /** A sink for EventParser that keeps the first bounce addresses per CPU (everything else ignored). */
 export class BounceScan {
-  readonly hints: BounceHints = { first: new Map(), min: Number.POSITIVE_INFINITY, maxEnd: 0, bounced: 0, direct: 0 };
+  readonly hints: BounceHints = { first: new Map(), min: Number.POSITIVE_INFINITY, maxEnd: 0, bounced: 0, direct: 0, runs: new Map() };
+  readonly devices = new DeviceNames();
   /** swiotlb_bounced records waiting for their map, per task: sizes. */
   private readonly pending = new Map<number, number[]>();
   private sawBounced = false;
@@ -45,15 +75,22 @@ export class BounceScan {
     const sink = {} as Record<SinkOp, (...args: unknown[]) => void>;
     for (const op of Object.keys(SINK_OPS) as SinkOp[]) sink[op] = () => {};
     sink.bounced = (ev, _line, _dev, _mask, _addr, size) => this.bounce(ev as EventLine, size as number);
-    sink.dmaMap = (ev, line, _api, _dev, _dir, dma, size, phys, _attrs, failed) => {
-      if (!failed) this.map(ev as EventLine, line as number, dma as number, size as number, phys as number);
+    sink.dmaMap = (ev, line, _api, dev, _dir, dma, size, phys, _attrs, failed) => {
+      if (!failed) this.map(ev as EventLine, line as number, dev as number, dma as number, size as number, phys as number);
     };
-    sink.dmaMapSg = (ev, line, _dev, _dir, sg) => {
+    sink.dmaMapSg = (ev, line, dev, _dir, sg) => {
       const a = sg as SgArrays;
       const paired = a.nPhys === a.nDma;
       for (let i = 0; i < Math.min(a.n, 128); i++) {
         if (a.failed[i] !== 1)
-          this.map(ev as EventLine, line as number, a.dma[i] as number, a.size[i] as number, paired ? (a.phys[i] as number) : -1);
+          this.map(
+            ev as EventLine,
+            line as number,
+            dev as number,
+            a.dma[i] as number,
+            a.size[i] as number,
+            paired ? (a.phys[i] as number) : -1,
+          );
       }
     };
     this.sink = sink as unknown as TraceSink;
@@ -74,7 +111,7 @@ export class BounceScan {
     if (q.length < 256) q.push(size);
   }
 
-  private map(ev: EventLine, line: number, dma: number, size: number, phys: number): void {
+  private map(ev: EventLine, line: number, dev: number, dma: number, size: number, phys: number): void {
     let bounced: boolean;
     if (this.sawBounced) {
       const q = this.pending.get(this.key(ev));
@@ -88,6 +125,13 @@ export class BounceScan {
       return;
     }
     h.bounced++;
+    const name = this.devices.names[dev] ?? '';
+    let r = h.runs.get(name);
+    if (!r) {
+      r = { expected: 0, crossedBits: -1 };
+      h.runs.set(name, r);
+    }
+    noteRun(r, dma, size);
     if (!h.first.has(ev.cpu)) h.first.set(ev.cpu, { addr: dma, line });
     if (dma < h.min) h.min = dma;
     if (dma + size > h.maxEnd) h.maxEnd = dma + size;

@@ -9,7 +9,7 @@ import type { Diagnostic } from '../analysis/session';
 import { IO_TLB_SIZE } from '../model/constants';
 import { hexAddr } from '../model/hex';
 import { formatBytes, percent } from '../model/units';
-import type { DeviceEvidence, TraceAnalyzer } from './analyzer';
+import { type DeviceEvidence, formatBoundary, type TraceAnalyzer } from './analyzer';
 import type { LogDevice, MemEncrypt } from './logExplain';
 import type { TextAnalysis } from './run';
 
@@ -108,6 +108,10 @@ export interface TextReport {
     dma_mask: string | null;
     min_align_mask: string | null;
     min_align_source: string;
+    /** dma_get_seg_boundary(): the mask, where it came from (probe, driver, inferred, default), and why. */
+    segment_boundary: string | null;
+    segment_boundary_source: string;
+    segment_boundary_note: string | null;
     bytes_mapped: number;
     bytes_bounced: number;
     peak_live_slots: number;
@@ -478,6 +482,9 @@ function deviceRow(
     dma_mask: d && d.dmaMask >= 0 ? maskHex(d.dmaMask) : (log?.dma_mask ?? null),
     min_align_mask: d && d.minAlignMask >= 0 ? hexAddr(d.minAlignMask) : null,
     min_align_source: d?.minAlignSource ?? 'unknown',
+    segment_boundary: d ? formatBoundary(d.boundaryBits) : null,
+    segment_boundary_source: d?.boundarySource ?? 'unknown',
+    segment_boundary_note: d?.boundaryNote || null,
     // every map asked for, failed ones too
     bytes_mapped: t ? t.bytesMapped + t.bytesFailed : 0,
     bytes_bounced: t?.bytesBounced ?? 0,
@@ -561,7 +568,7 @@ export function formatReport(rep: TextReport): string {
           .filter(Boolean)
           .join(', ');
         out.push(
-          `    ${d.driver ? `${d.driver} ` : ''}${d.name}: ${d.maps} maps (${d.bounced} bounced, ${d.direct} direct, ${d.failed} failed), peak ${d.peak_live_slots} live slots, largest ${d.largest_map} B${d.min_align_mask ? `, min_align_mask ${d.min_align_mask} (${d.min_align_source})` : ''}${why ? `; bounces: ${why}` : ''}`,
+          `    ${d.driver ? `${d.driver} ` : ''}${d.name}: ${d.maps} maps (${d.bounced} bounced, ${d.direct} direct, ${d.failed} failed), peak ${d.peak_live_slots} live slots, largest ${d.largest_map} B${d.min_align_mask ? `, min_align_mask ${d.min_align_mask} (${d.min_align_source})` : ''}${d.segment_boundary && d.segment_boundary_source !== 'default' ? `, segment boundary ${d.segment_boundary} (${d.segment_boundary_source})` : ''}${why ? `; bounces: ${why}` : ''}`,
         );
       }
     }
