@@ -190,6 +190,7 @@ class TaskState {
   bSize: number[] = [];
   bReasons: number[] = [];
   bLine: number[] = [];
+  bAddr: number[] = [];
   // a swiotlb_tbl_map_single call between entry and return, committed at its decision point
   mapActive = false;
   committed = false;
@@ -303,6 +304,10 @@ export class TraceAnalyzer implements TraceSink {
   bounceAttempts = 0;
   bouncedForced = 0;
   bouncedUnmatched = 0;
+  /** dma:* traces: runs of swiotlb_bounced records no map event took, the failed attempts they hold by the retry rule, and where the first began. */
+  unmatchedRuns = 0;
+  unmatchedFailures = 0;
+  unmatchedFirst: { file: string; line: number } | null = null;
   coherentAllocs = 0;
   coherentFrees = 0;
   apiProbes = 0;
@@ -564,23 +569,64 @@ export class TraceAnalyzer implements TraceSink {
     t.bSize[t.bn] = size;
     t.bReasons[t.bn] = reasons;
     t.bLine[t.bn] = line;
+    t.bAddr[t.bn] = devAddr;
     t.bn++;
   }
 
   /** Drops the `n` oldest waiting records; `unmatched` of them never found their map. */
   private dropBounced(t: TaskState, n: number, unmatched = n): void {
-    this.bouncedUnmatched += unmatched;
+    if (unmatched > 0) this.noteUnmatched(t, unmatched);
     for (let i = n; i < t.bn; i++) {
       t.bDev[i - n] = t.bDev[i] as number;
       t.bSize[i - n] = t.bSize[i] as number;
       t.bReasons[i - n] = t.bReasons[i] as number;
       t.bLine[i - n] = t.bLine[i] as number;
+      t.bAddr[i - n] = t.bAddr[i] as number;
     }
     t.bn -= n;
   }
 
-  /** The swiotlb_bounced record of this map, if the task has one: returns its reasons or -1. */
-  private takeBounced(t: TaskState, dev: number, size: number): number {
+  /**
+   * The `k` oldest waiting records of a task never got a map event: with dma:* events, a
+   * scatterlist that failed part-way (its mapped entries rolled back without events, the failing
+   * one last). Each such run holds at least one failure; a retry starts again at the same buffer,
+   * so an address already tried in the attempt, or one an earlier attempt of the run began with,
+   * starts another failed attempt.
+   */
+  private noteUnmatched(t: TaskState, k: number): void {
+    this.bouncedUnmatched += k;
+    if (!this.level.dma || this.level.tbl) return;
+    this.unmatchedRuns++;
+    let attempts = 1;
+    const seen = new Set<number>();
+    const firsts = new Set<number>([t.bAddr[0] as number]);
+    for (let i = 0; i < k; i++) {
+      const a = t.bAddr[i] as number;
+      if (seen.has(a) || (i > 0 && firsts.has(a))) {
+        attempts++;
+        seen.clear();
+        firsts.add(a);
+      }
+      seen.add(a);
+    }
+    this.unmatchedFailures += attempts;
+    if (this.unmatchedFirst === null) this.unmatchedFirst = { file: this.file, line: t.bLine[0] as number };
+  }
+
+  /**
+   * The swiotlb_bounced record of this map, if the task has one: returns its reasons or -1. With
+   * the buffer's address (`phys`), the latest record of it: earlier ones were attempts that failed.
+   */
+  private takeBounced(t: TaskState, dev: number, size: number, phys = -1): number {
+    if (phys >= 0) {
+      for (let i = t.bn - 1; i >= 0; i--) {
+        if (t.bAddr[i] === phys && t.bDev[i] === dev && t.bSize[i] === size) {
+          const r = t.bReasons[i] as number;
+          this.dropBounced(t, i + 1, i);
+          return r;
+        }
+      }
+    }
     for (let i = 0; i < t.bn; i++) {
       if (t.bDev[i] === dev && t.bSize[i] === size) {
         const r = t.bReasons[i] as number;
@@ -1185,7 +1231,7 @@ export class TraceAnalyzer implements TraceSink {
     // a direct map must not take another map's record
     const inPool = !failed && g.base !== null && this.inPool(dma);
     const mayHaveBounced = api !== Api.DmaMapResource && (failed || inPool || (g.base === null && dma !== phys));
-    const reasons = mayHaveBounced ? this.takeBounced(this.task(ev), dev, size) : -1;
+    const reasons = mayHaveBounced ? this.takeBounced(this.task(ev), dev, size, phys) : -1;
     const bounceAttempt = reasons >= 0;
     const kind = api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map;
     const bouncedHere = !failed && (g.base !== null ? inPool : bounceAttempt) && api !== Api.DmaMapResource;

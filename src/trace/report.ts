@@ -53,6 +53,8 @@ export interface TextReport {
     cpus: number | null;
     cmdline: string | null;
     sources: { base: string; nslabs: string; nareas: string; cpus: string };
+    /** How sure the start is: stated (a log line or a probe), or inferred from the bounce addresses: sure, likely, guess; null when unknown. */
+    base_certainty: 'stated' | 'sure' | 'likely' | 'guess' | null;
   };
   counts: {
     lines: number;
@@ -68,6 +70,8 @@ export interface TextReport {
     bounced: number;
     bounced_forced: number;
     bounced_unmatched: number;
+    /** dma:* traces: map attempts with only their swiotlb_bounced event (scatterlists that failed part-way; counted in maps). */
+    maps_without_event: number;
     coherent_allocs: number;
     coherent_frees: number;
     dma_api_probes: number;
@@ -77,6 +81,8 @@ export interface TextReport {
   };
   occupancy: {
     peak_slots: number | null;
+    /** The peak is a lower bound: attempts without events (rolled back) may have held slots it does not count. */
+    peak_lower_bound: boolean;
     peak_percent: number | null;
     peak_at: { file: string; line: number; time: number } | null;
     peak_area_slots: number[] | null;
@@ -91,6 +97,11 @@ export interface TextReport {
     count: number;
     by_cause: Record<string, number>;
     first: { file: string; line: number; device: string; size: number; nslots: number; cause: string; message: string }[];
+    /**
+     * dma:* traces where maps have no event: the failures the events prove (min), allow (max) and
+     * the likely count (a retry restarts at the same buffer); null when every attempt has its event.
+     */
+    range: { min: number; max: number; likely: number; note: string } | null;
   };
   devices: {
     name: string;
@@ -215,6 +226,17 @@ export function buildReport(r: TextAnalysis): TextReport {
           : 'none';
   const conclusions: string[] = [];
   const runs = an.runs;
+  // dma:* events: a scatterlist failing part-way leaves only its swiotlb_bounced events
+  const withoutEvent = an.level.dma && !an.level.tbl ? an.bouncedUnmatched : 0;
+  const failRange: TextReport['failures']['range'] =
+    withoutEvent > 0
+      ? {
+          min: failedMaps + an.unmatchedRuns,
+          max: failedMaps + withoutEvent,
+          likely: failedMaps + an.unmatchedFailures,
+          note: `${withoutEvent} map attempt(s) have only their swiotlb_bounced event (from ${an.unmatchedFirst?.file}:${an.unmatchedFirst?.line}), in ${an.unmatchedRuns} run(s) on one task each: a scatterlist that fails part-way emits no dma_map_sg (and no dma_map_sg_err for -ENOMEM) and rolls its mapped entries back without dma_unmap_sg, so each run ends in at least one failure and any of its entries may have failed; ${failedMaps + an.unmatchedFailures} in all if each return to an address the run already tried (or began an attempt with) is a retry after a failure`,
+        }
+      : null;
   const profiles: ProfileAgreement[] = runs.map((p) => ({
     name: p.profile.name,
     title: p.profile.title,
@@ -260,7 +282,11 @@ export function buildReport(r: TextAnalysis): TextReport {
   if (hasTrace && !anchored && bouncedMaps > 0) {
     conclusions.push('The pool start is unknown: occupancy is counted in slots per mapping, without areas or a check of the placements.');
   }
-  if (an.bouncedUnmatched > 0 && an.level.dma) {
+  if (failRange) {
+    conclusions.push(
+      `${withoutEvent} bounce attempts have no dma_map_* event after them (counted in the ${maps + withoutEvent} map attempts): scatterlists that failed part-way. Failures: between ${failRange.min} and ${failRange.max}, likely ${failRange.likely} (${failedMaps} shown by events); the log's "swiotlb buffer is full" lines tell more.`,
+    );
+  } else if (an.bouncedUnmatched > 0 && an.level.dma) {
     conclusions.push(
       `${an.bouncedUnmatched} bounce attempts have no dma_map_* event after them: most likely scatterlist maps that failed (dma_map_sg emits no event when it fails); the log's "swiotlb buffer is full" lines tell more.`,
     );
@@ -306,6 +332,11 @@ export function buildReport(r: TextAnalysis): TextReport {
   const occKnown = hasTrace && (bouncedMaps > 0 || released > 0);
   // no slot ever held: no moment of the peak
   const peak = b.peak ?? 0;
+  if (failRange && occKnown) {
+    conclusions.push(
+      `The peak of ${peak} slots is a lower bound: the entries mapped and rolled back without events held slots the trace does not show.`,
+    );
+  }
   const peakAt = peak > 0 && b.peakAt ? { file: b.peakAt.file, line: b.peakAt.line, time: b.peakAt.time } : { file: '', line: 0, time: 0 };
   const logDevices = new Map(book.deviceList().map((d) => [d.name, d]));
   const ds: TextReport['devices'] = an.devices.map((d) => deviceRow(d.name, d, b.device(d.id), logDevices.get(d.name) ?? null));
@@ -349,11 +380,17 @@ export function buildReport(r: TextAnalysis): TextReport {
       cpus: g.possibleCpus,
       cmdline: g.cmdline,
       sources: { ...g.sources },
+      base_certainty:
+        g.base === null
+          ? null
+          : an.facts.mappedBase === undefined && an.facts.eventBase === undefined
+            ? (an.facts.inferredBaseCertainty ?? null)
+            : 'stated',
     },
     counts: {
       lines: an.lines + an.logLines,
       events: an.traceEvents,
-      maps,
+      maps: maps + withoutEvent,
       bounced_maps: bouncedMaps,
       direct: b.direct,
       failed: failedMaps,
@@ -364,6 +401,7 @@ export function buildReport(r: TextAnalysis): TextReport {
       bounced: an.bounceAttempts,
       bounced_forced: an.bouncedForced,
       bounced_unmatched: an.bouncedUnmatched,
+      maps_without_event: withoutEvent,
       coherent_allocs: an.coherentAllocs,
       coherent_frees: an.coherentFrees,
       dma_api_probes: an.apiProbes,
@@ -373,6 +411,7 @@ export function buildReport(r: TextAnalysis): TextReport {
     },
     occupancy: {
       peak_slots: occKnown ? peak : null,
+      peak_lower_bound: occKnown && withoutEvent > 0,
       peak_percent: occKnown ? percent(peak, g.nslabs, 'floor') : null,
       peak_at: occKnown ? peakAt : null,
       peak_area_slots: occKnown && anchored ? [...an.peakArea] : null,
@@ -393,6 +432,7 @@ export function buildReport(r: TextAnalysis): TextReport {
       count: failedMaps,
       by_cause: fails,
       first: an.failures.map((f) => ({ ...f })),
+      range: failRange,
     },
     devices: ds,
     copies: {
@@ -526,7 +566,7 @@ export function formatReport(rep: TextReport): string {
   out.push(`                  slots from ${p.sources.nslabs}; areas from ${p.sources.nareas}; start from ${p.sources.base}`);
   if (rep.input.kind !== 'log' && rep.input.kind !== 'none') {
     out.push(
-      `  maps            ${c.maps} attempts: ${c.bounced_maps} bounced, ${c.direct} direct, ${c.failed} failed; ${c.unmaps} unmaps of bounce buffers (${c.unmaps_direct} direct), ${c.syncs} syncs`,
+      `  maps            ${c.maps} attempts: ${c.bounced_maps} bounced, ${c.direct} direct, ${c.failed} failed${c.maps_without_event ? `, ${c.maps_without_event} with only swiotlb_bounced` : ''}; ${c.unmaps} unmaps of bounce buffers (${c.unmaps_direct} direct), ${c.syncs} syncs`,
     );
     out.push(
       `  swiotlb_bounced ${c.bounced} (${c.bounced_forced} forced)${c.bounced_unmatched ? `, ${c.bounced_unmatched} without a map event` : ''}`,
@@ -536,7 +576,7 @@ export function formatReport(rep: TextReport): string {
     const o = rep.occupancy;
     if (o.peak_slots !== null) {
       out.push(
-        `  peak occupancy  ${o.peak_slots} slots = ${o.peak_percent} % of the pool (at ${o.peak_at?.file}:${o.peak_at?.line}); average ${o.average_slots}; in use at the end ${o.final_slots}`,
+        `  peak occupancy  ${o.peak_lower_bound ? 'at least ' : ''}${o.peak_slots} slots = ${o.peak_percent} % of the pool (at ${o.peak_at?.file}:${o.peak_at?.line}); average ${o.average_slots}; in use at the end ${o.final_slots}`,
       );
       if (o.peak_area_slots && o.peak_area_slots.length > 1) {
         out.push(`  per-area peak   ${o.peak_area_slots.map((v, i) => `area ${i}: ${v}/${p.area_nslabs}`).join(', ')}`);
@@ -546,6 +586,8 @@ export function formatReport(rep: TextReport): string {
     } else {
       out.push(`  occupancy       ${o.basis}`);
     }
+    const fr = rep.failures.range;
+    if (fr) out.push(`  failures range  ${fr.min} ... ${fr.max}, likely ${fr.likely}: ${fr.note}`);
     if (rep.failures.count) {
       out.push(
         `  failures        ${rep.failures.count}: ${Object.entries(rep.failures.by_cause)
