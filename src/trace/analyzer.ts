@@ -191,6 +191,10 @@ class TaskState {
   bReasons: number[] = [];
   bLine: number[] = [];
   bAddr: number[] = [];
+  /** The model's change count when each record came (the pool as its slot search found it). */
+  bSeq: number[] = [];
+  /** Attempts without events were dropped and no map of the task has succeeded since. */
+  rolledBack = false;
   // a swiotlb_tbl_map_single call between entry and return, committed at its decision point
   mapActive = false;
   committed = false;
@@ -221,6 +225,10 @@ function flagsKey(p: KernelProfile): string {
   return JSON.stringify(flags);
 }
 const MAX_FAILURES = 50;
+/** Runs per area remembered for the dma:* order check (afterRecentRun). */
+const RECENT = 8;
+/** Another task's swiotlb_bounced this many lines before a map's own still counts as in flight (a scatterlist of 128 entries spans about as many). */
+const PENDING_LINES = 256;
 const MAX_QUEUE = 256;
 
 /** Drivers that set a min_align_mask (dma_set_min_align_mask) and the mask they set. */
@@ -308,6 +316,18 @@ export class TraceAnalyzer implements TraceSink {
   unmatchedRuns = 0;
   unmatchedFailures = 0;
   unmatchedFirst: { file: string; line: number } | null = null;
+  /** The model's change count when the swiotlb_bounced record the last map took came, or -1. */
+  private takenSeq = -1;
+  private takenLine = 0;
+  /** The model's change count when the current event began (its own entries' commits come after). */
+  private eventSeq = 0;
+  /** That map came after attempts of its task without events (rolled back: they moved the area's search index unseen). */
+  private takenAfterUnmatched = false;
+  /** Areas (bits) whose search index rolled-back entries without events may have moved since their last placement as predicted. */
+  private hiddenAreas = 0;
+  /** The ends of the last RECENT runs placed in each area (slot numbers, -1: none), a ring per area. */
+  private recentEnds = new Int32Array(0);
+  private recentNext = new Int32Array(0);
   coherentAllocs = 0;
   coherentFrees = 0;
   apiProbes = 0;
@@ -512,6 +532,7 @@ export class TraceAnalyzer implements TraceSink {
 
   /** A dma:* event: the kernel is 6.12 or later (the profile follows when no release is named). */
   private noteDma(line: number): void {
+    this.eventSeq = this.seq;
     if (this.facts.dmaEvents) return;
     this.facts.dmaEvents = true;
     this.facts.dmaEventsAt = `${this.file}:${line}`;
@@ -570,6 +591,7 @@ export class TraceAnalyzer implements TraceSink {
     t.bReasons[t.bn] = reasons;
     t.bLine[t.bn] = line;
     t.bAddr[t.bn] = devAddr;
+    t.bSeq[t.bn] = this.seq;
     t.bn++;
   }
 
@@ -582,6 +604,7 @@ export class TraceAnalyzer implements TraceSink {
       t.bReasons[i - n] = t.bReasons[i] as number;
       t.bLine[i - n] = t.bLine[i] as number;
       t.bAddr[i - n] = t.bAddr[i] as number;
+      t.bSeq[i - n] = t.bSeq[i] as number;
     }
     t.bn -= n;
   }
@@ -610,6 +633,8 @@ export class TraceAnalyzer implements TraceSink {
       seen.add(a);
     }
     this.unmatchedFailures += attempts;
+    // their slots were taken and given back unseen: every area's search index may have moved
+    this.hiddenAreas = -1;
     if (this.unmatchedFirst === null) this.unmatchedFirst = { file: this.file, line: t.bLine[0] as number };
   }
 
@@ -618,10 +643,16 @@ export class TraceAnalyzer implements TraceSink {
    * the buffer's address (`phys`), the latest record of it: earlier ones were attempts that failed.
    */
   private takeBounced(t: TaskState, dev: number, size: number, phys = -1): number {
+    this.takenSeq = -1;
+    this.takenAfterUnmatched = false;
     if (phys >= 0) {
       for (let i = t.bn - 1; i >= 0; i--) {
         if (t.bAddr[i] === phys && t.bDev[i] === dev && t.bSize[i] === size) {
           const r = t.bReasons[i] as number;
+          this.takenSeq = t.bSeq[i] as number;
+          this.takenLine = t.bLine[i] as number;
+          this.takenAfterUnmatched = i > 0 || t.rolledBack;
+          t.rolledBack = false;
           this.dropBounced(t, i + 1, i);
           return r;
         }
@@ -630,6 +661,10 @@ export class TraceAnalyzer implements TraceSink {
     for (let i = 0; i < t.bn; i++) {
       if (t.bDev[i] === dev && t.bSize[i] === size) {
         const r = t.bReasons[i] as number;
+        this.takenSeq = t.bSeq[i] as number;
+        this.takenLine = t.bLine[i] as number;
+        this.takenAfterUnmatched = i > 0 || t.rolledBack;
+        t.rolledBack = false;
         // records before it were attempts whose map event never came
         this.dropBounced(t, i + 1, i);
         return r;
@@ -762,6 +797,10 @@ export class TraceAnalyzer implements TraceSink {
     f.predicted = undefined;
     f.held = 0;
     if (g.base === null || this.light) return f;
+    let orderMayDiffer: boolean | null = null;
+    const pool0 = (this.runs[0] as ProfileRun).pool;
+    const obsArea = c.tlbAddr >= 0 && pool0.isInPool(c.tlbAddr) ? pool0.areaOf(Math.floor((c.tlbAddr - pool0.start) / IO_TLB_SIZE)) : -1;
+    const hidden = obsArea >= 0 ? (this.hiddenAreas & (1 << (obsArea & 31))) !== 0 : this.hiddenAreas !== 0;
     for (let i = 0; i < this.runs.length; i++) {
       const r = this.runs[i] as ProfileRun;
       if (i > 0 && r.compared >= this.sampleLimit) {
@@ -769,10 +808,30 @@ export class TraceAnalyzer implements TraceSink {
         continue;
       }
       const res = r.follow(req as MapRequest, c.tlbAddr, c.raced, c.line);
+      if (r.missed) {
+        // the pool changed between this map's swiotlb_bounced (before the search) and its event
+        // (after it), another task is between the two, or entries of this task were mapped and
+        // rolled back without events just before: the search may have seen another pool
+        orderMayDiffer ??=
+          this.level.dma &&
+          !this.level.tbl &&
+          (hidden ||
+            this.takenAfterUnmatched ||
+            (this.takenSeq >= 0 && this.takenSeq !== this.eventSeq) ||
+            this.othersPending(c.ev) ||
+            this.afterRecentRun(obsArea, c.tlbAddr));
+        if (orderMayDiffer) {
+          r.excuseLast();
+          // committed out of the allocator's order, the area's search index may now be stale
+          if (i === 0 && obsArea >= 0) this.hiddenAreas |= 1 << (obsArea & 31);
+        }
+      }
       if (res) held |= 1 << i;
       if (i === 0) {
         committed = res;
         predicted = r.predicted;
+        // a placement as predicted: that area's search index is known again
+        if (!r.missed && obsArea >= 0 && pool0.nareas <= 32) this.hiddenAreas &= ~(1 << obsArea);
       }
     }
     if (c.tlbAddr >= 0 && !committed) {
@@ -787,6 +846,39 @@ export class TraceAnalyzer implements TraceSink {
     return f;
   }
 
+  /**
+   * The kernel's run starts where a recent run of its area ended: the search index was there, as
+   * if that run had been the area's last allocation, while events after it (committed since) came
+   * from allocations the kernel had made before it.
+   */
+  private afterRecentRun(area: number, tlb: number): boolean {
+    const p = this.runs[0];
+    if (!p || area < 0 || tlb < 0) return false;
+    const slot = Math.floor((tlb - p.pool.start) / IO_TLB_SIZE);
+    const ends = this.recentEnds;
+    // not the latest run: its end is where the model's search starts anyway
+    const latest = area * RECENT + (((this.recentNext[area] as number) + RECENT - 1) % RECENT);
+    for (let k = area * RECENT; k < (area + 1) * RECENT && k < ends.length; k++) {
+      if (k === latest) continue;
+      const e = ends[k] as number;
+      if (e >= 0 && slot >= e && slot <= e + 1) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Another task has bounced (swiotlb_bounced fires before the slot search) without its map
+   * event yet: its slots may be taken already, the dma:* order is not the allocator's here.
+   */
+  private othersPending(ev: EventLine): boolean {
+    if (this.takenSeq < 0) return false;
+    const key = ev.pid > 0 ? ev.pid : -1 - ev.cpu;
+    // records long before this map's own are attempts that failed (their map event never comes)
+    const since = this.takenLine - PENDING_LINES;
+    for (const [k, t] of this.tasks) if (k !== key && t.bn > 0 && (t.bLine[t.bn - 1] as number) >= since) return true;
+    return false;
+  }
+
   /** Where the kernel put a bounced map: the primary model's slots, counted slots past the sample, or a slot count. */
   private place(c: MapCall, req: MutableRequest, committed: MapResult | undefined): Placement {
     const primary = this.runs[0];
@@ -796,6 +888,7 @@ export class TraceAnalyzer implements TraceSink {
       p.slot = committed.index;
       p.area = primary.pool.areaOf(p.slot);
       p.copied = committed.copiedBytes;
+      this.noteRunEnd(primary.pool, p.area, p.slot + p.nslots);
       this.used = primary.pool.totalUsed;
       this.noteChange(p.slot);
       const au = primary.pool.areaUsed[p.area] as number;
@@ -845,6 +938,16 @@ export class TraceAnalyzer implements TraceSink {
       d.boundarySource = 'inferred';
       d.boundaryNote = `no bounce up to ${this.file}:${line} straddles 64 KiB where ${Math.round(d.runs.expected)} would have by chance`;
     }
+  }
+
+  private noteRunEnd(pool: IoTlbPool, area: number, end: number): void {
+    if (this.recentEnds.length !== pool.nareas * RECENT) {
+      this.recentEnds = new Int32Array(pool.nareas * RECENT).fill(-1);
+      this.recentNext = new Int32Array(pool.nareas);
+    }
+    const k = this.recentNext[area] as number;
+    this.recentEnds[area * RECENT + k] = end;
+    this.recentNext[area] = (k + 1) % RECENT;
   }
 
   private bouncedMap(c: MapCall, d: DeviceEvidence, req: MutableRequest, committed: MapResult | undefined, held: number): number {
@@ -1047,6 +1150,11 @@ export class TraceAnalyzer implements TraceSink {
     const devId = L.dev[h] as number;
     let freed = 0;
     let copied = 0;
+    if (this.level.tbl && this.level.dma && api === Api.TblUnmapSingle && attrs >= 0 && (attrs & DMA_ATTR.SKIP_CPU_SYNC) !== 0) {
+      // dma-direct synced for the CPU (the copy back) and then unmapped with SKIP_CPU_SYNC; the
+      // caller's own attrs are on the dma_unmap_* event: count the copy that sync made
+      attrs &= ~DMA_ATTR.SKIP_CPU_SYNC;
+    }
     for (let i = 0; i < this.runs.length; i++) {
       if (!(held & (1 << i))) continue;
       const r = this.runs[i] as ProfileRun;
@@ -1231,7 +1339,10 @@ export class TraceAnalyzer implements TraceSink {
     // a direct map must not take another map's record
     const inPool = !failed && g.base !== null && this.inPool(dma);
     const mayHaveBounced = api !== Api.DmaMapResource && (failed || inPool || (g.base === null && dma !== phys));
-    const reasons = mayHaveBounced ? this.takeBounced(this.task(ev), dev, size, phys) : -1;
+    const task = this.task(ev);
+    const reasons = mayHaveBounced ? this.takeBounced(task, dev, size, phys) : -1;
+    // a failure leaves the rolled-back entries' effect on the area's search index in place
+    if (failed && this.takenAfterUnmatched) task.rolledBack = true;
     const bounceAttempt = reasons >= 0;
     const kind = api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map;
     const bouncedHere = !failed && (g.base !== null ? inPool : bounceAttempt) && api !== Api.DmaMapResource;

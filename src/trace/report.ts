@@ -22,9 +22,12 @@ export interface ProfileAgreement {
   /** Mispredictions before the trace had shown an area's search index (a capture on a running system). */
   warmups: number;
   mismatches: number;
+  /** dma:* traces: mismatches where the events' order may not be the allocator's (another task had bounced without its map event yet); not held against the profile. */
+  dma_order: number;
   lost: number;
   agreement_percent: number;
   first_misses: { line: number; predicted: string; observed: string }[];
+  first_dma_order: { line: number; predicted: string; observed: string }[];
 }
 
 export interface TextReport {
@@ -136,6 +139,8 @@ export interface TextReport {
     matched: number | null;
     races: number;
     mismatches: number;
+    /** The primary profile's mismatches of the dma:* order (see ProfileAgreement.dma_order). */
+    dma_order: number;
     profile: string | null;
     profiles: ProfileAgreement[];
     fits: string[];
@@ -245,9 +250,11 @@ export function buildReport(r: TextAnalysis): TextReport {
     races: p.races,
     warmups: p.warmups,
     mismatches: p.mismatches,
+    dma_order: p.orderDiffs,
     lost: p.lost,
-    agreement_percent: percent(p.matched, p.compared - p.races - p.warmups, 'floor'),
+    agreement_percent: percent(p.matched, p.compared - p.races - p.warmups - p.orderDiffs, 'floor'),
     first_misses: p.misses.map((m) => ({ ...m })),
+    first_dma_order: p.orderMisses.map((m) => ({ ...m })),
   }));
   let fits: string[] = [];
   let checkNote: string;
@@ -263,6 +270,9 @@ export function buildReport(r: TextAnalysis): TextReport {
     const aside = [
       primary.races ? `${primary.races} raced with another CPU` : '',
       primary.warmups ? `${primary.warmups} came before the trace showed where its area's search stood` : '',
+      primary.orderDiffs
+        ? `${primary.orderDiffs} where the dma:* order may not be the allocator's (another task had bounced without its map event yet)`
+        : '',
     ].filter(Boolean);
     checkNote = `the model predicted ${primary.matched} of ${primary.compared} placements as the kernel chose them with the ${primary.profile.name} profile${aside.length ? ` (${aside.join('; ')})` : ''}; best fit: ${fits.join(', ')} (${best} %)`;
     if (runs.some((p) => p.sampled)) {
@@ -445,6 +455,7 @@ export function buildReport(r: TextAnalysis): TextReport {
       matched: primary && primary.compared > 0 ? primary.matched : null,
       races: primary?.races ?? 0,
       mismatches: primary?.mismatches ?? 0,
+      dma_order: primary?.orderDiffs ?? 0,
       profile: primary?.profile.name ?? null,
       profiles,
       fits,
@@ -619,7 +630,7 @@ export function formatReport(rep: TextReport): string {
     for (const pr of k.profiles) {
       if (pr.compared === 0) continue;
       out.push(
-        `    ${pr.name.padEnd(10)} ${pr.matched}/${pr.compared} (${pr.agreement_percent} %)${pr.races ? `, ${pr.races} raced` : ''}${pr.warmups ? `, ${pr.warmups} before the area's index was known` : ''}${pr.lost ? `, ${pr.lost} not followable` : ''}${k.fits.includes(pr.name) ? '  <- fits' : ''}`,
+        `    ${pr.name.padEnd(10)} ${pr.matched}/${pr.compared} (${pr.agreement_percent} %)${pr.races ? `, ${pr.races} raced` : ''}${pr.warmups ? `, ${pr.warmups} before the area's index was known` : ''}${pr.dma_order ? `, ${pr.dma_order} of the dma:* order` : ''}${pr.lost ? `, ${pr.lost} not followable` : ''}${k.fits.includes(pr.name) ? '  <- fits' : ''}`,
       );
     }
   }
