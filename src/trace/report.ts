@@ -104,7 +104,14 @@ export interface TextReport {
      * dma:* traces where maps have no event: the failures the events prove (min), allow (max) and
      * the likely count (a retry restarts at the same buffer); null when every attempt has its event.
      */
-    range: { min: number; max: number; likely: number; note: string } | null;
+    range: {
+      min: number;
+      max: number;
+      likely: number;
+      /** Entries of those scatterlists mapped and rolled back (unmapped) without events: the rest of the attempts. */
+      rolled_back: { min: number; max: number; likely: number };
+      note: string;
+    } | null;
   };
   devices: {
     name: string;
@@ -239,6 +246,7 @@ export function buildReport(r: TextAnalysis): TextReport {
           min: failedMaps + an.unmatchedRuns,
           max: failedMaps + withoutEvent,
           likely: failedMaps + an.unmatchedFailures,
+          rolled_back: { min: 0, max: withoutEvent - an.unmatchedRuns, likely: withoutEvent - an.unmatchedFailures },
           note: `${withoutEvent} map attempt(s) have only their swiotlb_bounced event (from ${an.unmatchedFirst?.file}:${an.unmatchedFirst?.line}), in ${an.unmatchedRuns} run(s) on one task each: a scatterlist that fails part-way emits no dma_map_sg (and no dma_map_sg_err for -ENOMEM) and rolls its mapped entries back without dma_unmap_sg, so each run ends in at least one failure and any of its entries may have failed; ${failedMaps + an.unmatchedFailures} in all if each return to an address the run already tried (or began an attempt with) is a retry after a failure`,
         }
       : null;
@@ -262,7 +270,9 @@ export function buildReport(r: TextAnalysis): TextReport {
   if (!hasTrace) checkNote = 'no trace: nothing to compare';
   else if (!anchored)
     checkNote =
-      'the pool start is unknown (no "software IO TLB: mapped [mem ...]" line and no pool base in the events), so the kernel\'s slots cannot be located: give the boot log next to the trace';
+      an.logFiles > 0
+        ? 'the pool start is unknown: the log has no "software IO TLB: mapped [mem ...]" line (kernels print it only with memory above 4 GiB), the events no pool base and the bounce addresses do not show it, so the kernel\'s slots cannot be located'
+        : 'the pool start is unknown (no "software IO TLB: mapped [mem ...]" line and no pool base in the events), so the kernel\'s slots cannot be located: give the boot log next to the trace';
   else if (!primary || primary.compared === 0) checkNote = 'the trace shows no bounce placements (no map with its bounce address)';
   else {
     const best = Math.max(...profiles.map((p) => p.agreement_percent));
