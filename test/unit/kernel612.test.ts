@@ -226,6 +226,15 @@ describe('real 6.12.117 runs: analyze, full trace and dma:* events with and with
     }
   }
 
+  test('the event formats decide the profile too, and say so', async () => {
+    const res = await cli('analyze', path.join(DIR, 'natural_6g.trace_dma_only.txt.gz'), path.join(DIR, 'event_formats.txt.gz'), '--json');
+    const r = JSON.parse(res.out) as TextReport;
+    assert.equal(r.kernel.profile, 'mainline');
+    assert.match(r.kernel.source, /defined in the event formats of .*event_formats\.txt\.gz/);
+    assert.ok(r.input.files.some((f) => f.role === 'event-formats'));
+    assert.deepEqual(r.diagnostics, []);
+  });
+
   test("the full trace's placements are the kernel's, map by map (truth maps_list)", async () => {
     for (const run of RUNS) {
       const ops: TraceOp[] = [];
