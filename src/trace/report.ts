@@ -281,7 +281,7 @@ export function buildReport(r: TextAnalysis): TextReport {
       primary.races ? `${primary.races} raced with another CPU` : '',
       primary.warmups ? `${primary.warmups} came before the trace showed where its area's search stood` : '',
       primary.orderDiffs
-        ? `${primary.orderDiffs} where the dma:* order may not be the allocator's (another task had bounced without its map event yet)`
+        ? `${primary.orderDiffs} where the dma:* order may not be the allocator's (a map or release the events show later, or entries mapped and rolled back without events)`
         : '',
     ].filter(Boolean);
     checkNote = `the model predicted ${primary.matched} of ${primary.compared} placements as the kernel chose them with the ${primary.profile.name} profile${aside.length ? ` (${aside.join('; ')})` : ''}; best fit: ${fits.join(', ')} (${best} %)`;
