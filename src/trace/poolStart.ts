@@ -66,15 +66,15 @@ export interface PoolInference {
 export class BounceScan {
   readonly hints: BounceHints = { first: new Map(), min: Number.POSITIVE_INFINITY, maxEnd: 0, bounced: 0, direct: 0, runs: new Map() };
   readonly devices = new DeviceNames();
-  /** swiotlb_bounced records waiting for their map, per task: sizes. */
-  private readonly pending = new Map<number, number[]>();
+  /** swiotlb_bounced records waiting for their map, per task: sizes and buffer addresses. */
+  private readonly pending = new Map<number, { size: number; addr: number }[]>();
   private sawBounced = false;
   readonly sink: TraceSink;
 
   constructor() {
     const sink = {} as Record<SinkOp, (...args: unknown[]) => void>;
     for (const op of Object.keys(SINK_OPS) as SinkOp[]) sink[op] = () => {};
-    sink.bounced = (ev, _line, _dev, _mask, _addr, size) => this.bounce(ev as EventLine, size as number);
+    sink.bounced = (ev, _line, _dev, _mask, addr, size) => this.bounce(ev as EventLine, size as number, addr as number);
     sink.dmaMap = (ev, line, _api, dev, _dir, dma, size, phys, _attrs, failed) => {
       if (!failed) this.map(ev as EventLine, line as number, dev as number, dma as number, size as number, phys as number);
     };
@@ -100,7 +100,7 @@ export class BounceScan {
     return ev.pid > 0 ? ev.pid : -1 - ev.cpu;
   }
 
-  private bounce(ev: EventLine, size: number): void {
+  private bounce(ev: EventLine, size: number, addr: number): void {
     this.sawBounced = true;
     const k = this.key(ev);
     let q = this.pending.get(k);
@@ -108,14 +108,17 @@ export class BounceScan {
       q = [];
       this.pending.set(k, q);
     }
-    if (q.length < 256) q.push(size);
+    if (q.length < 256) q.push({ size, addr });
   }
 
   private map(ev: EventLine, line: number, dev: number, dma: number, size: number, phys: number): void {
     let bounced: boolean;
-    if (this.sawBounced) {
+    if (phys >= 0 && dma === phys) bounced = false;
+    else if (this.sawBounced) {
+      // the record of this buffer, else of this size (dev_addr is the buffer's DMA address)
       const q = this.pending.get(this.key(ev));
-      const i = q ? q.indexOf(size) : -1;
+      let i = q && phys >= 0 ? q.findIndex((r) => r.addr === phys && r.size === size) : -1;
+      if (q && i < 0) i = q.findIndex((r) => r.size === size);
       bounced = i >= 0;
       if (q && i >= 0) q.splice(0, i + 1);
     } else bounced = phys >= 0 && dma !== phys;
@@ -189,6 +192,8 @@ export function inferPoolStart(h: BounceHints, nslabs: number, nareas: number, n
       return { base, certainty: 'likely', why: `the first bounce of area ${a} (${where}:${fa.line}), taken as the area's first slot` };
     }
   }
+  // the lowest bounce, if a pool starting there holds every bounce seen; else nothing fits
   const base = floor(h.min);
+  if (!fits(base, nslabs)) return null;
   return { base, certainty: 'guess', why: `the lowest bounce address of the trace's beginning (the pool starts there or below)` };
 }

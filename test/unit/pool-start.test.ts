@@ -58,12 +58,29 @@ describe('pool start from the first bounces', () => {
     assert.deepEqual([r?.base, r?.certainty], [0x1_0000_0000, 'likely']);
   });
 
-  test('nothing consistent: the lowest bounce, as a guess', () => {
-    const h = hints(0x4000_0000, 1024, 2, [[0, 0x3000]]);
-    h.maxEnd = 0x4000_0000 + 1024 * SLOT + 0x10000; // beyond the pool a start at the first bounce allows
+  test('no first bounce of an area that fits: the lowest bounce, as a guess, if a pool there holds them all', () => {
+    // CPU 1's first bounce is not at its area's start (a capture on a running system), CPU 0 has none
+    const h = hints(0x4000_0000, 1024, 2, [[1, -0x10_0000 + 0x3000]]);
+    h.maxEnd = h.min + 0x18_0000;
     const r = inferPoolStart(h, 1024, 2, true, 'trace');
     assert.deepEqual([r?.base, r?.certainty], [0x4000_3000, 'guess']);
+    // bounces spread wider than the pool: no start is given rather than a wrong one
+    h.maxEnd = h.min + 1024 * SLOT + 0x10000;
+    assert.equal(inferPoolStart(h, 1024, 2, true, 'trace'), null);
     assert.equal(inferPoolStart({ ...h, bounced: 0 }, 1024, 2, true, 'trace'), null);
+  });
+
+  test('a direct map of a task with a bounce pending is not taken for a bounce', async () => {
+    const { census } = await import('../../src/trace/census');
+    const lines = [
+      '# tracer: nop',
+      ' jbd2/nvme0n1p2-8-248 [000] d..1. 1.0: swiotlb_bounced: dev_name: 0000:00:04.0 dma_mask=ffffffff dev_addr=40ab32000 size=4096 NORMAL',
+      ' jbd2/nvme0n1p2-8-248 [000] d..1. 1.1: dma_map_sg: 0000:00:04.0 dir=TO_DEVICE nents=2/2 ents=2/2 dma_addrs={0x2fa3c000,0xbc22d000} sizes={0x1000,0x1000} phys_addrs={0x2fa3c000,0x40ab32000} attrs=',
+    ];
+    const level = census(Buffer.from(`${lines.join('\n')}\n`));
+    assert.equal(level.bounces?.bounced, 1);
+    assert.equal(level.bounces?.direct, 1);
+    assert.equal(level.bounces?.min, 0xbc22d000);
   });
 
   test('property: first bounces at each area start give the pool start, sure', () => {
