@@ -538,6 +538,16 @@ export class TraceAnalyzer implements TraceSink {
     this.facts.dmaEventsAt = `${this.file}:${line}`;
   }
 
+  /** Maps with dma_addr != phys_addr outside a pool whose start was inferred: bounces it misses, if many. */
+  outsideInferred = 0;
+  private noteOutsideInferred(line: number, dma: number): void {
+    if (++this.outsideInferred !== 16) return;
+    this.diag(
+      line,
+      `16 maps so far have a dma_addr (${hexAddr(dma)} here) that differs from their phys_addr and lies outside the pool inferred at ${hexAddr(this.geometry?.base ?? 0)}: if they bounced, the inferred start is wrong${this.logFiles > 0 ? '' : '; a boot log with "software IO TLB: mapped [mem ...]" would say it'}`,
+    );
+  }
+
   /** Records an event (books and, while rows last, the table): its row or -1. */
   private record(e: EventInit): number {
     return this.recorder.add(e);
@@ -1338,6 +1348,8 @@ export class TraceAnalyzer implements TraceSink {
     // a map in the pool (or a failure) is the one a waiting swiotlb_bounced of this task announced;
     // a direct map must not take another map's record
     const inPool = !failed && g.base !== null && this.inPool(dma);
+    if (!inPool && !failed && phys >= 0 && dma !== phys && g.base !== null && this.facts.inferredBase === g.base)
+      this.noteOutsideInferred(line, dma);
     const mayHaveBounced = api !== Api.DmaMapResource && (failed || inPool || (g.base === null && dma !== phys));
     const task = this.task(ev);
     const reasons = mayHaveBounced ? this.takeBounced(task, dev, size, phys) : -1;
