@@ -294,6 +294,12 @@ export function buildReport(r: TextAnalysis): TextReport {
       );
     }
   }
+  const rel = /^(\d+)\.(\d+)/.exec(an.facts.release ?? '');
+  if (an.facts.dmaEvents && rel && Number(rel[1]) * 1000 + Number(rel[2]) < 6012) {
+    conclusions.push(
+      `The input names kernel ${an.facts.release} (${an.facts.releaseAt}), but it has dma:* events (${an.facts.dmaEventsAt}), which kernels have from 6.12 on: the log and the trace may come from different kernels (the ${g.profile.name} profile follows the log; --kernel chooses).`,
+    );
+  }
   if (hasTrace && maps === 0 && an.bounceAttempts > 0) {
     conclusions.push(
       `Only swiotlb_bounced events: ${an.bounceAttempts} bounce attempts (${an.bouncedForced} forced). The tracepoint fires before the slot search and there are no unmaps, so neither occupancy nor failures can be told from this trace; capture the dma:* events (6.12+) or the swiotlb_tbl_map_single probes (the capture script does both).`,

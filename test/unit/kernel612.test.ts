@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -233,6 +234,23 @@ describe('real 6.12.117 runs: analyze, full trace and dma:* events with and with
     assert.match(r.kernel.source, /defined in the event formats of .*event_formats\.txt\.gz/);
     assert.ok(r.input.files.some((f) => f.role === 'event-formats'));
     assert.deepEqual(r.diagnostics, []);
+  });
+
+  test('a log naming a kernel before 6.12 next to dma:* events: said, the log still decides', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k612-'));
+    const log = path.join(dir, 'old.log');
+    fs.writeFileSync(
+      log,
+      '[    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-1\n',
+    );
+    try {
+      const res = await cli('analyze', path.join(DIR, 'natural_6g.trace_dma_only.txt.gz'), log, '--json');
+      const r = JSON.parse(res.out) as TextReport;
+      assert.equal(r.kernel.profile, '6.1.192');
+      assert.ok(r.conclusions.some((c) => /names kernel 6\.1\.192 .* but it has dma:\* events .* from 6\.12 on/.test(c)));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("the full trace's placements are the kernel's, map by map (truth maps_list)", async () => {
