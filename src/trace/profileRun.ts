@@ -32,10 +32,11 @@ export class ProfileRun {
   private readonly synced: Uint8Array;
   mismatches = 0;
   /**
-   * Mismatches of dma:* traces where the events' order may not be the allocator's: a map or
-   * release the kernel had made was not yet on the trace (dma:* events fire after the allocator,
-   * so another task's bounce without its map event yet may already hold slots). Not held against
-   * the profile; counted and shown apart.
+   * Mismatches of dma:* traces where the events' order may not be the allocator's (the analyzer
+   * decides, per map: dma:* map events fire after the allocator, so a bounce in flight on another
+   * task, a pool change between a map's swiotlb_bounced and its event, entries rolled back
+   * without events, or a run starting where an earlier run of its area ended mean the search saw
+   * another pool). Not held against the profile; counted and shown apart.
    */
   orderDiffs = 0;
   readonly orderMisses: PlacementMiss[] = [];
