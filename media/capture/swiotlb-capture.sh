@@ -305,7 +305,8 @@ for c in "$INST"/per_cpu/cpu*; do
   echo "== $(basename "$c")"
   cat "$c/stats"
 done >"$OUT/ring_stats.txt" 2>/dev/null
-[ -n "$KPROBES" ] && grep -E "$GROUP/| (map_entry|map_ret|unmap_entry|sync_cpu|sync_dev) " "$T/kprobe_profile" >"$OUT/kprobe_profile.txt" 2>/dev/null
+# our probes' hits and misses (kprobe_profile names events without their group: only our names)
+[ -n "$KPROBES" ] && grep -E "$GROUP/| ($(echo $KPROBES | tr ' ' '|')) " "$T/kprobe_profile" >"$OUT/kprobe_profile.txt" 2>/dev/null
 debugfs_snapshot end >>"$OUT/debugfs.txt" 2>/dev/null
 kernel_log | grep -E "$PATTERN" >"$OUT/dmesg.txt" 2>/dev/null
 cleanup
