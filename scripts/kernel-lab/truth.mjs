@@ -30,9 +30,7 @@ for (const l of read('truth-trace.txt').split('\n')) {
   if (m) events.push({ pid: Number(m[2]), cpu: Number(m[3]), ts: Number(m[4]), name: m[5], f: fields(m[6]) });
 }
 events.sort((a, b) => a.ts - b.ts);
-const debugfs = Object.fromEntries(
-  [...read('capture/debugfs.txt').matchAll(/^end (\w+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
-);
+const debugfs = Object.fromEntries([...read('capture/debugfs.txt').matchAll(/^end (\w+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
 const nslabs = debugfs.io_tlb_nslabs;
 const nareas = Number(/area num (\d+)/.exec(read('capture/dmesg.txt'))?.[1] ?? 1);
 const areaNslabs = nslabs / nareas;
@@ -46,7 +44,6 @@ const live = new Map(); // slot -> map id
 const used = new Array(nareas).fill(0);
 let nextId = 1;
 let peak = 0;
-let races = 0;
 const problems = [];
 const take = (list, e) => {
   // the innermost open record on this CPU, else this task's (it moved)
