@@ -27,6 +27,7 @@ interface Analysis {
   pool: { nslabs: number; nareas: number; base: string | null };
   counts: { maps: number; failed: number; unmaps: number; bounced: number };
   occupancy: { peak_slots: number; live_at_end: number };
+  failures: { range: { min: number; max: number; likely: number } | null };
   check: {
     fits: string[];
     profiles: { name: string; matched: number; compared: number; mismatches: number; warmups: number; lost: number }[];
@@ -167,11 +168,14 @@ describe("Linux 7.2.13 capture (dma:* path) against the kernel's in-lock placeme
     assert.ok(j.counts.maps <= truth.counts.in_capture.maps);
   });
 
-  test("map attempts and failures equal the kernel's", {
-    todo: 'issue 12: attempts of scatterlists that fail part-way are counted from dma_map_sg, not swiotlb_bounced',
-  }, async () => {
+  test("map attempts equal the kernel's; its failures lie in the range the events prove", async () => {
     const j = await analyze();
     assert.equal(j.counts.maps, truth.counts.in_capture.maps);
-    assert.equal(j.counts.failed, truth.counts.in_capture.failed);
+    // scatterlists failing part-way leave only swiotlb_bounced: failures are a range (issue 12)
+    const fr = j.failures.range;
+    assert.ok(fr, 'a range');
+    const failed = truth.counts.in_capture.failed;
+    assert.ok(fr.min <= failed && failed <= fr.max, `${fr.min} <= ${failed} <= ${fr.max}`);
+    assert.equal(fr.likely, failed);
   });
 });
