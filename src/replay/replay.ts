@@ -102,6 +102,7 @@ export class Replayer {
   /** Every op is counted here (and becomes a row of the table it was given). */
   readonly recorder: Recorder;
   private readonly file: string | undefined;
+  private lastDev: DeviceSlotParams = { minAlignMask: -1, segBoundaryBits: -1 };
 
   constructor(
     readonly header: ReplayHeader,
@@ -119,6 +120,14 @@ export class Replayer {
     this.check = options.check ?? false;
     this.recorder = new Recorder(options.events ? { table: options.events } : {});
     this.file = options.file;
+  }
+
+  /** The slot parameters of an op's device: one shared object while they stay the same (ops come in runs of a device). */
+  private deviceParams(minAlignMask: number, segBoundaryBits: number): DeviceSlotParams {
+    const d = this.lastDev;
+    if (d.minAlignMask === minAlignMask && d.segBoundaryBits === segBoundaryBits) return d;
+    this.lastDev = { minAlignMask, segBoundaryBits };
+    return this.lastDev;
   }
 
   get liveMappings(): number {
@@ -142,7 +151,7 @@ export class Replayer {
     if (prev) {
       throw new ReplayFormatError(op.line, `id ${JSON.stringify(op.id)} is still mapped (line ${prev.line})`);
     }
-    const dev: DeviceSlotParams = { minAlignMask: op.minAlignMask, segBoundaryBits: op.boundaryBits };
+    const dev = this.deviceParams(op.minAlignMask, op.boundaryBits);
     const mem = this.mem;
     const isMap = op.op === 'map';
     const req = isMap
