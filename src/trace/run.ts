@@ -30,7 +30,7 @@ export interface ParseWorkers extends BlockWorkers {
 }
 
 export interface TextAnalysisOptions extends Omit<AnalyzerOptions, 'whatIf' | 'onOp'> {
-  /** Worker threads for parsing; default: beside a bundle, with 4 CPUs or more, one per spare CPU (up to 3). */
+  /** Worker threads for parsing; default: beside a bundle, one per spare CPU (up to 3; one on 2 CPUs). */
   readonly parseWorkers?: ParseWorkers | null;
   readonly signal?: AbortSignal;
   /** 0 ... 1 over all passes. */
@@ -66,9 +66,10 @@ function defaultWorkers(): ParseWorkers | null {
   if (!existsSync(script)) return null;
   // SWIOTLB_LENS_PARSE_WORKERS=0 parses in the calling thread (for comparisons)
   const env = process.env.SWIOTLB_LENS_PARSE_WORKERS;
-  // on two CPUs the extra work of handing records over costs more than the second core saves
+  // one worker from two CPUs on: it parses block n+1 while this thread replays block n (the two
+  // are about even, so a second worker would wait on the replay); more on a bigger machine
   const cpus = availableParallelism();
-  const count = env !== undefined && /^\d+$/.test(env) ? Number(env) : cpus >= 4 ? Math.min(3, cpus - 1) : 0;
+  const count = env !== undefined && /^\d+$/.test(env) ? Number(env) : cpus >= 4 ? Math.min(3, cpus - 1) : cpus >= 2 ? 1 : 0;
   return count > 0 ? { count, script } : null;
 }
 
