@@ -50,7 +50,9 @@ export async function readBlocksInParallel<R extends BlockResult>(
   let next = 0;
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
-  const limit = cfg.count * 3;
+  // blocks in flight: enough that neither side waits for the other when the machine is busy and
+  // one of them is not scheduled for a while (about 2 MiB each, text and records)
+  const limit = Math.max(16, cfg.count * 4);
   const drain = () => {
     for (let d = done.get(next); d !== undefined; d = done.get(next)) {
       done.delete(next);
