@@ -61,6 +61,9 @@ function stepsOver(d: number, stride: number): number {
   return (stride & (stride - 1)) === 0 ? (d + stride - 1) >>> (31 - Math.clz32(stride)) : Math.ceil(d / stride);
 }
 
+/** A free segment's counters: 128, 127, ..., 1. */
+const FREE_SEGMENT = Uint8Array.from({ length: IO_TLB_SEGSIZE }, (_, i) => IO_TLB_SEGSIZE - i);
+
 export class IoTlbPool {
   readonly profile: KernelProfile;
   readonly start: number;
@@ -147,9 +150,13 @@ export class IoTlbPool {
   /** Back to the state right after swiotlb_init_io_tlb_pool(). */
   reset(): void {
     const clip = this.profile.clipListAtPoolEnd;
-    for (let i = 0; i < this.nslabs; i++) {
+    const n = this.nslabs;
+    // every whole segment starts as 128, 127, ..., 1: copied from one template
+    const whole = n - (n % IO_TLB_SEGSIZE);
+    for (let i = 0; i < whole; i += IO_TLB_SEGSIZE) this.list.set(FREE_SEGMENT, i);
+    for (let i = whole; i < n; i++) {
       const toSegEnd = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
-      this.list[i] = clip ? Math.min(toSegEnd, this.nslabs - i) : toSegEnd;
+      this.list[i] = clip ? Math.min(toSegEnd, n - i) : toSegEnd;
     }
     this.updateSegMax(0, this.nslabs);
     this.origAddr.fill(INVALID_PHYS_ADDR);
