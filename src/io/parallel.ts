@@ -5,8 +5,11 @@
  * sequential reader would take.
  */
 import { Worker } from 'node:worker_threads';
-import { fileChunks, isGzipDamage } from './chunks';
+import { CHUNK_BYTES, fileChunks, isGzipDamage } from './chunks';
 import { abortError, type ByteBlockSink, ByteLineSplitter, DEFAULT_MAX_LINE_BYTES, damageMessage } from './lineBytes';
+
+/** A block buffer's usual size: a chunk of the file (chunks.ts) plus the line carried into it. */
+const BLOCK_BYTES = CHUNK_BYTES + (64 << 10);
 
 export interface BlockWorkers {
   readonly count: number;
@@ -18,6 +21,8 @@ export interface BlockWorkers {
 /** What a worker hands back for one block. */
 export interface BlockResult {
   readonly seq: number;
+  /** The block's buffer, transferred back: the reader reuses it for a later block. */
+  readonly input?: ArrayBuffer;
 }
 
 export interface ParallelReadOptions<R extends BlockResult> {
@@ -45,7 +50,9 @@ export async function readBlocksInParallel<R extends BlockResult>(
   let next = 0;
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
-  const limit = cfg.count * 3;
+  // blocks in flight: enough that neither side waits for the other when the machine is busy and
+  // one of them is not scheduled for a while (about 2 MiB each, text and records)
+  const limit = Math.max(16, cfg.count * 4);
   const drain = () => {
     for (let d = done.get(next); d !== undefined; d = done.get(next)) {
       done.delete(next);
@@ -65,8 +72,11 @@ export async function readBlocksInParallel<R extends BlockResult>(
       wake?.();
     }
   };
+  /** Block buffers the workers gave back (allocating a fresh one zeroes it first). */
+  const spare: ArrayBuffer[] = [];
   workers.forEach((wk, w) => {
     wk.on('message', (result: R) => {
+      if (result.input && spare.length < limit) spare.push(result.input);
       done.set(result.seq, { w, result });
       pump();
     });
@@ -88,10 +98,12 @@ export async function readBlocksInParallel<R extends BlockResult>(
   };
   const blocks: ByteBlockSink = {
     block(buf, start, end) {
-      const copy = new ArrayBuffer(end - start);
-      buf.copy(Buffer.from(copy), 0, start, end);
+      const len = end - start;
+      let copy = spare.pop();
+      if (copy === undefined || copy.byteLength < len) copy = new ArrayBuffer(Math.max(len, BLOCK_BYTES));
+      buf.copy(Buffer.from(copy, 0, len), 0, start, end);
       const seq = sent++;
-      (workers[seq % cfg.count] as Worker).postMessage({ seq, buf: copy, len: end - start }, [copy]);
+      (workers[seq % cfg.count] as Worker).postMessage({ seq, buf: copy, len }, [copy]);
     },
     overlong(bytes) {
       done.set(sent++, { overlong: bytes });

@@ -53,6 +53,17 @@ function alignPeriod(mask: number): number {
   return mask >>> IO_TLB_SHIFT === 0 ? 1 : 2 ** (32 - Math.clz32(mask >>> 0) - IO_TLB_SHIFT);
 }
 
+/**
+ * ceil(d / stride) for d >= 0. Strides are powers of two whenever the masks are 2^k - 1 (every
+ * real device): a shift then, not a floating-point division in the search loops.
+ */
+function stepsOver(d: number, stride: number): number {
+  return (stride & (stride - 1)) === 0 ? (d + stride - 1) >>> (31 - Math.clz32(stride)) : Math.ceil(d / stride);
+}
+
+/** A free segment's counters: 128, 127, ..., 1. */
+const FREE_SEGMENT = Uint8Array.from({ length: IO_TLB_SEGSIZE }, (_, i) => IO_TLB_SEGSIZE - i);
+
 export class IoTlbPool {
   readonly profile: KernelProfile;
   readonly start: number;
@@ -61,6 +72,8 @@ export class IoTlbPool {
   readonly nslabs: number;
   readonly nareas: number;
   readonly areaNslabs: number;
+  /** log2(areaNslabs) when it is a power of two (areaOf() shifts then), else -1. */
+  private readonly areaShift: number;
   readonly pageShift: number;
   readonly pageSize: number;
   /** slots[i].list: free slots from i to the next used slot or the segment end; 0 = in use. */
@@ -120,6 +133,7 @@ export class IoTlbPool {
     this.nslabs = nslabs;
     this.nareas = nareas;
     this.areaNslabs = areaNslabs;
+    this.areaShift = (areaNslabs & (areaNslabs - 1)) === 0 ? 31 - Math.clz32(areaNslabs) : -1;
     this.pageShift = pageShift;
     this.pageSize = 2 ** pageShift;
     this.list = new Uint8Array(nslabs);
@@ -136,9 +150,13 @@ export class IoTlbPool {
   /** Back to the state right after swiotlb_init_io_tlb_pool(). */
   reset(): void {
     const clip = this.profile.clipListAtPoolEnd;
-    for (let i = 0; i < this.nslabs; i++) {
+    const n = this.nslabs;
+    // every whole segment starts as 128, 127, ..., 1: copied from one template
+    const whole = n - (n % IO_TLB_SEGSIZE);
+    for (let i = 0; i < whole; i += IO_TLB_SEGSIZE) this.list.set(FREE_SEGMENT, i);
+    for (let i = whole; i < n; i++) {
       const toSegEnd = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
-      this.list[i] = clip ? Math.min(toSegEnd, this.nslabs - i) : toSegEnd;
+      this.list[i] = clip ? Math.min(toSegEnd, n - i) : toSegEnd;
     }
     this.updateSegMax(0, this.nslabs);
     this.origAddr.fill(INVALID_PHYS_ADDR);
@@ -157,7 +175,7 @@ export class IoTlbPool {
   }
 
   areaOf(slot: number): number {
-    return Math.floor(slot / this.areaNslabs);
+    return this.areaShift >= 0 && slot >= 0 ? slot >>> this.areaShift : Math.floor(slot / this.areaNslabs);
   }
 
   isInPool(phys: number): boolean {
@@ -257,7 +275,7 @@ export class IoTlbPool {
         : v === 0
           ? (this.runEnd[slot] as number)
           : slot + v;
-    return Math.ceil((to - slot) / stride);
+    return stepsOver(to - slot, stride);
   }
 
   /** Recomputes the longest free run of the segments holding slots [from, to). */
@@ -319,7 +337,7 @@ export class IoTlbPool {
         let k = 1;
         if (lattice && v < nslots) {
           k = this.skipSteps(slot, v, stride);
-          const kWrap = Math.ceil((n - i) / stride);
+          const kWrap = stepsOver(n - i, stride);
           if (k > kWrap) k = kWrap;
           const d = first - i;
           if (d > 0 && d % stride === 0 && d / stride < k) k = d / stride;
@@ -366,7 +384,7 @@ export class IoTlbPool {
       let k = 1;
       if (lattice && v < nslots) {
         k = this.skipSteps(slot, v, stride);
-        const kWrap = Math.ceil((n - i) / stride);
+        const kWrap = stepsOver(n - i, stride);
         if (k > kWrap) k = kWrap;
       }
       i += k * stride;
@@ -410,7 +428,7 @@ export class IoTlbPool {
       let k = 1;
       if (lattice && v < nslots) {
         k = this.skipSteps(slot, v, stride);
-        const kWrap = Math.ceil((n - i) / stride);
+        const kWrap = stepsOver(n - i, stride);
         if (k > kWrap) k = kWrap;
       }
       i += k * stride;
@@ -427,17 +445,21 @@ export class IoTlbPool {
    */
   private commit(slot: number, nslots: number, reqBytes: number, smallOffset: number): void {
     const list = this.list;
+    const allocSize = this.allocSize;
+    const runEnd = this.runEnd;
     const end = slot + nslots;
     const tail = list[slot] as number;
-    for (let k = 0; k < nslots; k++) {
-      list[slot + k] = 0;
-      this.allocSize[slot + k] = reqBytes - (smallOffset + k * IO_TLB_SIZE);
-      this.runEnd[slot + k] = end;
+    let bytes = reqBytes - smallOffset;
+    for (let k = slot; k < end; k++) {
+      list[k] = 0;
+      allocSize[k] = bytes;
+      bytes -= IO_TLB_SIZE;
+      runEnd[k] = end;
     }
+    // back over the free run before it, to the start of its segment
+    const segStart = slot - (slot & (IO_TLB_SEGSIZE - 1));
     let count = 0;
-    for (let j = slot - 1; j >= 0 && j % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && list[j] !== 0; j--) {
-      list[j] = ++count;
-    }
+    for (let j = slot - 1; j >= segStart && list[j] !== 0; j--) list[j] = ++count;
     // The run taken was cut from a free run of count + tail slots; only if that was the
     // segment's longest can the segment's longest run have shrunk.
     if (count + tail >= (this.segMaxFree[slot >>> 7] as number)) this.updateSegMax(slot, end);
@@ -522,20 +544,23 @@ export class IoTlbPool {
     const nslots = this.profile.releaseUsesCallerSize ? nrSlots(callerSize + offset) : nrSlots((this.allocSize[index] as number) + offset);
     if (nslots < 1 || index + nslots > this.nslabs) return -1;
     const list = this.list;
-    const segEnd = (Math.floor(index / IO_TLB_SEGSIZE) + 1) * IO_TLB_SEGSIZE;
+    const origAddr = this.origAddr;
+    const allocSize = this.allocSize;
+    const padSlots = this.padSlots;
+    const segStart = index - (index & (IO_TLB_SEGSIZE - 1));
+    const segEnd = segStart + IO_TLB_SEGSIZE;
     // The kernel reads slots[index + nslots] for any run that ends inside its segment; past the
     // end of a pool that is not a multiple of 128 slots that is outside the array: count 0.
     const after = index + nslots;
     let count = after < segEnd && after < this.nslabs ? (list[after] as number) : 0;
-    for (let i = index + nslots - 1; i >= index; i--) {
+    for (let i = after - 1; i >= index; i--) {
       list[i] = ++count;
-      this.origAddr[i] = INVALID_PHYS_ADDR;
-      this.allocSize[i] = 0;
-      this.padSlots[i] = 0;
+      origAddr[i] = INVALID_PHYS_ADDR;
+      allocSize[i] = 0;
+      padSlots[i] = 0;
     }
-    for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && list[i] !== 0; i--) {
-      list[i] = ++count;
-    }
+    // back over the free run before it, to the start of its segment
+    for (let i = index - 1; i >= segStart && list[i] !== 0; i--) list[i] = ++count;
     // count is now the length of the merged free run (5.10 can free past a segment: rescan).
     const seg = index >>> 7;
     if ((index + nslots - 1) >>> 7 !== seg) this.updateSegMax(index, index + nslots);

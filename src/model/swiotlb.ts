@@ -159,6 +159,8 @@ export class IoTlbMem {
   private mapCalls = 0;
   /** The map call from which the scheduled worker's pool is visible; -1: no work pending. */
   private workerDue = -1;
+  /** prepare()'s answer. */
+  private readonly prepared: Prepared = { smallOffset: 0, fullOffset: 0, reqBytes: 0, nslots: 0, pad: 0, allocAlignMask: 0, allocSize: 0 };
 
   constructor(pool: IoTlbPool, dynamic?: DynamicConfig) {
     this.pool = pool;
@@ -251,7 +253,10 @@ export class IoTlbMem {
     this.added.push({ start: got.start, nslabs: got.nslabs, nareas: got.nareas, atMap: this.mapCalls });
   }
 
-  /** Offsets and request size of swiotlb_tbl_map_single for this profile. */
+  /**
+   * Offsets and request size of swiotlb_tbl_map_single for this profile. The answer is one
+   * object reused by every call (each map uses it before the next is prepared): no allocation per map.
+   */
   private prepare(req: MapRequest): Prepared {
     const prof = this.profile;
     const M = req.dev.minAlignMask >>> 0;
@@ -268,7 +273,15 @@ export class IoTlbMem {
     }
     const nslots = nrSlots(reqBytes);
     const pad = prof.padSlots ? Math.floor(fullOffset / IO_TLB_SIZE) : 0;
-    return { smallOffset, fullOffset, reqBytes, nslots, pad, allocAlignMask: aam, allocSize };
+    const p = this.prepared;
+    p.smallOffset = smallOffset;
+    p.fullOffset = fullOffset;
+    p.reqBytes = reqBytes;
+    p.nslots = nslots;
+    p.pad = pad;
+    p.allocAlignMask = aam;
+    p.allocSize = allocSize;
+    return p;
   }
 
   private precheck(req: MapRequest, p: Prepared): MapResult | undefined {
@@ -297,19 +310,24 @@ export class IoTlbMem {
     // swiotlb_bounce() of the whole mapping: the slot's recorded size always covers it here.
     const copiedBytes = copiesOnMap(this.profile, req.dir, attrs) ? req.mappingSize : 0;
     const warning = this.profile.padSlots && p.allocAlignMask > pool.pageSize - 1 ? ALLOC_ALIGN_WARNING : undefined;
-    const kind = pool === this.pool ? undefined : pool.transient ? 'transient' : 'added';
+    const offset = tlbAddr - pool.slotAddr(index);
+    // the boot pool's result has no pool fields: one object shape, built without a spread
+    if (pool === this.pool)
+      return { ok: true, index, slot, nslots: p.nslots, padSlots: p.pad, offset, tlbAddr, reqBytes: p.reqBytes, copiedBytes, warning };
+    const poolKind = pool.transient ? 'transient' : 'added';
     return {
       ok: true,
       index,
       slot,
       nslots: p.nslots,
       padSlots: p.pad,
-      offset: tlbAddr - pool.slotAddr(index),
+      offset,
       tlbAddr,
       reqBytes: p.reqBytes,
       copiedBytes,
       warning,
-      ...(kind ? { poolKind: kind, poolStart: pool.start } : {}),
+      poolKind,
+      poolStart: pool.start,
     };
   }
 
@@ -413,18 +431,22 @@ export class IoTlbMem {
     }
     if (index < 0) return this.failure(index, p);
     const tlbAddr = pool.slotAddr(index + p.pad) + p.smallOffset;
-    const kind = pool === this.pool ? undefined : 'added';
+    const slot = index + p.pad;
+    const offset = tlbAddr - pool.slotAddr(index);
+    if (pool === this.pool)
+      return { ok: true, index, slot, nslots: p.nslots, padSlots: p.pad, offset, tlbAddr, reqBytes: p.reqBytes, copiedBytes: 0 };
     return {
       ok: true,
       index,
-      slot: index + p.pad,
+      slot,
       nslots: p.nslots,
       padSlots: p.pad,
-      offset: tlbAddr - pool.slotAddr(index),
+      offset,
       tlbAddr,
       reqBytes: p.reqBytes,
       copiedBytes: 0,
-      ...(kind ? { poolKind: kind, poolStart: pool.start } : {}),
+      poolKind: 'added',
+      poolStart: pool.start,
     };
   }
 

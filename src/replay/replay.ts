@@ -29,6 +29,8 @@ interface LiveMapping {
   /** First slot of the run. */
   readonly slot: number;
   readonly devName: string | undefined;
+  /** The device's id in the event table's names (0: none). */
+  readonly devId: number;
   /** Its row in the event table, or -1. */
   readonly row: number;
 }
@@ -101,7 +103,11 @@ export class Replayer {
   private readonly check: boolean;
   /** Every op is counted here (and becomes a row of the table it was given). */
   readonly recorder: Recorder;
-  private readonly file: string | undefined;
+  private lastDev: DeviceSlotParams = { minAlignMask: -1, segBoundaryBits: -1 };
+  private lastDevName: string | undefined = undefined;
+  private lastDevId = 0;
+  /** The file's id in the event table's names (interned once, not per row). */
+  private readonly fileId: number;
 
   constructor(
     readonly header: ReplayHeader,
@@ -118,7 +124,24 @@ export class Replayer {
     this.stats = new ReplayStats(this.pool.nareas);
     this.check = options.check ?? false;
     this.recorder = new Recorder(options.events ? { table: options.events } : {});
-    this.file = options.file;
+    this.fileId = this.recorder.table.files.intern(options.file);
+  }
+
+  /** An op's device as the event table's id: interned once per run of ops of one device. */
+  private deviceId(name: string | undefined): number {
+    if (name !== this.lastDevName) {
+      this.lastDevName = name;
+      this.lastDevId = this.recorder.table.devices.intern(name);
+    }
+    return this.lastDevId;
+  }
+
+  /** The slot parameters of an op's device: one shared object while they stay the same (ops come in runs of a device). */
+  private deviceParams(minAlignMask: number, segBoundaryBits: number): DeviceSlotParams {
+    const d = this.lastDev;
+    if (d.minAlignMask === minAlignMask && d.segBoundaryBits === segBoundaryBits) return d;
+    this.lastDev = { minAlignMask, segBoundaryBits };
+    return this.lastDev;
   }
 
   get liveMappings(): number {
@@ -142,7 +165,7 @@ export class Replayer {
     if (prev) {
       throw new ReplayFormatError(op.line, `id ${JSON.stringify(op.id)} is still mapped (line ${prev.line})`);
     }
-    const dev: DeviceSlotParams = { minAlignMask: op.minAlignMask, segBoundaryBits: op.boundaryBits };
+    const dev = this.deviceParams(op.minAlignMask, op.boundaryBits);
     const mem = this.mem;
     const isMap = op.op === 'map';
     const req = isMap
@@ -192,6 +215,7 @@ export class Replayer {
         nslots: committed.nslots,
         slot: committed.poolKind ? -1 : committed.index,
         devName: op.dev,
+        devId: this.deviceId(op.dev),
         row,
       });
       // a slot in a dynamic pool has no place in the boot pool's areas
@@ -232,7 +256,7 @@ export class Replayer {
       kind: isMap ? EventKind.Map : EventKind.Alloc,
       outcome,
       cpu: op.cpu,
-      device: op.dev,
+      device: this.deviceId(op.dev),
       api: isMap ? 'swiotlb_tbl_map_single' : 'swiotlb_alloc',
       size: op.size,
       dir: isMap ? op.dir : DmaDirection.BIDIRECTIONAL,
@@ -245,7 +269,7 @@ export class Replayer {
       used: this.mem.used,
       phys: isMap ? op.origAddr : -1,
       copied: r.copiedBytes,
-      file: this.file,
+      file: this.fileId,
       line: op.line,
       message: r.ok ? r.warning : r.message,
     });
@@ -321,7 +345,7 @@ export class Replayer {
     const unmapRow = this.recorder.add({
       kind: m.kind === 'alloc' ? EventKind.Free : EventKind.Unmap,
       outcome: Outcome.Released,
-      device: m.devName,
+      device: m.devId,
       api: m.kind === 'alloc' ? 'swiotlb_free' : 'swiotlb_tbl_unmap_single',
       size: op.size ?? m.allocSize,
       dir: op.dir ?? m.dir,
@@ -333,7 +357,7 @@ export class Replayer {
       dma: m.tlbAddr,
       copied: r.copiedBytes,
       pair: m.row,
-      file: this.file,
+      file: this.fileId,
       line: op.line,
     });
     this.recorder.pair(m.row, unmapRow);
@@ -378,7 +402,7 @@ export class Replayer {
     this.recorder.add({
       kind: op.op === 'sync_for_cpu' ? EventKind.SyncForCpu : EventKind.SyncForDevice,
       outcome: Outcome.Synced,
-      device: m.devName,
+      device: m.devId,
       api: op.op === 'sync_for_cpu' ? 'swiotlb_sync_single_for_cpu' : 'swiotlb_sync_single_for_device',
       size,
       dir,
@@ -386,7 +410,7 @@ export class Replayer {
       copied: r.bytes,
       pair: m.row,
       used: this.mem.used,
-      file: this.file,
+      file: this.fileId,
       line: op.line,
       message: r.warning,
     });

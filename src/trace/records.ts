@@ -19,6 +19,25 @@ const codeOf = new Map<SinkOp, number>(OPS.map((op, i) => [op, i + 1]));
 const HEAD = 6;
 /** Longest scatterlist a record carries (the dma:* events print at most 128 entries). */
 const MAX_SG = 128;
+/** Field kinds as small integers, per operation (the hot loops switch on these, not on strings). */
+const K_NUM = 0;
+const K_DEV = 1;
+const K_BOOL = 2;
+const K_STR = 3;
+const K_SG = 4;
+const K_TBL = 5;
+const KIND_CODE: Record<(typeof SINK_OPS)[SinkOp][number], number> = {
+  num: K_NUM,
+  dev: K_DEV,
+  bool: K_BOOL,
+  str: K_STR,
+  sg: K_SG,
+  tbl: K_TBL,
+};
+const KINDS: readonly Uint8Array[] = OPS.map((op) => Uint8Array.from(SINK_OPS[op], (k) => KIND_CODE[k]));
+/** The most fields an operation has: the encoder's and decoder's calls take that many arguments. */
+const MAX_FIELDS = Math.max(...KINDS.map((k) => k.length));
+if (MAX_FIELDS > 8) throw new Error('records.ts passes at most 8 fields: widen the calls');
 
 /** What a worker sends back for one block. */
 export interface EncodedBlock {
@@ -50,14 +69,35 @@ export class RecordEncoder {
   readonly sink: TraceSink;
 
   constructor() {
-    const sink = {} as Record<SinkOp, (ev: EventLine, line: number, ...args: unknown[]) => void>;
+    type Put = (ev: EventLine, line: number, ...a: unknown[]) => void;
+    const sink = {} as Record<SinkOp, Put>;
     for (const op of OPS) {
       const code = codeOf.get(op) as number;
-      const kinds = SINK_OPS[op];
-      sink[op] = (ev, line, ...args) => {
+      const kinds = KINDS[code - 1] as Uint8Array;
+      const n = kinds.length;
+      // fixed parameters rather than a rest array: no allocation per event
+      sink[op] = ((
+        ev: EventLine,
+        line: number,
+        a0: unknown,
+        a1: unknown,
+        a2: unknown,
+        a3: unknown,
+        a4: unknown,
+        a5: unknown,
+        a6: unknown,
+        a7: unknown,
+      ) => {
         this.head(code, ev, line);
-        for (let k = 0; k < kinds.length; k++) this.field(kinds[k] as (typeof kinds)[number], args[k]);
-      };
+        if (n > 0) this.field(kinds[0] as number, a0);
+        if (n > 1) this.field(kinds[1] as number, a1);
+        if (n > 2) this.field(kinds[2] as number, a2);
+        if (n > 3) this.field(kinds[3] as number, a3);
+        if (n > 4) this.field(kinds[4] as number, a4);
+        if (n > 5) this.field(kinds[5] as number, a5);
+        if (n > 6) this.field(kinds[6] as number, a6);
+        if (n > 7) this.field(kinds[7] as number, a7);
+      }) as Put;
     }
     this.sink = sink as unknown as TraceSink;
     this.parser = new EventParser(this.sink);
@@ -90,37 +130,41 @@ export class RecordEncoder {
     this.rec[this.n++] = v;
   }
 
-  private field(kind: (typeof SINK_OPS)[SinkOp][number], v: unknown): void {
+  private field(kind: number, v: unknown): void {
     switch (kind) {
-      case 'num':
-      case 'dev':
+      case K_NUM:
+      case K_DEV:
         this.put(v as number);
         return;
-      case 'bool':
+      case K_BOOL:
         this.put(v ? 1 : 0);
         return;
-      case 'str':
+      case K_STR:
         this.strings.push(v as string);
         this.put(this.strings.length - 1);
         return;
-      case 'sg': {
+      case K_SG: {
         const sg = v as SgArrays;
         const nD = Math.min(sg.nDma, MAX_SG);
         const nS = Math.min(sg.nSize, MAX_SG);
         const nP = Math.min(sg.nPhys, MAX_SG);
         this.grow(4 + 2 * nD + nS + nP);
-        this.put(sg.n);
-        this.put(nD);
-        this.put(nS);
-        this.put(nP);
-        for (let i = 0; i < nD; i++) this.put(sg.dma[i] as number);
-        for (let i = 0; i < nD; i++) this.put(sg.failed[i] as number);
-        for (let i = 0; i < nS; i++) this.put(sg.size[i] as number);
-        for (let i = 0; i < nP; i++) this.put(sg.phys[i] as number);
+        const r = this.rec;
+        let i = this.n;
+        r[i++] = sg.n;
+        r[i++] = nD;
+        r[i++] = nS;
+        r[i++] = nP;
+        for (let j = 0; j < nD; j++) r[i++] = sg.dma[j] as number;
+        for (let j = 0; j < nD; j++) r[i++] = sg.failed[j] as number;
+        for (let j = 0; j < nS; j++) r[i++] = sg.size[j] as number;
+        for (let j = 0; j < nP; j++) r[i++] = sg.phys[j] as number;
+        this.n = i;
         return;
       }
       default: {
         const a = v as TblMapArgs;
+        this.grow(TBL_MAP_FIELDS.length);
         for (const f of TBL_MAP_FIELDS) this.put(a[f]);
       }
     }
@@ -169,6 +213,41 @@ export class RecordEncoder {
   };
 }
 
+type Call = (this: TraceSink, ev: EventLine, line: number, ...fields: unknown[]) => void;
+
+/** Calls an operation with exactly its `n` fields: direct calls, no spread or apply. */
+function call(f: Call, sink: TraceSink, ev: EventLine, line: number, n: number, a: unknown[]): void {
+  switch (n) {
+    case 0:
+      f.call(sink, ev, line);
+      return;
+    case 1:
+      f.call(sink, ev, line, a[0]);
+      return;
+    case 2:
+      f.call(sink, ev, line, a[0], a[1]);
+      return;
+    case 3:
+      f.call(sink, ev, line, a[0], a[1], a[2]);
+      return;
+    case 4:
+      f.call(sink, ev, line, a[0], a[1], a[2], a[3]);
+      return;
+    case 5:
+      f.call(sink, ev, line, a[0], a[1], a[2], a[3], a[4]);
+      return;
+    case 6:
+      f.call(sink, ev, line, a[0], a[1], a[2], a[3], a[4], a[5]);
+      return;
+    case 7:
+      f.call(sink, ev, line, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+      return;
+    default:
+      f.call(sink, ev, line, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+      return;
+  }
+}
+
 /** Where replayed records go: the events, and the lines that are not events. */
 export interface RecordTarget {
   readonly sink: TraceSink;
@@ -180,12 +259,24 @@ export class RecordDecoder {
   private readonly ev = new EventLine();
   private readonly sg = new SgArrays();
   private readonly tbl = Object.fromEntries(TBL_MAP_FIELDS.map((f) => [f, 0])) as TblMapArgs;
-  /** Per operation, its argument list (ev, line, fields...), reused from record to record. */
-  private readonly args = OPS.map((op) => new Array<unknown>(2 + SINK_OPS[op].length));
+  /** The fields of the record being decoded, reused from record to record. */
+  private readonly args = new Array<unknown>(MAX_FIELDS).fill(undefined);
   /** Per worker: its device ids -> the main parser's ids. */
   private readonly devMaps: number[][] = [];
+  private fnsOf: TraceSink | null = null;
+  private fns: Call[] = [];
 
   constructor(private readonly internDevice: (name: string) => number) {}
+
+  /** The target's operations by record code, looked up once per target. */
+  private sinkFns(sink: TraceSink): Call[] {
+    if (this.fnsOf !== sink) {
+      const ops = sink as unknown as Record<SinkOp, Call>;
+      this.fns = OPS.map((op) => ops[op]);
+      this.fnsOf = sink;
+    }
+    return this.fns;
+  }
 
   replay(worker: number, block: EncodedBlock, lineBase: number, t: RecordTarget): void {
     let map = this.devMaps[worker];
@@ -196,7 +287,8 @@ export class RecordDecoder {
     for (const name of block.newDevices) map.push(this.internDevice(name));
     const r = block.rec;
     const strings = block.strings;
-    const sink = t.sink as unknown as Record<SinkOp, (...args: unknown[]) => void>;
+    const fns = this.sinkFns(t.sink);
+    const sink = t.sink;
     const ev = this.ev;
     let i = 0;
     while (i < block.n) {
@@ -207,32 +299,29 @@ export class RecordDecoder {
         i += 3;
         continue;
       }
-      const op = OPS[code - 1];
-      if (op === undefined) throw new Error(`bad record op ${code} at ${i}`);
+      const kinds = KINDS[code - 1];
+      if (kinds === undefined) throw new Error(`bad record op ${code} at ${i}`);
       ev.pid = r[i + 2] as number;
       ev.cpu = r[i + 3] as number;
       ev.time = r[i + 4] as number;
       ev.counter = r[i + 5] === 1;
       i += HEAD;
-      const args = this.args[code - 1] as unknown[];
-      args[0] = ev;
-      args[1] = line;
-      const kinds = SINK_OPS[op];
+      const args = this.args;
       for (let k = 0; k < kinds.length; k++) {
-        switch (kinds[k] as (typeof kinds)[number]) {
-          case 'num':
-            args[2 + k] = r[i++];
+        switch (kinds[k]) {
+          case K_NUM:
+            args[k] = r[i++];
             break;
-          case 'dev':
-            args[2 + k] = map[r[i++] as number] ?? 0;
+          case K_DEV:
+            args[k] = map[r[i++] as number] ?? 0;
             break;
-          case 'bool':
-            args[2 + k] = r[i++] === 1;
+          case K_BOOL:
+            args[k] = r[i++] === 1;
             break;
-          case 'str':
-            args[2 + k] = strings[r[i++] as number] ?? '';
+          case K_STR:
+            args[k] = strings[r[i++] as number] ?? '';
             break;
-          case 'sg': {
+          case K_SG: {
             const sg = this.sg;
             sg.n = r[i] as number;
             const nD = r[i + 1] as number;
@@ -246,18 +335,18 @@ export class RecordDecoder {
             for (let j = 0; j < nD; j++) sg.failed[j] = r[i++] as number;
             for (let j = 0; j < nS; j++) sg.size[j] = r[i++] as number;
             for (let j = 0; j < nP; j++) sg.phys[j] = r[i++] as number;
-            args[2 + k] = sg;
+            args[k] = sg;
             break;
           }
           default: {
             const a = this.tbl;
             for (const f of TBL_MAP_FIELDS) a[f] = r[i++] as number;
             a.dev = map[a.dev] ?? 0;
-            args[2 + k] = a;
+            args[k] = a;
           }
         }
       }
-      (sink[op] as (...a: unknown[]) => void).apply(sink, args);
+      call(fns[code - 1] as Call, sink, ev, line, kinds.length, args);
     }
   }
 }

@@ -6,7 +6,7 @@
  */
 
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { expandText, type InputFile } from '../inputs/expand';
 import { type ByteLineSink, type ReadByteLinesOptions, readByteLines, readTarEntryLines } from '../io/lineBytes';
@@ -30,7 +30,7 @@ export interface ParseWorkers extends BlockWorkers {
 }
 
 export interface TextAnalysisOptions extends Omit<AnalyzerOptions, 'whatIf' | 'onOp'> {
-  /** Worker threads for parsing; default: beside a bundle, with 4 CPUs or more, one per spare CPU (up to 3). */
+  /** Worker threads for parsing; default: beside a bundle, one per spare CPU (up to 3; on 2-3 CPUs one while a CPU is idle). */
   readonly parseWorkers?: ParseWorkers | null;
   readonly signal?: AbortSignal;
   /** 0 ... 1 over all passes. */
@@ -66,9 +66,14 @@ function defaultWorkers(): ParseWorkers | null {
   if (!existsSync(script)) return null;
   // SWIOTLB_LENS_PARSE_WORKERS=0 parses in the calling thread (for comparisons)
   const env = process.env.SWIOTLB_LENS_PARSE_WORKERS;
-  // on two CPUs the extra work of handing records over costs more than the second core saves
   const cpus = availableParallelism();
-  const count = env !== undefined && /^\d+$/.test(env) ? Number(env) : cpus >= 4 ? Math.min(3, cpus - 1) : 0;
+  if (env !== undefined && /^\d+$/.test(env)) return Number(env) > 0 ? { count: Number(env), script } : null;
+  // One worker from two CPUs on: it parses block n+1 while this thread replays block n (the two
+  // are about even, so a second worker would wait on the replay). Handing records over costs
+  // about a third more CPU in all, which pays only with a CPU to spare: on 2-3 CPUs, only while
+  // the load average leaves one (measured: on a 2-CPU machine at load 8-11 the pair is slower).
+  const spare = cpus - loadavg()[0];
+  const count = cpus >= 4 ? Math.min(3, cpus - 1) : cpus >= 2 && spare >= 1 ? 1 : 0;
   return count > 0 ? { count, script } : null;
 }
 
