@@ -43,8 +43,16 @@ export async function expandText(paths: readonly string[]): Promise<InputFile[]>
       const names = (await readdir(p)).sort();
       for (const n of names) {
         const f = path.join(p, n);
-        const s = await stat(f);
-        if (s.isFile()) out.push(...(await expandFile(f, s.size)));
+        // a member that cannot be read (a symlink loop, a dangling link, no permission) is
+        // skipped with a diagnostic naming it; the rest of the folder is analysed
+        try {
+          const s = await stat(f);
+          if (s.isFile()) out.push(...(await expandFile(f, s.size)));
+        } catch (e) {
+          const why = unreadable(e);
+          if (why === undefined) throw e;
+          out.push(skippedFile(f, why));
+        }
       }
     } else {
       const files = await expandFile(p, st.size);
@@ -55,6 +63,20 @@ export async function expandText(paths: readonly string[]): Promise<InputFile[]>
     }
   }
   return out;
+}
+
+/** Why a file system error leaves a file unread, or undefined when it is not one of those. */
+function unreadable(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return 'too many levels of symbolic links (a symlink loop?): not read';
+  if (code === 'ENOENT') return 'a dangling symbolic link (or removed while read): not read';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied: not read';
+  if (code === 'ENAMETOOLONG') return 'the name is too long to open: not read';
+  return undefined;
+}
+
+function skippedFile(file: string, why: string): InputFile {
+  return { label: file, file, bytes: 0, role: 'ignore', lines: 0, skipped: why };
 }
 
 function inputFile(

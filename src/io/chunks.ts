@@ -87,9 +87,11 @@ export async function readHead(file: string, max: number): Promise<FileHead> {
   const fh = await open(file, 'r');
   let raw: Buffer;
   try {
-    const buf = Buffer.alloc(max);
-    const { bytesRead } = await fh.read(buf, 0, max, 0);
-    raw = buf.subarray(0, bytesRead);
+    // sized to the file: a folder of many small files keeps a few bytes per head, not `max`
+    const size = (await fh.stat()).size;
+    const buf = Buffer.alloc(Math.min(max, size || max));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    raw = bytesRead === buf.length ? buf : Buffer.from(buf.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
@@ -108,7 +110,9 @@ export async function readHead(file: string, max: number): Promise<FileHead> {
   } finally {
     stream.destroy();
   }
-  return { head: Buffer.concat(parts).subarray(0, max), gz: true };
+  const all = Buffer.concat(parts);
+  // a copy: the head may outlive the analysis of its file (a trace's census)
+  return { head: all.length > max ? Buffer.from(all.subarray(0, max)) : all, gz: true };
 }
 
 /** A damaged or truncated gzip stream (what was decoded before it still counts). */
