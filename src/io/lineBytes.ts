@@ -6,7 +6,7 @@
  * (lines.ts), the parallel reader's blocks (parallel.ts) and the parse worker's lines use it.
  */
 import { createGunzip } from 'node:zlib';
-import { CHUNK_BYTES, fileChunks, isGzip, isGzipDamage } from './chunks';
+import { CHUNK_BYTES, fileChunks, GzipTrailingData, isGzip, isGzipDamage } from './chunks';
 import { readTar } from './tar';
 
 export interface ByteLineSink {
@@ -175,6 +175,7 @@ export function abortError(): Error {
 }
 
 export function damageMessage(e: Error): string {
+  if (e instanceof GzipTrailingData) return e.message;
   return `the gzip data is damaged or cut short (${e.message}): read up to here`;
 }
 
