@@ -19,6 +19,8 @@ export interface InputFile {
   readonly file: string;
   /** Entry name inside a tar archive. */
   readonly entry?: string;
+  /** Where the entry's bytes start in the (decompressed) archive: it is read from there. */
+  readonly entryOffset?: number;
   readonly tarGz?: boolean;
   /** Raw bytes on disk (for progress). */
   readonly bytes: number;
@@ -87,6 +89,7 @@ function inputFile(
   inArchive: boolean,
   entry?: string,
   tarGz?: boolean,
+  entryOffset?: number,
 ): InputFile {
   const s = sniff({ name: label, bytes: head, whole: head.length < HEAD_BYTES }, inArchive);
   const role = s.role ?? 'log';
@@ -94,6 +97,7 @@ function inputFile(
     label,
     file,
     ...(entry !== undefined ? { entry, tarGz: tarGz ?? false } : {}),
+    ...(entryOffset !== undefined ? { entryOffset } : {}),
     bytes,
     role,
     ...(s.format ? { format: s.format } : {}),
@@ -114,7 +118,7 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
   }
   // the entries' heads and roles come from one pass over the archive
   const entries: InputFile[] = [];
-  await readTar(fileChunks(file), (name, size) => {
+  await readTar(fileChunks(file), (name, size, offset) => {
     if (path.basename(name).startsWith('.')) return null;
     const parts: Buffer[] = [];
     let n = 0;
@@ -129,7 +133,7 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
         let h: Buffer = Buffer.concat(parts);
         // an entry that is itself gzipped: look at its decompressed beginning
         if (isGzip(h)) h = gunzipPrefix(h) as typeof h;
-        entries.push(inputFile(`${file}:${name}`, file, size, h, true, name, gz));
+        entries.push(inputFile(`${file}:${name}`, file, size, h, true, name, gz, offset));
       },
     };
   });
