@@ -3,7 +3,8 @@
  * and capture archives (tar, plain or gzipped, entries maybe gzipped), each with its role told
  * by sniff.ts and, for traces, its first bytes (which events it holds).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileChunks, gunzipPrefix, isGzip, readHead } from '../io/chunks';
 import { readTar } from '../io/tar';
@@ -34,6 +35,8 @@ export interface InputFile {
   gz?: boolean;
   /** The beginning of a trace (to see which events it holds). */
   head?: Buffer;
+  /** Not read: its (decompressed) content is that of this file, read instead (dmesg.txt beside dmesg.txt.gz). */
+  duplicateOf?: string;
 }
 
 /** Expands paths: files, folders (one level), tar archives. */
@@ -64,7 +67,63 @@ export async function expandText(paths: readonly string[]): Promise<InputFile[]>
       out.push(...files);
     }
   }
+  await dropDuplicates(out);
   return out;
+}
+
+/** The decompressed size of a file mod 2^32: a gzip file's last four bytes (ISIZE), else its size. */
+async function sizeKey(f: InputFile): Promise<number> {
+  if (!f.gz) return f.bytes % 2 ** 32;
+  const fh = await open(f.file, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    await fh.read(b, 0, 4, Math.max(0, f.bytes - 4));
+    return b.readUInt32LE(0);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function contentHash(file: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const c of fileChunks(file)) h.update(c);
+  } catch {
+    return `unreadable:${file}`; // damaged: compared by name only, so never a duplicate
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Files of the same content read once: a capture folder after `gunzip -k` holds dmesg.txt beside
+ * dmesg.txt.gz, and both would be counted. Only files whose decompressed sizes agree are hashed;
+ * the first (the plain one: names sort before their .gz) is read, the others are marked.
+ */
+async function dropDuplicates(files: InputFile[]): Promise<void> {
+  const bySize = new Map<string, InputFile[]>();
+  for (const f of files) {
+    if (f.entry !== undefined || f.skipped || f.role === 'ignore') continue;
+    const key = `${f.role}:${await sizeKey(f)}`;
+    const group = bySize.get(key);
+    if (group) group.push(f);
+    else bySize.set(key, [f]);
+  }
+  for (const group of bySize.values()) {
+    if (group.length < 2) continue;
+    const seen = new Map<string, InputFile>();
+    for (const f of group) {
+      const h = await contentHash(f.file);
+      const first = seen.get(h);
+      if (!first) {
+        seen.set(h, f);
+        continue;
+      }
+      f.duplicateOf = first.label;
+      f.role = 'ignore';
+      f.skipped = `the same content as ${first.label}: read once, from there`;
+      delete f.head;
+    }
+  }
 }
 
 /** Why a file system error leaves a file unread, or undefined when it is not one of those. */
