@@ -181,6 +181,12 @@ interface TarCursor {
 }
 
 const cursors = new Map<string, TarCursor>();
+
+/**
+ * What readTarMember() read: archive bytes read at members' offsets (plain archives) and passes
+ * that decompressed a gzipped archive from its start (tests: a pass reads each archive once).
+ */
+export const tarMemberReads = { bytes: 0, passes: 0 };
 /** A cursor not used for this long is closed (its file and inflater released). */
 const CURSOR_IDLE_MS = 2000;
 const MAX_CURSORS = 4;
@@ -231,6 +237,7 @@ export async function readTarMember(file: string, ref: TarMemberRef, sink: TarEn
         const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, ref.size - done), ref.offset + done);
         if (bytesRead === 0) throw truncated();
         done += bytesRead;
+        tarMemberReads.bytes += bytesRead;
         const w = sink.data(buf.subarray(0, bytesRead));
         if (w) await w;
       }
@@ -248,6 +255,7 @@ export async function readTarMember(file: string, ref: TarMemberRef, sink: TarEn
     closeCursor(c);
     c = undefined;
   }
+  if (!c) tarMemberReads.passes++;
   const cur: TarCursor = c ?? { it: fileChunks(file)[Symbol.asyncIterator](), pos: 0, rest: Buffer.alloc(0), timer: null };
   const next = async (): Promise<void> => {
     cur.pos += cur.rest.length;
