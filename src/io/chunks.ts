@@ -178,8 +178,10 @@ export async function* gunzipMembers(source: AsyncIterable<Buffer>): AsyncGenera
       size += d.length;
       if (crc32) crc = crc32(d, crc);
     });
+    let wake: (() => void) | null = null;
     inflate.on('error', (e) => {
       failed = e;
+      wake?.(); // a write that fails does not call back
     });
     inflate.on('end', () => {
       ended = true;
@@ -191,7 +193,11 @@ export async function* gunzipMembers(source: AsyncIterable<Buffer>): AsyncGenera
         if (pending.length === 0 && !(await more())) throw gzipError('Z_BUF_ERROR', 'unexpected end of file');
         step = pending.subarray(0, INFLATE_STEP);
         pending = pending.subarray(step.length);
-        await new Promise<void>((resolve) => inflate.write(step, () => resolve()));
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          inflate.write(step, () => resolve());
+        });
+        wake = null;
         if (failed) {
           yield* out.splice(0);
           throw failed;

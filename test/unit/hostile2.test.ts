@@ -311,6 +311,10 @@ describe('gzip read member by member', () => {
     const crc = await decode(bad);
     assert.equal((crc.error as NodeJS.ErrnoException | null)?.code, 'Z_DATA_ERROR');
     assert.match(crc.error?.message ?? '', /trailer does not match/);
+    // a header, then bytes that are not deflate data: an error, not a wait for a callback
+    const body = await decode(Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), Buffer.from('not deflate data at all')]));
+    assert.equal((body.error as NodeJS.ErrnoException | null)?.code, 'Z_DATA_ERROR');
+    assert.equal(body.data.length, 0);
   });
 });
 
