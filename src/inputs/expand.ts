@@ -96,7 +96,8 @@ async function contentHash(file: string): Promise<string> {
 
 /**
  * Files of the same content read once: a capture folder after `gunzip -k` holds dmesg.txt beside
- * dmesg.txt.gz, and both would be counted. Only files whose decompressed sizes agree are hashed;
+ * dmesg.txt.gz, and both would be counted. Only files whose decompressed sizes and first 64 KiB
+ * agree are hashed whole;
  * the first (the plain one: names sort before their .gz) is read, the others are marked.
  */
 async function dropDuplicates(files: InputFile[]): Promise<void> {
@@ -108,7 +109,20 @@ async function dropDuplicates(files: InputFile[]): Promise<void> {
     if (group) group.push(f);
     else bySize.set(key, [f]);
   }
-  for (const group of bySize.values()) {
+  // then by their first 64 KiB (two big traces of one size are told apart without reading them whole)
+  const byHead = new Map<string, InputFile[]>();
+  for (const [key, group] of bySize) {
+    if (group.length < 2) continue;
+    for (const f of group) {
+      const k = `${key}:${createHash('sha256')
+        .update((await readHead(f.file, 64 * 1024)).head)
+        .digest('hex')}`;
+      const g = byHead.get(k);
+      if (g) g.push(f);
+      else byHead.set(k, [f]);
+    }
+  }
+  for (const group of byHead.values()) {
     if (group.length < 2) continue;
     const seen = new Map<string, InputFile>();
     for (const f of group) {

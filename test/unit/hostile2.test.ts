@@ -334,4 +334,19 @@ describe('the route names the files used and the duplicates', () => {
       ['devices.txt', 'dmesg.txt', 'trace.txt'].map((n) => at('route', n)),
     );
   });
+
+  test('logs of one size and one first 64 KiB that differ later: both read', async () => {
+    const common = `${MAPPED}\n`.repeat(1000);
+    write('route2/trace.txt', `${bounced(4, 0x60c7000)}\n`);
+    write('route2/a.log', `${common}[    1.000000] one\n`);
+    write('route2/b.log', `${common}[    1.000000] two\n`);
+    write('route2/c.log.gz', gzipSync(`${common}[    1.000000] one\n`));
+    const r = await routeInputs([at('route2')]);
+    if (r.kind !== 'text') throw new Error(r.kind);
+    assert.deepEqual(r.duplicates, [{ file: at('route2', 'c.log.gz'), sameAs: at('route2', 'a.log') }]);
+    assert.deepEqual(
+      r.used,
+      ['a.log', 'b.log', 'trace.txt'].map((n) => at('route2', n)),
+    );
+  });
 });
