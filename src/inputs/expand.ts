@@ -3,7 +3,8 @@
  * and capture archives (tar, plain or gzipped, entries maybe gzipped), each with its role told
  * by sniff.ts and, for traces, its first bytes (which events it holds).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileChunks, gunzipPrefix, isGzip, readHead } from '../io/chunks';
 import { readTar } from '../io/tar';
@@ -19,6 +20,8 @@ export interface InputFile {
   readonly file: string;
   /** Entry name inside a tar archive. */
   readonly entry?: string;
+  /** Where the entry's bytes start in the (decompressed) archive: it is read from there. */
+  readonly entryOffset?: number;
   readonly tarGz?: boolean;
   /** Raw bytes on disk (for progress). */
   readonly bytes: number;
@@ -32,6 +35,8 @@ export interface InputFile {
   gz?: boolean;
   /** The beginning of a trace (to see which events it holds). */
   head?: Buffer;
+  /** Not read: its (decompressed) content is that of this file, read instead (dmesg.txt beside dmesg.txt.gz). */
+  duplicateOf?: string;
 }
 
 /** Expands paths: files, folders (one level), tar archives. */
@@ -43,8 +48,16 @@ export async function expandText(paths: readonly string[]): Promise<InputFile[]>
       const names = (await readdir(p)).sort();
       for (const n of names) {
         const f = path.join(p, n);
-        const s = await stat(f);
-        if (s.isFile()) out.push(...(await expandFile(f, s.size)));
+        // a member that cannot be read (a symlink loop, a dangling link, no permission) is
+        // skipped with a diagnostic naming it; the rest of the folder is analysed
+        try {
+          const s = await stat(f);
+          if (s.isFile()) out.push(...(await expandFile(f, s.size)));
+        } catch (e) {
+          const why = unreadable(e);
+          if (why === undefined) throw e;
+          out.push(skippedFile(f, why));
+        }
       }
     } else {
       const files = await expandFile(p, st.size);
@@ -54,7 +67,91 @@ export async function expandText(paths: readonly string[]): Promise<InputFile[]>
       out.push(...files);
     }
   }
+  await dropDuplicates(out);
   return out;
+}
+
+/** The decompressed size of a file mod 2^32: a gzip file's last four bytes (ISIZE), else its size. */
+async function sizeKey(f: InputFile): Promise<number> {
+  if (!f.gz) return f.bytes % 2 ** 32;
+  const fh = await open(f.file, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    await fh.read(b, 0, 4, Math.max(0, f.bytes - 4));
+    return b.readUInt32LE(0);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function contentHash(file: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const c of fileChunks(file)) h.update(c);
+  } catch {
+    return `unreadable:${file}`; // damaged: compared by name only, so never a duplicate
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Files of the same content read once: a capture folder after `gunzip -k` holds dmesg.txt beside
+ * dmesg.txt.gz, and both would be counted. Only files whose decompressed sizes and first 64 KiB
+ * agree are hashed whole;
+ * the first (the plain one: names sort before their .gz) is read, the others are marked.
+ */
+async function dropDuplicates(files: InputFile[]): Promise<void> {
+  const bySize = new Map<string, InputFile[]>();
+  for (const f of files) {
+    if (f.entry !== undefined || f.skipped || f.role === 'ignore') continue;
+    const key = `${f.role}:${await sizeKey(f)}`;
+    const group = bySize.get(key);
+    if (group) group.push(f);
+    else bySize.set(key, [f]);
+  }
+  // then by their first 64 KiB (two big traces of one size are told apart without reading them whole)
+  const byHead = new Map<string, InputFile[]>();
+  for (const [key, group] of bySize) {
+    if (group.length < 2) continue;
+    for (const f of group) {
+      const k = `${key}:${createHash('sha256')
+        .update((await readHead(f.file, 64 * 1024)).head)
+        .digest('hex')}`;
+      const g = byHead.get(k);
+      if (g) g.push(f);
+      else byHead.set(k, [f]);
+    }
+  }
+  for (const group of byHead.values()) {
+    if (group.length < 2) continue;
+    const seen = new Map<string, InputFile>();
+    for (const f of group) {
+      const h = await contentHash(f.file);
+      const first = seen.get(h);
+      if (!first) {
+        seen.set(h, f);
+        continue;
+      }
+      f.duplicateOf = first.label;
+      f.role = 'ignore';
+      f.skipped = `the same content as ${first.label}: read once, from there`;
+      delete f.head;
+    }
+  }
+}
+
+/** Why a file system error leaves a file unread, or undefined when it is not one of those. */
+function unreadable(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return 'too many levels of symbolic links (a symlink loop?): not read';
+  if (code === 'ENOENT') return 'a dangling symbolic link (or removed while read): not read';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied: not read';
+  if (code === 'ENAMETOOLONG') return 'the name is too long to open: not read';
+  return undefined;
+}
+
+function skippedFile(file: string, why: string): InputFile {
+  return { label: file, file, bytes: 0, role: 'ignore', lines: 0, skipped: why };
 }
 
 function inputFile(
@@ -65,6 +162,7 @@ function inputFile(
   inArchive: boolean,
   entry?: string,
   tarGz?: boolean,
+  entryOffset?: number,
 ): InputFile {
   const s = sniff({ name: label, bytes: head, whole: head.length < HEAD_BYTES }, inArchive);
   const role = s.role ?? 'log';
@@ -72,6 +170,7 @@ function inputFile(
     label,
     file,
     ...(entry !== undefined ? { entry, tarGz: tarGz ?? false } : {}),
+    ...(entryOffset !== undefined ? { entryOffset } : {}),
     bytes,
     role,
     ...(s.format ? { format: s.format } : {}),
@@ -92,7 +191,7 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
   }
   // the entries' heads and roles come from one pass over the archive
   const entries: InputFile[] = [];
-  await readTar(fileChunks(file), (name, size) => {
+  await readTar(fileChunks(file), (name, size, offset) => {
     if (path.basename(name).startsWith('.')) return null;
     const parts: Buffer[] = [];
     let n = 0;
@@ -107,7 +206,7 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
         let h: Buffer = Buffer.concat(parts);
         // an entry that is itself gzipped: look at its decompressed beginning
         if (isGzip(h)) h = gunzipPrefix(h) as typeof h;
-        entries.push(inputFile(`${file}:${name}`, file, size, h, true, name, gz));
+        entries.push(inputFile(`${file}:${name}`, file, size, h, true, name, gz, offset));
       },
     };
   });

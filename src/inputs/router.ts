@@ -57,8 +57,12 @@ export type Route = { readonly reasons: readonly string[]; readonly ignored: rea
       readonly kind: 'text';
       /** The paths given, then the companions added. */
       readonly files: readonly string[];
-      /** Every file read, with its role. */
+      /** Every file found, with its role (a file not read says why: skipped, duplicateOf). */
       readonly inputs: readonly InputFile[];
+      /** The files read (labels), for the front ends to name. */
+      readonly used: readonly string[];
+      /** Files not read because another file with the same content is. */
+      readonly duplicates: readonly { readonly file: string; readonly sameAs: string }[];
       readonly options: Options<'text'>;
     }
   | { readonly kind: 'replay'; readonly files: readonly [string]; readonly options: Options<'replay'> }
@@ -183,10 +187,13 @@ export async function routeInputs(paths: readonly string[], opts: RouteOptions =
   switch (kind) {
     case 'text': {
       const files = [...paths, ...(lone && first.kind !== 'capture-archive' ? await captureCompanions(lone) : [])];
+      const inputs = await expandText(files);
       return {
         kind,
         files,
-        inputs: await expandText(files),
+        inputs,
+        used: inputs.filter((f) => !f.skipped && f.role !== 'ignore').map((f) => f.label),
+        duplicates: inputs.flatMap((f) => (f.duplicateOf !== undefined ? [{ file: f.label, sameAs: f.duplicateOf }] : [])),
         options: pick(opts, OPTIONS_OF.text),
         reasons,
         ignored,

@@ -6,8 +6,8 @@
  * (lines.ts), the parallel reader's blocks (parallel.ts) and the parse worker's lines use it.
  */
 import { createGunzip } from 'node:zlib';
-import { CHUNK_BYTES, fileChunks, isGzip, isGzipDamage } from './chunks';
-import { readTar } from './tar';
+import { CHUNK_BYTES, fileChunks, GzipTrailingData, isGzip, isGzipDamage } from './chunks';
+import { readTar, readTarMember, type TarEntryHandler, type TarEntrySink, type TarMemberRef } from './tar';
 
 export interface ByteLineSink {
   /**
@@ -175,6 +175,7 @@ export function abortError(): Error {
 }
 
 export function damageMessage(e: Error): string {
+  if (e instanceof GzipTrailingData) return e.message;
   return `the gzip data is damaged or cut short (${e.message}): read up to here`;
 }
 
@@ -198,11 +199,21 @@ export async function readByteLines(file: string, sink: ByteLineSink, opts: Read
  * Reads one entry of a tar archive (itself plain or gzip, the entry too) line by line as bytes;
  * returns the number of lines.
  */
-export async function readTarEntryLines(file: string, entry: string, sink: ByteLineSink, opts: ReadByteLinesOptions = {}): Promise<number> {
+export async function readTarEntryLines(
+  file: string,
+  entry: string | TarMemberRef,
+  sink: ByteLineSink,
+  opts: ReadByteLinesOptions = {},
+): Promise<number> {
   const sp = new ByteLineSplitter(sink, opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
   let found = false;
-  await readTar(fileChunks(file), (name) => {
-    if (name !== entry || found) return null;
+  // where the member is known (expand.ts), read it alone (tar.ts); else find it by name
+  const read = (onEntry: TarEntryHandler) =>
+    typeof entry === 'string'
+      ? readTar(fileChunks(file), onEntry)
+      : readTarMember(file, entry, onEntry(entry.name, entry.size, entry.offset) as TarEntrySink);
+  await read((name) => {
+    if (name !== (typeof entry === 'string' ? entry : entry.name) || found) return null;
     found = true;
     let gunzip: ReturnType<typeof createGunzip> | null = null;
     let first = true;

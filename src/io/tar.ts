@@ -3,14 +3,20 @@
  * capture archive is analysed without unpacking it. Only regular files are handed out.
  */
 
+import { open } from 'node:fs/promises';
+import { CHUNK_BYTES, fileChunks, isGzip } from './chunks';
+
 /** Receives an entry's bytes; a returned promise holds the archive until it settles. */
 export interface TarEntrySink {
   data(chunk: Buffer): void | Promise<void>;
   end(): void | Promise<void>;
 }
 
-/** Called per regular file; return a sink to receive its bytes, or null to skip it. */
-export type TarEntryHandler = (name: string, size: number) => TarEntrySink | null;
+/**
+ * Called per regular file; return a sink to receive its bytes, or null to skip it. `offset` is
+ * where its bytes start in the (decompressed) archive: readTarMember() reads it from there.
+ */
+export type TarEntryHandler = (name: string, size: number, offset: number) => TarEntrySink | null;
 
 export class TarFormatError extends Error {}
 
@@ -64,6 +70,8 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: TarEntryHa
   let collect: Buffer[] | null = null; // body of a GNU 'L' or pax 'x' record
   let collectType = '';
   let ended = false;
+  let consumed = 0; // archive bytes before the current chunk
+  let pos = 0; // in the current chunk
 
   const startEntry = (): Promise<void> | undefined => {
     if (!isTarHeader(header)) {
@@ -94,7 +102,7 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: TarEntryHa
       collect = [];
       collectType = type;
     } else if (type === '0' || type === '\0' || type === '7') {
-      sink = onEntry(name.replace(/^\.\//, ''), size);
+      sink = onEntry(name.replace(/^\.\//, ''), size, consumed + pos);
     }
     return remaining === 0 ? finishBody() : undefined;
   };
@@ -115,7 +123,7 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: TarEntryHa
   };
 
   for await (const chunk of source) {
-    let pos = 0;
+    pos = 0;
     while (pos < chunk.length && !ended) {
       if (remaining > 0) {
         const n = Math.min(remaining, chunk.length - pos);
@@ -147,7 +155,134 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: TarEntryHa
         }
       }
     }
+    consumed += chunk.length;
     if (ended) break;
   }
   if (!ended && (remaining > 0 || headerFill > 0)) throw new TarFormatError('the archive ends in the middle of an entry (truncated)');
+}
+
+/** Where a member's bytes are in its archive (from readTar's handler). */
+export interface TarMemberRef {
+  readonly name: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/**
+ * A gzipped archive decoded up to some point, kept for the next member: the members of an
+ * archive are read in order, so the archive is decompressed once per pass, not once per member.
+ */
+interface TarCursor {
+  readonly it: AsyncIterator<Buffer>;
+  /** Archive offset of rest[0]. */
+  pos: number;
+  rest: Buffer;
+  timer: NodeJS.Timeout | null;
+}
+
+const cursors = new Map<string, TarCursor>();
+
+/**
+ * What readTarMember() read: archive bytes read at members' offsets (plain archives) and passes
+ * that decompressed a gzipped archive from its start (tests: a pass reads each archive once).
+ */
+export const tarMemberReads = { bytes: 0, passes: 0 };
+/** A cursor not used for this long is closed (its file and inflater released). */
+const CURSOR_IDLE_MS = 2000;
+const MAX_CURSORS = 4;
+
+function closeCursor(c: TarCursor): void {
+  if (c.timer) clearTimeout(c.timer);
+  void c.it.return?.().catch(() => undefined);
+}
+
+function keepCursor(file: string, c: TarCursor): void {
+  for (const [f, old] of cursors) {
+    if (cursors.size < MAX_CURSORS) break;
+    cursors.delete(f);
+    closeCursor(old);
+  }
+  c.timer = setTimeout(() => {
+    if (cursors.get(file) === c) cursors.delete(file);
+    closeCursor(c);
+  }, CURSOR_IDLE_MS);
+  c.timer.unref();
+  cursors.set(file, c);
+}
+
+async function isGzipFile(file: string): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    const two = Buffer.alloc(2);
+    await fh.read(two, 0, 2, 0);
+    return isGzip(two);
+  } finally {
+    await fh.close();
+  }
+}
+
+const truncated = () => new TarFormatError('the archive ends in the middle of an entry (truncated)');
+
+/**
+ * Streams one member of an archive to `sink`, from where readTar() found it: a plain archive is
+ * read at the member's offset; a gzipped one from a cursor left after the previous member (or,
+ * for a member behind it, decompressed again from the start).
+ */
+export async function readTarMember(file: string, ref: TarMemberRef, sink: TarEntrySink): Promise<void> {
+  if (!(await isGzipFile(file))) {
+    const fh = await open(file, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(ref.size, 1)));
+      for (let done = 0; done < ref.size; ) {
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, ref.size - done), ref.offset + done);
+        if (bytesRead === 0) throw truncated();
+        done += bytesRead;
+        tarMemberReads.bytes += bytesRead;
+        const w = sink.data(buf.subarray(0, bytesRead));
+        if (w) await w;
+      }
+    } finally {
+      await fh.close();
+    }
+    const e = sink.end();
+    if (e) await e;
+    return;
+  }
+  let c = cursors.get(file);
+  cursors.delete(file); // taken: a concurrent reader of the same archive opens its own
+  if (c?.timer) clearTimeout(c.timer);
+  if (c && c.pos > ref.offset) {
+    closeCursor(c);
+    c = undefined;
+  }
+  if (!c) tarMemberReads.passes++;
+  const cur: TarCursor = c ?? { it: fileChunks(file)[Symbol.asyncIterator](), pos: 0, rest: Buffer.alloc(0), timer: null };
+  const next = async (): Promise<void> => {
+    cur.pos += cur.rest.length;
+    const r = await cur.it.next();
+    if (r.done) throw truncated();
+    cur.rest = r.value;
+  };
+  try {
+    if (ref.size > 0) {
+      while (cur.pos + cur.rest.length <= ref.offset) await next();
+      cur.rest = cur.rest.subarray(ref.offset - cur.pos);
+      cur.pos = ref.offset;
+    }
+    for (let need = ref.size; need > 0; ) {
+      if (cur.rest.length === 0) await next();
+      const part = cur.rest.subarray(0, need);
+      cur.rest = cur.rest.subarray(part.length);
+      cur.pos += part.length;
+      need -= part.length;
+      const w = sink.data(part);
+      if (w) await w;
+    }
+    const e = sink.end();
+    if (e) await e;
+  } catch (err) {
+    closeCursor(cur);
+    throw err;
+  }
+  keepCursor(file, cur);
 }

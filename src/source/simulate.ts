@@ -37,6 +37,19 @@ const GiB = 2 ** 30;
 const SCATTER_WINDOW = 64 * MiB;
 /** Upper bound on the calls one driver's workload runs: keeps the editor responsive. */
 export const MAX_WORKLOAD_CALLS = 1_500_000;
+/**
+ * Most scatterlist entries a dma_map_sg site is simulated with (as the annotation's sg= allows):
+ * a constant nents in the source above it (100000000) would make each ring slot that many maps.
+ */
+export const MAX_SG_NENTS = 4096;
+
+/** A scatterlist site's entries (annotation sg=, else the nents constant), at most MAX_SG_NENTS. */
+function sgNents(s: Site): { n: number; asWritten: number } | undefined {
+  if (s.family !== 'sg' && s.family !== 'sgtable') return undefined;
+  const v = s.hints.sg ?? s.nents?.value;
+  if (v === undefined) return undefined;
+  return { n: Math.min(v, MAX_SG_NENTS), asWritten: v };
+}
 
 export interface Machine {
   readonly platform: PlatformProfile;
@@ -467,7 +480,7 @@ class DriverSimulator {
     }
     const sz = siteSize(s);
     const sizeKnown = sz.spec !== undefined;
-    const nents = s.family === 'sg' || s.family === 'sgtable' ? (s.hints.sg ?? s.nents?.value) : undefined;
+    const sg = sgNents(s);
     const size = sz.spec ? maxSize(sz.spec) : IO_TLB_SIZE;
     if (!sizeKnown)
       notes.push(`size ${s.size?.text ? `"${s.size.text}" ` : ''}is not known from the source: annotate size= for slots and failures`);
@@ -505,7 +518,9 @@ class DriverSimulator {
       probes.unshift({ where: below.label, phys, size, decision: probe(this.probeEngine, s, dev, phys, size) });
     }
     if (s.family === 'resource') notes.push('dma_map_resource maps MMIO 1:1 and never bounces');
-    if (nents !== undefined) notes.push(`a scatterlist: each of its ${nents} entries is mapped (and bounced) on its own`);
+    if (sg !== undefined) notes.push(`a scatterlist: each of its ${sg.asWritten} entries is mapped (and bounced) on its own`);
+    if (sg !== undefined && sg.asWritten > sg.n)
+      notes.push(`simulated with ${MAX_SG_NENTS} entries, the most this tool simulates per scatterlist (annotate sg= to choose)`);
     return this.composeMapVerdict(s, dev, probes, sizeKnown, limit, notes);
   }
 
@@ -718,7 +733,17 @@ class DriverSimulator {
           });
         continue;
       }
-      const nents = s.family === 'sg' || s.family === 'sgtable' ? Math.max(1, s.hints.sg ?? s.nents?.value ?? 1) : 1;
+      const sg = sgNents(s);
+      const nents = Math.max(1, sg?.n ?? 1);
+      if (sg !== undefined && sg.asWritten > sg.n)
+        this.diagnostics.push({
+          file: s.file,
+          span: s.raw.span,
+          severity: 'info',
+          code: 'nents-capped',
+          message: `${s.api}: nents ${sg.asWritten} is above the ${MAX_SG_NENTS} scatterlist entries simulated per call: the workload maps ${MAX_SG_NENTS} (annotate sg= to choose)`,
+          site: s.id,
+        });
       const depth = (s.hints.depth ?? 1) * nents;
       const count = (s.hints.count ?? Math.max(4 * (s.hints.depth ?? 1), 16)) * nents;
       const pair = this.inp.pairOf.get(s.id);

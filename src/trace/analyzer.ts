@@ -766,6 +766,7 @@ export class TraceAnalyzer implements TraceSink {
   private commitMap(c: MapCall): number {
     const d = this.dev(c.dev);
     const req = this.request(c, d);
+    if (c.tlbAddr >= 0 && this.pastPool(c)) return this.unkeptMap(c, req);
     if (this.whatIf) return this.whatIfMap(req, c);
     const f = this.followKernel(req, c);
     return c.tlbAddr >= 0 ? this.bouncedMap(c, d, req, f.committed, f.held) : this.failedMap(c, d, req, f.predicted);
@@ -993,6 +994,34 @@ export class TraceAnalyzer implements TraceSink {
     if (c.sgPhys >= 0) L.indexPhys(h, c.sgPhys);
     this.emitMapOp(c, d, req, L.id[h] as number, true, p.slot);
     return h;
+  }
+
+  /** A new live mapping would hold more slots than the pool has (with no pool start: by slot counts). */
+  private pastPool(c: MapCall): boolean {
+    if (this.live.byTlb.get(c.tlbAddr) !== undefined) return false; // replaces a live one
+    const g = this.ensureGeometry();
+    if (this.live.count >= g.nslabs) return true;
+    return g.base === null && this.used + nrSlots(c.allocSize + (c.tlbAddr & (IO_TLB_SIZE - 1))) > g.nslabs;
+  }
+
+  /** Maps past the pool's slot count, not kept as live (the first one says why). */
+  liveOverflow = 0;
+
+  /**
+   * A bounced map while as many bounce mappings are live as the pool has slots: each holds at
+   * least one slot, so the trace lacks unmaps (events lost, maps of another pool) or the pool is
+   * not the size assumed. Counted as a map, not kept: the live table stays within the pool.
+   */
+  private unkeptMap(c: MapCall, req: MutableRequest): number {
+    if (this.liveOverflow++ === 0) {
+      const g = this.ensureGeometry();
+      this.diag(
+        c.line,
+        `${this.live.count} live bounce mappings hold ${this.used} slots and this one would take more than the pool has (${g.nslabs}, from ${g.sources.nslabs}): live mappings cannot hold more slots than the pool, so unmaps are missing (events lost, or maps of another pool) or the pool is larger than assumed (give the boot log or --cmdline); from here a bounced map is counted but not kept as live, and the occupancy is a lower bound`,
+      );
+    }
+    if (!this.whatIf) this.record(this.mapEvent(c, req, Outcome.Bounced, c.reasons));
+    return -1;
   }
 
   /** The kernel failed this map: why (by what the pool held), what it printed, the row. */

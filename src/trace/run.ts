@@ -87,7 +87,15 @@ export interface LineReadOptions extends ReadByteLinesOptions {
 }
 
 export const LINE_READERS: Readonly<Record<string, (f: InputFile, sink: ByteLineSink, opts: LineReadOptions) => Promise<number>>> = {
-  text: (f, sink, opts) => (f.entry === undefined ? readByteLines(f.file, sink, opts) : readTarEntryLines(f.file, f.entry, sink, opts)),
+  text: (f, sink, opts) =>
+    f.entry === undefined
+      ? readByteLines(f.file, sink, opts)
+      : readTarEntryLines(
+          f.file,
+          f.entryOffset === undefined ? f.entry : { name: f.entry, offset: f.entryOffset, size: f.bytes },
+          sink,
+          opts,
+        ),
   'trace.dat': async (f, sink, opts) => {
     // read at per-CPU offsets: not through gzip or out of an archive
     if (f.entry !== undefined || f.gz) {

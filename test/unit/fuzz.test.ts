@@ -176,7 +176,10 @@ const containerArb = fc
     claim: fc.option(fc.constantFrom(2 ** 20 + 1, 2 ** 33, 300 * 2 ** 20), { nil: undefined }),
     cut: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
     junk: fc.option(fc.uint8Array({ maxLength: 2000 }), { nil: undefined }),
-    gzip: fc.constantFrom('none', 'tar.gz', 'member'),
+    gzip: fc.constantFrom('none', 'tar.gz', 'member', 'members'),
+    // where the trace is split into gzip members ('members'), and how many small members a tar adds
+    splits: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 4 }),
+    extra: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 400 }) }),
   })
   .map((c) => {
     const parts: Buffer[] = [];
@@ -187,10 +190,20 @@ const containerArb = fc
       parts.push(tarMember('././@LongLink', record, type));
     }
     if (c.claim) parts.push(tarHeader('././@LongLink', c.claim, 'L'));
-    parts.push(tarMember('capture/trace.txt', text(c.trace)), tarMember('capture/dmesg.txt', text(c.log)), Buffer.alloc(1024));
+    parts.push(tarMember('capture/trace.txt', text(c.trace)), tarMember('capture/dmesg.txt', text(c.log)));
+    // many small members after the two (each read once, from its offset)
+    for (let i = 0; i < c.extra; i++) parts.push(tarMember(`capture/more/t${i}.txt`, text(c.trace.slice(i % 7, (i % 7) + 2))));
+    parts.push(Buffer.alloc(1024));
     let bytes = Buffer.concat(parts);
     if (c.gzip === 'member')
       return { name: 'trace.txt.gz', data: cut(Buffer.concat([gzipSync(text(c.trace)), Buffer.from(c.junk ?? [])]), c.cut) };
+    if (c.gzip === 'members') {
+      // the trace in several gzip members (as `cat a.gz b.gz` makes), maybe with trailing junk
+      const t = text(c.trace);
+      const at = [0, ...c.splits.map((x) => Math.floor(x * t.length)).sort((a, b) => a - b), t.length];
+      const members = at.slice(1).map((end, i) => gzipSync(t.subarray(at[i] as number, end)));
+      return { name: 'trace.txt.gz', data: cut(Buffer.concat([...members, Buffer.from(c.junk ?? [])]), c.cut) };
+    }
     if (c.gzip === 'tar.gz') bytes = gzipSync(bytes);
     return {
       name: c.gzip === 'tar.gz' ? 'capture.tar.gz' : 'capture.tar',
