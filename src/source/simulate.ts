@@ -823,30 +823,50 @@ class DriverSimulator {
       workloadCalls = steps.length;
       const devs = [...new Set(rings.map((r) => r.ring.device))];
       // the books tally each ring's calls by its line (the site's id + 1)
-      const run = runScenario(scenarioFor(this.inp.name, this.m, devs, steps, this.p2m), { groupOf: (e) => e.line });
-      dynamicSizing = run.dynamicSizing;
-      const stats = new Map<number, WorkloadStats>();
       const siteById = new Map(this.inp.sites.map((s) => [s.id, s] as const));
+      // what each map site's decisions showed, gathered as the run makes them: the run keeps none
+      // (a workload of a million calls would hold a million decisions)
+      const seen = new Map<number, { first?: Decision; failure?: Decision; needed: number }>();
+      const siteOfRow = new Int32Array(steps.length * 2 + 16);
+      let rows = 0;
+      const run = runScenario(scenarioFor(this.inp.name, this.m, devs, steps, this.p2m), {
+        groupOf: (e) => e.line,
+        keepDecisions: false,
+        onDecision: (d, i, line) => {
+          const siteId = line - 1;
+          if (i < siteOfRow.length) siteOfRow[i] = siteId;
+          rows = i + 1;
+          if (siteById.get(siteId)?.role !== 'map') return;
+          let v = seen.get(siteId);
+          if (!v) {
+            v = { needed: 0 };
+            seen.set(siteId, v);
+          }
+          if (!d.call.startsWith('dma_map')) return;
+          v.first ??= d;
+          if (d.result === 'bounced') v.needed += nrSlots(d.size);
+          else if (d.result !== 'direct') v.failure ??= d;
+        },
+      });
+      dynamicSizing = run.dynamicSizing;
       const ev = run.session.events;
-      for (let i = 0; i < run.lane.decisions.length; i++) {
-        const d = run.lane.decisions[i] as Decision;
-        const siteId = (run.lane.lines[i] as number) - 1;
-        const site = siteById.get(siteId);
+      // each row points at its call site in the driver, not at the workload's line
+      for (let i = 0; i < Math.min(rows, siteOfRow.length, ev.length); i++) {
+        const site = siteById.get(siteOfRow[i] as number);
         if (site) {
           ev.file[i] = ev.files.intern(site.file);
           ev.line[i] = site.raw.span.row + 1;
         }
-        if (site?.role !== 'map') continue;
-        let st = stats.get(siteId);
-        if (!st) {
-          const ring = rings.find((r) => r.site.id === siteId)?.ring;
-          st = workloadStats(run.books.groups.get(siteId + 1) ?? new Tally(), ring?.depth ?? 1, ring?.count ?? 0);
-          stats.set(siteId, st);
-        }
-        if (!d.call.startsWith('dma_map')) continue;
-        st.firstDecision ??= d;
-        if (d.result === 'bounced') st.neededTotal += nrSlots(d.size);
-        else if (d.result !== 'direct') st.firstFailure ??= d;
+      }
+      const stats = new Map<number, WorkloadStats>();
+      // in the order the sites first ran, as their verdicts and diagnostics are listed
+      for (const [siteId, v] of seen) {
+        const ring = rings.find((r) => r.site.id === siteId)?.ring;
+        const st = workloadStats(run.books.groups.get(siteId + 1) ?? new Tally(), ring?.depth ?? 1, ring?.count ?? 0);
+        if (v.first) st.firstDecision = v.first;
+        if (v.failure) st.firstFailure = v.failure;
+        st.neededTotal = v.needed;
+        stats.set(siteId, st);
       }
       for (const [id, st] of stats) {
         const s = siteById.get(id) as Site;

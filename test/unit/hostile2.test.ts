@@ -350,3 +350,32 @@ describe('the route names the files used and the duplicates', () => {
     );
   });
 });
+
+describe('driver source: an annotated workload at the call budget (CLI)', () => {
+  test('1.5 M simulated calls keep no decision each: peak RSS under 900 MB (was 1.38 GB), the count scaled and said', async () => {
+    const c = write(
+      'bigsrc/big.c',
+      [
+        '#include <linux/dma-mapping.h>',
+        'static void rx(struct device *dev, void *buf)',
+        '{',
+        '\tdma_addr_t a;',
+        '\t/* swiotlb: size=1514 depth=64 count=10000000 where=high */',
+        '\ta = dma_map_single(dev, buf, 1514, DMA_FROM_DEVICE);',
+        '\tdma_unmap_single(dev, a, 1514, DMA_FROM_DEVICE);',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    // its own process: the peak RSS is this case's alone
+    const [r] = (await runCliCases([['analyze', c, '--json']])) as [CliResult];
+    assert.equal(r.code, 0, r.err.toString());
+    const j = JSON.parse(r.out.toString('utf8')) as {
+      drivers: { workload_calls: number }[];
+      diagnostics: { code: string }[];
+    };
+    assert.equal(j.drivers[0]?.workload_calls, 1_500_000);
+    assert.ok(j.diagnostics.some((d) => d.code === 'workload-scaled'));
+    assert.ok(r.maxRssKb < 900 * 1024, `peak RSS ${Math.round(r.maxRssKb / 1024)} MB`);
+  });
+});
