@@ -110,9 +110,8 @@ async function analyzeTraces(route: Extract<Route, { kind: 'text' }>, ctx: Analy
   const r = buildReport(analysis);
   ctx.jsonOut?.(JSON.stringify(r, null, 2));
   const best = r.check.profiles.find((p) => p.name === r.kernel.profile) ?? r.check.profiles[0];
-  const first = route.files[0] as string;
-  const name = basename(first);
   const notes = [...r.conclusions];
+  for (const d of route.duplicates) notes.push(`${d.file} was read once: it has the same content as ${d.sameAs}.`);
   if (r.kernel.note) notes.push(r.kernel.note);
   if (r.check.note) notes.push(r.check.note);
   if (r.sizing_note) notes.push(r.sizing_note);
@@ -121,7 +120,7 @@ async function analyzeTraces(route: Extract<Route, { kind: 'text' }>, ctx: Analy
     route,
     session: traceSession(analysis),
     extras: {
-      title: route.files.length > 1 ? `${name} + ${route.files.length - 1} more` : name,
+      title: filesTitle(route.used.length ? route.used : route.files),
       advice: r.sizing?.advice ?? null,
       check: best && best.compared > 0 ? { compared: best.compared, matched: best.matched ?? 0, profile: best.name } : null,
       notes,
@@ -130,6 +129,12 @@ async function analyzeTraces(route: Extract<Route, { kind: 'text' }>, ctx: Analy
     json: r,
     analysis,
   };
+}
+
+/** The files an analysis read, by name: all of them up to four, else the first three and how many more. */
+export function filesTitle(files: readonly string[]): string {
+  const names = files.map(basename);
+  return names.length <= 4 ? names.join(', ') : `${names.slice(0, 3).join(', ')} + ${names.length - 3} more`;
 }
 
 /** Mismatches and races listed in the report, at most. */

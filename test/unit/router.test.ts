@@ -143,3 +143,14 @@ describe('companions and options', () => {
     assert.equal(damaged.kind, 'replay');
   });
 });
+
+describe('the title names the files read', () => {
+  test('up to four by name, then how many more; a duplicate is not among them', async () => {
+    const { filesTitle } = await import('../../src/inputs/analyze');
+    assert.equal(filesTitle(['/a/trace.txt.gz', '/a/dmesg.txt', '/b/x.tar:cmdline.txt']), 'trace.txt.gz, dmesg.txt, x.tar:cmdline.txt');
+    assert.equal(filesTitle(['a', 'b', 'c', 'd', 'e', 'f']), 'a, b, c + 3 more');
+    const r = await routeInputs([path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2', 'trace.txt.gz')]);
+    assert.equal(r.kind, 'text');
+    if (r.kind === 'text') assert.equal(filesTitle(r.used), 'trace.txt.gz, cmdline.txt, dmesg.txt.gz');
+  });
+});
