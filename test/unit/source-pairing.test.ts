@@ -162,6 +162,27 @@ static int f(struct device *dev, struct req *r) {
     assert.match(codes(a, 'wrong-unmap-function')[0]?.message ?? '', /it should be dma_unmap_single/);
   });
 
+  test('dma_unmap_sg given the count dma_map_sg returned, kept in an indexed member and released in another function', async () => {
+    const text = `struct priv { struct scatterlist *sg[8]; int nents[8]; int orig[8]; };
+static int map(struct device *dev, struct priv *priv, int i) {
+	priv->nents[i] = dma_map_sg(dev, priv->sg[i], priv->orig[i], DMA_FROM_DEVICE);
+	return priv->nents[i] ? 0 : -EIO;
+}
+static void unmap(struct device *dev, struct priv *priv, int j) {
+	dma_unmap_sg(dev, priv->sg[j], priv->nents[j], DMA_FROM_DEVICE); /* COUNT */
+}
+static void unmap_right(struct device *dev, struct priv *priv, int j) {
+	dma_unmap_sg(dev, priv->sg[j], priv->orig[j], DMA_FROM_DEVICE);
+}
+`;
+    const a = await analyzeC(text, { simulate: false });
+    assert.deepEqual(
+      codes(a, 'unmap-sg-nents').map((d) => d.span.row + 1),
+      [lineOf(text, 'COUNT')],
+    );
+    assert.match(codes(a, 'unmap-sg-nents')[0]?.message ?? '', /is given priv->nents\[j\], the count dma_map_sg returned at line 3/);
+  });
+
   test('locals reused for mappings of other origins are not accused', async () => {
     // the page pool made this mapping, not the dma_map_single above it
     const a = await analyzeC(
