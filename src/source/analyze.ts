@@ -190,8 +190,11 @@ export class HeaderCache {
     private readonly maxBytes: number,
     private readonly timeoutMs: number,
     private readonly overlay?: ReadonlyMap<string, string>,
-    /** Source bytes whose symbols are kept. */
-    private readonly budget = 32 * 2 ** 20,
+    /**
+     * Source bytes whose symbols are kept (one cache per worker thread). 8 MiB reads Linux's
+     * drivers/ with 0.7 % more header loads than 32 MiB, in a quarter of the heap.
+     */
+    private readonly budget = 8 * 2 ** 20,
   ) {}
 
   /** Synchronous: the evaluator asks for a header only when a name does not resolve otherwise. */
@@ -433,7 +436,8 @@ export async function driverPass(
       f.pf = r.pf;
       parsed++;
       bytes += r.pf.bytes;
-      headers.put(f.path, r.pf.symbols, r.pf.bytes);
+      // only headers are ever looked up (lazyHeaders): a .c file's symbols would crowd them out
+      if (f.path.endsWith('.h')) headers.put(f.path, r.pf.symbols, r.pf.bytes);
     } else if (f.primary && f.report.skipped) skipped++;
   }
   const parsedFiles = group.filter((f) => f.pf);
@@ -566,7 +570,8 @@ function passFits(pass: DriverPass, left: number): boolean {
 /** Analyses files and folders. */
 export async function analyzeSource(paths: readonly string[], opts: SourceOptions = {}): Promise<SourceAnalysis> {
   const t0 = Date.now();
-  await loadCParser(opts.parser);
+  // with workers, this thread needs the parser only for per-device settings (their expressions)
+  if (opts.devices && Object.keys(opts.devices).length) await loadCParser(opts.parser);
   const diagnostics: SourceDiagnostic[] = [];
   const ctx = passContext(opts, diagnostics);
   const { display, settings, deviceSettingsFor } = ctx;
@@ -628,14 +633,21 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
       if (opts.signal?.aborted) throw new Cancelled('cancelled');
       const driverName = basename(dir);
       let pass: DriverPass;
+      const inThread = async () => {
+        await loadCParser(opts.parser);
+        return driverPass(ctx, dir, group, budget, { onFile, breathe: true, ...(opts.signal ? { signal: opts.signal } : {}) });
+      };
       if (pool) {
-        pass = await pool.result(i);
+        let ahead = pool.speculating ? await pool.result(i) : null;
         // the workers ran ahead without the budget: a driver where it runs out is read again
-        pass = passFits(pass, budget.left)
-          ? { ...pass, budget: { left: budget.left - pass.found.reduce((a, b) => a + b, 0), reported: budget.reported } }
-          : await pool.exact(i, budget);
+        if (ahead && !passFits(ahead, budget.left)) ahead = await pool.exact(i, budget);
+        else if (ahead)
+          ahead = { ...ahead, budget: { left: budget.left - ahead.found.reduce((a, b) => a + b, 0), reported: budget.reported } };
+        else if (!pool.speculating) ahead = await pool.exact(i, budget);
+        // null: the driver did not fit in a worker's heap
+        pass = ahead ?? (await inThread());
       } else {
-        pass = await driverPass(ctx, dir, group, budget, { onFile, breathe: true, ...(opts.signal ? { signal: opts.signal } : {}) });
+        pass = await inThread();
       }
       budget = pass.budget;
       parsed += pass.parsed;
