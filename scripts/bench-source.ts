@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { analyzeSource } from '../src/source/analyze';
+import { defaultSourceWorkers } from '../src/source/sourceWorkers';
 
 const LIMIT_S = 120;
 
@@ -25,6 +26,8 @@ async function main(): Promise<number> {
     },
   });
   const wall = (performance.now() - t0) / 1000;
+  // every thread's, the workers' too
+  const cpu = process.cpuUsage();
   const rssMiB = process.resourceUsage().maxRSS / 1024;
   const s = a.stats;
   const skipped: Record<string, number> = {};
@@ -37,6 +40,8 @@ async function main(): Promise<number> {
   const out = {
     tree: dir,
     wall_s: Math.round(wall * 10) / 10,
+    workers: defaultSourceWorkers()?.count ?? 0,
+    cpu_s: Math.round((cpu.user + cpu.system) / 1e5) / 10,
     files: s.files,
     files_per_s: Math.round(s.files / wall),
     parsed: s.parsed,
@@ -58,7 +63,7 @@ async function main(): Promise<number> {
     limit_s: LIMIT_S,
   };
   console.log(`tree            ${dir}`);
-  console.log(`wall time       ${out.wall_s} s (limit ${LIMIT_S} s)`);
+  console.log(`wall time       ${out.wall_s} s (limit ${LIMIT_S} s); CPU ${out.cpu_s} s over all threads; ${out.workers} worker threads`);
   console.log(`files           ${s.files} (.c/.h): ${out.files_per_s} files/s`);
   console.log(
     `parsed          ${s.parsed} files naming the DMA API, ${out.parsed_mib} MiB: ${out.parsed_files_per_s} files/s, ${out.parsed_mib_per_s} MiB/s`,

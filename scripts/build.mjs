@@ -62,6 +62,16 @@ const bundles = [
   },
   {
     ...common,
+    // driver source parsing in worker threads, for the CLI and the extension (src/source/sourceWorkers.ts)
+    entryPoints: ['src/source/sourceWorker.ts'],
+    outfile: 'dist/sourceWorker.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    ...importMetaUrl,
+  },
+  {
+    ...common,
     entryPoints: ['webview/main.ts'],
     outfile: 'dist/webview.js',
     platform: 'browser',
@@ -97,6 +107,6 @@ if (watch) {
   await Promise.all(bundles.map((b) => esbuild.build(b)));
   fs.chmodSync('dist/cli.js', 0o755);
   console.log(
-    `built dist/extension.js, dist/analyzeWorker.js, dist/parseWorker.js, dist/webview.js, dist/side.js, dist/cli.js in ${Date.now() - t0} ms${production ? ' (production)' : ''}`,
+    `built dist/extension.js, dist/analyzeWorker.js, dist/parseWorker.js, dist/sourceWorker.js, dist/webview.js, dist/side.js, dist/cli.js in ${Date.now() - t0} ms${production ? ' (production)' : ''}`,
   );
 }
