@@ -5,15 +5,17 @@
  * (zoom, cursor, filters, selection) in the webview state so hiding or reloading loses nothing.
  */
 
-import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, Outcome } from '../src/analysis/codes';
+import { EVENT_KIND_NAMES, EventKind, OUTCOME_NAMES, Outcome } from '../src/analysis/codes';
 import { type CellContext, cellText, formatTime, printColumn, type RawRow, type SortColumn } from '../src/analysis/columns';
 import type { TableFilter } from '../src/analysis/query';
+import { fullDeviceName, type LogEntryView } from '../src/analysis/sessionLog';
 import { DMA_DIRECTION_NAMES, IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../src/model/constants';
 import { REASON_INFO } from '../src/model/reasons';
 import { formatBytes, pctText } from '../src/model/units';
 import { type HostMessage, type PanelState, requestKey, type SessionInfo, type WebviewMessage } from '../src/protocol/messages';
 import { FAILURE_LABELS, OccupancyChart } from './chart';
 import { asFloat64, asInt32, asUint16, asUint32, basename, el } from './dom';
+import { causesText, LogLaneAndTable, logCards, logFindings } from './logView';
 import { SlotMapView } from './slotmap';
 import { VirtualTable } from './table';
 import { readTheme, type Theme } from './theme';
@@ -75,6 +77,11 @@ export class PanelApp {
   private details!: HTMLElement;
   private slotHeader!: HTMLElement;
   private slotLegend!: HTMLElement;
+  /** The log's lane and message table (inputs with a kernel log). */
+  private logUi: LogLaneAndTable | null = null;
+  private pinned: HTMLElement = el('section', undefined, 'pinned');
+  private offer: HTMLElement = el('section', undefined, 'offer');
+  private profile: { kernel: string; platform: string } | null = null;
 
   constructor(
     private readonly root: HTMLElement,
@@ -120,6 +127,13 @@ export class PanelApp {
         return;
       case 'error':
         this.root.prepend(el('p', m.message, 'error'));
+        return;
+      case 'explanation':
+        this.renderPinned(m.explanation);
+        return;
+      case 'profile':
+        this.profile = { kernel: m.kernel, platform: m.platform };
+        this.renderOffer();
         return;
       default:
         break;
@@ -279,14 +293,49 @@ export class PanelApp {
     const { header, badges } = this.headerOf(info);
     const chart = this.chartSection(info);
     const slots = this.slotSection(info);
+    const log = info.log;
+    this.logUi = log
+      ? new LogLaneAndTable(
+          log,
+          {
+            selected: (i, e) => this.onLogSelected(i, e),
+            activated: (i) => this.post({ type: 'revealLog', session: info.id, entry: i }),
+          },
+          [info.t0, info.t1],
+        )
+      : null;
     const lower = el('div', undefined, 'lower');
     const left = el('div', undefined, 'left');
     left.appendChild(this.tabsOf(info));
     const right = el('div', undefined, 'right');
     right.append(this.details);
     lower.append(left, right);
-    this.root.replaceChildren(header, badges, this.summaryBar(info), chart.box, slots.box, lower, this.busy);
+    this.pinned = el('section', undefined, 'pinned');
+    this.pinned.id = 'pinned';
+    this.pinned.hidden = true;
+    this.offer = el('section', undefined, 'offer');
+    this.offer.id = 'profile-offer';
+    this.offer.hidden = true;
+    // a log alone has no occupancy to chart: its messages' lane takes the chart's place
+    const logOnly = !!log && info.kind === 'log';
+    chart.box.hidden = logOnly;
+    slots.box.hidden = logOnly || !info.pool;
+    const lane = this.logUi ? [this.logUi.lane] : [];
+    this.root.replaceChildren(
+      header,
+      badges,
+      this.offer,
+      this.pinned,
+      this.summaryBar(info),
+      ...(logOnly ? lane : []),
+      chart.box,
+      ...(logOnly ? [] : lane),
+      slots.box,
+      lower,
+      this.busy,
+    );
     this.wire(info, chart, slots);
+    this.renderOffer();
   }
 
   /** Title, export and re-analyze buttons; the badges of the input and its pool. */
@@ -297,7 +346,23 @@ export class PanelApp {
     title.title = info.files.join('\n');
     const badges = el('div', undefined, 'badges');
     badges.id = 'badges';
-    badges.append(badge(kindLabel(info.kind)), badge(`kernel ${info.kernel}`), badge(info.platform));
+    badges.append(badge(kindLabel(info.kind)));
+    const k = info.log?.kernel;
+    const kb = badge(
+      k?.assumed ? `kernel ${info.kernel} (assumed)` : `kernel ${info.kernel}`,
+      k ? `kernel profile from ${k.source}` : undefined,
+    );
+    kb.id = 'badge-kernel';
+    badges.append(kb);
+    if (info.platform && info.platform !== 'not given' && info.platform !== 'auto') {
+      const pb = badge(`platform ${info.platform}`);
+      pb.id = 'badge-platform';
+      badges.append(pb);
+    }
+    if (!info.pool && info.log?.pool) {
+      const lp = info.log.pool;
+      badges.append(badge(`${num(lp.nslabs)} slots (${formatBytes(lp.bytes)}), from the log`, `pool size from ${lp.source}`));
+    }
     if (info.pool) {
       badges.append(
         badge(`${num(info.pool.nslabs)} slots (${formatBytes(info.pool.nslabs * IO_TLB_SIZE)})`, `pool geometry from ${info.pool.source}`),
@@ -394,13 +459,21 @@ export class PanelApp {
     this.countBadge = badge('');
     this.countBadge.id = 'count';
     const problemCount = info.diagnosticCount + info.notes.length;
+    const log = info.log;
+    const logOnly = !!log && info.kind === 'log';
+    const logTab = this.logUi
+      ? [{ id: 'log', label: 'Kernel log', content: this.logUi.table, badge: badge(String(log?.entries.length ?? 0)) }]
+      : [];
+    const deviceCount = logOnly ? (log?.devices.length ?? 0) : info.deviceStats.length;
     const tabBox = tabs(
       [
-        { id: 'calls', label: 'Calls', content: callsBox, badge: this.countBadge },
-        { id: 'devices', label: 'Devices', content: devicesBox, badge: badge(String(info.deviceStats.length)) },
+        ...(logOnly ? logTab : []),
+        { id: 'calls', label: logOnly ? 'Rows' : 'Calls', content: callsBox, badge: this.countBadge },
+        ...(logOnly ? [] : logTab),
+        { id: 'devices', label: 'Devices', content: devicesBox, badge: badge(String(deviceCount)) },
         { id: 'problems', label: 'Notes', content: problemsBox, ...(problemCount ? { badge: badge(String(problemCount)) } : {}) },
       ],
-      this.state.tab ?? 'calls',
+      this.state.tab ?? (logOnly ? 'log' : 'calls'),
       (tab) => this.save({ tab }),
     );
     tabBox.id = 'tabs';
@@ -421,7 +494,11 @@ export class PanelApp {
       selected: (row) => this.onRowSelected(row),
       activated: (row) => this.post({ type: 'reveal', session: info.id, row: row.index }),
     });
-    this.table.context = { names: info.names, hasClock: info.hasClock };
+    this.table.context = {
+      names: info.names,
+      hasClock: info.hasClock,
+      logSeconds: !!info.log && !info.log.aligned && info.log.clock === 'seconds' && !info.hasClock,
+    };
     this.table.setSort(this.sort);
     this.table.root.id = 'calls';
     const callsBox = el('div', undefined, 'calls');
@@ -432,6 +509,28 @@ export class PanelApp {
   private devicesTab(info: SessionInfo): HTMLElement {
     const devicesBox = el('div', undefined, 'devices');
     devicesBox.id = 'devices';
+    const log = info.log;
+    if (log && info.kind === 'log') {
+      devicesBox.appendChild(
+        dataGrid(
+          [
+            { title: 'Device', value: (d) => fullDeviceName(d), width: '2fr' },
+            { title: 'Messages', value: (d) => num(d.messages) },
+            { title: 'Failures', value: (d) => num(d.failures) },
+            { title: 'Causes', value: (d) => causesText(d.byCause) || '–', width: '2fr' },
+            { title: 'DMA mask', value: (d) => d.dmaMask ?? '–' },
+            { title: 'Bus limit', value: (d) => d.busLimit ?? '–' },
+            { title: 'Largest request', value: (d) => (d.largestRequest ? `${num(d.largestRequest)} bytes` : '–') },
+          ],
+          log.devices,
+          (d) => {
+            const i = log.entries.findIndex((e) => e.line >= d.firstLine);
+            if (i >= 0) this.logUi?.select(i, true);
+          },
+        ),
+      );
+      return devicesBox;
+    }
     devicesBox.appendChild(
       dataGrid(
         [
@@ -546,7 +645,10 @@ export class PanelApp {
         this.selectAtCursor = this.slotRequest;
       },
       rangeSelected: (range) => this.setRange(range),
-      viewChanged: (view) => this.save({ view }),
+      viewChanged: (view) => {
+        this.save({ view });
+        this.logUi?.setView(view);
+      },
       frame: (ms) => this.recordFrame(ms),
     });
     this.slotmap = new SlotMapView(slots.scroller, slots.spacer, slots.canvas, slots.tooltip, this.theme, (owner) => {
@@ -567,6 +669,13 @@ export class PanelApp {
       return c;
     };
     const nslabs = info.pool?.nslabs ?? 0;
+    const log = info.log;
+    if (log && info.kind === 'log') {
+      bar.append(...logCards(log, false));
+      const wrapLog = el('div', undefined, 'summary-wrap');
+      wrapLog.append(bar, logFindings(log, false));
+      return wrapLog;
+    }
     bar.append(
       card('maps', 'Maps', num(s.maps), `${num(s.direct)} direct · ${num(s.unmaps)} unmaps · ${num(s.syncs)} syncs`),
       card(
@@ -606,8 +715,10 @@ export class PanelApp {
         ),
       );
     }
+    if (log) bar.append(...logCards(log, true));
     const wrap = el('div', undefined, 'summary-wrap');
     wrap.appendChild(bar);
+    if (log) wrap.appendChild(logFindings(log, true));
     if (s.advice) {
       const advice = el('p', s.advice, 'advice');
       advice.id = 'advice';
@@ -753,6 +864,12 @@ export class PanelApp {
     const owner = row.outcome === Outcome.Bounced ? row.index : released ? row.pair : -1;
     this.slotmap.highlight(owner);
     if (origin === 'chart' || origin === 'slotmap') return;
+    if (row.kind === EventKind.LogMessage && info.log) {
+      const i = this.logUi?.indexOf(info.names.files[row.file] ?? '', row.line) ?? -1;
+      if (i >= 0 && this.logUi?.selected !== i) this.logUi?.select(i, false);
+      // a log row moves the trace cursor only when both clocks are seconds since boot
+      if (!info.log.aligned) return;
+    }
     this.chart.setCursor(row.time, false);
     this.save({ cursor: row.time });
     if (info.pool) this.requestSlotsAtRow(released ? row.index - 1 : row.index, owner);
@@ -876,6 +993,11 @@ export class PanelApp {
       d.appendChild(ul);
     }
     if (row.message) d.appendChild(el('pre', row.message, 'message'));
+    if (row.kind === EventKind.LogMessage && info.log) {
+      const e = info.log.entries.find((x) => x.file === info.names.files[row.file] && x.line <= row.line && row.line <= x.endLine);
+      if (e) this.explainInto(d, e);
+      if (!info.log.aligned && info.kind === 'trace+log') d.appendChild(el('p', info.log.clockNote, 'muted clock'));
+    }
     const actions = el('div', undefined, 'actions');
     const go = button(
       'Go to Source',
@@ -895,6 +1017,95 @@ export class PanelApp {
       );
     }
     d.appendChild(actions);
+  }
+
+  /** A log message's explanation in the details pane. */
+  private explainInto(d: HTMLElement, e: LogEntryView): void {
+    const box = el('div', undefined, 'explanation');
+    box.append(el('p', `${e.title}.`, 'explain-title'), el('p', e.explanation));
+    const facts: string[] = [];
+    if (e.cause) facts.push(`cause: ${e.cause}`);
+    if (e.sizeHelps !== null) facts.push(e.sizeHelps ? 'a bigger pool (swiotlb=) can help' : 'no swiotlb= size helps');
+    if (e.eventLines.length > 1) facts.push(`same event: lines ${e.eventLines.join(', ')}`);
+    if (facts.length) box.appendChild(el('p', facts.join(' · '), 'muted'));
+    d.appendChild(box);
+  }
+
+  private onLogSelected(index: number, e: LogEntryView): void {
+    const info = this.info;
+    if (!info) return;
+    const d = this.details;
+    d.replaceChildren();
+    const head = el('div', undefined, 'details-head');
+    head.appendChild(el('h2', `Line ${e.endLine > e.line ? `${e.line}-${e.endLine}` : e.line}: ${e.kind}`));
+    d.appendChild(head);
+    const dl = el('dl');
+    const add = (k: string, v: string | null) => {
+      if (v) dl.append(el('dt', k), el('dd', v));
+    };
+    add('Time', e.time !== null ? `${e.time.toFixed(6)} s since boot (log clock)` : null);
+    add('Device', e.device);
+    add('Source', `${e.file}:${e.line}`);
+    d.appendChild(dl);
+    d.appendChild(el('pre', e.text, 'message'));
+    this.explainInto(d, e);
+    const actions = el('div', undefined, 'actions');
+    const go = button(
+      'Go to Source',
+      () => this.post({ type: 'revealLog', session: info.id, entry: index }),
+      'primary',
+      'Open the log line',
+    );
+    go.id = 'go-to-source';
+    actions.appendChild(go);
+    d.appendChild(actions);
+    if (info.log?.aligned && e.time !== null && info.kind === 'trace+log') {
+      this.chart.setCursor(e.time, false);
+      this.requestSlotsAtTime(e.time);
+    }
+  }
+
+  private renderPinned(x: {
+    file: string;
+    line: number;
+    title: string;
+    text: string;
+    cause: string | null;
+    eventLines: readonly number[];
+  }): void {
+    const p = this.pinned;
+    p.replaceChildren();
+    p.hidden = false;
+    const head = el('div', undefined, 'pinned-head');
+    head.append(el('strong', `Explained: ${basename(x.file)}:${x.line}`), document.createTextNode(x.cause ? ` [${x.cause}]` : ''));
+    const unpin = button('Unpin', () => {
+      p.hidden = true;
+    });
+    unpin.id = 'unpin';
+    head.appendChild(unpin);
+    p.append(head, el('p', `${x.title}.`, 'explain-title'), el('p', x.text));
+    if (x.eventLines.length > 1) p.appendChild(el('p', `Same event: lines ${x.eventLines.join(', ')}`, 'muted'));
+    const i = this.logUi?.indexOf(x.file, x.line) ?? -1;
+    if (i >= 0) this.logUi?.select(i, true);
+  }
+
+  /** The settings ask for another kernel or platform than the analysis used: offer to re-analyse. */
+  private renderOffer(): void {
+    const info = this.info;
+    const o = this.offer;
+    const want = this.profile;
+    if (!info || !want || !o) return;
+    const diffs: string[] = [];
+    if (want.platform !== 'auto' && want.platform !== info.platform)
+      diffs.push(`platform ${want.platform} (this analysis: ${info.platform === 'not given' ? 'none' : info.platform})`);
+    if (want.kernel !== 'auto' && want.kernel !== info.kernel) diffs.push(`kernel ${want.kernel} (this analysis: ${info.kernel})`);
+    o.replaceChildren();
+    o.hidden = diffs.length === 0;
+    if (!diffs.length) return;
+    o.append(el('span', `The settings now ask for ${diffs.join(' and ')}. `));
+    const b = button('Re-analyze with them', () => this.post({ type: 'command', command: 'swiotlbLens.reanalyze' }), 'primary');
+    b.id = 'reanalyze-offer';
+    o.appendChild(b);
   }
 
   private recordFrame(ms: number): void {

@@ -3,10 +3,12 @@
  * filtered and sorted table pages, slot maps at a row. Pure (no vscode): tested directly.
  */
 import type { AnalysisRequest, HostMessage, SessionInfo, SummaryView, WebviewMessage } from '../protocol/messages';
+import { EventKind } from './codes';
 import type { RawRow, SortColumn } from './columns';
 import type { EventTable } from './eventTable';
 import { queryRows, type TableFilter } from './query';
 import { type AnalysisSession, booksOf, type DeviceSummary, devicesOf } from './session';
+import { LOG_FACT_KINDS, type LogView } from './sessionLog';
 import { SlotHistory } from './slotHistory';
 import { Timeline } from './timeline';
 
@@ -16,6 +18,8 @@ export interface SessionExtras {
   readonly advice?: string | null;
   readonly check?: SummaryView['check'];
   readonly notes?: readonly string[];
+  /** What a kernel log of the input says (sessionLog.ts). */
+  readonly log?: LogView | null;
 }
 
 let nextSessionId = 1;
@@ -26,6 +30,8 @@ export class PanelModel {
   private history: SlotHistory | undefined;
   private rows: Int32Array;
   private queryId = 0;
+  /** Rows the table does not list (the log's machine facts). */
+  private readonly hidden: Uint8Array;
 
   constructor(
     readonly session: AnalysisSession,
@@ -33,8 +39,21 @@ export class PanelModel {
   ) {
     const t = session.events;
     this.timeline = new Timeline(t, session.pool?.nareas ?? 0);
-    this.rows = new Int32Array(t.length);
-    for (let i = 0; i < t.length; i++) this.rows[i] = i;
+    // the log's machine facts (version, cmdline, CPUs) are in the summary, not rows of the table
+    const facts = new Set<number>();
+    t.apis.values.forEach((name, id) => {
+      if (LOG_FACT_KINDS.has(name)) facts.add(id);
+    });
+    this.hidden = new Uint8Array(t.length);
+    let hiddenRows = 0;
+    if (facts.size)
+      for (let i = 0; i < t.length; i++)
+        if (t.kind[i] === EventKind.LogMessage && facts.has(t.api[i] as number)) {
+          this.hidden[i] = 1;
+          hiddenRows++;
+        }
+    this.rows = new Int32Array(t.length - hiddenRows);
+    for (let i = 0, k = 0; i < t.length; i++) if (!this.hidden[i]) this.rows[k++] = i;
     const s = session.summary;
     this.info = {
       id: nextSessionId++,
@@ -48,7 +67,8 @@ export class PanelModel {
       hasClock: t.hasClock,
       t0: this.timeline.start,
       t1: this.timeline.end,
-      rows: t.length,
+      rows: t.length - hiddenRows,
+      hiddenRows,
       names: t.names,
       deviceStats: session.devices,
       summary: {
@@ -70,9 +90,15 @@ export class PanelModel {
         check: extras.check ?? null,
       },
       notes: extras.notes ?? [],
+      log: extras.log ?? null,
       diagnostics: session.diagnostics.slice(0, 200),
       diagnosticCount: session.diagnostics.length,
     };
+  }
+
+  private visible(rows: Int32Array): Int32Array {
+    if (this.info.hiddenRows === 0) return rows;
+    return rows.filter((r) => !this.hidden[r]);
   }
 
   /** Rows of the current query, in display order. */
@@ -124,7 +150,7 @@ export class PanelModel {
   }
 
   query(filter: TableFilter, sort: { column: SortColumn; desc: boolean }, query: number): HostMessage {
-    this.rows = queryRows(this.session.events, filter, sort);
+    this.rows = this.visible(queryRows(this.session.events, filter, sort));
     this.queryId = query;
     return { type: 'count', session: this.info.id, query, total: this.rows.length };
   }

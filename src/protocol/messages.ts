@@ -7,6 +7,7 @@
 import { type RawRow, type RowNames, SORT_COLUMNS, type SortColumn } from '../analysis/columns';
 import type { TableFilter } from '../analysis/query';
 import type { DeviceSummary, Diagnostic, InputKind, PoolInfo } from '../analysis/session';
+import type { LogView } from '../analysis/sessionLog';
 import type { TimelineColumns } from '../analysis/timeline';
 import type { RouteKind } from '../inputs/sniff';
 
@@ -41,12 +42,17 @@ export interface SessionInfo {
   readonly hasClock: boolean;
   readonly t0: number;
   readonly t1: number;
+  /** Rows the table can list. */
   readonly rows: number;
+  /** Rows of the input the table does not list (a log's version, cmdline, CPUs: in the summary). */
+  readonly hiddenRows: number;
   /** The names the rows' device, api and file ids stand for (id 0 is "unknown"). */
   readonly names: RowNames;
   readonly deviceStats: readonly DeviceSummary[];
   readonly summary: SummaryView;
   readonly notes: readonly string[];
+  /** What a kernel log of the input says: its failures, pool, devices, messages explained, clock. */
+  readonly log: LogView | null;
   /** The first problems found in the input (all of them are in the Problems view and the CLI). */
   readonly diagnostics: readonly Diagnostic[];
   readonly diagnosticCount: number;
@@ -116,6 +122,18 @@ export interface PanelState {
   readonly colorBy?: 'device' | 'age';
 }
 
+/** An explained log line, as the editor's hover and the panel's pinned view show it. */
+export interface PinnedExplanation {
+  readonly file: string;
+  readonly line: number;
+  readonly title: string;
+  readonly text: string;
+  readonly cause: string | null;
+  readonly sizeHelps: boolean | null;
+  /** Lines of every message of the same event. */
+  readonly eventLines: readonly number[];
+}
+
 /** Host -> webview. */
 export type HostMessage =
   | { readonly type: 'session'; readonly info: SessionInfo }
@@ -158,6 +176,10 @@ export type HostMessage =
       readonly reveal?: boolean;
     }
   | { readonly type: 'busy'; readonly message: string | null }
+  /** "Explain Selected Log Line": the explanation, pinned in the panel until unpinned. */
+  | { readonly type: 'explanation'; readonly explanation: PinnedExplanation }
+  /** The kernel and platform the settings (status bar pickers) ask for: the panel offers to re-analyse. */
+  | { readonly type: 'profile'; readonly kernel: string; readonly platform: string }
   | { readonly type: 'side'; readonly info: SideInfo }
   | { readonly type: 'error'; readonly message: string };
 
@@ -193,6 +215,8 @@ export type WebviewMessage =
   | { readonly type: 'locate'; readonly session: number; readonly query: number; readonly row: number }
   /** Open the source of a row: its trace line, log line, scenario line or C call site. */
   | { readonly type: 'reveal'; readonly session: number; readonly row: number }
+  /** Open the line of one of SessionInfo.log.entries. */
+  | { readonly type: 'revealLog'; readonly session: number; readonly entry: number }
   /** Open the place of one of SessionInfo.diagnostics. */
   | { readonly type: 'revealDiagnostic'; readonly session: number; readonly index: number }
   /** The first chart with data was drawn (for the time-to-first-chart figure). */
@@ -257,6 +281,8 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
       return isInt(x.session) && isInt(x.row);
     case 'revealDiagnostic':
       return isInt(x.session) && isInt(x.index);
+    case 'revealLog':
+      return isInt(x.session) && isInt(x.entry);
     case 'drawn':
       return isInt(x.session) && isNum(x.ms);
     case 'frames':
@@ -306,6 +332,10 @@ export function isHostMessage(x: unknown): x is HostMessage {
       return x.message === null || typeof x.message === 'string';
     case 'side':
       return isObject(x.info);
+    case 'explanation':
+      return isObject(x.explanation) && typeof x.explanation.title === 'string' && typeof x.explanation.text === 'string';
+    case 'profile':
+      return typeof x.kernel === 'string' && typeof x.platform === 'string';
     case 'error':
       return typeof x.message === 'string';
     default:
