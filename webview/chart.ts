@@ -370,6 +370,10 @@ export class OccupancyChart {
       ctx.stroke();
       ctx.fillText(label, Math.min(Math.max(x - tw / 2, PAD.left), w - PAD.right - tw), h - PAD.bottom + 16);
     }
+    // the axes' units: slots up, the input's clock across
+    const unit = this.hasClock ? 'time (s, trace clock)' : 'event counter (trace_clock=counter: no time unit)';
+    ctx.fillText(unit, w - PAD.right - ctx.measureText(unit).width, h - 3);
+    ctx.fillText('slots', 4, h - 3);
     const d = this.data;
     if (d) {
       const colW = this.plotWidth / d.columns;

@@ -216,6 +216,21 @@ export class PanelApp {
       button('Analyze Scenario...', () => this.post({ type: 'command', command: 'swiotlbLens.analyzeScenario' })),
     );
     box.appendChild(actions);
+    // no trace yet: how to get one
+    const how = el('section', undefined, 'how');
+    how.id = 'how-to-trace';
+    how.append(
+      el('h2', 'No trace yet?'),
+      el(
+        'p',
+        'Run the capture script as root on the machine to trace (sudo sh swiotlb-capture.sh -d 30, or -- COMMAND): it records the swiotlb events, the swiotlb lines of the kernel log and the command line into a folder and a .tar.gz. Analyse that folder or archive here; a kernel log (dmesg, journalctl -k) alone works too.',
+        'muted',
+      ),
+    );
+    const copy = button('Copy Capture Script', () => this.post({ type: 'command', command: 'swiotlbLens.copyCaptureScript' }));
+    copy.id = 'copy-capture';
+    how.appendChild(copy);
+    box.appendChild(how);
     if (recent.length) {
       box.appendChild(el('h2', 'Recent'));
       const list = el('ul', undefined, 'recent');
@@ -330,8 +345,9 @@ export class PanelApp {
       ...(logOnly ? lane : []),
       chart.box,
       ...(logOnly ? [] : lane),
-      slots.box,
+      // the table and its details right under the chart: a selection shows without scrolling
       lower,
+      slots.box,
       this.busy,
     );
     this.wire(info, chart, slots);

@@ -104,7 +104,8 @@ export function logViewOf(r: TextReport, book: LogBook): LogView | null {
   for (const e of book.entries) {
     const kind = e.msg.kind;
     if (LOG_FACT_KINDS.has(kind)) {
-      if (facts.length < 50)
+      // the first of each kind (the dmesg and a WARN's header may both name the release)
+      if (facts.length < 50 && !facts.some((f) => f.label === (FACT_LABEL[kind] ?? kind)))
         facts.push({ label: FACT_LABEL[kind] ?? kind, value: e.msg.detail ?? e.msg.text, file: e.file, line: e.msg.line });
       continue;
     }

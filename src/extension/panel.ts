@@ -67,6 +67,7 @@ export class PanelController implements vscode.Disposable {
   }
 
   setModel(model: PanelModel): void {
+    if (this.model !== model) this.pinned = null;
     this.model = model;
     this.panel.title = `SWIOTLB: ${model.info.title.replace(/^(Replay|Scenario): /, '')}`;
     if (this.ready) {
@@ -83,8 +84,12 @@ export class PanelController implements vscode.Disposable {
 
   /** Pins an explained log line in the panel. */
   pin(explanation: PinnedExplanation): void {
+    this.pinned = explanation;
     if (this.ready) this.post({ type: 'explanation', explanation });
   }
+
+  /** The explanation pinned last: shown again when the webview comes back. */
+  private pinned: PinnedExplanation | null = null;
 
   /** Selects a row of the session in the webview (from the editor: a log line, a call site). */
   select(row: number): void {
@@ -108,6 +113,7 @@ export class PanelController implements vscode.Disposable {
         if (model) {
           this.post({ type: 'session', info: model.info });
           this.postProfile();
+          if (this.pinned) this.post({ type: 'explanation', explanation: this.pinned });
         } else if (this.pending) this.post({ type: 'busy', message: this.pending });
         else this.onEmpty(undefined);
         return;

@@ -93,6 +93,7 @@ export const WEBVIEW_COMMANDS = [
   'swiotlbLens.chooseKernel',
   'swiotlbLens.exportReport',
   'swiotlbLens.reanalyze',
+  'swiotlbLens.copyCaptureScript',
 ] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 

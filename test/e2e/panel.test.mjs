@@ -47,6 +47,8 @@ test('the panel opens from the palette and offers a way in', async () => {
   const p = panel();
   await p.locator('#empty').waitFor({ timeout: 120_000 });
   await p.locator('vscode-button', { hasText: 'Analyze Trace or Log File...' }).waitFor();
+  // how to get a trace: the capture script, one click away
+  await p.locator('#how-to-trace #copy-capture', { hasText: 'Copy Capture Script' }).waitFor();
   await shot(page, '20-panel-empty');
   // the extension's output channel, where it logs its activation
   await runCommand(page, 'Output: Show Output Channels...', { quickPick: true });
