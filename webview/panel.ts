@@ -7,6 +7,7 @@
 
 import { EVENT_KIND_NAMES, EventKind, OUTCOME_NAMES, Outcome } from '../src/analysis/codes';
 import { type CellContext, cellText, formatTime, printColumn, type RawRow, type SortColumn } from '../src/analysis/columns';
+import type { RangeStats } from '../src/analysis/panelModel';
 import type { TableFilter } from '../src/analysis/query';
 import { fullDeviceName, type LogEntryView } from '../src/analysis/sessionLog';
 import { DMA_DIRECTION_NAMES, IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../src/model/constants';
@@ -82,6 +83,8 @@ export class PanelApp {
   private pinned: HTMLElement = el('section', undefined, 'pinned');
   private offer: HTMLElement = el('section', undefined, 'offer');
   private profile: { kernel: string; platform: string } | null = null;
+  private rangeBox: HTMLElement = el('section', undefined, 'range-stats');
+  private rangeRequest = 0;
 
   constructor(
     private readonly root: HTMLElement,
@@ -158,6 +161,9 @@ export class PanelApp {
           this.root.dataset.chart = 'drawn';
           this.post({ type: 'drawn', session: info.id, ms: performance.now() - this.sessionAt });
         }
+        return;
+      case 'rangeStats':
+        if (m.request === this.rangeRequest) this.renderRangeStats(m.stats);
         return;
       case 'count':
         if (m.query !== this.queryId) return;
@@ -288,7 +294,10 @@ export class PanelApp {
     this.slotmap.timeLabel = (t) => formatTime(t, info.hasClock, info.t1 - info.t0);
     this.slotmap.deviceName = (id) => info.names.devices[id] || '(unknown device)';
     this.renderSlotLegend();
-    if (restore?.filter?.t0 !== undefined && restore.filter.t1 !== undefined) this.showRange([restore.filter.t0, restore.filter.t1]);
+    if (restore?.filter?.t0 !== undefined && restore.filter.t1 !== undefined) {
+      this.showRange([restore.filter.t0, restore.filter.t1]);
+      this.requestRangeStats([restore.filter.t0, restore.filter.t1]);
+    }
     if (restore?.selectedRow !== undefined) {
       this.pendingLocate = restore.selectedRow;
       this.selectOrigin = 'restore';
@@ -463,7 +472,10 @@ export class PanelApp {
     const readout = el('div', undefined, 'readout');
     readout.id = 'readout';
     readout.setAttribute('aria-live', 'polite');
-    chartBox.append(chartBar, canvas, readout);
+    this.rangeBox = el('section', undefined, 'range-stats');
+    this.rangeBox.id = 'range-stats';
+    this.rangeBox.hidden = true;
+    chartBox.append(chartBar, canvas, readout, this.rangeBox);
     return { box: chartBox, canvas, readout };
   }
 
@@ -817,6 +829,7 @@ export class PanelApp {
     this.filter = {};
     this.chart.clearSelection();
     this.showRange(null);
+    this.requestRangeStats(null);
     this.save({ filter: {} });
     this.runQuery();
   }
@@ -843,6 +856,7 @@ export class PanelApp {
   private setRange(range: [number, number] | null): void {
     if (!range) this.chart.clearSelection();
     this.showRange(range);
+    this.requestRangeStats(range);
     this.updateFilter({ t0: range?.[0], t1: range?.[1] });
   }
 
@@ -856,6 +870,56 @@ export class PanelApp {
       const span = range[1] - range[0];
       this.rangeBadge.textContent = `Rows from ${formatTime(range[0], info.hasClock, span)} to ${formatTime(range[1], info.hasClock, span)}`;
     }
+  }
+
+  private requestRangeStats(range: [number, number] | null): void {
+    const info = this.info;
+    this.rangeBox.hidden = !range;
+    if (!info || !range) return;
+    this.rangeRequest = ++this.requestId;
+    this.post({ type: 'rangeStats', session: info.id, request: this.rangeRequest, t0: range[0], t1: range[1] });
+  }
+
+  /** The statistics table of the selected range. */
+  private renderRangeStats(r: RangeStats): void {
+    const info = this.info;
+    if (!info) return;
+    const box = this.rangeBox;
+    box.replaceChildren();
+    box.hidden = false;
+    const span = r.t1 - r.t0;
+    const delta = info.hasClock ? formatTime(span, true, span) : `${num(Math.round(span))} counter ticks`;
+    box.appendChild(
+      el(
+        'h3',
+        `Range ${formatTime(r.t0, info.hasClock, span)} – ${formatTime(r.t1, info.hasClock, span)}: Δ ${delta}, ${num(r.rows)} rows`,
+      ),
+    );
+    const dl = el('dl', undefined, 'range-grid');
+    const add = (k: string, v: string) => dl.append(el('dt', k), el('dd', v));
+    add('Maps', `${num(r.maps)} (${num(r.bounced)} bounced, ${num(r.direct)} direct)`);
+    add('Failures', r.failed ? `${num(r.failed)}: ${causesText(r.failuresByCause)}` : '0');
+    add('Bytes copied', formatBytes(r.bytesCopied));
+    add('Unmaps · syncs', `${num(r.unmaps)} · ${num(r.syncs)}`);
+    if (r.peakSlots !== null)
+      add('Peak in range', `${num(r.peakSlots)} slots${r.slotsBefore !== null ? ` (${num(r.slotsBefore)} when it began)` : ''}`);
+    if (r.logMessages) add('Log messages', num(r.logMessages));
+    box.appendChild(dl);
+    if (r.devices.length)
+      box.appendChild(
+        dataGrid(
+          [
+            { title: 'Device', value: (d) => d.name, width: '2fr', color: (d) => this.deviceColor(d.id) },
+            { title: 'Maps', value: (d) => num(d.maps) },
+            { title: 'Bounced', value: (d) => num(d.bounced) },
+            { title: 'Failed', value: (d) => num(d.failed) },
+            { title: 'Copied', value: (d) => formatBytes(d.bytesCopied) },
+            { title: 'Peak slots', value: (d) => num(d.peakSlots) },
+          ],
+          r.devices,
+          (d) => this.filterByDevice(d.id),
+        ),
+      );
   }
 
   private filterByDevice(id: number): void {

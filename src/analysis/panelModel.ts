@@ -3,11 +3,12 @@
  * filtered and sorted table pages, slot maps at a row. Pure (no vscode): tested directly.
  */
 import type { AnalysisRequest, HostMessage, SessionInfo, SummaryView, WebviewMessage } from '../protocol/messages';
+import { Books } from './books';
 import { EventKind } from './codes';
 import type { RawRow, SortColumn } from './columns';
 import type { EventTable } from './eventTable';
 import { queryRows, type TableFilter } from './query';
-import { type AnalysisSession, booksOf, type DeviceSummary, devicesOf } from './session';
+import { type AnalysisSession, booksOf, type DeviceSummary, devicesOf, eventAt } from './session';
 import { LOG_FACT_KINDS, type LogView } from './sessionLog';
 import { SlotHistory } from './slotHistory';
 import { Timeline } from './timeline';
@@ -20,6 +21,28 @@ export interface SessionExtras {
   readonly notes?: readonly string[];
   /** What a kernel log of the input says (sessionLog.ts). */
   readonly log?: LogView | null;
+}
+
+/** A time range's statistics (the panel's range table). */
+export interface RangeStats {
+  readonly t0: number;
+  readonly t1: number;
+  readonly rows: number;
+  readonly firstRow: number;
+  readonly maps: number;
+  readonly bounced: number;
+  readonly direct: number;
+  readonly failed: number;
+  readonly unmaps: number;
+  readonly syncs: number;
+  readonly bytesCopied: number;
+  readonly failuresByCause: Readonly<Record<string, number>>;
+  /** Most slots in use within the range (null: the input does not say). */
+  readonly peakSlots: number | null;
+  /** Slots in use when the range began. */
+  readonly slotsBefore: number | null;
+  readonly logMessages: number;
+  readonly devices: readonly DeviceSummary[];
 }
 
 let nextSessionId = 1;
@@ -119,6 +142,67 @@ export class PanelModel {
     return lo - 1;
   }
 
+  /** The first row at or after `time` (the row count when none). */
+  firstRowAtOrAfter(time: number): number {
+    const times = this.timeline.times;
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((times[mid] as number) < time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * What happened between t0 and t1 (inclusive): the statistics of a range selected on the chart,
+   * from the same books as the whole session's summary, plus the pool's occupancy when the range
+   * began and the most slots in use within it.
+   */
+  rangeStats(t0: number, t1: number): RangeStats {
+    const t = this.session.events;
+    const b = new Books();
+    b.hasClock = t.hasClock;
+    const first = this.firstRowAtOrAfter(t0);
+    let i = first;
+    let logMessages = 0;
+    for (; i < t.length && (t.time[i] as number) <= t1; i++) {
+      if (t.kind[i] === EventKind.LogMessage) logMessages++;
+      b.record(eventAt(t, i), t.device[i] as number, i, t.files.get(t.file[i] as number));
+    }
+    // the pool when the range began: the last known occupancy before it
+    let before: number | null = null;
+    for (let k = first - 1; k >= 0 && first - k < 1_000_000; k--) {
+      const u = t.used[k] as number;
+      if (u >= 0) {
+        before = u;
+        break;
+      }
+    }
+    const devices = devicesOf(b, t.devices.values)
+      .sort((x, y) => y.maps + y.failed - (x.maps + x.failed))
+      .slice(0, 50);
+    return {
+      t0,
+      t1,
+      rows: i - first,
+      firstRow: first,
+      maps: b.maps,
+      bounced: b.bounced,
+      direct: b.direct,
+      failed: b.failed + b.hangs,
+      unmaps: b.unmaps,
+      syncs: b.syncs,
+      bytesCopied: b.bytesCopied,
+      failuresByCause: { ...b.failuresByCause },
+      peakSlots: b.peak,
+      slotsBefore: before,
+      logMessages,
+      devices,
+    };
+  }
+
   /** The first row that came from this file and line, or -1. */
   rowAt(file: string, line: number): number {
     const t = this.session.events;
@@ -175,6 +259,8 @@ export class PanelModel {
         for (let k = m.start; k < end; k++) rows.push(this.session.events.raw(this.rows[k] as number));
         return { type: 'rows', session: this.info.id, request: m.request, query: m.query, start: m.start, rows };
       }
+      case 'rangeStats':
+        return { type: 'rangeStats', session: this.info.id, request: m.request, stats: this.rangeStats(m.t0, m.t1) };
       case 'slotmap': {
         const pool = this.session.pool;
         if (!pool) return undefined;

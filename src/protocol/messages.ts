@@ -5,6 +5,7 @@
  * Large series travel as typed arrays.
  */
 import { type RawRow, type RowNames, SORT_COLUMNS, type SortColumn } from '../analysis/columns';
+import type { RangeStats } from '../analysis/panelModel';
 import type { TableFilter } from '../analysis/query';
 import type { DeviceSummary, Diagnostic, InputKind, PoolInfo } from '../analysis/session';
 import type { LogView } from '../analysis/sessionLog';
@@ -143,6 +144,8 @@ export type HostMessage =
   /** The chart's columns for the window it asked for (typed arrays, one entry per pixel column). */
   | ({ readonly type: 'timeline'; readonly session: number; readonly request: number } & TimelineColumns)
   | { readonly type: 'count'; readonly session: number; readonly query: number; readonly total: number }
+  /** The statistics of a time range selected on the chart. */
+  | { readonly type: 'rangeStats'; readonly session: number; readonly request: number; readonly stats: RangeStats }
   | {
       readonly type: 'rows';
       readonly session: number;
@@ -212,6 +215,8 @@ export type WebviewMessage =
     }
   /** The slots after `row`, or at `time` (the state after the last row at or before it). */
   | { readonly type: 'slotmap'; readonly session: number; readonly request: number; readonly row: number; readonly time?: number }
+  /** The statistics of the rows between t0 and t1. */
+  | { readonly type: 'rangeStats'; readonly session: number; readonly request: number; readonly t0: number; readonly t1: number }
   /** Where is this row in the current query? */
   | { readonly type: 'locate'; readonly session: number; readonly query: number; readonly row: number }
   /** Open the source of a row: its trace line, log line, scenario line or C call site. */
@@ -278,6 +283,8 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
       );
     case 'locate':
       return isInt(x.session) && isInt(x.query) && isInt(x.row);
+    case 'rangeStats':
+      return isInt(x.session) && isInt(x.request) && isNum(x.t0) && isNum(x.t1) && (x.t0 as number) <= (x.t1 as number);
     case 'reveal':
       return isInt(x.session) && isInt(x.row);
     case 'revealDiagnostic':
@@ -316,6 +323,8 @@ export function isHostMessage(x: unknown): x is HostMessage {
       return isInt(x.session) && isInt(x.request) && isInt(x.columns, 1);
     case 'count':
       return isInt(x.session) && isInt(x.query) && isInt(x.total);
+    case 'rangeStats':
+      return isInt(x.session) && isInt(x.request) && isObject(x.stats);
     case 'rows':
       return isInt(x.session) && isInt(x.request) && isInt(x.start) && Array.isArray(x.rows);
     case 'slotmap':

@@ -194,9 +194,19 @@ test('a time range selected on the chart filters the table', async () => {
   await page.keyboard.up('Shift');
   await p.locator('#range', { hasText: /Rows from #\d+ to #\d+/ }).waitFor();
   await p.locator('#count', { hasText: 'of 6,902 rows' }).waitFor();
+  // the range's statistics: as many rows as the filtered table shows, with maps, failures, peak, devices
+  const stats = p.locator('#range-stats');
+  await stats.locator('h3', { hasText: /Δ [\d,]+ counter ticks, [\d,]+ rows/ }).waitFor({ timeout: 30_000 });
+  const shown = Number((await p.locator('#count').innerText()).replace(/ of .*|,/g, ''));
+  const counted = Number(/, ([\d,]+) rows/.exec(await stats.locator('h3').innerText())[1].replace(/,/g, ''));
+  assert.equal(counted, shown);
+  assert.match(await stats.innerText(), /Maps\s+[\d,]+ \([\d,]+ bounced/);
+  assert.match(await stats.innerText(), /Peak in range\s+[\d,]+ slots/);
+  await stats.locator('vscode-data-grid-row', { hasText: '0000:00:0' }).first().waitFor();
   await shot(page, '27-panel-range');
   await p.locator('#clear-range').click();
   await p.locator('#count', { hasText: /^\s*6,902 rows\s*$/ }).waitFor();
+  await stats.waitFor({ state: 'hidden' });
 });
 
 /** The event under a point of the chart (a fraction of its width), as the readout says on hover (#index: ops files have no clock). */

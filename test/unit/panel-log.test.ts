@@ -125,3 +125,44 @@ describe('the protocol of explanations, log lines and profiles', () => {
     assert.ok(!isHostMessage({ type: 'explanation', explanation: { title: 1 } }));
   });
 });
+
+describe('a time range gives a statistics table', () => {
+  test('the whole run equals the summary; a part equals a count of its rows', async () => {
+    const { replaySession } = await import('../../src/replay/run');
+    const { Outcome } = await import('../../src/analysis/codes');
+    const { session } = await replaySession(path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2.ops.jsonl.gz'));
+    const m = new PanelModel(session);
+    const s = m.info.summary;
+    const all = m.rangeStats(m.info.t0, m.info.t1);
+    assert.equal(all.rows, m.session.events.length);
+    assert.equal(all.maps, s.maps);
+    assert.equal(all.failed, s.failed + s.hangs);
+    assert.equal(all.bytesCopied, s.bytesCopied);
+    assert.equal(all.peakSlots, s.peakSlots);
+    assert.equal(all.slotsBefore, null);
+    // a middle third, counted from the table directly
+    const t = m.session.events;
+    const a = m.info.t0 + (m.info.t1 - m.info.t0) / 3;
+    const b = m.info.t0 + (2 * (m.info.t1 - m.info.t0)) / 3;
+    let rows = 0;
+    let failed = 0;
+    let peak = -1;
+    for (let i = 0; i < t.length; i++) {
+      const time = t.time[i] as number;
+      if (time < a || time > b) continue;
+      rows++;
+      if (t.outcome[i] === Outcome.Failed || t.outcome[i] === Outcome.Hang) failed++;
+      peak = Math.max(peak, t.used[i] as number);
+    }
+    const part = m.rangeStats(a, b);
+    assert.ok(rows > 0 && rows < t.length);
+    assert.equal(part.rows, rows);
+    assert.equal(part.failed, failed);
+    assert.equal(part.peakSlots, peak);
+    assert.ok(part.slotsBefore !== null);
+    const reply = m.answer({ type: 'rangeStats', session: m.info.id, request: 7, t0: a, t1: b });
+    assert.equal(reply?.type, 'rangeStats');
+    assert.ok(isHostMessage(reply));
+    assert.ok(!isWebviewMessage({ type: 'rangeStats', session: 1, request: 1, t0: 5, t1: 4 }));
+  });
+});
