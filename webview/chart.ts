@@ -45,7 +45,7 @@ export class OccupancyChart {
   private selection: [number, number] | null = null;
   private drag: { x: number; t0: number; t1: number; select: boolean; moved: boolean } | null = null;
   /** 'total': min/max band; 'areas': areas stacked. */
-  mode: 'total' | 'areas' = 'total';
+  mode: 'total' | 'areas' | 'events' = 'total';
   /** 'pool': y from 0 to the pool size; 'fit': to the peak. */
   yScale: 'pool' | 'fit' = 'pool';
   private peak = 0;
@@ -287,6 +287,12 @@ export class OccupancyChart {
   }
 
   private yMax(): number {
+    if (this.mode === 'events') {
+      let m = 1;
+      const ev = this.data?.events;
+      if (ev) for (let c = 0; c < ev.length; c++) m = Math.max(m, ev[c] as number);
+      return Math.max(4, Math.ceil(m * 1.1));
+    }
     return this.yScale === 'pool' ? this.nslabs : Math.max(4, Math.ceil(this.peak * 1.1));
   }
 
@@ -373,7 +379,7 @@ export class OccupancyChart {
     // the axes' units: slots up, the input's clock across
     const unit = this.hasClock ? 'time (s, trace clock)' : 'event counter (trace_clock=counter: no time unit)';
     ctx.fillText(unit, w - PAD.right - ctx.measureText(unit).width, h - 3);
-    ctx.fillText('slots', 4, h - 3);
+    ctx.fillText(this.mode === 'events' ? 'events' : 'slots', 4, h - 3);
     const d = this.data;
     if (d) {
       const colW = this.plotWidth / d.columns;
@@ -383,7 +389,16 @@ export class OccupancyChart {
       ctx.beginPath();
       ctx.rect(PAD.left, PAD.top, this.plotWidth, plotH);
       ctx.clip();
-      if (this.mode === 'areas' && this.nareas > 0) {
+      if (this.mode === 'events') {
+        // a trace without occupancy (swiotlb_bounced only): its events per column
+        ctx.fillStyle = th.band;
+        for (let c = 0; c < d.columns; c++) {
+          const n = d.events[c] as number;
+          if (!n) continue;
+          const y1 = yOf(n);
+          ctx.fillRect(xOfCol(c), y1, Math.max(colW, 1), yOf(0) - y1);
+        }
+      } else if (this.mode === 'areas' && this.nareas > 0) {
         for (let c = 0; c < d.columns; c++) {
           let base = 0;
           const x = xOfCol(c);
@@ -418,20 +433,22 @@ export class OccupancyChart {
         }
         ctx.stroke();
       }
-      // high-water mark
-      ctx.setLineDash([4, 3]);
-      ctx.strokeStyle = th.hiwater;
-      ctx.lineWidth = 1;
-      ctx.beginPath();
-      for (let c = 0; c < d.columns; c++) {
-        const x = xOfCol(c);
-        const y = yOf(d.hiwater[c] as number);
-        if (c === 0) ctx.moveTo(x, y);
-        else ctx.lineTo(x, y);
-        ctx.lineTo(x + colW, y);
+      // high-water mark (none without occupancy)
+      if (this.mode !== 'events') {
+        ctx.setLineDash([4, 3]);
+        ctx.strokeStyle = th.hiwater;
+        ctx.lineWidth = 1;
+        ctx.beginPath();
+        for (let c = 0; c < d.columns; c++) {
+          const x = xOfCol(c);
+          const y = yOf(d.hiwater[c] as number);
+          if (c === 0) ctx.moveTo(x, y);
+          else ctx.lineTo(x, y);
+          ctx.lineTo(x + colW, y);
+        }
+        ctx.stroke();
+        ctx.setLineDash([]);
       }
-      ctx.stroke();
-      ctx.setLineDash([]);
       // failures: a mark per column and cause, stacked at the bottom
       for (let c = 0; c < d.columns; c++) {
         let stack = 0;
@@ -452,7 +469,7 @@ export class OccupancyChart {
       ctx.restore();
     }
     // the pool size
-    if (this.yScale === 'pool') {
+    if (this.yScale === 'pool' && this.mode !== 'events') {
       ctx.strokeStyle = th.pool;
       ctx.setLineDash([2, 2]);
       ctx.beginPath();

@@ -274,7 +274,7 @@ export class PanelApp {
     });
     this.layout(info);
     const pool = info.pool;
-    this.chart.mode = this.state.chartMode ?? 'total';
+    this.chart.mode = info.bounces ? 'events' : (this.state.chartMode ?? 'total');
     this.chart.setSession(
       {
         t0: info.t0,
@@ -438,7 +438,8 @@ export class PanelApp {
       },
     );
     modeDd.id = 'chart-mode';
-    if (!info.pool || info.pool.nareas <= 1) setDisabled(modeDd, true);
+    if (!info.pool || info.pool.nareas <= 1 || info.bounces) setDisabled(modeDd, true);
+    if (info.bounces) modeDd.hidden = true;
     const scaleDd = dropdown(
       'Scale',
       [
@@ -453,6 +454,7 @@ export class PanelApp {
       },
     );
     scaleDd.id = 'chart-scale';
+    if (info.bounces) scaleDd.hidden = true;
     this.rangeBadge = el('span', '', 'range');
     this.rangeBadge.id = 'range';
     this.rangeBadge.hidden = true;
@@ -538,6 +540,22 @@ export class PanelApp {
     const devicesBox = el('div', undefined, 'devices');
     devicesBox.id = 'devices';
     const log = info.log;
+    if (info.bounces) {
+      devicesBox.appendChild(
+        dataGrid(
+          [
+            { title: 'Device', value: (d) => d.name, width: '2fr', color: (d) => this.deviceColor(d.id) },
+            { title: 'Bounces', value: (d) => num(d.bounces) },
+            { title: 'Forced', value: (d) => num(d.forced) },
+            { title: 'Bytes', value: (d) => formatBytes(d.bytes) },
+            { title: 'Largest', value: (d) => `${num(d.largest)} bytes` },
+          ],
+          info.bounces.devices,
+          (d) => this.filterByDevice(d.id),
+        ),
+      );
+      return devicesBox;
+    }
     if (log && info.kind === 'log') {
       devicesBox.appendChild(
         dataGrid(
@@ -698,6 +716,51 @@ export class PanelApp {
     };
     const nslabs = info.pool?.nslabs ?? 0;
     const log = info.log;
+    const bo = info.bounces;
+    if (bo) {
+      bar.append(
+        card(
+          'bounces',
+          'Bounces',
+          num(bo.total),
+          `${num(bo.forced)} forced · ${num(bo.total - bo.forced)} not forced · ${formatBytes(bo.bytes)}`,
+        ),
+        card(
+          'bounce-devices',
+          'Devices',
+          num(bo.devices.length),
+          bo.devices
+            .slice(0, 3)
+            .map((d) => `${d.name} ${num(d.bounces)}`)
+            .join(', '),
+        ),
+        card(
+          'bounce-sizes',
+          'Sizes',
+          bo.sizes.length ? sizeLabel(bo.sizes.reduce((a, b) => (b.count > a.count ? b : a)).upTo) : '–',
+          bo.sizes.map((x) => `${sizeLabel(x.upTo)} ${num(x.count)}`).join(' · '),
+        ),
+      );
+      if (bo.errorSentinel)
+        bar.appendChild(
+          card(
+            'bounce-errors',
+            'dev_addr = DMA_MAPPING_ERROR',
+            num(bo.errorSentinel),
+            'dev_addr=ffffffffffffffff is the error sentinel: these maps had already failed',
+            'bad',
+          ),
+        );
+      const wrapB = el('div', undefined, 'summary-wrap');
+      const lead = el(
+        'p',
+        'This trace has only swiotlb:swiotlb_bounced events: it shows which mappings bounced, when, how big and whether forced. It cannot show where in the pool they went, their unmaps, the occupancy or the failures (the event fires before the slot search). For those, capture the dma:* events (6.12+) or the swiotlb_tbl_map_single probes: the capture script does both.',
+        'advice',
+      );
+      lead.id = 'bounced-only';
+      wrapB.append(lead, bar);
+      return wrapB;
+    }
     if (log && info.kind === 'log') {
       bar.append(...logCards(log, false));
       const wrapLog = el('div', undefined, 'summary-wrap');
@@ -1201,6 +1264,10 @@ export class PanelApp {
   }
 }
 
+function sizeLabel(upTo: number): string {
+  return upTo < 0 ? '> 256 KiB' : `≤ ${formatBytes(upTo)}`;
+}
+
 function kindLabel(kind: SessionInfo['kind']): string {
   switch (kind) {
     case 'replay':
@@ -1247,6 +1314,10 @@ function chartLegend(theme: Theme, info: SessionInfo): HTMLElement {
     i.append(sw, document.createTextNode(label));
     return i;
   };
+  if (info.bounces) {
+    legend.appendChild(item(theme.band, 'swiotlb_bounced events per column'));
+    return legend;
+  }
   legend.append(item(theme.band, 'used slots'), item(theme.hiwater, 'high-water', 'swatch line'));
   if (info.pool) legend.appendChild(item(theme.pool, 'pool size', 'swatch line'));
   const causes = Object.keys(info.summary.failuresByCause);

@@ -2,6 +2,8 @@
  * What the analysis panel asks of a session, answered in the extension host: chart columns,
  * filtered and sorted table pages, slot maps at a row. Pure (no vscode): tested directly.
  */
+
+import { Reason } from '../model/reasons';
 import type { AnalysisRequest, HostMessage, SessionInfo, SummaryView, WebviewMessage } from '../protocol/messages';
 import { Books } from './books';
 import { EventKind } from './codes';
@@ -43,6 +45,70 @@ export interface RangeStats {
   readonly slotsBefore: number | null;
   readonly logMessages: number;
   readonly devices: readonly DeviceSummary[];
+}
+
+/** A trace with only swiotlb:swiotlb_bounced events: what it does show. */
+export interface BouncesView {
+  readonly total: number;
+  readonly forced: number;
+  readonly bytes: number;
+  /** dev_addr=ffffffffffffffff: DMA_MAPPING_ERROR, the map had failed before the bounce event. */
+  readonly errorSentinel: number;
+  readonly devices: readonly {
+    readonly id: number;
+    readonly name: string;
+    readonly bounces: number;
+    readonly forced: number;
+    readonly bytes: number;
+    readonly largest: number;
+  }[];
+  /** Bounces by size: powers of two from 512 bytes (the last bucket: larger). */
+  readonly sizes: readonly { readonly upTo: number; readonly count: number }[];
+}
+
+/** dev_addr of DMA_MAPPING_ERROR (~0) as the table keeps it (a double: 2^64 rounded). */
+const DMA_ERROR_MIN = 2 ** 64 - 2 ** 12;
+
+/** The bounces of a trace with no maps (only swiotlb_bounced), or null. */
+export function bouncesOf(t: EventTable): BouncesView | null {
+  let total = 0;
+  let forced = 0;
+  let bytes = 0;
+  let errorSentinel = 0;
+  const devs = new Map<number, { bounces: number; forced: number; bytes: number; largest: number }>();
+  const limits = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, Number.POSITIVE_INFINITY];
+  const sizes = limits.map((upTo) => ({ upTo, count: 0 }));
+  for (let i = 0; i < t.length; i++) {
+    const k = t.kind[i];
+    if (k === EventKind.Map || k === EventKind.MapResource) return null;
+    if (k !== EventKind.BounceAttempt) continue;
+    total++;
+    const size = Math.max(0, t.size[i] as number);
+    const f = ((t.reasons[i] as number) & Reason.ForceBounce) !== 0;
+    if (f) forced++;
+    bytes += size;
+    if ((t.dma[i] as number) >= DMA_ERROR_MIN) errorSentinel++;
+    const id = t.device[i] as number;
+    const d = devs.get(id) ?? { bounces: 0, forced: 0, bytes: 0, largest: 0 };
+    d.bounces++;
+    if (f) d.forced++;
+    d.bytes += size;
+    d.largest = Math.max(d.largest, size);
+    devs.set(id, d);
+    const b = sizes.find((x) => size <= x.upTo);
+    if (b) b.count++;
+  }
+  if (total === 0) return null;
+  return {
+    total,
+    forced,
+    bytes,
+    errorSentinel,
+    devices: [...devs.entries()]
+      .map(([id, d]) => ({ id, name: t.devices.values[id] || '(unknown device)', ...d }))
+      .sort((a, b) => b.bounces - a.bounces),
+    sizes: sizes.filter((x) => x.count > 0).map((x) => ({ upTo: Number.isFinite(x.upTo) ? x.upTo : -1, count: x.count })),
+  };
 }
 
 let nextSessionId = 1;
@@ -114,6 +180,7 @@ export class PanelModel {
       },
       notes: extras.notes ?? [],
       log: extras.log ?? null,
+      bounces: t.length > 0 && s.maps === 0 ? bouncesOf(t) : null,
       diagnostics: session.diagnostics.slice(0, 200),
       diagnosticCount: session.diagnostics.length,
     };

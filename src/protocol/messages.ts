@@ -5,7 +5,7 @@
  * Large series travel as typed arrays.
  */
 import { type RawRow, type RowNames, SORT_COLUMNS, type SortColumn } from '../analysis/columns';
-import type { RangeStats } from '../analysis/panelModel';
+import type { BouncesView, RangeStats } from '../analysis/panelModel';
 import type { TableFilter } from '../analysis/query';
 import type { DeviceSummary, Diagnostic, InputKind, PoolInfo } from '../analysis/session';
 import type { LogView } from '../analysis/sessionLog';
@@ -54,6 +54,8 @@ export interface SessionInfo {
   readonly notes: readonly string[];
   /** What a kernel log of the input says: its failures, pool, devices, messages explained, clock. */
   readonly log: LogView | null;
+  /** A trace with only swiotlb_bounced events (no maps): what it shows instead of occupancy. */
+  readonly bounces: BouncesView | null;
   /** The first problems found in the input (all of them are in the Problems view and the CLI). */
   readonly diagnostics: readonly Diagnostic[];
   readonly diagnosticCount: number;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { goToLine, openFile, panelFrame, runCommand, shot, workbenchSuite } from './vscode.mjs';
+import { canvasInk, goToLine, openFile, panelFrame, runCommand, shot, workbenchSuite } from './vscode.mjs';
 
 const LOGS = path.join('test', 'fixtures', 'logs-real');
 const RUN = path.join('test', 'fixtures', 'kernel-6.1', 'b_small_pool_smp2');
@@ -23,6 +23,9 @@ const CONTEXT_LOG = `[    8.170000] usb 1-1: new high-speed USB device number 2 
 [    9.000000] nvme 0000:02:00.0: swiotlb buffer is full (sz: 4096 bytes), total 32768 (slots), used 32768 (slots)
 `;
 let page;
+let bounces = 0;
+/** CSP violations reported by any frame (the workbench's own and the webviews'). */
+const csp = [];
 
 const test = workbenchSuite({
   tmpPrefix: 'swiotlb-logs-',
@@ -34,9 +37,23 @@ const test = workbenchSuite({
     fs.mkdirSync(cap);
     fs.writeFileSync(path.join(cap, 'trace.txt'), gunzipSync(fs.readFileSync(path.join(RUN, 'trace.txt.gz'))));
     fs.writeFileSync(path.join(cap, 'dmesg.txt'), gunzipSync(fs.readFileSync(path.join(RUN, 'dmesg.txt.gz'))));
+    // the same run as only swiotlb_bounced events, one with the error sentinel as dev_addr
+    const bo = path.join(ws, 'bounced-only');
+    fs.mkdirSync(bo);
+    const lines = gunzipSync(fs.readFileSync(path.join(RUN, 'trace.txt.gz')))
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('#') || l.includes('swiotlb_bounced:'));
+    const k = lines.findIndex((l) => l.includes('swiotlb_bounced:'));
+    lines.splice(k + 1, 0, lines[k].replace(/dev_addr=[0-9a-f]+/, 'dev_addr=ffffffffffffffff'));
+    bounces = lines.filter((l) => l.includes('swiotlb_bounced:')).length;
+    fs.writeFileSync(path.join(bo, 'bounced.txt'), `${lines.join('\n')}\n`);
   },
   ready(p) {
     page = p;
+    p.on('console', (m) => {
+      if (/Content Security Policy|Content-Security-Policy|inline style/i.test(m.text())) csp.push(m.text());
+    });
   },
 });
 
@@ -68,6 +85,7 @@ test('a kernel log alone: failures by cause, the pool from its lines, the kernel
   await row.click();
   await p.locator('#details', { hasText: 'pool-exhausted.log:1' }).waitFor();
   await shot(page, '50-log-dashboard');
+  console.log('CSP messages:', JSON.stringify(csp, null, 1));
 });
 
 test('explain a line with its context: the WARN and the overflow belong to the failure before them', async () => {
@@ -146,4 +164,22 @@ test('choosing a platform: the panel offers to re-analyse, and then says what it
   await p.locator('#reanalyze-offer').click();
   await p.locator('#badge-platform', { hasText: 'platform xen-pv-dom0' }).waitFor({ timeout: 120_000 });
   await p.locator('#profile-offer').waitFor({ state: 'hidden' });
+});
+
+test('a trace of swiotlb_bounced events only: its bounces charted, what it cannot show said up front', async () => {
+  await closeToasts();
+  await openFile(page, 'bounced.txt');
+  await runCommand(page, 'SWIOTLB: Analyze Current File');
+  const p = panelFrame(page);
+  await p.locator('#title', { hasText: 'bounced.txt' }).waitFor({ timeout: 120_000 });
+  await p.locator('#bounced-only', { hasText: 'cannot show where in the pool' }).waitFor({ timeout: 30_000 });
+  const card = await p.locator('#sum-bounces').innerText();
+  assert.match(card, new RegExp(`^Bounces\\s+${bounces.toLocaleString('en-US')}\\s`));
+  assert.match(card, /forced/);
+  assert.match(await p.locator('#sum-bounce-errors').innerText(), /^dev_addr = DMA_MAPPING_ERROR\s+1\s/);
+  await p.locator('#chart[data-columns]').waitFor({ state: 'attached' });
+  assert.ok((await canvasInk(p.locator('#chart'))) > 5_000, 'the bounces are drawn');
+  await p.locator('#chart-legend', { hasText: 'swiotlb_bounced events per column' }).waitFor();
+  await shot(page, '55-bounced-only');
+  console.log('CSP messages (all tests):', JSON.stringify(csp, null, 1));
 });

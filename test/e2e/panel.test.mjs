@@ -198,7 +198,7 @@ test('a time range selected on the chart filters the table', async () => {
   const stats = p.locator('#range-stats');
   await stats.locator('h3', { hasText: /Δ [\d,]+ counter ticks, [\d,]+ rows/ }).waitFor({ timeout: 30_000 });
   const shown = Number((await p.locator('#count').innerText()).replace(/ of .*|,/g, ''));
-  const counted = Number(/, ([\d,]+) rows/.exec(await stats.locator('h3').innerText())[1].replace(/,/g, ''));
+  const counted = Number(/, ([\d,]+) rows/.exec(await stats.locator('h3').textContent())[1].replace(/,/g, ''));
   assert.equal(counted, shown);
   assert.match(await stats.innerText(), /Maps\s+[\d,]+ \([\d,]+ bounced/);
   assert.match(await stats.innerText(), /Peak in range\s+[\d,]+ slots/);

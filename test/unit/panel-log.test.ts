@@ -166,3 +166,42 @@ describe('a time range gives a statistics table', () => {
     assert.ok(!isWebviewMessage({ type: 'rangeStats', session: 1, request: 1, t0: 5, t1: 4 }));
   });
 });
+
+describe('a trace with only swiotlb_bounced events shows its bounces', () => {
+  test('bounces by device, forced, the DMA_MAPPING_ERROR sentinel', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swiotlb-bounced-'));
+    const { gunzipSync } = await import('node:zlib');
+    const full = gunzipSync(fs.readFileSync(path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2', 'trace.txt.gz'))).toString('utf8');
+    const lines = full.split('\n').filter((l) => l.startsWith('#') || l.includes('swiotlb_bounced:'));
+    // one bounce whose dev_addr is the error sentinel
+    const k = lines.findIndex((l) => l.includes('swiotlb_bounced:'));
+    lines.splice(k + 1, 0, (lines[k] as string).replace(/dev_addr=[0-9a-f]+/, 'dev_addr=ffffffffffffffff'));
+    const file = path.join(dir, 'trace.txt');
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    const m = await model([file]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const body = lines.filter((l) => l.includes('swiotlb_bounced:'));
+    const b = m.info.bounces;
+    assert.ok(b);
+    assert.equal(m.info.summary.maps, 0);
+    assert.equal(b.total, body.length);
+    assert.equal(b.forced, body.filter((l) => /\bFORCE\b/.test(l)).length);
+    assert.equal(b.errorSentinel, 1);
+    const perDevice = new Map<string, number>();
+    for (const l of body) {
+      const d = /dev_name: (\S+)/.exec(l)?.[1] as string;
+      perDevice.set(d, (perDevice.get(d) ?? 0) + 1);
+    }
+    assert.deepEqual(Object.fromEntries(b.devices.map((d) => [d.name, d.bounces])), Object.fromEntries(perDevice));
+    assert.equal(
+      b.sizes.reduce((n, x) => n + x.count, 0),
+      body.length,
+    );
+  });
+
+  test('a trace with maps has no bounces view', async () => {
+    const { replaySession } = await import('../../src/replay/run');
+    const { session } = await replaySession(path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2.ops.jsonl.gz'));
+    assert.equal(new PanelModel(session).info.bounces, null);
+  });
+});
