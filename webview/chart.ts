@@ -142,6 +142,85 @@ export class OccupancyChart {
     this.setView(this.start, this.end);
   }
 
+  /** The chart as drawn, as a PNG data URL (what the canvas holds, at the screen's resolution). */
+  toPng(): string {
+    return this.canvas.toDataURL('image/png');
+  }
+
+  /**
+   * The chart as an SVG document: the same view, series, axes and units as on screen, vector
+   * shapes a paper or a bug report can scale. `title` is escaped (it names the input).
+   */
+  toSvg(title: string): string {
+    const th = this.theme;
+    const w = Math.max(200, this.canvas.clientWidth);
+    const h = Math.max(120, this.canvas.clientHeight);
+    const esc = (x: string) => x.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const plotH = h - PAD.top - PAD.bottom;
+    const ymax = this.yMax();
+    const yOf = (v: number) => PAD.top + plotH - (Math.min(v, ymax) / ymax) * plotH;
+    const f = (n: number) => n.toFixed(1);
+    const out: string[] = [
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="11">`,
+      `<title>${esc(title)}</title>`,
+      `<rect width="${w}" height="${h}" fill="${esc(th.background)}"/>`,
+    ];
+    for (const v of niceTicks(0, ymax, Math.max(2, Math.floor(plotH / 45)), true)) {
+      const y = f(yOf(v));
+      out.push(`<line x1="${PAD.left}" y1="${y}" x2="${w - PAD.right}" y2="${y}" stroke="${esc(th.grid)}"/>`);
+      out.push(`<text x="4" y="${f(yOf(v) + 4)}" fill="${esc(th.muted)}">${Math.round(v)}</text>`);
+    }
+    const span = this.t1 - this.t0;
+    for (const t of niceTicks(this.t0, this.t1, Math.max(2, Math.floor(this.plotWidth / 110)), !this.hasClock)) {
+      const x = this.xOf(t);
+      out.push(
+        `<text x="${f(x)}" y="${h - PAD.bottom + 16}" text-anchor="middle" fill="${esc(th.muted)}">${esc(formatTime(t, this.hasClock, span))}</text>`,
+      );
+    }
+    const unit = this.hasClock ? 'time (s, trace clock)' : 'event counter (trace_clock=counter: no time unit)';
+    out.push(`<text x="${w - PAD.right}" y="${h - 3}" text-anchor="end" fill="${esc(th.muted)}">${unit}</text>`);
+    out.push(`<text x="4" y="${h - 3}" fill="${esc(th.muted)}">${this.mode === 'events' ? 'events' : 'slots'}</text>`);
+    const d = this.data;
+    if (d) {
+      const colW = this.plotWidth / d.columns;
+      const xOfCol = (c: number) => this.xOf(d.t0 + ((d.t1 - d.t0) * c) / d.columns);
+      const series = this.mode === 'events' ? d.events : d.totalMax;
+      // one path for the band: a step outline closed along the x axis
+      const pts: string[] = [`M${f(xOfCol(0))},${f(yOf(0))}`];
+      for (let c = 0; c < d.columns; c++) {
+        const y = f(yOf(series[c] as number));
+        pts.push(`L${f(xOfCol(c))},${y}`, `L${f(xOfCol(c) + colW)},${y}`);
+      }
+      pts.push(`L${f(xOfCol(d.columns))},${f(yOf(0))}Z`);
+      out.push(`<path d="${pts.join('')}" fill="${esc(th.band)}" fill-opacity="0.35" stroke="${esc(th.band)}" stroke-width="1"/>`);
+      if (this.mode !== 'events') {
+        const hw: string[] = [];
+        for (let c = 0; c < d.columns; c++) {
+          const y = f(yOf(d.hiwater[c] as number));
+          hw.push(`${c === 0 ? 'M' : 'L'}${f(xOfCol(c))},${y}`, `L${f(xOfCol(c) + colW)},${y}`);
+        }
+        out.push(`<path d="${hw.join('')}" fill="none" stroke="${esc(th.hiwater)}" stroke-dasharray="4 3"/>`);
+        out.push(
+          `<line x1="${PAD.left}" y1="${f(yOf(this.nslabs))}" x2="${w - PAD.right}" y2="${f(yOf(this.nslabs))}" stroke="${esc(th.pool)}" stroke-dasharray="2 2"/>`,
+        );
+      }
+      for (let c = 0; c < d.columns; c++) {
+        let stack = 0;
+        for (let k = 0; k < FAILURE_LABELS.length; k++) {
+          if (!d.failures[c * FAILURE_LABELS.length + k]) continue;
+          const x = xOfCol(c) + colW / 2;
+          const y = PAD.top + plotH - 4 - stack * 7;
+          out.push(
+            `<path d="M${f(x)},${f(y - 5)}L${f(x - 3.5)},${f(y + 2)}L${f(x + 3.5)},${f(y + 2)}Z" fill="${esc(th.failures[k] as string)}"><title>${esc(FAILURE_LABELS[k] as string)}</title></path>`,
+          );
+          stack++;
+        }
+      }
+    }
+    out.push('</svg>');
+    return out.join('\n');
+  }
+
   private get plotWidth(): number {
     return Math.max(1, this.canvas.clientWidth - PAD.left - PAD.right);
   }

@@ -342,6 +342,8 @@ export class PanelApp {
     this.offer.hidden = true;
     // a log alone has no occupancy to chart: its messages' lane takes the chart's place
     const logOnly = !!log && info.kind === 'log';
+    // the log table carries its explanations inline: in a narrow panel the details go under it
+    if (logOnly) lower.classList.add('stacked');
     chart.box.hidden = logOnly;
     slots.box.hidden = logOnly || !info.pool;
     const lane = this.logUi ? [this.logUi.lane] : [];
@@ -465,6 +467,8 @@ export class PanelApp {
       modeDd,
       scaleDd,
       button('Reset zoom', () => this.chart.resetView(), 'secondary', 'Show the whole input (double-click or 0 on the chart)'),
+      this.exportChartButton(info, 'png'),
+      this.exportChartButton(info, 'svg'),
       this.rangeBadge,
       clearRange,
       chartLegend(this.theme, info),
@@ -933,6 +937,23 @@ export class PanelApp {
       const span = range[1] - range[0];
       this.rangeBadge.textContent = `Rows from ${formatTime(range[0], info.hasClock, span)} to ${formatTime(range[1], info.hasClock, span)}`;
     }
+  }
+
+  private exportChartButton(info: SessionInfo, format: 'png' | 'svg'): HTMLElement {
+    const b = button(
+      format === 'png' ? 'PNG' : 'SVG',
+      () =>
+        this.post({
+          type: 'exportChart',
+          session: info.id,
+          format,
+          data: format === 'png' ? this.chart.toPng() : this.chart.toSvg(`SWIOTLB Lens: ${info.title}`),
+        }),
+      'secondary',
+      `Export the chart as ${format.toUpperCase()} (the view shown)`,
+    );
+    b.id = `export-${format}`;
+    return b;
   }
 
   private requestRangeStats(range: [number, number] | null): void {

@@ -158,6 +158,9 @@ export class PanelController implements vscode.Disposable {
       case 'export':
         await exportRows(model, m.format);
         return;
+      case 'exportChart':
+        await exportChart(model, m.format, m.data);
+        return;
       case 'drawn': {
         if (this.firstChartLogged.has(model.info.id)) return;
         this.firstChartLogged.add(model.info.id);
@@ -261,6 +264,20 @@ export async function exportRows(model: PanelModel, format: 'csv' | 'json' | 'md
   );
   const open = await vscode.window.showInformationMessage(`SWIOTLB: exported to ${vscode.workspace.asRelativePath(target)}`, 'Open');
   if (open) await vscode.window.showTextDocument(target);
+}
+
+/** Writes the chart the webview drew (PNG bytes or an SVG document) to a file the user picks. */
+async function exportChart(model: PanelModel, format: 'png' | 'svg', data: string): Promise<void> {
+  const base = (model.info.files[0] ?? 'swiotlb').replace(/\.(gz|txt|jsonl|json|trace|log)$/gi, '');
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: vscode.Uri.file(`${base}.swiotlb-chart.${format}`),
+    filters: format === 'png' ? { PNG: ['png'] } : { SVG: ['svg'] },
+    title: `SWIOTLB: Export the chart as ${format.toUpperCase()}`,
+  });
+  if (!target) return;
+  const bytes = format === 'png' ? Buffer.from(data.slice(data.indexOf(',') + 1), 'base64') : Buffer.from(data, 'utf8');
+  await vscode.workspace.fs.writeFile(target, bytes);
+  void vscode.window.showInformationMessage(`SWIOTLB: chart exported to ${vscode.workspace.asRelativePath(target)}`);
 }
 
 function* withNewlines(lines: Iterable<string>): Generator<string> {

@@ -232,8 +232,13 @@ export type WebviewMessage =
   /** Frame times measured while the user panned or zoomed (ms per frame). */
   | { readonly type: 'frames'; readonly session: number; readonly frames: readonly number[] }
   | { readonly type: 'export'; readonly session: number; readonly format: 'csv' | 'json' }
+  /** The chart as drawn: a PNG data URL or an SVG document, saved where the user picks. */
+  | { readonly type: 'exportChart'; readonly session: number; readonly format: 'png' | 'svg'; readonly data: string }
   | { readonly type: 'command'; readonly command: WebviewCommand; readonly arg?: string }
   | { readonly type: 'setProfile'; readonly platform?: string; readonly kernel?: string };
+
+/** Characters of an exported chart, at most (a 4K canvas as PNG is a few MB). */
+export const MAX_CHART_EXPORT = 32 * 1024 * 1024;
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -299,6 +304,13 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
       return isInt(x.session) && Array.isArray(x.frames) && x.frames.length <= 10000 && x.frames.every(isNum);
     case 'export':
       return isInt(x.session) && (x.format === 'csv' || x.format === 'json');
+    case 'exportChart':
+      return (
+        isInt(x.session) &&
+        typeof x.data === 'string' &&
+        x.data.length < MAX_CHART_EXPORT &&
+        ((x.format === 'png' && x.data.startsWith('data:image/png;base64,')) || (x.format === 'svg' && x.data.startsWith('<svg ')))
+      );
     case 'command':
       return (
         (WEBVIEW_COMMANDS as readonly unknown[]).includes(x.command) &&

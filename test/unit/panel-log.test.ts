@@ -123,6 +123,11 @@ describe('the protocol of explanations, log lines and profiles', () => {
       }),
     );
     assert.ok(!isHostMessage({ type: 'explanation', explanation: { title: 1 } }));
+    assert.ok(isWebviewMessage({ type: 'exportChart', session: 1, format: 'png', data: 'data:image/png;base64,iVBORw0KGgo=' }));
+    assert.ok(isWebviewMessage({ type: 'exportChart', session: 1, format: 'svg', data: '<svg xmlns="x"></svg>' }));
+    assert.ok(!isWebviewMessage({ type: 'exportChart', session: 1, format: 'png', data: '<svg ' }));
+    assert.ok(!isWebviewMessage({ type: 'exportChart', session: 1, format: 'svg', data: 'data:image/png;base64,' }));
+    assert.ok(!isWebviewMessage({ type: 'exportChart', session: 1, format: 'gif', data: 'x' }));
   });
 });
 
