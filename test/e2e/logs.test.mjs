@@ -208,3 +208,40 @@ test('a trace of swiotlb_bounced events only: its bounces charted, what it canno
   await shot(page, '55-bounced-only');
   assert.deepEqual(csp, [], 'no CSP violation in any panel opened by these tests');
 });
+
+test('screenshots of the main views at 1600x1000 and in a 900 px panel (README)', async () => {
+  await closeToasts();
+  await page.setViewportSize({ width: 1600, height: 1000 });
+  const p = panelFrame(page);
+  for (const [file, title, name] of [
+    ['trace.txt', 'trace.txt', 'readme-trace-and-log-1600'],
+    ['context.log', 'context.log', 'readme-kernel-log-1600'],
+  ]) {
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first().dblclick();
+    await page.locator(`.tab.active[data-resource-name="${file}"]`).first().waitFor({ timeout: 30_000 });
+    await runCommand(page, 'SWIOTLB: Analyze Current File');
+    await p.locator('#title', { hasText: title }).waitFor({ timeout: 120_000 });
+    await page.waitForTimeout(1500);
+    await shot(page, name);
+  }
+  // the panel alone in a 900 px wide window area: no side bar, no bottom panel, one editor group
+  await runCommand(page, 'View: Close Primary Side Bar');
+  await runCommand(page, 'View: Close Panel');
+  await runCommand(page, 'View: Join All Editor Groups');
+  await page.locator('.tab', { hasText: 'SWIOTLB: context.log' }).first().click();
+  await page.setViewportSize({ width: 948, height: 1000 });
+  await p.locator('#title', { hasText: 'context.log' }).waitFor({ timeout: 30_000 });
+  const width = await p.locator('body').evaluate(() => document.documentElement.clientWidth);
+  assert.ok(width > 820 && width < 960, `panel ${width} px wide`);
+  await p.locator('#log-table .log-row').nth(2).click();
+  await page.waitForTimeout(1000);
+  await shot(page, 'readme-kernel-log-900');
+  await page.locator('.tab[data-resource-name="trace.txt"]').first().click();
+  await runCommand(page, 'SWIOTLB: Analyze Current File');
+  await page.locator('.tab', { hasText: 'SWIOTLB: trace.txt' }).first().click();
+  await p.locator('#title', { hasText: 'trace.txt' }).waitFor({ timeout: 120_000 });
+  await p.locator('.table-row').nth(3).click();
+  await page.waitForTimeout(1500);
+  await shot(page, 'readme-trace-900');
+  await page.setViewportSize({ width: 1600, height: 1200 });
+});
