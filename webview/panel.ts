@@ -1128,7 +1128,8 @@ export class PanelApp {
       dl.append(el('dt', k), el('dd', v));
     };
     const source = sourceOf(row, info);
-    add('Time', formatTime(row.time, info.hasClock, 1));
+    const logClock = row.kind === EventKind.LogMessage && info.log?.clock === 'seconds' && !info.log.aligned;
+    add('Time', logClock ? `${row.time.toFixed(6)} s since boot (log clock)` : formatTime(row.time, info.hasClock, 1));
     add('CPU', cellText('cpu', row, ctx));
     add('Device', cellText('device', row, ctx));
     add('Size', row.size < 0 ? null : `${num(row.size)} bytes`);

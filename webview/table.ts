@@ -17,7 +17,7 @@ const COLUMNS = TABLE_COLUMNS.map((c) => ({
       ? String(r.index)
       : // a log row keeps the log's clock (seconds since boot) beside a counter-clock trace
         c.key === 'time' && ctx.logSeconds && r.kind === EventKind.LogMessage
-        ? `${r.time.toFixed(6)} s (log)`
+        ? `${r.time.toFixed(3)} s (log)`
         : cellText(c.key, r, ctx),
 }));
 

@@ -10,7 +10,7 @@ import type { LogBook } from '../trace/logExplain';
 import type { TextReport } from '../trace/report';
 
 /** Log lines that are facts about the machine, not messages: shown in the summary, not as table rows. */
-export const LOG_FACT_KINDS: ReadonlySet<string> = new Set(['version', 'uname', 'cmdline', 'cpus', 'pci-dma']);
+export const LOG_FACT_KINDS: ReadonlySet<string> = new Set(['version', 'uname', 'cmdline', 'cpus', 'pci-dma', 'area-num']);
 /** Frames of a WARN report: listed with their event, not on their own. */
 const LOG_FRAME_KINDS: ReadonlySet<string> = new Set(['cut-here', 'warn-cpu', 'hardware', 'end-trace']);
 
@@ -92,6 +92,7 @@ const FACT_LABEL: Record<string, string> = {
   cmdline: 'Command line',
   cpus: 'CPUs',
   'pci-dma': 'PCI-DMA',
+  'area-num': 'Areas',
 };
 
 /** The log part of a trace/log analysis; null when the input has no log. */

@@ -147,12 +147,13 @@ test('a counter-clock trace and its dmesg keep their clocks; version lines stay 
   const logRow = p.locator('.table-row', { hasText: 's (log)' }).first();
   await logRow.waitFor({ state: 'attached', timeout: 30_000 });
   await logRow.scrollIntoViewIfNeeded();
-  assert.match(await logRow.innerText(), /\d+\.\d{6} s \(log\)/);
+  assert.match(await logRow.innerText(), /\d+\.\d{3} s \(log\)/);
   const before = await p.locator('#chart').getAttribute('data-cursor');
   await logRow.click();
   await p.locator('#details .explanation').waitFor();
   assert.equal(await p.locator('#chart').getAttribute('data-cursor'), before);
   assert.match(await p.locator('#details').innerText(), /cannot be aligned/);
+  assert.match(await p.locator('#details').innerText(), /\d+\.\d{6} s since boot \(log clock\)/);
   await shot(page, '53-two-clocks');
   // the chart as SVG (vector shapes, units) and PNG (the pixels shown)
   for (const format of ['svg', 'png']) {
@@ -209,6 +210,14 @@ test('a trace of swiotlb_bounced events only: its bounces charted, what it canno
   assert.deepEqual(csp, [], 'no CSP violation in any panel opened by these tests');
 });
 
+/** Hides the bottom panel (the Output view each analysis opens) so the screenshot shows the panel. */
+async function hideBottomPanel() {
+  for (let i = 0; i < 3 && (await page.locator('.part.panel').isVisible()); i++) {
+    await page.keyboard.press('Control+J');
+    await page.waitForTimeout(500);
+  }
+}
+
 test('screenshots of the main views at 1600x1000 and in a 900 px panel (README)', async () => {
   await closeToasts();
   await page.setViewportSize({ width: 1600, height: 1000 });
@@ -221,15 +230,17 @@ test('screenshots of the main views at 1600x1000 and in a 900 px panel (README)'
     await page.locator(`.tab.active[data-resource-name="${file}"]`).first().waitFor({ timeout: 30_000 });
     await runCommand(page, 'SWIOTLB: Analyze Current File');
     await p.locator('#title', { hasText: title }).waitFor({ timeout: 120_000 });
+    await hideBottomPanel();
+    await p.locator('.table-row, .log-row').nth(2).click();
     await page.waitForTimeout(1500);
     await shot(page, name);
   }
   // the panel alone in a 900 px wide window area: no side bar, no bottom panel, one editor group
-  await runCommand(page, 'View: Close Primary Side Bar');
-  await runCommand(page, 'View: Close Panel');
+  await page.keyboard.press('Control+B');
   await runCommand(page, 'View: Join All Editor Groups');
   await page.locator('.tab', { hasText: 'SWIOTLB: context.log' }).first().click();
   await page.setViewportSize({ width: 948, height: 1000 });
+  await hideBottomPanel();
   await p.locator('#title', { hasText: 'context.log' }).waitFor({ timeout: 30_000 });
   const width = await p.locator('body').evaluate(() => document.documentElement.clientWidth);
   assert.ok(width > 820 && width < 960, `panel ${width} px wide`);
@@ -240,6 +251,7 @@ test('screenshots of the main views at 1600x1000 and in a 900 px panel (README)'
   await runCommand(page, 'SWIOTLB: Analyze Current File');
   await page.locator('.tab', { hasText: 'SWIOTLB: trace.txt' }).first().click();
   await p.locator('#title', { hasText: 'trace.txt' }).waitFor({ timeout: 120_000 });
+  await hideBottomPanel();
   await p.locator('.table-row').nth(3).click();
   await page.waitForTimeout(1500);
   await shot(page, 'readme-trace-900');

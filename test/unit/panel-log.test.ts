@@ -85,7 +85,7 @@ describe('a kernel log gets a dashboard from its own lines', () => {
     );
     assert.ok(m.info.hiddenRows > 0);
     const t = m.session.events;
-    const facts = new Set(['version', 'cmdline', 'cpus', 'uname', 'pci-dma']);
+    const facts = new Set(['version', 'cmdline', 'cpus', 'uname', 'pci-dma', 'area-num']);
     const isFact = (r: number) => t.kind[r] === EventKind.LogMessage && facts.has(t.apis.get(t.api[r] as number));
     let hiddenInTable = 0;
     for (let i = 0; i < t.length; i++) if (isFact(i)) hiddenInTable++;
