@@ -134,6 +134,8 @@ export class LogLaneAndTable {
   /** The axis: seconds (the log's or the trace's) or line numbers. */
   private view: [number, number];
   private readonly byLine: boolean;
+  /** "vc4-drm gpu" for "gpu": the driver the log names with the device. */
+  private readonly fullName: Map<string, string>;
 
   constructor(
     private readonly log: LogView,
@@ -141,6 +143,7 @@ export class LogLaneAndTable {
     traceView: [number, number] | null,
   ) {
     this.byLine = log.clock !== 'seconds';
+    this.fullName = new Map(log.devices.map((d) => [d.name, fullDeviceName(d)]));
     const vals = log.entries.map((e) => this.valueOf(e));
     const lo = vals.length ? Math.min(...vals) : 0;
     const hi = vals.length ? Math.max(...vals) : 1;
@@ -224,7 +227,7 @@ export class LogLaneAndTable {
       tr.append(
         el('td', e.endLine > e.line ? `${e.line}-${e.endLine}` : String(e.line), 'num'),
         el('td', e.time !== null ? `${e.time.toFixed(6)} s` : '', 'num'),
-        el('td', e.device ?? '', 'dev'),
+        el('td', e.device ? (this.fullName.get(e.device) ?? e.device) : '', 'dev'),
       );
       const msg = el('td', undefined, 'msg');
       const text = el('div', e.text, 'log-text');
