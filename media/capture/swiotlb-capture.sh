@@ -78,6 +78,7 @@ note() {
 INST="$T/instances/swiotlb-lens"
 GROUP=swiotlb_lens
 KPROBES=""
+POOL_READ=""
 
 cleanup() {
   [ -d "$INST" ] && echo 0 >"$INST/tracing_on" 2>/dev/null
@@ -88,7 +89,9 @@ cleanup() {
   fi
   [ -d "$INST" ] && rmdir "$INST" 2>/dev/null
   [ -n "${PIPE_PID:-}" ] && kill "$PIPE_PID" 2>/dev/null
+  [ -n "${POOL_PID:-}" ] && kill "$POOL_PID" 2>/dev/null
   PIPE_PID=""
+  POOL_PID=""
 }
 trap 'cleanup; exit 130' INT TERM
 trap cleanup EXIT
@@ -173,19 +176,28 @@ add_probe() {
 if [ "$MODE" = dma ]; then
   echo 1 >"$INST/events/dma/enable" || die "cannot enable the dma:* events"
   # the dma:* events do not say where the pool starts (the boot log may have lost its "mapped"
-  # line): one probe reads it at the first bounce and is switched off again
-  if [ -w "$T/kprobe_events" ] && grep -q ' io_tlb_default_mem$' /proc/kallsyms 2>/dev/null &&
-    add_probe "p:$GROUP/pool_base swiotlb_tbl_map_single pool=@io_tlb_default_mem:x64" pool_base; then
-    echo 1 >"$INST/events/$GROUP/pool_base/enable"
-    (
-      i=0
-      while [ $i -lt 600 ] && [ -d "$INST/events/$GROUP/pool_base" ]; do
-        grep -q pool_base "$INST/trace" 2>/dev/null && break
-        sleep 0.5
-        i=$((i + 1))
-      done
-      echo 0 >"$INST/events/$GROUP/pool_base/enable" 2>/dev/null
-    ) &
+  # line): one probe reads it. Best on debugfs's io_tlb_used reader, which fires once when we read
+  # the file after tracing starts; else at the first bounce, switched off again once seen.
+  DEBUGFS_USED=/sys/kernel/debug/swiotlb/io_tlb_used
+  if [ -w "$T/kprobe_events" ] && grep -q ' io_tlb_default_mem$' /proc/kallsyms 2>/dev/null; then
+    if [ -r "$DEBUGFS_USED" ] && grep -q ' io_tlb_used_get$' /proc/kallsyms &&
+      add_probe "p:$GROUP/pool_base io_tlb_used_get pool=@io_tlb_default_mem:x64" pool_base; then
+      POOL_READ=$DEBUGFS_USED
+      echo 1 >"$INST/events/$GROUP/pool_base/enable"
+    elif add_probe "p:$GROUP/pool_base swiotlb_tbl_map_single pool=@io_tlb_default_mem:x64" pool_base; then
+      echo 1 >"$INST/events/$GROUP/pool_base/enable"
+      # trace_pipe consumes what it reads: the first hit shows in the streamed trace.txt
+      (
+        i=0
+        while [ $i -lt 600 ] && [ -d "$INST/events/$GROUP/pool_base" ]; do
+          grep -q ' pool_base: ' "$OUT/trace.txt" "$INST/trace" 2>/dev/null && break
+          sleep 0.5
+          i=$((i + 1))
+        done
+        echo 0 >"$INST/events/$GROUP/pool_base/enable" 2>/dev/null
+      ) &
+      POOL_PID=$!
+    fi
   fi
 else
   [ -w "$T/kprobe_events" ] || die "no kprobe_events (kernel without CONFIG_KPROBE_EVENTS)"
@@ -269,6 +281,10 @@ cat "$INST/trace_pipe" >>"$OUT/trace.txt" &
 PIPE_PID=$!
 echo "SWIOTLB_LENS capture start mode=$MODE" >"$INST/trace_marker" 2>/dev/null
 echo 1 >"$INST/tracing_on"
+if [ -n "${POOL_READ:-}" ]; then
+  cat "$POOL_READ" >/dev/null 2>&1
+  echo 0 >"$INST/events/$GROUP/pool_base/enable" 2>/dev/null
+fi
 note "tracing ($MODE, clock $CLOCK) into $OUT"
 STATUS=0
 if [ $# -gt 0 ]; then
@@ -289,7 +305,8 @@ for c in "$INST"/per_cpu/cpu*; do
   echo "== $(basename "$c")"
   cat "$c/stats"
 done >"$OUT/ring_stats.txt" 2>/dev/null
-[ -n "$KPROBES" ] && grep -E "$GROUP/| (map_entry|map_ret|unmap_entry|sync_cpu|sync_dev) " "$T/kprobe_profile" >"$OUT/kprobe_profile.txt" 2>/dev/null
+# our probes' hits and misses (kprobe_profile names events without their group: only our names)
+[ -n "$KPROBES" ] && grep -E "$GROUP/| ($(echo $KPROBES | tr ' ' '|')) " "$T/kprobe_profile" >"$OUT/kprobe_profile.txt" 2>/dev/null
 debugfs_snapshot end >>"$OUT/debugfs.txt" 2>/dev/null
 kernel_log | grep -E "$PATTERN" >"$OUT/dmesg.txt" 2>/dev/null
 cleanup

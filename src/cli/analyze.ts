@@ -10,6 +10,7 @@ import { TarFormatError } from '../io/tar';
 import { InputFormatError } from '../io/textCheck';
 import { ReplayFormatError } from '../replay/format';
 import { ScenarioError } from '../scenario/format';
+import { ScenarioRunError } from '../scenario/run';
 import { stderr, stdout } from './output';
 import { checkKernelOption, UsageError } from './usage';
 
@@ -28,6 +29,7 @@ export function analyzeOptions(args: string[]): { paths: string[]; json: boolean
       dynamic: { type: 'boolean', default: false },
       defaults: { type: 'string' },
       device: { type: 'string', multiple: true },
+      'max-calls': { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new UsageError('analyze needs a FILE or a folder');
@@ -37,6 +39,12 @@ export function analyzeOptions(args: string[]): { paths: string[]; json: boolean
     if (!/^\d+$/.test(values.cpus) || Number(values.cpus) < 1)
       throw new UsageError(`--cpus must be a positive integer, got "${values.cpus}"`);
     cpus = Number(values.cpus);
+  }
+  let maxCalls: number | undefined;
+  if (values['max-calls'] !== undefined) {
+    if (!/^\d+$/.test(values['max-calls']) || Number(values['max-calls']) < 1)
+      throw new UsageError(`--max-calls must be a positive integer, got "${values['max-calls']}"`);
+    maxCalls = Number(values['max-calls']);
   }
   return {
     paths: positionals,
@@ -48,6 +56,7 @@ export function analyzeOptions(args: string[]): { paths: string[]; json: boolean
       ...(cpus !== undefined ? { cpus } : {}),
       ...(values.compare ? { compare: true } : {}),
       ...(values.dynamic ? { dynamic: true } : {}),
+      ...(maxCalls !== undefined ? { maxCalls } : {}),
       ...(values.defaults !== undefined ? { sourceDefaults: values.defaults } : {}),
       ...(values.device ? { sourceDevices: parseDeviceOptions(values.device) } : {}),
     },
@@ -65,20 +74,35 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       stderr.line(`swiotlb-lens: ${e.file}: ${e.message}`);
       return 2;
     }
+    if (e instanceof TarFormatError) {
+      stderr.line(`swiotlb-lens: ${paths.join(' ')}: ${e.message}`);
+      return 2;
+    }
     throw e;
   }
   if (route.ignored.includes('sourceDefaults') || route.ignored.includes('sourceDevices'))
     throw new UsageError('--defaults and --device apply to driver source only');
   if (route.ignored.includes('dynamic'))
     throw new UsageError('--dynamic applies to scenarios, replay ops and driver source (a trace or log shows what its kernel did)');
+  if (route.ignored.includes('maxCalls')) throw new UsageError('--max-calls applies to scenarios only');
   try {
     const a = await analyzeRoute(route, {
       source: { settingNames: { defaults: '--defaults', device: (key) => `--device "${key}"` }, root: process.cwd() },
+      maxCallsHint: 'raise it with --max-calls N',
+      ...(json ? { jsonOut: (chunk: string) => stdout.write(chunk) } : {}),
     });
-    stdout.line(json ? JSON.stringify(a.json, null, a.kind === 'scenario' || a.kind === 'source' ? 1 : 2) : a.text);
+    if (a.kind === 'scenario')
+      for (const w of a.scenario.warnings ?? []) stderr.line(`${a.route.files[0]}:${w.line}:${w.column}: warning: ${w.path}: ${w.message}`);
+    if (json) stdout.write('\n');
+    else stdout.line(a.text);
     return 0;
   } catch (e) {
     if (e instanceof RouteError) throw new UsageError(e.message);
+    if (e instanceof ScenarioRunError) {
+      stdout.flush();
+      stderr.line(`${route.files[0]}:${e.line}: ${e.message}`);
+      return 2;
+    }
     if (e instanceof ScenarioError) {
       const file = route.files[0] as string;
       if (json) {

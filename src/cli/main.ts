@@ -3,7 +3,9 @@
  */
 import { PROFILE_NAMES } from '../model/profiles';
 import { CmdlineError } from '../model/setup';
+import { escapeControls } from '../protocol/escape';
 import { ReplayFormatError } from '../replay/format';
+import { DEFAULT_MAX_SCENARIO_CALLS } from '../scenario/format';
 import { analyzeCommand } from './analyze';
 import { BrokenPipe, stderr, stdout } from './output';
 import { poolCommand } from './pool';
@@ -88,7 +90,7 @@ Options:
 `;
 
 export const ANALYZE_HELP = `Usage: swiotlb-lens analyze PATH... [--json] [--kernel PROFILE] [--platform PROFILE]
-                           [--cmdline "LINE"] [--cpus N] [--compare] [--dynamic]
+                           [--cmdline "LINE"] [--cpus N] [--compare] [--dynamic] [--max-calls N]
                            [--defaults HINTS] [--device KEY=HINTS]...
 
 Analyses what PATH holds, told apart by content:
@@ -109,6 +111,7 @@ Options:
                     every call with the kernel's xen-swiotlb
   --dynamic         scenarios, replay ops and driver source: CONFIG_SWIOTLB_DYNAMIC on
                     (6.6+ kernels)
+  --max-calls N     scenarios: most DMA API calls the workload may expand to (${DEFAULT_MAX_SCENARIO_CALLS})
   --defaults HINTS  driver source: defaults in the annotation grammar, as the setting
                     swiotlbLens.source.defaults (e.g. "ram=32G cpus=8 where=high")
   --device KEY=HINTS
@@ -131,6 +134,19 @@ function helpFor(cmd: string | undefined): string {
       return MAIN_HELP;
   }
 }
+
+/** What a path given on the command line can be wrong with, by errno code: FILE: message, exit 2. */
+const FILE_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a part of the path is not a folder',
+  ELOOP: 'too many levels of symbolic links (a symlink loop?)',
+  ENAMETOOLONG: 'the path is too long',
+  ENXIO: 'no such device',
+  EMFILE: 'too many open files',
+};
 
 /** Runs the CLI; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
@@ -179,10 +195,9 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') {
-      stderr.line(
-        `swiotlb-lens: ${err.path ?? ''}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : 'permission denied'}`,
-      );
+    const fileProblem = err.code !== undefined ? FILE_ERRORS[err.code] : undefined;
+    if (fileProblem !== undefined) {
+      stderr.line(`swiotlb-lens: ${err.path ?? ''}: ${fileProblem}`);
       return 2;
     }
     if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR') {
@@ -206,7 +221,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (e) => {
-      process.stderr.write(`swiotlb-lens: internal error: ${(e as Error).stack}\n`);
+      process.stderr.write(escapeControls(`swiotlb-lens: internal error: ${(e as Error).stack}\n`));
       process.exitCode = 70;
     },
   );

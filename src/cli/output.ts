@@ -1,8 +1,10 @@
 /**
  * Buffered, synchronous stdout/stderr for the CLI: big writes, no lost output on exit, and a
- * quiet stop when the reader goes away (`... | head`).
+ * quiet stop when the reader goes away (`... | head`). Every control character from an input is
+ * escaped on its way out (escapeControls), whatever printed it.
  */
 import { writeSync } from 'node:fs';
+import { escapeControls } from '../protocol/escape';
 
 export class BrokenPipe extends Error {}
 
@@ -34,14 +36,15 @@ export class Out {
 
   flush(): void {
     if (this.parts.length === 0) return;
+    // control characters from an input never reach a terminal as themselves (protocol/escape.ts)
+    const text = escapeControls(this.parts.join(''));
     if (this.sink) {
-      const text = this.parts.join('');
       this.parts = [];
       this.size = 0;
       this.sink(text);
       return;
     }
-    const data = Buffer.from(this.parts.join(''), 'utf8');
+    const data = Buffer.from(text, 'utf8');
     this.parts = [];
     this.size = 0;
     let off = 0;

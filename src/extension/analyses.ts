@@ -10,6 +10,7 @@ import { PanelModel, type SessionExtras } from '../analysis/panelModel';
 import type { Diagnostic as SessionDiagnostic } from '../analysis/session';
 import { type AnalysisSettings, routeRequest } from '../inputs/request';
 import type { Route } from '../inputs/router';
+import { escapeControls } from '../protocol/escape';
 import type { AnalysisRequest } from '../protocol/messages';
 
 export type { AnalysisSettings };
@@ -98,11 +99,13 @@ export class Analyses implements vscode.Disposable {
     const cpus = c.get<number | null>('pool.cpus', null);
     const sourceDefaults = c.get<string>('source.defaults', '').trim();
     const sourceDevices = c.get<Record<string, string>>('source.devices', {});
+    const maxCalls = c.get<number | null>('scenario.maxCalls', null);
     return {
       ...(kernel && kernel !== 'auto' ? { kernel } : {}),
       ...(platform && platform !== 'auto' ? { platform } : {}),
       ...(cmdline ? { cmdline } : {}),
       ...(cpus && cpus > 0 ? { cpus } : {}),
+      ...(maxCalls && maxCalls > 0 ? { maxCalls } : {}),
       ...(sourceDefaults ? { sourceDefaults } : {}),
       ...(Object.keys(sourceDevices).length ? { sourceDevices } : {}),
     };
@@ -207,7 +210,7 @@ export class Analyses implements vscode.Disposable {
       const line = Math.max(0, d.line - 1);
       const diag = new vscode.Diagnostic(
         new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER),
-        d.message,
+        escapeControls(d.message),
         d.severity === 'error'
           ? vscode.DiagnosticSeverity.Error
           : d.severity === 'warning'

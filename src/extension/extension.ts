@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { RouteError, routeInputs } from '../inputs/router';
 import type { AnalysisRequest } from '../protocol/messages';
 import { Analyses } from './analyses';
+import { escapedOutputChannel } from './escapedChannel';
 import { explainLogLine } from './explain';
 import { currentPanel, exportRows, PANEL_VIEW_TYPE, PanelController, revivePanel, showPanel } from './panel';
 import { chooseKernel, choosePlatform, ProfileStatus } from './profiles';
@@ -22,7 +23,7 @@ export const TRACE_EDITOR_VIEW_TYPE = 'swiotlbLens.traceViewer';
 
 export function activate(context: vscode.ExtensionContext): void {
   const started = performance.now();
-  const output = vscode.window.createOutputChannel('SWIOTLB Lens');
+  const output = escapedOutputChannel(vscode.window.createOutputChannel('SWIOTLB Lens'));
   const uri = context.extensionUri;
   registerRunners();
   registerTextRunner(context.extensionPath);

@@ -6,8 +6,10 @@
 import * as vscode from 'vscode';
 import { analyzeRoute, type InputAnalysis } from '../inputs/analyze';
 import type { Route } from '../inputs/router';
+import { escapeControls } from '../protocol/escape';
 import { ReplayFormatError } from '../replay/format';
 import { ScenarioError } from '../scenario/format';
+import type { Problem } from '../scenario/json';
 import { type AnalysisResult, InputError, type RunContext, registerRunner } from './analyses';
 
 let scenarioProblems: vscode.DiagnosticCollection | undefined;
@@ -43,22 +45,33 @@ async function runScenario(route: Route, ctx: RunContext): Promise<AnalysisResul
   const file = route.files[0] as string;
   const uri = vscode.Uri.file(file);
   const diags = scenarioDiagnostics();
+  const doc = await vscode.workspace.openTextDocument(uri);
+  const diagnostic = (p: Problem, severity: vscode.DiagnosticSeverity) => {
+    const pos = new vscode.Position(p.line - 1, p.column - 1);
+    const range = doc.getWordRangeAtPosition(pos, /"[^"]*"|[\w.+-]+/) ?? new vscode.Range(pos, pos.translate(0, 1));
+    const d = new vscode.Diagnostic(range, escapeControls(`${p.path}: ${p.message}`), severity);
+    d.source = 'swiotlb-lens';
+    return d;
+  };
   try {
-    const a = await analyzeRoute(route, { signal: ctx.signal, overlay: unsavedText() });
-    diags.delete(uri);
+    const a = await analyzeRoute(route, {
+      signal: ctx.signal,
+      overlay: unsavedText(),
+      maxCallsHint: 'raise it with the setting swiotlbLens.scenario.maxCalls',
+    });
+    const warnings = a.kind === 'scenario' ? (a.scenario.warnings ?? []) : [];
+    if (warnings.length)
+      diags.set(
+        uri,
+        warnings.map((p) => diagnostic(p, vscode.DiagnosticSeverity.Warning)),
+      );
+    else diags.delete(uri);
     return resultOf(a);
   } catch (e) {
     if (!(e instanceof ScenarioError)) throw e;
-    const doc = await vscode.workspace.openTextDocument(uri);
     diags.set(
       uri,
-      e.problems.map((p) => {
-        const pos = new vscode.Position(p.line - 1, p.column - 1);
-        const range = doc.getWordRangeAtPosition(pos, /"[^"]*"|[\w.+-]+/) ?? new vscode.Range(pos, pos.translate(0, 1));
-        const d = new vscode.Diagnostic(range, `${p.path}: ${p.message}`, vscode.DiagnosticSeverity.Error);
-        d.source = 'swiotlb-lens';
-        return d;
-      }),
+      e.problems.map((p) => diagnostic(p, vscode.DiagnosticSeverity.Error)),
     );
     const first = e.problems[0];
     throw new InputError(

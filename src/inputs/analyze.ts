@@ -9,17 +9,18 @@ import { EventTable } from '../analysis/eventTable';
 import type { SessionExtras } from '../analysis/panelModel';
 import type { AnalysisSession } from '../analysis/session';
 import { logViewOf } from '../analysis/sessionLog';
+import { JsonObjectWriter } from '../io/jsonStream';
 import { PLATFORM_IDS, platformById } from '../model/dma/platform';
 import { DEFAULT_GROW_DELAY } from '../model/dynamic';
 import { dynamicUnsupported, resolveProfileWithNote } from '../model/profiles';
 import { type ReplayRun, replaySession } from '../replay/run';
 import { formatSummary, type ReplaySummary, summarizeReplay } from '../replay/summary';
 import { compareScenario } from '../scenario/compare';
-import { parseScenario, type Scenario } from '../scenario/format';
-import { formatScenario, scenarioJson } from '../scenario/report';
+import { MAX_SCENARIO_BYTES, parseScenario, type Scenario, ScenarioError } from '../scenario/format';
+import { decisionJson, formatScenario, scenarioHeadJson, scenarioTailJson } from '../scenario/report';
 import { runScenario, type ScenarioRun } from '../scenario/run';
 import { analyzeSource, type SourceAnalysis, type SourceOptions } from '../source/analyze';
-import { formatSource, sourceJson } from '../source/report';
+import { formatSource, sourceJsonFields } from '../source/report';
 import { buildReport, formatReport, type TextReport } from '../trace/report';
 import { analyzeText, type ParseWorkers, type TextAnalysis } from '../trace/run';
 import { traceSession } from '../trace/session';
@@ -39,6 +40,14 @@ export interface AnalyzeContext {
   readonly parseWorkers?: ParseWorkers | null;
   /** Traces: skip the sizing pass. */
   readonly noSizing?: boolean;
+  /**
+   * Where the JSON document (`analyze --json`) goes, chunk by chunk: a scenario's calls are written
+   * as the run makes them and a driver's sites one by one, so a long report never exists as one
+   * object or one string. Without it no JSON is made for those two kinds.
+   */
+  readonly jsonOut?: (chunk: string) => void;
+  /** Scenarios: how the user raises the call limit, for its message ("raise it with --max-calls N"). */
+  readonly maxCallsHint?: string;
 }
 
 interface Common {
@@ -54,8 +63,8 @@ export type InputAnalysis = Common &
   (
     | { readonly kind: 'text'; readonly json: TextReport; readonly analysis: TextAnalysis }
     | { readonly kind: 'replay'; readonly json: ReplaySummary; readonly run: ReplayRun; readonly mismatches: readonly string[] }
-    | { readonly kind: 'scenario'; readonly json: ReturnType<typeof scenarioJson>; readonly run: ScenarioRun; readonly scenario: Scenario }
-    | { readonly kind: 'source'; readonly json: ReturnType<typeof sourceJson>; readonly analysis: SourceAnalysis }
+    | { readonly kind: 'scenario'; readonly run: ScenarioRun; readonly scenario: Scenario }
+    | { readonly kind: 'source'; readonly analysis: SourceAnalysis }
   );
 
 const basename = (p: string) => p.replace(/^.*[\\/]/, '');
@@ -100,6 +109,7 @@ async function analyzeTraces(route: Extract<Route, { kind: 'text' }>, ctx: Analy
     ...(ctx.noSizing ? { noSizing: true } : {}),
   });
   const r = buildReport(analysis);
+  ctx.jsonOut?.(JSON.stringify(r, null, 2));
   const best = r.check.profiles.find((p) => p.name === r.kernel.profile) ?? r.check.profiles[0];
   const first = route.files[0] as string;
   const name = basename(first);
@@ -151,6 +161,7 @@ async function analyzeReplay(route: Extract<Route, { kind: 'replay' }>, ctx: Ana
     },
   });
   const summary = summarizeReplay(run, true);
+  ctx.jsonOut?.(JSON.stringify(summary, null, 2));
   const notes = [`${summary.kernel.title} (profile ${summary.kernel.name}, from ${summary.kernel.source}).`];
   if (summary.kernel.note) notes.push(summary.kernel.note);
   if (summary.check && summary.check.mismatches + summary.check.races > 0)
@@ -193,20 +204,65 @@ export function withOverrides(s: Scenario, opts: { kernel?: string; platform?: s
   return out;
 }
 
-/** Throws ScenarioError (every problem with its JSON path and line) when the file does not parse. */
+/** A scenario read whole (within MAX_SCENARIO_BYTES) and parsed, with the user's overrides. */
+async function readScenario(file: string, route: Extract<Route, { kind: 'scenario' }>, ctx: AnalyzeContext): Promise<Scenario> {
+  let text = ctx.overlay?.get(file);
+  if (text === undefined) {
+    const size = (await stat(file)).size;
+    if (size > MAX_SCENARIO_BYTES)
+      throw new ScenarioError(file, [
+        {
+          path: '$',
+          line: 1,
+          column: 1,
+          message: `${size} bytes is larger than the ${MAX_SCENARIO_BYTES / 2 ** 20} MiB a scenario may be`,
+        },
+      ]);
+    text = await readFile(file, 'utf8');
+  }
+  const parsed = parseScenario(text, file, {
+    ...(route.options.maxCalls !== undefined ? { maxCalls: route.options.maxCalls } : {}),
+    ...(ctx.maxCallsHint ? { maxCallsHint: ctx.maxCallsHint } : {}),
+  });
+  return withOverrides(parsed, route.options);
+}
+
+/**
+ * Throws ScenarioError (every problem with its JSON path and line) when the file does not parse.
+ * The run keeps no decisions: the JSON gets each one as it is made (ctx.jsonOut), the views read
+ * the event table.
+ */
 async function analyzeScenario(route: Extract<Route, { kind: 'scenario' }>, ctx: AnalyzeContext): Promise<InputAnalysis> {
   const file = route.files[0];
-  const text = ctx.overlay?.get(file) ?? (await readFile(file, 'utf8'));
-  const scenario = withOverrides(parseScenario(text, file), route.options);
-  const run = runScenario(scenario);
+  const scenario = await readScenario(file, route, ctx);
+  const json = ctx.jsonOut ? new JsonObjectWriter(ctx.jsonOut) : undefined;
+  const run = runScenario(scenario, {
+    keepDecisions: false,
+    ...(route.options.maxCalls !== undefined ? { maxCalls: route.options.maxCalls } : {}),
+    ...(json
+      ? {
+          onStart() {
+            json.fieldsOf(scenarioHeadJson(scenario));
+            json.openArray('calls');
+          },
+          onDecision(d, index, line) {
+            json.item(decisionJson(d, index, line));
+          },
+        }
+      : {}),
+  });
   const comparison = route.options.compare ? compareScenario(scenario) : undefined;
+  if (json) {
+    json.closeArray();
+    json.fieldsOf(scenarioTailJson(run, comparison));
+    json.end();
+  }
   return {
     kind: 'scenario',
     route,
     session: run.session,
     extras: { title: `Scenario: ${scenario.name}`, notes: scenario.description ? [scenario.description] : [] },
     text: formatScenario(run, comparison),
-    json: scenarioJson(run, comparison),
     run,
     scenario,
   };
@@ -231,6 +287,12 @@ async function analyzeDriverSource(route: Extract<Route, { kind: 'source' }>, ct
       if (total) ctx.onProgress?.(done / total, `${done}/${total} ${file}`);
     },
   });
+  if (ctx.jsonOut) {
+    // site by site: the report of a big driver never exists as one object or one string
+    const json = new JsonObjectWriter(ctx.jsonOut);
+    json.fields(sourceJsonFields(a, route.files));
+    json.end();
+  }
   const s = a.session.summary;
   const simulated = a.session.events.length;
   const notes = [
@@ -245,7 +307,6 @@ async function analyzeDriverSource(route: Extract<Route, { kind: 'source' }>, ct
     session: a.session,
     extras: { title: `Driver source: ${route.files.map((f) => basename(f)).join(', ')}`, notes },
     text: formatSource(a),
-    json: sourceJson(a, route.files),
     analysis: a,
   };
 }

@@ -14,6 +14,8 @@ export interface AnalysisSettings {
   /** Kernel command line to assume when the input has none. */
   readonly cmdline?: string;
   readonly cpus?: number;
+  /** swiotlbLens.scenario.maxCalls. */
+  readonly maxCalls?: number;
   /** swiotlbLens.source.defaults and swiotlbLens.source.devices. */
   readonly sourceDefaults?: string;
   readonly sourceDevices?: Readonly<Record<string, string>>;
@@ -29,6 +31,7 @@ export function requestOptions(request: AnalysisRequest, settings: AnalysisSetti
     ...(settings.cmdline ? { cmdline: settings.cmdline } : {}),
     ...(settings.cpus ? { cpus: settings.cpus } : {}),
     ...(request.compare ? { compare: true } : {}),
+    ...(settings.maxCalls ? { maxCalls: settings.maxCalls } : {}),
     ...(settings.sourceDefaults ? { sourceDefaults: settings.sourceDefaults } : {}),
     ...(settings.sourceDevices && Object.keys(settings.sourceDevices).length ? { sourceDevices: settings.sourceDevices } : {}),
     expect: request.kind,

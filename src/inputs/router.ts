@@ -27,6 +27,8 @@ export interface RouteOptions {
   readonly compare?: boolean;
   /** Scenarios and driver source: CONFIG_SWIOTLB_DYNAMIC on (6.6+ kernels). */
   readonly dynamic?: boolean;
+  /** Scenarios: most DMA API calls the workload may expand to (DEFAULT_MAX_SCENARIO_CALLS). */
+  readonly maxCalls?: number;
   /** Driver source: defaults in the annotation grammar. */
   readonly sourceDefaults?: string;
   /** Driver source: settings per device key. */
@@ -39,7 +41,15 @@ export interface RouteOptions {
   readonly expect?: RouteKind;
 }
 
-type Options<K extends keyof RouteOptions> = Pick<RouteOptions, K>;
+/** The options each kind takes (the rest are reported as ignored). */
+const OPTIONS_OF = {
+  text: ['kernel', 'platform', 'cmdline', 'cpus'],
+  replay: ['kernel', 'dynamic'],
+  scenario: ['kernel', 'platform', 'compare', 'dynamic', 'maxCalls'],
+  source: ['kernel', 'platform', 'cmdline', 'cpus', 'dynamic', 'sourceDefaults', 'sourceDevices'],
+} as const satisfies Record<RouteKind, readonly (keyof RouteOptions)[]>;
+
+type Options<K extends RouteKind> = Pick<RouteOptions, (typeof OPTIONS_OF)[K][number]>;
 
 /** What to run, on which files, with which options. */
 export type Route = { readonly reasons: readonly string[]; readonly ignored: readonly (keyof RouteOptions)[] } & (
@@ -49,32 +59,25 @@ export type Route = { readonly reasons: readonly string[]; readonly ignored: rea
       readonly files: readonly string[];
       /** Every file read, with its role. */
       readonly inputs: readonly InputFile[];
-      readonly options: Options<'kernel' | 'platform' | 'cmdline' | 'cpus'>;
+      readonly options: Options<'text'>;
     }
-  | { readonly kind: 'replay'; readonly files: readonly [string]; readonly options: Options<'kernel' | 'dynamic'> }
+  | { readonly kind: 'replay'; readonly files: readonly [string]; readonly options: Options<'replay'> }
   | {
       readonly kind: 'scenario';
       readonly files: readonly [string];
-      readonly options: Options<'kernel' | 'platform' | 'compare' | 'dynamic'>;
+      readonly options: Options<'scenario'>;
     }
   | {
       readonly kind: 'source';
       readonly files: readonly string[];
       /** Files read for devices, pairs and symbols whose own sites are not reported: the rest of a lone C file's driver. */
       readonly context: readonly string[];
-      readonly options: Options<'kernel' | 'platform' | 'cmdline' | 'cpus' | 'dynamic' | 'sourceDefaults' | 'sourceDevices'>;
+      readonly options: Options<'source'>;
     }
 );
 
 /** Inputs the router cannot run as given (kinds mixed, several files where one is read, ...). */
 export class RouteError extends Error {}
-
-const OPTIONS_OF: Record<RouteKind, readonly (keyof RouteOptions)[]> = {
-  text: ['kernel', 'platform', 'cmdline', 'cpus'],
-  replay: ['kernel', 'dynamic'],
-  scenario: ['kernel', 'platform', 'compare', 'dynamic'],
-  source: ['kernel', 'platform', 'cmdline', 'cpus', 'dynamic', 'sourceDefaults', 'sourceDevices'],
-};
 
 const KIND_NAMES: Record<RouteKind, string> = {
   text: 'a trace or kernel log',
@@ -151,10 +154,10 @@ export async function driverContext(file: string): Promise<string[]> {
     .map((n) => path.join(dir, n));
 }
 
-function pick<K extends keyof RouteOptions>(opts: RouteOptions, keys: readonly K[]): Options<K> {
+function pick<K extends keyof RouteOptions>(opts: RouteOptions, keys: readonly K[]): Pick<RouteOptions, K> {
   const out: Partial<RouteOptions> = {};
   for (const k of keys) if (opts[k] !== undefined) (out as Record<string, unknown>)[k] = opts[k];
-  return out as Options<K>;
+  return out as Pick<RouteOptions, K>;
 }
 
 /** Routes paths: what they hold, the files to read, the options that apply. */
@@ -175,7 +178,7 @@ export async function routeInputs(paths: readonly string[], opts: RouteOptions =
   }
   const reasons = found.map((f) => `${f.path}: ${opts.expect === kind && f.guess ? KIND_NAMES[kind] : f.reason}`);
   const given = (Object.keys(opts) as (keyof RouteOptions)[]).filter((k) => k !== 'expect' && opts[k] !== undefined);
-  const ignored = given.filter((k) => !OPTIONS_OF[kind].includes(k));
+  const ignored = given.filter((k) => !(OPTIONS_OF[kind] as readonly (keyof RouteOptions)[]).includes(k));
   const lone = paths.length === 1 && !first.dir ? (paths[0] as string) : undefined;
   switch (kind) {
     case 'text': {
@@ -184,7 +187,7 @@ export async function routeInputs(paths: readonly string[], opts: RouteOptions =
         kind,
         files,
         inputs: await expandText(files),
-        options: pick(opts, ['kernel', 'platform', 'cmdline', 'cpus']),
+        options: pick(opts, OPTIONS_OF.text),
         reasons,
         ignored,
       };
@@ -194,15 +197,15 @@ export async function routeInputs(paths: readonly string[], opts: RouteOptions =
       if (paths.length !== 1) throw new RouteError(`${KIND_NAMES[kind]} is analysed one file at a time`);
       const files = [paths[0] as string] as const;
       return kind === 'replay'
-        ? { kind, files, options: pick(opts, ['kernel', 'dynamic']), reasons, ignored }
-        : { kind, files, options: pick(opts, ['kernel', 'platform', 'compare', 'dynamic']), reasons, ignored };
+        ? { kind, files, options: pick(opts, OPTIONS_OF.replay), reasons, ignored }
+        : { kind, files, options: pick(opts, OPTIONS_OF.scenario), reasons, ignored };
     }
     default:
       return {
         kind: 'source',
         files: [...paths],
         context: lone ? await driverContext(lone) : [],
-        options: pick(opts, ['kernel', 'platform', 'cmdline', 'cpus', 'dynamic', 'sourceDefaults', 'sourceDevices']),
+        options: pick(opts, OPTIONS_OF.source),
         reasons,
         ignored,
       };

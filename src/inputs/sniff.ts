@@ -13,7 +13,17 @@ import { looksLikeTrace } from '../trace/census';
 export type RouteKind = 'text' | 'replay' | 'scenario' | 'source';
 
 /** Roles of the files a trace/log analysis reads. */
-export type InputRole = 'trace' | 'log' | 'cmdline' | 'capture-json' | 'kprobe-profile' | 'debugfs' | 'devices' | 'ring-stats' | 'ignore';
+export type InputRole =
+  | 'trace'
+  | 'log'
+  | 'cmdline'
+  | 'capture-json'
+  | 'kprobe-profile'
+  | 'debugfs'
+  | 'devices'
+  | 'ring-stats'
+  | 'event-formats'
+  | 'ignore';
 
 /** The first bytes of a file, decompressed, with what is known about the rest. */
 export interface Head {
@@ -55,6 +65,7 @@ const CAPTURE_FILES: Record<string, InputRole> = {
   'debugfs.txt': 'debugfs',
   'devices.txt': 'devices',
   'ring_stats.txt': 'ring-stats',
+  'event_formats.txt': 'event-formats',
   'kprobe_events.txt': 'ignore',
   'README.txt': 'ignore',
   'capture.log': 'ignore',

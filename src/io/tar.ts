@@ -16,6 +16,12 @@ export class TarFormatError extends Error {}
 
 const BLOCK = 512;
 
+/**
+ * Largest GNU long-name ('L') or pax ('x') record read: they are held whole until the member they
+ * describe. A path is at most PATH_MAX (4096) bytes; a larger record is refused, not read.
+ */
+export const MAX_TAR_HEADER_RECORD = 1 << 20;
+
 /** True when a 512-byte block is a ustar (or GNU tar) header. */
 export function isTarHeader(block: Uint8Array): boolean {
   if (block.length < BLOCK) return false;
@@ -81,6 +87,10 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: TarEntryHa
     sink = null;
     collect = null;
     if (type === 'L' || type === 'x') {
+      if (size > MAX_TAR_HEADER_RECORD)
+        throw new TarFormatError(
+          `a ${type === 'L' ? "GNU long-name ('L')" : "pax ('x')"} header record of ${size} bytes is above the ${MAX_TAR_HEADER_RECORD / 2 ** 20} MiB limit for a member's header (damaged or hostile archive)`,
+        );
       collect = [];
       collectType = type;
     } else if (type === '0' || type === '\0' || type === '7') {

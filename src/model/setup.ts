@@ -154,6 +154,12 @@ export class CmdlineError extends Error {}
 
 /** simple_strtoul(str, &end, 0): C base detection ("0x" hex, leading 0 octal), stops at the first bad digit. */
 export function simpleStrtoul(s: string, pos: number): { value: number; end: number } {
+  const r = simpleStrtoulExact(s, pos);
+  return { value: Number(r.value), end: r.end };
+}
+
+/** simple_strtoul with the exact unsigned long (it wraps modulo 2^64, as the kernel's does). */
+export function simpleStrtoulExact(s: string, pos: number): { value: bigint; end: number; wrapped: boolean } {
   let base = 10;
   let i = pos;
   if (s[i] === '0') {
@@ -165,14 +171,36 @@ export function simpleStrtoul(s: string, pos: number): { value: number; end: num
     }
   }
   let value = 0n;
+  let wrapped = false;
   const B = BigInt(base);
   for (; i < s.length; i++) {
     const d = Number.parseInt(s[i] as string, 16);
     if (Number.isNaN(d) || d >= base) break;
-    value = (value * B + BigInt(d)) & 0xffff_ffff_ffff_ffffn; // unsigned long wraps
+    value = value * B + BigInt(d);
+    if (value > 0xffff_ffff_ffff_ffffn) {
+      value &= 0xffff_ffff_ffff_ffffn; // unsigned long wraps
+      wrapped = true;
+    }
   }
-  return { value: Number(value), end: i };
+  return { value, end: i, wrapped };
 }
+
+/**
+ * Largest pool the model sets up: 2^23 slots (16 GiB of bounce buffers; the model keeps about 18
+ * bytes per slot, 150 MB). The kernel's own ceiling for a pool is 2^31 slots (slot indexes are
+ * `int`: swiotlb_find_slots() returns one, -1 for none; kernel/dma/swiotlb.c), and a default pool
+ * allocated below 4 GiB (memblock_alloc_low) has fewer than 2^21.
+ */
+export const MAX_MODEL_NSLABS = 2 ** 23;
+/** The kernel's ceiling on the slots of one pool (see MAX_MODEL_NSLABS). */
+export const MAX_KERNEL_NSLABS = 2 ** 31;
+/** CONFIG_NR_CPUS is at most 8192 (x86 MAXSMP; arm64 allows 4096): no kernel has more possible CPUs. */
+export const MAX_POSSIBLE_CPUS = 8192;
+/**
+ * x86 allocates a default pool that is not SWIOTLB_ANY below 4 GiB (memblock_alloc_low,
+ * ARCH_LOW_ADDRESS_LIMIT 0xffffffff) and keeps the first 1 MiB reserved: no larger block exists.
+ */
+const X86_LOW_ALLOC_BYTES = 2 ** 32 - 2 ** 20;
 
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
 
@@ -237,6 +265,8 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
     steps.push(`nr_cpus=${cpus} on the command line limits the possible CPUs`);
   }
   if (!Number.isInteger(cpus) || cpus < 1) throw new CmdlineError(`possible CPUs must be a positive integer, got ${cpus}`);
+  if (cpus > MAX_POSSIBLE_CPUS)
+    throw new CmdlineError(`${cpus} possible CPUs: no kernel has more than ${MAX_POSSIBLE_CPUS} (CONFIG_NR_CPUS)`);
 
   let defaultNslabs = defaultSlabs;
   let defaultNareas = 0;
@@ -248,10 +278,15 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
     if (defaultNslabs < IO_TLB_SEGSIZE * defaultNareas) defaultNslabs = IO_TLB_SEGSIZE * defaultNareas;
     else if (isPow2(defaultNslabs)) return false;
     defaultNslabs = roundupPowOfTwo(defaultNslabs);
+    if (defaultNslabs >= SLABS_OVERFLOW)
+      throw new CmdlineError(overflowText(`the pool rounded up to a power of two is ${defaultNslabs} slabs`));
     return true;
   };
   const adjustNareas = (n: number, why: string) => {
     const nareas = n === 0 ? 1 : roundupPowOfTwo(n);
+    // limit_nareas() computes nareas * IO_TLB_SEGSIZE in an unsigned int
+    if (nareas * IO_TLB_SEGSIZE > 0xffff_ffff)
+      throw new CmdlineError(`${why}: ${nareas} areas overflow the kernel's area arithmetic (areas x 128 slots must fit in 32 bits)`);
     defaultNareas = nareas;
     steps.push(
       `${why}: ${n} -> ${nareas} area${nareas === 1 ? '' : 's'}${n !== nareas && n !== 0 ? ' (rounded up to a power of two)' : ''}`,
@@ -268,15 +303,16 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
     if (profile.cmdlineAreas) {
       let pos = 0;
       if (isDigit(value[pos])) {
-        const r = simpleStrtoul(value, pos);
+        const r = slabCount(value, pos);
         defaultNslabs = align(r.value, IO_TLB_SEGSIZE);
         pos = r.end;
         steps.push(`swiotlb=${value}: ${r.value} slabs -> ${defaultNslabs} (multiple of 128)`);
       }
       if (value[pos] === ',') pos++;
       if (isDigit(value[pos])) {
-        const r = simpleStrtoul(value, pos);
-        adjustNareas(r.value, `swiotlb=${value}: areas`);
+        const r = simpleStrtoulExact(value, pos);
+        // swiotlb_adjust_nareas() takes an unsigned int
+        adjustNareas(Number(r.value & 0xffff_ffffn), `swiotlb=${value}: areas`);
         pos = r.end;
       }
       if (value[pos] === ',') pos++;
@@ -288,7 +324,7 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
       // 5.10: {<int>|force|noforce}, also "<int>,force".
       let pos = 0;
       if (isDigit(value[pos])) {
-        const r = simpleStrtoul(value, pos);
+        const r = slabCount(value, pos);
         defaultNslabs = align(r.value, IO_TLB_SEGSIZE);
         pos = r.end;
         steps.push(`swiotlb=${value}: io_tlb_nslabs = ${defaultNslabs}${defaultNslabs === 0 ? ' (0 means the default size)' : ''}`);
@@ -398,17 +434,30 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
     zone,
   });
 
+  // what memblock can hand out when the caller does not say: never more than RAM, and on x86 a
+  // pool that is not SWIOTLB_ANY (memory-encryption guests) comes from below 4 GiB
+  const allocatable =
+    cfg.allocatableBytes ??
+    Math.min(ram ?? Number.POSITIVE_INFINITY, arch === 'x86' && !guestEncrypt ? X86_LOW_ALLOC_BYTES : Number.POSITIVE_INFINITY);
+  const modelled = (p: BootPool): BootPool => {
+    if (p.nslabs > MAX_MODEL_NSLABS)
+      throw new CmdlineError(
+        `the kernel would set up a pool of ${p.nslabs} slots (${mib(p.nslabs) / 1024} GiB): more than the model sets up (at most ${MAX_MODEL_NSLABS} slots, ${mib(MAX_MODEL_NSLABS) / 1024} GiB)`,
+      );
+    return p;
+  };
+
   if (!profile.cmdlineAreas) {
     // 5.10 boot (swiotlb_init): one area, the default size unless swiotlb=<n>.
     if (!addressingLimit && !force) return noPool('no addressing limit and no swiotlb=force: no pool is set up');
     const nslabs = defaultNslabs;
-    if ((cfg.allocatableBytes ?? Number.POSITIVE_INFINITY) < align(nslabs * IO_TLB_SIZE, pageSize)) {
+    if (allocatable < align(nslabs * IO_TLB_SIZE, pageSize)) {
       log.push(`${SWIOTLB_PR_PREFIX}Cannot allocate buffer`);
       return noPool('the boot allocation failed ("Cannot allocate buffer"): maps fail as "buffer is full" with total 0');
     }
     if (arch === 'x86') log.push('PCI-DMA: Using software bounce buffering for IO (SWIOTLB)');
     log.push(mappedLine(cfg.poolStart, nslabs));
-    return {
+    return modelled({
       created: true,
       why: why || 'swiotlb=force',
       nslabs,
@@ -422,7 +471,7 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
       steps,
       warnings,
       zone,
-    };
+    });
   }
 
   // 4. swiotlb_init_remap().
@@ -432,9 +481,11 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
   let nslabs = defaultNslabs;
   const limit = (n: number, slots: number) => (profile.limitNareas && slots < n * IO_TLB_SEGSIZE ? Math.floor(slots / IO_TLB_SEGSIZE) : n);
   let nareas = limit(defaultNareas, nslabs);
-  const avail = cfg.allocatableBytes ?? Number.POSITIVE_INFINITY;
+  const avail = allocatable;
   while (align(nslabs * IO_TLB_SIZE, pageSize) > avail) {
-    log.push(`${SWIOTLB_PR_PREFIX}swiotlb_memblock_alloc: Failed to allocate ${align(nslabs * IO_TLB_SIZE, pageSize)} bytes tlb structure`);
+    // printed with %zu: exact, where a double would round from 2^53 bytes on
+    const bytes = ((BigInt(nslabs) * BigInt(IO_TLB_SIZE) + BigInt(pageSize - 1)) / BigInt(pageSize)) * BigInt(pageSize);
+    log.push(`${SWIOTLB_PR_PREFIX}swiotlb_memblock_alloc: Failed to allocate ${bytes} bytes tlb structure`);
     if (!profile.limitNareas || nslabs <= IO_TLB_MIN_SLABS) {
       return noPool('the boot allocation failed: no pool');
     }
@@ -457,7 +508,7 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
   } else {
     log.push(mappedLine(cfg.poolStart, nslabs));
   }
-  return {
+  return modelled({
     created: true,
     why: why || 'swiotlb=force',
     nslabs,
@@ -471,7 +522,26 @@ export function bootPool(profile: KernelProfile, cfg: BootConfig): BootPool {
     steps,
     warnings,
     zone,
-  };
+  });
+}
+
+/**
+ * The slab count of swiotlb=<n>: from 2^53 on, the pool's byte count (nslabs << IO_TLB_SHIFT)
+ * no longer fits the kernel's unsigned long and every size derived from it wraps: no kernel sets
+ * such a pool up, and the model refuses it.
+ */
+function slabCount(value: string, pos: number): { value: number; end: number } {
+  const r = simpleStrtoulExact(value, pos);
+  if (r.value > BigInt(SLABS_OVERFLOW - IO_TLB_SEGSIZE))
+    throw new CmdlineError(`swiotlb=${value}: ${overflowText(`${r.value} slabs${r.wrapped ? ' (simple_strtoul wraps at 2^64)' : ''}`)}`);
+  return { value: Number(r.value), end: r.end };
+}
+
+/** 2^53 slabs of 2^11 bytes: 2^64. */
+const SLABS_OVERFLOW = 2 ** 53;
+
+function overflowText(what: string): string {
+  return `${what}: a pool of 2^64 bytes or more; the kernel's byte count (nslabs << 11) overflows, so no kernel sets it up; the model sets up at most ${MAX_MODEL_NSLABS} slots`;
 }
 
 function mappedLine(start: number | undefined, nslabs: number): string {

@@ -4,14 +4,41 @@
  */
 import { DmaDirection, IO_TLB_SIZE, parseDmaDirection } from '../model/constants';
 import { parseAddr, parseAlignMask, parseBoundaryBits, parseMask32, ValueError } from '../model/hex';
+import { MAX_KERNEL_NSLABS, MAX_MODEL_NSLABS } from '../model/setup';
+import { shortText } from '../protocol/escape';
 
 export class ReplayFormatError extends Error {
   constructor(
     readonly line: number,
     message: string,
+    /** The message is prefix + this field's value + suffix: withSource() shows it as the line writes it. */
+    private readonly value?: { readonly path: readonly string[]; readonly prefix: string; readonly suffix: string },
   ) {
     super(message);
   }
+
+  /** The same error with the value's text from the line: exact digits (2^53 + 1 stays so), clipped. */
+  withSource(text: string): ReplayFormatError {
+    if (!this.value) return this;
+    const raw = rawJsonField(text, this.value.path);
+    return raw === undefined ? this : new ReplayFormatError(this.line, `${this.value.prefix}${shortText(raw)}${this.value.suffix}`);
+  }
+}
+
+/** prefix + the value + suffix: a field whose value is wrong. */
+function valueError(line: number, path: readonly string[], prefix: string, v: unknown, suffix = ''): ReplayFormatError {
+  return new ReplayFormatError(line, `${prefix}${brief(v)}${suffix}`, { path, prefix, suffix });
+}
+
+/** A value for a message without the line's text: JSON, clipped; a value nested too deep to print is named. */
+function brief(v: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    // RangeError: nested deeper than the stack (JSON.parse reads any depth, stringify recurses)
+  }
+  return text === undefined ? 'a value nested too deep to show' : shortText(text);
 }
 
 export interface FieldDefaults {
@@ -111,20 +138,33 @@ export function parseJsonLine(text: string, line: number): Record<string, unknow
   return v as Record<string, unknown>;
 }
 
-function field<T>(line: number, fn: () => T): T {
+function field<T>(line: number, fn: () => T, path: readonly string[], v: unknown): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof ValueError) throw new ReplayFormatError(line, e.message);
+    if (e instanceof ValueError) throw hexError(line, e, path, v);
     throw e;
   }
 }
+
+/**
+ * A ValueError of the hex.ts parsers at a field: a number a double cannot hold exactly (or at
+ * all) is shown as written; the other messages name their value already.
+ */
+function hexError(line: number, e: ValueError, path: readonly string[], v: unknown): ReplayFormatError {
+  if (typeof v === 'number' && !Number.isSafeInteger(v))
+    return valueError(line, path, `"${path.join('.')}" must be a hex string or an integer below 2^53, got `, v);
+  return new ReplayFormatError(line, shortText(e.message, 300));
+}
+
+/** The op fields the hex.ts parsers read (a ValueError names one of them). */
+const HEX_FIELDS = ['orig', 'align', 'min_align', 'boundary', 'attrs'] as const;
 
 function int(o: Record<string, unknown>, key: string, line: number, min: number): number {
   const v = o[key];
   if (v === undefined) throw new ReplayFormatError(line, `missing field "${key}"`);
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-    throw new ReplayFormatError(line, `"${key}" must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    throw valueError(line, [key], `"${key}" must be an integer >= ${min}, got `, v);
   }
   return v;
 }
@@ -137,8 +177,7 @@ function dirField(o: Record<string, unknown>, line: number): DmaDirection | unde
   const v = o.dir;
   if (v === undefined) return undefined;
   const d = typeof v === 'string' || typeof v === 'number' ? parseDmaDirection(v) : undefined;
-  if (d === undefined)
-    throw new ReplayFormatError(line, `"dir" must be TO_DEVICE, FROM_DEVICE, BIDIRECTIONAL or NONE, got ${JSON.stringify(v)}`);
+  if (d === undefined) throw valueError(line, ['dir'], '"dir" must be TO_DEVICE, FROM_DEVICE, BIDIRECTIONAL or NONE, got ', v);
   return d;
 }
 
@@ -146,20 +185,32 @@ function opId(o: Record<string, unknown>, line: number): OpId {
   const v = o.id;
   if (v === undefined) throw new ReplayFormatError(line, 'missing field "id"');
   if ((typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'string' && v.length > 0)) return v;
-  throw new ReplayFormatError(line, `"id" must be an integer or a non-empty string, got ${JSON.stringify(v)}`);
+  throw valueError(line, ['id'], '"id" must be an integer or a non-empty string, got ', v);
 }
 
 export function parseHeader(o: Record<string, unknown>, line: number): ReplayHeader {
   if (o.op !== 'init') {
-    throw new ReplayFormatError(line, `the first line must be the header {"op":"init",...}, got op ${JSON.stringify(o.op)}`);
+    throw valueError(line, ['op'], 'the first line must be the header {"op":"init",...}, got op ', o.op);
   }
   const nslabs = int(o, 'nslabs', line, 1);
+  // a replay is of one kernel pool, and the model sets it up slot by slot
+  if (nslabs > MAX_KERNEL_NSLABS)
+    throw new ReplayFormatError(
+      line,
+      `"nslabs" ${nslabs} is more than a kernel pool can have: its slot indexes are int (at most 2^31 slots)`,
+    );
+  if (nslabs > MAX_MODEL_NSLABS)
+    throw new ReplayFormatError(
+      line,
+      `"nslabs" ${nslabs} (${(nslabs * IO_TLB_SIZE) / 2 ** 30} GiB) is more than the model sets up: at most ${MAX_MODEL_NSLABS} slots (${(MAX_MODEL_NSLABS * IO_TLB_SIZE) / 2 ** 30} GiB)`,
+    );
   const nareas = int(o, 'nareas', line, 1);
   if ((nareas & (nareas - 1)) !== 0) throw new ReplayFormatError(line, `"nareas" must be a power of two, got ${nareas}`);
   if (Math.floor(nslabs / nareas) < 1) throw new ReplayFormatError(line, `${nslabs} slots cannot be split into ${nareas} areas`);
   if (o.pool_base === undefined) throw new ReplayFormatError(line, 'missing field "pool_base"');
-  const poolBase = field(line, () => parseAddr(o.pool_base, '"pool_base"'));
-  if (poolBase % IO_TLB_SIZE !== 0) throw new ReplayFormatError(line, `"pool_base" ${String(o.pool_base)} is not aligned to a 2 KiB slot`);
+  const poolBase = field(line, () => parseAddr(o.pool_base, '"pool_base"'), ['pool_base'], o.pool_base);
+  if (poolBase % IO_TLB_SIZE !== 0)
+    throw new ReplayFormatError(line, `"pool_base" ${shortText(String(o.pool_base))} is not aligned to a 2 KiB slot`);
   if (poolBase + nslabs * IO_TLB_SIZE > 2 ** 53) throw new ReplayFormatError(line, 'the pool ends above 2^53');
   let pageShift = 12;
   if (o.page_size !== undefined) {
@@ -169,7 +220,7 @@ export function parseHeader(o: Record<string, unknown>, line: number): ReplayHea
   }
   let kernel: string | undefined;
   if (o.kernel !== undefined) {
-    if (typeof o.kernel !== 'string') throw new ReplayFormatError(line, `"kernel" must be a string, got ${JSON.stringify(o.kernel)}`);
+    if (typeof o.kernel !== 'string') throw valueError(line, ['kernel'], '"kernel" must be a string, got ', o.kernel);
     kernel = o.kernel;
   }
   if (o.dynamic !== undefined && typeof o.dynamic !== 'boolean')
@@ -198,15 +249,24 @@ function parseDefaults(fd: Record<string, unknown>, line: number): FieldDefaults
     const v = fd.alloc_size;
     const n = typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
-      throw new ReplayFormatError(line, `field_defaults.alloc_size must be "=size" or a size, got ${JSON.stringify(v)}`);
+      throw valueError(line, ['field_defaults', 'alloc_size'], 'field_defaults.alloc_size must be "=size" or a size, got ', v);
     }
     allocSize = n;
   }
   return {
     allocSize,
-    allocAlignMask: fd.align === undefined ? 0 : field(line, () => parseAlignMask(fd.align, 'field_defaults.align')),
-    minAlignMask: fd.min_align === undefined ? 0 : field(line, () => parseMask32(fd.min_align, 'field_defaults.min_align')),
-    boundaryBits: fd.boundary === undefined ? 64 : field(line, () => parseBoundaryBits(fd.boundary, 'field_defaults.boundary')),
+    allocAlignMask:
+      fd.align === undefined
+        ? 0
+        : field(line, () => parseAlignMask(fd.align, 'field_defaults.align'), ['field_defaults', 'align'], fd.align),
+    minAlignMask:
+      fd.min_align === undefined
+        ? 0
+        : field(line, () => parseMask32(fd.min_align, 'field_defaults.min_align'), ['field_defaults', 'min_align'], fd.min_align),
+    boundaryBits:
+      fd.boundary === undefined
+        ? 64
+        : field(line, () => parseBoundaryBits(fd.boundary, 'field_defaults.boundary'), ['field_defaults', 'boundary'], fd.boundary),
   };
 }
 
@@ -223,7 +283,10 @@ export function parseOp(o: Record<string, unknown>, h: ReplayHeader, line: numbe
   try {
     return parseOpFields(o, h.defaults, line);
   } catch (e) {
-    if (e instanceof ValueError) throw new ReplayFormatError(line, e.message);
+    if (e instanceof ValueError) {
+      const key = HEX_FIELDS.find((k) => typeof o[k] === 'number' && !Number.isSafeInteger(o[k]));
+      throw hexError(line, e, [key ?? ''], key ? o[key] : undefined);
+    }
     throw e;
   }
 }
@@ -313,6 +376,68 @@ function parseOpFields(o: Record<string, unknown>, d: FieldDefaults, line: numbe
     case 'init':
       throw new ReplayFormatError(line, 'a second header line ("op":"init"): a file replays one pool');
     default:
-      throw new ReplayFormatError(line, `unknown op ${JSON.stringify(op)} (expected ${OP_NAMES.join(', ')})`);
+      throw valueError(line, ['op'], 'unknown op ', op, ` (expected ${OP_NAMES.join(', ')})`);
   }
+}
+
+/**
+ * The text of a field of the JSON object a line holds (a path of keys; the last occurrence of a
+ * key, as JSON.parse keeps), or undefined. A scan, not a parse: no recursion, any depth.
+ */
+export function rawJsonField(text: string, path: readonly string[]): string | undefined {
+  let start = skipBlanks(text, 0);
+  for (const key of path) {
+    if (text[start] !== '{') return undefined;
+    let i = skipBlanks(text, start + 1);
+    let found = -1;
+    while (text[i] === '"') {
+      const keyEnd = valueEnd(text, i);
+      let k: unknown;
+      try {
+        k = JSON.parse(text.slice(i, keyEnd));
+      } catch {
+        return undefined;
+      }
+      i = skipBlanks(text, keyEnd);
+      if (text[i] !== ':') return undefined;
+      const v = skipBlanks(text, i + 1);
+      if (k === key) found = v;
+      i = skipBlanks(text, valueEnd(text, v));
+      if (text[i] !== ',') break;
+      i = skipBlanks(text, i + 1);
+    }
+    if (found < 0) return undefined;
+    start = found;
+  }
+  return text.slice(start, valueEnd(text, start));
+}
+
+function skipBlanks(text: string, i: number): number {
+  let j = i;
+  while (j < text.length && (text[j] === ' ' || text[j] === '\t' || text[j] === '\r' || text[j] === '\n')) j++;
+  return j;
+}
+
+/** Where the JSON value starting at i ends (exclusive). */
+function valueEnd(text: string, i: number): number {
+  const c = text[i];
+  if (c === '"') {
+    let j = i + 1;
+    while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+    return Math.min(j + 1, text.length);
+  }
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    let j = i;
+    for (; j < text.length; j++) {
+      const d = text[j];
+      if (d === '"') j = valueEnd(text, j) - 1;
+      else if (d === '{' || d === '[') depth++;
+      else if ((d === '}' || d === ']') && --depth === 0) return j + 1;
+    }
+    return j;
+  }
+  let j = i;
+  while (j < text.length && !',}] \t\r\n'.includes(text[j] as string)) j++;
+  return j;
 }

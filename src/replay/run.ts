@@ -70,31 +70,12 @@ export async function runReplay(file: string, opts: ReplayRunOptions = {}): Prom
     file,
     {
       line(text, lineNo) {
-        if (text.trim() === '') return;
-        const o = parseJsonLine(text, lineNo);
-        if (!replayer) {
-          header = parseHeader(o, lineNo);
-          const name = opts.kernel ?? header.kernel ?? DEFAULT_REPLAY_KERNEL;
-          profileSource = opts.kernel ? 'option' : header.kernel ? 'header' : 'default';
-          let resolved: ReturnType<typeof resolveProfileWithNote>;
-          try {
-            resolved = resolveProfileWithNote(name);
-          } catch (e) {
-            throw new ReplayFormatError(lineNo, (e as Error).message);
-          }
-          profileNote = resolved.note;
-          const dynamic = opts.dynamic || header.dynamic ? replayDynamicConfig(header, resolved.profile, lineNo) : undefined;
-          replayer = new Replayer(header, resolved.profile, {
-            check: opts.check ?? false,
-            ...(opts.events ? { events: opts.events, file } : {}),
-            ...(dynamic ? { dynamic } : {}),
-          });
-          return;
+        try {
+          replayLine(text, lineNo);
+        } catch (e) {
+          // a wrong value is shown as the line writes it
+          throw e instanceof ReplayFormatError ? e.withSource(text) : e;
         }
-        const op = parseOp(o, header as ReplayHeader, lineNo);
-        const outcome = replayer.apply(op);
-        ops++;
-        opts.onOp?.(outcome, op);
       },
       overlong(lineNo, bytes) {
         throw new ReplayFormatError(lineNo, `line of ${bytes} bytes is too long for an op line`);
@@ -102,6 +83,33 @@ export async function runReplay(file: string, opts: ReplayRunOptions = {}): Prom
     },
     { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) },
   );
+  function replayLine(text: string, lineNo: number): void {
+    if (text.trim() === '') return;
+    const o = parseJsonLine(text, lineNo);
+    if (!replayer) {
+      header = parseHeader(o, lineNo);
+      const name = opts.kernel ?? header.kernel ?? DEFAULT_REPLAY_KERNEL;
+      profileSource = opts.kernel ? 'option' : header.kernel ? 'header' : 'default';
+      let resolved: ReturnType<typeof resolveProfileWithNote>;
+      try {
+        resolved = resolveProfileWithNote(name);
+      } catch (e) {
+        throw new ReplayFormatError(lineNo, (e as Error).message);
+      }
+      profileNote = resolved.note;
+      const dynamic = opts.dynamic || header.dynamic ? replayDynamicConfig(header, resolved.profile, lineNo) : undefined;
+      replayer = new Replayer(header, resolved.profile, {
+        check: opts.check ?? false,
+        ...(opts.events ? { events: opts.events, file } : {}),
+        ...(dynamic ? { dynamic } : {}),
+      });
+      return;
+    }
+    const op = parseOp(o, header as ReplayHeader, lineNo);
+    const outcome = replayer.apply(op);
+    ops++;
+    opts.onOp?.(outcome, op);
+  }
   if (!replayer || !header) throw new ReplayFormatError(Math.max(lines, 1), 'empty file: no header line {"op":"init",...}');
   return {
     file,

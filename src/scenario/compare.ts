@@ -93,8 +93,8 @@ function differences(a: Decision | undefined, b: Decision | undefined): string[]
 
 export function compareScenario(s: Scenario): Comparison {
   const setup = setupPool(s);
-  const kernel = new Lane(makeEngine(s, setup, 'kernel'), s);
-  const unified = new Lane(makeEngine(s, setup, 'unified'), s);
+  const kernel = new Lane(makeEngine(s, setup, 'kernel'), s, false);
+  const unified = new Lane(makeEngine(s, setup, 'unified'), s, false);
   const xenOps = s.platform.ops === 'xen-swiotlb';
   const segBases = unified.engine.segmentBases;
   const poolStart = setup.pool?.start ?? 0;

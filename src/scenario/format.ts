@@ -9,8 +9,11 @@ import { PLATFORM_IDS, type PlatformProfile, platformById } from '../model/dma/p
 import { DEFAULT_GROW_DELAY } from '../model/dynamic';
 import { isLowMask, maskBits } from '../model/hex';
 import { dynamicUnsupported, type KernelProfile, resolveProfileWithNote, UnknownKernelError } from '../model/profiles';
-import { ARM64_BOARDS } from '../model/setup';
+import { ARM64_BOARDS, CmdlineError, MAX_MODEL_NSLABS, MAX_POSSIBLE_CPUS } from '../model/setup';
 import { JsonDoc, type JsonValue, type Problem } from './json';
+import { DEFAULT_MAX_SCENARIO_CALLS, setupPool, stepCalls, workloadCalls } from './run';
+
+export { DEFAULT_MAX_SCENARIO_CALLS, workloadCalls };
 
 export type MapApi = 'map' | 'map_sg' | 'map_resource';
 export type CallKind =
@@ -181,6 +184,8 @@ export interface Scenario {
   readonly encryptionBit?: number;
   readonly devices: readonly DeviceConfig[];
   readonly workload: readonly Step[];
+  /** Read, but perhaps not as the author meant (a duplicate key): reported with the results. */
+  readonly warnings?: readonly Problem[];
 }
 
 export class ScenarioError extends Error {
@@ -213,45 +218,80 @@ const DEVICE_KEYS = [
 const CALL_KEYS = ['call', 'device', 'id', 'phys', 'size', 'dir', 'attrs', 'cpu', 'sg', 'offset', 'foreign'];
 const RING_KEYS = ['device', 'map', 'depth', 'count', 'size', 'phys', 'dir', 'attrs', 'cpus', 'seed', 'sync', 'id'];
 
+/** Scenario files are read whole: larger ones are refused before they are read. */
+export const MAX_SCENARIO_BYTES = 64 * 2 ** 20;
+
+export interface ScenarioParseOptions {
+  /** Most DMA API calls the workload may expand to (DEFAULT_MAX_SCENARIO_CALLS). */
+  readonly maxCalls?: number;
+  /** How the user raises maxCalls, for the message ("--max-calls N"). */
+  readonly maxCallsHint?: string;
+}
+
 /** Parses text (JSON with comments) into a scenario, or throws ScenarioError with every problem. */
-export function parseScenario(text: string, file: string): Scenario {
+export function parseScenario(text: string, file: string, opts: ScenarioParseOptions = {}): Scenario {
+  if (text.length > MAX_SCENARIO_BYTES)
+    throw new ScenarioError(file, [
+      { path: '$', line: 1, column: 1, message: `the file is larger than the ${MAX_SCENARIO_BYTES / 2 ** 20} MiB a scenario may be` },
+    ]);
   const doc = new JsonDoc(text);
   const root = doc.root;
   if (!root || doc.problems.length) throw new ScenarioError(file, doc.problems);
   const p = new Parser(file);
   const scenario = p.scenario(root);
+  if (scenario && !doc.problems.length) {
+    p.checkSize(scenario.workload, opts);
+    checkPool(scenario, root);
+  }
   if (doc.problems.length || !scenario) throw new ScenarioError(file, doc.problems);
-  return scenario;
+  return doc.warnings.length ? { ...scenario, warnings: doc.warnings } : scenario;
+}
+
+/** The pool the kernel would set up must be one the model can: else a problem at what sized it. */
+function checkPool(s: Scenario, root: JsonValue): void {
+  try {
+    setupPool(s);
+  } catch (e) {
+    if (!(e instanceof CmdlineError)) throw e;
+    const pool = root.get('pool');
+    (pool?.get('cmdline') ?? root.get('machine')?.get('cpus') ?? pool ?? root).problem(e.message);
+  }
+}
+
+/** 4000000 -> "4,000,000"; 2e12 -> "2.0e12". */
+function countText(n: number): string {
+  return n < 1e15 ? Math.round(n).toLocaleString('en-US') : n.toExponential(1).replace('+', '');
 }
 
 /** Numbers as JSON numbers, "0x..." hex, or decimal strings; sizes also as "64K", "2M", "1G". */
-function num(v: JsonValue, what: string, opts: { min?: number; sizes?: boolean } = {}): number | undefined {
+function num(v: JsonValue, what: string, opts: { min?: number; max?: number; maxWhy?: string; sizes?: boolean } = {}): number | undefined {
   const raw = v.value;
   let n: number | undefined;
-  if (typeof raw === 'number' && Number.isSafeInteger(raw)) n = raw;
+  if (typeof raw === 'number' && Number.isInteger(raw)) n = raw;
   else if (typeof raw === 'string') {
     const s = raw.trim();
-    if (/^0x[0-9a-f]+$/i.test(s)) {
-      const b = BigInt(s);
-      if (b > BigInt(Number.MAX_SAFE_INTEGER)) {
-        v.problem(`${what} ${s} is above 2^53, beyond any address the model handles`);
-        return undefined;
-      }
-      n = Number(b);
-    } else if (/^\d+$/.test(s)) n = Number(s);
+    if (/^0x[0-9a-f]+$/i.test(s)) n = s.length > 16 ? Number.POSITIVE_INFINITY : Number(s);
+    else if (/^\d+$/.test(s)) n = Number(s);
     else if (opts.sizes) {
       const m = /^(\d+(?:\.\d+)?)\s*([KMGT])i?B?$/i.exec(s);
       if (m) n = Math.round(Number(m[1]) * 2 ** (10 * ('KMGT'.indexOf((m[2] as string).toUpperCase()) + 1)));
     }
   }
   if (n === undefined) {
-    v.problem(
-      `${what} must be a number${opts.sizes ? ' or a size such as "64K"' : ' or a hex string such as "0x1000"'}, got ${JSON.stringify(raw ?? v.type)}`,
-    );
+    v.problem(`${what} must be a number${opts.sizes ? ' or a size such as "64K"' : ' or a hex string such as "0x1000"'}, got ${v.source}`);
+    return undefined;
+  }
+  if (!Number.isSafeInteger(n)) {
+    // a double cannot hold it exactly: say so with the digits as written
+    v.problem(`${what} ${v.source} is 2^53 or more, beyond any number the model handles exactly`);
     return undefined;
   }
   if (opts.min !== undefined && n < opts.min) {
-    v.problem(`${what} must be at least ${opts.min}, got ${n}`);
+    v.problem(`${what} must be at least ${opts.min}, got ${v.source}`);
+    return undefined;
+  }
+  if (opts.max !== undefined && n > opts.max) {
+    v.problem(`${what} must be at most ${opts.max}${opts.maxWhy ? ` (${opts.maxWhy})` : ''}, got ${v.source}`);
     return undefined;
   }
   return n;
@@ -273,9 +313,7 @@ function mask(v: JsonValue, what: string, max = 64): bigint | undefined {
     }
     return b;
   }
-  v.problem(
-    `${what} must be a bit count (e.g. 32 for DMA_BIT_MASK(32)) or a mask such as "0xffffffff", got ${JSON.stringify(raw ?? v.type)}`,
-  );
+  v.problem(`${what} must be a bit count (e.g. 32 for DMA_BIT_MASK(32)) or a mask such as "0xffffffff", got ${v.source}`);
   return undefined;
 }
 
@@ -294,8 +332,35 @@ function str(v: JsonValue, what: string): string | undefined {
 class Parser {
   private readonly devices = new Map<string, DeviceConfig>();
   private platform: PlatformProfile | undefined;
+  /** Where each parsed step was written, for the workload-size complaint. */
+  private readonly stepNodes = new Map<Step, JsonValue>();
 
   constructor(private readonly file: string) {}
+
+  /** Refuses a workload of more calls than the limit, at the step that contributes most. */
+  checkSize(workload: readonly Step[], opts: ScenarioParseOptions): void {
+    const max = opts.maxCalls ?? DEFAULT_MAX_SCENARIO_CALLS;
+    const total = workloadCalls(workload);
+    if (total <= max) return;
+    let steps = workload;
+    let at: JsonValue | undefined;
+    // down to the largest ring or call: the number to change
+    for (;;) {
+      let big: Step | undefined;
+      for (const s of steps) if (!big || stepCalls(s) > stepCalls(big)) big = s;
+      if (!big) break;
+      at = this.stepNodes.get(big) ?? at;
+      if (big.kind !== 'repeat' || stepCalls(big) <= max || workloadCalls(big.steps) <= max) {
+        if (big.kind === 'ring') at = at?.get('ring')?.get('count') ?? at;
+        else if (big.kind === 'repeat') at = at?.get('repeat') ?? at;
+        break;
+      }
+      steps = big.steps;
+    }
+    (at ?? this.stepNodes.values().next().value)?.problem(
+      `the workload expands to ${countText(total)} DMA API calls, above the limit of ${countText(max)}: every call is kept for the report (${opts.maxCallsHint ?? 'raise the limit with --max-calls N'})`,
+    );
+  }
 
   scenario(root: JsonValue): Scenario | undefined {
     if (!root.expectObject('a scenario')) return undefined;
@@ -341,7 +406,7 @@ class Parser {
       firmwareDmaLimit = zone.firmwareDmaLimit;
       dramStart = zone.dramStart;
       const c = mv.get('cpus');
-      if (c) cpus = num(c, 'machine.cpus', { min: 1 }) ?? 1;
+      if (c) cpus = num(c, 'machine.cpus', { min: 1, max: MAX_POSSIBLE_CPUS, maxWhy: 'CONFIG_NR_CPUS' }) ?? 1;
       const r = mv.get('ram');
       if (r) ramBytes = num(r, 'machine.ram', { min: 1, sizes: true });
       const x = mv.get('max_phys');
@@ -468,7 +533,7 @@ class Parser {
     }
     const ns = v.get('nslabs');
     if (ns) {
-      const n = num(ns, 'pool.nslabs', { min: 1 });
+      const n = num(ns, 'pool.nslabs', { min: 1, max: MAX_MODEL_NSLABS, maxWhy: 'the largest pool the model sets up' });
       if (n !== undefined) out.nslabs = n;
     }
     const na = v.get('nareas');
@@ -489,6 +554,8 @@ class Parser {
       const x = bool(f, 'pool.force');
       if (x !== undefined) out.force = x;
     }
+    if (out.nslabs !== undefined && out.nareas !== undefined && out.nareas > out.nslabs)
+      v.problem(`${out.nslabs} slots cannot be split into ${out.nareas} areas`);
     if (out.nslabs !== undefined && out.cmdline !== undefined)
       v.problem('give either pool.cmdline (the kernel sizes the pool) or pool.nslabs, not both');
     return out;
@@ -629,7 +696,7 @@ class Parser {
     }
     const rp = v.get('restricted_pool_slots');
     if (rp) {
-      const n = num(rp, 'restricted_pool_slots', { min: 1 });
+      const n = num(rp, 'restricted_pool_slots', { min: 1, max: MAX_MODEL_NSLABS, maxWhy: 'the largest pool the model sets up' });
       if (n !== undefined) d.restrictedPoolSlots = n;
     }
     const rb = v.get('restricted_pool_base');
@@ -686,7 +753,7 @@ class Parser {
       let bits = 0;
       for (const x of v.items()) {
         const n = typeof x.value === 'string' ? ATTR_NAMES[x.value.replace(/^DMA_ATTR_/, '')] : undefined;
-        if (n === undefined) x.problem(`unknown DMA attribute ${JSON.stringify(x.value)} (one of: ${Object.keys(ATTR_NAMES).join(', ')})`);
+        if (n === undefined) x.problem(`unknown DMA attribute ${x.source} (one of: ${Object.keys(ATTR_NAMES).join(', ')})`);
         else bits |= n;
       }
       return bits;
@@ -765,7 +832,10 @@ class Parser {
     const out: Step[] = [];
     for (const s of v.items()) {
       const step = this.step(s, ids);
-      if (step) out.push(step);
+      if (step) {
+        out.push(step);
+        this.stepNodes.set(step, s);
+      }
     }
     return out;
   }

@@ -2,7 +2,11 @@
  * Reading a JSON (with comments) document while keeping where every value came from, so each
  * complaint names its JSON path and its line and column.
  */
-import { type Node, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
+import { createScanner, type Node, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
+import { shortText } from '../protocol/escape';
+
+/** Objects and arrays nest at most this deep: the parser recurses per level (a scenario needs about 10). */
+export const MAX_JSON_DEPTH = 64;
 
 export interface Problem {
   /** "$.devices[1].dma_mask" */
@@ -30,6 +34,12 @@ export class LineIndex {
   }
 }
 
+interface Entry {
+  readonly key: string;
+  readonly keyNode: Node;
+  readonly value: JsonValue;
+}
+
 /** A value in the document with its path; accessors record problems instead of throwing. */
 export class JsonValue {
   constructor(
@@ -50,34 +60,65 @@ export class JsonValue {
     return this.doc.lines.at(this.node.offset).line;
   }
 
+  /** The value as the file writes it (a number past 2^53 keeps its digits), shortened to 60 characters. */
+  get source(): string {
+    const n = this.node;
+    return shortText(this.doc.text.slice(n.offset, n.offset + Math.min(n.length, 61)), 60, n.length);
+  }
+
   problem(message: string): void {
     this.doc.report(this.node.offset, this.path, message);
   }
 
-  /** The properties of an object, in order (with the key's node for unknown-key complaints). */
-  entries(): { key: string; keyNode: Node; value: JsonValue }[] {
-    if (this.node.type !== 'object') return [];
-    const out: { key: string; keyNode: Node; value: JsonValue }[] = [];
-    for (const p of this.node.children ?? []) {
-      const [k, v] = p.children ?? [];
-      if (!k || !v) continue;
-      const key = String(k.value);
-      out.push({
-        key,
-        keyNode: k,
-        value: new JsonValue(v, `${this.path}${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`, this.doc),
-      });
+  private entryList: Entry[] | undefined;
+  private byKey: Map<string, Entry> | undefined;
+  private itemList: JsonValue[] | undefined;
+
+  /**
+   * The properties of an object, in order (with the key's node for unknown-key complaints). A key
+   * given twice counts once, with its last value (as JSON.parse does), and a warning says so.
+   */
+  entries(): readonly Entry[] {
+    if (this.entryList) return this.entryList;
+    const out: Entry[] = [];
+    const byKey = new Map<string, Entry>();
+    if (this.node.type === 'object') {
+      for (const p of this.node.children ?? []) {
+        const [k, v] = p.children ?? [];
+        if (!k || !v) continue;
+        const key = String(k.value);
+        const e = {
+          key,
+          keyNode: k,
+          value: new JsonValue(v, `${this.path}${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`, this.doc),
+        };
+        const earlier = byKey.get(key);
+        if (earlier) {
+          const at = this.doc.lines.at(earlier.keyNode.offset);
+          this.doc.warn(
+            k.offset,
+            e.value.path,
+            `duplicate key "${key}": this value is used, the one at line ${at.line} column ${at.column} is ignored`,
+          );
+          out[out.indexOf(earlier)] = e;
+        } else out.push(e);
+        byKey.set(key, e);
+      }
     }
+    this.entryList = out;
+    this.byKey = byKey;
     return out;
   }
 
   get(key: string): JsonValue | undefined {
-    return this.entries().find((e) => e.key === key)?.value;
+    this.entries();
+    return this.byKey?.get(key)?.value;
   }
 
-  items(): JsonValue[] {
+  items(): readonly JsonValue[] {
     if (this.node.type !== 'array') return [];
-    return (this.node.children ?? []).map((c, i) => new JsonValue(c, `${this.path}[${i}]`, this.doc));
+    this.itemList ??= (this.node.children ?? []).map((c, i) => new JsonValue(c, `${this.path}[${i}]`, this.doc));
+    return this.itemList;
   }
 
   /** Complains about keys not in `allowed`. */
@@ -98,15 +139,23 @@ export class JsonValue {
 
 export class JsonDoc {
   readonly problems: Problem[] = [];
+  /** What is read, but perhaps not as the author meant (duplicate keys). */
+  readonly warnings: Problem[] = [];
   readonly lines: LineIndex;
   readonly root: JsonValue | undefined;
 
-  constructor(text: string) {
+  constructor(readonly text: string) {
     this.lines = new LineIndex(text);
     const errors: ParseError[] = [];
     if (text.trim() === '') {
       this.root = undefined;
       this.report(0, '$', 'the document is empty');
+      return;
+    }
+    const deep = tooDeepAt(text, MAX_JSON_DEPTH);
+    if (deep >= 0) {
+      this.root = undefined;
+      this.report(deep, '$', `objects and arrays nest deeper than ${MAX_JSON_DEPTH} levels here; a scenario needs far fewer`);
       return;
     }
     const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
@@ -118,4 +167,27 @@ export class JsonDoc {
     const { line, column } = this.lines.at(offset);
     this.problems.push({ path, line, column, message });
   }
+
+  warn(offset: number, path: string, message: string): void {
+    const { line, column } = this.lines.at(offset);
+    this.warnings.push({ path, line, column, message });
+  }
+}
+
+/** Offset of the first "{" or "[" that opens level max + 1 (comments and strings skipped), or -1. */
+function tooDeepAt(text: string, max: number): number {
+  // jsonc-parser's SyntaxKind (a const enum, not importable as a value here)
+  const OPEN_BRACE = 1;
+  const CLOSE_BRACE = 2;
+  const OPEN_BRACKET = 3;
+  const CLOSE_BRACKET = 4;
+  const EOF = 17;
+  const scanner = createScanner(text, true);
+  let depth = 0;
+  for (let t: number = scanner.scan(); t !== EOF; t = scanner.scan()) {
+    if (t === OPEN_BRACE || t === OPEN_BRACKET) {
+      if (++depth > max) return scanner.getTokenOffset();
+    } else if ((t === CLOSE_BRACE || t === CLOSE_BRACKET) && depth > 0) depth--;
+  }
+  return -1;
 }

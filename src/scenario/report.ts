@@ -10,6 +10,7 @@ import { reasonCodes, reasonTexts } from '../model/reasons';
 import { swiotlbMaxMappingSize } from '../model/swiotlb';
 import { formatBytes, pctText, percent } from '../model/units';
 import type { Comparison } from './compare';
+import type { Scenario } from './format';
 import type { ScenarioRun } from './run';
 
 const hexOrNull = (n: number | null) => (n === null || n < 0 ? null : hexAddr(n));
@@ -44,42 +45,12 @@ export function decisionJson(d: Decision, index: number, line: number) {
   };
 }
 
-export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
-  const s = run.scenario;
-  const lane = run.lane;
-  const sum = run.session.summary;
-  const pool = run.setup.pool;
-  let hypercalls = 0;
-  let cacheOps = 0;
-  const messages: string[] = [];
-  for (const d of lane.decisions) {
-    for (const c of d.cache) {
-      cacheOps++;
-      if (c.via === 'hypercall') hypercalls += c.count;
-    }
-    for (const m of d.messages) if (messages.length < 100) messages.push(m);
-  }
+/** The fields before "calls": what the scenario is, known before the first call. */
+export function scenarioHeadJson(s: Scenario) {
   return {
     input: { kind: 'scenario', file: s.file, name: s.name, ...(s.description ? { description: s.description } : {}) },
     kernel: { name: s.kernel.name, title: s.kernel.title, family: s.kernel.family, ...(s.kernelNote ? { note: s.kernelNote } : {}) },
     platform: { id: s.platform.id, title: s.platform.title, ops: s.platform.ops, assumptions: s.platform.assumptions },
-    pool: {
-      created: pool !== null,
-      why: run.setup.boot.why,
-      nslabs: pool?.nslabs ?? 0,
-      nareas: pool?.nareas ?? 0,
-      area_nslabs: pool ? Math.floor(pool.nslabs / pool.nareas) : 0,
-      base: pool ? hexAddr(pool.start) : null,
-      bytes: pool ? pool.nslabs * IO_TLB_SIZE : 0,
-      force_bounce: pool?.forceBounce ?? false,
-      segment_machine_bases: lane.engine.segmentBases
-        ? lane.engine.segmentBases.slice(0, Math.ceil((pool?.nslabs ?? 0) / IO_TLB_SEGSIZE)).map(hexAddr)
-        : null,
-      log: run.setup.boot.log,
-      zone_dma_limit: hexAddr(run.setup.boot.zone.zoneDmaLimit),
-      dma_phys_limit: hexAddr(run.setup.boot.zone.dmaPhysLimit),
-      dynamic: dynamicJson(run),
-    },
     devices: s.devices.map((d) => ({
       name: d.name,
       ...(d.driver ? { driver: d.driver } : {}),
@@ -94,7 +65,32 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
       ...(d.restrictedPoolSlots ? { restricted_pool_slots: d.restrictedPoolSlots } : {}),
       max_mapping_size: swiotlbMaxMappingSize(d.minAlignMask),
     })),
-    calls: lane.decisions.map((d, i) => decisionJson(d, i, lane.lines[i] as number)),
+  };
+}
+
+/** The fields after "calls": the pool (with what dynamic swiotlb did during the run) and the run's figures. */
+export function scenarioTailJson(run: ScenarioRun, comparison?: Comparison) {
+  const sum = run.session.summary;
+  const setup = run.setup;
+  const pool = setup.pool;
+  return {
+    pool: {
+      created: pool !== null,
+      why: setup.boot.why,
+      nslabs: pool?.nslabs ?? 0,
+      nareas: pool?.nareas ?? 0,
+      area_nslabs: pool ? Math.floor(pool.nslabs / pool.nareas) : 0,
+      base: pool ? hexAddr(pool.start) : null,
+      bytes: pool ? pool.nslabs * IO_TLB_SIZE : 0,
+      force_bounce: pool?.forceBounce ?? false,
+      segment_machine_bases: run.lane.engine.segmentBases
+        ? run.lane.engine.segmentBases.slice(0, Math.ceil((pool?.nslabs ?? 0) / IO_TLB_SEGSIZE)).map(hexAddr)
+        : null,
+      log: setup.boot.log,
+      zone_dma_limit: hexAddr(setup.boot.zone.zoneDmaLimit),
+      dma_phys_limit: hexAddr(setup.boot.zone.dmaPhysLimit),
+      dynamic: dynamicJson(run),
+    },
     summary: {
       calls: run.calls,
       maps: sum.maps,
@@ -110,10 +106,10 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
       peak_slots: sum.peakSlots,
       peak_percent: pool && sum.peakSlots !== null ? percent(sum.peakSlots, pool.nslabs) : null,
       average_slots: sum.averageSlots === null ? null : Math.round(sum.averageSlots * 10) / 10,
-      cache_ops: cacheOps,
-      hypercalls,
-      still_mapped: lane.live,
-      messages,
+      cache_ops: run.cacheOps,
+      hypercalls: run.hypercalls,
+      still_mapped: run.lane.live,
+      messages: run.messages,
       ...(run.dynamicSizing
         ? {
             dynamic_sizing: {
@@ -132,7 +128,23 @@ export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
         : {}),
     },
     ...(comparison ? { comparison } : {}),
-    diagnostics: [] as { line: number; message: string }[],
+    diagnostics: scenarioDiagnosticsJson(run.scenario),
+  };
+}
+
+/** Warnings about the scenario (its errors stop it before it runs). */
+export function scenarioDiagnosticsJson(s: Scenario) {
+  return (s.warnings ?? []).map((p) => ({ severity: 'warning', line: p.line, column: p.column, path: p.path, message: p.message }));
+}
+
+/** The whole run as one object; needs a run that kept its decisions (runScenario's default). */
+export function scenarioJson(run: ScenarioRun, comparison?: Comparison) {
+  const lane = run.lane;
+  if (lane.decisions.length !== lane.count) throw new Error('scenarioJson needs a run that kept its decisions');
+  return {
+    ...scenarioHeadJson(run.scenario),
+    calls: lane.decisions.map((d, i) => decisionJson(d, i, lane.lines[i] as number)),
+    ...scenarioTailJson(run, comparison),
   };
 }
 
@@ -162,8 +174,8 @@ function dynamicJson(run: ScenarioRun) {
 
 const pct = (a: number, b: number) => pctText(a, b, { none: '-' });
 
-export function formatScenario(run: ScenarioRun, comparison?: Comparison, maxCalls = 40): string {
-  const j = scenarioJson(run, comparison);
+export function formatScenario(run: ScenarioRun, comparison?: Comparison): string {
+  const j = { ...scenarioHeadJson(run.scenario), ...scenarioTailJson(run, comparison) };
   const out: string[] = [];
   out.push(`Scenario ${j.input.name} (${j.input.file})`);
   if (j.input.description) out.push(`  ${j.input.description}`);
@@ -179,7 +191,7 @@ export function formatScenario(run: ScenarioRun, comparison?: Comparison, maxCal
   if (dy) {
     const added = dy.pools_added.filter((a) => a.base !== null);
     out.push(
-      `  dynamic         CONFIG_SWIOTLB_DYNAMIC: ${added.length} pool${added.length === 1 ? '' : 's'} added${added.length ? ` (${added.map((a) => `${formatBytes(a.nslabs * 2048)} at ${a.base}`).join(', ')})` : ''}, transient pools ${formatBytes(dy.peak_transient_slots * 2048)} at peak, io_tlb_used_hiwater ${dy.used_hiwater} of ${dy.nslabs} slots`,
+      `  dynamic         CONFIG_SWIOTLB_DYNAMIC: ${added.length} pool${added.length === 1 ? '' : 's'} added${added.length ? ` (${added.map((a) => `${formatBytes(a.nslabs * IO_TLB_SIZE)} at ${a.base}`).join(', ')})` : ''}, transient pools ${formatBytes(dy.peak_transient_slots * IO_TLB_SIZE)} at peak, io_tlb_used_hiwater ${dy.used_hiwater} of ${dy.nslabs} slots`,
     );
   }
   const sm = j.summary;
@@ -200,7 +212,7 @@ export function formatScenario(run: ScenarioRun, comparison?: Comparison, maxCal
     if (sm.messages.length > 10) out.push(`    ... ${sm.messages.length - 10} more`);
   }
   out.push('  calls');
-  for (const c of j.calls.slice(0, maxCalls)) {
+  for (const c of run.head.map((h, i) => decisionJson(h.decision, i, h.line))) {
     const where = c.slot !== null ? ` slot ${c.slot}+${c.nslots}` : '';
     const why = c.reasons.length ? ` [${c.reasons.join(', ')}]` : '';
     const addr = c.dma ? ` dma ${c.dma}` : '';
@@ -208,7 +220,7 @@ export function formatScenario(run: ScenarioRun, comparison?: Comparison, maxCal
       `    line ${c.line} ${c.call} ${c.device} ${c.size} B ${c.dir}: ${c.result}${why}${where}${addr}${c.copied ? `, ${c.copied} B copied` : ''}`,
     );
   }
-  if (j.calls.length > maxCalls) out.push(`    ... ${j.calls.length - maxCalls} more (--json lists every call)`);
+  if (run.lane.count > run.head.length) out.push(`    ... ${run.lane.count - run.head.length} more (--json lists every call)`);
   if (comparison) {
     // the verdict last: an output channel shows the end of a report
     out.push('  xen-swiotlb vs dma-direct with the Xen hooks');

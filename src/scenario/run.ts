@@ -24,6 +24,31 @@ import type { MapRequest } from '../model/swiotlb';
 import type { CallStep, P2mSpec, RingStep, Scenario, SizeDist, Step } from './format';
 import { rng } from './rng';
 
+/**
+ * DMA API calls a workload may expand to by default. Every call is a row of the analysis (the
+ * panel's table), so the run is held in memory: about 100 bytes and 4 microseconds per call.
+ */
+export const DEFAULT_MAX_SCENARIO_CALLS = 4_000_000;
+
+/** DMA API calls a workload expands to (as runScenario makes them; a float, so 1e30 stays 1e30). */
+export function workloadCalls(steps: readonly Step[]): number {
+  let n = 0;
+  for (const s of steps) n += stepCalls(s);
+  return n;
+}
+
+export function stepCalls(s: Step): number {
+  switch (s.kind) {
+    case 'ring':
+      // each buffer: its map, its unmap, and the syncs it gets while mapped
+      return s.count * (2 + (s.sync === 'both' ? 2 : s.sync === 'none' ? 0 : 1));
+    case 'repeat':
+      return s.times * workloadCalls(s.steps);
+    default:
+      return 1;
+  }
+}
+
 /** One DMA API call after expansion of the workload. */
 export type Op =
   | {
@@ -81,7 +106,9 @@ function pickSize(d: SizeDist, r: () => number): number {
 
 function* ringOps(s: RingStep, suffix: string): Generator<Op> {
   const r = rng(s.seed);
+  // buffers in flight, oldest first from `head` (Array#shift moves a deep ring's every element)
   const live: { id: string; cpu: number }[] = [];
+  let head = 0;
   let next = s.phys.kind === 'sequential' ? s.phys.start : 0;
   const totalWeight = s.phys.kind === 'ranges' ? s.phys.ranges.reduce((a, x) => a + x.weight, 0) : 0;
   const pickPhys = (size: number): number => {
@@ -104,13 +131,17 @@ function* ringOps(s: RingStep, suffix: string): Generator<Op> {
   };
   const unmapCall = s.map.replace('map', 'unmap');
   const retire = function* (): Generator<Op> {
-    const old = live.shift() as { id: string; cpu: number };
+    const old = live[head++] as { id: string; cpu: number };
+    if (head > 1024 && head * 2 > live.length) {
+      live.splice(0, head);
+      head = 0;
+    }
     if (s.sync === 'cpu' || s.sync === 'both')
       yield { t: 'sync', call: 'dma_sync_single_for_cpu', cpu: old.cpu, id: old.id, line: s.line, toCpu: true };
     yield { t: 'unmap', call: unmapCall, cpu: old.cpu, id: old.id, line: s.line };
   };
   for (let k = 0; k < s.count; k++) {
-    if (live.length >= s.depth) yield* retire();
+    if (live.length - head >= s.depth) yield* retire();
     const size = pickSize(s.size, r);
     const cpu = s.cpus[k % s.cpus.length] as number;
     const id = `${s.id}#${k}${suffix}`;
@@ -119,7 +150,7 @@ function* ringOps(s: RingStep, suffix: string): Generator<Op> {
     if (s.sync === 'device' || s.sync === 'both')
       yield { t: 'sync', call: 'dma_sync_single_for_device', cpu, id, line: s.line, toCpu: false };
   }
-  while (live.length) yield* retire();
+  while (live.length > head) yield* retire();
 }
 
 function callOp(c: CallStep, suffix: string): Op {
@@ -363,15 +394,20 @@ class SizingFeed implements BounceListener {
 
 /** One engine and the handles its maps returned. */
 export class Lane {
+  /** Every decision, in order, when the lane keeps them (else empty: see `count`). */
   readonly decisions: Decision[] = [];
-  /** Workload line of each decision. */
+  /** Workload line of each kept decision. */
   readonly lines: number[] = [];
+  /** Decisions made so far (kept or not): the index the next one gets. */
+  count = 0;
   private readonly handles = new Map<string, Handle>();
   private feed: SizingFeed | null = null;
 
   constructor(
     readonly engine: DmaEngine,
     private readonly scenario: Scenario,
+    /** false: decisions are handed out by apply() and not kept (a long workload's memory stays flat). */
+    private readonly keep = true,
   ) {}
 
   /** Replays every bounce request with dynamic pools on as well (the sizing answer). */
@@ -381,9 +417,11 @@ export class Lane {
   }
 
   private record(d: Decision, line: number): number {
-    this.decisions.push(d);
-    this.lines.push(line);
-    return this.decisions.length - 1;
+    if (this.keep) {
+      this.decisions.push(d);
+      this.lines.push(line);
+    }
+    return this.count++;
   }
 
   private handle(op: { id: string; line: number }): Handle | undefined {
@@ -582,6 +620,9 @@ export function makeEngine(s: Scenario, setup: PoolSetup, path: DmaPath): DmaEng
   });
 }
 
+/** Decisions the text report lists (the JSON lists every one). */
+export const LISTED_CALLS = 40;
+
 export interface ScenarioRun {
   readonly scenario: Scenario;
   readonly setup: PoolSetup;
@@ -589,12 +630,37 @@ export interface ScenarioRun {
   readonly session: AnalysisSession;
   /** Every decision counted (with the group tallies asked for). */
   readonly books: Books;
+  /** DMA API calls of the expanded workload. */
   readonly calls: number;
   /**
    * Without dynamic pools, on a 6.6+ kernel whose run had maps fail for want of slots: what
    * CONFIG_SWIOTLB_DYNAMIC would have done with them.
    */
   readonly dynamicSizing?: DynamicSizing;
+  /** The first LISTED_CALLS decisions with their workload lines (kept even when the lane keeps none). */
+  readonly head: readonly { readonly decision: Decision; readonly line: number }[];
+  /** Counted over every decision as it was made. */
+  readonly cacheOps: number;
+  readonly hypercalls: number;
+  /** The kernel's messages, the first 100. */
+  readonly messages: readonly string[];
+}
+
+export interface ScenarioRunOptions {
+  readonly path?: DmaPath;
+  /** Group tallies of the books (driver source: per call site). */
+  readonly groupOf?: RecorderOptions['groupOf'];
+  /** false: the lane keeps no decisions (scenarioJson needs them; a streamed report does not). */
+  readonly keepDecisions?: boolean;
+  /** Called once the pool and the engine are set up, before the first call. */
+  readonly onStart?: (setup: PoolSetup, lane: Lane) => void;
+  /** Every decision as it is made, with its index and workload line. */
+  readonly onDecision?: (d: Decision, index: number, line: number) => void;
+  /**
+   * Most calls the workload may expand to (DEFAULT_MAX_SCENARIO_CALLS): parseScenario refuses a
+   * larger one at its position; this holds for workloads built otherwise (driver annotations).
+   */
+  readonly maxCalls?: number;
 }
 
 const KIND_OF: Record<Op['t'], EventKind> = {
@@ -627,25 +693,46 @@ function outcomeOf(d: Decision, kind: EventKind): Outcome {
 }
 
 /** Runs the scenario on its kernel path and builds the session the views read. */
-export function runScenario(s: Scenario, opts: { path?: DmaPath; groupOf?: RecorderOptions['groupOf'] } = {}): ScenarioRun {
+export function runScenario(s: Scenario, opts: ScenarioRunOptions = {}): ScenarioRun {
+  const max = opts.maxCalls ?? DEFAULT_MAX_SCENARIO_CALLS;
+  const total = workloadCalls(s.workload);
+  if (total > max)
+    throw new ScenarioRunError(
+      s.workload[0]?.line ?? 1,
+      `the workload expands to ${total.toExponential(2)} DMA API calls, above the limit of ${max}: every call is kept for the report`,
+    );
   const setup = setupPool(s);
-  const lane = new Lane(makeEngine(s, setup, opts.path ?? 'kernel'), s);
+  const lane = new Lane(makeEngine(s, setup, opts.path ?? 'kernel'), s, opts.keepDecisions ?? true);
   const dyn = !s.dynamic && s.kernel.dynamicPools && setup.pool ? scenarioDynamicConfig(s, setup) : undefined;
   const sizer =
     dyn && setup.pool && dyn.canGrow
       ? new DynamicSizer(s.kernel, { start: setup.pool.start, nslabs: setup.pool.nslabs, nareas: setup.pool.nareas, pageShift: 12 }, dyn)
       : undefined;
   if (sizer) lane.feedSizer(sizer);
+  opts.onStart?.(setup, lane);
   const events = new EventTable();
   const recorder = new Recorder({ table: events, ...(opts.groupOf ? { groupOf: opts.groupOf } : {}) });
+  const head: { decision: Decision; line: number }[] = [];
+  const messages: string[] = [];
+  let cacheOps = 0;
+  let hypercalls = 0;
   let calls = 0;
   const mem = lane.engine.mem;
   for (const op of expandWorkload(s.workload)) {
-    const before = lane.decisions.length;
-    lane.apply(op);
+    const made = lane.apply(op);
     calls++;
-    for (let i = before; i < lane.decisions.length; i++) {
-      const d = lane.decisions[i] as Decision;
+    const first = lane.count - made.length;
+    for (let k = 0; k < made.length; k++) {
+      const d = made[k] as Decision;
+      const i = first + k;
+      const line = op.line;
+      if (head.length < LISTED_CALLS) head.push({ decision: d, line });
+      for (const c of d.cache) {
+        cacheOps++;
+        if (c.via === 'hypercall') hypercalls += c.count;
+      }
+      for (const m of d.messages) if (messages.length < 100) messages.push(m);
+      opts.onDecision?.(d, i, line);
       let kind = KIND_OF[op.t];
       if (op.t === 'sync' && !op.toCpu) kind = EventKind.SyncForDevice;
       if (d.call.startsWith('dma_unmap')) kind = EventKind.Unmap;
@@ -667,7 +754,7 @@ export function runScenario(s: Scenario, opts: { path?: DmaPath; groupOf?: Recor
         copied: d.copied,
         ...(d.mapIndex !== undefined ? { pair: d.mapIndex } : {}),
         file: s.file,
-        line: lane.lines[i] as number,
+        line,
         ...(d.messages[0] ? { message: d.messages[0] } : {}),
       });
       if (d.mapIndex !== undefined && (events.pair[d.mapIndex] as number) < 0) recorder.pair(d.mapIndex, row);
@@ -700,5 +787,9 @@ export function runScenario(s: Scenario, opts: { path?: DmaPath; groupOf?: Recor
     books: recorder.books,
     calls,
     ...(sizer && sizer.runFailures > 0 ? { dynamicSizing: sizer.result() } : {}),
+    head,
+    cacheOps,
+    hypercalls,
+    messages,
   };
 }

@@ -18,7 +18,7 @@ import { type Annotation, fileAnnotations, type Hints, MACHINE_KEYS, parseSettin
 import { mentionsDmaApi } from './api';
 import { type DeviceView, deviceView, driverDevices } from './devices';
 import { Evaluator, SymbolScope } from './evaluate';
-import { extractFile, macroAlias, macroBodyCalls, parseMacroExpression } from './extract';
+import { extractFile, MAX_SITES_PER_FILE, macroAlias, macroBodyCalls, parseMacroExpression } from './extract';
 import { type Pair, pairSites } from './pairing';
 import { type DriverSimulation, type Machine, mergeSessions, simulateDriver, type Verdict } from './simulate';
 import { annotationDiagnostics, applyAnnotations, buildSites, deviceKey, type Site, type SourceDiagnostic } from './sites';
@@ -111,6 +111,17 @@ export interface SourceAnalysis {
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * DMA API call sites one analysis holds (about 4.5 KB each: site, verdict, probes, pairs): nine
+ * times all of Linux's drivers/ (about 11,000).
+ */
+export const MAX_SITES = 100_000;
+
+/** push(...items) without the argument list: a driver can have more items than a call takes. */
+function append<T>(into: T[], items: readonly T[]): void {
+  for (const x of items) into.push(x);
+}
 const C_EXT = new Set(['.c', '.h']);
 const WHOLE_FILE: Span = { row: 0, col: 0, endRow: 0, endCol: 0 };
 
@@ -310,6 +321,8 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
   let parsed = 0;
   let skipped = 0;
   let bytes = 0;
+  let siteBudget = MAX_SITES;
+  let budgetReported = false;
 
   for (const [dir, group] of groups) {
     const driverName = basename(dir);
@@ -319,8 +332,26 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
       opts.onProgress?.(done++, total, f.display);
       // let the extension host breathe between files
       if (done % 8 === 0) await new Promise((r) => setImmediate(r));
+      if (siteBudget <= 0) {
+        // an analysis holds every site it found: past the budget, files are not read
+        if (f.primary) {
+          f.report = { ...f.report, skipped: 'site limit' };
+          skipped++;
+          if (!budgetReported)
+            diagnostics.push({
+              file: f.display,
+              span: WHOLE_FILE,
+              severity: 'warning',
+              code: 'too-many-sites',
+              message: `${MAX_SITES} DMA API call sites found: this file and the rest are not analysed (analyse fewer folders at a time)`,
+            });
+          budgetReported = true;
+        }
+        continue;
+      }
       const r = readOne(f, opts, maxBytes, timeoutMs);
-      if (r.diag) diagnostics.push(...(f.primary ? r.diag : []));
+      if (r.pf) siteBudget -= r.pf.sites.length;
+      if (r.diag && f.primary) append(diagnostics, r.diag);
       if (r.pf) {
         f.pf = r.pf;
         parsed++;
@@ -350,6 +381,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
       // rare: read the driver again, making calls through aliases sites and noting hidden calls
       const watch = new Set([...aliases.keys(), ...hidden.keys()]);
       for (const f of group) {
+        if (f.report.skipped === 'site limit') continue;
         const r = readOne(f, opts, maxBytes, timeoutMs, { aliases, watch });
         if (r.pf) {
           if (!f.pf) parsed++;
@@ -394,13 +426,13 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
       nextSite += built.length;
       const ann = fileAnnotations(pf);
       annotationsByFile.set(f, ann.annotations);
-      if (f.primary) diagnostics.push(...annotationDiagnostics(f.display, ann.problems));
+      if (f.primary) append(diagnostics, annotationDiagnostics(f.display, ann.problems));
       applyAnnotations(built, built[0]?.id ?? nextSite, ann.annotations, withoutMachineKeys(settings), deviceSettingsFor(driverName));
       f.report = { file: f.display, driver: driverName, bytes: pf.bytes, lines: pf.lines, sites: built.length, errorNodes: pf.errorNodes };
-      driverSites.push(...built);
+      append(driverSites, built);
       if (f.primary) {
-        diagnostics.push(...parseDiagnostics(f.display, pf));
-        sites.push(...built);
+        append(diagnostics, parseDiagnostics(f.display, pf));
+        append(sites, built);
       }
     }
     // 4. the machine this driver runs on
@@ -460,8 +492,8 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
         devices.push({ key: d.key, driver: driverName, exprs: d.exprs, view: view(d.key), sites: n, ...(set ? { settings: set } : {}) });
     }
     const paired = pairSites(driverSites, pairs.length, report);
-    pairs.push(...paired.pairs);
-    diagnostics.push(...paired.diagnostics);
+    append(pairs, paired.pairs);
+    append(diagnostics, paired.diagnostics);
     // 6. the decision layer
     let sim: DriverSimulation | undefined;
     if (opts.simulate !== false && driverSites.some(report)) {
@@ -476,7 +508,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
           report,
         });
         for (const [id, v] of sim.verdicts) verdicts.set(id, v);
-        diagnostics.push(...sim.diagnostics);
+        append(diagnostics, sim.diagnostics);
         if (sim.session) sessions.push(sim.session);
       } catch (e) {
         const first = driverSites.find(report);
@@ -676,6 +708,14 @@ function readOne(
   try {
     const pf = extractFile(f.display, text, { timeoutMs, ...(again ? { aliases: again.aliases, watch: again.watch } : {}) });
     const diag: SourceDiagnostic[] = [];
+    if (pf.sitesBeyondLimit)
+      diag.push({
+        file: f.display,
+        span: pf.sitesBeyondLimit.first,
+        severity: 'warning',
+        code: 'too-many-sites',
+        message: `${MAX_SITES_PER_FILE + pf.sitesBeyondLimit.count} DMA API calls in one file: the first ${MAX_SITES_PER_FILE} are analysed, the ${pf.sitesBeyondLimit.count} from here on are not (generated code?)`,
+      });
     if (pf.errorNodes > Math.max(20, pf.lines / 4))
       diag.push({
         file: f.display,

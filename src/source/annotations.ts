@@ -481,16 +481,31 @@ const isBlank = (ch: string) => ch === ' ' || ch === '\t' || ch === '\n' || ch =
 const isKeyChar = (ch: string) =>
   (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch === '_' || ch === '-';
 
-/** Offsets in a comment's text -> positions in the file. */
+/** Where each line of a comment's text starts (after the first), found once per comment. */
+const lineStartsOf = new WeakMap<CommentInfo, number[]>();
+
+/** Offsets in a comment's text -> positions in the file (a binary search: comments can be megabytes). */
 function positionAt(c: CommentInfo, offset: number): { row: number; col: number } {
-  let row = c.span.row;
-  let lineStart = 0;
-  for (let i = c.text.indexOf('\n'); i >= 0 && i < offset; i = c.text.indexOf('\n', i + 1)) {
-    row++;
-    lineStart = i + 1;
+  let starts = lineStartsOf.get(c);
+  if (!starts) {
+    starts = [];
+    for (let i = c.text.indexOf('\n'); i >= 0; i = c.text.indexOf('\n', i + 1)) starts.push(i + 1);
+    lineStartsOf.set(c, starts);
   }
-  return { row, col: row === c.span.row ? c.span.col + offset : offset - lineStart };
+  // lines that start at or before the offset (a newline at offset - 1 counts; one at offset does not)
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((starts[mid] as number) <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  const row = c.span.row + lo;
+  return { row, col: lo === 0 ? c.span.col + offset : offset - (starts[lo - 1] as number) };
 }
+
+/** Problems reported per annotation; the rest are counted in one more. */
+export const MAX_ANNOTATION_PROBLEMS = 20;
 
 function spanIn(c: CommentInfo, start: number, end: number): Span {
   const a = positionAt(c, start);
@@ -553,20 +568,27 @@ export function parseAnnotationComment(c: CommentInfo): ParsedAnnotation[] {
     lineStart = nl + 1;
   }
   const out: ParsedAnnotation[] = [];
+  let blank = 0; // the first blank line after the current annotation's start (both are in order)
   starts.forEach((st, k) => {
     const next = starts[k + 1]?.at ?? body.length;
-    const blankLine = lineEnds.find((b) => b > st.at && b < next);
-    out.push(parseOne(c, body, st.at, st.wordEnd, st.word, blankLine ?? next));
+    while (blank < lineEnds.length && (lineEnds[blank] as number) <= st.at) blank++;
+    const b = lineEnds[blank];
+    out.push(parseOne(c, body, st.at, st.wordEnd, st.word, b !== undefined && b < next ? b : next));
   });
   return out;
 }
 
 function parseOne(c: CommentInfo, body: string, wordStart: number, wordEnd: number, word: string, limit: number): ParsedAnnotation {
   const problems: AnnotationProblem[] = [];
+  let unreported = 0;
+  const report = (p: AnnotationProblem) => {
+    if (problems.length < MAX_ANNOTATION_PROBLEMS) problems.push(p);
+    else unreported++;
+  };
   const scope = SCOPE_WORDS[word.toLowerCase()];
   const span = spanIn(c, wordStart, limit);
   if (!scope) {
-    problems.push({
+    report({
       span: spanIn(c, wordStart, wordEnd),
       severity: 'error',
       code: 'annotation-unknown-key',
@@ -586,7 +608,7 @@ function parseOne(c: CommentInfo, body: string, wordStart: number, wordEnd: numb
     if (keyEnd === keyStart) {
       // not a key: skip to the next blank and report it
       while (i < limit && !isBlank(body[i] as string)) i++;
-      problems.push({
+      report({
         span: spanIn(c, keyStart, i),
         severity: 'error',
         code: 'annotation-bad-value',
@@ -601,7 +623,7 @@ function parseOne(c: CommentInfo, body: string, wordStart: number, wordEnd: numb
       if (i < limit && !isBlank(body[i] as string) && body[i] !== ';') {
         const s = i;
         while (i < limit && !isBlank(body[i] as string)) i++;
-        problems.push({
+        report({
           span: spanIn(c, s, i),
           severity: 'error',
           code: 'annotation-bad-value',
@@ -623,7 +645,7 @@ function parseOne(c: CommentInfo, body: string, wordStart: number, wordEnd: numb
       value = body.slice(valueStart, valueEnd);
       i = close < 0 ? limit : close + 1;
       if (close < 0)
-        problems.push({ span: spanIn(c, j, limit), severity: 'error', code: 'annotation-bad-value', message: 'unterminated quoted value' });
+        report({ span: spanIn(c, j, limit), severity: 'error', code: 'annotation-bad-value', message: 'unterminated quoted value' });
     } else {
       while (j < limit && !isBlank(body[j] as string) && body[j] !== ';') j++;
       valueEnd = j;
@@ -640,8 +662,12 @@ function parseOne(c: CommentInfo, body: string, wordStart: number, wordEnd: numb
     const def = KEYS[key];
     const keySpan = spanIn(c, tok.keyStart, tok.keyEnd);
     if (!def) {
+      if (problems.length >= MAX_ANNOTATION_PROBLEMS) {
+        unreported++; // not worth the edit distances of a suggestion
+        continue;
+      }
       const suggestion = suggestKey(tok.key);
-      problems.push({
+      report({
         span: keySpan,
         severity: 'error',
         code: 'annotation-unknown-key',
@@ -651,7 +677,7 @@ function parseOne(c: CommentInfo, body: string, wordStart: number, wordEnd: numb
       continue;
     }
     if (!def.scopes.includes(scope)) {
-      problems.push({
+      report({
         span: keySpan,
         severity: 'error',
         code: 'annotation-scope',
@@ -660,7 +686,7 @@ function parseOne(c: CommentInfo, body: string, wordStart: number, wordEnd: numb
       continue;
     }
     if (keySpans[key]) {
-      problems.push({
+      report({
         span: keySpan,
         severity: 'warning',
         code: 'annotation-duplicate',
@@ -670,12 +696,19 @@ function parseOne(c: CommentInfo, body: string, wordStart: number, wordEnd: numb
     const r = def.parse(tok.value);
     if (r.error !== undefined) {
       const vspan = tok.value === undefined ? keySpan : spanIn(c, tok.valueStart, tok.valueEnd);
-      problems.push({ span: vspan, severity: 'error', code: 'annotation-bad-value', message: r.error });
+      report({ span: vspan, severity: 'error', code: 'annotation-bad-value', message: r.error });
       continue;
     }
     (hints as Record<string, unknown>)[key] = r.value;
     keySpans[key] = keySpan;
   }
+  if (unreported)
+    problems.push({
+      span,
+      severity: 'error',
+      code: 'annotation-bad-value',
+      message: `... and ${unreported} more problems in this annotation`,
+    });
   return { scope, hints, keySpans, problems, span };
 }
 
@@ -685,16 +718,52 @@ const before = (a: Span, b: Span) => a.endRow < b.row || (a.endRow === b.row && 
 export function fileAnnotations(pf: ParsedFile): { annotations: Annotation[]; problems: AnnotationProblem[] } {
   const annotations: Annotation[] = [];
   const problems: AnnotationProblem[] = [];
+  // sites (all, and by function) and functions in source order, for a binary search per annotation
+  const inOrder = (spans: readonly Span[]) =>
+    spans
+      .map((_, i) => i)
+      .sort((a, b) => (spans[a] as Span).row - (spans[b] as Span).row || (spans[a] as Span).col - (spans[b] as Span).col || a - b);
+  const siteSpans = pf.sites.map((x) => x.span);
+  const fnSpans = pf.functions.map((f) => f.span);
+  let allSites: number[] | undefined;
+  let sitesByFn: Map<number, number[]> | undefined;
+  let functionOrder: number[] | undefined;
+  const sitesOf = (fn: number): number[] => {
+    allSites ??= inOrder(siteSpans);
+    if (fn < 0) return allSites;
+    if (!sitesByFn) {
+      sitesByFn = new Map();
+      for (const i of allSites) {
+        const f = pf.sites[i]?.fn ?? -1;
+        const list = sitesByFn.get(f);
+        if (list) list.push(i);
+        else sitesByFn.set(f, [i]);
+      }
+    }
+    return sitesByFn.get(fn) ?? [];
+  };
   for (const c of pf.comments) {
     for (const a of parseAnnotationComment(c)) attach(c, a);
   }
   return { annotations, problems };
 
+  /** The first of `order` (indexes into spans, in source order) that starts after `span` ends, or -1. */
+  function firstAfter(span: Span, order: readonly number[], spans: readonly Span[]): number {
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(span, spans[order[mid] as number] as Span)) hi = mid;
+      else lo = mid + 1;
+    }
+    return order[lo] ?? -1;
+  }
+
   function attach(c: CommentInfo, a: ParsedAnnotation): void {
-    problems.push(...a.problems);
+    for (const p of a.problems) problems.push(p);
     let target = -1;
     if (a.scope === 'call') {
-      target = pf.sites.findIndex((s) => before(c.span, s.span) && (c.fn < 0 || s.fn === c.fn));
+      target = firstAfter(c.span, sitesOf(c.fn), siteSpans);
       if (target < 0) {
         problems.push({
           span: a.span,
@@ -708,7 +777,8 @@ export function fileAnnotations(pf: ParsedFile): { annotations: Annotation[]; pr
         return;
       }
     } else if (a.scope === 'function') {
-      target = c.fn >= 0 ? c.fn : pf.functions.findIndex((f) => before(c.span, f.span));
+      functionOrder ??= inOrder(fnSpans);
+      target = c.fn >= 0 ? c.fn : firstAfter(c.span, functionOrder, fnSpans);
       if (target < 0) {
         problems.push({
           span: a.span,

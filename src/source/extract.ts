@@ -24,6 +24,12 @@ import {
 
 /** Problems kept per file (the count of error nodes is kept in full). */
 const MAX_PROBLEMS = 20;
+
+/**
+ * DMA API calls analysed per file: a driver file has tens (all of Linux's drivers/ has about 11,000
+ * in 28,000 files); past this it is generated or hostile, and each analysed call costs a few KB.
+ */
+export const MAX_SITES_PER_FILE = 10_000;
 const ANNOTATION_WORD = 'swiotlb';
 
 export interface ExtractOptions {
@@ -293,6 +299,7 @@ function walk(file: string, text: string, tree: Tree, opts: ExtractOptions): Par
   const functions: FunctionInfo[] = [];
   const problems: ParseProblem[] = [];
   const otherCalls = new Map<string, Span[]>();
+  let beyond: { count: number; first: Span } | undefined;
   let errorNodes = 0;
   let deadRegions = 0;
   const symbolsOnly = opts.symbolsOnly ?? false;
@@ -386,8 +393,11 @@ function walk(file: string, text: string, tree: Tree, opts: ExtractOptions): Par
               if (isId && !symbolsOnly) {
                 const alias = aliases?.get(name);
                 const spec = apiSpec(alias ?? name);
-                if (spec) sites.push(makeSite(c.currentNode, name, alias, spec, file, frame));
-                else {
+                if (spec) {
+                  if (sites.length < MAX_SITES_PER_FILE) sites.push(makeSite(c.currentNode, name, alias, spec, file, frame));
+                  else if (beyond) beyond.count++;
+                  else beyond = { count: 1, first: spanOf(c.currentNode) };
+                } else {
                   if (watch?.has(name)) {
                     let list = otherCalls.get(name);
                     if (!list) {
@@ -576,6 +586,7 @@ function walk(file: string, text: string, tree: Tree, opts: ExtractOptions): Par
       errorNodes,
       otherCalls,
       deadRegions,
+      ...(beyond ? { sitesBeyondLimit: beyond } : {}),
     };
   }
 }

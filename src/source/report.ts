@@ -105,10 +105,17 @@ export function representativeDecision(v: Verdict | undefined) {
   return p?.decision;
 }
 
-export function siteJson(s: Site, a: SourceAnalysis) {
+/** The pair of each site (its map, unmaps and syncs), by site id. */
+function pairsBySite(a: SourceAnalysis): Map<number, SourceAnalysis['pairs'][number]> {
+  const out = new Map<number, SourceAnalysis['pairs'][number]>();
+  for (const p of a.pairs) for (const id of [p.map, ...p.unmaps, ...p.syncs]) if (!out.has(id)) out.set(id, p);
+  return out;
+}
+
+export function siteJson(s: Site, a: SourceAnalysis, pairOf = pairsBySite(a)) {
   const span = s.raw.span;
   const v = a.verdicts.get(s.id);
-  const pair = a.pairs.find((p) => p.map === s.id || p.unmaps.includes(s.id) || p.syncs.includes(s.id));
+  const pair = pairOf.get(s.id);
   const d = v?.sizeKnown || s.role !== 'map' ? representativeDecision(v) : undefined;
   return {
     id: s.id,
@@ -182,11 +189,50 @@ function machineJson(m: Machine, sim: SourceAnalysis['drivers'][number]['sim']) 
   };
 }
 
+/** A field of the JSON object, in order: a value, or an array given item by item (written as it comes). */
+export type JsonField = { readonly key: string; readonly value: unknown } | { readonly key: string; readonly items: Iterable<unknown> };
+
+function* mapped<T, U>(xs: readonly T[], f: (x: T) => U): Generator<U> {
+  for (const x of xs) yield f(x);
+}
+
+/** The analysis as one object (sourceJsonFields materialised). */
 export function sourceJson(a: SourceAnalysis, paths: readonly string[]) {
+  const out: Record<string, unknown> = {};
+  for (const f of sourceJsonFields(a, paths)) out[f.key] = 'items' in f ? [...f.items] : f.value;
+  return out as ReturnType<typeof sourceJsonObject>;
+}
+
+/** The fields of the JSON, the long arrays (sites, pairs, diagnostics) as generators. */
+export function sourceJsonFields(a: SourceAnalysis, paths: readonly string[]): JsonField[] {
+  const o = sourceJsonObject(a, paths);
+  const pairOf = pairsBySite(a);
+  const siteById = new Map(a.sites.map((s) => [s.id, s] as const));
+  return Object.entries(o).map(([key, value]) => {
+    if (key === 'sites') return { key, items: mapped(a.sites, (s) => siteJson(s, a, pairOf)) };
+    if (key === 'pairs') return { key, items: mapped(a.pairs, (p) => pairJson(p, (id) => siteById.get(id))) };
+    if (key === 'diagnostics') return { key, items: mapped(a.diagnostics, diagnosticJson) };
+    return { key, value };
+  });
+}
+
+function pairJson(p: SourceAnalysis['pairs'][number], site: (id: number) => Site | undefined) {
+  const m0 = site(p.map);
+  return {
+    id: p.id,
+    handle: p.handle,
+    map: p.map,
+    ...(m0 ? { file: m0.file, line: m0.raw.span.row + 1, api: m0.api } : {}),
+    unmaps: p.unmaps.map((id) => ({ site: id, ...locate(site(id)) })),
+    syncs: p.syncs.map((id) => ({ site: id, ...locate(site(id)) })),
+  };
+}
+
+/** Every field; the long arrays are placeholders that sourceJsonFields streams. */
+function sourceJsonObject(a: SourceAnalysis, paths: readonly string[]) {
   const first = a.drivers.find((d) => d.sim) ?? a.drivers[0];
   const m = first?.machine ?? a.machine;
   const pool = first?.sim?.pool ?? null;
-  const siteById = new Map(a.sites.map((s) => [s.id, s] as const));
   const count = (st: string) => a.sites.filter((s) => a.verdicts.get(s.id)?.status === st).length;
   const sum = a.session.summary;
   return {
@@ -212,7 +258,7 @@ export function sourceJson(a: SourceAnalysis, paths: readonly string[]) {
       parse_errors: f.errorNodes,
       ...(f.skipped ? { skipped: f.skipped } : {}),
     })),
-    sites: a.sites.map((s) => siteJson(s, a)),
+    sites: [] as ReturnType<typeof siteJson>[],
     devices: a.devices.map((d) => ({
       device: d.exprs[0] ?? d.key,
       key: d.key,
@@ -241,18 +287,8 @@ export function sourceJson(a: SourceAnalysis, paths: readonly string[]) {
         })),
       ...(d.settings ? { settings: hintsJson(d.settings) } : {}),
     })),
-    pairs: a.pairs.map((p) => {
-      const m0 = siteById.get(p.map);
-      return {
-        id: p.id,
-        handle: p.handle,
-        map: p.map,
-        ...(m0 ? { file: m0.file, line: m0.raw.span.row + 1, api: m0.api } : {}),
-        unmaps: p.unmaps.map((id) => ({ site: id, ...locate(siteById.get(id)) })),
-        syncs: p.syncs.map((id) => ({ site: id, ...locate(siteById.get(id)) })),
-      };
-    }),
-    diagnostics: a.diagnostics.map(diagnosticJson),
+    pairs: [] as ReturnType<typeof pairJson>[],
+    diagnostics: [] as ReturnType<typeof diagnosticJson>[],
     summary: {
       sites: a.sites.length,
       by_api: a.stats.byApi,

@@ -779,7 +779,12 @@ class DriverSimulator {
       const total = perRing.reduce((a, b) => a + b, 0);
       if (total > MAX_WORKLOAD_CALLS) {
         const f = MAX_WORKLOAD_CALLS / total;
-        for (const r of rings) (r.ring as { count: number }).count = Math.max(r.ring.depth, Math.floor(r.ring.count * f));
+        for (const r of rings) {
+          // at least one ring's depth, unless the depth alone is past the budget (depth x nents)
+          const ring = r.ring as { count: number; depth: number };
+          ring.count = Math.max(Math.min(ring.depth, Math.floor(MAX_WORKLOAD_CALLS / 2 / rings.length)), Math.floor(ring.count * f), 1);
+          ring.depth = Math.min(ring.depth, ring.count);
+        }
         const first = rings[0]?.site as Site;
         this.diagnostics.push({
           file: first.file,

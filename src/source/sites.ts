@@ -385,6 +385,9 @@ function optional<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V
 }
 
 /** Attaches annotations and merges hints: settings < file < function < call. */
+/** File and function annotations a site lists (they all count for its hints). */
+const LISTED_ANNOTATIONS = 8;
+
 export function applyAnnotations(
   sites: Site[],
   firstId: number,
@@ -394,19 +397,35 @@ export function applyAnnotations(
   deviceSettings?: (s: Site, name: string | undefined) => Hints | undefined,
 ): void {
   const file = annotations.filter((a) => a.scope === 'file');
+  // by target, once: a file can have as many annotations as calls
+  const byTarget = (scope: 'function' | 'call') => {
+    const m = new Map<number, Annotation[]>();
+    for (const a of annotations) {
+      if (a.scope !== scope) continue;
+      const list = m.get(a.target);
+      if (list) list.push(a);
+      else m.set(a.target, [a]);
+    }
+    return m;
+  };
+  const byFunction = byTarget('function');
+  const byCall = byTarget('call');
+  // the machine keys of swiotlb-file: describe the driver's machine, not its calls
+  const fileHints: Hints = {};
+  for (const a of file) Object.assign(fileHints, withoutMachineKeys(a.hints));
+  // what a site lists (the hover): the last few of the file's and function's, shared by the sites
+  const listed = new Map<number, Annotation[]>();
   for (const s of sites) {
     const fnIdx = s.raw.fn;
-    const fnA = annotations.filter((a) => a.scope === 'function' && a.target === fnIdx && fnIdx >= 0);
-    const callA = annotations.filter((a) => a.scope === 'call' && a.target + firstId === s.id);
-    s.annotations = [...file, ...fnA, ...callA];
+    const fnA = (fnIdx >= 0 && byFunction.get(fnIdx)) || [];
+    const callA = byCall.get(s.id - firstId) ?? [];
+    const shared = listed.get(fnIdx) ?? [...file.slice(-LISTED_ANNOTATIONS), ...fnA.slice(-LISTED_ANNOTATIONS)];
+    listed.set(fnIdx, shared);
+    s.annotations = callA.length ? [...shared, ...callA] : shared;
     s.annotated = callA.length > 0;
-    // the machine keys of swiotlb-file: describe the driver's machine, not its calls
-    const annotated: Hints = Object.assign(
-      {},
-      ...file.map((a) => withoutMachineKeys(a.hints)),
-      ...fnA.map((a) => a.hints),
-      ...callA.map((a) => a.hints),
-    );
+    const annotated: Hints = { ...fileHints };
+    for (const a of fnA) Object.assign(annotated, a.hints);
+    for (const a of callA) Object.assign(annotated, a.hints);
     s.hints = Object.assign({}, settings, deviceSettings?.(s, annotated.device ?? settings.device), annotated);
   }
 }

@@ -142,6 +142,8 @@ export interface ParsedFile {
   readonly otherCalls: Map<string, Span[]>;
   /** Regions skipped as #if 0. */
   readonly deadRegions: number;
+  /** DMA API calls beyond MAX_SITES_PER_FILE: counted, not analysed; where the first is. */
+  readonly sitesBeyondLimit?: { readonly count: number; readonly first: Span };
 }
 
 export function emptySymbols(): FileSymbols {

@@ -25,6 +25,7 @@ import { type Geometry, type GeometryFacts, type GeometryOptions, resolveGeometr
 import type { LogMessage } from './klog';
 import { LiveTable } from './live';
 import { LogBook } from './logExplain';
+import { type BounceHints, boundaryBitsFromRuns, inferPoolStart, noteRun, type RunEvidence } from './poolStart';
 import { ProfileRun } from './profileRun';
 
 export interface AnalyzerOptions extends GeometryOptions {
@@ -90,6 +91,8 @@ export interface TraceLevel {
   lockProbes: boolean;
   /** dma:* map/unmap events. */
   dma: boolean;
+  /** The first bounce addresses of the file's beginning (dma:* traces), for a pool start no line names. */
+  bounces?: BounceHints;
 }
 
 /** What a trace tells about a device beyond its tally in the books (why it bounced, its masks). */
@@ -103,8 +106,8 @@ export interface DeviceEvidence {
   withinMask: number;
   dmaMask: number;
   minAlignMask: number;
-  /** Where min_align_mask came from: probe, inferred, unknown. */
-  minAlignSource: 'probe' | 'inferred' | 'unknown';
+  /** Where min_align_mask came from: probe, inferred (from the addresses), driver (what it sets, no address said), unknown. */
+  minAlignSource: 'probe' | 'inferred' | 'driver' | 'unknown';
   /** Driver bound to the device, when a log line or the capture names it. */
   driver: string;
   /** Segment boundary assumed when no probe says (PCI: 4 GiB). */
@@ -113,6 +116,18 @@ export interface DeviceEvidence {
   offsetsKept: boolean;
   offsetsDropped: boolean;
   bit11Differs: boolean;
+  /** Bounces of buffers with bit 11 set that kept it: page-sized ones (stride 2 would clear it without the mask), smaller ones. */
+  bit11KeptPage: boolean;
+  bit11KeptSmall: number;
+  /** Bounces only min_align_mask 0xfff (or only 0) places where the kernel did, by the model's pool. */
+  alignVotesMask: number;
+  alignVotesZero: number;
+  /** Where boundaryBits came from: probe, driver (its known dma_boundary), inferred (no run crossed it), default (the bus's). */
+  boundarySource: 'probe' | 'driver' | 'inferred' | 'default';
+  /** Its bounced runs as evidence of the boundary (poolStart.ts). */
+  readonly runs: RunEvidence;
+  /** Why the boundary is what it is when inferred, or why an inference was given up. */
+  boundaryNote: string;
   apiCalls: number;
 }
 
@@ -175,6 +190,11 @@ class TaskState {
   bSize: number[] = [];
   bReasons: number[] = [];
   bLine: number[] = [];
+  bAddr: number[] = [];
+  /** The model's change count when each record came (the pool as its slot search found it). */
+  bSeq: number[] = [];
+  /** Attempts without events were dropped and no map of the task has succeeded since. */
+  rolledBack = false;
   // a swiotlb_tbl_map_single call between entry and return, committed at its decision point
   mapActive = false;
   committed = false;
@@ -205,10 +225,30 @@ function flagsKey(p: KernelProfile): string {
   return JSON.stringify(flags);
 }
 const MAX_FAILURES = 50;
+/** Runs per area remembered for the dma:* order check (afterRecentRun). */
+const RECENT = 8;
+/** Another task's swiotlb_bounced this many lines before a map's own still counts as in flight (a scatterlist of 128 entries spans about as many). */
+const PENDING_LINES = 256;
 const MAX_QUEUE = 256;
 
 /** Drivers that set a min_align_mask (dma_set_min_align_mask) and the mask they set. */
 const KNOWN_MIN_ALIGN: Record<string, number> = { nvme: 0xfff, hv_storvsc: 0xfff, storvsc: 0xfff };
+
+/**
+ * Drivers whose SCSI host template sets dma_boundary (the SCSI midlayer passes it to
+ * dma_set_seg_boundary): libata's SFF/BMDMA drivers use ATA_DMA_BOUNDARY, 0xffff.
+ */
+function knownBoundaryBits(driver: string): number | undefined {
+  return driver === 'ata_piix' || driver === 'ata_generic' || /^pata_/.test(driver) ? 16 : undefined;
+}
+
+/** Maps of a device whose runs never crossed 64 KiB, weighted by the chance they would have: enough to infer 0xffff. */
+const BOUNDARY_EVIDENCE = 4;
+
+/** A boundary of 2^bits bytes as the kernel's mask ("0xffff"). */
+export function formatBoundary(bits: number): string {
+  return bits >= 64 ? '0xffffffffffffffff' : hexAddr(2 ** bits - 1);
+}
 
 /** PCI devices get a 4 GiB segment boundary (pci_device_add), others none. */
 function defaultBoundaryBits(name: string): number {
@@ -272,6 +312,22 @@ export class TraceAnalyzer implements TraceSink {
   bounceAttempts = 0;
   bouncedForced = 0;
   bouncedUnmatched = 0;
+  /** dma:* traces: runs of swiotlb_bounced records no map event took, the failed attempts they hold by the retry rule, and where the first began. */
+  unmatchedRuns = 0;
+  unmatchedFailures = 0;
+  unmatchedFirst: { file: string; line: number } | null = null;
+  /** The model's change count when the swiotlb_bounced record the last map took came, or -1. */
+  private takenSeq = -1;
+  private takenLine = 0;
+  /** The model's change count when the current event began (its own entries' commits come after). */
+  private eventSeq = 0;
+  /** That map came after attempts of its task without events (rolled back: they moved the area's search index unseen). */
+  private takenAfterUnmatched = false;
+  /** Areas (bits) whose search index rolled-back entries without events may have moved since their last placement as predicted. */
+  private hiddenAreas = 0;
+  /** The ends of the last RECENT runs placed in each area (slot numbers, -1: none), a ring per area. */
+  private recentEnds = new Int32Array(0);
+  private recentNext = new Int32Array(0);
   coherentAllocs = 0;
   coherentFrees = 0;
   apiProbes = 0;
@@ -344,7 +400,22 @@ export class TraceAnalyzer implements TraceSink {
         this.facts.fullTotalAt = `log "buffer is full ... total ${e.msg.total} (slots)" (${e.file}:${e.msg.line})`;
       }
     }
-    const g = this.options.geometry ?? resolveGeometry(this.options, this.facts);
+    let g = this.options.geometry ?? resolveGeometry(this.options, this.facts);
+    if (g.base === null && !this.options.geometry && this.level.bounces) {
+      // no line names the pool start: the first bounce addresses do (poolStart.ts)
+      const known = !/^default/.test(g.sources.nslabs);
+      const inf = inferPoolStart(this.level.bounces, g.nslabs, g.nareas, known, this.file);
+      if (inf) {
+        this.facts.inferredBase = inf.base;
+        this.facts.inferredBaseCertainty = inf.certainty;
+        this.facts.inferredBaseAt = `inferred (${inf.certainty}): ${inf.why}`;
+        if (inf.nslabs !== undefined) {
+          this.facts.inferredNslabs = inf.nslabs;
+          this.facts.inferredNslabsAt = `inferred: ${inf.why}`;
+        }
+        g = resolveGeometry(this.options, this.facts);
+      }
+    }
     this.geometry = g;
     if (this.options.whatIf) {
       // the pool may start anywhere: only slot-relative rules matter for sizing
@@ -404,8 +475,26 @@ export class TraceAnalyzer implements TraceSink {
         offsetsKept: false,
         offsetsDropped: false,
         bit11Differs: false,
+        bit11KeptPage: false,
+        bit11KeptSmall: 0,
+        alignVotesMask: 0,
+        alignVotesZero: 0,
+        boundarySource: 'default',
+        runs: { expected: 0, crossedBits: -1 },
+        boundaryNote: '',
         apiCalls: 0,
       };
+      const known = knownBoundaryBits(d.driver);
+      const head = this.level.bounces?.runs.get(name);
+      if (known !== undefined) {
+        d.boundaryBits = known;
+        d.boundarySource = 'driver';
+        d.boundaryNote = `${d.driver} sets dma_boundary 0xffff (ATA_DMA_BOUNDARY)`;
+      } else if (boundaryBitsFromRuns(head, BOUNDARY_EVIDENCE) !== undefined) {
+        d.boundaryBits = 16;
+        d.boundarySource = 'inferred';
+        d.boundaryNote = `no bounce of the trace's beginning straddles 64 KiB where ${Math.round(head?.expected ?? 0)} would have by chance`;
+      }
       this.evidence[id] = d;
     }
     return d;
@@ -439,6 +528,24 @@ export class TraceAnalyzer implements TraceSink {
     this.counterClock = ev.counter;
     this.books.hasClock = !ev.counter;
     this.lastEventTime = ev.time;
+  }
+
+  /** A dma:* event: the kernel is 6.12 or later (the profile follows when no release is named). */
+  private noteDma(line: number): void {
+    this.eventSeq = this.seq;
+    if (this.facts.dmaEvents) return;
+    this.facts.dmaEvents = true;
+    this.facts.dmaEventsAt = `${this.file}:${line}`;
+  }
+
+  /** Maps with dma_addr != phys_addr outside a pool whose start was inferred: bounces it misses, if many. */
+  outsideInferred = 0;
+  private noteOutsideInferred(line: number, dma: number): void {
+    if (++this.outsideInferred !== 16) return;
+    this.diag(
+      line,
+      `16 maps so far have a dma_addr (${hexAddr(dma)} here) that differs from their phys_addr and lies outside the pool inferred at ${hexAddr(this.geometry?.base ?? 0)}: if they bounced, the inferred start is wrong${this.logFiles > 0 ? '' : '; a boot log with "software IO TLB: mapped [mem ...]" would say it'}`,
+    );
   }
 
   /** Records an event (books and, while rows last, the table): its row or -1. */
@@ -493,26 +600,81 @@ export class TraceAnalyzer implements TraceSink {
     t.bSize[t.bn] = size;
     t.bReasons[t.bn] = reasons;
     t.bLine[t.bn] = line;
+    t.bAddr[t.bn] = devAddr;
+    t.bSeq[t.bn] = this.seq;
     t.bn++;
   }
 
   /** Drops the `n` oldest waiting records; `unmatched` of them never found their map. */
   private dropBounced(t: TaskState, n: number, unmatched = n): void {
-    this.bouncedUnmatched += unmatched;
+    if (unmatched > 0) this.noteUnmatched(t, unmatched);
     for (let i = n; i < t.bn; i++) {
       t.bDev[i - n] = t.bDev[i] as number;
       t.bSize[i - n] = t.bSize[i] as number;
       t.bReasons[i - n] = t.bReasons[i] as number;
       t.bLine[i - n] = t.bLine[i] as number;
+      t.bAddr[i - n] = t.bAddr[i] as number;
+      t.bSeq[i - n] = t.bSeq[i] as number;
     }
     t.bn -= n;
   }
 
-  /** The swiotlb_bounced record of this map, if the task has one: returns its reasons or -1. */
-  private takeBounced(t: TaskState, dev: number, size: number): number {
+  /**
+   * The `k` oldest waiting records of a task never got a map event: with dma:* events, a
+   * scatterlist that failed part-way (its mapped entries rolled back without events, the failing
+   * one last). Each such run holds at least one failure; a retry starts again at the same buffer,
+   * so an address already tried in the attempt, or one an earlier attempt of the run began with,
+   * starts another failed attempt.
+   */
+  private noteUnmatched(t: TaskState, k: number): void {
+    this.bouncedUnmatched += k;
+    if (!this.level.dma || this.level.tbl) return;
+    this.unmatchedRuns++;
+    let attempts = 1;
+    const seen = new Set<number>();
+    const firsts = new Set<number>([t.bAddr[0] as number]);
+    for (let i = 0; i < k; i++) {
+      const a = t.bAddr[i] as number;
+      if (seen.has(a) || (i > 0 && firsts.has(a))) {
+        attempts++;
+        seen.clear();
+        firsts.add(a);
+      }
+      seen.add(a);
+    }
+    this.unmatchedFailures += attempts;
+    // their slots were taken and given back unseen: every area's search index may have moved
+    this.hiddenAreas = -1;
+    if (this.unmatchedFirst === null) this.unmatchedFirst = { file: this.file, line: t.bLine[0] as number };
+  }
+
+  /**
+   * The swiotlb_bounced record of this map, if the task has one: returns its reasons or -1. With
+   * the buffer's address (`phys`), the latest record of it: earlier ones were attempts that failed.
+   */
+  private takeBounced(t: TaskState, dev: number, size: number, phys = -1): number {
+    this.takenSeq = -1;
+    this.takenAfterUnmatched = false;
+    if (phys >= 0) {
+      for (let i = t.bn - 1; i >= 0; i--) {
+        if (t.bAddr[i] === phys && t.bDev[i] === dev && t.bSize[i] === size) {
+          const r = t.bReasons[i] as number;
+          this.takenSeq = t.bSeq[i] as number;
+          this.takenLine = t.bLine[i] as number;
+          this.takenAfterUnmatched = i > 0 || t.rolledBack;
+          t.rolledBack = false;
+          this.dropBounced(t, i + 1, i);
+          return r;
+        }
+      }
+    }
     for (let i = 0; i < t.bn; i++) {
       if (t.bDev[i] === dev && t.bSize[i] === size) {
         const r = t.bReasons[i] as number;
+        this.takenSeq = t.bSeq[i] as number;
+        this.takenLine = t.bLine[i] as number;
+        this.takenAfterUnmatched = i > 0 || t.rolledBack;
+        t.rolledBack = false;
         // records before it were attempts whose map event never came
         this.dropBounced(t, i + 1, i);
         return r;
@@ -529,18 +691,57 @@ export class TraceAnalyzer implements TraceSink {
    * mask's bits above. Drivers set 0 or a page mask (NVMe, Hyper-V storvsc: 0xfff), so the
    * evidence decides between those; with no evidence yet (page-aligned buffers) the driver decides.
    */
-  private inferMinAlignMask(d: DeviceEvidence, origAddr: number, tlbAddr: number): number {
+  private inferMinAlignMask(d: DeviceEvidence, c: MapCall): number {
     if (d.minAlignSource === 'probe') return d.minAlignMask;
+    const origAddr = c.origAddr;
+    const tlbAddr = c.tlbAddr;
     if ((tlbAddr & (IO_TLB_SIZE - 1)) !== 0) d.offsetsKept = true;
     else if ((origAddr & (IO_TLB_SIZE - 1)) !== 0) d.offsetsDropped = true;
     if (((origAddr ^ tlbAddr) & IO_TLB_SIZE) !== 0) d.bit11Differs = true;
+    else if ((origAddr & IO_TLB_SIZE) !== 0) {
+      // bit 11 kept: a page-sized bounce steps by 2 slots from the (page-aligned) pool start,
+      // so only a min_align_mask with bit 11 keeps it; a smaller one keeps it by chance half the time
+      if (c.size >= 4096) d.bit11KeptPage = true;
+      else d.bit11KeptSmall++;
+    }
+    const decided = d.offsetsDropped || d.offsetsKept || d.bit11Differs || d.bit11KeptPage;
+    if (!decided && Math.abs(d.alignVotesMask - d.alignVotesZero) < 3) this.voteMinAlign(d, c);
     let m: number;
+    let source: DeviceEvidence['minAlignSource'] = 'inferred';
     if (d.offsetsDropped) m = 0;
     else if (d.offsetsKept) m = d.bit11Differs ? IO_TLB_SIZE - 1 : 0xfff;
-    else m = d.bit11Differs ? 0 : (KNOWN_MIN_ALIGN[d.driver] ?? 0);
+    else if (d.bit11Differs) m = 0;
+    else if (d.bit11KeptPage || d.bit11KeptSmall >= 3 || d.alignVotesMask > d.alignVotesZero) m = 0xfff;
+    else if (d.alignVotesZero > d.alignVotesMask) m = 0;
+    else if (KNOWN_MIN_ALIGN[d.driver] !== undefined) {
+      m = KNOWN_MIN_ALIGN[d.driver] as number;
+      source = 'driver';
+    } else m = 0;
     d.minAlignMask = m;
-    d.minAlignSource = 'inferred';
+    d.minAlignSource = source;
     return m;
+  }
+
+  /**
+   * Which of 0 and 0xfff places this bounce where the kernel did, by the primary model's pool as
+   * it stands (the kernel's, followed so far): a vote for that mask when only one does.
+   */
+  private voteMinAlign(d: DeviceEvidence, c: MapCall): void {
+    const p = this.runs[0];
+    if (!p || this.light || p.sampled) return;
+    const req = this.req;
+    let okZero = false;
+    let okMask = false;
+    for (const mask of [0, 0xfff]) {
+      req.dev.minAlignMask = mask;
+      req.dev.segBoundaryBits = c.boundaryBits;
+      const pred = p.mem.predictMapSingle(req as MapRequest);
+      const ok = pred.ok && pred.index === p.mem.runStartOf(req as MapRequest, c.tlbAddr);
+      if (mask === 0) okZero = ok;
+      else okMask = ok;
+    }
+    if (okMask && !okZero) d.alignVotesMask++;
+    else if (okZero && !okMask) d.alignVotesZero++;
   }
 
   /** The reused map call, reset for a new map. */
@@ -588,7 +789,7 @@ export class TraceAnalyzer implements TraceSink {
     req.dir = (c.dir >= 0 && c.dir <= 3 ? c.dir : DmaDirection.BIDIRECTIONAL) as DmaDirection;
     req.attrs = c.attrs;
     if (c.minAlignMask < 0) {
-      c.minAlignMask = c.tlbAddr >= 0 ? this.inferMinAlignMask(d, c.origAddr, c.tlbAddr) : Math.max(d.minAlignMask, 0);
+      c.minAlignMask = c.tlbAddr >= 0 ? this.inferMinAlignMask(d, c) : Math.max(d.minAlignMask, 0);
     }
     req.dev.minAlignMask = c.minAlignMask;
     req.dev.segBoundaryBits = c.boundaryBits;
@@ -606,6 +807,10 @@ export class TraceAnalyzer implements TraceSink {
     f.predicted = undefined;
     f.held = 0;
     if (g.base === null || this.light) return f;
+    let orderMayDiffer: boolean | null = null;
+    const pool0 = (this.runs[0] as ProfileRun).pool;
+    const obsArea = c.tlbAddr >= 0 && pool0.isInPool(c.tlbAddr) ? pool0.areaOf(Math.floor((c.tlbAddr - pool0.start) / IO_TLB_SIZE)) : -1;
+    const hidden = obsArea >= 0 ? (this.hiddenAreas & (1 << (obsArea & 31))) !== 0 : this.hiddenAreas !== 0;
     for (let i = 0; i < this.runs.length; i++) {
       const r = this.runs[i] as ProfileRun;
       if (i > 0 && r.compared >= this.sampleLimit) {
@@ -613,10 +818,30 @@ export class TraceAnalyzer implements TraceSink {
         continue;
       }
       const res = r.follow(req as MapRequest, c.tlbAddr, c.raced, c.line);
+      if (r.missed) {
+        // the pool changed between this map's swiotlb_bounced (before the search) and its event
+        // (after it), another task is between the two, or entries of this task were mapped and
+        // rolled back without events just before: the search may have seen another pool
+        orderMayDiffer ??=
+          this.level.dma &&
+          !this.level.tbl &&
+          (hidden ||
+            this.takenAfterUnmatched ||
+            (this.takenSeq >= 0 && this.takenSeq !== this.eventSeq) ||
+            this.othersPending(c.ev) ||
+            this.afterRecentRun(obsArea, c.tlbAddr));
+        if (orderMayDiffer) {
+          r.excuseLast();
+          // committed out of the allocator's order, the area's search index may now be stale
+          if (i === 0 && obsArea >= 0) this.hiddenAreas |= 1 << (obsArea & 31);
+        }
+      }
       if (res) held |= 1 << i;
       if (i === 0) {
         committed = res;
         predicted = r.predicted;
+        // a placement as predicted: that area's search index is known again
+        if (!r.missed && obsArea >= 0 && pool0.nareas <= 32) this.hiddenAreas &= ~(1 << obsArea);
       }
     }
     if (c.tlbAddr >= 0 && !committed) {
@@ -631,6 +856,39 @@ export class TraceAnalyzer implements TraceSink {
     return f;
   }
 
+  /**
+   * The kernel's run starts where a recent run of its area ended: the search index was there, as
+   * if that run had been the area's last allocation, while events after it (committed since) came
+   * from allocations the kernel had made before it.
+   */
+  private afterRecentRun(area: number, tlb: number): boolean {
+    const p = this.runs[0];
+    if (!p || area < 0 || tlb < 0) return false;
+    const slot = Math.floor((tlb - p.pool.start) / IO_TLB_SIZE);
+    const ends = this.recentEnds;
+    // not the latest run: its end is where the model's search starts anyway
+    const latest = area * RECENT + (((this.recentNext[area] as number) + RECENT - 1) % RECENT);
+    for (let k = area * RECENT; k < (area + 1) * RECENT && k < ends.length; k++) {
+      if (k === latest) continue;
+      const e = ends[k] as number;
+      if (e >= 0 && slot >= e && slot <= e + 1) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Another task has bounced (swiotlb_bounced fires before the slot search) without its map
+   * event yet: its slots may be taken already, the dma:* order is not the allocator's here.
+   */
+  private othersPending(ev: EventLine): boolean {
+    if (this.takenSeq < 0) return false;
+    const key = ev.pid > 0 ? ev.pid : -1 - ev.cpu;
+    // records long before this map's own are attempts that failed (their map event never comes)
+    const since = this.takenLine - PENDING_LINES;
+    for (const [k, t] of this.tasks) if (k !== key && t.bn > 0 && (t.bLine[t.bn - 1] as number) >= since) return true;
+    return false;
+  }
+
   /** Where the kernel put a bounced map: the primary model's slots, counted slots past the sample, or a slot count. */
   private place(c: MapCall, req: MutableRequest, committed: MapResult | undefined): Placement {
     const primary = this.runs[0];
@@ -640,6 +898,7 @@ export class TraceAnalyzer implements TraceSink {
       p.slot = committed.index;
       p.area = primary.pool.areaOf(p.slot);
       p.copied = committed.copiedBytes;
+      this.noteRunEnd(primary.pool, p.area, p.slot + p.nslots);
       this.used = primary.pool.totalUsed;
       this.noteChange(p.slot);
       const au = primary.pool.areaUsed[p.area] as number;
@@ -670,8 +929,40 @@ export class TraceAnalyzer implements TraceSink {
     return p;
   }
 
+  /** A bounced run as evidence of the device's segment boundary: infer 0xffff, or give it up. */
+  private noteBoundary(d: DeviceEvidence, tlb: number, size: number, line: number): void {
+    noteRun(d.runs, tlb, size);
+    if (d.boundarySource === 'probe') return;
+    if (d.runs.crossedBits >= d.boundaryBits) {
+      const was = d.boundaryBits;
+      d.boundaryBits = defaultBoundaryBits(d.name);
+      d.boundaryNote = `${hexAddr(tlb)} (${size} B, ${this.file}:${line}) straddles ${formatBoundary(was)}: not the ${d.boundarySource === 'driver' ? "driver's" : 'inferred'} boundary`;
+      d.boundarySource = 'default';
+    } else if (
+      d.boundarySource === 'default' &&
+      d.boundaryBits > 16 &&
+      !d.boundaryNote &&
+      boundaryBitsFromRuns(d.runs, BOUNDARY_EVIDENCE) !== undefined
+    ) {
+      d.boundaryBits = 16;
+      d.boundarySource = 'inferred';
+      d.boundaryNote = `no bounce up to ${this.file}:${line} straddles 64 KiB where ${Math.round(d.runs.expected)} would have by chance`;
+    }
+  }
+
+  private noteRunEnd(pool: IoTlbPool, area: number, end: number): void {
+    if (this.recentEnds.length !== pool.nareas * RECENT) {
+      this.recentEnds = new Int32Array(pool.nareas * RECENT).fill(-1);
+      this.recentNext = new Int32Array(pool.nareas);
+    }
+    const k = this.recentNext[area] as number;
+    this.recentEnds[area * RECENT + k] = end;
+    this.recentNext[area] = (k + 1) % RECENT;
+  }
+
   private bouncedMap(c: MapCall, d: DeviceEvidence, req: MutableRequest, committed: MapResult | undefined, held: number): number {
     const tlb = c.tlbAddr;
+    this.noteBoundary(d, tlb, c.allocSize, c.line);
     const p = this.place(c, req, committed);
     const prev = this.live.byTlb.get(tlb);
     if (prev !== undefined) {
@@ -869,6 +1160,11 @@ export class TraceAnalyzer implements TraceSink {
     const devId = L.dev[h] as number;
     let freed = 0;
     let copied = 0;
+    if (this.level.tbl && this.level.dma && api === Api.TblUnmapSingle && attrs >= 0 && (attrs & DMA_ATTR.SKIP_CPU_SYNC) !== 0) {
+      // dma-direct synced for the CPU (the copy back) and then unmapped with SKIP_CPU_SYNC; the
+      // caller's own attrs are on the dma_unmap_* event: count the copy that sync made
+      attrs &= ~DMA_ATTR.SKIP_CPU_SYNC;
+    }
     for (let i = 0; i < this.runs.length; i++) {
       if (!(held & (1 << i))) continue;
       const r = this.runs[i] as ProfileRun;
@@ -1026,6 +1322,7 @@ export class TraceAnalyzer implements TraceSink {
     failed: boolean,
   ): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     if (this.level.tbl) {
       this.dev(dev).apiCalls++;
       return;
@@ -1051,8 +1348,13 @@ export class TraceAnalyzer implements TraceSink {
     // a map in the pool (or a failure) is the one a waiting swiotlb_bounced of this task announced;
     // a direct map must not take another map's record
     const inPool = !failed && g.base !== null && this.inPool(dma);
+    if (!inPool && !failed && phys >= 0 && dma !== phys && g.base !== null && this.facts.inferredBase === g.base)
+      this.noteOutsideInferred(line, dma);
     const mayHaveBounced = api !== Api.DmaMapResource && (failed || inPool || (g.base === null && dma !== phys));
-    const reasons = mayHaveBounced ? this.takeBounced(this.task(ev), dev, size) : -1;
+    const task = this.task(ev);
+    const reasons = mayHaveBounced ? this.takeBounced(task, dev, size, phys) : -1;
+    // a failure leaves the rolled-back entries' effect on the area's search index in place
+    if (failed && this.takenAfterUnmatched) task.rolledBack = true;
     const bounceAttempt = reasons >= 0;
     const kind = api === Api.DmaMapResource ? EventKind.MapResource : EventKind.Map;
     const bouncedHere = !failed && (g.base !== null ? inPool : bounceAttempt) && api !== Api.DmaMapResource;
@@ -1115,6 +1417,7 @@ export class TraceAnalyzer implements TraceSink {
 
   dmaUnmap(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number, attrs: number): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     if (this.level.tbl) return;
     const h = this.live.byTlb.get(dma);
     if (h !== undefined) {
@@ -1156,6 +1459,7 @@ export class TraceAnalyzer implements TraceSink {
 
   dmaMapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number, total: number, truncated: boolean): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     if (this.level.tbl) {
       this.dev(dev).apiCalls++;
       return;
@@ -1180,6 +1484,7 @@ export class TraceAnalyzer implements TraceSink {
 
   dmaUnmapSg(ev: EventLine, line: number, dev: number, dir: number, sg: SgArrays, attrs: number): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     if (this.level.tbl) return;
     for (let i = 0; i < Math.min(sg.nPhys, 128); i++) {
       const phys = sg.phys[i] as number;
@@ -1191,6 +1496,7 @@ export class TraceAnalyzer implements TraceSink {
 
   dmaSync(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     if (this.level.tbl) return;
     const h = this.liveAt(dma);
     if (h >= 0) {
@@ -1203,6 +1509,7 @@ export class TraceAnalyzer implements TraceSink {
 
   dmaCoherent(ev: EventLine, line: number, api: Api, dev: number, dma: number, size: number, failed: boolean): void {
     this.noteEvent(ev);
+    this.noteDma(line);
     void line;
     void dma;
     void size;
@@ -1243,7 +1550,11 @@ export class TraceAnalyzer implements TraceSink {
     c.dir = r.dir;
     c.attrs = Math.max(r.attrs, 0);
     c.minAlignMask = r.minAlignMask;
-    c.boundaryBits = r.boundaryBits >= 0 ? r.boundaryBits : d.boundaryBits;
+    if (r.boundaryBits >= 0) {
+      d.boundaryBits = r.boundaryBits;
+      d.boundarySource = 'probe';
+    }
+    c.boundaryBits = d.boundaryBits;
     c.sgPhys = -1;
     const reasons = this.takeBounced(t, r.dev, r.mappingSize);
     c.reasons = Math.max(reasons, 0);

@@ -4,7 +4,9 @@
  */
 import { type ByteLineSink, ByteLineSplitter } from '../io/lineBytes';
 import type { TraceLevel } from './analyzer';
+import { EventParser } from './events';
 import { EventLine, parseEventLine } from './ftrace';
+import { BounceScan } from './poolStart';
 
 /** Is this head of a file a trace (ftrace or trace-cmd text)? */
 export function looksLikeTrace(head: Buffer): boolean {
@@ -33,9 +35,13 @@ export function looksLikeTrace(head: Buffer): boolean {
 export function census(head: Buffer): TraceLevel {
   const ev = new EventLine();
   const level: TraceLevel = { tbl: false, lockProbes: false, dma: false };
+  // the first bounce addresses, for a pool start no line names (poolStart.ts)
+  const scan = new BounceScan();
+  const parser = new EventParser(scan.sink, scan.devices);
   const sink: ByteLineSink = {
-    line(b, s, e) {
+    line(b, s, e, lineNo) {
       if (!parseEventLine(b, s, e, ev)) return;
+      parser.parse(b, ev, lineNo);
       const name = b.toString('latin1', ev.eventStart, ev.eventEnd);
       if (name === 'map_entry' || name === 'map_ret') level.tbl = true;
       else if (name === 'map_found' || name === 'map_nf' || name === 'unmap_lock') level.lockProbes = true;
@@ -46,5 +52,6 @@ export function census(head: Buffer): TraceLevel {
   sp.push(head);
   sp.end();
   level.lockProbes &&= level.tbl;
+  if (level.dma && scan.hints.bounced > 0) level.bounces = scan.hints;
   return level;
 }

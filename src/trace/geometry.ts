@@ -5,7 +5,7 @@
  */
 import { IO_TLB_DEFAULT_SIZE, IO_TLB_SHIFT } from '../model/constants';
 import { type KernelProfile, resolveProfileWithNote } from '../model/profiles';
-import { bootPool } from '../model/setup';
+import { type BootConfig, type BootPool, bootPool, CmdlineError, MAX_MODEL_NSLABS, MAX_POSSIBLE_CPUS } from '../model/setup';
 
 export interface GeometryOptions {
   readonly cmdline?: string;
@@ -37,10 +37,18 @@ export interface GeometryFacts {
   /** pool= of a map_entry probe. */
   eventBase?: number;
   eventBaseAt?: string;
+  /** A pool start inferred from the first bounce addresses (poolStart.ts): how sure, and why. */
+  inferredBase?: number;
+  inferredBaseAt?: string;
+  inferredBaseCertainty?: 'sure' | 'likely' | 'guess';
+  /** The pool size those bounces imply when no input said it. */
+  inferredNslabs?: number;
+  inferredNslabsAt?: string;
   /** Highest CPU number seen on an event so far. */
   maxCpuSeen?: number;
-  /** dma:* events seen (a 6.12+ kernel). */
+  /** dma:* events seen (a 6.12+ kernel), and the first one's file:line. */
   dmaEvents?: boolean;
+  dmaEventsAt?: string;
   memEncrypt?: boolean;
 }
 
@@ -78,12 +86,18 @@ export function resolveTraceProfile(
   }
   if (facts.dmaEvents) {
     const r = resolveProfileWithNote('mainline');
-    return { profile: r.profile, source: `dma:* events (a 6.12 or later kernel)${uncovered ? `; ${uncovered}` : ''}` };
+    const at = facts.dmaEventsAt ? `, ${facts.dmaEventsAt}` : '';
+    return { profile: r.profile, source: `dma:* events (a 6.12 or later kernel${at})${uncovered ? `; ${uncovered}` : ''}` };
   }
   return {
     profile: resolveProfileWithNote('6.1').profile,
     source: uncovered ? `default: ${uncovered}` : 'default (no kernel version in the input)',
   };
+}
+
+/** A slot count the model can set up: a log line claiming more (or a negative size) is not used. */
+function modelled(n: number | undefined): n is number {
+  return n !== undefined && Number.isSafeInteger(n) && n >= 1 && n <= MAX_MODEL_NSLABS;
 }
 
 export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Geometry {
@@ -103,13 +117,27 @@ export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Ge
     cpus = facts.maxCpuSeen + 1;
     cpusSource = 'CPUs seen in the trace';
   }
-  const cmdline = opts.cmdline ?? facts.cmdline ?? null;
+  let cmdline = opts.cmdline ?? facts.cmdline ?? null;
   const cmdlineSource = opts.cmdline !== undefined ? '--cmdline' : (facts.cmdlineAt ?? 'command line');
+  // a command line or CPU count read from the input that no kernel could boot with (its sizes
+  // overflow, beyond the model's pool) is set aside and said; the options' own are errors
+  let refused: string | undefined;
+  const boots = (cfg: BootConfig): BootPool => {
+    try {
+      return bootPool(profile, cfg);
+    } catch (e) {
+      if (!(e instanceof CmdlineError) || opts.cmdline !== undefined || opts.cpus !== undefined) throw e;
+      refused ??= `${e.message} (${cmdlineSource}): set aside`;
+      cmdline = null;
+      cpus = cpus === null ? null : Math.min(cpus, MAX_POSSIBLE_CPUS);
+      return bootPool(profile, { ...cfg, cmdline: cfg.cmdline?.endsWith('swiotlb=force') ? 'swiotlb=force' : '', possibleCpus: cpus ?? 1 });
+    }
+  };
   // the trace shows a pool even where the command line alone would not create one (memory
   // above 4 GiB, encryption): size it as the kernel would size a pool it does create
-  const asGiven = bootPool(profile, { cmdline: cmdline ?? '', possibleCpus: cpus ?? 1 });
+  const asGiven = boots({ cmdline: cmdline ?? '', possibleCpus: cpus ?? 1 });
   let boot = asGiven;
-  if (!boot.created && !boot.noforce) boot = bootPool(profile, { cmdline: `${cmdline ?? ''} swiotlb=force`, possibleCpus: cpus ?? 1 });
+  if (!boot.created && !boot.noforce) boot = boots({ cmdline: `${cmdline ?? ''} swiotlb=force`, possibleCpus: cpus ?? 1 });
   const bootSlabs = boot.created ? boot.nslabs : IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT;
 
   let nslabs: number;
@@ -117,18 +145,21 @@ export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Ge
   if (opts.cmdline !== undefined) {
     nslabs = bootSlabs;
     nslabsSource = '--cmdline';
-  } else if (facts.mappedNslabs !== undefined) {
+  } else if (modelled(facts.mappedNslabs)) {
     nslabs = facts.mappedNslabs;
     nslabsSource = facts.mappedAt ?? 'log';
-  } else if (facts.adjustedSlabs !== undefined) {
+  } else if (modelled(facts.adjustedSlabs)) {
     nslabs = facts.adjustedSlabs;
     nslabsSource = facts.adjustedAt ?? 'log';
-  } else if (facts.fullTotal !== undefined) {
+  } else if (modelled(facts.fullTotal)) {
     nslabs = facts.fullTotal;
     nslabsSource = facts.fullTotalAt ?? 'log';
   } else if (cmdline !== null && /(?:^|\s)swiotlb=\d/.test(cmdline)) {
     nslabs = bootSlabs;
     nslabsSource = cmdlineSource;
+  } else if (modelled(facts.inferredNslabs)) {
+    nslabs = facts.inferredNslabs;
+    nslabsSource = facts.inferredNslabsAt ?? 'bounce addresses';
   } else {
     nslabs = bootSlabs;
     nslabsSource = boot.created
@@ -144,7 +175,7 @@ export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Ge
   } else if (opts.cpus !== undefined || (opts.cmdline !== undefined && /(?:^|\s)swiotlb=\d*,\d/.test(opts.cmdline))) {
     nareas = boot.created ? boot.nareas : 1;
     nareasSource = opts.cpus !== undefined ? '--cpus' : '--cmdline';
-  } else if (facts.areaNum !== undefined) {
+  } else if (facts.areaNum !== undefined && Number.isSafeInteger(facts.areaNum) && facts.areaNum >= 1) {
     nareas = facts.areaNum;
     nareasSource = facts.areaNumAt ?? 'log';
   } else if (cpus !== null || (cmdline !== null && /(?:^|\s)swiotlb=\d*,\d/.test(cmdline))) {
@@ -157,14 +188,18 @@ export function resolveGeometry(opts: GeometryOptions, facts: GeometryFacts): Ge
   // an area needs at least one slot; a log's "area num" for another pool size could break that
   while (nareas > 1 && Math.floor(nslabs / nareas) < 1) nareas /= 2;
 
+  if (refused) nslabsSource += `; ${refused}`;
   let base: number | null = null;
   let baseSource = 'unknown';
-  if (facts.mappedBase !== undefined) {
+  if (facts.mappedBase !== undefined && modelled(facts.mappedNslabs) && facts.mappedBase >= 0) {
     base = facts.mappedBase;
     baseSource = facts.mappedAt ?? 'log';
   } else if (facts.eventBase !== undefined) {
     base = facts.eventBase;
     baseSource = facts.eventBaseAt ?? 'pool base in events';
+  } else if (facts.inferredBase !== undefined) {
+    base = facts.inferredBase;
+    baseSource = facts.inferredBaseAt ?? 'bounce addresses';
   }
   return {
     profile,

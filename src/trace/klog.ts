@@ -81,12 +81,17 @@ const DEV_PREFIX = /(?:^|\s)(?:([^\s:[\]][^\s]*) )?([^\s[\]]+): (?:[a-z_][\w]*: 
 
 /** "<driver> <PCI device>: " at the start of a message: which driver a device has. */
 const DRIVER_PREFIX = /(?:^|\] |: )([a-z][a-z0-9_-]*) ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): /;
+/** A driver naming the PCI function of its own device ("nvme nvme0: pci function 0000:00:03.0"). */
+const PCI_FUNCTION = /(?:^|\] )([a-z][a-z0-9_-]*) [a-z][a-z0-9_-]*: pci function ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])\s*$/;
 
 function hex(s: string): number {
   return s.length <= 15
     ? Number.parseInt(s.replace(/^0x/i, ''), 16)
     : Number(BigInt(s.startsWith('0x') || s.startsWith('0X') ? s : `0x${s}`));
 }
+
+/** dev_printk prefixes of a bus's core code, not of the driver bound to the device ("pci 0000:00:03.0: BAR 0 ..."). */
+const BUS_CORES = new Set(['pci', 'pci_bus', 'platform', 'acpi', 'usb', 'pnp', 'serio', 'i2c', 'spi', 'virtio']);
 
 /** Parses the messages of a kernel log. */
 export class KernelLogParser {
@@ -103,8 +108,12 @@ export class KernelLogParser {
   /** The message of a logical line (klogLines.ts), or null. */
   parseLogical(l: LogicalLine): LogMessage | null {
     const text = l.text;
-    const dp = DRIVER_PREFIX.exec(text);
-    if (dp && !this.drivers.has(dp[2] as string)) this.drivers.set(dp[2] as string, dp[1] as string);
+    const dp = DRIVER_PREFIX.exec(text) ?? PCI_FUNCTION.exec(text);
+    if (dp) {
+      // the bus core prints first (enumeration); the driver that binds prints its own name later
+      const cur = this.drivers.get(dp[2] as string);
+      if (cur === undefined || (BUS_CORES.has(cur) && !BUS_CORES.has(dp[1] as string))) this.drivers.set(dp[2] as string, dp[1] as string);
+    }
     if (!FORMAT_KEYS.test(text)) return null;
     const ms = messageStart(text);
     for (const f of FORMATS) {

@@ -9,7 +9,7 @@ import type { Diagnostic } from '../analysis/session';
 import { IO_TLB_SIZE } from '../model/constants';
 import { hexAddr } from '../model/hex';
 import { formatBytes, percent } from '../model/units';
-import type { DeviceEvidence, TraceAnalyzer } from './analyzer';
+import { type DeviceEvidence, formatBoundary, type TraceAnalyzer } from './analyzer';
 import type { LogDevice, MemEncrypt } from './logExplain';
 import type { TextAnalysis } from './run';
 
@@ -22,9 +22,12 @@ export interface ProfileAgreement {
   /** Mispredictions before the trace had shown an area's search index (a capture on a running system). */
   warmups: number;
   mismatches: number;
+  /** dma:* traces: mismatches where the events' order may not be the allocator's (another task had bounced without its map event yet); not held against the profile. */
+  dma_order: number;
   lost: number;
   agreement_percent: number;
   first_misses: { line: number; predicted: string; observed: string }[];
+  first_dma_order: { line: number; predicted: string; observed: string }[];
 }
 
 export interface TextReport {
@@ -53,6 +56,8 @@ export interface TextReport {
     cpus: number | null;
     cmdline: string | null;
     sources: { base: string; nslabs: string; nareas: string; cpus: string };
+    /** How sure the start is: stated (a log line or a probe), or inferred from the bounce addresses: sure, likely, guess; null when unknown. */
+    base_certainty: 'stated' | 'sure' | 'likely' | 'guess' | null;
   };
   counts: {
     lines: number;
@@ -68,6 +73,8 @@ export interface TextReport {
     bounced: number;
     bounced_forced: number;
     bounced_unmatched: number;
+    /** dma:* traces: map attempts with only their swiotlb_bounced event (scatterlists that failed part-way; counted in maps). */
+    maps_without_event: number;
     coherent_allocs: number;
     coherent_frees: number;
     dma_api_probes: number;
@@ -77,6 +84,8 @@ export interface TextReport {
   };
   occupancy: {
     peak_slots: number | null;
+    /** The peak is a lower bound: attempts without events (rolled back) may have held slots it does not count. */
+    peak_lower_bound: boolean;
     peak_percent: number | null;
     peak_at: { file: string; line: number; time: number } | null;
     peak_area_slots: number[] | null;
@@ -91,6 +100,18 @@ export interface TextReport {
     count: number;
     by_cause: Record<string, number>;
     first: { file: string; line: number; device: string; size: number; nslots: number; cause: string; message: string }[];
+    /**
+     * dma:* traces where maps have no event: the failures the events prove (min), allow (max) and
+     * the likely count (a retry restarts at the same buffer); null when every attempt has its event.
+     */
+    range: {
+      min: number;
+      max: number;
+      likely: number;
+      /** Entries of those scatterlists mapped and rolled back (unmapped) without events: the rest of the attempts. */
+      rolled_back: { min: number; max: number; likely: number };
+      note: string;
+    } | null;
   };
   devices: {
     name: string;
@@ -108,6 +129,10 @@ export interface TextReport {
     dma_mask: string | null;
     min_align_mask: string | null;
     min_align_source: string;
+    /** dma_get_seg_boundary(): the mask, where it came from (probe, driver, inferred, default), and why. */
+    segment_boundary: string | null;
+    segment_boundary_source: string;
+    segment_boundary_note: string | null;
     bytes_mapped: number;
     bytes_bounced: number;
     peak_live_slots: number;
@@ -121,6 +146,8 @@ export interface TextReport {
     matched: number | null;
     races: number;
     mismatches: number;
+    /** The primary profile's mismatches of the dma:* order (see ProfileAgreement.dma_order). */
+    dma_order: number;
     profile: string | null;
     profiles: ProfileAgreement[];
     fits: string[];
@@ -211,6 +238,18 @@ export function buildReport(r: TextAnalysis): TextReport {
           : 'none';
   const conclusions: string[] = [];
   const runs = an.runs;
+  // dma:* events: a scatterlist failing part-way leaves only its swiotlb_bounced events
+  const withoutEvent = an.level.dma && !an.level.tbl ? an.bouncedUnmatched : 0;
+  const failRange: TextReport['failures']['range'] =
+    withoutEvent > 0
+      ? {
+          min: failedMaps + an.unmatchedRuns,
+          max: failedMaps + withoutEvent,
+          likely: failedMaps + an.unmatchedFailures,
+          rolled_back: { min: 0, max: withoutEvent - an.unmatchedRuns, likely: withoutEvent - an.unmatchedFailures },
+          note: `${withoutEvent} map attempt(s) have only their swiotlb_bounced event (from ${an.unmatchedFirst?.file}:${an.unmatchedFirst?.line}), in ${an.unmatchedRuns} run(s) on one task each: a scatterlist that fails part-way emits no dma_map_sg (and no dma_map_sg_err for -ENOMEM) and rolls its mapped entries back without dma_unmap_sg, so each run ends in at least one failure and any of its entries may have failed; ${failedMaps + an.unmatchedFailures} in all if each return to an address the run already tried (or began an attempt with) is a retry after a failure`,
+        }
+      : null;
   const profiles: ProfileAgreement[] = runs.map((p) => ({
     name: p.profile.name,
     title: p.profile.title,
@@ -219,9 +258,11 @@ export function buildReport(r: TextAnalysis): TextReport {
     races: p.races,
     warmups: p.warmups,
     mismatches: p.mismatches,
+    dma_order: p.orderDiffs,
     lost: p.lost,
-    agreement_percent: percent(p.matched, p.compared - p.races - p.warmups, 'floor'),
+    agreement_percent: percent(p.matched, p.compared - p.races - p.warmups - p.orderDiffs, 'floor'),
     first_misses: p.misses.map((m) => ({ ...m })),
+    first_dma_order: p.orderMisses.map((m) => ({ ...m })),
   }));
   let fits: string[] = [];
   let checkNote: string;
@@ -229,7 +270,9 @@ export function buildReport(r: TextAnalysis): TextReport {
   if (!hasTrace) checkNote = 'no trace: nothing to compare';
   else if (!anchored)
     checkNote =
-      'the pool start is unknown (no "software IO TLB: mapped [mem ...]" line and no pool base in the events), so the kernel\'s slots cannot be located: give the boot log next to the trace';
+      an.logFiles > 0
+        ? 'the pool start is unknown: the log has no "software IO TLB: mapped [mem ...]" line (kernels print it only with memory above 4 GiB), the events no pool base and the bounce addresses do not show it, so the kernel\'s slots cannot be located'
+        : 'the pool start is unknown (no "software IO TLB: mapped [mem ...]" line and no pool base in the events), so the kernel\'s slots cannot be located: give the boot log next to the trace';
   else if (!primary || primary.compared === 0) checkNote = 'the trace shows no bounce placements (no map with its bounce address)';
   else {
     const best = Math.max(...profiles.map((p) => p.agreement_percent));
@@ -237,6 +280,9 @@ export function buildReport(r: TextAnalysis): TextReport {
     const aside = [
       primary.races ? `${primary.races} raced with another CPU` : '',
       primary.warmups ? `${primary.warmups} came before the trace showed where its area's search stood` : '',
+      primary.orderDiffs
+        ? `${primary.orderDiffs} where the dma:* order may not be the allocator's (a map or release the events show later, or entries mapped and rolled back without events)`
+        : '',
     ].filter(Boolean);
     checkNote = `the model predicted ${primary.matched} of ${primary.compared} placements as the kernel chose them with the ${primary.profile.name} profile${aside.length ? ` (${aside.join('; ')})` : ''}; best fit: ${fits.join(', ')} (${best} %)`;
     if (runs.some((p) => p.sampled)) {
@@ -248,6 +294,12 @@ export function buildReport(r: TextAnalysis): TextReport {
       );
     }
   }
+  const rel = /^(\d+)\.(\d+)/.exec(an.facts.release ?? '');
+  if (an.facts.dmaEvents && rel && Number(rel[1]) * 1000 + Number(rel[2]) < 6012) {
+    conclusions.push(
+      `The input names kernel ${an.facts.release} (${an.facts.releaseAt}), but it has dma:* events (${an.facts.dmaEventsAt}), which kernels have from 6.12 on: the log and the trace may come from different kernels (the ${g.profile.name} profile follows the log; --kernel chooses).`,
+    );
+  }
   if (hasTrace && maps === 0 && an.bounceAttempts > 0) {
     conclusions.push(
       `Only swiotlb_bounced events: ${an.bounceAttempts} bounce attempts (${an.bouncedForced} forced). The tracepoint fires before the slot search and there are no unmaps, so neither occupancy nor failures can be told from this trace; capture the dma:* events (6.12+) or the swiotlb_tbl_map_single probes (the capture script does both).`,
@@ -256,7 +308,11 @@ export function buildReport(r: TextAnalysis): TextReport {
   if (hasTrace && !anchored && bouncedMaps > 0) {
     conclusions.push('The pool start is unknown: occupancy is counted in slots per mapping, without areas or a check of the placements.');
   }
-  if (an.bouncedUnmatched > 0 && an.level.dma) {
+  if (failRange) {
+    conclusions.push(
+      `${withoutEvent} bounce attempts have no dma_map_* event after them (counted in the ${maps + withoutEvent} map attempts): scatterlists that failed part-way. Failures: between ${failRange.min} and ${failRange.max}, likely ${failRange.likely} (${failedMaps} shown by events); the log's "swiotlb buffer is full" lines tell more.`,
+    );
+  } else if (an.bouncedUnmatched > 0 && an.level.dma) {
     conclusions.push(
       `${an.bouncedUnmatched} bounce attempts have no dma_map_* event after them: most likely scatterlist maps that failed (dma_map_sg emits no event when it fails); the log's "swiotlb buffer is full" lines tell more.`,
     );
@@ -302,6 +358,11 @@ export function buildReport(r: TextAnalysis): TextReport {
   const occKnown = hasTrace && (bouncedMaps > 0 || released > 0);
   // no slot ever held: no moment of the peak
   const peak = b.peak ?? 0;
+  if (failRange && occKnown) {
+    conclusions.push(
+      `The peak of ${peak} slots is a lower bound: the entries mapped and rolled back without events held slots the trace does not show.`,
+    );
+  }
   const peakAt = peak > 0 && b.peakAt ? { file: b.peakAt.file, line: b.peakAt.line, time: b.peakAt.time } : { file: '', line: 0, time: 0 };
   const logDevices = new Map(book.deviceList().map((d) => [d.name, d]));
   const ds: TextReport['devices'] = an.devices.map((d) => deviceRow(d.name, d, b.device(d.id), logDevices.get(d.name) ?? null));
@@ -345,11 +406,17 @@ export function buildReport(r: TextAnalysis): TextReport {
       cpus: g.possibleCpus,
       cmdline: g.cmdline,
       sources: { ...g.sources },
+      base_certainty:
+        g.base === null
+          ? null
+          : an.facts.mappedBase === undefined && an.facts.eventBase === undefined
+            ? (an.facts.inferredBaseCertainty ?? null)
+            : 'stated',
     },
     counts: {
       lines: an.lines + an.logLines,
       events: an.traceEvents,
-      maps,
+      maps: maps + withoutEvent,
       bounced_maps: bouncedMaps,
       direct: b.direct,
       failed: failedMaps,
@@ -360,6 +427,7 @@ export function buildReport(r: TextAnalysis): TextReport {
       bounced: an.bounceAttempts,
       bounced_forced: an.bouncedForced,
       bounced_unmatched: an.bouncedUnmatched,
+      maps_without_event: withoutEvent,
       coherent_allocs: an.coherentAllocs,
       coherent_frees: an.coherentFrees,
       dma_api_probes: an.apiProbes,
@@ -369,6 +437,7 @@ export function buildReport(r: TextAnalysis): TextReport {
     },
     occupancy: {
       peak_slots: occKnown ? peak : null,
+      peak_lower_bound: occKnown && withoutEvent > 0,
       peak_percent: occKnown ? percent(peak, g.nslabs, 'floor') : null,
       peak_at: occKnown ? peakAt : null,
       peak_area_slots: occKnown && anchored ? [...an.peakArea] : null,
@@ -389,6 +458,7 @@ export function buildReport(r: TextAnalysis): TextReport {
       count: failedMaps,
       by_cause: fails,
       first: an.failures.map((f) => ({ ...f })),
+      range: failRange,
     },
     devices: ds,
     copies: {
@@ -401,6 +471,7 @@ export function buildReport(r: TextAnalysis): TextReport {
       matched: primary && primary.compared > 0 ? primary.matched : null,
       races: primary?.races ?? 0,
       mismatches: primary?.mismatches ?? 0,
+      dma_order: primary?.orderDiffs ?? 0,
       profile: primary?.profile.name ?? null,
       profiles,
       fits,
@@ -478,6 +549,9 @@ function deviceRow(
     dma_mask: d && d.dmaMask >= 0 ? maskHex(d.dmaMask) : (log?.dma_mask ?? null),
     min_align_mask: d && d.minAlignMask >= 0 ? hexAddr(d.minAlignMask) : null,
     min_align_source: d?.minAlignSource ?? 'unknown',
+    segment_boundary: d ? formatBoundary(d.boundaryBits) : null,
+    segment_boundary_source: d?.boundarySource ?? 'unknown',
+    segment_boundary_note: d?.boundaryNote || null,
     // every map asked for, failed ones too
     bytes_mapped: t ? t.bytesMapped + t.bytesFailed : 0,
     bytes_bounced: t?.bytesBounced ?? 0,
@@ -519,7 +593,7 @@ export function formatReport(rep: TextReport): string {
   out.push(`                  slots from ${p.sources.nslabs}; areas from ${p.sources.nareas}; start from ${p.sources.base}`);
   if (rep.input.kind !== 'log' && rep.input.kind !== 'none') {
     out.push(
-      `  maps            ${c.maps} attempts: ${c.bounced_maps} bounced, ${c.direct} direct, ${c.failed} failed; ${c.unmaps} unmaps of bounce buffers (${c.unmaps_direct} direct), ${c.syncs} syncs`,
+      `  maps            ${c.maps} attempts: ${c.bounced_maps} bounced, ${c.direct} direct, ${c.failed} failed${c.maps_without_event ? `, ${c.maps_without_event} with only swiotlb_bounced` : ''}; ${c.unmaps} unmaps of bounce buffers (${c.unmaps_direct} direct), ${c.syncs} syncs`,
     );
     out.push(
       `  swiotlb_bounced ${c.bounced} (${c.bounced_forced} forced)${c.bounced_unmatched ? `, ${c.bounced_unmatched} without a map event` : ''}`,
@@ -529,7 +603,7 @@ export function formatReport(rep: TextReport): string {
     const o = rep.occupancy;
     if (o.peak_slots !== null) {
       out.push(
-        `  peak occupancy  ${o.peak_slots} slots = ${o.peak_percent} % of the pool (at ${o.peak_at?.file}:${o.peak_at?.line}); average ${o.average_slots}; in use at the end ${o.final_slots}`,
+        `  peak occupancy  ${o.peak_lower_bound ? 'at least ' : ''}${o.peak_slots} slots = ${o.peak_percent} % of the pool (at ${o.peak_at?.file}:${o.peak_at?.line}); average ${o.average_slots}; in use at the end ${o.final_slots}`,
       );
       if (o.peak_area_slots && o.peak_area_slots.length > 1) {
         out.push(`  per-area peak   ${o.peak_area_slots.map((v, i) => `area ${i}: ${v}/${p.area_nslabs}`).join(', ')}`);
@@ -539,6 +613,8 @@ export function formatReport(rep: TextReport): string {
     } else {
       out.push(`  occupancy       ${o.basis}`);
     }
+    const fr = rep.failures.range;
+    if (fr) out.push(`  failures range  ${fr.min} ... ${fr.max}, likely ${fr.likely}: ${fr.note}`);
     if (rep.failures.count) {
       out.push(
         `  failures        ${rep.failures.count}: ${Object.entries(rep.failures.by_cause)
@@ -561,7 +637,7 @@ export function formatReport(rep: TextReport): string {
           .filter(Boolean)
           .join(', ');
         out.push(
-          `    ${d.driver ? `${d.driver} ` : ''}${d.name}: ${d.maps} maps (${d.bounced} bounced, ${d.direct} direct, ${d.failed} failed), peak ${d.peak_live_slots} live slots, largest ${d.largest_map} B${d.min_align_mask ? `, min_align_mask ${d.min_align_mask} (${d.min_align_source})` : ''}${why ? `; bounces: ${why}` : ''}`,
+          `    ${d.driver ? `${d.driver} ` : ''}${d.name}: ${d.maps} maps (${d.bounced} bounced, ${d.direct} direct, ${d.failed} failed), peak ${d.peak_live_slots} live slots, largest ${d.largest_map} B${d.min_align_mask ? `, min_align_mask ${d.min_align_mask} (${d.min_align_source})` : ''}${d.segment_boundary && d.segment_boundary_source !== 'default' ? `, segment boundary ${d.segment_boundary} (${d.segment_boundary_source})` : ''}${why ? `; bounces: ${why}` : ''}`,
         );
       }
     }
@@ -570,7 +646,7 @@ export function formatReport(rep: TextReport): string {
     for (const pr of k.profiles) {
       if (pr.compared === 0) continue;
       out.push(
-        `    ${pr.name.padEnd(10)} ${pr.matched}/${pr.compared} (${pr.agreement_percent} %)${pr.races ? `, ${pr.races} raced` : ''}${pr.warmups ? `, ${pr.warmups} before the area's index was known` : ''}${pr.lost ? `, ${pr.lost} not followable` : ''}${k.fits.includes(pr.name) ? '  <- fits' : ''}`,
+        `    ${pr.name.padEnd(10)} ${pr.matched}/${pr.compared} (${pr.agreement_percent} %)${pr.races ? `, ${pr.races} raced` : ''}${pr.warmups ? `, ${pr.warmups} before the area's index was known` : ''}${pr.dma_order ? `, ${pr.dma_order} of the dma:* order` : ''}${pr.lost ? `, ${pr.lost} not followable` : ''}${k.fits.includes(pr.name) ? '  <- fits' : ''}`,
       );
     }
   }

@@ -316,6 +316,13 @@ async function readMeta(an: TraceAnalyzer, f: InputFile): Promise<void> {
       for (const hw of text.matchAll(/io_tlb_used_hiwater\s*[=:]\s*(\d+)/g)) an.kernelHiwater = Number(hw[1]);
       return;
     }
+    case 'event-formats':
+      // the tracepoints' format files: dma:* events exist from 6.12 on
+      if (/^name: dma_map_(page|sg|phys)\s*$/m.test(text) && !an.facts.dmaEvents) {
+        an.facts.dmaEvents = true;
+        an.facts.dmaEventsAt = `defined in the event formats of ${f.label}`;
+      }
+      return;
     case 'ring-stats': {
       let lost = 0;
       for (const m of text.matchAll(/^(?:overrun|dropped events):\s*(\d+)/gm)) lost += Number(m[1]);

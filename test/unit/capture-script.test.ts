@@ -1,7 +1,7 @@
 /**
  * The capture script is plain POSIX sh: it parses under dash (and busybox when present), its
- * help is its header, and it refuses to run without root. (It is run for real in a 6.1 kernel by
- * `npm run test:kernel`.)
+ * help is its header, and it refuses to run without root. (It is run for real in 6.1, 6.12 and 7.x
+ * kernels by `npm run test:kernel`; kernel7.test.ts checks a real 7.x capture.)
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

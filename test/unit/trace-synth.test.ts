@@ -56,8 +56,11 @@ async function roundTrip(
 
 function assertTruth(truth: SynthTruth, r: TextReport): void {
   const c = r.counts;
+  // map attempts include those a failed scatterlist left only their swiotlb_bounced for
+  const withoutEvent = truth.bounceAttempts - truth.bounced - truth.failed;
+  assert.equal(c.maps_without_event, withoutEvent);
   assert.deepEqual(
-    [c.maps, c.bounced_maps, c.direct, c.failed, c.unmaps, c.unmaps_direct, c.bounced, c.bounced_forced, c.syncs],
+    [c.maps - withoutEvent, c.bounced_maps, c.direct, c.failed, c.unmaps, c.unmaps_direct, c.bounced, c.bounced_forced, c.syncs],
     [
       truth.maps,
       truth.bounced,
@@ -116,6 +119,11 @@ describe('synthetic dma:* traces round-trip', () => {
     assert.ok(truth.failed > 0 && truth.sgFailed > 0);
     assertTruth(truth, r);
     assert.equal(r.counts.bounced_unmatched, truth.bounceAttempts - truth.bounced - truth.failed);
+    // each failed scatterlist failed once: the range the events prove holds the true count
+    const range = r.failures.range;
+    assert.ok(range, 'failures as a range');
+    const failed = truth.failed + truth.sgFailed;
+    assert.ok(range.min <= failed && failed <= range.max, `${range.min} <= ${failed} <= ${range.max}`);
     assert.ok(r.conclusions.some((c) => /have no dma_map_\* event/.test(c)));
     // a failed scatterlist's mapped entries moved the area's index unseen: a few placements
     // after one cannot be predicted, the rest are

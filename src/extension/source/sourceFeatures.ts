@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { PanelModel } from '../../analysis/panelModel';
 import { analyzeRoute } from '../../inputs/analyze';
 import { driverContext, type Route } from '../../inputs/router';
+import { escapeControls } from '../../protocol/escape';
 import { analyzeSource, type SourceAnalysis, type SourceOptions } from '../../source/analyze';
 import { explainSite, explainSiteText } from '../../source/explain';
 import type { Site, SourceDiagnostic } from '../../source/sites';
@@ -403,7 +404,7 @@ function toDiagnostic(d: SourceDiagnostic): vscode.Diagnostic {
       : d.severity === 'warning'
         ? vscode.DiagnosticSeverity.Warning
         : vscode.DiagnosticSeverity.Information;
-  const out = new vscode.Diagnostic(range, d.message, severity);
+  const out = new vscode.Diagnostic(range, escapeControls(d.message), severity);
   out.source = 'swiotlb-lens';
   out.code = d.code;
   if (d.suggestion) SUGGESTIONS.set(out, d.suggestion);
