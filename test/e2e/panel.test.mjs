@@ -319,9 +319,10 @@ test('the side view, the profile pickers and the status bar', async () => {
 
 test('go to source from the details', async () => {
   const p = panel();
-  const row = p.locator('.table-row').nth(5);
-  const index = Number((await row.locator('.cell').first().innerText()).trim());
-  await row.click();
+  // the row that got selected (the details say which: the table may re-render under the pointer)
+  await p.locator('.table-row').nth(5).click();
+  const heading = await p.locator('#details h2', { hasText: /^Row [\d,]+:/ }).innerText();
+  const index = Number(/^Row ([\d,]+):/.exec(heading)[1].replace(/,/g, ''));
   await p.locator('#go-to-source').click();
   // op rows follow the header line one to one
   await page.locator('.tab.active[data-resource-name="small-pool.jsonl"]').waitFor({ timeout: 30_000 });
