@@ -45,7 +45,7 @@ export class OccupancyChart {
   private selection: [number, number] | null = null;
   private drag: { x: number; t0: number; t1: number; select: boolean; moved: boolean } | null = null;
   /** 'total': min/max band; 'areas': areas stacked. */
-  mode: 'total' | 'areas' = 'total';
+  mode: 'total' | 'areas' | 'events' = 'total';
   /** 'pool': y from 0 to the pool size; 'fit': to the peak. */
   yScale: 'pool' | 'fit' = 'pool';
   private peak = 0;
@@ -140,6 +140,85 @@ export class OccupancyChart {
 
   resetView(): void {
     this.setView(this.start, this.end);
+  }
+
+  /** The chart as drawn, as a PNG data URL (what the canvas holds, at the screen's resolution). */
+  toPng(): string {
+    return this.canvas.toDataURL('image/png');
+  }
+
+  /**
+   * The chart as an SVG document: the same view, series, axes and units as on screen, vector
+   * shapes a paper or a bug report can scale. `title` is escaped (it names the input).
+   */
+  toSvg(title: string): string {
+    const th = this.theme;
+    const w = Math.max(200, this.canvas.clientWidth);
+    const h = Math.max(120, this.canvas.clientHeight);
+    const esc = (x: string) => x.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const plotH = h - PAD.top - PAD.bottom;
+    const ymax = this.yMax();
+    const yOf = (v: number) => PAD.top + plotH - (Math.min(v, ymax) / ymax) * plotH;
+    const f = (n: number) => n.toFixed(1);
+    const out: string[] = [
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="11">`,
+      `<title>${esc(title)}</title>`,
+      `<rect width="${w}" height="${h}" fill="${esc(th.background)}"/>`,
+    ];
+    for (const v of niceTicks(0, ymax, Math.max(2, Math.floor(plotH / 45)), true)) {
+      const y = f(yOf(v));
+      out.push(`<line x1="${PAD.left}" y1="${y}" x2="${w - PAD.right}" y2="${y}" stroke="${esc(th.grid)}"/>`);
+      out.push(`<text x="4" y="${f(yOf(v) + 4)}" fill="${esc(th.muted)}">${Math.round(v)}</text>`);
+    }
+    const span = this.t1 - this.t0;
+    for (const t of niceTicks(this.t0, this.t1, Math.max(2, Math.floor(this.plotWidth / 110)), !this.hasClock)) {
+      const x = this.xOf(t);
+      out.push(
+        `<text x="${f(x)}" y="${h - PAD.bottom + 16}" text-anchor="middle" fill="${esc(th.muted)}">${esc(formatTime(t, this.hasClock, span))}</text>`,
+      );
+    }
+    const unit = this.hasClock ? 'time (s, trace clock)' : 'event counter (trace_clock=counter: no time unit)';
+    out.push(`<text x="${w - PAD.right}" y="${h - 3}" text-anchor="end" fill="${esc(th.muted)}">${unit}</text>`);
+    out.push(`<text x="4" y="${h - 3}" fill="${esc(th.muted)}">${this.mode === 'events' ? 'events' : 'slots'}</text>`);
+    const d = this.data;
+    if (d) {
+      const colW = this.plotWidth / d.columns;
+      const xOfCol = (c: number) => this.xOf(d.t0 + ((d.t1 - d.t0) * c) / d.columns);
+      const series = this.mode === 'events' ? d.events : d.totalMax;
+      // one path for the band: a step outline closed along the x axis
+      const pts: string[] = [`M${f(xOfCol(0))},${f(yOf(0))}`];
+      for (let c = 0; c < d.columns; c++) {
+        const y = f(yOf(series[c] as number));
+        pts.push(`L${f(xOfCol(c))},${y}`, `L${f(xOfCol(c) + colW)},${y}`);
+      }
+      pts.push(`L${f(xOfCol(d.columns))},${f(yOf(0))}Z`);
+      out.push(`<path d="${pts.join('')}" fill="${esc(th.band)}" fill-opacity="0.35" stroke="${esc(th.band)}" stroke-width="1"/>`);
+      if (this.mode !== 'events') {
+        const hw: string[] = [];
+        for (let c = 0; c < d.columns; c++) {
+          const y = f(yOf(d.hiwater[c] as number));
+          hw.push(`${c === 0 ? 'M' : 'L'}${f(xOfCol(c))},${y}`, `L${f(xOfCol(c) + colW)},${y}`);
+        }
+        out.push(`<path d="${hw.join('')}" fill="none" stroke="${esc(th.hiwater)}" stroke-dasharray="4 3"/>`);
+        out.push(
+          `<line x1="${PAD.left}" y1="${f(yOf(this.nslabs))}" x2="${w - PAD.right}" y2="${f(yOf(this.nslabs))}" stroke="${esc(th.pool)}" stroke-dasharray="2 2"/>`,
+        );
+      }
+      for (let c = 0; c < d.columns; c++) {
+        let stack = 0;
+        for (let k = 0; k < FAILURE_LABELS.length; k++) {
+          if (!d.failures[c * FAILURE_LABELS.length + k]) continue;
+          const x = xOfCol(c) + colW / 2;
+          const y = PAD.top + plotH - 4 - stack * 7;
+          out.push(
+            `<path d="M${f(x)},${f(y - 5)}L${f(x - 3.5)},${f(y + 2)}L${f(x + 3.5)},${f(y + 2)}Z" fill="${esc(th.failures[k] as string)}"><title>${esc(FAILURE_LABELS[k] as string)}</title></path>`,
+          );
+          stack++;
+        }
+      }
+    }
+    out.push('</svg>');
+    return out.join('\n');
   }
 
   private get plotWidth(): number {
@@ -287,6 +366,12 @@ export class OccupancyChart {
   }
 
   private yMax(): number {
+    if (this.mode === 'events') {
+      let m = 1;
+      const ev = this.data?.events;
+      if (ev) for (let c = 0; c < ev.length; c++) m = Math.max(m, ev[c] as number);
+      return Math.max(4, Math.ceil(m * 1.1));
+    }
     return this.yScale === 'pool' ? this.nslabs : Math.max(4, Math.ceil(this.peak * 1.1));
   }
 
@@ -370,6 +455,10 @@ export class OccupancyChart {
       ctx.stroke();
       ctx.fillText(label, Math.min(Math.max(x - tw / 2, PAD.left), w - PAD.right - tw), h - PAD.bottom + 16);
     }
+    // the axes' units: slots up, the input's clock across
+    const unit = this.hasClock ? 'time (s, trace clock)' : 'event counter (trace_clock=counter: no time unit)';
+    ctx.fillText(unit, w - PAD.right - ctx.measureText(unit).width, h - 3);
+    ctx.fillText(this.mode === 'events' ? 'events' : 'slots', 4, h - 3);
     const d = this.data;
     if (d) {
       const colW = this.plotWidth / d.columns;
@@ -379,7 +468,16 @@ export class OccupancyChart {
       ctx.beginPath();
       ctx.rect(PAD.left, PAD.top, this.plotWidth, plotH);
       ctx.clip();
-      if (this.mode === 'areas' && this.nareas > 0) {
+      if (this.mode === 'events') {
+        // a trace without occupancy (swiotlb_bounced only): its events per column
+        ctx.fillStyle = th.band;
+        for (let c = 0; c < d.columns; c++) {
+          const n = d.events[c] as number;
+          if (!n) continue;
+          const y1 = yOf(n);
+          ctx.fillRect(xOfCol(c), y1, Math.max(colW, 1), yOf(0) - y1);
+        }
+      } else if (this.mode === 'areas' && this.nareas > 0) {
         for (let c = 0; c < d.columns; c++) {
           let base = 0;
           const x = xOfCol(c);
@@ -414,20 +512,22 @@ export class OccupancyChart {
         }
         ctx.stroke();
       }
-      // high-water mark
-      ctx.setLineDash([4, 3]);
-      ctx.strokeStyle = th.hiwater;
-      ctx.lineWidth = 1;
-      ctx.beginPath();
-      for (let c = 0; c < d.columns; c++) {
-        const x = xOfCol(c);
-        const y = yOf(d.hiwater[c] as number);
-        if (c === 0) ctx.moveTo(x, y);
-        else ctx.lineTo(x, y);
-        ctx.lineTo(x + colW, y);
+      // high-water mark (none without occupancy)
+      if (this.mode !== 'events') {
+        ctx.setLineDash([4, 3]);
+        ctx.strokeStyle = th.hiwater;
+        ctx.lineWidth = 1;
+        ctx.beginPath();
+        for (let c = 0; c < d.columns; c++) {
+          const x = xOfCol(c);
+          const y = yOf(d.hiwater[c] as number);
+          if (c === 0) ctx.moveTo(x, y);
+          else ctx.lineTo(x, y);
+          ctx.lineTo(x + colW, y);
+        }
+        ctx.stroke();
+        ctx.setLineDash([]);
       }
-      ctx.stroke();
-      ctx.setLineDash([]);
       // failures: a mark per column and cause, stacked at the bottom
       for (let c = 0; c < d.columns; c++) {
         let stack = 0;
@@ -448,7 +548,7 @@ export class OccupancyChart {
       ctx.restore();
     }
     // the pool size
-    if (this.yScale === 'pool') {
+    if (this.yScale === 'pool' && this.mode !== 'events') {
       ctx.strokeStyle = th.pool;
       ctx.setLineDash([2, 2]);
       ctx.beginPath();

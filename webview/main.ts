@@ -7,6 +7,12 @@ import { PanelApp } from './panel';
 import { registerToolkit } from './toolkit';
 import { connect } from './vscode';
 
+// CSP violations in this webview (the e2e tests read them; a strict CSP must meet no inline style)
+const violations: string[] = [];
+(window as unknown as { __cspViolations: string[] }).__cspViolations = violations;
+document.addEventListener('securitypolicyviolation', (e) => {
+  if (violations.length < 50) violations.push(`${e.effectiveDirective} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`);
+});
 registerToolkit();
 const root = document.getElementById('root') as HTMLElement;
 let app: PanelApp | undefined;

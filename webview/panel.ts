@@ -5,15 +5,18 @@
  * (zoom, cursor, filters, selection) in the webview state so hiding or reloading loses nothing.
  */
 
-import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, Outcome } from '../src/analysis/codes';
+import { EVENT_KIND_NAMES, EventKind, OUTCOME_NAMES, Outcome } from '../src/analysis/codes';
 import { type CellContext, cellText, formatTime, printColumn, type RawRow, type SortColumn } from '../src/analysis/columns';
+import type { RangeStats } from '../src/analysis/panelModel';
 import type { TableFilter } from '../src/analysis/query';
+import { fullDeviceName, type LogEntryView } from '../src/analysis/sessionLog';
 import { DMA_DIRECTION_NAMES, IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../src/model/constants';
 import { REASON_INFO } from '../src/model/reasons';
 import { formatBytes, pctText } from '../src/model/units';
 import { type HostMessage, type PanelState, requestKey, type SessionInfo, type WebviewMessage } from '../src/protocol/messages';
 import { FAILURE_LABELS, OccupancyChart } from './chart';
 import { asFloat64, asInt32, asUint16, asUint32, basename, el } from './dom';
+import { causesText, LogLaneAndTable, logCards, logFindings } from './logView';
 import { SlotMapView } from './slotmap';
 import { VirtualTable } from './table';
 import { readTheme, type Theme } from './theme';
@@ -75,6 +78,13 @@ export class PanelApp {
   private details!: HTMLElement;
   private slotHeader!: HTMLElement;
   private slotLegend!: HTMLElement;
+  /** The log's lane and message table (inputs with a kernel log). */
+  private logUi: LogLaneAndTable | null = null;
+  private pinned: HTMLElement = el('section', undefined, 'pinned');
+  private offer: HTMLElement = el('section', undefined, 'offer');
+  private profile: { kernel: string; platform: string } | null = null;
+  private rangeBox: HTMLElement = el('section', undefined, 'range-stats');
+  private rangeRequest = 0;
 
   constructor(
     private readonly root: HTMLElement,
@@ -121,6 +131,13 @@ export class PanelApp {
       case 'error':
         this.root.prepend(el('p', m.message, 'error'));
         return;
+      case 'explanation':
+        this.renderPinned(m.explanation);
+        return;
+      case 'profile':
+        this.profile = { kernel: m.kernel, platform: m.platform };
+        this.renderOffer();
+        return;
       default:
         break;
     }
@@ -144,6 +161,9 @@ export class PanelApp {
           this.root.dataset.chart = 'drawn';
           this.post({ type: 'drawn', session: info.id, ms: performance.now() - this.sessionAt });
         }
+        return;
+      case 'rangeStats':
+        if (m.request === this.rangeRequest) this.renderRangeStats(m.stats);
         return;
       case 'count':
         if (m.query !== this.queryId) return;
@@ -202,6 +222,21 @@ export class PanelApp {
       button('Analyze Scenario...', () => this.post({ type: 'command', command: 'swiotlbLens.analyzeScenario' })),
     );
     box.appendChild(actions);
+    // no trace yet: how to get one
+    const how = el('section', undefined, 'how');
+    how.id = 'how-to-trace';
+    how.append(
+      el('h2', 'No trace yet?'),
+      el(
+        'p',
+        'Run the capture script as root on the machine to trace (sudo sh swiotlb-capture.sh -d 30, or -- COMMAND): it records the swiotlb events, the swiotlb lines of the kernel log and the command line into a folder and a .tar.gz. Analyse that folder or archive here; a kernel log (dmesg, journalctl -k) alone works too.',
+        'muted',
+      ),
+    );
+    const copy = button('Copy Capture Script', () => this.post({ type: 'command', command: 'swiotlbLens.copyCaptureScript' }));
+    copy.id = 'copy-capture';
+    how.appendChild(copy);
+    box.appendChild(how);
     if (recent.length) {
       box.appendChild(el('h2', 'Recent'));
       const list = el('ul', undefined, 'recent');
@@ -239,7 +274,7 @@ export class PanelApp {
     });
     this.layout(info);
     const pool = info.pool;
-    this.chart.mode = this.state.chartMode ?? 'total';
+    this.chart.mode = info.bounces ? 'events' : (this.state.chartMode ?? 'total');
     this.chart.setSession(
       {
         t0: info.t0,
@@ -259,7 +294,10 @@ export class PanelApp {
     this.slotmap.timeLabel = (t) => formatTime(t, info.hasClock, info.t1 - info.t0);
     this.slotmap.deviceName = (id) => info.names.devices[id] || '(unknown device)';
     this.renderSlotLegend();
-    if (restore?.filter?.t0 !== undefined && restore.filter.t1 !== undefined) this.showRange([restore.filter.t0, restore.filter.t1]);
+    if (restore?.filter?.t0 !== undefined && restore.filter.t1 !== undefined) {
+      this.showRange([restore.filter.t0, restore.filter.t1]);
+      this.requestRangeStats([restore.filter.t0, restore.filter.t1]);
+    }
     if (restore?.selectedRow !== undefined) {
       this.pendingLocate = restore.selectedRow;
       this.selectOrigin = 'restore';
@@ -279,14 +317,52 @@ export class PanelApp {
     const { header, badges } = this.headerOf(info);
     const chart = this.chartSection(info);
     const slots = this.slotSection(info);
+    const log = info.log;
+    this.logUi = log
+      ? new LogLaneAndTable(
+          log,
+          {
+            selected: (i, e) => this.onLogSelected(i, e),
+            activated: (i) => this.post({ type: 'revealLog', session: info.id, entry: i }),
+          },
+          [info.t0, info.t1],
+        )
+      : null;
     const lower = el('div', undefined, 'lower');
     const left = el('div', undefined, 'left');
     left.appendChild(this.tabsOf(info));
     const right = el('div', undefined, 'right');
     right.append(this.details);
     lower.append(left, right);
-    this.root.replaceChildren(header, badges, this.summaryBar(info), chart.box, slots.box, lower, this.busy);
+    this.pinned = el('section', undefined, 'pinned');
+    this.pinned.id = 'pinned';
+    this.pinned.hidden = true;
+    this.offer = el('section', undefined, 'offer');
+    this.offer.id = 'profile-offer';
+    this.offer.hidden = true;
+    // a log alone has no occupancy to chart: its messages' lane takes the chart's place
+    const logOnly = !!log && info.kind === 'log';
+    // the log table carries its explanations inline: in a narrow panel the details go under it
+    if (logOnly) lower.classList.add('stacked');
+    chart.box.hidden = logOnly;
+    slots.box.hidden = logOnly || !info.pool;
+    const lane = this.logUi ? [this.logUi.lane] : [];
+    this.root.replaceChildren(
+      header,
+      badges,
+      this.offer,
+      this.pinned,
+      this.summaryBar(info),
+      ...(logOnly ? lane : []),
+      chart.box,
+      ...(logOnly ? [] : lane),
+      // the table and its details right under the chart: a selection shows without scrolling
+      lower,
+      slots.box,
+      this.busy,
+    );
     this.wire(info, chart, slots);
+    this.renderOffer();
   }
 
   /** Title, export and re-analyze buttons; the badges of the input and its pool. */
@@ -297,7 +373,23 @@ export class PanelApp {
     title.title = info.files.join('\n');
     const badges = el('div', undefined, 'badges');
     badges.id = 'badges';
-    badges.append(badge(kindLabel(info.kind)), badge(`kernel ${info.kernel}`), badge(info.platform));
+    badges.append(badge(kindLabel(info.kind)));
+    const k = info.log?.kernel;
+    const kb = badge(
+      k?.assumed ? `kernel ${info.kernel} (assumed)` : `kernel ${info.kernel}`,
+      k ? `kernel profile from ${k.source}` : undefined,
+    );
+    kb.id = 'badge-kernel';
+    badges.append(kb);
+    if (info.platform && info.platform !== 'not given' && info.platform !== 'auto') {
+      const pb = badge(`platform ${info.platform}`);
+      pb.id = 'badge-platform';
+      badges.append(pb);
+    }
+    if (!info.pool && info.log?.pool) {
+      const lp = info.log.pool;
+      badges.append(badge(`${num(lp.nslabs)} slots (${formatBytes(lp.bytes)}), from the log`, `pool size from ${lp.source}`));
+    }
     if (info.pool) {
       badges.append(
         badge(`${num(info.pool.nslabs)} slots (${formatBytes(info.pool.nslabs * IO_TLB_SIZE)})`, `pool geometry from ${info.pool.source}`),
@@ -348,7 +440,8 @@ export class PanelApp {
       },
     );
     modeDd.id = 'chart-mode';
-    if (!info.pool || info.pool.nareas <= 1) setDisabled(modeDd, true);
+    if (!info.pool || info.pool.nareas <= 1 || info.bounces) setDisabled(modeDd, true);
+    if (info.bounces) modeDd.hidden = true;
     const scaleDd = dropdown(
       'Scale',
       [
@@ -363,6 +456,7 @@ export class PanelApp {
       },
     );
     scaleDd.id = 'chart-scale';
+    if (info.bounces) scaleDd.hidden = true;
     this.rangeBadge = el('span', '', 'range');
     this.rangeBadge.id = 'range';
     this.rangeBadge.hidden = true;
@@ -373,6 +467,8 @@ export class PanelApp {
       modeDd,
       scaleDd,
       button('Reset zoom', () => this.chart.resetView(), 'secondary', 'Show the whole input (double-click or 0 on the chart)'),
+      this.exportChartButton(info, 'png'),
+      this.exportChartButton(info, 'svg'),
       this.rangeBadge,
       clearRange,
       chartLegend(this.theme, info),
@@ -382,7 +478,10 @@ export class PanelApp {
     const readout = el('div', undefined, 'readout');
     readout.id = 'readout';
     readout.setAttribute('aria-live', 'polite');
-    chartBox.append(chartBar, canvas, readout);
+    this.rangeBox = el('section', undefined, 'range-stats');
+    this.rangeBox.id = 'range-stats';
+    this.rangeBox.hidden = true;
+    chartBox.append(chartBar, canvas, readout, this.rangeBox);
     return { box: chartBox, canvas, readout };
   }
 
@@ -394,13 +493,21 @@ export class PanelApp {
     this.countBadge = badge('');
     this.countBadge.id = 'count';
     const problemCount = info.diagnosticCount + info.notes.length;
+    const log = info.log;
+    const logOnly = !!log && info.kind === 'log';
+    const logTab = this.logUi
+      ? [{ id: 'log', label: 'Kernel log', content: this.logUi.table, badge: badge(String(log?.entries.length ?? 0)) }]
+      : [];
+    const deviceCount = logOnly ? (log?.devices.length ?? 0) : info.deviceStats.length;
     const tabBox = tabs(
       [
-        { id: 'calls', label: 'Calls', content: callsBox, badge: this.countBadge },
-        { id: 'devices', label: 'Devices', content: devicesBox, badge: badge(String(info.deviceStats.length)) },
+        ...(logOnly ? logTab : []),
+        { id: 'calls', label: logOnly ? 'Rows' : 'Calls', content: callsBox, badge: this.countBadge },
+        ...(logOnly ? [] : logTab),
+        { id: 'devices', label: 'Devices', content: devicesBox, badge: badge(String(deviceCount)) },
         { id: 'problems', label: 'Notes', content: problemsBox, ...(problemCount ? { badge: badge(String(problemCount)) } : {}) },
       ],
-      this.state.tab ?? 'calls',
+      this.state.tab ?? (logOnly ? 'log' : 'calls'),
       (tab) => this.save({ tab }),
     );
     tabBox.id = 'tabs';
@@ -421,7 +528,11 @@ export class PanelApp {
       selected: (row) => this.onRowSelected(row),
       activated: (row) => this.post({ type: 'reveal', session: info.id, row: row.index }),
     });
-    this.table.context = { names: info.names, hasClock: info.hasClock };
+    this.table.context = {
+      names: info.names,
+      hasClock: info.hasClock,
+      logSeconds: !!info.log && !info.log.aligned && info.log.clock === 'seconds' && !info.hasClock,
+    };
     this.table.setSort(this.sort);
     this.table.root.id = 'calls';
     const callsBox = el('div', undefined, 'calls');
@@ -432,6 +543,44 @@ export class PanelApp {
   private devicesTab(info: SessionInfo): HTMLElement {
     const devicesBox = el('div', undefined, 'devices');
     devicesBox.id = 'devices';
+    const log = info.log;
+    if (info.bounces) {
+      devicesBox.appendChild(
+        dataGrid(
+          [
+            { title: 'Device', value: (d) => d.name, width: '2fr', color: (d) => this.deviceColor(d.id) },
+            { title: 'Bounces', value: (d) => num(d.bounces) },
+            { title: 'Forced', value: (d) => num(d.forced) },
+            { title: 'Bytes', value: (d) => formatBytes(d.bytes) },
+            { title: 'Largest', value: (d) => `${num(d.largest)} bytes` },
+          ],
+          info.bounces.devices,
+          (d) => this.filterByDevice(d.id),
+        ),
+      );
+      return devicesBox;
+    }
+    if (log && info.kind === 'log') {
+      devicesBox.appendChild(
+        dataGrid(
+          [
+            { title: 'Device', value: (d) => fullDeviceName(d), width: '2fr' },
+            { title: 'Messages', value: (d) => num(d.messages) },
+            { title: 'Failures', value: (d) => num(d.failures) },
+            { title: 'Causes', value: (d) => causesText(d.byCause) || '–', width: '2fr' },
+            { title: 'DMA mask', value: (d) => d.dmaMask ?? '–' },
+            { title: 'Bus limit', value: (d) => d.busLimit ?? '–' },
+            { title: 'Largest request', value: (d) => (d.largestRequest ? `${num(d.largestRequest)} bytes` : '–') },
+          ],
+          log.devices,
+          (d) => {
+            const i = log.entries.findIndex((e) => e.line >= d.firstLine);
+            if (i >= 0) this.logUi?.select(i, true);
+          },
+        ),
+      );
+      return devicesBox;
+    }
     devicesBox.appendChild(
       dataGrid(
         [
@@ -546,7 +695,10 @@ export class PanelApp {
         this.selectAtCursor = this.slotRequest;
       },
       rangeSelected: (range) => this.setRange(range),
-      viewChanged: (view) => this.save({ view }),
+      viewChanged: (view) => {
+        this.save({ view });
+        this.logUi?.setView(view);
+      },
       frame: (ms) => this.recordFrame(ms),
     });
     this.slotmap = new SlotMapView(slots.scroller, slots.spacer, slots.canvas, slots.tooltip, this.theme, (owner) => {
@@ -567,6 +719,58 @@ export class PanelApp {
       return c;
     };
     const nslabs = info.pool?.nslabs ?? 0;
+    const log = info.log;
+    const bo = info.bounces;
+    if (bo) {
+      bar.append(
+        card(
+          'bounces',
+          'Bounces',
+          num(bo.total),
+          `${num(bo.forced)} forced · ${num(bo.total - bo.forced)} not forced · ${formatBytes(bo.bytes)}`,
+        ),
+        card(
+          'bounce-devices',
+          'Devices',
+          num(bo.devices.length),
+          bo.devices
+            .slice(0, 3)
+            .map((d) => `${d.name} ${num(d.bounces)}`)
+            .join(', '),
+        ),
+        card(
+          'bounce-sizes',
+          'Sizes',
+          bo.sizes.length ? sizeLabel(bo.sizes.reduce((a, b) => (b.count > a.count ? b : a)).upTo) : '–',
+          bo.sizes.map((x) => `${sizeLabel(x.upTo)} ${num(x.count)}`).join(' · '),
+        ),
+      );
+      if (bo.errorSentinel)
+        bar.appendChild(
+          card(
+            'bounce-errors',
+            'dev_addr = DMA_MAPPING_ERROR',
+            num(bo.errorSentinel),
+            'dev_addr=ffffffffffffffff is the error sentinel: these maps had already failed',
+            'bad',
+          ),
+        );
+      const wrapB = el('div', undefined, 'summary-wrap');
+      const lead = el(
+        'p',
+        'This trace has only swiotlb:swiotlb_bounced events: it shows which mappings bounced, when, how big and whether forced. It cannot show where in the pool they went, their unmaps, the occupancy or the failures (the event fires before the slot search). For those, capture the dma:* events (6.12+) or the swiotlb_tbl_map_single probes: the capture script does both.',
+        'advice',
+      );
+      lead.id = 'bounced-only';
+      wrapB.append(lead, bar);
+      return wrapB;
+    }
+    if (log && info.kind === 'log') {
+      bar.append(...logCards(log, false));
+      const wrapLog = el('div', undefined, 'summary-wrap');
+      wrapLog.append(bar, logFindings(log, false));
+      return wrapLog;
+    }
     bar.append(
       card('maps', 'Maps', num(s.maps), `${num(s.direct)} direct · ${num(s.unmaps)} unmaps · ${num(s.syncs)} syncs`),
       card(
@@ -606,8 +810,10 @@ export class PanelApp {
         ),
       );
     }
+    if (log) bar.append(...logCards(log, true));
     const wrap = el('div', undefined, 'summary-wrap');
     wrap.appendChild(bar);
+    if (log) wrap.appendChild(logFindings(log, true));
     if (s.advice) {
       const advice = el('p', s.advice, 'advice');
       advice.id = 'advice';
@@ -690,6 +896,7 @@ export class PanelApp {
     this.filter = {};
     this.chart.clearSelection();
     this.showRange(null);
+    this.requestRangeStats(null);
     this.save({ filter: {} });
     this.runQuery();
   }
@@ -716,6 +923,7 @@ export class PanelApp {
   private setRange(range: [number, number] | null): void {
     if (!range) this.chart.clearSelection();
     this.showRange(range);
+    this.requestRangeStats(range);
     this.updateFilter({ t0: range?.[0], t1: range?.[1] });
   }
 
@@ -729,6 +937,73 @@ export class PanelApp {
       const span = range[1] - range[0];
       this.rangeBadge.textContent = `Rows from ${formatTime(range[0], info.hasClock, span)} to ${formatTime(range[1], info.hasClock, span)}`;
     }
+  }
+
+  private exportChartButton(info: SessionInfo, format: 'png' | 'svg'): HTMLElement {
+    const b = button(
+      format === 'png' ? 'PNG' : 'SVG',
+      () =>
+        this.post({
+          type: 'exportChart',
+          session: info.id,
+          format,
+          data: format === 'png' ? this.chart.toPng() : this.chart.toSvg(`SWIOTLB Lens: ${info.title}`),
+        }),
+      'secondary',
+      `Export the chart as ${format.toUpperCase()} (the view shown)`,
+    );
+    b.id = `export-${format}`;
+    return b;
+  }
+
+  private requestRangeStats(range: [number, number] | null): void {
+    const info = this.info;
+    this.rangeBox.hidden = !range;
+    if (!info || !range) return;
+    this.rangeRequest = ++this.requestId;
+    this.post({ type: 'rangeStats', session: info.id, request: this.rangeRequest, t0: range[0], t1: range[1] });
+  }
+
+  /** The statistics table of the selected range. */
+  private renderRangeStats(r: RangeStats): void {
+    const info = this.info;
+    if (!info) return;
+    const box = this.rangeBox;
+    box.replaceChildren();
+    box.hidden = false;
+    const span = r.t1 - r.t0;
+    const delta = info.hasClock ? formatTime(span, true, span) : `${num(Math.round(span))} counter ticks`;
+    box.appendChild(
+      el(
+        'h3',
+        `Range ${formatTime(r.t0, info.hasClock, span)} – ${formatTime(r.t1, info.hasClock, span)}: Δ ${delta}, ${num(r.rows)} rows`,
+      ),
+    );
+    const dl = el('dl', undefined, 'range-grid');
+    const add = (k: string, v: string) => dl.append(el('dt', k), el('dd', v));
+    add('Maps', `${num(r.maps)} (${num(r.bounced)} bounced, ${num(r.direct)} direct)`);
+    add('Failures', r.failed ? `${num(r.failed)}: ${causesText(r.failuresByCause)}` : '0');
+    add('Bytes copied', formatBytes(r.bytesCopied));
+    add('Unmaps · syncs', `${num(r.unmaps)} · ${num(r.syncs)}`);
+    if (r.peakSlots !== null)
+      add('Peak in range', `${num(r.peakSlots)} slots${r.slotsBefore !== null ? ` (${num(r.slotsBefore)} when it began)` : ''}`);
+    if (r.logMessages) add('Log messages', num(r.logMessages));
+    box.appendChild(dl);
+    if (r.devices.length)
+      box.appendChild(
+        dataGrid(
+          [
+            { title: 'Device', value: (d) => d.name, width: '2fr', color: (d) => this.deviceColor(d.id) },
+            { title: 'Maps', value: (d) => num(d.maps) },
+            { title: 'Bounced', value: (d) => num(d.bounced) },
+            { title: 'Failed', value: (d) => num(d.failed) },
+            { title: 'Copied', value: (d) => formatBytes(d.bytesCopied) },
+            { title: 'Peak slots', value: (d) => num(d.peakSlots) },
+          ],
+          r.devices,
+          (d) => this.filterByDevice(d.id),
+        ),
+      );
   }
 
   private filterByDevice(id: number): void {
@@ -753,6 +1028,12 @@ export class PanelApp {
     const owner = row.outcome === Outcome.Bounced ? row.index : released ? row.pair : -1;
     this.slotmap.highlight(owner);
     if (origin === 'chart' || origin === 'slotmap') return;
+    if (row.kind === EventKind.LogMessage && info.log) {
+      const i = this.logUi?.indexOf(info.names.files[row.file] ?? '', row.line) ?? -1;
+      if (i >= 0 && this.logUi?.selected !== i) this.logUi?.select(i, false);
+      // a log row moves the trace cursor only when both clocks are seconds since boot
+      if (!info.log.aligned) return;
+    }
     this.chart.setCursor(row.time, false);
     this.save({ cursor: row.time });
     if (info.pool) this.requestSlotsAtRow(released ? row.index - 1 : row.index, owner);
@@ -847,7 +1128,8 @@ export class PanelApp {
       dl.append(el('dt', k), el('dd', v));
     };
     const source = sourceOf(row, info);
-    add('Time', formatTime(row.time, info.hasClock, 1));
+    const logClock = row.kind === EventKind.LogMessage && info.log?.clock === 'seconds' && !info.log.aligned;
+    add('Time', logClock ? `${row.time.toFixed(6)} s since boot (log clock)` : formatTime(row.time, info.hasClock, 1));
     add('CPU', cellText('cpu', row, ctx));
     add('Device', cellText('device', row, ctx));
     add('Size', row.size < 0 ? null : `${num(row.size)} bytes`);
@@ -876,6 +1158,11 @@ export class PanelApp {
       d.appendChild(ul);
     }
     if (row.message) d.appendChild(el('pre', row.message, 'message'));
+    if (row.kind === EventKind.LogMessage && info.log) {
+      const e = info.log.entries.find((x) => x.file === info.names.files[row.file] && x.line <= row.line && row.line <= x.endLine);
+      if (e) this.explainInto(d, e);
+      if (!info.log.aligned && info.kind === 'trace+log') d.appendChild(el('p', info.log.clockNote, 'muted clock'));
+    }
     const actions = el('div', undefined, 'actions');
     const go = button(
       'Go to Source',
@@ -897,6 +1184,95 @@ export class PanelApp {
     d.appendChild(actions);
   }
 
+  /** A log message's explanation in the details pane. */
+  private explainInto(d: HTMLElement, e: LogEntryView): void {
+    const box = el('div', undefined, 'explanation');
+    box.append(el('p', `${e.title}.`, 'explain-title'), el('p', e.explanation));
+    const facts: string[] = [];
+    if (e.cause) facts.push(`cause: ${e.cause}`);
+    if (e.sizeHelps !== null) facts.push(e.sizeHelps ? 'a bigger pool (swiotlb=) can help' : 'no swiotlb= size helps');
+    if (e.eventLines.length > 1) facts.push(`same event: lines ${e.eventLines.join(', ')}`);
+    if (facts.length) box.appendChild(el('p', facts.join(' · '), 'muted'));
+    d.appendChild(box);
+  }
+
+  private onLogSelected(index: number, e: LogEntryView): void {
+    const info = this.info;
+    if (!info) return;
+    const d = this.details;
+    d.replaceChildren();
+    const head = el('div', undefined, 'details-head');
+    head.appendChild(el('h2', `Line ${e.endLine > e.line ? `${e.line}-${e.endLine}` : e.line}: ${e.kind}`));
+    d.appendChild(head);
+    const dl = el('dl');
+    const add = (k: string, v: string | null) => {
+      if (v) dl.append(el('dt', k), el('dd', v));
+    };
+    add('Time', e.time !== null ? `${e.time.toFixed(6)} s since boot (log clock)` : null);
+    add('Device', e.device);
+    add('Source', `${e.file}:${e.line}`);
+    d.appendChild(dl);
+    d.appendChild(el('pre', e.text, 'message'));
+    this.explainInto(d, e);
+    const actions = el('div', undefined, 'actions');
+    const go = button(
+      'Go to Source',
+      () => this.post({ type: 'revealLog', session: info.id, entry: index }),
+      'primary',
+      'Open the log line',
+    );
+    go.id = 'go-to-source';
+    actions.appendChild(go);
+    d.appendChild(actions);
+    if (info.log?.aligned && e.time !== null && info.kind === 'trace+log') {
+      this.chart.setCursor(e.time, false);
+      this.requestSlotsAtTime(e.time);
+    }
+  }
+
+  private renderPinned(x: {
+    file: string;
+    line: number;
+    title: string;
+    text: string;
+    cause: string | null;
+    eventLines: readonly number[];
+  }): void {
+    const p = this.pinned;
+    p.replaceChildren();
+    p.hidden = false;
+    const head = el('div', undefined, 'pinned-head');
+    head.append(el('strong', `Explained: ${basename(x.file)}:${x.line}`), document.createTextNode(x.cause ? ` [${x.cause}]` : ''));
+    const unpin = button('Unpin', () => {
+      p.hidden = true;
+    });
+    unpin.id = 'unpin';
+    head.appendChild(unpin);
+    p.append(head, el('p', `${x.title}.`, 'explain-title'), el('p', x.text));
+    if (x.eventLines.length > 1) p.appendChild(el('p', `Same event: lines ${x.eventLines.join(', ')}`, 'muted'));
+    const i = this.logUi?.indexOf(x.file, x.line) ?? -1;
+    if (i >= 0) this.logUi?.select(i, true);
+  }
+
+  /** The settings ask for another kernel or platform than the analysis used: offer to re-analyse. */
+  private renderOffer(): void {
+    const info = this.info;
+    const o = this.offer;
+    const want = this.profile;
+    if (!info || !want || !o) return;
+    const diffs: string[] = [];
+    if (want.platform !== 'auto' && want.platform !== info.platform)
+      diffs.push(`platform ${want.platform} (this analysis: ${info.platform === 'not given' ? 'none' : info.platform})`);
+    if (want.kernel !== 'auto' && want.kernel !== info.kernel) diffs.push(`kernel ${want.kernel} (this analysis: ${info.kernel})`);
+    o.replaceChildren();
+    o.hidden = diffs.length === 0;
+    if (!diffs.length) return;
+    o.append(el('span', `The settings now ask for ${diffs.join(' and ')}. `));
+    const b = button('Re-analyze with them', () => this.post({ type: 'command', command: 'swiotlbLens.reanalyze' }), 'primary');
+    b.id = 'reanalyze-offer';
+    o.appendChild(b);
+  }
+
   private recordFrame(ms: number): void {
     const info = this.info;
     if (!info) return;
@@ -908,6 +1284,10 @@ export class PanelApp {
       this.frames = [];
     }, 800);
   }
+}
+
+function sizeLabel(upTo: number): string {
+  return upTo < 0 ? '> 256 KiB' : `≤ ${formatBytes(upTo)}`;
 }
 
 function kindLabel(kind: SessionInfo['kind']): string {
@@ -956,6 +1336,10 @@ function chartLegend(theme: Theme, info: SessionInfo): HTMLElement {
     i.append(sw, document.createTextNode(label));
     return i;
   };
+  if (info.bounces) {
+    legend.appendChild(item(theme.band, 'swiotlb_bounced events per column'));
+    return legend;
+  }
   legend.append(item(theme.band, 'used slots'), item(theme.hiwater, 'high-water', 'swatch line'));
   if (info.pool) legend.appendChild(item(theme.pool, 'pool size', 'swatch line'));
   const causes = Object.keys(info.summary.failuresByCause);

@@ -30,7 +30,9 @@ function render(info: SideInfo): void {
     current.appendChild(h);
     const s = c.summary;
     const badges = el('div', undefined, 'badges');
-    badges.append(badge(`kernel ${c.kernel}`), badge(c.platform));
+    // no "not given" badge; a kernel no line of the log names is "assumed"
+    badges.append(badge(`kernel ${c.kernel}${c.log?.kernel.assumed ? ' (assumed)' : ''}`));
+    if (c.platform && c.platform !== 'not given') badges.append(badge(`platform ${c.platform}`));
     current.appendChild(badges);
     const dl = el('dl', undefined, 'side-summary');
     const add = (k: string, v: string) => dl.append(el('dt', k), el('dd', v));

@@ -4,7 +4,7 @@
  * filled with textContent. Arrow keys, Page Up/Down, Home/End move the selection; Enter opens
  * the row's source.
  */
-import { Outcome } from '../src/analysis/codes';
+import { EventKind, Outcome } from '../src/analysis/codes';
 import { type CellContext, cellText, type RawRow, SORT_COLUMNS, type SortColumn, TABLE_COLUMNS } from '../src/analysis/columns';
 import { el } from './dom';
 
@@ -12,8 +12,17 @@ import { el } from './dom';
 const COLUMNS = TABLE_COLUMNS.map((c) => ({
   ...c,
   sortable: (SORT_COLUMNS as readonly string[]).includes(c.key),
-  value: (r: RawRow, ctx: CellContext) => (c.key === 'index' ? String(r.index) : cellText(c.key, r, ctx)),
+  value: (r: RawRow, ctx: TableContext) =>
+    c.key === 'index'
+      ? String(r.index)
+      : // a log row keeps the log's clock (seconds since boot) beside a counter-clock trace
+        c.key === 'time' && ctx.logSeconds && r.kind === EventKind.LogMessage
+        ? `${r.time.toFixed(3)} s (log)`
+        : cellText(c.key, r, ctx),
 }));
+
+/** How cells print: the session's names and clock; `logSeconds`: log rows are in seconds, the trace is not. */
+export type TableContext = CellContext & { readonly logSeconds?: boolean };
 
 const ROW_H = 22;
 const PAGE = 200;
@@ -39,7 +48,7 @@ export class VirtualTable {
   private selectedPos = -1;
   private rendered: HTMLElement[] = [];
   /** How cells print: the session's names and clock. */
-  context: CellContext = { names: { devices: [], apis: [], files: [] }, hasClock: false };
+  context: TableContext = { names: { devices: [], apis: [], files: [] }, hasClock: false };
   private sort: { column: SortColumn; desc: boolean } = { column: 'index', desc: false };
 
   constructor(private readonly cb: TableCallbacks) {

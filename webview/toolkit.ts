@@ -5,7 +5,6 @@
  */
 import {
   provideVSCodeDesignSystem,
-  vsCodeBadge,
   vsCodeButton,
   vsCodeCheckbox,
   vsCodeDataGrid,
@@ -26,7 +25,6 @@ let registered = false;
 export function registerToolkit(): void {
   if (registered) return;
   provideVSCodeDesignSystem().register(
-    vsCodeBadge(),
     vsCodeButton(),
     vsCodeCheckbox(),
     vsCodeDataGrid(),
@@ -44,8 +42,13 @@ export function registerToolkit(): void {
   registered = true;
 }
 
+/**
+ * A badge: a plain span styled like the toolkit's. The toolkit's badge template carries a bound
+ * style attribute, which a strict CSP (no 'unsafe-inline' in style-src) refuses on every load.
+ */
 export function badge(text: string, title?: string): HTMLElement {
-  const b = document.createElement('vscode-badge');
+  const b = document.createElement('span');
+  b.className = 'badge';
   b.textContent = text;
   if (title) b.title = title;
   return b;

@@ -2,11 +2,16 @@
  * What the analysis panel asks of a session, answered in the extension host: chart columns,
  * filtered and sorted table pages, slot maps at a row. Pure (no vscode): tested directly.
  */
+
+import { Reason } from '../model/reasons';
 import type { AnalysisRequest, HostMessage, SessionInfo, SummaryView, WebviewMessage } from '../protocol/messages';
+import { Books } from './books';
+import { EventKind } from './codes';
 import type { RawRow, SortColumn } from './columns';
 import type { EventTable } from './eventTable';
 import { queryRows, type TableFilter } from './query';
-import { type AnalysisSession, booksOf, type DeviceSummary, devicesOf } from './session';
+import { type AnalysisSession, booksOf, type DeviceSummary, devicesOf, eventAt } from './session';
+import { LOG_FACT_KINDS, type LogView } from './sessionLog';
 import { SlotHistory } from './slotHistory';
 import { Timeline } from './timeline';
 
@@ -16,6 +21,94 @@ export interface SessionExtras {
   readonly advice?: string | null;
   readonly check?: SummaryView['check'];
   readonly notes?: readonly string[];
+  /** What a kernel log of the input says (sessionLog.ts). */
+  readonly log?: LogView | null;
+}
+
+/** A time range's statistics (the panel's range table). */
+export interface RangeStats {
+  readonly t0: number;
+  readonly t1: number;
+  readonly rows: number;
+  readonly firstRow: number;
+  readonly maps: number;
+  readonly bounced: number;
+  readonly direct: number;
+  readonly failed: number;
+  readonly unmaps: number;
+  readonly syncs: number;
+  readonly bytesCopied: number;
+  readonly failuresByCause: Readonly<Record<string, number>>;
+  /** Most slots in use within the range (null: the input does not say). */
+  readonly peakSlots: number | null;
+  /** Slots in use when the range began. */
+  readonly slotsBefore: number | null;
+  readonly logMessages: number;
+  readonly devices: readonly DeviceSummary[];
+}
+
+/** A trace with only swiotlb:swiotlb_bounced events: what it does show. */
+export interface BouncesView {
+  readonly total: number;
+  readonly forced: number;
+  readonly bytes: number;
+  /** dev_addr=ffffffffffffffff: DMA_MAPPING_ERROR, the map had failed before the bounce event. */
+  readonly errorSentinel: number;
+  readonly devices: readonly {
+    readonly id: number;
+    readonly name: string;
+    readonly bounces: number;
+    readonly forced: number;
+    readonly bytes: number;
+    readonly largest: number;
+  }[];
+  /** Bounces by size: powers of two from 512 bytes (the last bucket: larger). */
+  readonly sizes: readonly { readonly upTo: number; readonly count: number }[];
+}
+
+/** dev_addr of DMA_MAPPING_ERROR (~0) as the table keeps it (a double: 2^64 rounded). */
+const DMA_ERROR_MIN = 2 ** 64 - 2 ** 12;
+
+/** The bounces of a trace with no maps (only swiotlb_bounced), or null. */
+export function bouncesOf(t: EventTable): BouncesView | null {
+  let total = 0;
+  let forced = 0;
+  let bytes = 0;
+  let errorSentinel = 0;
+  const devs = new Map<number, { bounces: number; forced: number; bytes: number; largest: number }>();
+  const limits = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, Number.POSITIVE_INFINITY];
+  const sizes = limits.map((upTo) => ({ upTo, count: 0 }));
+  for (let i = 0; i < t.length; i++) {
+    const k = t.kind[i];
+    if (k === EventKind.Map || k === EventKind.MapResource) return null;
+    if (k !== EventKind.BounceAttempt) continue;
+    total++;
+    const size = Math.max(0, t.size[i] as number);
+    const f = ((t.reasons[i] as number) & Reason.ForceBounce) !== 0;
+    if (f) forced++;
+    bytes += size;
+    if ((t.dma[i] as number) >= DMA_ERROR_MIN) errorSentinel++;
+    const id = t.device[i] as number;
+    const d = devs.get(id) ?? { bounces: 0, forced: 0, bytes: 0, largest: 0 };
+    d.bounces++;
+    if (f) d.forced++;
+    d.bytes += size;
+    d.largest = Math.max(d.largest, size);
+    devs.set(id, d);
+    const b = sizes.find((x) => size <= x.upTo);
+    if (b) b.count++;
+  }
+  if (total === 0) return null;
+  return {
+    total,
+    forced,
+    bytes,
+    errorSentinel,
+    devices: [...devs.entries()]
+      .map(([id, d]) => ({ id, name: t.devices.values[id] || '(unknown device)', ...d }))
+      .sort((a, b) => b.bounces - a.bounces),
+    sizes: sizes.filter((x) => x.count > 0).map((x) => ({ upTo: Number.isFinite(x.upTo) ? x.upTo : -1, count: x.count })),
+  };
 }
 
 let nextSessionId = 1;
@@ -26,6 +119,8 @@ export class PanelModel {
   private history: SlotHistory | undefined;
   private rows: Int32Array;
   private queryId = 0;
+  /** Rows the table does not list (the log's machine facts). */
+  private readonly hidden: Uint8Array;
 
   constructor(
     readonly session: AnalysisSession,
@@ -33,8 +128,21 @@ export class PanelModel {
   ) {
     const t = session.events;
     this.timeline = new Timeline(t, session.pool?.nareas ?? 0);
-    this.rows = new Int32Array(t.length);
-    for (let i = 0; i < t.length; i++) this.rows[i] = i;
+    // the log's machine facts (version, cmdline, CPUs) are in the summary, not rows of the table
+    const facts = new Set<number>();
+    t.apis.values.forEach((name, id) => {
+      if (LOG_FACT_KINDS.has(name)) facts.add(id);
+    });
+    this.hidden = new Uint8Array(t.length);
+    let hiddenRows = 0;
+    if (facts.size)
+      for (let i = 0; i < t.length; i++)
+        if (t.kind[i] === EventKind.LogMessage && facts.has(t.api[i] as number)) {
+          this.hidden[i] = 1;
+          hiddenRows++;
+        }
+    this.rows = new Int32Array(t.length - hiddenRows);
+    for (let i = 0, k = 0; i < t.length; i++) if (!this.hidden[i]) this.rows[k++] = i;
     const s = session.summary;
     this.info = {
       id: nextSessionId++,
@@ -48,7 +156,8 @@ export class PanelModel {
       hasClock: t.hasClock,
       t0: this.timeline.start,
       t1: this.timeline.end,
-      rows: t.length,
+      rows: t.length - hiddenRows,
+      hiddenRows,
       names: t.names,
       deviceStats: session.devices,
       summary: {
@@ -70,9 +179,16 @@ export class PanelModel {
         check: extras.check ?? null,
       },
       notes: extras.notes ?? [],
+      log: extras.log ?? null,
+      bounces: t.length > 0 && s.maps === 0 ? bouncesOf(t) : null,
       diagnostics: session.diagnostics.slice(0, 200),
       diagnosticCount: session.diagnostics.length,
     };
+  }
+
+  private visible(rows: Int32Array): Int32Array {
+    if (this.info.hiddenRows === 0) return rows;
+    return rows.filter((r) => !this.hidden[r]);
   }
 
   /** Rows of the current query, in display order. */
@@ -91,6 +207,67 @@ export class PanelModel {
       else hi = mid;
     }
     return lo - 1;
+  }
+
+  /** The first row at or after `time` (the row count when none). */
+  firstRowAtOrAfter(time: number): number {
+    const times = this.timeline.times;
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((times[mid] as number) < time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * What happened between t0 and t1 (inclusive): the statistics of a range selected on the chart,
+   * from the same books as the whole session's summary, plus the pool's occupancy when the range
+   * began and the most slots in use within it.
+   */
+  rangeStats(t0: number, t1: number): RangeStats {
+    const t = this.session.events;
+    const b = new Books();
+    b.hasClock = t.hasClock;
+    const first = this.firstRowAtOrAfter(t0);
+    let i = first;
+    let logMessages = 0;
+    for (; i < t.length && (t.time[i] as number) <= t1; i++) {
+      if (t.kind[i] === EventKind.LogMessage) logMessages++;
+      b.record(eventAt(t, i), t.device[i] as number, i, t.files.get(t.file[i] as number));
+    }
+    // the pool when the range began: the last known occupancy before it
+    let before: number | null = null;
+    for (let k = first - 1; k >= 0 && first - k < 1_000_000; k--) {
+      const u = t.used[k] as number;
+      if (u >= 0) {
+        before = u;
+        break;
+      }
+    }
+    const devices = devicesOf(b, t.devices.values)
+      .sort((x, y) => y.maps + y.failed - (x.maps + x.failed))
+      .slice(0, 50);
+    return {
+      t0,
+      t1,
+      rows: i - first,
+      firstRow: first,
+      maps: b.maps,
+      bounced: b.bounced,
+      direct: b.direct,
+      failed: b.failed + b.hangs,
+      unmaps: b.unmaps,
+      syncs: b.syncs,
+      bytesCopied: b.bytesCopied,
+      failuresByCause: { ...b.failuresByCause },
+      peakSlots: b.peak,
+      slotsBefore: before,
+      logMessages,
+      devices,
+    };
   }
 
   /** The first row that came from this file and line, or -1. */
@@ -124,7 +301,7 @@ export class PanelModel {
   }
 
   query(filter: TableFilter, sort: { column: SortColumn; desc: boolean }, query: number): HostMessage {
-    this.rows = queryRows(this.session.events, filter, sort);
+    this.rows = this.visible(queryRows(this.session.events, filter, sort));
     this.queryId = query;
     return { type: 'count', session: this.info.id, query, total: this.rows.length };
   }
@@ -149,6 +326,8 @@ export class PanelModel {
         for (let k = m.start; k < end; k++) rows.push(this.session.events.raw(this.rows[k] as number));
         return { type: 'rows', session: this.info.id, request: m.request, query: m.query, start: m.start, rows };
       }
+      case 'rangeStats':
+        return { type: 'rangeStats', session: this.info.id, request: m.request, stats: this.rangeStats(m.t0, m.t1) };
       case 'slotmap': {
         const pool = this.session.pool;
         if (!pool) return undefined;

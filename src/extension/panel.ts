@@ -11,7 +11,14 @@ import * as vscode from 'vscode';
 import type { PanelModel } from '../analysis/panelModel';
 import { csvLines } from '../analysis/query';
 import { jsonExportChunks, sessionMarkdown } from '../analysis/sessionReport';
-import { type HostMessage, isAnalysisRequest, isWebviewMessage, type PanelState, type WebviewMessage } from '../protocol/messages';
+import {
+  type HostMessage,
+  isAnalysisRequest,
+  isWebviewMessage,
+  type PanelState,
+  type PinnedExplanation,
+  type WebviewMessage,
+} from '../protocol/messages';
 import { type Analyses, revealLine, workspacePath } from './analyses';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
@@ -41,6 +48,9 @@ export class PanelController implements vscode.Disposable {
         // a webview is untrusted input: anything outside the protocol is dropped
         if (isWebviewMessage(m)) void this.onMessage(m);
       }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('swiotlbLens.platform') || e.affectsConfiguration('swiotlbLens.kernelProfile')) this.postProfile();
+      }),
       panel.onDidChangeViewState(() => {
         // a hidden webview is torn down: it asks again with 'ready' when shown
         if (!panel.visible) this.ready = false;
@@ -57,10 +67,29 @@ export class PanelController implements vscode.Disposable {
   }
 
   setModel(model: PanelModel): void {
+    if (this.model !== model) this.pinned = null;
     this.model = model;
     this.panel.title = `SWIOTLB: ${model.info.title.replace(/^(Replay|Scenario): /, '')}`;
-    if (this.ready) this.post({ type: 'session', info: model.info });
+    if (this.ready) {
+      this.post({ type: 'session', info: model.info });
+      this.postProfile();
+    }
   }
+
+  /** The kernel and platform the settings ask for (the status bar's pickers): the panel offers a re-analysis. */
+  private postProfile(): void {
+    const c = vscode.workspace.getConfiguration('swiotlbLens');
+    this.post({ type: 'profile', kernel: c.get<string>('kernelProfile', 'auto'), platform: c.get<string>('platform', 'auto') });
+  }
+
+  /** Pins an explained log line in the panel. */
+  pin(explanation: PinnedExplanation): void {
+    this.pinned = explanation;
+    if (this.ready) this.post({ type: 'explanation', explanation });
+  }
+
+  /** The explanation pinned last: shown again when the webview comes back. */
+  private pinned: PinnedExplanation | null = null;
 
   /** Selects a row of the session in the webview (from the editor: a log line, a call site). */
   select(row: number): void {
@@ -81,8 +110,11 @@ export class PanelController implements vscode.Disposable {
     switch (m.type) {
       case 'ready':
         this.ready = true;
-        if (model) this.post({ type: 'session', info: model.info });
-        else if (this.pending) this.post({ type: 'busy', message: this.pending });
+        if (model) {
+          this.post({ type: 'session', info: model.info });
+          this.postProfile();
+          if (this.pinned) this.post({ type: 'explanation', explanation: this.pinned });
+        } else if (this.pending) this.post({ type: 'busy', message: this.pending });
         else this.onEmpty(undefined);
         return;
       case 'command':
@@ -100,9 +132,19 @@ export class PanelController implements vscode.Disposable {
           void vscode.window.showInformationMessage('SWIOTLB: this row has no source location.');
           return;
         }
-        await openAt(r.file, r.line ?? 1).catch((e: Error) => {
-          void vscode.window.showWarningMessage(`SWIOTLB: cannot open ${r.file}: ${e.message}`);
-        });
+        await openAt(r.file, r.line ?? 1, model.info.log?.entries.find((e) => e.file === r.file && e.line === r.line)?.endLine).catch(
+          (e: Error) => {
+            void vscode.window.showWarningMessage(`SWIOTLB: cannot open ${r.file}: ${e.message}`);
+          },
+        );
+        return;
+      }
+      case 'revealLog': {
+        const e = model.info.log?.entries[m.entry];
+        if (e?.file)
+          await openAt(e.file, e.line, e.endLine).catch((err: Error) => {
+            void vscode.window.showWarningMessage(`SWIOTLB: cannot open ${e.file}: ${err.message}`);
+          });
         return;
       }
       case 'revealDiagnostic': {
@@ -115,6 +157,9 @@ export class PanelController implements vscode.Disposable {
       }
       case 'export':
         await exportRows(model, m.format);
+        return;
+      case 'exportChart':
+        await exportChart(model, m.format, m.data);
         return;
       case 'drawn': {
         if (this.firstChartLogged.has(model.info.id)) return;
@@ -149,17 +194,41 @@ export class PanelController implements vscode.Disposable {
   }
 }
 
-/** Opens a source location; compressed inputs are opened decompressed, read-only. */
-async function openAt(name: string, line: number): Promise<void> {
+/**
+ * Opens a source location with its line(s) selected, in the editor that already shows the file
+ * (no second copy); compressed inputs are opened decompressed, read-only.
+ */
+export async function openAt(name: string, line: number, endLine = line): Promise<void> {
   const file = workspacePath(name);
-  if (/\.gz$/i.test(file)) {
-    const uri = vscode.Uri.from({ scheme: 'swiotlb-gz', path: file });
-    const doc = await vscode.workspace.openTextDocument(uri);
-    const pos = new vscode.Position(Math.max(0, Math.min(line - 1, doc.lineCount - 1)), 0);
-    await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos), viewColumn: vscode.ViewColumn.One });
+  const uri = /\.gz$/i.test(file) ? vscode.Uri.from({ scheme: 'swiotlb-gz', path: file }) : vscode.Uri.file(file);
+  const shown = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
+  if (!shown && uri.scheme === 'file') {
+    await revealLine(file, line);
+    const ed = vscode.window.activeTextEditor;
+    if (ed && ed.document.uri.toString() === uri.toString()) highlightLines(ed, line, endLine);
     return;
   }
-  await revealLine(file, line);
+  const doc = shown?.document ?? (await vscode.workspace.openTextDocument(uri));
+  const ed = await vscode.window.showTextDocument(doc, { viewColumn: shown?.viewColumn ?? vscode.ViewColumn.One });
+  highlightLines(ed, line, endLine);
+}
+
+const lineHighlight = vscode.window.createTextEditorDecorationType({
+  isWholeLine: true,
+  backgroundColor: new vscode.ThemeColor('editor.rangeHighlightBackground'),
+  borderColor: new vscode.ThemeColor('editor.findMatchHighlightBorder'),
+});
+
+/** Selects and highlights 1-based lines [line, endLine] and scrolls them into the middle. */
+export function highlightLines(ed: vscode.TextEditor, line: number, endLine = line): void {
+  const last = ed.document.lineCount - 1;
+  const a = Math.max(0, Math.min(line - 1, last));
+  const b = Math.max(a, Math.min(endLine - 1, last));
+  const range = new vscode.Range(a, 0, b, ed.document.lineAt(b).text.length);
+  // the cursor at the start of the line (the status bar says "Ln N, Col 1"), the line selected
+  ed.selection = new vscode.Selection(range.end, range.start);
+  ed.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  ed.setDecorations(lineHighlight, [range]);
 }
 
 /** Writes the rows of the current query (filters and order as shown) to a file the user picks. */
@@ -195,6 +264,20 @@ export async function exportRows(model: PanelModel, format: 'csv' | 'json' | 'md
   );
   const open = await vscode.window.showInformationMessage(`SWIOTLB: exported to ${vscode.workspace.asRelativePath(target)}`, 'Open');
   if (open) await vscode.window.showTextDocument(target);
+}
+
+/** Writes the chart the webview drew (PNG bytes or an SVG document) to a file the user picks. */
+async function exportChart(model: PanelModel, format: 'png' | 'svg', data: string): Promise<void> {
+  const base = (model.info.files[0] ?? 'swiotlb').replace(/\.(gz|txt|jsonl|json|trace|log)$/gi, '');
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: vscode.Uri.file(`${base}.swiotlb-chart.${format}`),
+    filters: format === 'png' ? { PNG: ['png'] } : { SVG: ['svg'] },
+    title: `SWIOTLB: Export the chart as ${format.toUpperCase()}`,
+  });
+  if (!target) return;
+  const bytes = format === 'png' ? Buffer.from(data.slice(data.indexOf(',') + 1), 'base64') : Buffer.from(data, 'utf8');
+  await vscode.workspace.fs.writeFile(target, bytes);
+  void vscode.window.showInformationMessage(`SWIOTLB: chart exported to ${vscode.workspace.asRelativePath(target)}`);
 }
 
 function* withNewlines(lines: Iterable<string>): Generator<string> {

@@ -16,11 +16,15 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
 /** The shell for a bundle of dist/ (webview.js: the panel, side.js: the side view). */
 export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string, bundle: 'webview.js' | 'side.js'): string {
   const nonce = randomBytes(16).toString('base64');
+  // its own nonce for styles: the page exposes it (the csp-nonce meta), never the script nonce
+  const styleNonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', bundle));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'webview.css'));
   const csp = [
     "default-src 'none'",
-    `style-src ${webview.cspSource}`,
+    // the nonce: the toolkit's focus-visible probe adds a <style> element with the page's
+    // csp-nonce (below); nothing else may add styles inline
+    `style-src ${webview.cspSource} 'nonce-${styleNonce}'`,
     `font-src ${webview.cspSource}`,
     `img-src ${webview.cspSource} data:`,
     `script-src 'nonce-${nonce}'`,
@@ -31,6 +35,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, t
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta property="csp-nonce" content="${styleNonce}">
 <link rel="stylesheet" href="${style}">
 <title>${escapeHtml(title)}</title>
 </head>

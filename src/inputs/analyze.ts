@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { EventTable } from '../analysis/eventTable';
 import type { SessionExtras } from '../analysis/panelModel';
 import type { AnalysisSession } from '../analysis/session';
+import { logViewOf } from '../analysis/sessionLog';
 import { JsonObjectWriter } from '../io/jsonStream';
 import { PLATFORM_IDS, platformById } from '../model/dma/platform';
 import { DEFAULT_GROW_DELAY } from '../model/dynamic';
@@ -124,6 +125,7 @@ async function analyzeTraces(route: Extract<Route, { kind: 'text' }>, ctx: Analy
       advice: r.sizing?.advice ?? null,
       check: best && best.compared > 0 ? { compared: best.compared, matched: best.matched ?? 0, profile: best.name } : null,
       notes,
+      log: logViewOf(r, analysis.analyzer.log),
     },
     text: formatReport(r),
     json: r,

@@ -5,8 +5,10 @@
  * Large series travel as typed arrays.
  */
 import { type RawRow, type RowNames, SORT_COLUMNS, type SortColumn } from '../analysis/columns';
+import type { BouncesView, RangeStats } from '../analysis/panelModel';
 import type { TableFilter } from '../analysis/query';
 import type { DeviceSummary, Diagnostic, InputKind, PoolInfo } from '../analysis/session';
+import type { LogView } from '../analysis/sessionLog';
 import type { TimelineColumns } from '../analysis/timeline';
 import type { RouteKind } from '../inputs/sniff';
 
@@ -41,12 +43,19 @@ export interface SessionInfo {
   readonly hasClock: boolean;
   readonly t0: number;
   readonly t1: number;
+  /** Rows the table can list. */
   readonly rows: number;
+  /** Rows of the input the table does not list (a log's version, cmdline, CPUs: in the summary). */
+  readonly hiddenRows: number;
   /** The names the rows' device, api and file ids stand for (id 0 is "unknown"). */
   readonly names: RowNames;
   readonly deviceStats: readonly DeviceSummary[];
   readonly summary: SummaryView;
   readonly notes: readonly string[];
+  /** What a kernel log of the input says: its failures, pool, devices, messages explained, clock. */
+  readonly log: LogView | null;
+  /** A trace with only swiotlb_bounced events (no maps): what it shows instead of occupancy. */
+  readonly bounces: BouncesView | null;
   /** The first problems found in the input (all of them are in the Problems view and the CLI). */
   readonly diagnostics: readonly Diagnostic[];
   readonly diagnosticCount: number;
@@ -87,6 +96,7 @@ export const WEBVIEW_COMMANDS = [
   'swiotlbLens.chooseKernel',
   'swiotlbLens.exportReport',
   'swiotlbLens.reanalyze',
+  'swiotlbLens.copyCaptureScript',
 ] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 
@@ -116,6 +126,18 @@ export interface PanelState {
   readonly colorBy?: 'device' | 'age';
 }
 
+/** An explained log line, as the editor's hover and the panel's pinned view show it. */
+export interface PinnedExplanation {
+  readonly file: string;
+  readonly line: number;
+  readonly title: string;
+  readonly text: string;
+  readonly cause: string | null;
+  readonly sizeHelps: boolean | null;
+  /** Lines of every message of the same event. */
+  readonly eventLines: readonly number[];
+}
+
 /** Host -> webview. */
 export type HostMessage =
   | { readonly type: 'session'; readonly info: SessionInfo }
@@ -124,6 +146,8 @@ export type HostMessage =
   /** The chart's columns for the window it asked for (typed arrays, one entry per pixel column). */
   | ({ readonly type: 'timeline'; readonly session: number; readonly request: number } & TimelineColumns)
   | { readonly type: 'count'; readonly session: number; readonly query: number; readonly total: number }
+  /** The statistics of a time range selected on the chart. */
+  | { readonly type: 'rangeStats'; readonly session: number; readonly request: number; readonly stats: RangeStats }
   | {
       readonly type: 'rows';
       readonly session: number;
@@ -158,6 +182,10 @@ export type HostMessage =
       readonly reveal?: boolean;
     }
   | { readonly type: 'busy'; readonly message: string | null }
+  /** "Explain Selected Log Line": the explanation, pinned in the panel until unpinned. */
+  | { readonly type: 'explanation'; readonly explanation: PinnedExplanation }
+  /** The kernel and platform the settings (status bar pickers) ask for: the panel offers to re-analyse. */
+  | { readonly type: 'profile'; readonly kernel: string; readonly platform: string }
   | { readonly type: 'side'; readonly info: SideInfo }
   | { readonly type: 'error'; readonly message: string };
 
@@ -189,10 +217,14 @@ export type WebviewMessage =
     }
   /** The slots after `row`, or at `time` (the state after the last row at or before it). */
   | { readonly type: 'slotmap'; readonly session: number; readonly request: number; readonly row: number; readonly time?: number }
+  /** The statistics of the rows between t0 and t1. */
+  | { readonly type: 'rangeStats'; readonly session: number; readonly request: number; readonly t0: number; readonly t1: number }
   /** Where is this row in the current query? */
   | { readonly type: 'locate'; readonly session: number; readonly query: number; readonly row: number }
   /** Open the source of a row: its trace line, log line, scenario line or C call site. */
   | { readonly type: 'reveal'; readonly session: number; readonly row: number }
+  /** Open the line of one of SessionInfo.log.entries. */
+  | { readonly type: 'revealLog'; readonly session: number; readonly entry: number }
   /** Open the place of one of SessionInfo.diagnostics. */
   | { readonly type: 'revealDiagnostic'; readonly session: number; readonly index: number }
   /** The first chart with data was drawn (for the time-to-first-chart figure). */
@@ -200,8 +232,13 @@ export type WebviewMessage =
   /** Frame times measured while the user panned or zoomed (ms per frame). */
   | { readonly type: 'frames'; readonly session: number; readonly frames: readonly number[] }
   | { readonly type: 'export'; readonly session: number; readonly format: 'csv' | 'json' }
+  /** The chart as drawn: a PNG data URL or an SVG document, saved where the user picks. */
+  | { readonly type: 'exportChart'; readonly session: number; readonly format: 'png' | 'svg'; readonly data: string }
   | { readonly type: 'command'; readonly command: WebviewCommand; readonly arg?: string }
   | { readonly type: 'setProfile'; readonly platform?: string; readonly kernel?: string };
+
+/** Characters of an exported chart, at most (a 4K canvas as PNG is a few MB). */
+export const MAX_CHART_EXPORT = 32 * 1024 * 1024;
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -253,16 +290,27 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
       );
     case 'locate':
       return isInt(x.session) && isInt(x.query) && isInt(x.row);
+    case 'rangeStats':
+      return isInt(x.session) && isInt(x.request) && isNum(x.t0) && isNum(x.t1) && (x.t0 as number) <= (x.t1 as number);
     case 'reveal':
       return isInt(x.session) && isInt(x.row);
     case 'revealDiagnostic':
       return isInt(x.session) && isInt(x.index);
+    case 'revealLog':
+      return isInt(x.session) && isInt(x.entry);
     case 'drawn':
       return isInt(x.session) && isNum(x.ms);
     case 'frames':
       return isInt(x.session) && Array.isArray(x.frames) && x.frames.length <= 10000 && x.frames.every(isNum);
     case 'export':
       return isInt(x.session) && (x.format === 'csv' || x.format === 'json');
+    case 'exportChart':
+      return (
+        isInt(x.session) &&
+        typeof x.data === 'string' &&
+        x.data.length < MAX_CHART_EXPORT &&
+        ((x.format === 'png' && x.data.startsWith('data:image/png;base64,')) || (x.format === 'svg' && x.data.startsWith('<svg ')))
+      );
     case 'command':
       return (
         (WEBVIEW_COMMANDS as readonly unknown[]).includes(x.command) &&
@@ -289,6 +337,8 @@ export function isHostMessage(x: unknown): x is HostMessage {
       return isInt(x.session) && isInt(x.request) && isInt(x.columns, 1);
     case 'count':
       return isInt(x.session) && isInt(x.query) && isInt(x.total);
+    case 'rangeStats':
+      return isInt(x.session) && isInt(x.request) && isObject(x.stats);
     case 'rows':
       return isInt(x.session) && isInt(x.request) && isInt(x.start) && Array.isArray(x.rows);
     case 'slotmap':
@@ -306,6 +356,10 @@ export function isHostMessage(x: unknown): x is HostMessage {
       return x.message === null || typeof x.message === 'string';
     case 'side':
       return isObject(x.info);
+    case 'explanation':
+      return isObject(x.explanation) && typeof x.explanation.title === 'string' && typeof x.explanation.text === 'string';
+    case 'profile':
+      return typeof x.kernel === 'string' && typeof x.platform === 'string';
     case 'error':
       return typeof x.message === 'string';
     default:

@@ -82,6 +82,11 @@ export function explainAnalysedLine(book: LogBook, file: string, line: number): 
   return entry ? explainEntry(entry, book) : null;
 }
 
+/** One message of an analysis' LogBook explained within its event (the panel's log table). */
+export function explainAnalysedEntry(entry: LogEntry, book: LogBook): LineExplanation {
+  return explainEntry(entry, book);
+}
+
 const covers = (e: LogEntry, line: number) => e.msg.line <= line && line <= (e.msg.endLine ?? e.msg.line);
 
 /** The lines read as a log: messages grouped into events and explained. */

@@ -47,6 +47,8 @@ test('the panel opens from the palette and offers a way in', async () => {
   const p = panel();
   await p.locator('#empty').waitFor({ timeout: 120_000 });
   await p.locator('vscode-button', { hasText: 'Analyze Trace or Log File...' }).waitFor();
+  // how to get a trace: the capture script, one click away
+  await p.locator('#how-to-trace #copy-capture', { hasText: 'Copy Capture Script' }).waitFor();
   await shot(page, '20-panel-empty');
   // the extension's output channel, where it logs its activation
   await runCommand(page, 'Output: Show Output Channels...', { quickPick: true });
@@ -132,6 +134,12 @@ test('a row moves the cursor and the slot map', async () => {
   const p = panel();
   await pickOption(p, '#filter-outcome', 'bounced');
   await p.locator('#count', { hasText: 'of 6,902 rows' }).waitFor();
+  // the selection kept from the slot map test is scrolled to once the new query is located:
+  // let that happen first, or it scrolls the table away from the top afterwards
+  await p
+    .locator('.table-row.selected')
+    .waitFor({ timeout: 5_000 })
+    .catch(() => {});
   // from the top: rows rendered ahead of the scroll position would move away when clicked
   await p.locator('.table-body').evaluate((el) => {
     el.scrollTop = 0;
@@ -192,9 +200,19 @@ test('a time range selected on the chart filters the table', async () => {
   await page.keyboard.up('Shift');
   await p.locator('#range', { hasText: /Rows from #\d+ to #\d+/ }).waitFor();
   await p.locator('#count', { hasText: 'of 6,902 rows' }).waitFor();
+  // the range's statistics: as many rows as the filtered table shows, with maps, failures, peak, devices
+  const stats = p.locator('#range-stats');
+  await stats.locator('h3', { hasText: /Δ [\d,]+ counter ticks, [\d,]+ rows/ }).waitFor({ timeout: 30_000 });
+  const shown = Number((await p.locator('#count').innerText()).replace(/ of .*|,/g, ''));
+  const counted = Number(/, ([\d,]+) rows/.exec(await stats.locator('h3').textContent())[1].replace(/,/g, ''));
+  assert.equal(counted, shown);
+  assert.match(await stats.innerText(), /Maps\s+[\d,]+ \([\d,]+ bounced/);
+  assert.match(await stats.innerText(), /Peak in range\s+[\d,]+ slots/);
+  await stats.locator('vscode-data-grid-row', { hasText: '0000:00:0' }).first().waitFor();
   await shot(page, '27-panel-range');
   await p.locator('#clear-range').click();
   await p.locator('#count', { hasText: /^\s*6,902 rows\s*$/ }).waitFor();
+  await stats.waitFor({ state: 'hidden' });
 });
 
 /** The event under a point of the chart (a fraction of its width), as the readout says on hover (#index: ops files have no clock). */
@@ -301,9 +319,10 @@ test('the side view, the profile pickers and the status bar', async () => {
 
 test('go to source from the details', async () => {
   const p = panel();
-  const row = p.locator('.table-row').nth(5);
-  const index = Number((await row.locator('.cell').first().innerText()).trim());
-  await row.click();
+  // the row that got selected (the details say which: the table may re-render under the pointer)
+  await p.locator('.table-row').nth(5).click();
+  const heading = await p.locator('#details h2', { hasText: /^Row [\d,]+:/ }).innerText();
+  const index = Number(/^Row ([\d,]+):/.exec(heading)[1].replace(/,/g, ''));
   await p.locator('#go-to-source').click();
   // op rows follow the header line one to one
   await page.locator('.tab.active[data-resource-name="small-pool.jsonl"]').waitFor({ timeout: 30_000 });
