@@ -144,17 +144,33 @@ export async function runCommand(page, title, { timeout = 60_000, quickPick = fa
   }
 }
 
-/** Quick Open (Ctrl+P) a workspace file by name. */
+/**
+ * Quick Open (Ctrl+P) a workspace file by name. A pick can be lost while the panel's webview
+ * takes focus: the open is tried again until the file's tab is the active one.
+ */
 export async function openFile(page, name) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(name);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
-  await row.waitFor({ timeout: 30_000 });
-  await input.press('Enter');
-  await page.locator(`.tab.active[data-resource-name="${name}"]`).first().waitFor({ timeout: 30_000 });
+  const tab = page.locator(`.tab.active[data-resource-name="${name}"]`).first();
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(name);
+    // the file itself, not an editor whose title names it (the panel's "SWIOTLB: trace.txt, dmesg.txt")
+    const exact = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+    const row = page
+      .locator('.quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: exact }) })
+      .first();
+    await row.waitFor({ timeout: 30_000 });
+    await row.click();
+    try {
+      await tab.waitFor({ timeout: attempt < 3 ? 10_000 : 30_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
 }
 
 /**
