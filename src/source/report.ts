@@ -410,7 +410,7 @@ export function formatSource(a: SourceAnalysis, maxSites = 400): string {
   const sum = a.session.summary;
   out.push('');
   const willFail = willFailText(a);
-  if (willFail) out.push(`will fail ${willFail}`);
+  if (willFail) out.push(`failing   ${willFail}`);
   if (sum.maps)
     out.push(
       `workload  ${sum.maps} simulated maps: ${sum.direct} direct, ${sum.bounced} bounced, ${sum.failed} failed; ${formatBytes(sum.bytesCopied)} copied`,

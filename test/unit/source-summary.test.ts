@@ -67,7 +67,7 @@ describe('the will-fail sites beside the workload', () => {
     const said = `2 map call sites will fail: 1 wherever the buffer is, 1 at some placements of it (2 too-big): dma_map_single at drv.c:${lineOf(text, 'ALWAYS')}; dma_map_single at drv.c:${lineOf(text, 'MAY')}. Each has its diagnostic.`;
     assert.equal(r.extras.advice, `${said} The figures above count the annotated workload: none ran (no site has depth= or count=).`);
     assert.ok(r.extras.notes?.includes(said), r.extras.notes?.join('\n'));
-    assert.match(formatSource(a), new RegExp(`\\nwill fail ${said.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
+    assert.match(formatSource(a), new RegExp(`\\nfailing   ${said.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
   });
 
   test('with a workload: its figures and the will-fail sites side by side', async () => {
