@@ -894,6 +894,20 @@ function emptySession(m: Machine, files: string[]): AnalysisSession {
   };
 }
 
+/**
+ * A driver's parsed files are kept until its sites are built; a function without a DMA call is
+ * read for its place only (annotations attach to it), so its locals and assignments go at once.
+ */
+function lightFunctions(pf: ParsedFile): ParsedFile {
+  const used = new Set<number>();
+  for (const s of pf.sites) used.add(s.fn);
+  pf.functions.forEach((fn, i) => {
+    if (!used.has(i) && (fn.locals.length || fn.params.length || fn.assignments.length || fn.stateSets.length))
+      pf.functions[i] = { name: fn.name, span: fn.span, params: [], locals: [], assignments: [], stateSets: [] };
+  });
+  return pf;
+}
+
 /** Reads and parses one file; problems become diagnostics, never exceptions. */
 function readOne(
   f: FileEntry,
@@ -939,7 +953,9 @@ function readOne(
     return {};
   }
   try {
-    const pf = extractFile(f.display, text, { timeoutMs, ...(again ? { aliases: again.aliases, watch: again.watch } : {}) });
+    const pf = lightFunctions(
+      extractFile(f.display, text, { timeoutMs, ...(again ? { aliases: again.aliases, watch: again.watch } : {}) }),
+    );
     const diag: SourceDiagnostic[] = [];
     if (pf.sitesBeyondLimit)
       diag.push({
