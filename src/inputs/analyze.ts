@@ -20,7 +20,7 @@ import { MAX_SCENARIO_BYTES, parseScenario, type Scenario, ScenarioError } from 
 import { decisionJson, formatScenario, scenarioHeadJson, scenarioTailJson } from '../scenario/report';
 import { runScenario, type ScenarioRun } from '../scenario/run';
 import { analyzeSource, type SourceAnalysis, type SourceOptions } from '../source/analyze';
-import { formatSource, sourceJsonFields } from '../source/report';
+import { formatSource, sourceJsonFields, willFailText } from '../source/report';
 import { buildReport, formatReport, type TextReport } from '../trace/report';
 import { analyzeText, type ParseWorkers, type TextAnalysis } from '../trace/run';
 import { traceSession } from '../trace/session';
@@ -300,8 +300,15 @@ async function analyzeDriverSource(route: Extract<Route, { kind: 'source' }>, ct
   }
   const s = a.session.summary;
   const simulated = a.session.events.length;
+  // the sites the diagnostics say will fail, beside the cards (which count the workload's calls)
+  const willFail = willFailText(a);
+  const failed = s.failed + s.hangs;
+  const cards = simulated
+    ? `The figures above count the annotated workload: ${s.maps} map${s.maps === 1 ? '' : 's'}, ${failed} failed.`
+    : 'The figures above count the annotated workload: none ran (no site has depth= or count=).';
   const notes = [
     `${a.sites.length} DMA call site${a.sites.length === 1 ? '' : 's'} in ${a.stats.parsed} file${a.stats.parsed === 1 ? '' : 's'}; ${a.diagnostics.length} diagnostic${a.diagnostics.length === 1 ? '' : 's'} (CodeLens and hover at each call, Problems).`,
+    ...(willFail ? [willFail] : []),
     simulated
       ? `The chart and table show the annotated workload (${s.maps} maps of the sites with depth= or count=), run together through the model.`
       : 'No site has a depth= or count= annotation: nothing ran as a workload, so the chart and table are empty. Each call still has its verdict in the editor.',
@@ -310,7 +317,11 @@ async function analyzeDriverSource(route: Extract<Route, { kind: 'source' }>, ct
     kind: 'source',
     route,
     session: a.session,
-    extras: { title: `Driver source: ${route.files.map((f) => basename(f)).join(', ')}`, notes },
+    extras: {
+      title: `Driver source: ${route.files.map((f) => basename(f)).join(', ')}`,
+      notes,
+      ...(willFail ? { advice: `${willFail} ${cards}` } : {}),
+    },
     text: formatSource(a),
     analysis: a,
   };

@@ -20,7 +20,7 @@ import { type DeviceView, deviceView, driverDevices } from './devices';
 import { Evaluator, SymbolScope } from './evaluate';
 import { extractFile, MAX_SITES_PER_FILE, macroAlias, macroBodyCalls, parseMacroExpression } from './extract';
 import { type Pair, pairSites } from './pairing';
-import { type DriverSimulation, type Machine, mergeSessions, simulateDriver, type Verdict } from './simulate';
+import { type DriverSimulation, type Machine, mergeSessions, simulateDriver, type Verdict, type WillFailSite } from './simulate';
 import { annotationDiagnostics, applyAnnotations, buildSites, deviceKey, type Site, type SourceDiagnostic } from './sites';
 import { DriverWorkers, defaultSourceWorkers, SOURCE_WORKERS_MIN_FILES, type SourceWorkers } from './sourceWorkers';
 import { loadCParser, type ParserPaths, ParseTimeout } from './treeSitter';
@@ -108,6 +108,11 @@ export interface SourceAnalysis {
   readonly devices: DeviceReport[];
   readonly pairs: Pair[];
   readonly diagnostics: SourceDiagnostic[];
+  /**
+   * Map sites the probes show failing, each with its will-fail diagnostic: counted here once,
+   * beside the session (whose books count the annotated workload's calls only).
+   */
+  readonly willFail: WillFailSummary;
   readonly session: AnalysisSession;
   readonly drivers: {
     readonly name: string;
@@ -130,6 +135,30 @@ export interface SourceAnalysis {
     headerBytes: number;
     ms: number;
   };
+}
+
+export interface WillFailSummary {
+  /** Map sites that fail wherever the buffer is. */
+  readonly always: number;
+  /** Map sites that fail at some placements of the buffer only. */
+  readonly sometimes: number;
+  /** Sites by the code of their diagnostic (too-big, no-swiotlb, bounce-beyond-mask, livelock, will-fail). */
+  readonly byCause: Readonly<Record<string, number>>;
+  /** The first few, in the order of the report (site ids). */
+  readonly first: readonly number[];
+}
+
+/** Will-fail sites the summary names. */
+const WILL_FAIL_NAMED = 3;
+
+function willFailSummary(sites: readonly WillFailSite[]): WillFailSummary {
+  const byCause: Record<string, number> = {};
+  let always = 0;
+  for (const w of sites) {
+    byCause[w.code] = (byCause[w.code] ?? 0) + 1;
+    if (w.always) always++;
+  }
+  return { always, sometimes: sites.length - always, byCause, first: sites.slice(0, WILL_FAIL_NAMED).map((w) => w.site) };
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
@@ -608,6 +637,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
   const devices: DeviceReport[] = [];
   const pairs: Pair[] = [];
   const sessions: AnalysisSession[] = [];
+  const willFail: WillFailSite[] = [];
   const drivers: SourceAnalysis['drivers'] = [];
   let defaultMachine: Machine | undefined;
   let done = 0;
@@ -711,6 +741,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
           });
           for (const [id, v] of sim.verdicts) verdicts.set(id, v);
           append(diagnostics, sim.diagnostics);
+          append(willFail, sim.willFail);
           if (sim.session) sessions.push(sim.session);
         } catch (e) {
           const first = driverSites.find(report);
@@ -764,6 +795,7 @@ export async function analyzeSource(paths: readonly string[], opts: SourceOption
     devices,
     pairs,
     diagnostics,
+    willFail: willFailSummary(willFail),
     session: {
       ...session,
       files: files.map((f) => f.file),
@@ -862,6 +894,20 @@ function emptySession(m: Machine, files: string[]): AnalysisSession {
   };
 }
 
+/**
+ * A driver's parsed files are kept until its sites are built; a function without a DMA call is
+ * read for its place only (annotations attach to it), so its locals and assignments go at once.
+ */
+function lightFunctions(pf: ParsedFile): ParsedFile {
+  const used = new Set<number>();
+  for (const s of pf.sites) used.add(s.fn);
+  pf.functions.forEach((fn, i) => {
+    if (!used.has(i) && (fn.locals.length || fn.params.length || fn.assignments.length || fn.stateSets.length))
+      pf.functions[i] = { name: fn.name, span: fn.span, params: [], locals: [], assignments: [], stateSets: [] };
+  });
+  return pf;
+}
+
 /** Reads and parses one file; problems become diagnostics, never exceptions. */
 function readOne(
   f: FileEntry,
@@ -907,7 +953,9 @@ function readOne(
     return {};
   }
   try {
-    const pf = extractFile(f.display, text, { timeoutMs, ...(again ? { aliases: again.aliases, watch: again.watch } : {}) });
+    const pf = lightFunctions(
+      extractFile(f.display, text, { timeoutMs, ...(again ? { aliases: again.aliases, watch: again.watch } : {}) }),
+    );
     const diag: SourceDiagnostic[] = [];
     if (pf.sitesBeyondLimit)
       diag.push({

@@ -137,3 +137,22 @@ export function explainSiteText(s: Site, a: SourceAnalysis): string {
     .map((l) => `  ${l}`)
     .join('\n')}`;
 }
+
+/** Where the editor opens a site's explanation (the CodeLens's command): the start of the call's name. */
+export function explainPosition(s: Site): { readonly line: number; readonly character: number } {
+  return { line: s.raw.nameSpan.row, character: s.raw.nameSpan.col };
+}
+
+/** The innermost call at a 0-based position (a map inside another call's arguments): the site a hover explains. */
+export function siteAtPosition<S extends Site>(sites: readonly S[], line: number, character: number): S | undefined {
+  let best: S | undefined;
+  for (const s of sites) {
+    const sp = s.raw.span;
+    const afterStart = line > sp.row || (line === sp.row && character >= sp.col);
+    const beforeEnd = line < sp.endRow || (line === sp.endRow && character <= sp.endCol);
+    if (!afterStart || !beforeEnd) continue;
+    // the latest start is the innermost
+    if (!best || sp.row > best.raw.span.row || (sp.row === best.raw.span.row && sp.col > best.raw.span.col)) best = s;
+  }
+  return best;
+}

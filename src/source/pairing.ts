@@ -7,7 +7,6 @@
  */
 import { DMA_DIRECTION_NAMES, DmaDirection } from '../model/constants';
 import type { SiteFamily } from './api';
-import { type Expr, exprText, stripCasts } from './expr';
 import type { HandleRef, Site, SourceDiagnostic } from './sites';
 
 export interface Pair {
@@ -236,30 +235,15 @@ function checkSyncSize(u: Site, maps: readonly Site[], out: SourceDiagnostic[]):
   });
 }
 
-/**
- * How a count is kept, for comparing where it is stored with what an unmap is given: an indexed
- * member by its array (`priv->nents[i]` and `priv->nents[j]` are one array of kept counts).
- */
-function countKey(e: Expr): string {
-  const x = stripCasts(e);
-  return x.k === 'index' ? `${countKey(x.base)}[]` : exprText(x);
-}
-
 /** dma_unmap_sg must get the nents passed to dma_map_sg, not the count it returned. */
 function checkSgNents(u: Site, maps: readonly Site[], out: SourceDiagnostic[]): void {
-  const nents = u.raw.args[u.spec.nents as number];
-  if (!nents) return;
-  const x = stripCasts(nents);
-  if (x.k !== 'id' && x.k !== 'field' && x.k !== 'index') return;
-  // a local holds the count in its function only; a member or an array keeps it for another one
-  const local = x.k === 'id';
-  const want = countKey(x);
+  const n = u.nentsRef;
+  if (!n) return;
   for (const m of maps) {
-    if (local && (m.raw.fn !== u.raw.fn || m.file !== u.file)) continue;
-    const use = m.raw.use;
-    const target: Expr | undefined = use.kind === 'init' ? { k: 'id', name: use.name } : use.kind === 'assign' ? use.target : undefined;
-    if (target && countKey(target) === want) {
-      const given = exprText(x);
+    // a local holds the count in its function only; a member or an array keeps it for another one
+    if (n.local && (m.raw.fn !== u.raw.fn || m.file !== u.file)) continue;
+    if (m.resultRef?.key === n.key) {
+      const given = n.text;
       out.push({
         file: u.file,
         span: span(u),

@@ -333,6 +333,31 @@ function locate(s: Site | undefined) {
   return s ? { file: s.file, line: s.raw.span.row + 1, api: s.api } : {};
 }
 
+/**
+ * The will-fail sites in one sentence (the summary beside the workload's figures): how many, where
+ * the buffer must be, by cause, the first few; null when none.
+ */
+export function willFailText(a: SourceAnalysis): string | null {
+  const w = a.willFail;
+  const n = w.always + w.sometimes;
+  if (!n) return null;
+  const split =
+    w.always && w.sometimes
+      ? `: ${w.always} wherever the buffer is, ${w.sometimes} at some placements of it`
+      : w.always
+        ? ' wherever the buffer is'
+        : ' at some placements of the buffer';
+  const causes = Object.entries(w.byCause)
+    .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  const byId = new Map(a.sites.map((s) => [s.id, s] as const));
+  const named = w.first.map((id) => byId.get(id)).filter((s): s is Site => s !== undefined);
+  const where = named.map((s) => `${s.api} at ${s.file}:${s.raw.span.row + 1}`).join('; ');
+  const more = n > named.length ? `; ${n - named.length} more` : '';
+  return `${n} map call site${n === 1 ? '' : 's'} will fail${split} (${causes}): ${where}${more}. Each has its diagnostic.`;
+}
+
 /** A report for people: per driver its machine, each site with its verdict, its devices; then the problems. */
 export function formatSource(a: SourceAnalysis, maxSites = 400): string {
   const out: string[] = [];
@@ -384,6 +409,8 @@ export function formatSource(a: SourceAnalysis, maxSites = 400): string {
   const parseErrors = a.diagnostics.length - shownDiags.length;
   const sum = a.session.summary;
   out.push('');
+  const willFail = willFailText(a);
+  if (willFail) out.push(`failing   ${willFail}`);
   if (sum.maps)
     out.push(
       `workload  ${sum.maps} simulated maps: ${sum.direct} direct, ${sum.bounced} bounced, ${sum.failed} failed; ${formatBytes(sum.bytesCopied)} copied`,

@@ -147,9 +147,20 @@ export interface Verdict {
   readonly notes: readonly string[];
 }
 
+/** A map site the probes show failing: it has its will-fail diagnostic (code, severity) beside it. */
+export interface WillFailSite {
+  readonly site: number;
+  /** The diagnostic's code: too-big, no-swiotlb, bounce-beyond-mask, livelock, will-fail. */
+  readonly code: string;
+  /** It fails wherever the buffer is (else only at some placements). */
+  readonly always: boolean;
+}
+
 export interface DriverSimulation {
   readonly verdicts: Map<number, Verdict>;
   readonly diagnostics: SourceDiagnostic[];
+  /** In the order of the sites, as their diagnostics. */
+  readonly willFail: readonly WillFailSite[];
   readonly session?: AnalysisSession;
   readonly pool: PoolSetup['pool'];
   readonly poolWhy: string;
@@ -329,6 +340,7 @@ class DriverSimulator {
   private readonly m: Machine;
   readonly verdicts = new Map<number, Verdict>();
   readonly diagnostics: SourceDiagnostic[] = [];
+  private readonly willFail: WillFailSite[] = [];
   private readonly devices = new Map<string, DeviceConfig>();
   /** Xen PV with p2m=ballooned: buffers go to machine-scattered windows. */
   private readonly scattered: boolean;
@@ -360,6 +372,7 @@ class DriverSimulator {
       return {
         verdicts: this.verdicts,
         diagnostics: this.diagnostics,
+        willFail: this.willFail,
         pool: null,
         poolWhy: (e as Error).message,
         workloadCalls: 0,
@@ -386,6 +399,7 @@ class DriverSimulator {
     return {
       verdicts: this.verdicts,
       diagnostics: this.diagnostics,
+      willFail: this.willFail,
       ...(session ? { session } : {}),
       pool: setup.pool,
       poolWhy: setup.boot.why,
@@ -950,6 +964,7 @@ class DriverSimulator {
       const dev = this.devFor(s);
       // the device's own message, not the once-per-boot memory-encryption notice
       const last = d.messages[d.messages.length - 1];
+      this.willFail.push({ site: s.id, code, always: all });
       this.diagnostics.push({
         file: s.file,
         span: s.raw.span,

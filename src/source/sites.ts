@@ -18,9 +18,25 @@ export interface ValueOf {
   readonly trail?: readonly Trail[];
 }
 
+/**
+ * What a site keeps of its call: where it is and how it was written, not its argument trees (the
+ * site holds what they resolved to; the main thread keeps every site of a driver tree).
+ */
+export type SiteCall = Pick<RawSite, 'span' | 'nameSpan' | 'fn' | 'via' | 'inError'>;
+
+/** A count kept in a variable or member (dma_map_sg's result, dma_unmap_sg's nents), as the unmap-sg-nents check compares them. */
+export interface CountRef {
+  /** An indexed member by its array: `priv->nents[i]` is "priv->nents[]". */
+  readonly key: string;
+  /** The expression (without casts). */
+  readonly text: string;
+  /** A local variable: it holds the count in its function only. */
+  readonly local: boolean;
+}
+
 export interface Site {
   readonly id: number;
-  readonly raw: RawSite;
+  readonly raw: SiteCall;
   /** The path as reported (relative when a root is known). */
   readonly file: string;
   /** The driver (folder) it belongs to. */
@@ -30,13 +46,16 @@ export interface Site {
   readonly family: SiteFamily;
   readonly spec: ApiSpec;
   readonly function: string | null;
-  readonly fn: FunctionInfo | undefined;
   /** The device argument as written, and the key that groups expressions naming one device. */
   readonly deviceExpr?: string;
   readonly deviceKey?: string;
   readonly buffer?: string;
   readonly size?: ValueOf;
   readonly nents?: ValueOf;
+  /** Scatterlist releases and syncs: their nents argument, when a variable or member holds it. */
+  readonly nentsRef?: CountRef;
+  /** Maps and allocations: where the value they return is kept (the count dma_map_sg returns). */
+  readonly resultRef?: CountRef;
   readonly offset?: ValueOf;
   readonly dir?: { readonly text: string; readonly value?: DmaDirection };
   readonly attrs?: { readonly text: string; readonly value?: number };
@@ -62,6 +81,18 @@ export interface SourceDiagnostic {
   readonly site?: number;
   /** For annotation problems: a key to offer as a quick fix. */
   readonly suggestion?: string;
+}
+
+/** How a count is kept (see CountRef); undefined when it is not a variable or member. */
+export function countRef(e: Expr): CountRef | undefined {
+  const x = stripCasts(e);
+  if (x.k !== 'id' && x.k !== 'field' && x.k !== 'index') return undefined;
+  return { key: countKey(x), text: exprText(x), local: x.k === 'id' };
+}
+
+function countKey(e: Expr): string {
+  const x = stripCasts(e);
+  return x.k === 'index' ? `${countKey(x.base)}[]` : exprText(x);
 }
 
 const ATTR_BITS: Record<string, number> = Object.fromEntries(Object.entries(DMA_ATTR).map(([k, v]) => [`DMA_ATTR_${k}`, v]));
@@ -323,9 +354,27 @@ export function buildSites(
     const dirE = arg(spec.dir);
     const attrsE = arg(spec.attrs);
     const valueE = arg(spec.value);
+    const use = raw.use;
+    const nentsE = spec.family === 'sg' ? arg(spec.nents) : undefined;
+    const nentsRef = nentsE ? countRef(nentsE) : undefined;
+    const opens = spec.role === 'map' || spec.role === 'alloc' || spec.role === 'pool_alloc';
+    const resultE: Expr | undefined = !opens
+      ? undefined
+      : use.kind === 'init'
+        ? { k: 'id', name: use.name }
+        : use.kind === 'assign'
+          ? use.target
+          : undefined;
+    const resultRef = resultE ? countRef(resultE) : undefined;
     const site: Site = {
       id: firstId + i,
-      raw,
+      raw: {
+        span: raw.span,
+        nameSpan: raw.nameSpan,
+        fn: raw.fn,
+        ...(raw.via !== undefined ? { via: raw.via } : {}),
+        inError: raw.inError,
+      },
       file: displayFile,
       driver,
       api: raw.api,
@@ -333,11 +382,12 @@ export function buildSites(
       family: spec.family,
       spec,
       function: fn?.name ?? null,
-      fn,
       ...(devE ? { deviceExpr: text(spec.dev) as string, deviceKey: deviceKey(devE, fn, spec.pciDev ?? false) } : {}),
       ...(spec.buf !== undefined && text(spec.buf) !== undefined ? { buffer: text(spec.buf) as string } : {}),
       ...(spec.size !== undefined ? optional('size', resolved(arg(spec.size), text(spec.size), ev)) : {}),
       ...(spec.nents !== undefined ? optional('nents', resolved(arg(spec.nents), text(spec.nents), ev)) : {}),
+      ...(nentsRef ? { nentsRef } : {}),
+      ...(resultRef ? { resultRef } : {}),
       ...(spec.offset !== undefined ? optional('offset', resolved(arg(spec.offset), text(spec.offset), ev)) : {}),
       ...(dirE
         ? {

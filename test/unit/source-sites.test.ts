@@ -338,4 +338,24 @@ static void f(struct device *dev, struct rxb *rb, struct txb *tb, struct hw_desc
     assert.equal(a.pairs.length, 1);
     assert.deepEqual(a.pairs[0]?.unmaps, [u1?.id, u2?.id]);
   });
+
+  test('a site keeps what its arguments resolved to, not their syntax trees or its function (memory of big trees)', async () => {
+    const a = await analyzeC(
+      `static void f(struct device *dev, struct priv *p, struct scatterlist *sg, int i, int n) {
+	p->nents[i] = dma_map_sg(dev, p->sg, n, DMA_TO_DEVICE);
+	dma_unmap_sg(dev, p->sg, (int)p->nents[i], DMA_TO_DEVICE);
+}
+`,
+      { simulate: false },
+    );
+    const [map, unmap] = a.sites;
+    for (const s of a.sites) {
+      assert.equal('fn' in s, false);
+      assert.deepEqual(Object.keys(s.raw).sort(), ['fn', 'inError', 'nameSpan', 'span']);
+    }
+    // what the unmap-sg-nents check needs, read when the site was built
+    assert.deepEqual(map?.resultRef, { key: 'p->nents[]', text: 'p->nents[i]', local: false });
+    assert.deepEqual(unmap?.nentsRef, { key: 'p->nents[]', text: 'p->nents[i]', local: false });
+    assert.equal(a.diagnostics.filter((d) => d.code === 'unmap-sg-nents').length, 1);
+  });
 });

@@ -13,7 +13,7 @@ import { analyzeRoute } from '../../inputs/analyze';
 import { driverContext, type Route } from '../../inputs/router';
 import { escapeControls } from '../../protocol/escape';
 import { analyzeSource, type SourceAnalysis, type SourceOptions } from '../../source/analyze';
-import { explainSite, explainSiteText } from '../../source/explain';
+import { explainPosition, explainSite, siteAtPosition } from '../../source/explain';
 import type { Site, SourceDiagnostic } from '../../source/sites';
 import { type Analyses, type AnalysisResult, type RunContext, registerRunner, workspacePath } from '../analyses';
 import { currentPanel, showPanel } from '../panel';
@@ -223,14 +223,25 @@ class SourceFeatures implements vscode.Disposable {
     await this.analyze(ws.map((f) => f.uri.fsPath));
   }
 
-  private explain(file: string, id: number): void {
+  /**
+   * The CodeLens's command: the site's explanation as the hover renders it (its Markdown table and
+   * code), opened at the call where it can be read and kept (it stays until Escape or the cursor moves).
+   */
+  private async explain(file: string, id: number): Promise<void> {
     const r = this.results.get(file);
     const s = r?.sites.find((x) => x.id === id);
     if (!r || !s) return;
-    const out = this.output();
-    out.appendLine(explainSiteText(s, r.analysis));
-    out.appendLine('');
-    out.show(true);
+    // the editor the lens was clicked in (or the file, if it was closed since)
+    const shown = vscode.window.visibleTextEditors.find((e) => e.document.uri.fsPath === file);
+    const editor = shown
+      ? await vscode.window.showTextDocument(shown.document, shown.viewColumn)
+      : await vscode.window.showTextDocument(vscode.Uri.file(file));
+    const at = explainPosition(s);
+    const pos = new vscode.Position(at.line, at.character);
+    editor.selection = new vscode.Selection(pos, pos);
+    editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    // the hover provider (this.hover) finds the innermost call at that position: this site
+    await vscode.commands.executeCommand('editor.action.showHover');
   }
 
   private fail(what: string, e: unknown): void {
@@ -316,15 +327,7 @@ class SourceFeatures implements vscode.Disposable {
   private siteAt(doc: vscode.TextDocument, pos: vscode.Position): { r: FileResult; s: Site } | undefined {
     const r = this.current(doc);
     if (!r) return undefined;
-    const inside = (s: Site) => {
-      const sp = s.raw.span;
-      const start = new vscode.Position(sp.row, sp.col);
-      const end = new vscode.Position(sp.endRow, sp.endCol);
-      return pos.isAfterOrEqual(start) && pos.isBeforeOrEqual(end);
-    };
-    // the innermost call (a map inside another call's arguments)
-    const hits = r.sites.filter(inside).sort((a, b) => b.raw.span.row - a.raw.span.row || b.raw.span.col - a.raw.span.col);
-    const s = hits[0];
+    const s = siteAtPosition(r.sites, pos.line, pos.character);
     return s ? { r, s } : undefined;
   }
 
