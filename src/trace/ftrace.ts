@@ -14,7 +14,7 @@
  * (parseNoBracket); its event names carry their system ("swiotlb:swiotlb_bounced"), which is
  * dropped so that the event is named as ftrace names it.
  */
-import { isDigit, skipSpaces } from './bytes';
+import { isDigit, skipSpaces, WORD_BYTE } from './bytes';
 
 /** The parsed prefix of one event line (reused from line to line). */
 export class EventLine {
@@ -144,11 +144,7 @@ function timestampAt(b: Uint8Array, s: number, e: number, out: EventLine): boole
 }
 
 function wordEnd(b: Uint8Array, i: number, e: number): number {
-  for (; i < e; i++) {
-    const c = b[i] as number;
-    const word = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
-    if (!word) break;
-  }
+  while (i < e && WORD_BYTE[b[i] as number] === 1) i++;
   return i;
 }
 
