@@ -184,6 +184,8 @@ class MapCall {
 
 /** One task's calls in flight (a task runs one call at a time). */
 class TaskState {
+  /** The key of this.tasks (pid, or -1 - cpu). */
+  constructor(readonly key: number) {}
   // swiotlb_bounced records waiting for their map event
   bn = 0;
   bDev: number[] = [];
@@ -514,7 +516,7 @@ export class TraceAnalyzer implements TraceSink {
     if (key === this.lastTaskKey && this.lastTask) return this.lastTask;
     let t = this.tasks.get(key);
     if (!t) {
-      t = new TaskState();
+      t = new TaskState(key);
       this.tasks.set(key, t);
     }
     this.lastTaskKey = key;
@@ -886,14 +888,22 @@ export class TraceAnalyzer implements TraceSink {
     const key = ev.pid > 0 ? ev.pid : -1 - ev.cpu;
     // records long before this map's own are attempts that failed (their map event never comes)
     const since = this.takenLine - PENDING_LINES;
-    for (const [k, t] of this.tasks) if (k !== key && t.bn > 0 && (t.bLine[t.bn - 1] as number) >= since) return true;
+    // over the values: an entries iterator makes a [key, value] array per task
+    for (const t of this.tasks.values()) if (t.key !== key && t.bn > 0 && (t.bLine[t.bn - 1] as number) >= since) return true;
     return false;
   }
 
   /** Where the kernel put a bounced map: the primary model's slots, counted slots past the sample, or a slot count. */
+  private readonly placement: Placement = { slot: -1, nslots: 0, area: -1, copied: 0 };
+
   private place(c: MapCall, req: MutableRequest, committed: MapResult | undefined): Placement {
     const primary = this.runs[0];
-    const p: Placement = { slot: -1, nslots: 0, area: -1, copied: 0 };
+    // one object reused: the caller reads it before the next map
+    const p = this.placement;
+    p.slot = -1;
+    p.nslots = 0;
+    p.area = -1;
+    p.copied = 0;
     if (committed && primary) {
       p.nslots = committed.nslots;
       p.slot = committed.index;
