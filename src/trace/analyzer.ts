@@ -1056,22 +1056,76 @@ export class TraceAnalyzer implements TraceSink {
 
   /** The row of a map the kernel answered (the caller adds where it went, or what the kernel said). */
   private mapEvent(c: MapCall, req: MutableRequest, outcome: Outcome, reasons: number): EventInit {
-    return {
-      kind: EventKind.Map,
-      outcome,
-      time: c.ev.time,
-      cpu: c.ev.cpu,
-      device: c.dev,
-      api: this.apiIds[c.api],
-      size: c.size,
-      dir: req.dir,
-      attrs: c.attrs,
-      reasons,
-      used: this.used,
-      phys: c.origAddr,
-      file: this.file,
-      line: c.line,
-    };
+    const e = this.blankEvent();
+    e.kind = EventKind.Map;
+    e.outcome = outcome;
+    e.time = c.ev.time;
+    e.cpu = c.ev.cpu;
+    e.device = c.dev;
+    e.api = this.apiIds[c.api];
+    e.size = c.size;
+    e.dir = req.dir;
+    e.attrs = c.attrs;
+    e.reasons = reasons;
+    e.used = this.used;
+    e.phys = c.origAddr;
+    e.file = this.file;
+    e.line = c.line;
+    return e;
+  }
+
+  /**
+   * The event of a map or an unmap, one object for all of them: the recorder copies what it keeps
+   * (books and table columns) before the next. Every column is cleared here, so an event holds
+   * only what its caller sets, as a fresh literal would.
+   */
+  private readonly scratch: EventInit = {
+    kind: EventKind.Map,
+    outcome: undefined,
+    time: undefined,
+    cpu: undefined,
+    device: undefined,
+    api: undefined,
+    size: undefined,
+    dir: undefined,
+    attrs: undefined,
+    reasons: undefined,
+    slot: undefined,
+    nslots: undefined,
+    area: undefined,
+    used: undefined,
+    phys: undefined,
+    dma: undefined,
+    copied: undefined,
+    pair: undefined,
+    file: undefined,
+    line: undefined,
+    message: undefined,
+  };
+
+  private blankEvent(): EventInit {
+    const e = this.scratch;
+    e.outcome = undefined;
+    e.time = undefined;
+    e.cpu = undefined;
+    e.device = undefined;
+    e.api = undefined;
+    e.size = undefined;
+    e.dir = undefined;
+    e.attrs = undefined;
+    e.reasons = undefined;
+    e.slot = undefined;
+    e.nslots = undefined;
+    e.area = undefined;
+    e.used = undefined;
+    e.phys = undefined;
+    e.dma = undefined;
+    e.copied = undefined;
+    e.pair = undefined;
+    e.file = undefined;
+    e.line = undefined;
+    e.message = undefined;
+    return e;
   }
 
   private noteFailure(line: number, device: string, size: number, nslots: number, cause: string, message: string): void {
@@ -1240,26 +1294,26 @@ export class TraceAnalyzer implements TraceSink {
       }
     }
     const mapRow = L.row[h] as number;
-    const row = this.record({
-      kind: EventKind.Unmap,
-      outcome: Outcome.Released,
-      time: ev ? ev.time : this.lastEventTime,
-      cpu: ev ? ev.cpu : -1,
-      device: devId,
-      api: this.apiIds[api],
-      size: size >= 0 ? size : mapSize,
-      dir: (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
-      attrs: Math.max(attrs, 0),
-      slot,
-      area: slot >= 0 ? (this.runs[0]?.pool.areaOf(slot) ?? -1) : -1,
-      nslots: freed,
-      used: this.used,
-      dma: tlb,
-      copied,
-      pair: mapRow,
-      file: this.file,
-      line,
-    });
+    const e = this.blankEvent();
+    e.kind = EventKind.Unmap;
+    e.outcome = Outcome.Released;
+    e.time = ev ? ev.time : this.lastEventTime;
+    e.cpu = ev ? ev.cpu : -1;
+    e.device = devId;
+    e.api = this.apiIds[api];
+    e.size = size >= 0 ? size : mapSize;
+    e.dir = (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection;
+    e.attrs = Math.max(attrs, 0);
+    e.slot = slot;
+    e.area = slot >= 0 ? (this.runs[0]?.pool.areaOf(slot) ?? -1) : -1;
+    e.nslots = freed;
+    e.used = this.used;
+    e.dma = tlb;
+    e.copied = copied;
+    e.pair = mapRow;
+    e.file = this.file;
+    e.line = line;
+    const row = this.record(e);
     this.recorder.pair(mapRow, row);
     L.remove(h);
     return freed;
