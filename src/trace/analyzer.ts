@@ -1362,21 +1362,21 @@ export class TraceAnalyzer implements TraceSink {
       if (b.warning) this.diag(line, `${d.name}: ${b.warning}`, 'info');
     }
     // not an occupancy sample: a sync leaves the pool as it is
-    this.record({
-      kind: toCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice,
-      outcome: Outcome.Synced,
-      time: ev.time,
-      cpu: ev.cpu,
-      device: devId,
-      api: this.apiIds[api],
-      size,
-      dir: dir as DmaDirection,
-      dma: addr,
-      copied,
-      pair: L.row[h] as number,
-      file: this.file,
-      line,
-    });
+    const e = this.blankEvent();
+    e.kind = toCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice;
+    e.outcome = Outcome.Synced;
+    e.time = ev.time;
+    e.cpu = ev.cpu;
+    e.device = devId;
+    e.api = this.apiIds[api];
+    e.size = size;
+    e.dir = dir as DmaDirection;
+    e.dma = addr;
+    e.copied = copied;
+    e.pair = L.row[h] as number;
+    e.file = this.file;
+    e.line = line;
+    this.record(e);
   }
 
   /** The live mapping a sync address falls in (syncs may start inside a mapping). */
@@ -1491,21 +1491,21 @@ export class TraceAnalyzer implements TraceSink {
       // bounced, but the address is not in the default pool: an IOMMU bounce (IOVA) or another pool
       this.diag(line, `${d.name}: bounced (swiotlb_bounced) but dma_addr ${hexAddr(dma)} is outside the default pool`, 'info');
     }
-    this.record({
-      kind,
-      outcome: Outcome.Direct,
-      time: ev.time,
-      cpu: ev.cpu,
-      device: dev,
-      api: this.apiIds[api],
-      size,
-      dir: dir as DmaDirection,
-      attrs,
-      phys,
-      dma,
-      file: this.file,
-      line,
-    });
+    const e = this.blankEvent();
+    e.kind = kind;
+    e.outcome = Outcome.Direct;
+    e.time = ev.time;
+    e.cpu = ev.cpu;
+    e.device = dev;
+    e.api = this.apiIds[api];
+    e.size = size;
+    e.dir = dir as DmaDirection;
+    e.attrs = attrs;
+    e.phys = phys;
+    e.dma = dma;
+    e.file = this.file;
+    e.line = line;
+    this.record(e);
   }
 
   dmaUnmap(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number, attrs: number): void {
