@@ -184,6 +184,8 @@ class MapCall {
 
 /** One task's calls in flight (a task runs one call at a time). */
 class TaskState {
+  /** The key of this.tasks (pid, or -1 - cpu). */
+  constructor(readonly key: number) {}
   // swiotlb_bounced records waiting for their map event
   bn = 0;
   bDev: number[] = [];
@@ -514,7 +516,7 @@ export class TraceAnalyzer implements TraceSink {
     if (key === this.lastTaskKey && this.lastTask) return this.lastTask;
     let t = this.tasks.get(key);
     if (!t) {
-      t = new TaskState();
+      t = new TaskState(key);
       this.tasks.set(key, t);
     }
     this.lastTaskKey = key;
@@ -886,14 +888,22 @@ export class TraceAnalyzer implements TraceSink {
     const key = ev.pid > 0 ? ev.pid : -1 - ev.cpu;
     // records long before this map's own are attempts that failed (their map event never comes)
     const since = this.takenLine - PENDING_LINES;
-    for (const [k, t] of this.tasks) if (k !== key && t.bn > 0 && (t.bLine[t.bn - 1] as number) >= since) return true;
+    // over the values: an entries iterator makes a [key, value] array per task
+    for (const t of this.tasks.values()) if (t.key !== key && t.bn > 0 && (t.bLine[t.bn - 1] as number) >= since) return true;
     return false;
   }
 
   /** Where the kernel put a bounced map: the primary model's slots, counted slots past the sample, or a slot count. */
+  private readonly placement: Placement = { slot: -1, nslots: 0, area: -1, copied: 0 };
+
   private place(c: MapCall, req: MutableRequest, committed: MapResult | undefined): Placement {
     const primary = this.runs[0];
-    const p: Placement = { slot: -1, nslots: 0, area: -1, copied: 0 };
+    // one object reused: the caller reads it before the next map
+    const p = this.placement;
+    p.slot = -1;
+    p.nslots = 0;
+    p.area = -1;
+    p.copied = 0;
     if (committed && primary) {
       p.nslots = committed.nslots;
       p.slot = committed.index;
@@ -1046,22 +1056,76 @@ export class TraceAnalyzer implements TraceSink {
 
   /** The row of a map the kernel answered (the caller adds where it went, or what the kernel said). */
   private mapEvent(c: MapCall, req: MutableRequest, outcome: Outcome, reasons: number): EventInit {
-    return {
-      kind: EventKind.Map,
-      outcome,
-      time: c.ev.time,
-      cpu: c.ev.cpu,
-      device: c.dev,
-      api: this.apiIds[c.api],
-      size: c.size,
-      dir: req.dir,
-      attrs: c.attrs,
-      reasons,
-      used: this.used,
-      phys: c.origAddr,
-      file: this.file,
-      line: c.line,
-    };
+    const e = this.blankEvent();
+    e.kind = EventKind.Map;
+    e.outcome = outcome;
+    e.time = c.ev.time;
+    e.cpu = c.ev.cpu;
+    e.device = c.dev;
+    e.api = this.apiIds[c.api];
+    e.size = c.size;
+    e.dir = req.dir;
+    e.attrs = c.attrs;
+    e.reasons = reasons;
+    e.used = this.used;
+    e.phys = c.origAddr;
+    e.file = this.file;
+    e.line = c.line;
+    return e;
+  }
+
+  /**
+   * The event of a map or an unmap, one object for all of them: the recorder copies what it keeps
+   * (books and table columns) before the next. Every column is cleared here, so an event holds
+   * only what its caller sets, as a fresh literal would.
+   */
+  private readonly scratch: EventInit = {
+    kind: EventKind.Map,
+    outcome: undefined,
+    time: undefined,
+    cpu: undefined,
+    device: undefined,
+    api: undefined,
+    size: undefined,
+    dir: undefined,
+    attrs: undefined,
+    reasons: undefined,
+    slot: undefined,
+    nslots: undefined,
+    area: undefined,
+    used: undefined,
+    phys: undefined,
+    dma: undefined,
+    copied: undefined,
+    pair: undefined,
+    file: undefined,
+    line: undefined,
+    message: undefined,
+  };
+
+  private blankEvent(): EventInit {
+    const e = this.scratch;
+    e.outcome = undefined;
+    e.time = undefined;
+    e.cpu = undefined;
+    e.device = undefined;
+    e.api = undefined;
+    e.size = undefined;
+    e.dir = undefined;
+    e.attrs = undefined;
+    e.reasons = undefined;
+    e.slot = undefined;
+    e.nslots = undefined;
+    e.area = undefined;
+    e.used = undefined;
+    e.phys = undefined;
+    e.dma = undefined;
+    e.copied = undefined;
+    e.pair = undefined;
+    e.file = undefined;
+    e.line = undefined;
+    e.message = undefined;
+    return e;
   }
 
   private noteFailure(line: number, device: string, size: number, nslots: number, cause: string, message: string): void {
@@ -1230,26 +1294,26 @@ export class TraceAnalyzer implements TraceSink {
       }
     }
     const mapRow = L.row[h] as number;
-    const row = this.record({
-      kind: EventKind.Unmap,
-      outcome: Outcome.Released,
-      time: ev ? ev.time : this.lastEventTime,
-      cpu: ev ? ev.cpu : -1,
-      device: devId,
-      api: this.apiIds[api],
-      size: size >= 0 ? size : mapSize,
-      dir: (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection,
-      attrs: Math.max(attrs, 0),
-      slot,
-      area: slot >= 0 ? (this.runs[0]?.pool.areaOf(slot) ?? -1) : -1,
-      nslots: freed,
-      used: this.used,
-      dma: tlb,
-      copied,
-      pair: mapRow,
-      file: this.file,
-      line,
-    });
+    const e = this.blankEvent();
+    e.kind = EventKind.Unmap;
+    e.outcome = Outcome.Released;
+    e.time = ev ? ev.time : this.lastEventTime;
+    e.cpu = ev ? ev.cpu : -1;
+    e.device = devId;
+    e.api = this.apiIds[api];
+    e.size = size >= 0 ? size : mapSize;
+    e.dir = (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection;
+    e.attrs = Math.max(attrs, 0);
+    e.slot = slot;
+    e.area = slot >= 0 ? (this.runs[0]?.pool.areaOf(slot) ?? -1) : -1;
+    e.nslots = freed;
+    e.used = this.used;
+    e.dma = tlb;
+    e.copied = copied;
+    e.pair = mapRow;
+    e.file = this.file;
+    e.line = line;
+    const row = this.record(e);
     this.recorder.pair(mapRow, row);
     L.remove(h);
     return freed;
@@ -1298,21 +1362,21 @@ export class TraceAnalyzer implements TraceSink {
       if (b.warning) this.diag(line, `${d.name}: ${b.warning}`, 'info');
     }
     // not an occupancy sample: a sync leaves the pool as it is
-    this.record({
-      kind: toCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice,
-      outcome: Outcome.Synced,
-      time: ev.time,
-      cpu: ev.cpu,
-      device: devId,
-      api: this.apiIds[api],
-      size,
-      dir: dir as DmaDirection,
-      dma: addr,
-      copied,
-      pair: L.row[h] as number,
-      file: this.file,
-      line,
-    });
+    const e = this.blankEvent();
+    e.kind = toCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice;
+    e.outcome = Outcome.Synced;
+    e.time = ev.time;
+    e.cpu = ev.cpu;
+    e.device = devId;
+    e.api = this.apiIds[api];
+    e.size = size;
+    e.dir = dir as DmaDirection;
+    e.dma = addr;
+    e.copied = copied;
+    e.pair = L.row[h] as number;
+    e.file = this.file;
+    e.line = line;
+    this.record(e);
   }
 
   /** The live mapping a sync address falls in (syncs may start inside a mapping). */
@@ -1427,21 +1491,21 @@ export class TraceAnalyzer implements TraceSink {
       // bounced, but the address is not in the default pool: an IOMMU bounce (IOVA) or another pool
       this.diag(line, `${d.name}: bounced (swiotlb_bounced) but dma_addr ${hexAddr(dma)} is outside the default pool`, 'info');
     }
-    this.record({
-      kind,
-      outcome: Outcome.Direct,
-      time: ev.time,
-      cpu: ev.cpu,
-      device: dev,
-      api: this.apiIds[api],
-      size,
-      dir: dir as DmaDirection,
-      attrs,
-      phys,
-      dma,
-      file: this.file,
-      line,
-    });
+    const e = this.blankEvent();
+    e.kind = kind;
+    e.outcome = Outcome.Direct;
+    e.time = ev.time;
+    e.cpu = ev.cpu;
+    e.device = dev;
+    e.api = this.apiIds[api];
+    e.size = size;
+    e.dir = dir as DmaDirection;
+    e.attrs = attrs;
+    e.phys = phys;
+    e.dma = dma;
+    e.file = this.file;
+    e.line = line;
+    this.record(e);
   }
 
   dmaUnmap(ev: EventLine, line: number, api: Api, dev: number, dir: number, dma: number, size: number, attrs: number): void {

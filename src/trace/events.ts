@@ -8,7 +8,7 @@
  */
 import { StringTable } from '../analysis/eventTable';
 import { DmaDirection } from '../model/constants';
-import { ascii, bytesAre, decAt, hexAt, indexIn, isDigit, numAt, scan, skipSpaces, tokenEnd, valueAt } from './bytes';
+import { ascii, bytesAre, decAt, hexAt, isDigit, numAt, scan, skipSpaces, tokenEnd, valueAt, WordFinder } from './bytes';
 import type { EventLine } from './ftrace';
 
 /** Which call an event reports (the api column of the event table). */
@@ -170,9 +170,25 @@ export class DeviceNames {
     return this.table.values;
   }
 
+  /** The id found last: lines of one device come in runs. */
+  private last = 0;
+
   intern(b: Uint8Array, s: number, e: number): number {
     const n = e - s;
     if (n <= 0) return 0;
+    const known = this.bytes;
+    const lk = known[this.last];
+    if (lk !== undefined && lk.length === n && this.last !== 0) {
+      let i = 0;
+      while (i < n && b[s + i] === lk[i]) i++;
+      if (i === n) return this.last;
+    }
+    const id = this.find(b, s, n);
+    this.last = id;
+    return id;
+  }
+
+  private find(b: Uint8Array, s: number, n: number): number {
     const names = this.table.values;
     const known = this.bytes;
     const scanTo = Math.min(names.length, 64);
@@ -265,23 +281,36 @@ const EVENT_NAMES: [string, Ev][] = [
   ['pool_base', Ev.PoolBase],
 ];
 
-/** Names by (length, first byte, last byte), then compared in full. */
-const LOOKUP = new Map<number, [Buffer, Ev][]>();
+/**
+ * Names by (length, first byte) in a flat array, then compared byte by byte: no Map lookup, no
+ * iterator per line.
+ */
+const NO_NAMES: Buffer[] = [];
+const NO_IDS: Ev[] = [];
+// dense arrays (every index filled) so that V8 keeps them as plain elements, not a dictionary
+const LOOKUP_NAMES: Buffer[][] = Array.from({ length: 64 << 8 }, () => NO_NAMES);
+const LOOKUP_IDS: Ev[][] = Array.from({ length: 64 << 8 }, () => NO_IDS);
 for (const [name, id] of EVENT_NAMES) {
-  const k = lookupKey(name.length, name.charCodeAt(0), name.charCodeAt(name.length - 1));
-  const list = LOOKUP.get(k) ?? [];
-  list.push([ascii(name), id]);
-  LOOKUP.set(k, list);
+  const k = lookupKey(name.length, name.charCodeAt(0));
+  LOOKUP_NAMES[k] = [...(LOOKUP_NAMES[k] as Buffer[]), ascii(name)];
+  LOOKUP_IDS[k] = [...(LOOKUP_IDS[k] as Ev[]), id];
 }
 
-function lookupKey(len: number, first: number, last: number): number {
-  return (len << 16) | (first << 8) | last;
+function lookupKey(len: number, first: number): number {
+  return len < 64 ? (len << 8) | first : 0;
 }
 
 function eventId(b: Buffer, s: number, e: number): Ev | 0 {
-  const list = LOOKUP.get(lookupKey(e - s, b[s] as number, b[e - 1] as number));
-  if (!list) return 0;
-  for (const [name, id] of list) if (bytesAre(b, s, e, name)) return id;
+  const n = e - s;
+  if (n <= 0 || n >= 64) return 0;
+  const k = lookupKey(n, b[s] as number);
+  const names = LOOKUP_NAMES[k] as Buffer[];
+  for (let c = 0; c < names.length; c++) {
+    const name = names[c] as Buffer;
+    let i = 1;
+    while (i < n && b[s + i] === name[i]) i++;
+    if (i === n) return (LOOKUP_IDS[k] as Ev[])[c] as Ev;
+  }
   return 0;
 }
 
@@ -310,7 +339,7 @@ const K = {
   nslots: ascii('nslots='),
   ret: ascii('ret='),
   tlb: ascii('tlb='),
-  truncated: ascii('[TRUNCATED]'),
+  truncated: new WordFinder(ascii('[TRUNCATED]')),
   devName: ascii('dev_name:'),
   // libtraceevent (perf script, trace-cmd report) prints events whose print fmt it cannot read as
   // "[FAILED TO PARSE] field=value ...", arrays as their bytes: 6.12's dma_map_sg and dma_unmap_sg
@@ -384,6 +413,14 @@ export class EventParser {
   ) {}
 
   private find(b: Buffer, key: Buffer, s: number, e: number): number {
+    // the usual case: the key is the next token (no key starts with a space, so no earlier match)
+    const at = skipSpaces(b, this.cur, e);
+    const n = key.length;
+    if (at + n <= e && b[at] === key[0]) {
+      let k = 1;
+      while (k < n && b[at + k] === key[k]) k++;
+      if (k === n) return at + n;
+    }
     const v = valueAt(b, key, this.cur, e);
     return v >= 0 || this.cur === s ? v : valueAt(b, key, s, e);
   }
@@ -541,7 +578,10 @@ export class EventParser {
     let d = this.find(b, K.devName, s, e);
     if (d < 0) throw new BadText('no dev_name');
     d = skipSpaces(b, d, e);
-    const dev = this.devices.intern(b, d, tokenEnd(b, d, e));
+    const de = tokenEnd(b, d, e);
+    const dev = this.devices.intern(b, d, de);
+    // the fields after the name are searched from it when nothing but "dev_name:" came before
+    if (d === skipSpaces(b, s + K.devName.length, e)) this.cur = de;
     const dmaMask = need(this.hexOf(b, K.dmaMask, s, e), 'dma_mask');
     const devAddr = need(this.hexOf(b, K.devAddr, s, e), 'dev_addr');
     const size = need(this.decOf(b, K.size, s, e), 'size');
@@ -587,7 +627,7 @@ export class EventParser {
         decAt(b, ents, e);
         if (b[scan.end] === 47 /* / */) total = decAt(b, scan.end + 1, e);
       }
-      truncated = indexIn(b, K.truncated, s, e) >= 0;
+      truncated = K.truncated.indexIn(b, s, e) >= 0;
     }
     this.sink.dmaMapSg(ev, line, dev, dir, sg, this.attrsOf(b, s, e), total, truncated);
   }
@@ -670,10 +710,21 @@ export class EventParser {
     if (v < 0) return -1;
     const t = tokenEnd(b, v, e);
     this.cur = t;
-    if (bytesAre(b, v, t, W.TO_DEVICE)) return DmaDirection.TO_DEVICE;
-    if (bytesAre(b, v, t, W.FROM_DEVICE)) return DmaDirection.FROM_DEVICE;
-    if (bytesAre(b, v, t, W.BIDIRECTIONAL)) return DmaDirection.BIDIRECTIONAL;
-    if (bytesAre(b, v, t, W.NONE)) return DmaDirection.NONE;
+    // the names start with different letters: one comparison at most
+    switch (b[v]) {
+      case 84 /* T */:
+        if (bytesAre(b, v, t, W.TO_DEVICE)) return DmaDirection.TO_DEVICE;
+        break;
+      case 70 /* F */:
+        if (bytesAre(b, v, t, W.FROM_DEVICE)) return DmaDirection.FROM_DEVICE;
+        break;
+      case 66 /* B */:
+        if (bytesAre(b, v, t, W.BIDIRECTIONAL)) return DmaDirection.BIDIRECTIONAL;
+        break;
+      case 78 /* N */:
+        if (bytesAre(b, v, t, W.NONE)) return DmaDirection.NONE;
+        break;
+    }
     if (t === v + 1 && isDigit(b[v] as number)) return (b[v] as number) - 48;
     return -1;
   }

@@ -14,7 +14,7 @@
  * (parseNoBracket); its event names carry their system ("swiotlb:swiotlb_bounced"), which is
  * dropped so that the event is named as ftrace names it.
  */
-import { isDigit, skipSpaces } from './bytes';
+import { isDigit, skipSpaces, WORD_BYTE } from './bytes';
 
 /** The parsed prefix of one event line (reused from line to line). */
 export class EventLine {
@@ -108,47 +108,42 @@ function restAfterCpu(b: Uint8Array, s: number, e: number, out: EventLine): bool
   let i = skipSpaces(b, s, e);
   // up to two tokens: [flags] timestamp:
   for (let tok = 0; tok < 2; tok++) {
+    // the timestamp is read as the token is scanned: "<digits>[.<digits>]" ending at ':'
     const t0 = i;
-    while (i < e && b[i] !== 32 && b[i] !== 58 /* : */) i++;
-    if (i < e && b[i] === 58 && i > t0 && timestampAt(b, t0, i, out)) return eventAfter(b, i + 1, e, out);
+    let whole = 0;
+    while (i < e && isDigit(b[i] as number)) whole = whole * 10 + ((b[i++] as number) - 48);
+    if (i > t0 && i < e) {
+      if (b[i] === 58 /* : */) {
+        out.time = whole;
+        out.counter = true;
+        return eventAfter(b, i + 1, e, out);
+      }
+      if (b[i] === 46 /* . */) {
+        i++;
+        let frac = 0;
+        let scale = 1;
+        const f0 = i;
+        while (i < e && isDigit(b[i] as number)) {
+          frac = frac * 10 + ((b[i++] as number) - 48);
+          scale *= 10;
+        }
+        if (i > f0 && i < e && b[i] === 58) {
+          out.time = whole + frac / scale;
+          out.counter = false;
+          return eventAfter(b, i + 1, e, out);
+        }
+      }
+    }
+    // not a timestamp (the flags): the rest of the token
+    while (i < e && b[i] !== 32 && b[i] !== 58) i++;
     if (i >= e || b[i] !== 32) return false;
     i = skipSpaces(b, i, e);
   }
   return false;
 }
 
-/** "123.456789" or "123456" (counter clock) in [s, e). */
-function timestampAt(b: Uint8Array, s: number, e: number, out: EventLine): boolean {
-  let whole = 0;
-  let i = s;
-  while (i < e && isDigit(b[i] as number)) whole = whole * 10 + ((b[i++] as number) - 48);
-  if (i === s) return false;
-  if (i === e) {
-    out.time = whole;
-    out.counter = true;
-    return true;
-  }
-  if (b[i] !== 46 /* . */) return false;
-  i++;
-  let frac = 0;
-  let scale = 1;
-  const f0 = i;
-  while (i < e && isDigit(b[i] as number)) {
-    frac = frac * 10 + ((b[i++] as number) - 48);
-    scale *= 10;
-  }
-  if (i !== e || i === f0) return false;
-  out.time = whole + frac / scale;
-  out.counter = false;
-  return true;
-}
-
 function wordEnd(b: Uint8Array, i: number, e: number): number {
-  for (; i < e; i++) {
-    const c = b[i] as number;
-    const word = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
-    if (!word) break;
-  }
+  while (i < e && WORD_BYTE[b[i] as number] === 1) i++;
   return i;
 }
 
