@@ -127,17 +127,6 @@ export function explainSite(s: Site, a: SourceAnalysis): string {
   return out.join('\n');
 }
 
-/** Plain text for the output channel (the Markdown without its markup). */
-export function explainSiteText(s: Site, a: SourceAnalysis): string {
-  return `${s.file}:${s.raw.span.row + 1}:${s.raw.span.col + 1} ${s.function ?? ''}\n${explainSite(s, a)
-    .replaceAll('**', '')
-    .replaceAll('`', '')
-    .split('\n')
-    .filter((l) => !l.startsWith('|---'))
-    .map((l) => `  ${l}`)
-    .join('\n')}`;
-}
-
 /** Where the editor opens a site's explanation (the CodeLens's command): the start of the call's name. */
 export function explainPosition(s: Site): { readonly line: number; readonly character: number } {
   return { line: s.raw.nameSpan.row, character: s.raw.nameSpan.col };
