@@ -1056,21 +1056,13 @@ export class TraceAnalyzer implements TraceSink {
 
   /** The row of a map the kernel answered (the caller adds where it went, or what the kernel said). */
   private mapEvent(c: MapCall, req: MutableRequest, outcome: Outcome, reasons: number): EventInit {
-    const e = this.blankEvent();
-    e.kind = EventKind.Map;
-    e.outcome = outcome;
-    e.time = c.ev.time;
-    e.cpu = c.ev.cpu;
-    e.device = c.dev;
-    e.api = this.apiIds[c.api];
+    const e = this.event(EventKind.Map, outcome, c.ev.time, c.ev.cpu, c.dev, c.api, c.line);
     e.size = c.size;
     e.dir = req.dir;
     e.attrs = c.attrs;
     e.reasons = reasons;
     e.used = this.used;
     e.phys = c.origAddr;
-    e.file = this.file;
-    e.line = c.line;
     return e;
   }
 
@@ -1103,13 +1095,20 @@ export class TraceAnalyzer implements TraceSink {
     message: undefined,
   };
 
-  private blankEvent(): EventInit {
+  /**
+   * The reused row (the recorder copies it before the next) with what every row has; the caller
+   * sets the rest. Every other field is cleared, so nothing leaks from the previous row.
+   */
+  private event(kind: EventKind, outcome: Outcome, time: number, cpu: number, device: number, api: Api, line: number): EventInit {
     const e = this.scratch;
-    e.outcome = undefined;
-    e.time = undefined;
-    e.cpu = undefined;
-    e.device = undefined;
-    e.api = undefined;
+    e.kind = kind;
+    e.outcome = outcome;
+    e.time = time;
+    e.cpu = cpu;
+    e.device = device;
+    e.api = this.apiIds[api];
+    e.file = this.file;
+    e.line = line;
     e.size = undefined;
     e.dir = undefined;
     e.attrs = undefined;
@@ -1122,8 +1121,6 @@ export class TraceAnalyzer implements TraceSink {
     e.dma = undefined;
     e.copied = undefined;
     e.pair = undefined;
-    e.file = undefined;
-    e.line = undefined;
     e.message = undefined;
     return e;
   }
@@ -1294,13 +1291,7 @@ export class TraceAnalyzer implements TraceSink {
       }
     }
     const mapRow = L.row[h] as number;
-    const e = this.blankEvent();
-    e.kind = EventKind.Unmap;
-    e.outcome = Outcome.Released;
-    e.time = ev ? ev.time : this.lastEventTime;
-    e.cpu = ev ? ev.cpu : -1;
-    e.device = devId;
-    e.api = this.apiIds[api];
+    const e = this.event(EventKind.Unmap, Outcome.Released, ev ? ev.time : this.lastEventTime, ev ? ev.cpu : -1, devId, api, line);
     e.size = size >= 0 ? size : mapSize;
     e.dir = (dir >= 0 ? dir : (L.dir[h] as number)) as DmaDirection;
     e.attrs = Math.max(attrs, 0);
@@ -1311,8 +1302,6 @@ export class TraceAnalyzer implements TraceSink {
     e.dma = tlb;
     e.copied = copied;
     e.pair = mapRow;
-    e.file = this.file;
-    e.line = line;
     const row = this.record(e);
     this.recorder.pair(mapRow, row);
     L.remove(h);
@@ -1362,20 +1351,12 @@ export class TraceAnalyzer implements TraceSink {
       if (b.warning) this.diag(line, `${d.name}: ${b.warning}`, 'info');
     }
     // not an occupancy sample: a sync leaves the pool as it is
-    const e = this.blankEvent();
-    e.kind = toCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice;
-    e.outcome = Outcome.Synced;
-    e.time = ev.time;
-    e.cpu = ev.cpu;
-    e.device = devId;
-    e.api = this.apiIds[api];
+    const e = this.event(toCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice, Outcome.Synced, ev.time, ev.cpu, devId, api, line);
     e.size = size;
     e.dir = dir as DmaDirection;
     e.dma = addr;
     e.copied = copied;
     e.pair = L.row[h] as number;
-    e.file = this.file;
-    e.line = line;
     this.record(e);
   }
 
@@ -1491,20 +1472,12 @@ export class TraceAnalyzer implements TraceSink {
       // bounced, but the address is not in the default pool: an IOMMU bounce (IOVA) or another pool
       this.diag(line, `${d.name}: bounced (swiotlb_bounced) but dma_addr ${hexAddr(dma)} is outside the default pool`, 'info');
     }
-    const e = this.blankEvent();
-    e.kind = kind;
-    e.outcome = Outcome.Direct;
-    e.time = ev.time;
-    e.cpu = ev.cpu;
-    e.device = dev;
-    e.api = this.apiIds[api];
+    const e = this.event(kind, Outcome.Direct, ev.time, ev.cpu, dev, api, line);
     e.size = size;
     e.dir = dir as DmaDirection;
     e.attrs = attrs;
     e.phys = phys;
     e.dma = dma;
-    e.file = this.file;
-    e.line = line;
     this.record(e);
   }
 
