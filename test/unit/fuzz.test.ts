@@ -22,6 +22,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { synthDmaTrace, synthDmesg } from '../../scripts/synthTrace';
 import { type CliLost, type CliResult, controlBytes, runCliBatch } from './cli-batch';
+import { tarHeader, tarMember } from './tar-helpers';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 6);
 const SEED = Number(process.env.FUZZ_SEED ?? 15);
@@ -141,29 +142,6 @@ const damage = (lines: readonly string[]) =>
     });
 
 const text = (lines: readonly string[]) => Buffer.from(`${lines.join('\n')}\n`, 'latin1');
-
-/** A ustar header block (GNU long names and pax records are members of type L and x). */
-function tarHeader(name: string, size: number, type: string): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name.slice(0, 100), 0, 'latin1');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${size.toString(8).padStart(11, '0').slice(-11)}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write(type, 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return h;
-}
-
-function tarMember(name: string, data: Buffer, type = '0'): Buffer {
-  return Buffer.concat([tarHeader(name, data.length, type), data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
-}
 
 const traceArb = fc.oneof(damage(TRACE), damage(SYNTH), damage([...TRACE.slice(0, 12), ...SYNTH.slice(0, 200)]));
 const logArb = fc.oneof(damage(LOGS), damage(DMESG), damage(SYNTH_DMESG));

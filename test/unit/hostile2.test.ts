@@ -16,6 +16,7 @@ import { fileChunks, GzipTrailingData, gunzipMembers } from '../../src/io/chunks
 import { readTarEntryLines } from '../../src/io/lineBytes';
 import { readTar, tarMemberReads } from '../../src/io/tar';
 import { type CliResult, runCliCases } from './cli-batch';
+import { tarOf } from './tar-helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hostile2-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -32,30 +33,6 @@ const bounced = (t: number, phys: number) =>
 const mapPage = (t: number, dma: number, phys: number) =>
   `${P} ${t}: dma_map_page: 0000:00:03.0 dir=TO_DEVICE dma_addr=${dma.toString(16)} size=4096 phys_addr=${phys.toString(16)} attrs=`;
 const MAPPED = '[    0.000000] software IO TLB: mapped [mem 0x00000000bbfff000-0x00000000bffff000] (64MB)';
-
-/** A ustar header block and a member (written here: no tar binary needed). */
-function tarHeader(name: string, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 'latin1');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return h;
-}
-const tarOf = (members: readonly [string, Buffer][]) =>
-  Buffer.concat([
-    ...members.flatMap(([n, d]) => [tarHeader(n, d.length), d, Buffer.alloc((512 - (d.length % 512)) % 512)]),
-    Buffer.alloc(1024),
-  ]);
 
 interface Report {
   input: { files: { path: string; role: string; lines: number }[] };
