@@ -9,27 +9,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { buildSync } from 'esbuild';
 import { analyzeSource, type SourceOptions } from '../../src/source/analyze';
 import { sourceJson } from '../../src/source/report';
 import type { SourceWorkers } from '../../src/source/sourceWorkers';
+import { bundleWorker } from './bundle';
 import { ROOT } from './source-helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'source-workers-'));
 // the worker bundled as the build bundles it
-const script = path.join(tmp, 'sourceWorker.js');
-buildSync({
-  entryPoints: [path.join(ROOT, 'src', 'source', 'sourceWorker.ts')],
-  outfile: script,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  logLevel: 'warning',
-  mainFields: ['module', 'main'],
-  banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
-  define: { 'import.meta.url': '__importMetaUrl' },
-});
+const script = bundleWorker('src/source/sourceWorker.ts', path.join(tmp, 'sourceWorker.js'));
 // the worker finds the parser's .wasm files beside itself, as in dist/
 for (const [pkg, file] of [
   ['web-tree-sitter', 'web-tree-sitter.wasm'],

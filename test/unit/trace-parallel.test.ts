@@ -9,23 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { buildSync } from 'esbuild';
 import { type SynthOptions, synthDmaTrace, synthDmesg } from '../../scripts/synthTrace';
 import { buildReport, type TextReport } from '../../src/trace/report';
 import { analyzeText, type ParseWorkers } from '../../src/trace/run';
+import { bundleWorker } from './bundle';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'parallel-'));
 // the worker bundled as the build bundles it
-const script = path.join(tmp, 'parseWorker.js');
-buildSync({
-  entryPoints: [path.join(__dirname, '..', '..', 'src', 'trace', 'parseWorker.ts')],
-  outfile: script,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  logLevel: 'warning',
-});
+const script = bundleWorker('src/trace/parseWorker.ts', path.join(tmp, 'parseWorker.js'));
 const WORKERS = (count: number): ParseWorkers => ({ count, script, minBytes: 0 });
 
 async function both(dir: string): Promise<[TextReport, TextReport]> {
