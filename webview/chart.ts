@@ -44,6 +44,8 @@ export class OccupancyChart {
   private cursor: number | null = null;
   private selection: [number, number] | null = null;
   private drag: { x: number; t0: number; t1: number; select: boolean; moved: boolean } | null = null;
+  /** Where the pointer is over the chart (CSS px from its left), null when it is not. */
+  private hoverX: number | null = null;
   /** 'total': min/max band; 'areas': areas stacked. */
   mode: 'total' | 'areas' | 'events' = 'total';
   /** 'pool': y from 0 to the pool size; 'fit': to the peak. */
@@ -64,6 +66,10 @@ export class OccupancyChart {
     window.addEventListener('mousemove', (e) => this.onMove(e));
     window.addEventListener('mouseup', (e) => this.onUp(e));
     canvas.addEventListener('mousemove', (e) => this.hover(e));
+    canvas.addEventListener('mouseleave', () => {
+      this.hoverX = null;
+      this.updateReadout();
+    });
     canvas.addEventListener('dblclick', () => this.resetView());
     canvas.addEventListener('keydown', (e) => this.onKey(e));
     new ResizeObserver(() => this.layout()).observe(canvas);
@@ -327,7 +333,8 @@ export class OccupancyChart {
   private hover(e: MouseEvent): void {
     if (this.drag) return;
     const rect = this.canvas.getBoundingClientRect();
-    this.updateReadout(e.clientX - rect.left);
+    this.hoverX = e.clientX - rect.left;
+    this.updateReadout();
   }
 
   private onKey(e: KeyboardEvent): void {
@@ -384,9 +391,10 @@ export class OccupancyChart {
     return c >= 0 && c < d.columns ? c : -1;
   }
 
-  private updateReadout(x?: number): void {
+  /** The readout follows the pointer over the chart, else the cursor; data arriving later (after a zoom or pan) updates it where the pointer is. */
+  private updateReadout(): void {
     const d = this.data;
-    const at = x ?? (this.cursor !== null ? this.xOf(this.cursor) : -1);
+    const at = this.hoverX ?? (this.cursor !== null ? this.xOf(this.cursor) : -1);
     const c = at >= 0 ? this.columnAt(at) : -1;
     if (!d || c < 0) {
       this.readout.textContent =
