@@ -110,9 +110,7 @@ if (!csWorks()) {
 step('packaging the extension');
 fs.mkdirSync('test-output', { recursive: true });
 const vsix = path.resolve('test-output', 'swiotlb-lens.vsix');
-execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+execFileSync(process.execPath, ['scripts/package.mjs', vsix], { stdio: 'inherit', env: { ...process.env, PACKAGE_QUIET: '1' } });
 
 // `npm run test:e2e -- panel` runs the test files whose names contain "panel";
 // `--bench` runs the benchmarks (test/e2e/*.bench.mjs) instead of the tests
