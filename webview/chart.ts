@@ -256,6 +256,8 @@ export class OccupancyChart {
   private requestNow(): void {
     window.clearTimeout(this.requestTimer);
     this.cb.requestData(this.t0, this.t1, Math.max(1, Math.floor(this.plotWidth)));
+    // the window asked for (the tracks under the chart follow it: tests compare the two)
+    this.canvas.dataset.view = `${this.t0} ${this.t1}`;
     this.cb.viewChanged([this.t0, this.t1]);
   }
 

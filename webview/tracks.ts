@@ -163,6 +163,7 @@ export class TracksView {
           sliceDevice: asUint16(m.sliceDevice),
           sliceOpen: asUint8(m.sliceOpen),
         };
+        this.root.dataset.window = `${m.t0} ${m.t1}`;
         this.drawAll();
         return true;
       case 'flagValues':
@@ -245,7 +246,7 @@ export class TracksView {
     const kindName = { area: 'area', device: 'device', cpu: 'CPU' } as const;
     for (const d of [...pinned, ...rest]) {
       const isPinned = this.pinned.includes(trackKey(d));
-      const row = el('div', undefined, `track${isPinned ? ' pinned' : ''}`);
+      const row = el('div', undefined, `track${isPinned ? ' track-pinned' : ''}`);
       row.dataset.track = trackKey(d);
       row.dataset.kind = d.kind;
       row.dataset.pinned = String(isPinned);
@@ -600,7 +601,9 @@ function barChart(
   const box = el('figure', undefined, 'bars');
   box.dataset.kind = title.startsWith('Sizes') ? 'sizes' : 'lifetimes';
   box.dataset.counts = counts.join(',');
-  const w = 24 * bins.length + 8;
+  // room on the left for the first label, turned like the others
+  const left = 22;
+  const w = left + 24 * bins.length + 8;
   const h = 116;
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('width', String(w));
@@ -622,7 +625,7 @@ function barChart(
   };
   const plotH = 52;
   counts.forEach((n, i) => {
-    const x = 4 + i * 24;
+    const x = left + i * 24;
     const binLabel = label(bins[i] as number, i > 0 ? (bins[i - 1] as number) : 0);
     const bh = n ? Math.max(1, (n / top) * plotH) : 0;
     const r = document.createElementNS(SVG, 'rect');

@@ -120,9 +120,19 @@ describe('slices', () => {
     const c = tr.aggregate({ t0: m.info.t0, t1: m.info.t1, columns: 400 });
     // every map that bounced or went direct is a slice
     let maps = 0;
+    let unpaired = 0;
     for (let i = 0; i < t.length; i++)
-      if (t.kind[i] === EventKind.Map && (t.outcome[i] === Outcome.Bounced || t.outcome[i] === Outcome.Direct)) maps++;
+      if (t.kind[i] === EventKind.Map && (t.outcome[i] === Outcome.Bounced || t.outcome[i] === Outcome.Direct)) {
+        maps++;
+        if ((t.pair[i] as number) < 0) unpaired++;
+      }
     assert.equal(tr.info.slices, maps);
+    // open: exactly the maps the input never unmaps
+    assert.equal(tr.info.openSlices, unpaired);
+    assert.equal(
+      c.sliceOpen.reduce((a, b) => a + b, 0),
+      unpaired,
+    );
     assert.equal(c.slicesInView, maps);
     assert.equal(c.sliceRows.length, maps);
     for (let x = 0; x < c.sliceRows.length; x++) {
