@@ -91,22 +91,38 @@ const MAX_DEVICE_TRACKS = 32;
 const MAX_CPU_TRACKS = 64;
 const MAX_AREA_TRACKS = 256;
 
-/** One counter series: the rows where it changes and its value after each. */
+/** One counter series: the rows where it changes and its value after each (typed: millions of rows). */
 class Series {
-  readonly rows: number[] = [];
-  readonly vals: number[] = [];
+  private r = new Int32Array(64);
+  private v = new Int32Array(64);
+  private n = 0;
   value = 0;
   peak = 0;
   add(row: number, delta: number): void {
     this.value += delta;
     if (this.value > this.peak) this.peak = this.value;
-    const n = this.rows.length;
     // several changes in one row (none today) keep the row once, with its final value
-    if (n && this.rows[n - 1] === row) this.vals[n - 1] = this.value;
-    else {
-      this.rows.push(row);
-      this.vals.push(this.value);
+    if (this.n && this.r[this.n - 1] === row) {
+      this.v[this.n - 1] = this.value;
+      return;
     }
+    if (this.n === this.r.length) {
+      const r = new Int32Array(this.n * 2);
+      const v = new Int32Array(this.n * 2);
+      r.set(this.r);
+      v.set(this.v);
+      this.r = r;
+      this.v = v;
+    }
+    this.r[this.n] = row;
+    this.v[this.n] = this.value;
+    this.n++;
+  }
+  get rows(): Int32Array {
+    return this.r.slice(0, this.n);
+  }
+  get vals(): Int32Array {
+    return this.v.slice(0, this.n);
   }
 }
 
@@ -152,8 +168,10 @@ export class Tracks {
       if (LOG_FACT_KINDS.has(name)) facts.add(id);
     });
     const inst: number[][] = INSTANT_CLASSES.map(() => []);
-    const sRow: number[] = [];
-    const sEnd: number[] = [];
+    // at most one slice per row
+    const sRow = new Int32Array(n);
+    const sEnd = new Float64Array(n);
+    let k = 0;
     const end = n ? (this.times[n - 1] as number) : 0;
     for (let i = 0; i < n; i++) {
       const outcome = t.outcome[i] as Outcome;
@@ -175,15 +193,15 @@ export class Tracks {
       const mapping = kind === EventKind.Map || kind === EventKind.MapResource || kind === EventKind.Alloc;
       if (mapping && (outcome === Outcome.Bounced || outcome === Outcome.Direct)) {
         const p = t.pair[i] as number;
-        sRow.push(i);
-        sEnd.push(p > i && p < n ? (this.times[p] as number) : Number.NaN);
+        sRow[k] = i;
+        sEnd[k++] = p > i && p < n ? (this.times[p] as number) : Number.NaN;
       }
     }
     const defs: TrackDef[] = [];
     const built: Built[] = [];
     const push = (kind: TrackKind, key: number, label: string, s: Series) => {
       defs.push({ id: defs.length, kind, key, label, peak: s.peak });
-      built.push({ rows: Int32Array.from(s.rows), pyr: new MinMaxPyramid(Int32Array.from(s.vals)) });
+      built.push({ rows: s.rows, pyr: new MinMaxPyramid(s.vals) });
     };
     area.forEach((s, a) => {
       push('area', a, `area ${a}`, s);
@@ -208,8 +226,7 @@ export class Tracks {
     this.instantRows = inst.map((r) => Int32Array.from(r));
 
     // slices and their histograms
-    const k = sRow.length;
-    this.sRow = Int32Array.from(sRow);
+    this.sRow = sRow.slice(0, k);
     this.sStart = new Float64Array(k);
     this.sEnd = new Float64Array(k);
     this.sDev = new Uint16Array(k);
@@ -296,19 +313,40 @@ export class Tracks {
         f = e;
       }
     });
-    // slices overlapping [t0, t1]: closed ones start no earlier than t0 - the longest one
-    const hit: number[] = [];
+    // slices overlapping [t0, t1]: closed ones start no earlier than t0 - the longest one. More
+    // than MAX_SLICES: the never unmapped first (what a leak looks like), then the longest, picked
+    // by length class (powers of two) in two passes rather than by sorting millions
     const from = lowerBound(this.sStart, q.t0 - this.maxClosed);
-    for (let j = from; j < this.sStart.length && (this.sStart[j] as number) <= q.t1; j++)
-      if (!this.sOpen[j] && (this.sEnd[j] as number) >= q.t0) hit.push(j);
-    for (const j of this.openIdx) if ((this.sStart[j] as number) <= q.t1 && (this.sEnd[j] as number) >= q.t0) hit.push(j);
-    const inView = hit.length;
-    let shown = hit;
-    if (inView > MAX_SLICES) {
-      // never unmapped first (what a leak looks like), then the longest
-      const len = (j: number) => (this.sOpen[j] ? Number.POSITIVE_INFINITY : (this.sEnd[j] as number) - (this.sStart[j] as number));
-      shown = hit.sort((a, b) => len(b) - len(a) || a - b).slice(0, MAX_SLICES);
+    const classes = new Uint32Array(66);
+    const visit = (f: (j: number, cls: number) => void) => {
+      for (let j = from; j < this.sStart.length && (this.sStart[j] as number) <= q.t1; j++)
+        if (!this.sOpen[j] && (this.sEnd[j] as number) >= q.t0) f(j, lengthClass((this.sEnd[j] as number) - (this.sStart[j] as number)));
+      for (const j of this.openIdx) if ((this.sStart[j] as number) <= q.t1 && (this.sEnd[j] as number) >= q.t0) f(j, 65);
+    };
+    let inView = 0;
+    visit((_, cls) => {
+      inView++;
+      classes[cls] = (classes[cls] as number) + 1;
+    });
+    // the shortest class kept, and how many of it fit
+    let cut = 0;
+    let room = MAX_SLICES;
+    for (let cls = 65; cls >= 0; cls--) {
+      const c = classes[cls] as number;
+      if (c >= room) {
+        cut = cls;
+        break;
+      }
+      room -= c;
     }
+    const shown: number[] = [];
+    visit((j, cls) => {
+      if (inView <= MAX_SLICES || cls > cut) shown.push(j);
+      else if (cls === cut && room > 0) {
+        shown.push(j);
+        room--;
+      }
+    });
     shown.sort((a, b) => a - b);
     const m = shown.length;
     const sliceRows = new Int32Array(m);
@@ -339,6 +377,12 @@ export class Tracks {
       slicesInView: inView,
     };
   }
+}
+
+/** Length classes of slices: 0 for none, then powers of two (65: never unmapped). */
+function lengthClass(len: number): number {
+  if (!(len > 0)) return 0;
+  return Math.max(1, Math.min(64, Math.floor(Math.log2(len)) + 33));
 }
 
 /** The bin of a value: the first upper bound it does not exceed (-1: the last bin). */
