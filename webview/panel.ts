@@ -32,6 +32,7 @@ import {
   tabs,
   textField,
 } from './toolkit';
+import { deltaText, TracksView } from './tracks';
 
 export interface WebviewHost {
   postMessage(m: WebviewMessage): void;
@@ -85,6 +86,8 @@ export class PanelApp {
   private profile: { kernel: string; platform: string } | null = null;
   private rangeBox: HTMLElement = el('section', undefined, 'range-stats');
   private rangeRequest = 0;
+  /** Counter tracks, instant lane, slices, histograms and flags (tracks.ts). */
+  private tracksView: TracksView | null = null;
 
   constructor(
     private readonly root: HTMLElement,
@@ -101,6 +104,7 @@ export class PanelApp {
       this.theme = readTheme();
       this.chart?.setTheme(this.theme);
       this.slotmap?.setTheme(this.theme);
+      this.tracksView?.setTheme(this.theme);
       if (this.info) this.renderSlotLegend();
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.root.replaceChildren(el('p', 'Waiting for data...', 'muted'), this.busy);
@@ -143,6 +147,11 @@ export class PanelApp {
     }
     if (!info || !('session' in m) || m.session !== info.id) return;
     switch (m.type) {
+      case 'trackInfo':
+      case 'tracks':
+      case 'flagValues':
+        this.tracksView?.onMessage(m);
+        return;
       case 'timeline':
         if (m.request !== this.chartRequest) return;
         this.chart.setData({
@@ -271,6 +280,7 @@ export class PanelApp {
       request: info.request,
       key,
       ...(same ? {} : { view: undefined, cursor: null, selectedRow: undefined, filter: {}, sort: undefined }),
+      ...(same ? {} : { pinnedTracks: undefined, flags: undefined }),
     });
     this.layout(info);
     const pool = info.pool;
@@ -302,7 +312,11 @@ export class PanelApp {
       this.pendingLocate = restore.selectedRow;
       this.selectOrigin = 'restore';
     }
-    if (restore?.cursor !== undefined && restore.cursor !== null) this.chart.setCursor(restore.cursor, false);
+    if (restore?.cursor !== undefined && restore.cursor !== null) {
+      this.chart.setCursor(restore.cursor, false);
+      this.tracksView?.setCursor(restore.cursor);
+    }
+    if (this.tracksView?.flagTimes.length) this.chart.setFlags(this.tracksView.flagTimes);
     this.runQuery();
     // the slot map starts at the peak: the moment a user asks about
     const start = restore?.cursor ?? (info.summary.peakSlots !== null ? null : info.t0);
@@ -347,6 +361,7 @@ export class PanelApp {
     chart.box.hidden = logOnly;
     slots.box.hidden = logOnly || !info.pool;
     const lane = this.logUi ? [this.logUi.lane] : [];
+    this.tracksView = logOnly ? null : this.tracksOf(info);
     this.root.replaceChildren(
       header,
       badges,
@@ -358,6 +373,7 @@ export class PanelApp {
       ...(logOnly ? [] : lane),
       // the table and its details right under the chart: a selection shows without scrolling
       lower,
+      ...(this.tracksView ? [this.tracksView.root] : []),
       slots.box,
       this.busy,
     );
@@ -687,8 +703,11 @@ export class PanelApp {
       requestData: (t0, t1, columns) => {
         this.chartRequest = ++this.requestId;
         this.post({ type: 'timeline', session: info.id, request: this.chartRequest, t0, t1, columns });
+        this.tracksView?.request(t0, t1, columns);
       },
+      flagPlaced: (time) => this.tracksView?.addFlag(time),
       cursorMoved: (time) => {
+        this.tracksView?.setCursor(time);
         this.save({ cursor: time });
         this.requestSlotsAtTime(time);
         // the row at that moment is selected once the host says which row it is
@@ -705,6 +724,23 @@ export class PanelApp {
       this.selectOrigin = 'slotmap';
       this.post({ type: 'locate', session: info.id, query: this.queryId, row: owner });
     });
+  }
+
+  /** The tracks under the chart, on its time axis (tracks.ts). */
+  private tracksOf(info: SessionInfo): TracksView {
+    return new TracksView(
+      info,
+      this.theme,
+      {
+        post: (m) => this.post(m),
+        nextRequest: () => ++this.requestId,
+        locate: (row) => this.post({ type: 'locate', session: info.id, query: this.queryId, row }),
+        save: (patch) => this.save(patch),
+        flagsChanged: (flags) => this.chart.setFlags(flags),
+        deviceColor: (id) => this.deviceColor(id),
+      },
+      this.state,
+    );
   }
 
   private summaryBar(info: SessionInfo): HTMLElement {
@@ -972,7 +1008,7 @@ export class PanelApp {
     box.replaceChildren();
     box.hidden = false;
     const span = r.t1 - r.t0;
-    const delta = info.hasClock ? formatTime(span, true, span) : `${num(Math.round(span))} counter ticks`;
+    const delta = deltaText(span, info.hasClock);
     box.appendChild(
       el(
         'h3',
@@ -1035,6 +1071,7 @@ export class PanelApp {
       if (!info.log.aligned) return;
     }
     this.chart.setCursor(row.time, false);
+    this.tracksView?.setCursor(row.time);
     this.save({ cursor: row.time });
     if (info.pool) this.requestSlotsAtRow(released ? row.index - 1 : row.index, owner);
   }
