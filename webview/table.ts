@@ -265,7 +265,7 @@ export class VirtualTable {
         }
         const go = () => this.cb.sortBy(c.key as SortColumn);
         h.addEventListener('click', (e) => {
-          if (!(e.target as HTMLElement).classList.contains('resize')) go();
+          if (!this.resizing && !(e.target as HTMLElement).classList.contains('resize')) go();
         });
         h.addEventListener('keydown', (e) => {
           if (e.key === 'Enter' || e.key === ' ') go();

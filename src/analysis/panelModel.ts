@@ -329,7 +329,10 @@ export class PanelModel {
     const out = new Uint32Array(cols);
     let k = lowerBound(hits, lowerBound(times, t0));
     for (let c = 0; c < cols; c++) {
-      const end = lowerBound(hits, lowerBound(times, t0 + (span * (c + 1)) / cols), k);
+      // the last column holds the window's end too (a hit on the last row is marked)
+      let bound = lowerBound(times, t0 + (span * (c + 1)) / cols);
+      if (c === cols - 1) while (bound < times.length && (times[bound] as number) <= t1) bound++;
+      const end = lowerBound(hits, bound, k);
       out[c] = end - k;
       k = end;
     }

@@ -155,7 +155,9 @@ test('search hits: per chart column, and next/previous from a row or the cursor 
   assert.equal(q.type === 'count' && q.total, 10);
   // ten columns of three rows each: one hit in each
   assert.deepEqual([...(m.hitColumns(0, 30, 10) ?? [])], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
-  assert.deepEqual([...(m.hitColumns(0, 15, 3) ?? [])], [2, 2, 1]);
+  assert.deepEqual([...(m.hitColumns(0, 15, 3) ?? [])], [2, 2, 2]);
+  // the window's end is in its last column
+  assert.deepEqual([...(m.hitColumns(0, 27, 1) ?? [])], [10]);
   assert.equal(m.nextHit(3, null, false), 6);
   assert.equal(m.nextHit(4, null, false), 6);
   assert.equal(m.nextHit(6, null, true), 3);
