@@ -12,8 +12,8 @@ import { pctText } from '../src/model/units';
 
 import type { Theme } from './theme';
 
-/** What the chart draws: the host's columns for the visible window. */
-export type ChartData = TimelineColumns;
+/** What the chart draws: the host's columns for the visible window (hits: the search's rows per column). */
+export type ChartData = TimelineColumns & { readonly hits?: Uint32Array };
 
 export interface ChartCallbacks {
   /** The visible window or the width changed: the chart needs new columns. */
@@ -129,6 +129,27 @@ export class OccupancyChart {
     }
     this.canvas.dataset.columns = String(busy);
     this.canvas.dataset.peak = String(peak);
+    // the search's hits drawn: the columns marked and the rows they stand for
+    let marked = 0;
+    let hits = 0;
+    if (d.hits)
+      for (let c = 0; c < d.hits.length; c++) {
+        const n = d.hits[c] as number;
+        if (n) marked++;
+        hits += n;
+      }
+    if (d.hits) {
+      this.canvas.dataset.hitColumns = String(marked);
+      this.canvas.dataset.hits = String(hits);
+    } else {
+      delete this.canvas.dataset.hitColumns;
+      delete this.canvas.dataset.hits;
+    }
+  }
+
+  /** Asks for the window's columns again (the search changed: its hits are part of them). */
+  refresh(): void {
+    this.requestNow();
   }
 
   setCursor(time: number | null, notify = false): void {
@@ -233,6 +254,12 @@ export class OccupancyChart {
           stack++;
         }
       }
+      if (d.hits)
+        for (let c = 0; c < d.columns; c++)
+          if (d.hits[c])
+            out.push(
+              `<rect x="${f(xOfCol(c))}" y="${PAD.top}" width="${f(Math.max(colW, 1.5))}" height="6" fill="${esc(th.palette[3] as string)}"><title>${d.hits[c]} hits</title></rect>`,
+            );
     }
     out.push('</svg>');
     return out.join('\n');
@@ -434,6 +461,7 @@ export class OccupancyChart {
       if (n) fails.push(`${n} ${FAILURE_LABELS[k]}`);
     }
     if (fails.length) parts.push(`failed: ${fails.join(', ')}`);
+    if (d.hits?.[c]) parts.push(`${d.hits[c]} search hit${d.hits[c] === 1 ? '' : 's'}`);
     parts.push(`${d.events[c]} events`);
     this.readout.textContent = parts.join(' · ');
   }
@@ -566,6 +594,11 @@ export class OccupancyChart {
           ctx.fill();
           stack++;
         }
+      }
+      // search hits: a tick at the top of each column holding one
+      if (d.hits) {
+        ctx.fillStyle = th.palette[3] as string;
+        for (let c = 0; c < d.columns; c++) if (d.hits[c]) ctx.fillRect(xOfCol(c), PAD.top, Math.max(colW, 1.5), 6);
       }
       ctx.restore();
     }

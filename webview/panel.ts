@@ -7,9 +7,11 @@
 
 import { EVENT_KIND_NAMES, EventKind, OUTCOME_NAMES, Outcome } from '../src/analysis/codes';
 import { type CellContext, cellText, formatTime, printColumn, type RawRow, type SortColumn } from '../src/analysis/columns';
+import { filterExprError } from '../src/analysis/filterExpr';
 import type { RangeStats } from '../src/analysis/panelModel';
 import type { TableFilter } from '../src/analysis/query';
 import { fullDeviceName, type LogEntryView } from '../src/analysis/sessionLog';
+import type { SavedView } from '../src/analysis/viewFile';
 import { DMA_DIRECTION_NAMES, IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../src/model/constants';
 import { REASON_INFO } from '../src/model/reasons';
 import { formatBytes, pctText } from '../src/model/units';
@@ -88,6 +90,13 @@ export class PanelApp {
   private rangeRequest = 0;
   /** Counter tracks, instant lane, slices, histograms and flags (tracks.ts). */
   private tracksView: TracksView | null = null;
+  /** The filter expression's problem (message, and the expression with a caret under it). */
+  private exprError: HTMLElement = el('div', undefined, 'expr-error');
+  private exprTimer = 0;
+  /** The problem of the expression as typed (it is not sent until it parses). */
+  private typedExprError: { message: string; position: number; length: number } | null = null;
+  /** The last query had a search: its hits are on the chart. */
+  private searched = false;
 
   constructor(
     private readonly root: HTMLElement,
@@ -108,6 +117,16 @@ export class PanelApp {
       if (this.info) this.renderSlotLegend();
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.root.replaceChildren(el('p', 'Waiting for data...', 'muted'), this.busy);
+    // next/previous search hit: F3 and Shift+F3 anywhere, n and N outside text fields
+    document.addEventListener('keydown', (e) => {
+      const t = e.target as HTMLElement | null;
+      const typing = !!t && /^(INPUT|TEXTAREA|VSCODE-TEXT-FIELD|VSCODE-TEXT-AREA)$/.test(t.tagName);
+      if (e.key === 'F3' || (!typing && !e.ctrlKey && !e.metaKey && !e.altKey && (e.key === 'n' || e.key === 'N'))) {
+        if (!this.info || !this.searched) return;
+        e.preventDefault();
+        this.nextHit(e.shiftKey || e.key === 'N');
+      }
+    });
   }
 
   post(m: WebviewMessage): void {
@@ -142,6 +161,12 @@ export class PanelApp {
         this.profile = { kernel: m.kernel, platform: m.platform };
         this.renderOffer();
         return;
+      case 'requestView':
+        if (info) this.post({ type: 'exportView', session: info.id, view: this.currentView() });
+        return;
+      case 'applyView':
+        this.applyView(m.view);
+        return;
       default:
         break;
     }
@@ -164,6 +189,7 @@ export class PanelApp {
           areaMax: asInt32(m.areaMax),
           failures: asUint32(m.failures),
           events: asUint32(m.events),
+          ...(m.hits ? { hits: asUint32(m.hits) } : {}),
         });
         if (this.firstChart) {
           this.firstChart = false;
@@ -176,6 +202,8 @@ export class PanelApp {
         return;
       case 'count':
         if (m.query !== this.queryId) return;
+        if (m.error) this.showExprError(m.error);
+        else if (!this.typedExprError) this.showExprError(null);
         this.table.reset(m.total);
         this.countBadge.textContent = m.total === info.rows ? `${num(m.total)} rows` : `${num(m.total)} of ${num(info.rows)} rows`;
         if (this.pendingLocate >= 0) {
@@ -427,6 +455,18 @@ export class PanelApp {
         'Export the rows shown (filters applied) as JSON',
       ),
       button(
+        'Export View',
+        () => this.post({ type: 'exportView', session: info.id, view: this.currentView() }),
+        'secondary',
+        'Save the view (time range, filters and expression, selection, columns) as a .swiotlb-view.json file',
+      ),
+      button(
+        'Import View',
+        () => this.post({ type: 'command', command: 'swiotlbLens.importView' }),
+        'secondary',
+        'Open a .swiotlb-view.json file saved for this input',
+      ),
+      button(
         'Re-analyze',
         () => this.post({ type: 'command', command: 'swiotlbLens.reanalyze' }),
         'secondary',
@@ -543,7 +583,10 @@ export class PanelApp {
       },
       selected: (row) => this.onRowSelected(row),
       activated: (row) => this.post({ type: 'reveal', session: info.id, row: row.index }),
+      layoutChanged: (columns) => this.save({ columns }),
+      copy: (text) => this.post({ type: 'copy', text }),
     });
+    this.table.setLayout(this.state.columns);
     this.table.context = {
       names: info.names,
       hasClock: info.hasClock,
@@ -552,7 +595,10 @@ export class PanelApp {
     this.table.setSort(this.sort);
     this.table.root.id = 'calls';
     const callsBox = el('div', undefined, 'calls');
-    callsBox.append(filters, this.table.root);
+    this.exprError = el('div', undefined, 'expr-error');
+    this.exprError.id = 'expr-error';
+    this.exprError.hidden = true;
+    callsBox.append(filters, this.exprError, this.table.root);
     return callsBox;
   }
 
@@ -915,8 +961,90 @@ export class PanelApp {
     reason.title = 'Reason to bounce or cause of failure';
     const reset = button('Clear filters', () => this.clearFilters(), 'secondary');
     reset.id = 'clear-filters';
-    bar.append(search, device, outcome, kind, dir, reason, reset);
+    bar.append(search, device, outcome, kind, dir, reason, reset, ...this.exprBar());
     return bar;
+  }
+
+  /** The filter expression, next/previous hit and the table's Columns menu. */
+  private exprBar(): HTMLElement[] {
+    const expr = textField('Expression: size > 64K && device ~ nvme, reason == force, tlb_addr >= 0x7c000000', (v) => {
+      window.clearTimeout(this.exprTimer);
+      this.exprTimer = window.setTimeout(() => this.setExpr(v), 300);
+    });
+    expr.id = 'expr';
+    expr.title =
+      'Fields: the table columns (size, device, call, kind, outcome, dir, reason, slot, area, cpu, time, orig_addr, tlb_addr, ...); == != < <= > >= on numbers (64K, 1M, 0x7c000000, 10ms), == != ~ (contains) !~ on names; && || ! ( )';
+    if (this.filter.expr) setTextFieldValue(expr, this.filter.expr);
+    const prev = button('◀ Hit', () => this.nextHit(true), 'secondary', 'Previous search hit (Shift+F3, N)');
+    prev.id = 'hit-prev';
+    const next = button('Hit ▶', () => this.nextHit(false), 'secondary', 'Next search hit (F3, n)');
+    next.id = 'hit-next';
+    const cols = button('Columns', () => this.table.openColumnMenuAt(cols), 'secondary', 'Show, hide or reset the table columns');
+    cols.id = 'columns-button';
+    return [expr, prev, next, cols];
+  }
+
+  private setExpr(v: string): void {
+    const text = v.trim();
+    const err = text ? filterExprError(text) : null;
+    this.typedExprError = err ? { message: err.message, position: err.position, length: err.length } : null;
+    this.showExprError(this.typedExprError, text);
+    // a half-typed expression keeps the rows of the last one that parsed
+    if (!err && text !== (this.filter.expr ?? '')) this.updateFilter({ expr: text || undefined });
+  }
+
+  /** Shows an expression's problem under the filters, with a caret under where it is. */
+  private showExprError(e: { message: string; position: number; length: number } | null, text = this.filter.expr ?? ''): void {
+    const box = this.exprError;
+    box.replaceChildren();
+    box.hidden = !e;
+    if (!e) return;
+    box.append(
+      el('span', `Expression error at column ${e.position + 1}: ${e.message}`),
+      el('pre', `${text}\n${' '.repeat(e.position)}${'^'.repeat(Math.max(1, e.length))}`),
+    );
+  }
+
+  /** Selects the next (previous) row of the search after the selected row or the cursor. */
+  private nextHit(backward: boolean): void {
+    const info = this.info;
+    if (!info) return;
+    this.post({
+      type: 'nextHit',
+      session: info.id,
+      query: this.queryId,
+      row: this.selected?.index ?? -1,
+      time: this.chart.cursorTime,
+      backward,
+    });
+  }
+
+  /** What "Export View" saves: the time window and range, filters, sort, selection, columns. */
+  private currentView(): SavedView {
+    return {
+      view: this.chart.view,
+      cursor: this.chart.cursorTime,
+      filter: this.filter,
+      sort: this.sort,
+      ...(this.selected ? { selectedRow: this.selected.index } : {}),
+      columns: this.table.layout,
+    };
+  }
+
+  /** An imported view of this input: its state, shown as a reload would. */
+  private applyView(v: SavedView): void {
+    const info = this.info;
+    if (!info) return;
+    this.save({
+      view: v.view ? [v.view[0], v.view[1]] : undefined,
+      cursor: v.cursor ?? null,
+      filter: v.filter ?? {},
+      sort: v.sort,
+      selectedRow: v.selectedRow,
+      columns: v.columns,
+      tab: 'calls',
+    });
+    this.openSession(info);
   }
 
   // ---------------------------------------------------------------- behaviour
@@ -929,6 +1057,10 @@ export class PanelApp {
     }
     const search = this.root.querySelector('#search') as HTMLElement | null;
     if (search) setTextFieldValue(search, '');
+    const expr = this.root.querySelector('#expr') as HTMLElement | null;
+    if (expr) setTextFieldValue(expr, '');
+    this.typedExprError = null;
+    this.showExprError(null);
     this.filter = {};
     this.chart.clearSelection();
     this.showRange(null);
@@ -954,6 +1086,10 @@ export class PanelApp {
       this.selectOrigin = 'restore';
     }
     this.post({ type: 'query', session: info.id, query: ++this.queryId, filter: this.filter, sort: this.sort });
+    // the chart marks the search's hits: new ones, or none any more
+    const searched = !!(this.filter.expr || this.filter.text);
+    if (searched || this.searched) this.chart?.refresh();
+    this.searched = searched;
   }
 
   private setRange(range: [number, number] | null): void {

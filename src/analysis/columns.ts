@@ -6,7 +6,7 @@
  */
 import { DMA_DIRECTION_NAMES, type DmaDirection } from '../model/constants';
 import { hexAddr } from '../model/hex';
-import { reasonCodes } from '../model/reasons';
+import { REASON_INFO, reasonCodes } from '../model/reasons';
 import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, type Outcome } from './codes';
 
 /** The stored columns, in the order every view lists them. */
@@ -69,6 +69,12 @@ interface ColumnSpec<P> {
   readonly sort?: 'number' | 'name';
   /** Exported as a CSV column. */
   readonly csv?: boolean;
+  /** Other names filter expressions accept for it (the kernel's: orig_addr, tlb_addr). */
+  readonly aliases?: readonly string[];
+  /** A code column's named values (`bits`: a set of flags, a row may carry several), for filter expressions. */
+  readonly values?: { readonly names: Readonly<Record<number, string>>; readonly bits?: boolean };
+  /** Printed as a hex address (filter expressions compare it as a number). */
+  readonly hex?: boolean;
   /** A column of the panel's table: its header, width and text (default: the printed value). */
   readonly table?: { readonly title: string; readonly width: number; readonly text?: (r: RawRow, c: CellContext) => string };
 }
@@ -76,6 +82,7 @@ interface ColumnSpec<P> {
 const num = (v: number) => (v < 0 ? null : v);
 const addr = (v: number) => (v < 0 ? null : hexAddr(v));
 const nameOf = (list: readonly string[], id: number) => list[id] ?? '';
+const REASON_NAMES: Readonly<Record<number, string>> = Object.fromEntries(REASON_INFO.map((r) => [r.bit, r.code]));
 
 export const COLUMNS = {
   /** Trace time in seconds; with no clock, the event order. */
@@ -104,16 +111,25 @@ export const COLUMNS = {
     missing: 0,
     max: 0xff,
     names: 'apis',
+    aliases: ['call'],
     print: (v: number, n: RowNames) => nameOf(n.apis, v),
     sort: 'name',
     csv: true,
     table: { title: 'Call', width: 190, text: (r, c) => nameOf(c.names.apis, r.api) || (EVENT_KIND_NAMES[r.kind as EventKind] ?? '') },
   },
-  kind: { array: Uint8Array, missing: 0, print: (v: number) => EVENT_KIND_NAMES[v as EventKind] ?? '', csv: true },
+  kind: {
+    array: Uint8Array,
+    missing: 0,
+    values: { names: EVENT_KIND_NAMES },
+    print: (v: number) => EVENT_KIND_NAMES[v as EventKind] ?? '',
+    csv: true,
+  },
   size: { array: Float64Array, missing: -1, print: num, sort: 'number', csv: true, table: { title: 'Size', width: 70 } },
   dir: {
     array: Int8Array,
     missing: -1,
+    aliases: ['direction'],
+    values: { names: DMA_DIRECTION_NAMES },
     print: (v: number) => (v < 0 ? null : DMA_DIRECTION_NAMES[v as DmaDirection]),
     sort: 'number',
     csv: true,
@@ -122,6 +138,8 @@ export const COLUMNS = {
   outcome: {
     array: Uint8Array,
     missing: 0,
+    aliases: ['decision'],
+    values: { names: OUTCOME_NAMES },
     print: (v: number) => OUTCOME_NAMES[v as Outcome] ?? '',
     sort: 'number',
     csv: true,
@@ -132,6 +150,8 @@ export const COLUMNS = {
   reasons: {
     array: Uint32Array,
     missing: 0,
+    aliases: ['reason'],
+    values: { names: REASON_NAMES, bits: true },
     print: (v: number) => reasonCodes(v),
     csv: true,
     table: { title: 'Reasons', width: 150, text: (r) => reasonCodes(r.reasons).join(', ') },
@@ -150,9 +170,9 @@ export const COLUMNS = {
   /** Pool slots in use after this event. */
   used: { array: Int32Array, missing: -1, print: num, csv: true },
   /** Physical address of the original buffer (orig_addr). */
-  phys: { array: Float64Array, missing: -1, print: addr, csv: true },
-  /** DMA (bus) address handed to the device. */
-  dma: { array: Float64Array, missing: -1, print: addr, csv: true },
+  phys: { array: Float64Array, missing: -1, aliases: ['orig_addr'], hex: true, print: addr, csv: true },
+  /** DMA (bus) address handed to the device: for a bounced map, its bounce buffer (tlb_addr as the device sees it). */
+  dma: { array: Float64Array, missing: -1, aliases: ['tlb_addr', 'dma_addr'], hex: true, print: addr, csv: true },
   /** Bytes copied between original and bounce buffer by this event. */
   copied: {
     array: Float64Array,

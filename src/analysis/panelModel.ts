@@ -9,11 +9,12 @@ import { Books } from './books';
 import { EventKind } from './codes';
 import type { RawRow, SortColumn } from './columns';
 import type { EventTable } from './eventTable';
+import { FilterExprError } from './filterExpr';
 import { queryRows, type TableFilter } from './query';
 import { type AnalysisSession, booksOf, type DeviceSummary, devicesOf, eventAt } from './session';
 import { LOG_FACT_KINDS, type LogView } from './sessionLog';
 import { SlotHistory } from './slotHistory';
-import { Timeline } from './timeline';
+import { lowerBound, Timeline } from './timeline';
 
 export interface SessionExtras {
   readonly request?: AnalysisRequest | null;
@@ -119,6 +120,8 @@ export class PanelModel {
   private history: SlotHistory | undefined;
   private rows: Int32Array;
   private queryId = 0;
+  /** Rows of the current search (expression or text), in row (time) order; null: no search. */
+  private hits: Int32Array | null = null;
   /** Rows the table does not list (the log's machine facts). */
   private readonly hidden: Uint8Array;
 
@@ -301,9 +304,57 @@ export class PanelModel {
   }
 
   query(filter: TableFilter, sort: { column: SortColumn; desc: boolean }, query: number): HostMessage {
-    this.rows = this.visible(queryRows(this.session.events, filter, sort));
     this.queryId = query;
+    try {
+      this.rows = this.visible(queryRows(this.session.events, filter, sort));
+    } catch (e) {
+      if (!(e instanceof FilterExprError)) throw e;
+      this.rows = new Int32Array(0);
+      this.hits = null;
+      const error = { message: e.message, position: e.position, length: e.length };
+      return { type: 'count', session: this.info.id, query, total: 0, error };
+    }
+    const search = !!(filter.expr?.trim() || filter.text?.trim());
+    this.hits = !search ? null : sort.column === 'index' && !sort.desc ? this.rows : this.rows.slice().sort();
     return { type: 'count', session: this.info.id, query, total: this.rows.length };
+  }
+
+  /** Search hits per chart column of a window (the columns' bounds as Timeline.aggregate draws them). */
+  hitColumns(t0: number, t1: number, columns: number): Uint32Array | undefined {
+    const hits = this.hits;
+    if (!hits) return undefined;
+    const cols = Math.max(1, Math.min(Math.floor(columns), 8192));
+    const span = t1 > t0 ? t1 - t0 : 1;
+    const times = this.timeline.times;
+    const out = new Uint32Array(cols);
+    let k = lowerBound(hits, lowerBound(times, t0));
+    for (let c = 0; c < cols; c++) {
+      // the last column holds the window's end too (a hit on the last row is marked)
+      let bound = lowerBound(times, t0 + (span * (c + 1)) / cols);
+      if (c === cols - 1) while (bound < times.length && (times[bound] as number) <= t1) bound++;
+      const end = lowerBound(hits, bound, k);
+      out[c] = end - k;
+      k = end;
+    }
+    return out;
+  }
+
+  /**
+   * The search hit after `row` (before it, `backward`), wrapping around; with no row, the first
+   * at or after `time` (the last at or before it). Null when there is no search or no hit.
+   */
+  nextHit(row: number, time: number | null, backward: boolean): number | null {
+    const hits = this.hits;
+    if (!hits || hits.length === 0) return null;
+    let k: number;
+    if (row >= 0) k = backward ? lowerBound(hits, row) - 1 : lowerBound(hits, row + 1);
+    else if (time !== null) {
+      const first = this.firstRowAtOrAfter(time);
+      k = backward ? lowerBound(hits, this.lastRowAtOrBefore(time) + 1) - 1 : lowerBound(hits, first);
+    } else k = backward ? hits.length - 1 : 0;
+    if (k < 0) k = hits.length - 1;
+    if (k >= hits.length) k = 0;
+    return hits[k] as number;
   }
 
   /** Answers a data request of the panel; undefined for messages that are not about data. */
@@ -312,7 +363,13 @@ export class PanelModel {
     switch (m.type) {
       case 'timeline': {
         const c = this.timeline.aggregate({ t0: m.t0, t1: m.t1, columns: m.columns });
-        return { type: 'timeline', session: this.info.id, request: m.request, ...c };
+        const hits = this.hitColumns(m.t0, m.t1, m.columns);
+        return { type: 'timeline', session: this.info.id, request: m.request, ...c, ...(hits ? { hits } : {}) };
+      }
+      case 'nextHit': {
+        if (m.query !== this.queryId) return undefined;
+        const row = this.nextHit(m.row, m.time, m.backward);
+        return row === null ? undefined : this.locate(row);
       }
       case 'query':
         return this.query(m.filter, m.sort, m.query);

@@ -7,6 +7,7 @@ import { REASON_INFO } from '../model/reasons';
 import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, type Outcome } from './codes';
 import { COLUMNS, CSV_HEADER, type EventRow, type SortColumn } from './columns';
 import type { EventTable } from './eventTable';
+import { filterPredicate } from './filterExpr';
 
 export type { SortColumn };
 
@@ -23,6 +24,8 @@ export interface TableFilter {
   readonly t1?: number;
   /** Free text: device, call, kind, outcome, reason code, message, or an address inside the buffer. */
   readonly text?: string;
+  /** A filter expression (filterExpr.ts): `size > 64K && device ~ nvme`. */
+  readonly expr?: string;
 }
 
 export interface TableSort {
@@ -38,7 +41,7 @@ function idsMatching(values: readonly string[], needle: string): Set<number> {
   return out;
 }
 
-/** Rows matching the filter, in table order or sorted. */
+/** Rows matching the filter, in table order or sorted; a bad expression throws FilterExprError. */
 export function queryRows(t: EventTable, filter: TableFilter = {}, sort?: TableSort): Int32Array {
   const n = t.length;
   const devs = filter.devices?.length ? new Set(filter.devices) : null;
@@ -49,6 +52,7 @@ export function queryRows(t: EventTable, filter: TableFilter = {}, sort?: TableS
   const t0 = filter.t0 ?? Number.NEGATIVE_INFINITY;
   const t1 = filter.t1 ?? Number.POSITIVE_INFINITY;
   const text = filter.text?.trim().toLowerCase() ?? '';
+  const expr = filter.expr?.trim() ? filterPredicate(filter.expr, t) : null;
   let textDevices: Set<number> | null = null;
   let textApis: Set<number> | null = null;
   let textKinds: Set<number> | null = null;
@@ -84,6 +88,7 @@ export function queryRows(t: EventTable, filter: TableFilter = {}, sort?: TableS
     if (outcomes && !outcomes.has(t.outcome[i] as number)) continue;
     if (dirs && !dirs.has(t.dir[i] as number)) continue;
     if (reasons && ((t.reasons[i] as number) & reasons) === 0) continue;
+    if (expr && !expr(i)) continue;
     if (text) {
       const size = Math.max(t.size[i] as number, 1);
       const phys = t.phys[i] as number;

@@ -12,7 +12,7 @@ import type { AnalysisRequest } from '../protocol/messages';
 import { Analyses } from './analyses';
 import { escapedOutputChannel } from './escapedChannel';
 import { explainLogLine } from './explain';
-import { currentPanel, exportRows, PANEL_VIEW_TYPE, PanelController, revivePanel, showPanel } from './panel';
+import { currentPanel, exportRows, importView, PANEL_VIEW_TYPE, PanelController, requestViewExport, revivePanel, showPanel } from './panel';
 import { chooseKernel, choosePlatform, ProfileStatus } from './profiles';
 import { registerRunners, scenarioDiagnostics } from './runners';
 import { SIDE_VIEW_ID, SideViewProvider } from './sideView';
@@ -78,6 +78,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('swiotlbLens.reanalyze', () => reanalyze(a)),
     vscode.commands.registerCommand('swiotlbLens.explainLogLine', () => explainLogLine(a)),
     vscode.commands.registerCommand('swiotlbLens.copyCaptureScript', () => copyCaptureScript(context.extensionPath)),
+    vscode.commands.registerCommand('swiotlbLens.exportView', requestViewExport),
+    vscode.commands.registerCommand('swiotlbLens.importView', (arg?: unknown) => importView(arg)),
   );
   const done = performance.now();
   // set by the bundle's first line (scripts/build.mjs): module evaluation included

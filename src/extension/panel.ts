@@ -13,6 +13,15 @@ import { csvLines } from '../analysis/query';
 import { jsonExportChunks, sessionMarkdown } from '../analysis/sessionReport';
 import { answerTracks } from '../analysis/tracks';
 import {
+  checkSavedView,
+  inputDifference,
+  problemLines,
+  readViewFile,
+  VIEW_FILE_SUFFIX,
+  viewFileText,
+  viewInputOf,
+} from '../analysis/viewFile';
+import {
   type HostMessage,
   isAnalysisRequest,
   isWebviewMessage,
@@ -121,6 +130,10 @@ export class PanelController implements vscode.Disposable {
       case 'command':
         await vscode.commands.executeCommand(m.command, ...(m.arg !== undefined ? [m.arg] : []));
         return;
+      case 'copy':
+        await vscode.env.clipboard.writeText(m.text);
+        vscode.window.setStatusBarMessage(`SWIOTLB: copied ${m.text.length > 40 ? `${m.text.slice(0, 40)}…` : m.text}`, 3000);
+        return;
       default:
         break;
     }
@@ -161,6 +174,9 @@ export class PanelController implements vscode.Disposable {
         return;
       case 'exportChart':
         await exportChart(model, m.format, m.data);
+        return;
+      case 'exportView':
+        await exportView(model, m.view);
         return;
       case 'drawn': {
         if (this.firstChartLogged.has(model.info.id)) return;
@@ -280,6 +296,84 @@ async function exportChart(model: PanelModel, format: 'png' | 'svg', data: strin
   const bytes = format === 'png' ? Buffer.from(data.slice(data.indexOf(',') + 1), 'base64') : Buffer.from(data, 'utf8');
   await vscode.workspace.fs.writeFile(target, bytes);
   void vscode.window.showInformationMessage(`SWIOTLB: chart exported to ${vscode.workspace.asRelativePath(target)}`);
+}
+
+/** Writes the panel's view (range, filters, selection, columns) to a *.swiotlb-view.json file the user picks. */
+async function exportView(model: PanelModel, view: unknown): Promise<void> {
+  const checked = checkSavedView(view);
+  if (!checked) {
+    void vscode.window.showErrorMessage('SWIOTLB: the panel sent a view that is not valid; nothing was written.');
+    return;
+  }
+  const base = (model.info.files[0] ?? 'swiotlb').replace(/\.(gz|txt|jsonl|json|trace|log)$/gi, '');
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: vscode.Uri.file(`${base}${VIEW_FILE_SUFFIX}`),
+    filters: { 'SWIOTLB Lens view': ['swiotlb-view.json'], JSON: ['json'] },
+    title: 'SWIOTLB: Export Panel View',
+  });
+  if (!target) return;
+  await vscode.workspace.fs.writeFile(target, Buffer.from(viewFileText(viewInputOf(model.info), checked), 'utf8'));
+  void vscode.window.showInformationMessage(`SWIOTLB: view exported to ${vscode.workspace.asRelativePath(target)}`);
+}
+
+/** "Export Panel View...": asks the panel for its view (it answers with an exportView message). */
+export function requestViewExport(): void {
+  const c = mainPanel;
+  if (!c?.current) {
+    void vscode.window.showInformationMessage('SWIOTLB: open an analysis in the panel first; its view is what gets exported.');
+    return;
+  }
+  c.post({ type: 'requestView' });
+}
+
+/**
+ * "Import Panel View...": reads a *.swiotlb-view.json file, checks it (problems with file, line
+ * and column), and shows it in the panel when the panel shows the input it was made of.
+ */
+export async function importView(arg?: unknown): Promise<void> {
+  let uri = arg instanceof vscode.Uri ? arg : undefined;
+  if (!uri) {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      filters: { 'SWIOTLB Lens view': ['swiotlb-view.json', 'json'] },
+      title: 'SWIOTLB: Import Panel View',
+    });
+    uri = picked?.[0];
+  }
+  if (!uri) return;
+  const name = vscode.workspace.asRelativePath(uri);
+  let text: string;
+  try {
+    const bytes = await vscode.workspace.fs.readFile(uri);
+    if (bytes.length > 1 << 20) throw new Error(`${bytes.length} bytes: a view file is a few hundred`);
+    text = Buffer.from(bytes).toString('utf8');
+  } catch (e) {
+    void vscode.window.showErrorMessage(`SWIOTLB: cannot read ${name}: ${(e as Error).message}`);
+    return;
+  }
+  const { file, problems } = readViewFile(text);
+  if (!file) {
+    const lines = problemLines(name, problems);
+    const c = mainPanel;
+    if (c) c.post({ type: 'error', message: `Not imported: ${lines.slice(0, 5).join('; ')}` });
+    void vscode.window.showErrorMessage(`SWIOTLB: ${name} is not a view file the panel can use: ${lines.slice(0, 3).join('; ')}`);
+    return;
+  }
+  const c = mainPanel;
+  const model = c?.current;
+  if (!c || !model) {
+    void vscode.window.showWarningMessage(
+      `SWIOTLB: ${name} is a view of ${file.input.files.join(', ')}: analyse that input first, then import the view.`,
+    );
+    return;
+  }
+  const diff = inputDifference(file.input, viewInputOf(model.info));
+  if (diff) {
+    void vscode.window.showWarningMessage(`SWIOTLB: ${name} is a view of a different input (${diff}); the panel is unchanged.`);
+    return;
+  }
+  c.post({ type: 'applyView', view: file.view });
+  void vscode.window.showInformationMessage(`SWIOTLB: view ${name} applied`);
 }
 
 function* withNewlines(lines: Iterable<string>): Generator<string> {

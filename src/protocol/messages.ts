@@ -4,6 +4,8 @@
  * checked with the guards below before it is used (a webview is untrusted input to the host).
  * Large series travel as typed arrays.
  */
+
+import type { ColumnLayout } from '../analysis/columnLayout';
 import { type RawRow, type RowNames, SORT_COLUMNS, type SortColumn } from '../analysis/columns';
 import type { BouncesView, RangeStats } from '../analysis/panelModel';
 import type { TableFilter } from '../analysis/query';
@@ -11,6 +13,7 @@ import type { DeviceSummary, Diagnostic, InputKind, PoolInfo } from '../analysis
 import type { LogView } from '../analysis/sessionLog';
 import type { TimelineColumns } from '../analysis/timeline';
 import type { FlagValue, TracksColumns, TracksInfo } from '../analysis/tracks';
+import type { SavedView } from '../analysis/viewFile';
 import type { RouteKind } from '../inputs/sniff';
 
 export { SORT_COLUMNS, type SortColumn };
@@ -98,6 +101,8 @@ export const WEBVIEW_COMMANDS = [
   'swiotlbLens.exportReport',
   'swiotlbLens.reanalyze',
   'swiotlbLens.copyCaptureScript',
+  'swiotlbLens.exportView',
+  'swiotlbLens.importView',
 ] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 
@@ -129,6 +134,8 @@ export interface PanelState {
   readonly pinnedTracks?: readonly string[];
   /** Flags the user placed on the timeline (times). */
   readonly flags?: readonly number[];
+  /** The table's columns: order, widths, hidden ones. */
+  readonly columns?: ColumnLayout;
 }
 
 /** An explained log line, as the editor's hover and the panel's pinned view show it. */
@@ -149,8 +156,25 @@ export type HostMessage =
   /** No analysis yet (a fresh panel): the webview offers the ways to start one. */
   | { readonly type: 'empty'; readonly recent: SideInfo['recent'] }
   /** The chart's columns for the window it asked for (typed arrays, one entry per pixel column). */
-  | ({ readonly type: 'timeline'; readonly session: number; readonly request: number } & TimelineColumns)
-  | { readonly type: 'count'; readonly session: number; readonly query: number; readonly total: number }
+  | ({
+      readonly type: 'timeline';
+      readonly session: number;
+      readonly request: number;
+      /** Rows of the current search (expression or text) per column, when there is one. */
+      readonly hits?: Uint32Array;
+    } & TimelineColumns)
+  | {
+      readonly type: 'count';
+      readonly session: number;
+      readonly query: number;
+      readonly total: number;
+      /** The filter expression does not parse (0-based position and length in it): no rows. */
+      readonly error?: { readonly message: string; readonly position: number; readonly length: number };
+    }
+  /** "Export View": the webview answers with exportView. */
+  | { readonly type: 'requestView' }
+  /** An imported view file for this input: the webview shows it. */
+  | { readonly type: 'applyView'; readonly view: SavedView }
   /** The statistics of a time range selected on the chart. */
   | { readonly type: 'rangeStats'; readonly session: number; readonly request: number; readonly stats: RangeStats }
   | {
@@ -259,7 +283,20 @@ export type WebviewMessage =
       readonly columns: number;
     }
   /** The occupancy at flags placed on the timeline. */
-  | { readonly type: 'flagValues'; readonly session: number; readonly request: number; readonly times: readonly number[] };
+  | { readonly type: 'flagValues'; readonly session: number; readonly request: number; readonly times: readonly number[] }
+  /** Select the next (or previous) search hit after `row` (-1: after `time`, the cursor). */
+  | {
+      readonly type: 'nextHit';
+      readonly session: number;
+      readonly query: number;
+      readonly row: number;
+      readonly time: number | null;
+      readonly backward: boolean;
+    }
+  /** Text for the clipboard (a table cell). */
+  | { readonly type: 'copy'; readonly text: string }
+  /** The view to save as a *.swiotlb-view.json file (checked like a view file). */
+  | { readonly type: 'exportView'; readonly session: number; readonly view: SavedView };
 
 /** Flags on the timeline, at most. */
 export const MAX_FLAGS = 16;
@@ -275,9 +312,11 @@ const isInt = (x: unknown, min = 0): x is number => Number.isSafeInteger(x) && (
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const isIntList = (x: unknown) => Array.isArray(x) && x.length <= 65536 && x.every((v) => isInt(v));
 
-function isFilter(x: unknown): x is TableFilter {
+/** A table filter as the protocol allows it (also used to check view files). */
+export function isTableFilter(x: unknown): x is TableFilter {
   if (!isObject(x)) return false;
-  for (const k of Object.keys(x)) if (!['devices', 'kinds', 'outcomes', 'dirs', 'reasons', 't0', 't1', 'text'].includes(k)) return false;
+  for (const k of Object.keys(x))
+    if (!['devices', 'kinds', 'outcomes', 'dirs', 'reasons', 't0', 't1', 'text', 'expr'].includes(k)) return false;
   if (x.devices !== undefined && !isIntList(x.devices)) return false;
   if (x.kinds !== undefined && !isIntList(x.kinds)) return false;
   if (x.outcomes !== undefined && !isIntList(x.outcomes)) return false;
@@ -286,6 +325,7 @@ function isFilter(x: unknown): x is TableFilter {
   if (x.t0 !== undefined && !isNum(x.t0)) return false;
   if (x.t1 !== undefined && !isNum(x.t1)) return false;
   if (x.text !== undefined && (typeof x.text !== 'string' || x.text.length > 1000)) return false;
+  if (x.expr !== undefined && (typeof x.expr !== 'string' || x.expr.length > 1000)) return false;
   return true;
 }
 
@@ -300,7 +340,7 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
       return (
         isInt(x.session) &&
         isInt(x.query) &&
-        isFilter(x.filter) &&
+        isTableFilter(x.filter) &&
         isObject(x.sort) &&
         (SORT_COLUMNS as readonly unknown[]).includes(x.sort.column) &&
         typeof x.sort.desc === 'boolean'
@@ -343,6 +383,19 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
         (WEBVIEW_COMMANDS as readonly unknown[]).includes(x.command) &&
         (x.arg === undefined || (typeof x.arg === 'string' && x.arg.length < 4096))
       );
+    case 'nextHit':
+      return (
+        isInt(x.session) &&
+        isInt(x.query) &&
+        Number.isSafeInteger(x.row) &&
+        (x.row as number) >= -1 &&
+        (x.time === null || isNum(x.time)) &&
+        typeof x.backward === 'boolean'
+      );
+    case 'copy':
+      return typeof x.text === 'string' && x.text.length <= 1 << 20;
+    case 'exportView':
+      return isInt(x.session) && isObject(x.view);
     case 'setProfile':
       return (
         (x.platform === undefined || (typeof x.platform === 'string' && x.platform.length < 64)) &&
@@ -401,6 +454,10 @@ export function isHostMessage(x: unknown): x is HostMessage {
       return isInt(x.session) && isInt(x.request) && isInt(x.columns, 1);
     case 'flagValues':
       return isInt(x.session) && isInt(x.request) && Array.isArray(x.flags);
+    case 'requestView':
+      return true;
+    case 'applyView':
+      return isObject(x.view);
     default:
       return false;
   }

@@ -106,6 +106,7 @@ const SPECS: Record<string, Spec> = {
     'filter.t0': { kind: 'num', optional: true },
     'filter.t1': { kind: 'num', optional: true },
     'filter.text': { kind: 'str', maxLen: 1000, optional: true },
+    'filter.expr': { kind: 'str', maxLen: 1000, optional: true },
     'sort.column': { kind: 'enum', values: SORT_COLUMNS },
     'sort.desc': { kind: 'bool' },
   },
