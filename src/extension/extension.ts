@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { RouteError, routeInputs } from '../inputs/router';
 import type { AnalysisRequest } from '../protocol/messages';
 import { Analyses } from './analyses';
+import { compareViewOpen, showCompare } from './compareView';
 import { escapedOutputChannel } from './escapedChannel';
 import { explainLogLine } from './explain';
 import { currentPanel, exportRows, PANEL_VIEW_TYPE, PanelController, revivePanel, showPanel } from './panel';
@@ -36,6 +37,11 @@ export function activate(context: vscode.ExtensionContext): void {
     scenarioDiagnostics(),
     new ProfileStatus(a),
     a.onDidChange(() => side.refresh()),
+    a.onDidChange((m) => {
+      // a re-analysis of a comparison updates the compare view where it is open
+      const c = m && a.comparisonOf(m);
+      if (c && compareViewOpen()) showCompare(uri, c, true);
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('swiotlbLens')) side.refresh();
     }),
@@ -179,7 +185,11 @@ async function analyzeScenario(a: Analyses, arg: unknown, compare: boolean): Pro
     });
     target = picked?.[0];
   }
-  if (target) await a.run({ kind: 'scenario', files: [target.fsPath], ...(compare ? { compare } : {}) }, { startedAt: started });
+  if (!target) return;
+  const model = await a.run({ kind: 'scenario', files: [target.fsPath], ...(compare ? { compare } : {}) }, { startedAt: started });
+  // the comparison side by side, call by call (the Output channel has its summary)
+  const c = model && a.comparisonOf(model);
+  if (c) showCompare(a.extensionUri, c);
 }
 
 async function exportReport(a: Analyses): Promise<void> {

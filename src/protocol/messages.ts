@@ -5,6 +5,7 @@
  * Large series travel as typed arrays.
  */
 import { type RawRow, type RowNames, SORT_COLUMNS, type SortColumn } from '../analysis/columns';
+import type { CompareInfo, CompareRowView } from '../analysis/compareModel';
 import type { BouncesView, RangeStats } from '../analysis/panelModel';
 import type { TableFilter } from '../analysis/query';
 import type { DeviceSummary, Diagnostic, InputKind, PoolInfo } from '../analysis/session';
@@ -187,6 +188,18 @@ export type HostMessage =
   /** The kernel and platform the settings (status bar pickers) ask for: the panel offers to re-analyse. */
   | { readonly type: 'profile'; readonly kernel: string; readonly platform: string }
   | { readonly type: 'side'; readonly info: SideInfo }
+  /** The compare view (dist/compare.js): a comparison of xen-swiotlb with dma-direct + the Xen hooks. */
+  | { readonly type: 'compare'; readonly info: CompareInfo }
+  /** A page of the compare view's rows: all compared calls, or the divergent ones. */
+  | {
+      readonly type: 'compareRows';
+      readonly session: number;
+      readonly request: number;
+      readonly divergentOnly: boolean;
+      readonly start: number;
+      readonly total: number;
+      readonly rows: readonly CompareRowView[];
+    }
   | { readonly type: 'error'; readonly message: string };
 
 /** Webview -> host. */
@@ -235,7 +248,18 @@ export type WebviewMessage =
   /** The chart as drawn: a PNG data URL or an SVG document, saved where the user picks. */
   | { readonly type: 'exportChart'; readonly session: number; readonly format: 'png' | 'svg'; readonly data: string }
   | { readonly type: 'command'; readonly command: WebviewCommand; readonly arg?: string }
-  | { readonly type: 'setProfile'; readonly platform?: string; readonly kernel?: string };
+  | { readonly type: 'setProfile'; readonly platform?: string; readonly kernel?: string }
+  /** The compare view: rows [start, start+count) of all calls or of the divergent ones. */
+  | {
+      readonly type: 'compareRows';
+      readonly session: number;
+      readonly request: number;
+      readonly divergentOnly: boolean;
+      readonly start: number;
+      readonly count: number;
+    }
+  /** The compare view: open the scenario line of a row. */
+  | { readonly type: 'compareReveal'; readonly session: number; readonly index: number };
 
 /** Characters of an exported chart, at most (a 4K canvas as PNG is a few MB). */
 export const MAX_CHART_EXPORT = 32 * 1024 * 1024;
@@ -321,6 +345,17 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
         (x.platform === undefined || (typeof x.platform === 'string' && x.platform.length < 64)) &&
         (x.kernel === undefined || (typeof x.kernel === 'string' && x.kernel.length < 64))
       );
+    case 'compareRows':
+      return (
+        isInt(x.session) &&
+        isInt(x.request) &&
+        typeof x.divergentOnly === 'boolean' &&
+        isInt(x.start) &&
+        isInt(x.count, 1) &&
+        (x.count as number) <= 2000
+      );
+    case 'compareReveal':
+      return isInt(x.session) && isInt(x.index);
     default:
       return false;
   }
@@ -360,6 +395,10 @@ export function isHostMessage(x: unknown): x is HostMessage {
       return isObject(x.explanation) && typeof x.explanation.title === 'string' && typeof x.explanation.text === 'string';
     case 'profile':
       return typeof x.kernel === 'string' && typeof x.platform === 'string';
+    case 'compare':
+      return isObject(x.info) && isInt(x.info.id) && typeof x.info.title === 'string';
+    case 'compareRows':
+      return isInt(x.session) && isInt(x.request) && isInt(x.start) && isInt(x.total) && Array.isArray(x.rows);
     case 'error':
       return typeof x.message === 'string';
     default:
