@@ -13,6 +13,7 @@ import { type AnalysisSettings, routeRequest } from '../inputs/request';
 import type { Route } from '../inputs/router';
 import { escapeControls } from '../protocol/escape';
 import type { AnalysisRequest } from '../protocol/messages';
+import { profileSetting } from './profiles';
 
 export type { AnalysisSettings };
 
@@ -106,8 +107,9 @@ export class Analyses implements vscode.Disposable {
 
   settings(): AnalysisSettings {
     const c = vscode.workspace.getConfiguration('swiotlbLens');
-    const kernel = c.get<string>('kernelProfile', 'auto');
-    const platform = c.get<string>('platform', 'auto');
+    // the pickers' choice for this session, else the settings
+    const kernel = profileSetting('kernelProfile');
+    const platform = profileSetting('platform');
     const cmdline = c.get<string>('pool.cmdline', '').trim();
     const cpus = c.get<number | null>('pool.cpus', null);
     const sourceDefaults = c.get<string>('source.defaults', '').trim();

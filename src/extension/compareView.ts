@@ -96,7 +96,7 @@ export function showCompare(uri: vscode.Uri, model: CompareModel, preserveFocus 
   });
 }
 
-/** The compare view, when open: a re-analysis with --compare updates it. */
-export function compareViewOpen(): boolean {
-  return view !== undefined;
+/** A re-analysis of a comparison: the open compare view shows it (where it is, without taking the front). */
+export function updateCompare(model: CompareModel): void {
+  view?.setModel(model);
 }

@@ -10,11 +10,11 @@ import * as vscode from 'vscode';
 import { RouteError, routeInputs } from '../inputs/router';
 import type { AnalysisRequest } from '../protocol/messages';
 import { Analyses } from './analyses';
-import { compareViewOpen, showCompare } from './compareView';
+import { showCompare, updateCompare } from './compareView';
 import { escapedOutputChannel } from './escapedChannel';
 import { explainLogLine } from './explain';
 import { currentPanel, exportRows, PANEL_VIEW_TYPE, PanelController, revivePanel, showPanel } from './panel';
-import { chooseKernel, choosePlatform, ProfileStatus } from './profiles';
+import { chooseKernel, choosePlatform, onProfileChange, ProfileStatus } from './profiles';
 import { registerRunners, scenarioDiagnostics } from './runners';
 import { SIDE_VIEW_ID, SideViewProvider } from './sideView';
 import { registerSourceFeatures } from './source/sourceFeatures';
@@ -37,10 +37,11 @@ export function activate(context: vscode.ExtensionContext): void {
     scenarioDiagnostics(),
     new ProfileStatus(a),
     a.onDidChange(() => side.refresh()),
+    onProfileChange(() => side.refresh()),
     a.onDidChange((m) => {
       // a re-analysis of a comparison updates the compare view where it is open
       const c = m && a.comparisonOf(m);
-      if (c && compareViewOpen()) showCompare(uri, c, true);
+      if (c) updateCompare(c);
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('swiotlbLens')) side.refresh();
