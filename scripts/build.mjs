@@ -88,6 +88,15 @@ const bundles = [
   },
   {
     ...common,
+    // the compare view: xen-swiotlb beside dma-direct with the Xen hooks, call by call
+    entryPoints: ['webview/compare.ts'],
+    outfile: 'dist/compare.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  },
+  {
+    ...common,
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/cli.js',
     platform: 'node',
@@ -107,6 +116,6 @@ if (watch) {
   await Promise.all(bundles.map((b) => esbuild.build(b)));
   fs.chmodSync('dist/cli.js', 0o755);
   console.log(
-    `built dist/extension.js, dist/analyzeWorker.js, dist/parseWorker.js, dist/sourceWorker.js, dist/webview.js, dist/side.js, dist/cli.js in ${Date.now() - t0} ms${production ? ' (production)' : ''}`,
+    `built dist/extension.js, dist/analyzeWorker.js, dist/parseWorker.js, dist/sourceWorker.js, dist/webview.js, dist/side.js, dist/compare.js, dist/cli.js in ${Date.now() - t0} ms${production ? ' (production)' : ''}`,
   );
 }

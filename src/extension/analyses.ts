@@ -6,12 +6,14 @@
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
+import type { CompareModel } from '../analysis/compareModel';
 import { PanelModel, type SessionExtras } from '../analysis/panelModel';
 import type { Diagnostic as SessionDiagnostic } from '../analysis/session';
 import { type AnalysisSettings, routeRequest } from '../inputs/request';
 import type { Route } from '../inputs/router';
 import { escapeControls } from '../protocol/escape';
 import type { AnalysisRequest } from '../protocol/messages';
+import { profileSetting } from './profiles';
 
 export type { AnalysisSettings };
 
@@ -28,6 +30,8 @@ export interface AnalysisResult {
   readonly report?: string;
   /** The runner put its diagnostics in Problems itself (with exact ranges). */
   readonly problemsPublished?: boolean;
+  /** A scenario compared (xen-swiotlb with dma-direct + the Xen hooks): every call of both, for the compare view. */
+  readonly compare?: CompareModel;
 }
 
 /** Runs a route of its kind (the router decided which), with what VS Code adds to it. */
@@ -71,6 +75,8 @@ export class Analyses implements vscode.Disposable {
   /** When each session's analysis started (for the time-to-first-chart figure). */
   readonly startedAt = new Map<number, { command: number; analysed: number }>();
   private last: AnalysisRequest | undefined;
+  /** The comparison a session's analysis made (compare view), by session. */
+  private readonly comparisons = new WeakMap<PanelModel, CompareModel>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -87,14 +93,23 @@ export class Analyses implements vscode.Disposable {
     return this.model;
   }
 
+  get extensionUri(): vscode.Uri {
+    return this.context.extensionUri;
+  }
+
+  comparisonOf(model: PanelModel): CompareModel | undefined {
+    return this.comparisons.get(model);
+  }
+
   get lastRequest(): AnalysisRequest | undefined {
     return this.last;
   }
 
   settings(): AnalysisSettings {
     const c = vscode.workspace.getConfiguration('swiotlbLens');
-    const kernel = c.get<string>('kernelProfile', 'auto');
-    const platform = c.get<string>('platform', 'auto');
+    // the pickers' choice for this session, else the settings
+    const kernel = profileSetting('kernelProfile');
+    const platform = profileSetting('platform');
     const cmdline = c.get<string>('pool.cmdline', '').trim();
     const cpus = c.get<number | null>('pool.cpus', null);
     const sourceDefaults = c.get<string>('source.defaults', '').trim();
@@ -163,6 +178,7 @@ export class Analyses implements vscode.Disposable {
       );
       const model = new PanelModel(result.session, { ...result.extras, request });
       this.startedAt.set(model.info.id, { command, analysed: performance.now() });
+      if (result.compare) this.comparisons.set(model, result.compare);
       this.model = model;
       this.last = request;
       if (result.report) {

@@ -10,10 +10,11 @@ import * as vscode from 'vscode';
 import { RouteError, routeInputs } from '../inputs/router';
 import type { AnalysisRequest } from '../protocol/messages';
 import { Analyses } from './analyses';
+import { showCompare, updateCompare } from './compareView';
 import { escapedOutputChannel } from './escapedChannel';
 import { explainLogLine } from './explain';
 import { currentPanel, exportRows, importView, PANEL_VIEW_TYPE, PanelController, requestViewExport, revivePanel, showPanel } from './panel';
-import { chooseKernel, choosePlatform, ProfileStatus } from './profiles';
+import { chooseKernel, choosePlatform, onProfileChange, ProfileStatus } from './profiles';
 import { registerRunners, scenarioDiagnostics } from './runners';
 import { SIDE_VIEW_ID, SideViewProvider } from './sideView';
 import { registerSourceFeatures } from './source/sourceFeatures';
@@ -36,6 +37,12 @@ export function activate(context: vscode.ExtensionContext): void {
     scenarioDiagnostics(),
     new ProfileStatus(a),
     a.onDidChange(() => side.refresh()),
+    onProfileChange(() => side.refresh()),
+    a.onDidChange((m) => {
+      // a re-analysis of a comparison updates the compare view where it is open
+      const c = m && a.comparisonOf(m);
+      if (c) updateCompare(c);
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('swiotlbLens')) side.refresh();
     }),
@@ -181,7 +188,11 @@ async function analyzeScenario(a: Analyses, arg: unknown, compare: boolean): Pro
     });
     target = picked?.[0];
   }
-  if (target) await a.run({ kind: 'scenario', files: [target.fsPath], ...(compare ? { compare } : {}) }, { startedAt: started });
+  if (!target) return;
+  const model = await a.run({ kind: 'scenario', files: [target.fsPath], ...(compare ? { compare } : {}) }, { startedAt: started });
+  // the comparison side by side, call by call (the Output channel has its summary)
+  const c = model && a.comparisonOf(model);
+  if (c) showCompare(a.extensionUri, c);
 }
 
 async function exportReport(a: Analyses): Promise<void> {

@@ -30,6 +30,7 @@ import {
   type WebviewMessage,
 } from '../protocol/messages';
 import { type Analyses, revealLine, workspacePath } from './analyses';
+import { onProfileChange, profileSetting } from './profiles';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const PANEL_VIEW_TYPE = 'swiotlbLens.panel';
@@ -58,9 +59,7 @@ export class PanelController implements vscode.Disposable {
         // a webview is untrusted input: anything outside the protocol is dropped
         if (isWebviewMessage(m)) void this.onMessage(m);
       }),
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('swiotlbLens.platform') || e.affectsConfiguration('swiotlbLens.kernelProfile')) this.postProfile();
-      }),
+      onProfileChange(() => this.postProfile()),
       panel.onDidChangeViewState(() => {
         // a hidden webview is torn down: it asks again with 'ready' when shown
         if (!panel.visible) this.ready = false;
@@ -88,8 +87,7 @@ export class PanelController implements vscode.Disposable {
 
   /** The kernel and platform the settings ask for (the status bar's pickers): the panel offers a re-analysis. */
   private postProfile(): void {
-    const c = vscode.workspace.getConfiguration('swiotlbLens');
-    this.post({ type: 'profile', kernel: c.get<string>('kernelProfile', 'auto'), platform: c.get<string>('platform', 'auto') });
+    this.post({ type: 'profile', kernel: profileSetting('kernelProfile'), platform: profileSetting('platform') });
   }
 
   /** Pins an explained log line in the panel. */

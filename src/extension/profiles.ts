@@ -8,16 +8,72 @@ import { PROFILE_CHOICES, PROFILE_NAMES } from '../model/profiles';
 import { pctText } from '../model/units';
 import type { Analyses } from './analyses';
 
-/** Writes a profile setting where it applies: the workspace when one is open. */
-export async function setProfileSetting(key: 'platform' | 'kernelProfile', value: string): Promise<void> {
+export type ProfileKey = 'platform' | 'kernelProfile';
+
+/** Profiles chosen "only this session": written nowhere, gone with the window. */
+const sessionProfile = new Map<ProfileKey, string>();
+const sessionChanged = new vscode.EventEmitter<void>();
+
+/** The profile in effect: this session's choice, else the settings. */
+export function profileSetting(key: ProfileKey): string {
+  return sessionProfile.get(key) ?? vscode.workspace.getConfiguration('swiotlbLens').get<string>(key, 'auto');
+}
+
+/** Calls `listener` when the profile in effect changes: a session choice or either setting. */
+export function onProfileChange(listener: () => void): vscode.Disposable {
+  return vscode.Disposable.from(
+    sessionChanged.event(listener),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('swiotlbLens.platform') || e.affectsConfiguration('swiotlbLens.kernelProfile')) listener();
+    }),
+  );
+}
+
+export const SAVE_IN_WORKSPACE = 'Save in This Workspace';
+export const SAVE_IN_USER = 'Save in User Settings';
+export const ONLY_THIS_SESSION = 'Only This Session';
+
+/**
+ * Sets a profile, asking first where: saved in the settings (the workspace's
+ * .vscode/settings.json when a folder is open) or only for this session. A workspace that holds
+ * the setting already is where the user keeps it: updated without asking.
+ */
+export async function setProfileSetting(key: ProfileKey, value: string): Promise<void> {
   const valid = value === 'auto' || (key === 'platform' ? PLATFORMS.some((p) => p.id === value) : PROFILE_NAMES.includes(value));
   if (!valid) return;
-  const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-  await vscode.workspace.getConfiguration('swiotlbLens').update(key, value, target);
+  const c = vscode.workspace.getConfiguration('swiotlbLens');
+  const folder = (vscode.workspace.workspaceFolders?.length ?? 0) > 0;
+  const target = folder ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  const save = folder ? SAVE_IN_WORKSPACE : SAVE_IN_USER;
+  const kept = folder && c.inspect<string>(key)?.workspaceValue !== undefined;
+  const what =
+    key === 'platform'
+      ? `platform ${value === 'auto' ? '"from the input"' : value}`
+      : `kernel profile ${value === 'auto' ? '"from the input"' : value}`;
+  const pick = kept
+    ? save
+    : await vscode.window.showInformationMessage(
+        `SWIOTLB: use the ${what}. Save it in the settings?`,
+        {
+          modal: true,
+          detail: `${save} writes "swiotlbLens.${key}": "${value}" to ${folder ? "this workspace's .vscode/settings.json" : 'your user settings'}. ${ONLY_THIS_SESSION} writes nothing and lasts until the window closes.`,
+        },
+        save,
+        ONLY_THIS_SESSION,
+      );
+  if (pick === save) {
+    // the settings' change event tells the listeners; a dropped session choice must be told too
+    const had = sessionProfile.delete(key);
+    await c.update(key, value, target);
+    if (had) sessionChanged.fire();
+  } else if (pick === ONLY_THIS_SESSION) {
+    sessionProfile.set(key, value);
+    sessionChanged.fire();
+  }
 }
 
 export async function choosePlatform(): Promise<void> {
-  const current = vscode.workspace.getConfiguration('swiotlbLens').get<string>('platform', 'auto');
+  const current = profileSetting('platform');
   const items: (vscode.QuickPickItem & { id: string })[] = [
     {
       id: 'auto',
@@ -35,7 +91,7 @@ export async function choosePlatform(): Promise<void> {
 }
 
 export async function chooseKernel(): Promise<void> {
-  const current = vscode.workspace.getConfiguration('swiotlbLens').get<string>('kernelProfile', 'auto');
+  const current = profileSetting('kernelProfile');
   const items: (vscode.QuickPickItem & { id: string })[] = [
     {
       id: 'auto',
@@ -71,6 +127,7 @@ export class ProfileStatus implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('swiotlbLens')) this.update();
       }),
+      onProfileChange(() => this.update()),
     );
     this.update();
     this.item.show();
@@ -82,9 +139,8 @@ export class ProfileStatus implements vscode.Disposable {
   }
 
   update(): void {
-    const c = vscode.workspace.getConfiguration('swiotlbLens');
-    const kernel = c.get<string>('kernelProfile', 'auto');
-    const platform = c.get<string>('platform', 'auto');
+    const kernel = profileSetting('kernelProfile');
+    const platform = profileSetting('platform');
     const m = this.analyses.current;
     const parts = [`$(server-process) SWIOTLB ${kernel === 'auto' ? (m?.info.kernel ?? 'auto') : kernel}`];
     if (platform !== 'auto') parts.push(platform);

@@ -4,6 +4,7 @@
  * scenario's problems at their JSON positions, errors with "Go to Line".
  */
 import * as vscode from 'vscode';
+import { CompareModel, CompareRows } from '../analysis/compareModel';
 import { analyzeRoute, type InputAnalysis } from '../inputs/analyze';
 import type { Route } from '../inputs/router';
 import { escapeControls } from '../protocol/escape';
@@ -54,10 +55,12 @@ async function runScenario(route: Route, ctx: RunContext): Promise<AnalysisResul
     return d;
   };
   try {
+    const rows = route.kind === 'scenario' && route.options.compare ? new CompareRows() : undefined;
     const a = await analyzeRoute(route, {
       signal: ctx.signal,
       overlay: unsavedText(),
       maxCallsHint: 'raise it with the setting swiotlbLens.scenario.maxCalls',
+      ...(rows ? { compareRows: rows } : {}),
     });
     const warnings = a.kind === 'scenario' ? (a.scenario.warnings ?? []) : [];
     if (warnings.length)
@@ -66,6 +69,12 @@ async function runScenario(route: Route, ctx: RunContext): Promise<AnalysisResul
         warnings.map((p) => diagnostic(p, vscode.DiagnosticSeverity.Warning)),
       );
     else diags.delete(uri);
+    // --compare: every call of both paths, for the compare view
+    if (rows && a.kind === 'scenario' && a.comparison)
+      return {
+        ...resultOf(a),
+        compare: new CompareModel(rows, a.comparison, { title: a.scenario.name, file, kernel: a.scenario.kernel.name }),
+      };
     return resultOf(a);
   } catch (e) {
     if (!(e instanceof ScenarioError)) throw e;

@@ -7,7 +7,7 @@ import { PLATFORMS } from '../model/dma/platform';
 import { PROFILE_CHOICES } from '../model/profiles';
 import { isWebviewMessage, type SideInfo } from '../protocol/messages';
 import type { Analyses } from './analyses';
-import { setProfileSetting } from './profiles';
+import { profileSetting, setProfileSetting } from './profiles';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const SIDE_VIEW_ID = 'swiotlbLens.sideView';
@@ -40,11 +40,10 @@ export class SideViewProvider implements vscode.WebviewViewProvider {
 
   refresh(): void {
     if (!this.view) return;
-    const c = vscode.workspace.getConfiguration('swiotlbLens');
     const info: SideInfo = {
       current: this.analyses.current?.info ?? null,
-      platform: c.get<string>('platform', 'auto'),
-      kernel: c.get<string>('kernelProfile', 'auto'),
+      platform: profileSetting('platform'),
+      kernel: profileSetting('kernelProfile'),
       platforms: PLATFORMS.map((p) => ({ id: p.id, title: p.title })),
       kernels: PROFILE_CHOICES.map((p) => p.name),
       recent: this.analyses.recent().map(({ file, label }) => ({ file, label })),

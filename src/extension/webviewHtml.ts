@@ -13,8 +13,13 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
   };
 }
 
-/** The shell for a bundle of dist/ (webview.js: the panel, side.js: the side view). */
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string, bundle: 'webview.js' | 'side.js'): string {
+/** The shell for a bundle of dist/ (webview.js: the panel, side.js: the side view, compare.js: the compare view). */
+export function webviewHtml(
+  webview: vscode.Webview,
+  extensionUri: vscode.Uri,
+  title: string,
+  bundle: 'webview.js' | 'side.js' | 'compare.js',
+): string {
   const nonce = randomBytes(16).toString('base64');
   // its own nonce for styles: the page exposes it (the csp-nonce meta), never the script nonce
   const styleNonce = randomBytes(16).toString('base64');
@@ -40,7 +45,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, t
 <title>${escapeHtml(title)}</title>
 </head>
 <body>
-<main id="root" class="${bundle === 'side.js' ? 'side' : 'panel'}"><p class="muted">Waiting for data...</p></main>
+<main id="root" class="${bundle === 'side.js' ? 'side' : bundle === 'compare.js' ? 'compare' : 'panel'}"><p class="muted">Waiting for data...</p></main>
 <script nonce="${nonce}" src="${script}"></script>
 </body>
 </html>`;

@@ -5,6 +5,7 @@
  * notes, sizing advice, model check). The front ends only present them.
  */
 import { readFile, stat } from 'node:fs/promises';
+import type { CompareRows } from '../analysis/compareModel';
 import { EventTable } from '../analysis/eventTable';
 import type { SessionExtras } from '../analysis/panelModel';
 import type { AnalysisSession } from '../analysis/session';
@@ -15,7 +16,7 @@ import { DEFAULT_GROW_DELAY } from '../model/dynamic';
 import { dynamicUnsupported, resolveProfileWithNote } from '../model/profiles';
 import { type ReplayRun, replaySession } from '../replay/run';
 import { formatSummary, type ReplaySummary, summarizeReplay } from '../replay/summary';
-import { compareScenario } from '../scenario/compare';
+import { type Comparison, compareScenario } from '../scenario/compare';
 import { MAX_SCENARIO_BYTES, parseScenario, type Scenario, ScenarioError } from '../scenario/format';
 import { decisionJson, formatScenario, scenarioHeadJson, scenarioTailJson } from '../scenario/report';
 import { runScenario, type ScenarioRun } from '../scenario/run';
@@ -46,6 +47,8 @@ export interface AnalyzeContext {
    * object or one string. Without it no JSON is made for those two kinds.
    */
   readonly jsonOut?: (chunk: string) => void;
+  /** Scenarios compared (--compare): every compared call goes here too (the compare view). */
+  readonly compareRows?: CompareRows;
   /** Scenarios: how the user raises the call limit, for its message ("raise it with --max-calls N"). */
   readonly maxCallsHint?: string;
 }
@@ -63,7 +66,7 @@ export type InputAnalysis = Common &
   (
     | { readonly kind: 'text'; readonly json: TextReport; readonly analysis: TextAnalysis }
     | { readonly kind: 'replay'; readonly json: ReplaySummary; readonly run: ReplayRun; readonly mismatches: readonly string[] }
-    | { readonly kind: 'scenario'; readonly run: ScenarioRun; readonly scenario: Scenario }
+    | { readonly kind: 'scenario'; readonly run: ScenarioRun; readonly scenario: Scenario; readonly comparison?: Comparison }
     | { readonly kind: 'source'; readonly analysis: SourceAnalysis }
   );
 
@@ -256,7 +259,7 @@ async function analyzeScenario(route: Extract<Route, { kind: 'scenario' }>, ctx:
         }
       : {}),
   });
-  const comparison = route.options.compare ? compareScenario(scenario) : undefined;
+  const comparison = route.options.compare ? compareScenario(scenario, ctx.compareRows) : undefined;
   if (json) {
     json.closeArray();
     json.fieldsOf(scenarioTailJson(run, comparison));
@@ -270,6 +273,7 @@ async function analyzeScenario(route: Extract<Route, { kind: 'scenario' }>, ctx:
     text: formatScenario(run, comparison),
     run,
     scenario,
+    ...(comparison ? { comparison } : {}),
   };
 }
 

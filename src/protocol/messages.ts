@@ -7,6 +7,7 @@
 
 import type { ColumnLayout } from '../analysis/columnLayout';
 import { type RawRow, type RowNames, SORT_COLUMNS, type SortColumn } from '../analysis/columns';
+import type { CompareInfo, CompareRowView } from '../analysis/compareModel';
 import type { BouncesView, RangeStats } from '../analysis/panelModel';
 import type { TableFilter } from '../analysis/query';
 import type { DeviceSummary, Diagnostic, InputKind, PoolInfo } from '../analysis/session';
@@ -222,6 +223,18 @@ export type HostMessage =
   | ({ readonly type: 'tracks'; readonly session: number; readonly request: number } & TracksColumns)
   /** The pool's occupancy at each flag. */
   | { readonly type: 'flagValues'; readonly session: number; readonly request: number; readonly flags: readonly FlagValue[] }
+  /** The compare view (dist/compare.js): a comparison of xen-swiotlb with dma-direct + the Xen hooks. */
+  | { readonly type: 'compare'; readonly info: CompareInfo }
+  /** A page of the compare view's rows: all compared calls, or the divergent ones. */
+  | {
+      readonly type: 'compareRows';
+      readonly session: number;
+      readonly request: number;
+      readonly divergentOnly: boolean;
+      readonly start: number;
+      readonly total: number;
+      readonly rows: readonly CompareRowView[];
+    }
   | { readonly type: 'error'; readonly message: string };
 
 /** Webview -> host. */
@@ -296,7 +309,18 @@ export type WebviewMessage =
   /** Text for the clipboard (a table cell). */
   | { readonly type: 'copy'; readonly text: string }
   /** The view to save as a *.swiotlb-view.json file (checked like a view file). */
-  | { readonly type: 'exportView'; readonly session: number; readonly view: SavedView };
+  | { readonly type: 'exportView'; readonly session: number; readonly view: SavedView }
+  /** The compare view: rows [start, start+count) of all calls or of the divergent ones. */
+  | {
+      readonly type: 'compareRows';
+      readonly session: number;
+      readonly request: number;
+      readonly divergentOnly: boolean;
+      readonly start: number;
+      readonly count: number;
+    }
+  /** The compare view: open the scenario line of a row. */
+  | { readonly type: 'compareReveal'; readonly session: number; readonly index: number };
 
 /** Flags on the timeline, at most. */
 export const MAX_FLAGS = 16;
@@ -407,6 +431,17 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
       return isInt(x.session) && isInt(x.request) && isNum(x.t0) && isNum(x.t1) && isInt(x.columns, 1) && (x.columns as number) <= 8192;
     case 'flagValues':
       return isInt(x.session) && isInt(x.request) && Array.isArray(x.times) && x.times.length <= MAX_FLAGS && x.times.every(isNum);
+    case 'compareRows':
+      return (
+        isInt(x.session) &&
+        isInt(x.request) &&
+        typeof x.divergentOnly === 'boolean' &&
+        isInt(x.start) &&
+        isInt(x.count, 1) &&
+        (x.count as number) <= 2000
+      );
+    case 'compareReveal':
+      return isInt(x.session) && isInt(x.index);
     default:
       return false;
   }
@@ -446,6 +481,10 @@ export function isHostMessage(x: unknown): x is HostMessage {
       return isObject(x.explanation) && typeof x.explanation.title === 'string' && typeof x.explanation.text === 'string';
     case 'profile':
       return typeof x.kernel === 'string' && typeof x.platform === 'string';
+    case 'compare':
+      return isObject(x.info) && isInt(x.info.id) && typeof x.info.title === 'string';
+    case 'compareRows':
+      return isInt(x.session) && isInt(x.request) && isInt(x.start) && isInt(x.total) && Array.isArray(x.rows);
     case 'error':
       return typeof x.message === 'string';
     case 'trackInfo':

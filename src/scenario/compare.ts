@@ -4,6 +4,7 @@
  * workload in lockstep; every difference is reported with its cause.
  */
 
+import type { CompareRows } from '../analysis/compareModel';
 import { IO_TLB_SHIFT } from '../model/constants';
 import type { Decision } from '../model/dma/decision';
 import { hexAddr } from '../model/hex';
@@ -91,7 +92,8 @@ function differences(a: Decision | undefined, b: Decision | undefined): string[]
   return f;
 }
 
-export function compareScenario(s: Scenario): Comparison {
+/** `rows`: where every compared call goes, agreeing or not (the compare view's table). */
+export function compareScenario(s: Scenario, rows?: CompareRows): Comparison {
   const setup = setupPool(s);
   const kernel = new Lane(makeEngine(s, setup, 'kernel'), s, false);
   const unified = new Lane(makeEngine(s, setup, 'unified'), s, false);
@@ -128,6 +130,7 @@ export function compareScenario(s: Scenario): Comparison {
       const fields = differences(k, u);
       if (fields.length === 0) {
         agree++;
+        rows?.add(op.line, k, u, fields, null);
         continue;
       }
       const dev = s.devices.find((d) => d.name === (k ?? u)?.device);
@@ -146,6 +149,7 @@ export function compareScenario(s: Scenario): Comparison {
         if (firstSlotDivergence < 0 && fields.includes('slot')) firstSlotDivergence = compared - 1;
       }
       byCause[cause] = (byCause[cause] ?? 0) + 1;
+      rows?.add(op.line, k, u, fields, cause);
       if (divergences.length < MAX_LISTED) {
         divergences.push({
           index: compared - 1,

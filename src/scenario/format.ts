@@ -5,6 +5,7 @@
  */
 import { DMA_ATTR, DmaDirection, parseDmaDirection } from '../model/constants';
 import { type DeviceConfig, DMA_BIT_MASK, pciDefaults } from '../model/dma/device';
+import type { P2mRun } from '../model/dma/p2m';
 import { PLATFORM_IDS, type PlatformProfile, platformById } from '../model/dma/platform';
 import { DEFAULT_GROW_DELAY } from '../model/dynamic';
 import { isLowMask, maskBits } from '../model/hex';
@@ -149,7 +150,7 @@ export type Step = CallStep | RingStep | RepeatStep | P2mStep;
 export type P2mSpec =
   | { readonly kind: 'contiguous'; readonly machineBase: number }
   | { readonly kind: 'ballooned'; readonly machineBase: number }
-  | { readonly kind: 'runs'; readonly runs: readonly { pfn: number; mfn: number; count: number }[] }
+  | { readonly kind: 'runs'; readonly runs: readonly P2mRun[] }
   | { readonly kind: 'file'; readonly path: string };
 
 export interface Scenario {

@@ -267,11 +267,9 @@ export function buildP2m(spec: P2mSpec, scenarioFile: string, ramBytes: number):
     case 'contiguous':
       return new P2mTable([{ pfn: 0, mfn: spec.machineBase / XEN_PAGE_SIZE, count: frames }]);
     case 'ballooned': {
-      // what ballooning out and back in leaves: every frame its own run, machine frames descending
+      // what ballooning out and back in leaves: machine frames descending, none contiguous with the next
       const base = spec.machineBase / XEN_PAGE_SIZE;
-      const runs = [];
-      for (let p = 0; p < frames; p++) runs.push({ pfn: p, mfn: base + frames - 1 - p, count: 1 });
-      return new P2mTable(runs);
+      return new P2mTable([{ pfn: 0, mfn: base + frames - 1, count: frames, descending: true }]);
     }
     case 'runs':
       return new P2mTable(spec.runs);

@@ -1083,13 +1083,13 @@ function p2mSpec(m: Machine, windows: readonly [number, number][]): P2mSpec | un
   if (!windows.length) return { kind: 'contiguous', machineBase: 0x8000_0000 };
   // contiguous, except windows where every frame is its own run in descending machine order
   const frames = Math.ceil(m.ramBytes / 4096);
-  const runs: { pfn: number; mfn: number; count: number }[] = [];
+  const runs: { pfn: number; mfn: number; count: number; descending?: boolean }[] = [];
   let pfn = 0;
   for (const [lo, hi] of [...windows].sort((a, b) => a[0] - b[0])) {
     const a = Math.floor(lo / 4096);
     const b = Math.min(frames, Math.ceil(hi / 4096));
     if (a > pfn) runs.push({ pfn, mfn: base + pfn, count: a - pfn });
-    for (let f = a; f < b; f++) runs.push({ pfn: f, mfn: base + b - 1 - (f - a), count: 1 });
+    if (b > a) runs.push({ pfn: a, mfn: base + b - 1, count: b - a, descending: true });
     pfn = Math.max(pfn, b);
   }
   if (pfn < frames) runs.push({ pfn, mfn: base + pfn, count: frames - pfn });

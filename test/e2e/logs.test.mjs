@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { canvasInk, goToLine, openFile, panelFrame, pickFile, runCommand, shot, workbenchSuite } from './vscode.mjs';
+import { answerDialog, canvasInk, goToLine, openFile, panelFrame, pickFile, runCommand, shot, workbenchSuite } from './vscode.mjs';
 
 const LOGS = path.join('test', 'fixtures', 'logs-real');
 const RUN = path.join('test', 'fixtures', 'kernel-6.1', 'b_small_pool_smp2');
@@ -185,6 +185,8 @@ test('choosing a platform: the panel offers to re-analyse, and then says what it
   await input.fill('Xen PV dom0');
   await page.locator('.quick-input-list .monaco-list-row.focused').waitFor();
   await input.press('Enter');
+  // the picker asks before it writes the workspace's settings
+  await answerDialog(page, /Save it in the settings/, 'Only This Session');
   const p = panelFrame(page);
   await p.locator('#profile-offer', { hasText: 'platform xen-pv-dom0' }).waitFor({ timeout: 30_000 });
   await shot(page, '54-profile-offer');

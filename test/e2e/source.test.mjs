@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canvasInk, goToLine, outputText, panelFrame, runCommand, shot, workbenchSuite } from './vscode.mjs';
+import { answerDialog, canvasInk, goToLine, outputText, panelFrame, runCommand, shot, workbenchSuite } from './vscode.mjs';
 
 let page;
 
@@ -95,6 +95,8 @@ test('choosing the platform changes the verdicts and the status bar item', async
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'AMD SEV' }).first().waitFor({ timeout: 30_000 });
   await input.fill('AMD SEV');
   await input.press('Enter');
+  // the picker asks before it writes the workspace's settings
+  await answerDialog(page, /Save it in the settings/, 'Only This Session');
   await page.locator('.statusbar-item', { hasText: 'sev-guest' }).waitFor({ timeout: 30_000 });
   // every streaming map bounces in an SEV guest, through a pool placed anywhere in its 16 GiB:
   // out of reach of this 32-bit device

@@ -345,3 +345,24 @@ export function workbenchSuite({ tmpPrefix, shotPrefix = '', prepare, ready, clo
     });
   };
 }
+
+/**
+ * Waits for a modal dialog whose text matches `pattern` and clicks its button `label`
+ * (e.g. the profile pickers' "Save in This Workspace" / "Only This Session").
+ */
+export async function answerDialog(page, pattern, label, { timeout = 30_000 } = {}) {
+  const box = page.locator('.monaco-dialog-box', { hasText: pattern });
+  await box.waitFor({ timeout });
+  await box.locator('.monaco-button', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }).click();
+  await box.waitFor({ state: 'hidden', timeout });
+}
+
+/** The inner frame of one of this extension's webviews that holds `selector` (two iframes deep). */
+export async function frameWith(page, selector, { timeout = 60_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    for (const f of page.frames()) if (await f.$(selector).catch(() => null)) return f;
+    if (Date.now() > deadline) throw new Error(`no webview shows ${selector}`);
+    await page.waitForTimeout(250);
+  }
+}

@@ -17,6 +17,7 @@ import { explainPosition, explainSite, siteAtPosition } from '../../source/expla
 import type { Site, SourceDiagnostic } from '../../source/sites';
 import { type Analyses, type AnalysisResult, type RunContext, registerRunner, workspacePath } from '../analyses';
 import { currentPanel, showPanel } from '../panel';
+import { onProfileChange, profileSetting } from '../profiles';
 import { resultOf, unsavedText } from '../runners';
 
 const C_LANGS = new Set(['c', 'cpp', 'objective-c']);
@@ -79,13 +80,14 @@ class SourceFeatures implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('swiotlbLens')) {
           this.lensChanged.fire();
-          if (
-            e.affectsConfiguration('swiotlbLens.platform') ||
-            e.affectsConfiguration('swiotlbLens.kernelProfile') ||
-            e.affectsConfiguration('swiotlbLens.source')
-          )
-            void this.reanalyzeAll();
+          // the platform and kernel: onProfileChange below
+          if (e.affectsConfiguration('swiotlbLens.source')) void this.reanalyzeAll();
         }
+      }),
+      // the platform or kernel in effect changed: in the settings, or for this session only
+      onProfileChange(() => {
+        this.lensChanged.fire();
+        void this.reanalyzeAll();
       }),
     );
   }
@@ -103,8 +105,8 @@ class SourceFeatures implements vscode.Disposable {
 
   private config() {
     const c = vscode.workspace.getConfiguration('swiotlbLens');
-    const platform = c.get<string>('platform', 'auto');
-    const kernel = c.get<string>('kernelProfile', 'auto');
+    const platform = profileSetting('platform');
+    const kernel = profileSetting('kernelProfile');
     return {
       platform,
       kernel,

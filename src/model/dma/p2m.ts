@@ -1,6 +1,6 @@
 /**
  * Xen's pseudo-physical -> machine frame table of a PV domain (the P2M) and its inverse (M2P),
- * as runs of consecutive frames; the machine layout of a Xen swiotlb pool, one machine-contiguous
+ * as runs of frames (machine frames ascending, or descending as ballooning leaves them); the machine layout of a Xen swiotlb pool, one machine-contiguous
  * extent per 128-slot segment (xen_swiotlb_fixup). Xen pages are always 4 KiB.
  */
 import { IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../constants';
@@ -8,10 +8,16 @@ import { IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../constants';
 export const XEN_PAGE_SHIFT = 12;
 export const XEN_PAGE_SIZE = 4096;
 
+/**
+ * `count` frames from `pfn`. Ascending (the default): frame pfn+i is machine frame mfn+i.
+ * Descending: frame pfn+i is machine frame mfn-i, what ballooning out and back in leaves (every
+ * page its own machine frame, none contiguous with the next), kept as one run, not one per page.
+ */
 export interface P2mRun {
   readonly pfn: number;
   readonly mfn: number;
   readonly count: number;
+  readonly descending?: boolean;
 }
 
 export class P2mError extends Error {
@@ -35,25 +41,44 @@ export class P2mTable {
   private readonly pfnStart: Float64Array;
   private readonly mfnStart: Float64Array;
   private readonly count: Float64Array;
-  /** Runs ordered by machine frame, for the M2P direction. */
+  /** 1 where the run's machine frames descend. */
+  private readonly desc: Uint8Array;
+  /** Runs ordered by their lowest machine frame, for the M2P direction. */
   private readonly byMfn: Int32Array;
 
   constructor(runs: readonly P2mRun[]) {
-    const sorted = [...runs].filter((r) => r.count > 0).sort((a, b) => a.pfn - b.pfn);
+    const sorted = runs.filter((r) => r.count > 0).sort((a, b) => a.pfn - b.pfn);
     for (let i = 1; i < sorted.length; i++) {
       const prev = sorted[i - 1] as P2mRun;
       if ((sorted[i] as P2mRun).pfn < prev.pfn + prev.count)
         throw new RangeError(`P2M runs overlap at pfn 0x${(sorted[i] as P2mRun).pfn.toString(16)}`);
     }
+    for (const r of sorted)
+      if (r.descending && r.mfn < r.count - 1)
+        throw new RangeError(`a descending P2M run at pfn 0x${r.pfn.toString(16)} goes below machine frame 0`);
     this.pfnStart = Float64Array.from(sorted, (r) => r.pfn);
     this.mfnStart = Float64Array.from(sorted, (r) => r.mfn);
     this.count = Float64Array.from(sorted, (r) => r.count);
-    const idx = sorted.map((_, i) => i).sort((a, b) => (sorted[a] as P2mRun).mfn - (sorted[b] as P2mRun).mfn);
-    this.byMfn = Int32Array.from(idx);
+    // a one-frame run is both: keep it ascending, so "descending" always means "breaks at the next frame"
+    this.desc = Uint8Array.from(sorted, (r) => (r.descending && r.count > 1 ? 1 : 0));
+    const low = Float64Array.from(sorted, (_, i) => this.lowMfn(i));
+    this.byMfn = Int32Array.from(sorted.map((_, i) => i).sort((a, b) => (low[a] as number) - (low[b] as number)));
   }
 
   get runs(): number {
     return this.pfnStart.length;
+  }
+
+  /** The lowest machine frame of run `r`. */
+  private lowMfn(r: number): number {
+    const m = this.mfnStart[r] as number;
+    return this.desc[r] ? m - (this.count[r] as number) + 1 : m;
+  }
+
+  /** Machine frame of `pfn`, which run `r` holds. */
+  private mfnAt(r: number, pfn: number): number {
+    const off = pfn - (this.pfnStart[r] as number);
+    return this.desc[r] ? (this.mfnStart[r] as number) - off : (this.mfnStart[r] as number) + off;
   }
 
   /** Index of the run holding `pfn`, or -1. */
@@ -73,7 +98,7 @@ export class P2mTable {
   /** pfn_to_mfn(); undefined for a frame the domain does not own (INVALID_P2M_ENTRY). */
   pfnToMfn(pfn: number): number | undefined {
     const r = this.runOf(pfn);
-    return r < 0 ? undefined : (this.mfnStart[r] as number) + (pfn - (this.pfnStart[r] as number));
+    return r < 0 ? undefined : this.mfnAt(r, pfn);
   }
 
   /** bfn_to_local_pfn(): M2P verified against the P2M; undefined when the frame is not ours. */
@@ -84,10 +109,13 @@ export class P2mTable {
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const r = by[mid] as number;
-      const s = this.mfnStart[r] as number;
+      const s = this.lowMfn(r);
       if (mfn < s) hi = mid - 1;
       else if (mfn >= s + (this.count[r] as number)) lo = mid + 1;
-      else return (this.pfnStart[r] as number) + (mfn - s);
+      else {
+        const p = this.pfnStart[r] as number;
+        return this.desc[r] ? p + ((this.mfnStart[r] as number) - mfn) : p + (mfn - s);
+      }
     }
     return undefined;
   }
@@ -105,38 +133,45 @@ export class P2mTable {
 
   /**
    * range_straddles_page_boundary(): is [phys, phys+size) machine-contiguous? Returns where it
-   * is not, or null. Only the frames after the first are compared, as the kernel does.
+   * is not, or null. Only the frames after the first are compared, as the kernel does; the cost
+   * is per run the buffer spans, not per page.
    */
   straddle(phys: number, size: number): Straddle | null {
     const first = Math.floor(phys / XEN_PAGE_SIZE);
     const nr = Math.ceil(((phys % XEN_PAGE_SIZE) + size) / XEN_PAGE_SIZE);
     const base = this.pfnToMfn(first);
     // a frame that is not ours maps to INVALID_P2M_ENTRY: compare like the kernel does (never equal)
-    for (let k = 1; k < nr; k++) {
-      const mfn = this.pfnToMfn(first + k);
-      if (base === undefined || mfn !== base + k) return { pfn: first + k, mfn, expectedMfn: (base ?? Number.NaN) + k };
+    let k = 1;
+    while (k < nr) {
+      const pfn = first + k;
+      const r = this.runOf(pfn);
+      const mfn = r < 0 ? undefined : this.mfnAt(r, pfn);
+      if (base === undefined || mfn !== base + k) return { pfn, mfn, expectedMfn: (base ?? Number.NaN) + k };
+      // the rest of an ascending run continues the machine run; a descending one breaks at its next frame
+      k = this.desc[r] ? k + 1 : (this.pfnStart[r] as number) + (this.count[r] as number) - first;
     }
     return null;
   }
 
   /** A copy in which `pfn`.. maps to the given machine frames (the pool's exchanged extents). */
   withRuns(extra: readonly P2mRun[]): P2mTable {
-    // one sweep over both, by pfn: a ballooned dom0 has a run per page and a pool a run per segment
+    // one sweep over both, by pfn: the domain's runs cut around the pool's, a run per segment
     const ex = extra.filter((e) => e.count > 0).sort((a, b) => a.pfn - b.pfn);
     const cut: P2mRun[] = [];
+    const piece = (i: number, at: number, end: number) =>
+      cut.push({ pfn: at, mfn: this.mfnAt(i, at), count: end - at, ...(this.desc[i] ? { descending: true } : {}) });
     let k = 0;
     for (let i = 0; i < this.pfnStart.length; i++) {
       const pfn = this.pfnStart[i] as number;
-      const mfn = this.mfnStart[i] as number;
       const pe = pfn + (this.count[i] as number);
       while (k < ex.length && (ex[k] as P2mRun).pfn + (ex[k] as P2mRun).count <= pfn) k++;
       let at = pfn;
       for (let j = k; j < ex.length && (ex[j] as P2mRun).pfn < pe; j++) {
         const e = ex[j] as P2mRun;
-        if (e.pfn > at) cut.push({ pfn: at, mfn: mfn + (at - pfn), count: e.pfn - at });
+        if (e.pfn > at) piece(i, at, e.pfn);
         at = Math.max(at, e.pfn + e.count);
       }
-      if (at < pe) cut.push({ pfn: at, mfn: mfn + (at - pfn), count: pe - at });
+      if (at < pe) piece(i, at, pe);
     }
     return new P2mTable([...cut, ...extra]);
   }
