@@ -344,8 +344,9 @@ describe('driver source: an annotated workload at the call budget (CLI)', () => 
         '',
       ].join('\n'),
     );
-    // its own process: the peak RSS is this case's alone
-    const [r] = (await runCliCases([['analyze', c, '--json']])) as [CliResult];
+    // its own process: the peak RSS is this case's alone. The watchdog only catches a hang: 1.5 M
+    // simulated calls took over a minute on the 2-CPU machine at load 21
+    const [r] = (await runCliCases([['analyze', c, '--json']], { caseTimeoutMs: 300_000 })) as [CliResult];
     assert.equal(r.code, 0, r.err.toString());
     const j = JSON.parse(r.out.toString('utf8')) as {
       drivers: { workload_calls: number }[];
