@@ -147,19 +147,23 @@ export class Tracks {
   private readonly openIdx: Int32Array;
   /** The longest closed slice: no slice starting before window start minus this reaches it. */
   private readonly maxClosed: number;
+  private readonly cStart: Float64Array;
+  private readonly cEnd: Float64Array;
+  private readonly byLength: Int32Array;
 
   constructor(t: EventTable, nareas: number) {
     const n = t.length;
     this.times = t.time.subarray(0, n);
     const areas = Math.max(0, Math.min(nareas, MAX_AREA_TRACKS));
     const area = Array.from({ length: areas }, () => new Series());
-    const dev = new Map<number, Series>();
-    const cpu = new Map<number, Series>();
-    const of = (m: Map<number, Series>, k: number) => {
-      let s = m.get(k);
+    // by device id, and by CPU + 1 (0: the input did not say)
+    const dev: (Series | undefined)[] = [];
+    const cpu: (Series | undefined)[] = [];
+    const of = (m: (Series | undefined)[], k: number) => {
+      let s = m[k];
       if (!s) {
         s = new Series();
-        m.set(k, s);
+        m[k] = s;
       }
       return s;
     };
@@ -184,7 +188,7 @@ export class Tracks {
         const a = t.area[i] as number;
         if (a >= 0 && a < areas) (area[a] as Series).add(i, sign);
         of(dev, t.device[owner] as number).add(i, sign);
-        of(cpu, t.cpu[owner] as number).add(i, sign);
+        of(cpu, Math.max(-1, t.cpu[owner] as number) + 1).add(i, sign);
       }
       if ((outcome === Outcome.Failed || outcome === Outcome.Hang) && (kind === EventKind.Map || kind === EventKind.Alloc))
         (inst[0] as number[]).push(i);
@@ -206,21 +210,21 @@ export class Tracks {
     area.forEach((s, a) => {
       push('area', a, `area ${a}`, s);
     });
-    const busiest = (m: Map<number, Series>, max: number) =>
-      [...m.entries()]
-        .filter(([, s]) => s.peak > 0)
+    const busiest = (m: (Series | undefined)[], max: number, base: number) =>
+      m
+        .flatMap((s, k) => (s && s.peak > 0 ? [[k - base, s] as const] : []))
         .sort((x, y) => y[1].peak - x[1].peak || x[0] - y[0])
         .slice(0, max)
         .sort((x, y) => x[0] - y[0]);
-    const devs = busiest(dev, MAX_DEVICE_TRACKS);
+    const devs = busiest(dev, MAX_DEVICE_TRACKS, 0);
     for (const [id, s] of devs) push('device', id, t.devices.get(id) || '(unknown device)', s);
-    const cpus = busiest(cpu, MAX_CPU_TRACKS);
+    const cpus = busiest(cpu, MAX_CPU_TRACKS, 1);
     for (const [c, s] of cpus) push('cpu', c, c < 0 ? 'CPU unknown' : `CPU ${c}`, s);
     const omitted =
       Math.max(0, nareas - areas) +
-      [...dev.values()].filter((s) => s.peak > 0).length -
+      dev.filter((s) => s && s.peak > 0).length -
       devs.length +
-      [...cpu.values()].filter((s) => s.peak > 0).length -
+      cpu.filter((s) => s && s.peak > 0).length -
       cpus.length;
     this.series = built;
     this.instantRows = inst.map((r) => Int32Array.from(r));
@@ -232,7 +236,7 @@ export class Tracks {
     this.sDev = new Uint16Array(k);
     this.sOpen = new Uint8Array(k);
     const lifeBins = t.hasClock ? LIFETIME_BINS_SECONDS : LIFETIME_BINS_EVENTS;
-    const hist = new Map<number, { maps: number; open: number; sizes: number[]; lifetimes: number[] }>();
+    const hist: ({ maps: number; open: number; sizes: number[]; lifetimes: number[] } | undefined)[] = [];
     const open: number[] = [];
     let maxClosed = 0;
     for (let j = 0; j < k; j++) {
@@ -245,10 +249,10 @@ export class Tracks {
       this.sOpen[j] = isOpen ? 1 : 0;
       const d = t.device[r] as number;
       this.sDev[j] = d;
-      let h = hist.get(d);
+      let h = hist[d];
       if (!h) {
         h = { maps: 0, open: 0, sizes: SIZE_BINS.map(() => 0), lifetimes: lifeBins.map(() => 0) };
-        hist.set(d, h);
+        hist[d] = h;
       }
       h.maps++;
       const size = t.size[r] as number;
@@ -264,6 +268,22 @@ export class Tracks {
     }
     this.openIdx = Int32Array.from(open);
     this.maxClosed = maxClosed;
+    // for counting the closed slices of a window (starts are sorted already) and picking the
+    // longest when a window has too many: ends sorted, and every slice by length (open first)
+    const closedStart: number[] = [];
+    const closedEnd: number[] = [];
+    for (let j = 0; j < k; j++)
+      if (!this.sOpen[j]) {
+        closedStart.push(this.sStart[j] as number);
+        closedEnd.push(this.sEnd[j] as number);
+      }
+    this.cStart = Float64Array.from(closedStart);
+    this.cEnd = Float64Array.from(closedEnd).sort();
+    const len = new Float64Array(k);
+    for (let j = 0; j < k; j++) len[j] = this.sOpen[j] ? Number.POSITIVE_INFINITY : (this.sEnd[j] as number) - (this.sStart[j] as number);
+    this.byLength = new Int32Array(k);
+    for (let j = 0; j < k; j++) this.byLength[j] = j;
+    this.byLength.sort((a, b) => (len[b] as number) - (len[a] as number) || a - b);
     this.info = {
       tracks: defs,
       omitted,
@@ -271,8 +291,8 @@ export class Tracks {
       openSlices: open.length,
       sizeBins: SIZE_BINS,
       lifetimeBins: lifeBins,
-      devices: [...hist.entries()]
-        .map(([id, h]) => ({ id, name: t.devices.get(id) || '(unknown device)', ...h }))
+      devices: hist
+        .flatMap((h, id) => (h ? [{ id, name: t.devices.get(id) || '(unknown device)', ...h }] : []))
         .sort((a, b) => b.maps - a.maps || a.id - b.id),
     };
   }
@@ -313,40 +333,23 @@ export class Tracks {
         f = e;
       }
     });
-    // slices overlapping [t0, t1]: closed ones start no earlier than t0 - the longest one. More
-    // than MAX_SLICES: the never unmapped first (what a leak looks like), then the longest, picked
-    // by length class (powers of two) in two passes rather than by sorting millions
-    const from = lowerBound(this.sStart, q.t0 - this.maxClosed);
-    const classes = new Uint32Array(66);
-    const visit = (f: (j: number, cls: number) => void) => {
-      for (let j = from; j < this.sStart.length && (this.sStart[j] as number) <= q.t1; j++)
-        if (!this.sOpen[j] && (this.sEnd[j] as number) >= q.t0) f(j, lengthClass((this.sEnd[j] as number) - (this.sStart[j] as number)));
-      for (const j of this.openIdx) if ((this.sStart[j] as number) <= q.t1 && (this.sEnd[j] as number) >= q.t0) f(j, 65);
-    };
-    let inView = 0;
-    visit((_, cls) => {
-      inView++;
-      classes[cls] = (classes[cls] as number) + 1;
-    });
-    // the shortest class kept, and how many of it fit
-    let cut = 0;
-    let room = MAX_SLICES;
-    for (let cls = 65; cls >= 0; cls--) {
-      const c = classes[cls] as number;
-      if (c >= room) {
-        cut = cls;
-        break;
-      }
-      room -= c;
-    }
+    // slices overlapping [t0, t1]: closed ones, those starting by t1 less those ended before t0
+    let inView = upperBound(this.cStart, q.t1) - lowerBound(this.cEnd, q.t0);
+    const overlaps = (j: number) => (this.sStart[j] as number) <= q.t1 && (this.sEnd[j] as number) >= q.t0;
+    for (const j of this.openIdx) if (overlaps(j)) inView++;
     const shown: number[] = [];
-    visit((j, cls) => {
-      if (inView <= MAX_SLICES || cls > cut) shown.push(j);
-      else if (cls === cut && room > 0) {
-        shown.push(j);
-        room--;
+    if (inView <= MAX_SLICES) {
+      // every one: closed ones start no earlier than t0 minus the longest
+      for (let j = lowerBound(this.sStart, q.t0 - this.maxClosed); j < this.sStart.length && (this.sStart[j] as number) <= q.t1; j++)
+        if (!this.sOpen[j] && (this.sEnd[j] as number) >= q.t0) shown.push(j);
+      for (const j of this.openIdx) if (overlaps(j)) shown.push(j);
+    } else {
+      // too many: the never unmapped first (what a leak looks like), then the longest
+      for (let x = 0; x < this.byLength.length && shown.length < MAX_SLICES; x++) {
+        const j = this.byLength[x] as number;
+        if (overlaps(j)) shown.push(j);
       }
-    });
+    }
     shown.sort((a, b) => a - b);
     const m = shown.length;
     const sliceRows = new Int32Array(m);
@@ -379,10 +382,16 @@ export class Tracks {
   }
 }
 
-/** Length classes of slices: 0 for none, then powers of two (65: never unmapped). */
-function lengthClass(len: number): number {
-  if (!(len > 0)) return 0;
-  return Math.max(1, Math.min(64, Math.floor(Math.log2(len)) + 33));
+/** First index with a[i] > x in a non-decreasing array. */
+function upperBound(a: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((a[mid] as number) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The bin of a value: the first upper bound it does not exceed (-1: the last bin). */
