@@ -116,7 +116,7 @@ export class PanelApp {
     // next/previous search hit: F3 and Shift+F3 anywhere, n and N outside text fields
     document.addEventListener('keydown', (e) => {
       const t = e.target as HTMLElement | null;
-      const typing = !!t && /^(INPUT|TEXTAREA|VSCODE-TEXT-FIELD|VSCODE-TEXT-AREA)$/.test(t.tagName);
+      const typing = !!t && /^(INPUT|TEXTAREA|SELECT|VSCODE-TEXT-FIELD|VSCODE-TEXT-AREA|VSCODE-DROPDOWN)$/.test(t.tagName);
       if (e.key === 'F3' || (!typing && !e.ctrlKey && !e.metaKey && !e.altKey && (e.key === 'n' || e.key === 'N'))) {
         if (!this.info || !this.searched) return;
         e.preventDefault();
