@@ -17,7 +17,7 @@ export type ChartData = TimelineColumns & { readonly hits?: Uint32Array };
 
 export interface ChartCallbacks {
   /** The visible window or the width changed: the chart needs new columns. */
-  requestData(t0: number, t1: number, columns: number): void;
+  requestData(t0: number, t1: number, columns: number, searchOnly?: boolean): void;
   /** The cursor moved to a time (click, arrows). */
   cursorMoved(time: number): void;
   /** A time range was selected (shift+drag), or cleared (null). */
@@ -26,11 +26,14 @@ export interface ChartCallbacks {
   viewChanged(view: [number, number]): void;
   /** Milliseconds one frame took while the user zoomed or panned. */
   frame(ms: number): void;
+  /** Alt+click: a flag at that time (tracks.ts). */
+  flagPlaced?(time: number): void;
 }
 
 export const FAILURE_LABELS: readonly string[] = FAILURE_CAUSES.map((c) => c.code);
 
-const PAD = { left: 56, right: 12, top: 10, bottom: 34 };
+/** The plot's margins (the tracks under the chart use the same, so their time axes line up). */
+export const PAD = { left: 56, right: 12, top: 10, bottom: 34 };
 
 export class OccupancyChart {
   private data: ChartData | null = null;
@@ -52,6 +55,8 @@ export class OccupancyChart {
   yScale: 'pool' | 'fit' = 'pool';
   private peak = 0;
   private requestTimer = 0;
+  /** Flags the user placed (drawn as dashed lines, F1, F2, ...). */
+  private flags: readonly number[] = [];
 
   constructor(
     readonly canvas: HTMLCanvasElement,
@@ -144,7 +149,7 @@ export class OccupancyChart {
 
   /** Asks for the window's columns again (the search changed: its hits are part of them). */
   refresh(): void {
-    this.requestNow();
+    this.cb.requestData(this.t0, this.t1, Math.max(1, Math.floor(this.plotWidth)), true);
   }
 
   setCursor(time: number | null, notify = false): void {
@@ -158,6 +163,12 @@ export class OccupancyChart {
     } else this.draw();
     if (notify && time !== null) this.cb.cursorMoved(time);
     this.updateReadout();
+  }
+
+  setFlags(flags: readonly number[]): void {
+    this.flags = flags;
+    this.canvas.dataset.flags = String(flags.length);
+    this.draw();
   }
 
   clearSelection(): void {
@@ -272,6 +283,8 @@ export class OccupancyChart {
   private requestNow(): void {
     window.clearTimeout(this.requestTimer);
     this.cb.requestData(this.t0, this.t1, Math.max(1, Math.floor(this.plotWidth)));
+    // the window asked for (the tracks under the chart follow it: tests compare the two)
+    this.canvas.dataset.view = `${this.t0} ${this.t1}`;
     this.cb.viewChanged([this.t0, this.t1]);
   }
 
@@ -353,7 +366,8 @@ export class OccupancyChart {
     if (!d.moved) {
       const rect = this.canvas.getBoundingClientRect();
       const x = e.clientX - rect.left;
-      if (x >= PAD.left) this.setCursor(this.timeAt(x), true);
+      if (x >= PAD.left && e.altKey && this.cb.flagPlaced) this.cb.flagPlaced(this.timeAt(x));
+      else if (x >= PAD.left) this.setCursor(this.timeAt(x), true);
     }
   }
 
@@ -605,6 +619,19 @@ export class OccupancyChart {
       ctx.fillRect(this.xOf(a), PAD.top, this.xOf(b) - this.xOf(a), plotH);
       ctx.globalAlpha = 1;
     }
+    this.flags.forEach((f, i) => {
+      if (f < this.t0 || f > this.t1) return;
+      const x = Math.round(this.xOf(f)) + 0.5;
+      ctx.strokeStyle = th.hiwater;
+      ctx.setLineDash([3, 2]);
+      ctx.beginPath();
+      ctx.moveTo(x, PAD.top);
+      ctx.lineTo(x, PAD.top + plotH);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = th.hiwater;
+      ctx.fillText(`F${i + 1}`, x + 2, PAD.top + 10);
+    });
     if (this.cursor !== null && this.cursor >= this.t0 && this.cursor <= this.t1) {
       const x = Math.round(this.xOf(this.cursor)) + 0.5;
       ctx.strokeStyle = th.cursor;

@@ -34,6 +34,7 @@ import {
   tabs,
   textField,
 } from './toolkit';
+import { deltaText, TracksView } from './tracks';
 
 export interface WebviewHost {
   postMessage(m: WebviewMessage): void;
@@ -94,6 +95,8 @@ export class PanelApp {
   private typedExprError: { message: string; position: number; length: number } | null = null;
   /** The last query had a search: its hits are on the chart. */
   private searched = false;
+  /** Counter tracks, instant lane, slices, histograms and flags (tracks.ts). */
+  private tracksView: TracksView | null = null;
 
   constructor(
     private readonly root: HTMLElement,
@@ -110,6 +113,7 @@ export class PanelApp {
       this.theme = readTheme();
       this.chart?.setTheme(this.theme);
       this.slotmap?.setTheme(this.theme);
+      this.tracksView?.setTheme(this.theme);
       if (this.info) this.renderSlotLegend();
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.root.replaceChildren(el('p', 'Waiting for data...', 'muted'), this.busy);
@@ -168,6 +172,11 @@ export class PanelApp {
     }
     if (!info || !('session' in m) || m.session !== info.id) return;
     switch (m.type) {
+      case 'trackInfo':
+      case 'tracks':
+      case 'flagValues':
+        this.tracksView?.onMessage(m);
+        return;
       case 'timeline':
         if (m.request !== this.chartRequest) return;
         this.chart.setData({
@@ -299,6 +308,7 @@ export class PanelApp {
       request: info.request,
       key,
       ...(same ? {} : { view: undefined, cursor: null, selectedRow: undefined, filter: {}, sort: undefined }),
+      ...(same ? {} : { pinnedTracks: undefined, flags: undefined }),
     });
     this.layout(info);
     const pool = info.pool;
@@ -330,7 +340,11 @@ export class PanelApp {
       this.pendingLocate = restore.selectedRow;
       this.selectOrigin = 'restore';
     }
-    if (restore?.cursor !== undefined && restore.cursor !== null) this.chart.setCursor(restore.cursor, false);
+    if (restore?.cursor !== undefined && restore.cursor !== null) {
+      this.chart.setCursor(restore.cursor, false);
+      this.tracksView?.setCursor(restore.cursor);
+    }
+    if (this.tracksView?.flagTimes.length) this.chart.setFlags(this.tracksView.flagTimes);
     this.runQuery();
     // the slot map starts at the peak: the moment a user asks about
     const start = restore?.cursor ?? (info.summary.peakSlots !== null ? null : info.t0);
@@ -375,6 +389,7 @@ export class PanelApp {
     chart.box.hidden = logOnly;
     slots.box.hidden = logOnly || !info.pool;
     const lane = this.logUi ? [this.logUi.lane] : [];
+    this.tracksView = logOnly ? null : this.tracksOf(info);
     this.root.replaceChildren(
       header,
       badges,
@@ -386,6 +401,7 @@ export class PanelApp {
       ...(logOnly ? [] : lane),
       // the table and its details right under the chart: a selection shows without scrolling
       lower,
+      ...(this.tracksView ? [this.tracksView.root] : []),
       slots.box,
       this.busy,
     );
@@ -730,11 +746,15 @@ export class PanelApp {
     slots: { scroller: HTMLElement; spacer: HTMLElement; canvas: HTMLCanvasElement; tooltip: HTMLElement },
   ): void {
     this.chart = new OccupancyChart(chart.canvas, chart.readout, this.theme, {
-      requestData: (t0, t1, columns) => {
+      requestData: (t0, t1, columns, searchOnly) => {
         this.chartRequest = ++this.requestId;
         this.post({ type: 'timeline', session: info.id, request: this.chartRequest, t0, t1, columns });
+        // a new search changes the chart's hits, not the tracks
+        if (!searchOnly) this.tracksView?.request(t0, t1, columns);
       },
+      flagPlaced: (time) => this.tracksView?.addFlag(time),
       cursorMoved: (time) => {
+        this.tracksView?.setCursor(time);
         this.save({ cursor: time });
         this.requestSlotsAtTime(time);
         // the row at that moment is selected once the host says which row it is
@@ -751,6 +771,23 @@ export class PanelApp {
       this.selectOrigin = 'slotmap';
       this.post({ type: 'locate', session: info.id, query: this.queryId, row: owner });
     });
+  }
+
+  /** The tracks under the chart, on its time axis (tracks.ts). */
+  private tracksOf(info: SessionInfo): TracksView {
+    return new TracksView(
+      info,
+      this.theme,
+      {
+        post: (m) => this.post(m),
+        nextRequest: () => ++this.requestId,
+        locate: (row) => this.post({ type: 'locate', session: info.id, query: this.queryId, row }),
+        save: (patch) => this.save(patch),
+        flagsChanged: (flags) => this.chart.setFlags(flags),
+        deviceColor: (id) => this.deviceColor(id),
+      },
+      this.state,
+    );
   }
 
   private summaryBar(info: SessionInfo): HTMLElement {
@@ -1108,7 +1145,7 @@ export class PanelApp {
     box.replaceChildren();
     box.hidden = false;
     const span = r.t1 - r.t0;
-    const delta = info.hasClock ? formatTime(span, true, span) : `${num(Math.round(span))} counter ticks`;
+    const delta = deltaText(span, info.hasClock);
     box.appendChild(
       el(
         'h3',
@@ -1171,6 +1208,7 @@ export class PanelApp {
       if (!info.log.aligned) return;
     }
     this.chart.setCursor(row.time, false);
+    this.tracksView?.setCursor(row.time);
     this.save({ cursor: row.time });
     if (info.pool) this.requestSlotsAtRow(released ? row.index - 1 : row.index, owner);
   }

@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { PanelModel } from '../analysis/panelModel';
 import { csvLines } from '../analysis/query';
 import { jsonExportChunks, sessionMarkdown } from '../analysis/sessionReport';
+import { answerTracks } from '../analysis/tracks';
 import {
   checkSavedView,
   inputDifference,
@@ -201,7 +202,8 @@ export class PanelController implements vscode.Disposable {
       }
       default: {
         const t = performance.now();
-        const reply = model.answer(m);
+        // the tracks' requests (tracks.ts), else the panel model's
+        const reply = answerTracks(model, m) ?? model.answer(m);
         if (reply) this.post(reply);
         if (m.type === 'timeline' && reply && this.columnTimes.length < 10000) this.columnTimes.push(performance.now() - t);
         return;

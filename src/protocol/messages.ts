@@ -12,6 +12,7 @@ import type { TableFilter } from '../analysis/query';
 import type { DeviceSummary, Diagnostic, InputKind, PoolInfo } from '../analysis/session';
 import type { LogView } from '../analysis/sessionLog';
 import type { TimelineColumns } from '../analysis/timeline';
+import type { FlagValue, TracksColumns, TracksInfo } from '../analysis/tracks';
 import type { SavedView } from '../analysis/viewFile';
 import type { RouteKind } from '../inputs/sniff';
 
@@ -131,6 +132,10 @@ export interface PanelState {
   readonly colorBy?: 'device' | 'age';
   /** The table's columns: order, widths, hidden ones. */
   readonly columns?: ColumnLayout;
+  /** Tracks pinned to the top of the tracks list ("kind:key", tracks.ts). */
+  readonly pinnedTracks?: readonly string[];
+  /** Flags the user placed on the timeline (times). */
+  readonly flags?: readonly number[];
 }
 
 /** An explained log line, as the editor's hover and the panel's pinned view show it. */
@@ -211,6 +216,12 @@ export type HostMessage =
   /** The kernel and platform the settings (status bar pickers) ask for: the panel offers to re-analyse. */
   | { readonly type: 'profile'; readonly kernel: string; readonly platform: string }
   | { readonly type: 'side'; readonly info: SideInfo }
+  /** The tracks of the session, the slice totals and the histograms per device (tracks.ts). */
+  | { readonly type: 'trackInfo'; readonly session: number; readonly request: number; readonly info: TracksInfo }
+  /** The tracks' columns and the slices for the window the chart shows. */
+  | ({ readonly type: 'tracks'; readonly session: number; readonly request: number } & TracksColumns)
+  /** The pool's occupancy at each flag. */
+  | { readonly type: 'flagValues'; readonly session: number; readonly request: number; readonly flags: readonly FlagValue[] }
   | { readonly type: 'error'; readonly message: string };
 
 /** Webview -> host. */
@@ -272,7 +283,23 @@ export type WebviewMessage =
   /** Text for the clipboard (a table cell). */
   | { readonly type: 'copy'; readonly text: string }
   /** The view to save as a *.swiotlb-view.json file (checked like a view file). */
-  | { readonly type: 'exportView'; readonly session: number; readonly view: SavedView };
+  | { readonly type: 'exportView'; readonly session: number; readonly view: SavedView }
+  /** The tracks of the session (once per session). */
+  | { readonly type: 'trackInfo'; readonly session: number; readonly request: number }
+  /** The tracks' columns for a window (the one the chart asked for). */
+  | {
+      readonly type: 'tracks';
+      readonly session: number;
+      readonly request: number;
+      readonly t0: number;
+      readonly t1: number;
+      readonly columns: number;
+    }
+  /** The occupancy at flags placed on the timeline. */
+  | { readonly type: 'flagValues'; readonly session: number; readonly request: number; readonly times: readonly number[] };
+
+/** Flags on the timeline, at most. */
+export const MAX_FLAGS = 16;
 
 /** Characters of an exported chart, at most (a 4K canvas as PNG is a few MB). */
 export const MAX_CHART_EXPORT = 32 * 1024 * 1024;
@@ -374,6 +401,12 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
         (x.platform === undefined || (typeof x.platform === 'string' && x.platform.length < 64)) &&
         (x.kernel === undefined || (typeof x.kernel === 'string' && x.kernel.length < 64))
       );
+    case 'trackInfo':
+      return isInt(x.session) && isInt(x.request);
+    case 'tracks':
+      return isInt(x.session) && isInt(x.request) && isNum(x.t0) && isNum(x.t1) && isInt(x.columns, 1) && (x.columns as number) <= 8192;
+    case 'flagValues':
+      return isInt(x.session) && isInt(x.request) && Array.isArray(x.times) && x.times.length <= MAX_FLAGS && x.times.every(isNum);
     default:
       return false;
   }
@@ -419,6 +452,12 @@ export function isHostMessage(x: unknown): x is HostMessage {
       return true;
     case 'applyView':
       return isObject(x.view);
+    case 'trackInfo':
+      return isInt(x.session) && isInt(x.request) && isObject(x.info) && Array.isArray(x.info.tracks);
+    case 'tracks':
+      return isInt(x.session) && isInt(x.request) && isInt(x.columns, 1);
+    case 'flagValues':
+      return isInt(x.session) && isInt(x.request) && Array.isArray(x.flags);
     default:
       return false;
   }

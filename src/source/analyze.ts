@@ -18,7 +18,7 @@ import { type Annotation, fileAnnotations, type Hints, MACHINE_KEYS, parseSettin
 import { mentionsDmaApi } from './api';
 import { type DeviceView, deviceView, driverDevices } from './devices';
 import { Evaluator, SymbolScope } from './evaluate';
-import { extractFile, MAX_SITES_PER_FILE, macroAlias, macroBodyCalls, parseMacroExpression } from './extract';
+import { extractFile, lightFunctions, MAX_SITES_PER_FILE, macroAlias, macroBodyCalls, parseMacroExpression } from './extract';
 import { type Pair, pairSites } from './pairing';
 import { type DriverSimulation, type Machine, mergeSessions, simulateDriver, type Verdict, type WillFailSite } from './simulate';
 import { annotationDiagnostics, applyAnnotations, buildSites, deviceKey, type Site, type SourceDiagnostic } from './sites';
@@ -894,20 +894,6 @@ function emptySession(m: Machine, files: string[]): AnalysisSession {
   };
 }
 
-/**
- * A driver's parsed files are kept until its sites are built; a function without a DMA call is
- * read for its place only (annotations attach to it), so its locals and assignments go at once.
- */
-function lightFunctions(pf: ParsedFile): ParsedFile {
-  const used = new Set<number>();
-  for (const s of pf.sites) used.add(s.fn);
-  pf.functions.forEach((fn, i) => {
-    if (!used.has(i) && (fn.locals.length || fn.params.length || fn.assignments.length || fn.stateSets.length))
-      pf.functions[i] = { name: fn.name, span: fn.span, params: [], locals: [], assignments: [], stateSets: [] };
-  });
-  return pf;
-}
-
 /** Reads and parses one file; problems become diagnostics, never exceptions. */
 function readOne(
   f: FileEntry,
@@ -954,7 +940,7 @@ function readOne(
   }
   try {
     const pf = lightFunctions(
-      extractFile(f.display, text, { timeoutMs, ...(again ? { aliases: again.aliases, watch: again.watch } : {}) }),
+      extractFile(f.display, text, { timeoutMs, lightBodies: true, ...(again ? { aliases: again.aliases, watch: again.watch } : {}) }),
     );
     const diag: SourceDiagnostic[] = [];
     if (pf.sitesBeyondLimit)

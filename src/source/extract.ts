@@ -5,7 +5,7 @@
  * iteratively (generated files nest deeply), and freed before returning.
  */
 import type { Node, Tree, TreeCursor } from 'web-tree-sitter';
-import { apiSpec } from './api';
+import { apiSpec, mentionsDmaApi } from './api';
 import { applyDeclarator, type Expr, exprText, keep, type TypeName, toExpr, typeBase } from './expr';
 import { parseC } from './treeSitter';
 import {
@@ -40,6 +40,28 @@ export interface ExtractOptions {
   readonly aliases?: ReadonlyMap<string, string>;
   /** Calls of these names are recorded in otherCalls (the uses of macros that hide DMA calls). */
   readonly watch?: ReadonlySet<string>;
+  /**
+   * Functions that can hold nothing kept are not walked, only placed: the caller drops what a
+   * function without a DMA call holds (analyze.ts lightFunctions), and walking every body of a
+   * driver tree is most of the time of the analysis.
+   */
+  readonly lightBodies?: boolean;
+}
+
+/** Something in a function body that lands in the file's symbols: a #directive, a struct, union or enum body, a typedef. */
+const BODY_SYMBOLS = /#|\btypedef\b|\b(?:struct|union|enum)\b[\w\s]*\{/;
+
+/**
+ * Whether walking a function (its text) can add nothing kept: no symbols; and unless only symbols
+ * are read, no DMA API name, no annotation and no watched or aliased name. Conservative: a name in
+ * a comment or a string makes the body walked.
+ */
+function quietBody(body: string, symbolsOnly: boolean, opts: ExtractOptions): boolean {
+  if (BODY_SYMBOLS.test(body)) return false;
+  if (symbolsOnly) return true;
+  if (body.includes(ANNOTATION_WORD) || mentionsDmaApi(body)) return false;
+  for (const names of [opts.aliases?.keys(), opts.watch?.values()]) for (const w of names ?? []) if (body.includes(w)) return false;
+  return true;
 }
 
 function spanOf(n: { startPosition: { row: number; column: number }; endPosition: { row: number; column: number } }): Span {
@@ -432,6 +454,10 @@ function walk(file: string, text: string, tree: Tree, opts: ExtractOptions): Par
               if (r.name) info.params.push({ name: r.name, type: r.type, row: p.startPosition.row });
             }
             functions.push(info);
+            if ((symbolsOnly || opts.lightBodies) && !n.hasError && quietBody(text.slice(n.startIndex, n.endIndex), symbolsOnly, opts)) {
+              descend = false;
+              break;
+            }
             frames.push({ fn: functions.length - 1, inError: frame.inError });
             if (c.gotoFirstChild()) continue;
             frames.pop();
@@ -589,6 +615,20 @@ function walk(file: string, text: string, tree: Tree, opts: ExtractOptions): Par
       ...(beyond ? { sitesBeyondLimit: beyond } : {}),
     };
   }
+}
+
+/**
+ * A driver's parsed files are kept until its sites are built; a function without a DMA call is
+ * read for its place only (annotations attach to it), so its locals and assignments go at once.
+ */
+export function lightFunctions(pf: ParsedFile): ParsedFile {
+  const used = new Set<number>();
+  for (const s of pf.sites) used.add(s.fn);
+  pf.functions.forEach((fn, i) => {
+    if (!used.has(i) && (fn.locals.length || fn.params.length || fn.assignments.length || fn.stateSets.length))
+      pf.functions[i] = { name: fn.name, span: fn.span, params: [], locals: [], assignments: [], stateSets: [] };
+  });
+  return pf;
 }
 
 function makeSite(

@@ -10,13 +10,39 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseAnnotationComment } from '../../src/source/annotations';
-import { extractFile } from '../../src/source/extract';
+import { extractFile, lightFunctions } from '../../src/source/extract';
 import { loadCParser } from '../../src/source/treeSitter';
 import { analyzeC, ROOT } from './source-helpers';
 
 const SOURCES = ['examples/source/swlnic/swlnic_main.c', 'examples/source/swlblk/swlblk.c'].map((p) =>
   fs.readFileSync(path.join(ROOT, p), 'utf8'),
 );
+
+/** Functions whose bodies hold what a body skip must not lose: symbols, annotations, non-ASCII text before them. */
+const BODIES = `/* été — 😀 */
+static int quiet(int x) { return x * 2; }
+static int local_types(void)
+{
+	struct local_desc { u32 len; u64 addr; } d;
+	enum local_state { LS_IDLE, LS_BUSY };
+	typedef unsigned long local_t;
+	return sizeof(d);
+}
+static int defines(void)
+{
+#define BODY_LEN 4096
+	return BODY_LEN;
+}
+static void annotated(struct device *dev)
+{
+	/* swiotlb: size=8192 */
+	do_something(dev);
+}
+static dma_addr_t mapped(struct device *dev, void *buf)
+{
+	return dma_map_single(dev, buf, BODY_LEN, DMA_TO_DEVICE);
+}
+`;
 
 const TOKENS = [
   '(',
@@ -101,6 +127,20 @@ describe('random mutations of real driver code', () => {
         }
       }),
       { numRuns: 150, seed: 42 },
+    );
+  });
+
+  test('functions walked for their place only lose nothing kept (lightBodies, symbolsOnly)', async () => {
+    await loadCParser();
+    const all = [...SOURCES, BODIES, `${BODIES}${SOURCES[0]}`];
+    fc.assert(
+      fc.property(fc.nat(all.length - 1), fc.array(edit, { maxLength: 4 }), (which, edits) => {
+        const text = mutate(all[which] as string, edits);
+        const full = lightFunctions(extractFile('m.c', text));
+        assert.deepEqual(lightFunctions(extractFile('m.c', text, { lightBodies: true })), full);
+        assert.deepEqual(extractFile('m.c', text, { symbolsOnly: true }).symbols, full.symbols);
+      }),
+      { numRuns: 150, seed: 11 },
     );
   });
 

@@ -1,0 +1,437 @@
+/**
+ * The panel's tracks, as a trace viewer has them: occupancy per area, per device and per CPU as
+ * counter tracks, a lane of instant events (failures, log messages, markers), the lifetimes of
+ * mappings as slices from map to unmap with histograms of their sizes and lifetimes per device,
+ * and the pool's occupancy at the user's flags. Aggregated per pixel column in the host, on the
+ * windows the occupancy chart asks for (timeline.ts), so a long trace costs what a short one does.
+ */
+import type { HostMessage, WebviewMessage } from '../protocol/messages';
+import { EventKind, Outcome } from './codes';
+import type { EventTable } from './eventTable';
+import type { PanelModel } from './panelModel';
+import { LOG_FACT_KINDS } from './sessionLog';
+import { gallop, lowerBound, MinMaxPyramid, type TimelineQuery } from './timeline';
+
+export type TrackKind = 'area' | 'device' | 'cpu';
+
+/** One counter track: slots in use by an area, by the mappings of a device, or made on a CPU. */
+export interface TrackDef {
+  /** Index in TracksInfo.tracks and in the columns' arrays. */
+  readonly id: number;
+  readonly kind: TrackKind;
+  /** Area number, device id or CPU number (-1: the input did not say). */
+  readonly key: number;
+  readonly label: string;
+  /** Most slots in use on this track at any time. */
+  readonly peak: number;
+}
+
+/** The classes of the instant lane, in the order of TracksColumns.instants. */
+export const INSTANT_CLASSES = ['failure', 'log', 'marker'] as const;
+export type InstantClass = (typeof INSTANT_CLASSES)[number];
+
+/** Histogram bins: upper bounds, inclusive; the last bin (-1) holds everything larger. */
+export const SIZE_BINS: readonly number[] = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, -1];
+/** Lifetimes in seconds (trace clock): decades from 1 µs. */
+export const LIFETIME_BINS_SECONDS: readonly number[] = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, -1];
+/** Lifetimes in events (no clock: the time axis is the event order). */
+export const LIFETIME_BINS_EVENTS: readonly number[] = [1, 10, 100, 1000, 10000, 100000, -1];
+
+export interface DeviceHistograms {
+  readonly id: number;
+  readonly name: string;
+  /** Mappings (slices) of the device, and those never unmapped within the input. */
+  readonly maps: number;
+  readonly open: number;
+  /** Counts per SIZE_BINS bin (bytes mapped). */
+  readonly sizes: readonly number[];
+  /** Counts per lifetime bin (unmapped mappings only). */
+  readonly lifetimes: readonly number[];
+}
+
+/** What does not change with the window: the tracks, the slice totals, the histograms. */
+export interface TracksInfo {
+  readonly tracks: readonly TrackDef[];
+  /** Tracks left out (only the busiest devices and CPUs get one). */
+  readonly omitted: number;
+  readonly slices: number;
+  readonly openSlices: number;
+  readonly sizeBins: readonly number[];
+  readonly lifetimeBins: readonly number[];
+  readonly devices: readonly DeviceHistograms[];
+}
+
+export interface TracksColumns {
+  readonly t0: number;
+  readonly t1: number;
+  readonly columns: number;
+  /** Per track (TracksInfo order), track-major: the most slots in use within each column. */
+  readonly max: Int32Array;
+  /** Per track, track-major: slots in use at the end of each column. */
+  readonly last: Int32Array;
+  /** Instant events per class (INSTANT_CLASSES) and column, class-major. */
+  readonly instants: Uint32Array;
+  /** The first row of each class in each column (-1: none), class-major. */
+  readonly instantRows: Int32Array;
+  /** The slices overlapping the window, in start order (more than MAX_SLICES: the open and the longest). */
+  readonly sliceRows: Int32Array;
+  readonly sliceStart: Float64Array;
+  /** Time of the unmap; for an open slice, the end of the input. */
+  readonly sliceEnd: Float64Array;
+  readonly sliceDevice: Uint16Array;
+  /** 1: never unmapped within the input. */
+  readonly sliceOpen: Uint8Array;
+  /** Slices overlapping the window, shown or not. */
+  readonly slicesInView: number;
+}
+
+/** Slices sent for one window, at most (the open and the longest ones: the short ones are a pixel wide). */
+export const MAX_SLICES = 4000;
+const MAX_DEVICE_TRACKS = 32;
+const MAX_CPU_TRACKS = 64;
+const MAX_AREA_TRACKS = 256;
+
+/** One counter series: the rows where it changes and its value after each (typed: millions of rows). */
+class Series {
+  private r = new Int32Array(64);
+  private v = new Int32Array(64);
+  private n = 0;
+  value = 0;
+  peak = 0;
+  add(row: number, delta: number): void {
+    this.value += delta;
+    if (this.value > this.peak) this.peak = this.value;
+    // several changes in one row (none today) keep the row once, with its final value
+    if (this.n && this.r[this.n - 1] === row) {
+      this.v[this.n - 1] = this.value;
+      return;
+    }
+    if (this.n === this.r.length) {
+      const r = new Int32Array(this.n * 2);
+      const v = new Int32Array(this.n * 2);
+      r.set(this.r);
+      v.set(this.v);
+      this.r = r;
+      this.v = v;
+    }
+    this.r[this.n] = row;
+    this.v[this.n] = this.value;
+    this.n++;
+  }
+  get rows(): Int32Array {
+    return this.r.slice(0, this.n);
+  }
+  get vals(): Int32Array {
+    return this.v.slice(0, this.n);
+  }
+}
+
+interface Built {
+  readonly rows: Int32Array;
+  readonly pyr: MinMaxPyramid;
+}
+
+/** Precomputed tracks of an event table (times non-decreasing, as timeline.ts requires). */
+export class Tracks {
+  readonly info: TracksInfo;
+  private readonly times: Float64Array;
+  private readonly series: Built[];
+  private readonly instantRows: Int32Array[];
+  /** Slices in start order: their map row, start, end, device and whether open. */
+  private readonly sRow: Int32Array;
+  private readonly sStart: Float64Array;
+  private readonly sEnd: Float64Array;
+  private readonly sDev: Uint16Array;
+  private readonly sOpen: Uint8Array;
+  /** Indices of open slices (they reach the end of the input). */
+  private readonly openIdx: Int32Array;
+  /** The longest closed slice: no slice starting before window start minus this reaches it. */
+  private readonly maxClosed: number;
+
+  constructor(t: EventTable, nareas: number) {
+    const n = t.length;
+    this.times = t.time.subarray(0, n);
+    const areas = Math.max(0, Math.min(nareas, MAX_AREA_TRACKS));
+    const area = Array.from({ length: areas }, () => new Series());
+    const dev = new Map<number, Series>();
+    const cpu = new Map<number, Series>();
+    const of = (m: Map<number, Series>, k: number) => {
+      let s = m.get(k);
+      if (!s) {
+        s = new Series();
+        m.set(k, s);
+      }
+      return s;
+    };
+    const facts = new Set<number>();
+    t.apis.values.forEach((name, id) => {
+      if (LOG_FACT_KINDS.has(name)) facts.add(id);
+    });
+    const inst: number[][] = INSTANT_CLASSES.map(() => []);
+    // at most one slice per row
+    const sRow = new Int32Array(n);
+    const sEnd = new Float64Array(n);
+    let k = 0;
+    const end = n ? (this.times[n - 1] as number) : 0;
+    for (let i = 0; i < n; i++) {
+      const outcome = t.outcome[i] as Outcome;
+      const kind = t.kind[i] as EventKind;
+      const slots = t.nslots[i] as number;
+      if (slots > 0 && (outcome === Outcome.Bounced || outcome === Outcome.Released)) {
+        const sign = outcome === Outcome.Bounced ? slots : -slots;
+        // a release is charged to the map it ends: its device and the CPU that mapped
+        const owner = outcome === Outcome.Released && (t.pair[i] as number) >= 0 ? (t.pair[i] as number) : i;
+        const a = t.area[i] as number;
+        if (a >= 0 && a < areas) (area[a] as Series).add(i, sign);
+        of(dev, t.device[owner] as number).add(i, sign);
+        of(cpu, t.cpu[owner] as number).add(i, sign);
+      }
+      if ((outcome === Outcome.Failed || outcome === Outcome.Hang) && (kind === EventKind.Map || kind === EventKind.Alloc))
+        (inst[0] as number[]).push(i);
+      else if (kind === EventKind.LogMessage && !facts.has(t.api[i] as number)) (inst[1] as number[]).push(i);
+      else if (kind === EventKind.Marker) (inst[2] as number[]).push(i);
+      const mapping = kind === EventKind.Map || kind === EventKind.MapResource || kind === EventKind.Alloc;
+      if (mapping && (outcome === Outcome.Bounced || outcome === Outcome.Direct)) {
+        const p = t.pair[i] as number;
+        sRow[k] = i;
+        sEnd[k++] = p > i && p < n ? (this.times[p] as number) : Number.NaN;
+      }
+    }
+    const defs: TrackDef[] = [];
+    const built: Built[] = [];
+    const push = (kind: TrackKind, key: number, label: string, s: Series) => {
+      defs.push({ id: defs.length, kind, key, label, peak: s.peak });
+      built.push({ rows: s.rows, pyr: new MinMaxPyramid(s.vals) });
+    };
+    area.forEach((s, a) => {
+      push('area', a, `area ${a}`, s);
+    });
+    const busiest = (m: Map<number, Series>, max: number) =>
+      [...m.entries()]
+        .filter(([, s]) => s.peak > 0)
+        .sort((x, y) => y[1].peak - x[1].peak || x[0] - y[0])
+        .slice(0, max)
+        .sort((x, y) => x[0] - y[0]);
+    const devs = busiest(dev, MAX_DEVICE_TRACKS);
+    for (const [id, s] of devs) push('device', id, t.devices.get(id) || '(unknown device)', s);
+    const cpus = busiest(cpu, MAX_CPU_TRACKS);
+    for (const [c, s] of cpus) push('cpu', c, c < 0 ? 'CPU unknown' : `CPU ${c}`, s);
+    const omitted =
+      Math.max(0, nareas - areas) +
+      [...dev.values()].filter((s) => s.peak > 0).length -
+      devs.length +
+      [...cpu.values()].filter((s) => s.peak > 0).length -
+      cpus.length;
+    this.series = built;
+    this.instantRows = inst.map((r) => Int32Array.from(r));
+
+    // slices and their histograms
+    this.sRow = sRow.slice(0, k);
+    this.sStart = new Float64Array(k);
+    this.sEnd = new Float64Array(k);
+    this.sDev = new Uint16Array(k);
+    this.sOpen = new Uint8Array(k);
+    const lifeBins = t.hasClock ? LIFETIME_BINS_SECONDS : LIFETIME_BINS_EVENTS;
+    const hist = new Map<number, { maps: number; open: number; sizes: number[]; lifetimes: number[] }>();
+    const open: number[] = [];
+    let maxClosed = 0;
+    for (let j = 0; j < k; j++) {
+      const r = sRow[j] as number;
+      const start = this.times[r] as number;
+      const e = sEnd[j] as number;
+      const isOpen = Number.isNaN(e);
+      this.sStart[j] = start;
+      this.sEnd[j] = isOpen ? end : e;
+      this.sOpen[j] = isOpen ? 1 : 0;
+      const d = t.device[r] as number;
+      this.sDev[j] = d;
+      let h = hist.get(d);
+      if (!h) {
+        h = { maps: 0, open: 0, sizes: SIZE_BINS.map(() => 0), lifetimes: lifeBins.map(() => 0) };
+        hist.set(d, h);
+      }
+      h.maps++;
+      const size = t.size[r] as number;
+      if (size >= 0) h.sizes[binOf(SIZE_BINS, size)]++;
+      if (isOpen) {
+        h.open++;
+        open.push(j);
+      } else {
+        const life = e - start;
+        if (life > maxClosed) maxClosed = life;
+        h.lifetimes[binOf(lifeBins, life)]++;
+      }
+    }
+    this.openIdx = Int32Array.from(open);
+    this.maxClosed = maxClosed;
+    this.info = {
+      tracks: defs,
+      omitted,
+      slices: k,
+      openSlices: open.length,
+      sizeBins: SIZE_BINS,
+      lifetimeBins: lifeBins,
+      devices: [...hist.entries()]
+        .map(([id, h]) => ({ id, name: t.devices.get(id) || '(unknown device)', ...h }))
+        .sort((a, b) => b.maps - a.maps || a.id - b.id),
+    };
+  }
+
+  /** Every track's columns, the instant lane and the slices of a window (the chart's columns). */
+  aggregate(q: TimelineQuery): TracksColumns {
+    const cols = Math.max(1, Math.min(Math.floor(q.columns), 8192));
+    const span = q.t1 > q.t0 ? q.t1 - q.t0 : 1;
+    const bounds = new Int32Array(cols + 1);
+    bounds[0] = lowerBound(this.times, q.t0);
+    for (let c = 1; c <= cols; c++) bounds[c] = gallop(this.times, q.t0 + (span * c) / cols, bounds[c - 1] as number);
+    const nt = this.series.length;
+    const max = new Int32Array(nt * cols);
+    const last = new Int32Array(nt * cols);
+    for (let s = 0; s < nt; s++) {
+      const { rows, pyr } = this.series[s] as Built;
+      let k = lowerBound(rows, bounds[0] as number);
+      // a column where the track does not change shows the value it had: the last before it
+      let carry = k > 0 ? (pyr.values[k - 1] as number) : 0;
+      for (let c = 0; c < cols; c++) {
+        const e = gallop(rows, bounds[c + 1] as number, k);
+        max[s * cols + c] = pyr.scan(k, e) ? Math.max(pyr.hi, carry) : carry;
+        if (e > k) carry = pyr.values[e - 1] as number;
+        last[s * cols + c] = carry;
+        k = e;
+      }
+    }
+    const instants = new Uint32Array(INSTANT_CLASSES.length * cols);
+    const instantRows = new Int32Array(INSTANT_CLASSES.length * cols).fill(-1);
+    this.instantRows.forEach((rows, cls) => {
+      let f = lowerBound(rows, bounds[0] as number);
+      for (let c = 0; c < cols; c++) {
+        const e = gallop(rows, bounds[c + 1] as number, f);
+        if (e > f) {
+          instants[cls * cols + c] = e - f;
+          instantRows[cls * cols + c] = rows[f] as number;
+        }
+        f = e;
+      }
+    });
+    // slices overlapping [t0, t1]: closed ones start no earlier than t0 - the longest one. More
+    // than MAX_SLICES: the never unmapped first (what a leak looks like), then the longest, picked
+    // by length class (powers of two) in two passes rather than by sorting millions
+    const from = lowerBound(this.sStart, q.t0 - this.maxClosed);
+    const classes = new Uint32Array(66);
+    const visit = (f: (j: number, cls: number) => void) => {
+      for (let j = from; j < this.sStart.length && (this.sStart[j] as number) <= q.t1; j++)
+        if (!this.sOpen[j] && (this.sEnd[j] as number) >= q.t0) f(j, lengthClass((this.sEnd[j] as number) - (this.sStart[j] as number)));
+      for (const j of this.openIdx) if ((this.sStart[j] as number) <= q.t1 && (this.sEnd[j] as number) >= q.t0) f(j, 65);
+    };
+    let inView = 0;
+    visit((_, cls) => {
+      inView++;
+      classes[cls] = (classes[cls] as number) + 1;
+    });
+    // the shortest class kept, and how many of it fit
+    let cut = 0;
+    let room = MAX_SLICES;
+    for (let cls = 65; cls >= 0; cls--) {
+      const c = classes[cls] as number;
+      if (c >= room) {
+        cut = cls;
+        break;
+      }
+      room -= c;
+    }
+    const shown: number[] = [];
+    visit((j, cls) => {
+      if (inView <= MAX_SLICES || cls > cut) shown.push(j);
+      else if (cls === cut && room > 0) {
+        shown.push(j);
+        room--;
+      }
+    });
+    shown.sort((a, b) => a - b);
+    const m = shown.length;
+    const sliceRows = new Int32Array(m);
+    const sliceStart = new Float64Array(m);
+    const sliceEnd = new Float64Array(m);
+    const sliceDevice = new Uint16Array(m);
+    const sliceOpen = new Uint8Array(m);
+    shown.forEach((j, x) => {
+      sliceRows[x] = this.sRow[j] as number;
+      sliceStart[x] = this.sStart[j] as number;
+      sliceEnd[x] = this.sEnd[j] as number;
+      sliceDevice[x] = this.sDev[j] as number;
+      sliceOpen[x] = this.sOpen[j] as number;
+    });
+    return {
+      t0: q.t0,
+      t1: q.t1,
+      columns: cols,
+      max,
+      last,
+      instants,
+      instantRows,
+      sliceRows,
+      sliceStart,
+      sliceEnd,
+      sliceDevice,
+      sliceOpen,
+      slicesInView: inView,
+    };
+  }
+}
+
+/** Length classes of slices: 0 for none, then powers of two (65: never unmapped). */
+function lengthClass(len: number): number {
+  if (!(len > 0)) return 0;
+  return Math.max(1, Math.min(64, Math.floor(Math.log2(len)) + 33));
+}
+
+/** The bin of a value: the first upper bound it does not exceed (-1: the last bin). */
+export function binOf(bins: readonly number[], v: number): number {
+  for (let b = 0; b < bins.length; b++) {
+    const up = bins[b] as number;
+    if (up < 0 || v <= up) return b;
+  }
+  return bins.length - 1;
+}
+
+/** The pool's occupancy at a flag: the slots in use after the last row at or before its time. */
+export interface FlagValue {
+  readonly time: number;
+  /** The row the value is from (-1: before the first row). */
+  readonly row: number;
+  readonly used: number;
+}
+
+export function flagValues(model: PanelModel, times: readonly number[]): FlagValue[] {
+  return times.map((time) => {
+    const row = model.lastRowAtOrBefore(time);
+    return { time, row, used: row >= 0 ? (model.timeline.total[row] as number) : 0 };
+  });
+}
+
+const built = new WeakMap<PanelModel, Tracks>();
+
+/** The tracks of a panel's session, built on first use. */
+export function tracksOf(model: PanelModel): Tracks {
+  let t = built.get(model);
+  if (!t) {
+    t = new Tracks(model.session.events, model.session.pool?.nareas ?? 0);
+    built.set(model, t);
+  }
+  return t;
+}
+
+/** Answers the panel's track requests (undefined for any other message). */
+export function answerTracks(model: PanelModel, m: WebviewMessage): HostMessage | undefined {
+  if (!('session' in m) || m.session !== model.info.id) return undefined;
+  switch (m.type) {
+    case 'trackInfo':
+      return { type: 'trackInfo', session: m.session, request: m.request, info: tracksOf(model).info };
+    case 'tracks':
+      return { type: 'tracks', session: m.session, request: m.request, ...tracksOf(model).aggregate(m) };
+    case 'flagValues':
+      return { type: 'flagValues', session: m.session, request: m.request, flags: flagValues(model, m.times) };
+    default:
+      return undefined;
+  }
+}

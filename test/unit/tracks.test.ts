@@ -1,0 +1,272 @@
+/**
+ * The panel's tracks (src/analysis/tracks.ts): counter tracks per area, device and CPU that add
+ * up to the pool's occupancy, the instant lane, slices that pair each map with its unmap, the
+ * histograms of sizes and lifetimes, the occupancy at flags, and the messages that carry them.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { EventKind, Outcome } from '../../src/analysis/codes';
+import { EventTable } from '../../src/analysis/eventTable';
+import { PanelModel } from '../../src/analysis/panelModel';
+import {
+  answerTracks,
+  binOf,
+  INSTANT_CLASSES,
+  LIFETIME_BINS_EVENTS,
+  LIFETIME_BINS_SECONDS,
+  MAX_SLICES,
+  SIZE_BINS,
+  Tracks,
+  tracksOf,
+} from '../../src/analysis/tracks';
+import { isHostMessage, isWebviewMessage } from '../../src/protocol/messages';
+import { replaySession } from '../../src/replay/run';
+
+const FIX = path.join(__dirname, '..', 'fixtures');
+
+async function smallPool(): Promise<PanelModel> {
+  const { session } = await replaySession(path.join(FIX, 'kernel-6.1', 'b_small_pool_smp2.ops.jsonl.gz'));
+  return new PanelModel(session, {});
+}
+
+describe('counter tracks', () => {
+  test('per area, per device and per CPU, each kind sums to the pool occupancy at every row', async () => {
+    const m = await smallPool();
+    const tr = tracksOf(m);
+    const kinds = ['area', 'device', 'cpu'] as const;
+    for (const k of kinds)
+      assert.ok(
+        tr.info.tracks.some((d) => d.kind === k),
+        `a ${k} track`,
+      );
+    assert.equal(tr.info.tracks.filter((d) => d.kind === 'area').length, m.session.pool?.nareas);
+    // no clock: one column per event, so every row is checked
+    const n = m.info.rows;
+    const c = tr.aggregate({ t0: 0, t1: n, columns: n });
+    const total = m.timeline.total;
+    let busy = 0;
+    for (let col = 0; col < n; col++) {
+      const want = total[col] as number;
+      if (want > 0) busy++;
+      for (const k of kinds) {
+        let sum = 0;
+        for (const d of tr.info.tracks) if (d.kind === k) sum += c.last[d.id * n + col] as number;
+        assert.equal(sum, want, `${k} tracks at row ${col}`);
+      }
+    }
+    assert.ok(busy > 1000, 'the pool was in use for much of the run');
+    // each track's peak is the most it shows over the whole input
+    for (const d of tr.info.tracks) assert.equal(Math.max(...c.max.subarray(d.id * n, (d.id + 1) * n)), d.peak, d.label);
+    // the areas of the small pool fill to 256 slots each (512 in all, the summary's peak)
+    assert.equal(
+      tr.info.tracks.filter((d) => d.kind === 'area').reduce((a, d) => a + d.peak, 0),
+      m.info.summary.peakSlots,
+    );
+  });
+
+  test('a column holds the most slots within it; a zoomed window carries the value before it', () => {
+    const t = new EventTable();
+    t.hasClock = true;
+    t.push({ kind: EventKind.Map, outcome: Outcome.Bounced, time: 1, used: 4, slot: 0, nslots: 4, area: 0, device: 'nvme', cpu: 0 });
+    t.push({ kind: EventKind.Map, outcome: Outcome.Bounced, time: 2, used: 6, slot: 8, nslots: 2, area: 1, device: 'ahci', cpu: 1 });
+    t.push({
+      kind: EventKind.Unmap,
+      outcome: Outcome.Released,
+      time: 3,
+      used: 2,
+      slot: 0,
+      nslots: 4,
+      area: 0,
+      device: 'nvme',
+      cpu: 1,
+      pair: 0,
+    });
+    t.push({ kind: EventKind.Map, outcome: Outcome.Failed, time: 5, device: 'nvme', cpu: 0 });
+    t.push({ kind: EventKind.LogMessage, time: 6, message: 'swiotlb buffer is full' });
+    t.push({ kind: EventKind.Marker, time: 7, message: 'phase 2' });
+    const tr = new Tracks(t, 2);
+    const id = (kind: string, label: string) => tr.info.tracks.find((d) => d.kind === kind && d.label === label)?.id as number;
+    const c = tr.aggregate({ t0: 0, t1: 8, columns: 8 });
+    const row = (k: number, a: Int32Array) => [...a.subarray(k * 8, k * 8 + 8)];
+    assert.deepEqual(row(id('area', 'area 0'), c.last), [0, 4, 4, 0, 0, 0, 0, 0]);
+    assert.deepEqual(row(id('area', 'area 1'), c.last), [0, 0, 2, 2, 2, 2, 2, 2]);
+    assert.deepEqual(row(id('device', 'nvme'), c.max), [0, 4, 4, 4, 0, 0, 0, 0]);
+    // the release on CPU 1 ends a map made on CPU 0: CPU 0's slots go
+    assert.deepEqual(row(id('cpu', 'CPU 0'), c.last), [0, 4, 4, 0, 0, 0, 0, 0]);
+    assert.deepEqual(row(id('cpu', 'CPU 1'), c.last), [0, 0, 2, 2, 2, 2, 2, 2]);
+    // the instant lane: a failure, a log line, a marker, each in its column with its row
+    assert.deepEqual([...INSTANT_CLASSES], ['failure', 'log', 'marker']);
+    assert.equal(c.instants[0 * 8 + 5], 1);
+    assert.equal(c.instantRows[0 * 8 + 5], 3);
+    assert.equal(c.instants[1 * 8 + 6], 1);
+    assert.equal(c.instants[2 * 8 + 7], 1);
+    assert.equal(
+      c.instants.reduce((a, b) => a + b, 0),
+      3,
+    );
+    const z = tr.aggregate({ t0: 3.5, t1: 4.5, columns: 2 });
+    const a1 = id('area', 'area 1');
+    assert.deepEqual([...z.last.subarray(a1 * 2, a1 * 2 + 2)], [2, 2]);
+    assert.deepEqual([...z.instantRows], [-1, -1, -1, -1, -1, -1]);
+  });
+});
+
+describe('slices', () => {
+  test('each map is paired with its unmap, per device, on the fixture', async () => {
+    const m = await smallPool();
+    const tr = tracksOf(m);
+    const t = m.session.events;
+    const c = tr.aggregate({ t0: m.info.t0, t1: m.info.t1, columns: 400 });
+    // every map that bounced or went direct is a slice
+    let maps = 0;
+    let unpaired = 0;
+    for (let i = 0; i < t.length; i++)
+      if (t.kind[i] === EventKind.Map && (t.outcome[i] === Outcome.Bounced || t.outcome[i] === Outcome.Direct)) {
+        maps++;
+        if ((t.pair[i] as number) < 0) unpaired++;
+      }
+    assert.equal(tr.info.slices, maps);
+    // open: exactly the maps the input never unmaps
+    assert.equal(tr.info.openSlices, unpaired);
+    assert.equal(
+      c.sliceOpen.reduce((a, b) => a + b, 0),
+      unpaired,
+    );
+    assert.equal(c.slicesInView, maps);
+    assert.equal(c.sliceRows.length, maps);
+    for (let x = 0; x < c.sliceRows.length; x++) {
+      const r = c.sliceRows[x] as number;
+      const u = t.pair[r] as number;
+      assert.equal(t.kind[r], EventKind.Map);
+      assert.equal(c.sliceStart[x], t.time[r]);
+      assert.equal(c.sliceDevice[x], t.device[r]);
+      if (c.sliceOpen[x]) continue;
+      assert.ok(u > r, `map ${r} has its unmap after it`);
+      assert.equal(t.kind[u], EventKind.Unmap);
+      assert.equal(t.pair[u], r, 'the unmap points back at its map');
+      assert.equal(c.sliceEnd[x], t.time[u]);
+    }
+    // a window shows the slices overlapping it, no others
+    const w = tr.aggregate({ t0: 3000, t1: 3100, columns: 100 });
+    assert.ok(w.slicesInView > 0 && w.slicesInView < maps);
+    for (let x = 0; x < w.sliceRows.length; x++) assert.ok((w.sliceStart[x] as number) <= 3100 && (w.sliceEnd[x] as number) >= 3000);
+    let overlapping = 0;
+    for (let x = 0; x < c.sliceRows.length; x++)
+      if ((c.sliceStart[x] as number) <= 3100 && (c.sliceEnd[x] as number) >= 3000) overlapping++;
+    assert.equal(w.slicesInView, overlapping);
+  });
+
+  test('a map never unmapped is an open slice to the end; too many slices keep the longest', () => {
+    const t = new EventTable();
+    t.hasClock = true;
+    const n = MAX_SLICES + 500;
+    for (let i = 0; i < n; i++) t.push({ kind: EventKind.Map, outcome: Outcome.Bounced, time: i, nslots: 1, slot: i, area: 0, used: 1 });
+    // unmapped in reverse order: map i lives 2 * (n - i) - 1 seconds
+    for (let i = n - 1; i >= 0; i--)
+      t.push({ kind: EventKind.Unmap, outcome: Outcome.Released, time: 2 * n - 1 - i, nslots: 1, slot: i, area: 0, used: 0, pair: i });
+    t.push({ kind: EventKind.Map, outcome: Outcome.Direct, time: 2 * n, size: 100, device: 'nvme' });
+    t.push({ kind: EventKind.Marker, time: 2 * n + 10 });
+    for (let i = 0; i < n; i++) t.pair[i] = 2 * n - 1 - i;
+    const tr = new Tracks(t, 1);
+    assert.equal(tr.info.slices, n + 1);
+    assert.equal(tr.info.openSlices, 1);
+    const c = tr.aggregate({ t0: 0, t1: 2 * n + 10, columns: 100 });
+    assert.equal(c.slicesInView, n + 1);
+    assert.equal(c.sliceRows.length, MAX_SLICES);
+    // kept: the open one (never unmapped), then the longest (the maps made first)
+    const kept = new Set(c.sliceRows);
+    assert.ok(kept.has(2 * n), 'the open slice');
+    assert.ok(kept.has(0) && !kept.has(n - 1), 'long kept, short left out');
+    const open = [...c.sliceRows].indexOf(2 * n);
+    assert.equal(c.sliceOpen[open], 1);
+    assert.equal(c.sliceEnd[open], 2 * n + 10);
+    // late window: only the open slice reaches it
+    const late = tr.aggregate({ t0: 2 * n + 5, t1: 2 * n + 10, columns: 10 });
+    assert.deepEqual([...late.sliceRows], [2 * n]);
+  });
+});
+
+describe('histograms', () => {
+  test('bins: upper bounds inclusive, the last one open', () => {
+    assert.equal(binOf(SIZE_BINS, 1), 0);
+    assert.equal(binOf(SIZE_BINS, 512), 0);
+    assert.equal(binOf(SIZE_BINS, 513), 1);
+    assert.equal(binOf(SIZE_BINS, 4096), 3);
+    assert.equal(binOf(SIZE_BINS, 262144), SIZE_BINS.length - 2);
+    assert.equal(binOf(SIZE_BINS, 262145), SIZE_BINS.length - 1);
+    assert.equal(binOf(LIFETIME_BINS_SECONDS, 5e-7), 0);
+    assert.equal(binOf(LIFETIME_BINS_SECONDS, 2e-3), 4);
+    assert.equal(binOf(LIFETIME_BINS_EVENTS, 1e9), LIFETIME_BINS_EVENTS.length - 1);
+  });
+
+  test('per device: sizes of every map and lifetimes of the unmapped ones, on the fixture', async () => {
+    const m = await smallPool();
+    const t = m.session.events;
+    const info = tracksOf(m).info;
+    assert.deepEqual(info.lifetimeBins, LIFETIME_BINS_EVENTS, 'no clock: lifetimes in events');
+    assert.equal(
+      info.devices.reduce((a, d) => a + d.maps, 0),
+      info.slices,
+    );
+    for (const d of info.devices) {
+      // recount from the rows
+      const sizes = SIZE_BINS.map(() => 0);
+      const lifetimes = LIFETIME_BINS_EVENTS.map(() => 0);
+      let maps = 0;
+      for (let i = 0; i < t.length; i++) {
+        if (t.device[i] !== d.id || t.kind[i] !== EventKind.Map) continue;
+        if (t.outcome[i] !== Outcome.Bounced && t.outcome[i] !== Outcome.Direct) continue;
+        maps++;
+        const s = t.size[i] as number;
+        (sizes[SIZE_BINS.findIndex((b) => b < 0 || s <= b)] as number)++;
+        const u = t.pair[i] as number;
+        if (u > i) {
+          const life = (t.time[u] as number) - (t.time[i] as number);
+          (lifetimes[LIFETIME_BINS_EVENTS.findIndex((b) => b < 0 || life <= b)] as number)++;
+        }
+      }
+      assert.equal(d.maps, maps, d.name);
+      assert.deepEqual(d.sizes, sizes, d.name);
+      assert.deepEqual(d.lifetimes, lifetimes, d.name);
+      assert.equal(
+        d.lifetimes.reduce((a, b) => a + b, 0),
+        d.maps - d.open,
+      );
+    }
+  });
+});
+
+describe('messages', () => {
+  test('the panel asks, the host answers, both pass the guards; flags read the occupancy', async () => {
+    const m = await smallPool();
+    const id = m.info.id;
+    const asks = [
+      { type: 'trackInfo', session: id, request: 1 },
+      { type: 'tracks', session: id, request: 2, t0: 0, t1: 6901, columns: 300 },
+      { type: 'flagValues', session: id, request: 3, times: [100, 2500.5] },
+    ] as const;
+    for (const a of asks) {
+      assert.ok(isWebviewMessage(a), a.type);
+      const reply = answerTracks(m, a);
+      assert.equal(reply?.type, a.type);
+      assert.ok(isHostMessage(reply), a.type);
+      // another session gets no answer
+      assert.equal(answerTracks(m, { ...a, session: id + 1000 }), undefined);
+    }
+    const f = answerTracks(m, asks[2]);
+    if (f?.type !== 'flagValues') throw new Error('no flags');
+    assert.deepEqual(
+      f.flags.map((x) => x.row),
+      [100, 2500],
+    );
+    assert.deepEqual(
+      f.flags.map((x) => x.used),
+      [m.timeline.total[100], m.timeline.total[2500]],
+    );
+    // out of bounds: refused
+    assert.ok(!isWebviewMessage({ type: 'tracks', session: id, request: 2, t0: 0, t1: 1, columns: 100000 }));
+    assert.ok(!isWebviewMessage({ type: 'flagValues', session: id, request: 3, times: Array.from({ length: 100 }, (_, i) => i) }));
+    assert.ok(!isWebviewMessage({ type: 'flagValues', session: id, request: 3, times: ['1'] }));
+  });
+});
