@@ -17,7 +17,7 @@ export type ChartData = TimelineColumns & { readonly hits?: Uint32Array };
 
 export interface ChartCallbacks {
   /** The visible window or the width changed: the chart needs new columns. */
-  requestData(t0: number, t1: number, columns: number): void;
+  requestData(t0: number, t1: number, columns: number, searchOnly?: boolean): void;
   /** The cursor moved to a time (click, arrows). */
   cursorMoved(time: number): void;
   /** A time range was selected (shift+drag), or cleared (null). */
@@ -149,7 +149,7 @@ export class OccupancyChart {
 
   /** Asks for the window's columns again (the search changed: its hits are part of them). */
   refresh(): void {
-    this.requestNow();
+    this.cb.requestData(this.t0, this.t1, Math.max(1, Math.floor(this.plotWidth)), true);
   }
 
   setCursor(time: number | null, notify = false): void {

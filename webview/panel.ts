@@ -88,8 +88,6 @@ export class PanelApp {
   private profile: { kernel: string; platform: string } | null = null;
   private rangeBox: HTMLElement = el('section', undefined, 'range-stats');
   private rangeRequest = 0;
-  /** Counter tracks, instant lane, slices, histograms and flags (tracks.ts). */
-  private tracksView: TracksView | null = null;
   /** The filter expression's problem (message, and the expression with a caret under it). */
   private exprError: HTMLElement = el('div', undefined, 'expr-error');
   private exprTimer = 0;
@@ -97,6 +95,8 @@ export class PanelApp {
   private typedExprError: { message: string; position: number; length: number } | null = null;
   /** The last query had a search: its hits are on the chart. */
   private searched = false;
+  /** Counter tracks, instant lane, slices, histograms and flags (tracks.ts). */
+  private tracksView: TracksView | null = null;
 
   constructor(
     private readonly root: HTMLElement,
@@ -120,7 +120,7 @@ export class PanelApp {
     // next/previous search hit: F3 and Shift+F3 anywhere, n and N outside text fields
     document.addEventListener('keydown', (e) => {
       const t = e.target as HTMLElement | null;
-      const typing = !!t && /^(INPUT|TEXTAREA|VSCODE-TEXT-FIELD|VSCODE-TEXT-AREA)$/.test(t.tagName);
+      const typing = !!t && /^(INPUT|TEXTAREA|SELECT|VSCODE-TEXT-FIELD|VSCODE-TEXT-AREA|VSCODE-DROPDOWN)$/.test(t.tagName);
       if (e.key === 'F3' || (!typing && !e.ctrlKey && !e.metaKey && !e.altKey && (e.key === 'n' || e.key === 'N'))) {
         if (!this.info || !this.searched) return;
         e.preventDefault();
@@ -746,10 +746,11 @@ export class PanelApp {
     slots: { scroller: HTMLElement; spacer: HTMLElement; canvas: HTMLCanvasElement; tooltip: HTMLElement },
   ): void {
     this.chart = new OccupancyChart(chart.canvas, chart.readout, this.theme, {
-      requestData: (t0, t1, columns) => {
+      requestData: (t0, t1, columns, searchOnly) => {
         this.chartRequest = ++this.requestId;
         this.post({ type: 'timeline', session: info.id, request: this.chartRequest, t0, t1, columns });
-        this.tracksView?.request(t0, t1, columns);
+        // a new search changes the chart's hits, not the tracks
+        if (!searchOnly) this.tracksView?.request(t0, t1, columns);
       },
       flagPlaced: (time) => this.tracksView?.addFlag(time),
       cursorMoved: (time) => {

@@ -91,9 +91,6 @@ export class VirtualTable {
       const key = (e.target as HTMLElement).closest<HTMLElement>('[data-key]')?.dataset.key ?? null;
       this.openColumnMenu(e.clientX, e.clientY, key);
     });
-    document.addEventListener('mousedown', (e) => {
-      if (this.menu && !this.menu.contains(e.target as Node)) this.closeMenu();
-    });
     new ResizeObserver(() => this.render()).observe(this.body);
   }
 
@@ -169,13 +166,7 @@ export class VirtualTable {
     }
     menu.appendChild(el('hr'));
     item('Reset columns', () => this.changeLayout(normalizeLayout(undefined)));
-    menu.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape') this.closeMenu();
-    });
-    document.body.appendChild(menu);
-    menu.style.left = `${Math.max(0, Math.min(x, window.innerWidth - menu.offsetWidth - 4))}px`;
-    menu.style.top = `${Math.max(0, Math.min(y, window.innerHeight - menu.offsetHeight - 4))}px`;
-    this.menu = menu;
+    this.showMenu(menu, x, y);
     (menu.querySelector('button') as HTMLElement | null)?.focus();
   }
 
@@ -196,15 +187,29 @@ export class VirtualTable {
     };
     add('Copy cell', () => this.copyCell(pos, key));
     add('Copy row', () => this.copyCell(pos, null));
+    this.showMenu(menu, x, y);
+  }
+
+  /** A press outside an open menu closes it (listened to only while one is open). */
+  private readonly pressOutside = (e: MouseEvent) => {
+    if (this.menu && !this.menu.contains(e.target as Node)) this.closeMenu();
+  };
+
+  private showMenu(menu: HTMLElement, x: number, y: number): void {
     document.body.appendChild(menu);
     menu.style.left = `${Math.max(0, Math.min(x, window.innerWidth - menu.offsetWidth - 4))}px`;
     menu.style.top = `${Math.max(0, Math.min(y, window.innerHeight - menu.offsetHeight - 4))}px`;
+    menu.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') this.closeMenu();
+    });
     this.menu = menu;
+    document.addEventListener('mousedown', this.pressOutside, true);
   }
 
   private closeMenu(): void {
     this.menu?.remove();
     this.menu = null;
+    document.removeEventListener('mousedown', this.pressOutside, true);
   }
 
   private setHidden(key: string, hidden: boolean): void {

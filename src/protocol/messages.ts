@@ -131,12 +131,12 @@ export interface PanelState {
   readonly chartMode?: 'total' | 'areas';
   readonly yScale?: 'pool' | 'fit';
   readonly colorBy?: 'device' | 'age';
+  /** The table's columns: order, widths, hidden ones. */
+  readonly columns?: ColumnLayout;
   /** Tracks pinned to the top of the tracks list ("kind:key", tracks.ts). */
   readonly pinnedTracks?: readonly string[];
   /** Flags the user placed on the timeline (times). */
   readonly flags?: readonly number[];
-  /** The table's columns: order, widths, hidden ones. */
-  readonly columns?: ColumnLayout;
 }
 
 /** An explained log line, as the editor's hover and the panel's pinned view show it. */
@@ -284,19 +284,6 @@ export type WebviewMessage =
   | { readonly type: 'exportChart'; readonly session: number; readonly format: 'png' | 'svg'; readonly data: string }
   | { readonly type: 'command'; readonly command: WebviewCommand; readonly arg?: string }
   | { readonly type: 'setProfile'; readonly platform?: string; readonly kernel?: string }
-  /** The tracks of the session (once per session). */
-  | { readonly type: 'trackInfo'; readonly session: number; readonly request: number }
-  /** The tracks' columns for a window (the one the chart asked for). */
-  | {
-      readonly type: 'tracks';
-      readonly session: number;
-      readonly request: number;
-      readonly t0: number;
-      readonly t1: number;
-      readonly columns: number;
-    }
-  /** The occupancy at flags placed on the timeline. */
-  | { readonly type: 'flagValues'; readonly session: number; readonly request: number; readonly times: readonly number[] }
   /** Select the next (or previous) search hit after `row` (-1: after `time`, the cursor). */
   | {
       readonly type: 'nextHit';
@@ -310,6 +297,19 @@ export type WebviewMessage =
   | { readonly type: 'copy'; readonly text: string }
   /** The view to save as a *.swiotlb-view.json file (checked like a view file). */
   | { readonly type: 'exportView'; readonly session: number; readonly view: SavedView }
+  /** The tracks of the session (once per session). */
+  | { readonly type: 'trackInfo'; readonly session: number; readonly request: number }
+  /** The tracks' columns for a window (the one the chart asked for). */
+  | {
+      readonly type: 'tracks';
+      readonly session: number;
+      readonly request: number;
+      readonly t0: number;
+      readonly t1: number;
+      readonly columns: number;
+    }
+  /** The occupancy at flags placed on the timeline. */
+  | { readonly type: 'flagValues'; readonly session: number; readonly request: number; readonly times: readonly number[] }
   /** The compare view: rows [start, start+count) of all calls or of the divergent ones. */
   | {
       readonly type: 'compareRows';
@@ -487,16 +487,16 @@ export function isHostMessage(x: unknown): x is HostMessage {
       return isInt(x.session) && isInt(x.request) && isInt(x.start) && isInt(x.total) && Array.isArray(x.rows);
     case 'error':
       return typeof x.message === 'string';
+    case 'requestView':
+      return true;
+    case 'applyView':
+      return isObject(x.view);
     case 'trackInfo':
       return isInt(x.session) && isInt(x.request) && isObject(x.info) && Array.isArray(x.info.tracks);
     case 'tracks':
       return isInt(x.session) && isInt(x.request) && isInt(x.columns, 1);
     case 'flagValues':
       return isInt(x.session) && isInt(x.request) && Array.isArray(x.flags);
-    case 'requestView':
-      return true;
-    case 'applyView':
-      return isObject(x.view);
     default:
       return false;
   }
