@@ -31,6 +31,8 @@ export class SideViewProvider implements vscode.WebviewViewProvider {
       else if (m.type === 'setProfile') {
         if (m.platform !== undefined) await setProfileSetting('platform', m.platform);
         if (m.kernel !== undefined) await setProfileSetting('kernelProfile', m.kernel);
+        // a question answered with Cancel leaves the profile as it was: the pickers show it again
+        this.refresh();
       }
     });
     view.onDidChangeVisibility(() => {

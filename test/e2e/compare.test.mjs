@@ -108,6 +108,15 @@ test('the platform picker asks before writing .vscode/settings.json; the re-anal
   // saved when the user says so
   await choosePlatform('Xen PV dom0');
   await answerDialog(page, /Save it in the settings/, 'Save in This Workspace');
-  for (let i = 0; i < 100 && !fs.existsSync(settings); i++) await page.waitForTimeout(100);
-  assert.equal(JSON.parse(fs.readFileSync(settings, 'utf8'))['swiotlbLens.platform'], 'xen-pv-dom0');
+  // VS Code may create the file before it writes the setting into it
+  const saved = () => {
+    try {
+      return JSON.parse(fs.readFileSync(settings, 'utf8'))['swiotlbLens.platform'];
+    } catch {
+      return undefined;
+    }
+  };
+  for (let i = 0; i < 300 && saved() !== 'xen-pv-dom0'; i++) await page.waitForTimeout(100);
+  assert.equal(saved(), 'xen-pv-dom0', fs.existsSync(settings) ? fs.readFileSync(settings, 'utf8') : 'no settings file');
+  await page.locator('.statusbar-item', { hasText: 'xen-pv-dom0' }).waitFor({ timeout: 30_000 });
 });

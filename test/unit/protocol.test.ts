@@ -35,6 +35,8 @@ test('webview -> host: every message of the protocol is accepted', () => {
     { type: 'command', command: 'swiotlbLens.openPanel' },
     { type: 'command', command: 'swiotlbLens.analyzeFile', arg: '/tmp/trace.txt' },
     { type: 'setProfile', kernel: '6.12' },
+    { type: 'compareRows', session: 1, request: 2, divergentOnly: true, start: 200, count: 200 },
+    { type: 'compareReveal', session: 1, index: 17 },
   ];
   for (const m of good) assert.ok(isWebviewMessage(m), JSON.stringify(m));
 });
@@ -60,6 +62,9 @@ test('webview -> host: anything else is refused', () => {
     { type: 'export', session: 1, format: 'html' },
     { type: 'frames', session: 1, frames: ['1'] },
     { type: 'setProfile', kernel: 'x'.repeat(100) },
+    { type: 'compareRows', session: 1, request: 2, divergentOnly: 'yes', start: 0, count: 10 },
+    { type: 'compareRows', session: 1, request: 2, divergentOnly: false, start: 0, count: 1e6 },
+    { type: 'compareReveal', session: 1, index: -1 },
   ];
   for (const m of bad) assert.equal(isWebviewMessage(m), false, JSON.stringify(m));
 });
