@@ -170,7 +170,7 @@ let spillSerial = 0;
 
 export class EventTable {
   /** Bytes of rows a table keeps in memory by default (SWIOTLB_LENS_ROW_BUDGET changes it for tests and benchmarks). */
-  static defaultBudget = envInt('SWIOTLB_LENS_ROW_BUDGET', 0, 2 ** 50) ?? 128 * 2 ** 20;
+  static defaultBudget = envInt('SWIOTLB_LENS_ROW_BUDGET', 0, 2 ** 50) ?? 64 * 2 ** 20;
   /** Called with each spill file a table creates (the analysis worker tells the extension host). */
   static onSpillFile: ((file: string) => void) | undefined;
 
@@ -269,22 +269,28 @@ export class EventTable {
       this.cache.set(key, hit);
       return hit;
     }
-    const ch = this.chunkList[ci] as Chunk;
-    const a = new (ARRAY_TYPES[(ch.types as Uint8Array)[k] as number] as ArrayType)(CHUNK_ROWS);
-    const bytes = new Uint8Array(a.buffer);
-    const pos = (ch.offsets as number[])[k] as number;
-    let done = 0;
-    while (done < bytes.length) {
-      const n = readSync(this.fd(), bytes, done, bytes.length - done, pos + done);
-      if (n === 0) throw new Error(`event table spill file ended at ${pos + done}`);
-      done += n;
-    }
+    const a = this.readInto(ci, k);
     this.cache.set(key, a);
     this.cacheBytes += a.byteLength;
     for (const [old, b] of this.cache) {
       if (this.cacheBytes <= CACHE_BUDGET || old === key) break;
       this.cache.delete(old);
       this.cacheBytes -= b.byteLength;
+    }
+    return a;
+  }
+
+  /** Column k of spilled chunk ci from the file, into `into` when given (an array of the column's type in that chunk). */
+  private readInto(ci: number, k: number, into?: TypedArray): TypedArray {
+    const ch = this.chunkList[ci] as Chunk;
+    const a = into ?? new (ARRAY_TYPES[(ch.types as Uint8Array)[k] as number] as ArrayType)(CHUNK_ROWS);
+    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    const pos = (ch.offsets as number[])[k] as number;
+    let done = 0;
+    while (done < bytes.length) {
+      const n = readSync(this.fd(), bytes, done, bytes.length - done, pos + done);
+      if (n === 0) throw new Error(`event table spill file ended at ${pos + done}`);
+      done += n;
     }
     return a;
   }
@@ -342,11 +348,15 @@ export class EventTable {
   /**
    * The rows [from, to) chunk by chunk, with the columns asked for: row i is
    * `view.c.NAME[i - view.base]` for i in [view.start, view.end). Spilled chunks read back only
-   * those columns.
+   * those columns; a scan over several chunks reads them into the same few arrays (no garbage
+   * per chunk, no cache churn), so a view is valid until the next one is asked for.
    */
   *chunks<K extends ColumnName>(names: readonly K[], from = 0, to = this.length): Generator<ChunkView<K>> {
     const end = Math.min(to, this.length);
-    for (let start = Math.max(0, from); start < end; ) {
+    const first = Math.max(0, from);
+    // a scan: per column and array type, one array the spilled chunks are read into in turn
+    const scratch = end - 1 > ((first >>> CHUNK_BITS) << CHUNK_BITS) + CHUNK_MASK ? new Map<number, TypedArray>() : null;
+    for (let start = first; start < end; ) {
       const ci = start >>> CHUNK_BITS;
       const base = ci << CHUNK_BITS;
       const stop = Math.min(end, base + CHUNK_ROWS);
@@ -355,7 +365,18 @@ export class EventTable {
       if (ch.cols) c = ch.cols;
       else {
         const o = {} as Record<K, TypedArray>;
-        for (const name of names) o[name] = this.load(ci, COLUMN_INDEX[name]);
+        for (const name of names) {
+          const k = COLUMN_INDEX[name];
+          const type = (ch.types as Uint8Array)[k] as number;
+          const cached = this.cache.get(ci * NCOLS + k);
+          if (cached || !scratch) {
+            o[name] = cached ?? this.load(ci, k);
+            continue;
+          }
+          const into = scratch.get(k * ARRAY_TYPES.length + type) ?? new (ARRAY_TYPES[type] as ArrayType)(CHUNK_ROWS);
+          scratch.set(k * ARRAY_TYPES.length + type, into);
+          o[name] = this.readInto(ci, k, into);
+        }
         c = o as unknown as Pick<ColumnArrays, K>;
       }
       yield { base, start, end: stop, c };
