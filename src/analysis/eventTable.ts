@@ -100,6 +100,8 @@ function colsBytes(c: Cols): number {
 interface Chunk {
   /** The columns while in memory; null once spilled. */
   cols: Cols | null;
+  /** Bytes of its columns when it was filled (what it counts against the budget). */
+  bytes: number;
   /** Once spilled: per column, its array's code (ARRAY_TYPES) and where it starts in the file. */
   types: Uint8Array | null;
   offsets: number[] | null;
@@ -144,14 +146,24 @@ export interface EventTableOptions {
 // Spill files still owned by a table of this thread, removed when the process exits. A worker
 // thread's own exit does not run on terminate(), so its files are also reported (onSpillFile)
 // to the thread that started it.
-const liveFiles = new Set<string>();
+interface SpillState {
+  fd: number;
+  file: string | null;
+  owned: boolean;
+}
+const liveFiles = new Map<string, SpillState>();
 let exitHooked = false;
-function ownFile(file: string): void {
-  liveFiles.add(file);
+function ownFile(s: SpillState): void {
+  if (s.file) liveFiles.set(s.file, s);
   if (exitHooked || !isMainThread) return;
   exitHooked = true;
   process.once('exit', () => {
-    for (const f of liveFiles) removeFile(f);
+    for (const [f, st] of liveFiles) {
+      // closed first: Windows removes no open file
+      if (st.fd >= 0) closeSync(st.fd);
+      st.fd = -1;
+      removeFile(f);
+    }
   });
 }
 function removeFile(file: string): void {
@@ -162,7 +174,7 @@ function removeFile(file: string): void {
     // already gone
   }
 }
-const spillState = new FinalizationRegistry<{ fd: number; file: string | null; owned: boolean }>((s) => {
+const spillState = new FinalizationRegistry<SpillState>((s) => {
   if (s.fd >= 0) closeSync(s.fd);
   if (s.owned && s.file) removeFile(s.file);
 });
@@ -190,7 +202,7 @@ export class EventTable {
   /** Bytes of the full chunks in memory, and the first of them (older ones are spilled). */
   private residentBytes = 0;
   private firstResident = 0;
-  private readonly spill: { fd: number; file: string | null; owned: boolean } = { fd: -1, file: null, owned: false };
+  private readonly spill: SpillState = { fd: -1, file: null, owned: false };
   private spillEnd = 0;
   /** Spilled columns read back, by chunk * NCOLS + column (insertion order: least recently used first). */
   private readonly cache = new Map<number, TypedArray>();
@@ -214,9 +226,12 @@ export class EventTable {
 
   private addChunk(): Cols {
     const prev = this.chunkList[this.chunkList.length - 1];
-    if (prev?.cols) this.residentBytes += colsBytes(prev.cols);
+    if (prev?.cols) {
+      prev.bytes = colsBytes(prev.cols);
+      this.residentBytes += prev.bytes;
+    }
     const cols = newCols();
-    this.chunkList.push({ cols, types: null, offsets: null });
+    this.chunkList.push({ cols, bytes: 0, types: null, offsets: null });
     this.open = cols;
     // the full chunks past the budget go to the file, oldest first
     while (this.residentBytes > this.budget && this.firstResident < this.chunkList.length - 1) this.spillChunk(this.firstResident++);
@@ -230,7 +245,7 @@ export class EventTable {
       this.spill.fd = openSync(file, 'wx+', 0o600);
       this.spill.file = file;
       this.spill.owned = true;
-      ownFile(file);
+      ownFile(this.spill);
       EventTable.onSpillFile?.(file);
     } else this.spill.fd = openSync(this.spill.file, 'r+');
     return this.spill.fd;
@@ -254,7 +269,7 @@ export class EventTable {
       this.writeAt(a, this.spillEnd);
       this.spillEnd += a.byteLength;
     }
-    this.residentBytes -= colsBytes(cols);
+    this.residentBytes -= ch.bytes;
     ch.cols = null;
     ch.types = types;
     ch.offsets = offsets;
@@ -444,13 +459,14 @@ export class EventTable {
             throw new Error(`event table chunk ${ci} column ${COLUMN_NAMES[k]}: ${a.length} values`);
           cols[COLUMN_NAMES[k] as ColumnName] = a;
         });
-        t.chunkList.push({ cols: cols as unknown as Cols, types: null, offsets: null });
+        const bytes = ci < x.chunks.length - 1 ? colsBytes(cols as unknown as Cols) : 0;
+        t.chunkList.push({ cols: cols as unknown as Cols, bytes, types: null, offsets: null });
         if (firstResident < 0) firstResident = ci;
-        if (ci < x.chunks.length - 1) t.residentBytes += colsBytes(cols as unknown as Cols);
+        t.residentBytes += bytes;
       } else {
         if (!x.spill || c.types?.length !== NCOLS || c.offsets?.length !== NCOLS)
           throw new Error(`event table chunk ${ci}: not in memory nor spilled`);
-        t.chunkList.push({ cols: null, types: Uint8Array.from(c.types), offsets: [...c.offsets] });
+        t.chunkList.push({ cols: null, bytes: 0, types: Uint8Array.from(c.types), offsets: [...c.offsets] });
       }
     });
     t.firstResident = firstResident < 0 ? t.chunkList.length : firstResident;
@@ -459,7 +475,7 @@ export class EventTable {
       t.spill.file = x.spill;
       t.spill.owned = true;
       t.spillEnd = x.spillEnd;
-      ownFile(x.spill);
+      ownFile(t.spill);
     }
     t.length = x.length;
     t.hasClock = x.hasClock;
