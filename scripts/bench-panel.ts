@@ -82,7 +82,7 @@ function synthetic(events: number): PanelModel {
     t += -Math.log(1 - rand()) * 2e-6;
     for (let i = before; i < table.length; i++) times.push(t);
   }
-  table.time.set(times.slice(0, table.length));
+  for (let i = 0; i < table.length; i++) table.set('time', i, times[i] as number);
   table.hasClock = true;
   return new PanelModel({
     kind: 'trace',

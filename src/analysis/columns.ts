@@ -53,10 +53,20 @@ export interface CellContext {
   readonly hasClock: boolean;
 }
 
-type TypedArray = Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+export type TypedArray = Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
 
 interface ColumnSpec<P> {
-  readonly array: new (n: number) => TypedArray;
+  /** What the column holds: every value is stored as this array stores it. */
+  readonly array: new (
+    n: number,
+  ) => TypedArray;
+  /**
+   * The smaller array a chunk of rows starts with (eventTable.ts): a chunk holding a value it
+   * cannot keep exactly moves to `array`, so narrowing never changes a value.
+   */
+  readonly narrow?: new (
+    n: number,
+  ) => TypedArray;
   /** What is stored when an event leaves the column out ("unknown"). */
   readonly missing: number;
   /** The largest value the array holds (ids and counts are checked or clamped against it). */
@@ -94,9 +104,10 @@ export const COLUMNS = {
     csv: true,
     table: { title: 'Time', width: 110, text: (r, c) => formatTime(r.time, c.hasClock, 1) },
   },
-  cpu: { array: Int16Array, missing: -1, print: num, sort: 'number', csv: true, table: { title: 'CPU', width: 44 } },
+  cpu: { array: Int16Array, narrow: Int8Array, missing: -1, print: num, sort: 'number', csv: true, table: { title: 'CPU', width: 44 } },
   device: {
     array: Uint16Array,
+    narrow: Uint8Array,
     missing: 0,
     max: 0xffff,
     names: 'devices',
@@ -124,7 +135,15 @@ export const COLUMNS = {
     print: (v: number) => EVENT_KIND_NAMES[v as EventKind] ?? '',
     csv: true,
   },
-  size: { array: Float64Array, missing: -1, print: num, sort: 'number', csv: true, table: { title: 'Size', width: 70 } },
+  size: {
+    array: Float64Array,
+    narrow: Int32Array,
+    missing: -1,
+    print: num,
+    sort: 'number',
+    csv: true,
+    table: { title: 'Size', width: 70 },
+  },
   dir: {
     array: Int8Array,
     missing: -1,
@@ -145,10 +164,11 @@ export const COLUMNS = {
     csv: true,
     table: { title: 'Decision', width: 80 },
   },
-  attrs: { array: Uint32Array, missing: 0, print: (v: number) => v },
+  attrs: { array: Uint32Array, narrow: Uint8Array, missing: 0, print: (v: number) => v },
   /** Reason bits (model/reasons.ts). */
   reasons: {
     array: Uint32Array,
+    narrow: Uint16Array,
     missing: 0,
     aliases: ['reason'],
     values: { names: REASON_NAMES, bits: true },
@@ -159,16 +179,17 @@ export const COLUMNS = {
   /** First slot of the bounce run (padding included) and its length. */
   slot: {
     array: Int32Array,
+    narrow: Int16Array,
     missing: -1,
     print: num,
     sort: 'number',
     csv: true,
     table: { title: 'Slot', width: 90, text: (r) => (r.slot < 0 ? '' : r.nslots > 1 ? `${r.slot}+${r.nslots}` : String(r.slot)) },
   },
-  nslots: { array: Uint16Array, missing: 0, max: 0xffff, print: (v: number) => v, csv: true },
-  area: { array: Int16Array, missing: -1, print: num, csv: true },
+  nslots: { array: Uint16Array, narrow: Uint8Array, missing: 0, max: 0xffff, print: (v: number) => v, csv: true },
+  area: { array: Int16Array, narrow: Int8Array, missing: -1, print: num, csv: true },
   /** Pool slots in use after this event. */
-  used: { array: Int32Array, missing: -1, print: num, csv: true },
+  used: { array: Int32Array, narrow: Int16Array, missing: -1, print: num, csv: true },
   /** Physical address of the original buffer (orig_addr). */
   phys: { array: Float64Array, missing: -1, aliases: ['orig_addr'], hex: true, print: addr, csv: true },
   /** DMA (bus) address handed to the device: for a bounced map, its bounce buffer (tlb_addr as the device sees it). */
@@ -176,6 +197,7 @@ export const COLUMNS = {
   /** Bytes copied between original and bounce buffer by this event. */
   copied: {
     array: Float64Array,
+    narrow: Int32Array,
     missing: 0,
     print: (v: number) => v,
     sort: 'number',
@@ -187,6 +209,7 @@ export const COLUMNS = {
   /** Where the event comes from (trace line, log line, C call site). */
   file: {
     array: Uint16Array,
+    narrow: Uint8Array,
     missing: 0,
     max: 0xffff,
     names: 'files',
@@ -204,8 +227,19 @@ export type Printed<K extends ColumnName> = ReturnType<Columns[K]['print']>;
 /** One row printed: names, codes, hex addresses; null for what the input did not say. */
 export type EventRow = { index: number } & { [K in ColumnName]: Printed<K> } & { message: string | null };
 
-/** The typed arrays of an event table, by column. */
-export type ColumnArrays = { [K in ColumnName]: InstanceType<Columns[K]['array']> };
+/** The typed arrays of a chunk of an event table's rows, by column (the narrow one or the declared one). */
+export type ColumnArrays = {
+  [K in ColumnName]: InstanceType<Columns[K]['array']> | (Columns[K] extends { narrow: new (n: number) => infer A } ? A : never);
+};
+
+/** The array a column holds and the one a chunk starts with. */
+export function columnArrays(name: ColumnName): {
+  readonly array: new (n: number) => TypedArray;
+  readonly narrow: new (n: number) => TypedArray;
+} {
+  const spec = COLUMNS[name] as ColumnSpec<unknown>;
+  return { array: spec.array, narrow: spec.narrow ?? spec.array };
+}
 
 /** One event as inputs hand it over (a column left out is unknown; names may be given as ids). */
 export type EventInit = { kind: EventKind; outcome?: Outcome; dir?: DmaDirection; message?: string } & {

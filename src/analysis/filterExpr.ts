@@ -321,22 +321,39 @@ function unknownTest(c: ColumnName): (v: number) => boolean {
   return (v) => (negative && v < 0) || (atMissing && v === missing);
 }
 
-/** A predicate over the table's rows (by index) for a parsed expression. */
-export function compileFilterExpr(node: FilterNode, t: EventTable): (i: number) => boolean {
+/** A row's columns as a scan sees them: entry j of each column is row i (EventTable.chunks). */
+export type RowColumns = Readonly<Partial<Record<ColumnName, ArrayLike<number>>>>;
+
+/** A compiled expression: the columns it reads, and its test of entry j (row i) of a chunk of them. */
+export interface CompiledFilter {
+  readonly columns: readonly ColumnName[];
+  readonly test: (c: RowColumns, j: number, i: number) => boolean;
+}
+
+type Test = CompiledFilter['test'];
+
+/** A predicate over the table's rows for a parsed expression; it reads only `columns`. */
+export function compileFilterExpr(node: FilterNode, t: EventTable): CompiledFilter {
+  const columns = new Set<ColumnName>();
+  const test = compileNode(node, t, columns);
+  return { columns: [...columns], test };
+}
+
+function compileNode(node: FilterNode, t: EventTable, columns: Set<ColumnName>): Test {
   switch (node.type) {
     case 'and': {
-      const a = compileFilterExpr(node.left, t);
-      const b = compileFilterExpr(node.right, t);
-      return (i) => a(i) && b(i);
+      const a = compileNode(node.left, t, columns);
+      const b = compileNode(node.right, t, columns);
+      return (c, j, i) => a(c, j, i) && b(c, j, i);
     }
     case 'or': {
-      const a = compileFilterExpr(node.left, t);
-      const b = compileFilterExpr(node.right, t);
-      return (i) => a(i) || b(i);
+      const a = compileNode(node.left, t, columns);
+      const b = compileNode(node.right, t, columns);
+      return (c, j, i) => a(c, j, i) || b(c, j, i);
     }
     case 'not': {
-      const a = compileFilterExpr(node.operand, t);
-      return (i) => !a(i);
+      const a = compileNode(node.operand, t, columns);
+      return (c, j, i) => !a(c, j, i);
     }
     default:
       break;
@@ -344,15 +361,16 @@ export function compileFilterExpr(node: FilterNode, t: EventTable): (i: number) 
   const { field, op } = node;
   if (field.column === 'index') {
     const v = node.value as number;
-    return (i) => compareNumber(op, i, v);
+    return (_c, _j, i) => compareNumber(op, i, v);
   }
-  const col = t[field.column] as ArrayLike<number>;
-  const unknown = unknownTest(field.column);
+  const name = field.column;
+  columns.add(name);
+  const unknown = unknownTest(name);
   const negated = op === '!=' || op === '!~';
   if (field.type === 'number' || field.type === 'address') {
     const v = node.value as number;
-    return (i) => {
-      const x = col[i] as number;
+    return (c, j) => {
+      const x = (c[name] as ArrayLike<number>)[j] as number;
       return !unknown(x) && compareNumber(op, x, v);
     };
   }
@@ -360,13 +378,13 @@ export function compileFilterExpr(node: FilterNode, t: EventTable): (i: number) 
   if (field.type === 'bits') {
     let mask = 0;
     if (node.code !== undefined) mask = node.code;
-    else for (const [bit, name] of Object.entries(field.values ?? {})) if (name.toLowerCase().includes(text)) mask |= Number(bit);
-    return (i) => (((col[i] as number) & mask) !== 0) !== negated;
+    else for (const [bit, n] of Object.entries(field.values ?? {})) if (n.toLowerCase().includes(text)) mask |= Number(bit);
+    return (c, j) => ((((c[name] as ArrayLike<number>)[j] as number) & mask) !== 0) !== negated;
   }
   // names and codes: which ids match, decided once
   let matches: (id: number) => boolean;
   if (field.type === 'name') {
-    const names = t.names[(COLUMNS[field.column] as Spec).names as keyof RowNames];
+    const names = t.names[(COLUMNS[name] as Spec).names as keyof RowNames];
     const hit = new Uint8Array(names.length);
     names.forEach((n, id) => {
       const s = n.toLowerCase();
@@ -380,14 +398,14 @@ export function compileFilterExpr(node: FilterNode, t: EventTable): (i: number) 
     const values = field.values ?? {};
     matches = (id) => (values[id] ?? '').toLowerCase().includes(text);
   }
-  return (i) => {
-    const x = col[i] as number;
+  return (c, j) => {
+    const x = (c[name] as ArrayLike<number>)[j] as number;
     return !unknown(x) && matches(x) !== negated;
   };
 }
 
-/** The rows' predicate for an expression (parsed and compiled); throws FilterExprError. */
-export function filterPredicate(src: string, t: EventTable): (i: number) => boolean {
+/** The compiled expression (parsed and compiled); throws FilterExprError. */
+export function filterPredicate(src: string, t: EventTable): CompiledFilter {
   return compileFilterExpr(parseFilterExpr(src), t);
 }
 

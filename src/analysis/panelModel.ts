@@ -7,11 +7,11 @@ import { Reason } from '../model/reasons';
 import type { AnalysisRequest, HostMessage, SessionInfo, SummaryView, WebviewMessage } from '../protocol/messages';
 import { Books } from './books';
 import { EventKind } from './codes';
-import type { RawRow, SortColumn } from './columns';
+import { COLUMN_NAMES, type RawRow, type SortColumn } from './columns';
 import type { EventTable } from './eventTable';
 import { FilterExprError } from './filterExpr';
 import { queryRows, type TableFilter } from './query';
-import { type AnalysisSession, booksOf, type DeviceSummary, devicesOf, eventAt } from './session';
+import { type AnalysisSession, booksOf, type DeviceSummary, devicesOf, eventIn } from './session';
 import { LOG_FACT_KINDS, type LogView } from './sessionLog';
 import { SlotHistory } from './slotHistory';
 import { lowerBound, Timeline } from './timeline';
@@ -79,26 +79,27 @@ export function bouncesOf(t: EventTable): BouncesView | null {
   const devs = new Map<number, { bounces: number; forced: number; bytes: number; largest: number }>();
   const limits = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, Number.POSITIVE_INFINITY];
   const sizes = limits.map((upTo) => ({ upTo, count: 0 }));
-  for (let i = 0; i < t.length; i++) {
-    const k = t.kind[i];
-    if (k === EventKind.Map || k === EventKind.MapResource) return null;
-    if (k !== EventKind.BounceAttempt) continue;
-    total++;
-    const size = Math.max(0, t.size[i] as number);
-    const f = ((t.reasons[i] as number) & Reason.ForceBounce) !== 0;
-    if (f) forced++;
-    bytes += size;
-    if ((t.dma[i] as number) >= DMA_ERROR_MIN) errorSentinel++;
-    const id = t.device[i] as number;
-    const d = devs.get(id) ?? { bounces: 0, forced: 0, bytes: 0, largest: 0 };
-    d.bounces++;
-    if (f) d.forced++;
-    d.bytes += size;
-    d.largest = Math.max(d.largest, size);
-    devs.set(id, d);
-    const b = sizes.find((x) => size <= x.upTo);
-    if (b) b.count++;
-  }
+  for (const v of t.chunks(['kind', 'size', 'reasons', 'dma', 'device']))
+    for (let j = v.start - v.base; j < v.end - v.base; j++) {
+      const k = v.c.kind[j];
+      if (k === EventKind.Map || k === EventKind.MapResource) return null;
+      if (k !== EventKind.BounceAttempt) continue;
+      total++;
+      const size = Math.max(0, v.c.size[j] as number);
+      const f = ((v.c.reasons[j] as number) & Reason.ForceBounce) !== 0;
+      if (f) forced++;
+      bytes += size;
+      if ((v.c.dma[j] as number) >= DMA_ERROR_MIN) errorSentinel++;
+      const id = v.c.device[j] as number;
+      const d = devs.get(id) ?? { bounces: 0, forced: 0, bytes: 0, largest: 0 };
+      d.bounces++;
+      if (f) d.forced++;
+      d.bytes += size;
+      d.largest = Math.max(d.largest, size);
+      devs.set(id, d);
+      const b = sizes.find((x) => size <= x.upTo);
+      if (b) b.count++;
+    }
   if (total === 0) return null;
   return {
     total,
@@ -139,11 +140,12 @@ export class PanelModel {
     this.hidden = new Uint8Array(t.length);
     let hiddenRows = 0;
     if (facts.size)
-      for (let i = 0; i < t.length; i++)
-        if (t.kind[i] === EventKind.LogMessage && facts.has(t.api[i] as number)) {
-          this.hidden[i] = 1;
-          hiddenRows++;
-        }
+      for (const v of t.chunks(['kind', 'api']))
+        for (let i = v.start; i < v.end; i++)
+          if (v.c.kind[i - v.base] === EventKind.LogMessage && facts.has(v.c.api[i - v.base] as number)) {
+            this.hidden[i] = 1;
+            hiddenRows++;
+          }
     this.rows = new Int32Array(t.length - hiddenRows);
     for (let i = 0, k = 0; i < t.length; i++) if (!this.hidden[i]) this.rows[k++] = i;
     const s = session.summary;
@@ -237,14 +239,17 @@ export class PanelModel {
     const first = this.firstRowAtOrAfter(t0);
     let i = first;
     let logMessages = 0;
-    for (; i < t.length && (t.time[i] as number) <= t1; i++) {
-      if (t.kind[i] === EventKind.LogMessage) logMessages++;
-      b.record(eventAt(t, i), t.device[i] as number, i, t.files.get(t.file[i] as number));
-    }
+    scan: for (const v of t.chunks(COLUMN_NAMES, first))
+      for (; i < v.end; i++) {
+        const j = i - v.base;
+        if ((v.c.time[j] as number) > t1) break scan;
+        if (v.c.kind[j] === EventKind.LogMessage) logMessages++;
+        b.record(eventIn(v.c, j, i, t), v.c.device[j] as number, i, t.files.get(v.c.file[j] as number));
+      }
     // the pool when the range began: the last known occupancy before it
     let before: number | null = null;
     for (let k = first - 1; k >= 0 && first - k < 1_000_000; k--) {
-      const u = t.used[k] as number;
+      const u = t.get('used', k);
       if (u >= 0) {
         before = u;
         break;
@@ -278,7 +283,8 @@ export class PanelModel {
     const t = this.session.events;
     const id = t.files.values.indexOf(file);
     if (id <= 0) return -1;
-    for (let i = 0; i < t.length; i++) if (t.file[i] === id && t.line[i] === line) return i;
+    for (const v of t.chunks(['file', 'line']))
+      for (let i = v.start; i < v.end; i++) if (v.c.file[i - v.base] === id && v.c.line[i - v.base] === line) return i;
     return -1;
   }
 
@@ -398,11 +404,11 @@ export class PanelModel {
         for (let s = 0; s < owner.length; s++) {
           const o = owner[s] as number;
           if (o >= 0) {
-            device[s] = t.device[o] as number;
-            since[s] = t.time[o] as number;
+            device[s] = t.get('device', o);
+            since[s] = t.get('time', o);
           }
         }
-        const time = m.time ?? (row >= 0 && row < t.length ? (t.time[row] as number) : this.timeline.start);
+        const time = m.time ?? (row >= 0 && row < t.length ? t.get('time', row) : this.timeline.start);
         return { type: 'slotmap', session: this.info.id, request: m.request, row, time, owner, device, since };
       }
       default:

@@ -5,7 +5,7 @@
 import type { DmaDirection } from '../model/constants';
 import { REASON_INFO } from '../model/reasons';
 import { EVENT_KIND_NAMES, type EventKind, OUTCOME_NAMES, type Outcome } from './codes';
-import { COLUMNS, CSV_HEADER, type EventRow, type SortColumn } from './columns';
+import { COLUMNS, type ColumnName, CSV_HEADER, type EventRow, type SortColumn } from './columns';
 import type { EventTable } from './eventTable';
 import { filterPredicate } from './filterExpr';
 
@@ -80,31 +80,38 @@ export function queryRows(t: EventTable, filter: TableFilter = {}, sort?: TableS
   }
   const out = new Int32Array(n);
   let k = 0;
-  for (let i = 0; i < n; i++) {
-    const time = t.time[i] as number;
-    if (time < t0 || time > t1) continue;
-    if (devs && !devs.has(t.device[i] as number)) continue;
-    if (kinds && !kinds.has(t.kind[i] as number)) continue;
-    if (outcomes && !outcomes.has(t.outcome[i] as number)) continue;
-    if (dirs && !dirs.has(t.dir[i] as number)) continue;
-    if (reasons && ((t.reasons[i] as number) & reasons) === 0) continue;
-    if (expr && !expr(i)) continue;
-    if (text) {
-      const size = Math.max(t.size[i] as number, 1);
-      const phys = t.phys[i] as number;
-      const dma = t.dma[i] as number;
-      const hit =
-        (textDevices as Set<number>).has(t.device[i] as number) ||
-        (textApis as Set<number>).has(t.api[i] as number) ||
-        (textKinds as Set<number>).has(t.kind[i] as number) ||
-        (textOutcomes as Set<number>).has(t.outcome[i] as number) ||
-        ((t.reasons[i] as number) & textReasons) !== 0 ||
-        (textAddr !== null &&
-          ((phys >= 0 && textAddr >= phys && textAddr < phys + size) || (dma >= 0 && textAddr >= dma && textAddr < dma + size))) ||
-        (t.messages.get(i)?.toLowerCase().includes(text) ?? false);
-      if (!hit) continue;
+  const names = new Set<ColumnName>(['time', 'device', 'kind', 'outcome', 'dir', 'reasons']);
+  if (text) for (const name of ['size', 'phys', 'dma', 'api'] as const) names.add(name);
+  if (expr) for (const name of expr.columns) names.add(name);
+  for (const v of t.chunks([...names])) {
+    const c = v.c;
+    for (let i = v.start; i < v.end; i++) {
+      const j = i - v.base;
+      const time = c.time[j] as number;
+      if (time < t0 || time > t1) continue;
+      if (devs && !devs.has(c.device[j] as number)) continue;
+      if (kinds && !kinds.has(c.kind[j] as number)) continue;
+      if (outcomes && !outcomes.has(c.outcome[j] as number)) continue;
+      if (dirs && !dirs.has(c.dir[j] as number)) continue;
+      if (reasons && ((c.reasons[j] as number) & reasons) === 0) continue;
+      if (expr && !expr.test(c, j, i)) continue;
+      if (text) {
+        const size = Math.max(c.size[j] as number, 1);
+        const phys = c.phys[j] as number;
+        const dma = c.dma[j] as number;
+        const hit =
+          (textDevices as Set<number>).has(c.device[j] as number) ||
+          (textApis as Set<number>).has(c.api[j] as number) ||
+          (textKinds as Set<number>).has(c.kind[j] as number) ||
+          (textOutcomes as Set<number>).has(c.outcome[j] as number) ||
+          ((c.reasons[j] as number) & textReasons) !== 0 ||
+          (textAddr !== null &&
+            ((phys >= 0 && textAddr >= phys && textAddr < phys + size) || (dma >= 0 && textAddr >= dma && textAddr < dma + size))) ||
+          (t.messages.get(i)?.toLowerCase().includes(text) ?? false);
+        if (!hit) continue;
+      }
+      out[k++] = i;
     }
-    out[k++] = i;
   }
   const rows = out.slice(0, k);
   if (sort && sort.column !== 'index') sortRows(t, rows, sort.column, sort.desc ?? false);
@@ -112,36 +119,38 @@ export function queryRows(t: EventTable, filter: TableFilter = {}, sort?: TableS
   return rows;
 }
 
-function sortKey(t: EventTable, column: Exclude<SortColumn, 'index'>): ArrayLike<number> | ((i: number) => string) {
+/** The sort key of each of `rows` (in their order): the stored number, or the name an id stands for. */
+function sortKeys(t: EventTable, rows: Int32Array, column: Exclude<SortColumn, 'index'>): Float64Array | string[] {
   const spec = COLUMNS[column];
-  if (spec.sort === 'name') {
-    const names = t.names[spec.names];
-    const ids = t[column];
-    return (i) => names[ids[i] as number] ?? '';
+  const names = spec.sort === 'name' ? t.names[spec.names] : null;
+  const keys: Float64Array | string[] = names ? new Array<string>(rows.length) : new Float64Array(rows.length);
+  // rows come in table order from the filter: read chunk by chunk where they are
+  for (let k = 0; k < rows.length; k++) {
+    const v = t.get(column, rows[k] as number);
+    if (names) (keys as string[])[k] = names[v] ?? '';
+    else (keys as Float64Array)[k] = v;
   }
-  return t[column];
+  return keys;
 }
 
 function sortRows(t: EventTable, rows: Int32Array, column: Exclude<SortColumn, 'index'>, desc: boolean): void {
-  const key = sortKey(t, column);
+  const key = sortKeys(t, rows, column);
   const sign = desc ? -1 : 1;
   // stable: ties keep table order
-  if (typeof key === 'function') {
-    const k = Array.from(rows, (i) => key(i));
-    const idx = Array.from(rows.keys()).sort((a, b) => {
-      const x = k[a] as string;
-      const y = k[b] as string;
+  const idx = Array.from(rows.keys());
+  if (Array.isArray(key))
+    idx.sort((a, b) => {
+      const x = key[a] as string;
+      const y = key[b] as string;
       return x < y ? -sign : x > y ? sign : (rows[a] as number) - (rows[b] as number);
     });
-    const copy = Int32Array.from(idx, (j) => rows[j] as number);
-    rows.set(copy);
-    return;
-  }
-  const sorted = Array.from(rows).sort((a, b) => {
-    const d = (key[a] as number) - (key[b] as number);
-    return d !== 0 ? sign * d : a - b;
-  });
-  rows.set(sorted);
+  else
+    idx.sort((a, b) => {
+      const d = (key[a] as number) - (key[b] as number);
+      return d !== 0 ? sign * d : (rows[a] as number) - (rows[b] as number);
+    });
+  const copy = Int32Array.from(idx, (j) => rows[j] as number);
+  rows.set(copy);
 }
 
 function csvCell(v: unknown): string {

@@ -43,6 +43,6 @@ export class Recorder {
 
   /** Links a map's row and its unmap's (when both were kept). */
   pair(mapRow: number, row: number): void {
-    if (mapRow >= 0 && row >= 0) this.table.pair[mapRow] = row;
+    if (mapRow >= 0 && row >= 0) this.table.set('pair', mapRow, row);
   }
 }

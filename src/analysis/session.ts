@@ -5,7 +5,7 @@
  */
 import { Books } from './books';
 import { type EventKind, Outcome } from './codes';
-import type { EventInit } from './columns';
+import { COLUMN_NAMES, type ColumnArrays, type EventInit } from './columns';
 import type { EventTable } from './eventTable';
 
 export type InputKind = 'replay' | 'trace' | 'log' | 'trace+log' | 'scenario' | 'source';
@@ -128,39 +128,48 @@ export function devicesOf(b: Books, names: readonly string[]): DeviceSummary[] {
 export function booksOf(t: EventTable): Books {
   const b = new Books();
   b.hasClock = t.hasClock;
-  for (let i = 0; i < t.length; i++) b.record(eventAt(t, i), t.device[i] as number, i, t.files.get(t.file[i] as number));
+  for (const v of t.chunks(COLUMN_NAMES))
+    for (let i = v.start; i < v.end; i++)
+      b.record(eventIn(v.c, i - v.base, i, t), v.c.device[i - v.base] as number, i, t.files.get(v.c.file[i - v.base] as number));
   return b;
 }
 
 /** Row `i` as the event that made it (names as ids of the table's names). */
 export function eventAt(t: EventTable, i: number): EventInit {
+  const v = t.chunks(COLUMN_NAMES, i, i + 1).next().value;
+  if (!v) throw new RangeError(`row ${i} of ${t.length}`);
+  return eventIn(v.c, i - v.base, i, t);
+}
+
+/** Row `i`, entry `j` of its chunk's columns `c`, as the event that made it. */
+export function eventIn(c: ColumnArrays, j: number, i: number, t: EventTable): EventInit {
   const n = (v: number) => (v < 0 ? undefined : v);
   const e: EventInit = {
-    kind: t.kind[i] as EventKind,
-    outcome: t.outcome[i] as Outcome,
-    time: t.time[i] as number,
-    device: t.device[i] as number,
-    api: t.api[i] as number,
-    attrs: t.attrs[i] as number,
-    reasons: t.reasons[i] as number,
-    nslots: t.nslots[i] as number,
-    copied: t.copied[i] as number,
-    file: t.file[i] as number,
-    line: t.line[i] as number,
+    kind: c.kind[j] as EventKind,
+    outcome: c.outcome[j] as Outcome,
+    time: c.time[j] as number,
+    device: c.device[j] as number,
+    api: c.api[j] as number,
+    attrs: c.attrs[j] as number,
+    reasons: c.reasons[j] as number,
+    nslots: c.nslots[j] as number,
+    copied: c.copied[j] as number,
+    file: c.file[j] as number,
+    line: c.line[j] as number,
   };
   const set = (k: 'cpu' | 'size' | 'slot' | 'area' | 'used' | 'phys' | 'dma' | 'pair', v: number) => {
     const x = n(v);
     if (x !== undefined) e[k] = x;
   };
-  set('cpu', t.cpu[i] as number);
-  set('size', t.size[i] as number);
-  set('slot', t.slot[i] as number);
-  set('area', t.area[i] as number);
-  set('used', t.used[i] as number);
-  set('phys', t.phys[i] as number);
-  set('dma', t.dma[i] as number);
-  set('pair', t.pair[i] as number);
-  const dir = t.dir[i] as number;
+  set('cpu', c.cpu[j] as number);
+  set('size', c.size[j] as number);
+  set('slot', c.slot[j] as number);
+  set('area', c.area[j] as number);
+  set('used', c.used[j] as number);
+  set('phys', c.phys[j] as number);
+  set('dma', c.dma[j] as number);
+  set('pair', c.pair[j] as number);
+  const dir = c.dir[j] as number;
   if (dir >= 0) e.dir = dir;
   const m = t.messages.get(i);
   if (m) e.message = m;
@@ -178,14 +187,17 @@ export function summarizeEvents(t: EventTable): SessionSummary {
  */
 export function slotOwnersAt(t: EventTable, nslabs: number, upto: number): Int32Array {
   const owner = new Int32Array(nslabs).fill(-1);
-  const end = Math.min(upto, t.length - 1);
-  for (let i = 0; i <= end; i++) {
-    const slot = t.slot[i] as number;
-    if (slot < 0) continue;
-    const n = t.nslots[i] as number;
-    const outcome = t.outcome[i] as Outcome;
-    if (outcome === Outcome.Bounced) owner.fill(i, slot, Math.min(slot + n, nslabs));
-    else if (outcome === Outcome.Released) owner.fill(-1, slot, Math.min(slot + n, nslabs));
+  for (const v of t.chunks(['slot', 'nslots', 'outcome'], 0, upto + 1)) {
+    const { slot: slots, nslots, outcome: outcomes } = v.c;
+    for (let i = v.start; i < v.end; i++) {
+      const j = i - v.base;
+      const slot = slots[j] as number;
+      if (slot < 0) continue;
+      const n = nslots[j] as number;
+      const outcome = outcomes[j] as Outcome;
+      if (outcome === Outcome.Bounced) owner.fill(i, slot, Math.min(slot + n, nslabs));
+      else if (outcome === Outcome.Released) owner.fill(-1, slot, Math.min(slot + n, nslabs));
+    }
   }
   return owner;
 }

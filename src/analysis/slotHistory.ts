@@ -22,20 +22,24 @@ export class SlotHistory {
     const perCheckpoint = nslabs * 4;
     this.every = every ?? Math.max(16384, Math.ceil((rows * perCheckpoint) / CHECKPOINT_BUDGET));
     const owner = new Int32Array(nslabs).fill(-1);
-    for (let i = 0; i < rows; i++) {
-      if (i % this.every === 0) this.checkpoints.push(owner.slice());
-      this.apply(owner, i);
-    }
+    this.replay(owner, 0, rows, true);
   }
 
-  private apply(owner: Int32Array, i: number): void {
-    const t = this.t;
-    const slot = t.slot[i] as number;
-    if (slot < 0) return;
-    const end = Math.min(slot + (t.nslots[i] as number), this.nslabs);
-    const outcome = t.outcome[i] as Outcome;
-    if (outcome === Outcome.Bounced) owner.fill(i, slot, end);
-    else if (outcome === Outcome.Released) owner.fill(-1, slot, end);
+  /** Applies rows [from, to) to `owner` (taking a checkpoint before every `every`-th row when asked). */
+  private replay(owner: Int32Array, from: number, to: number, checkpoint = false): void {
+    for (const v of this.t.chunks(['slot', 'nslots', 'outcome'], from, to)) {
+      const { slot: slots, nslots, outcome: outcomes } = v.c;
+      for (let i = v.start; i < v.end; i++) {
+        if (checkpoint && i % this.every === 0) this.checkpoints.push(owner.slice());
+        const j = i - v.base;
+        const slot = slots[j] as number;
+        if (slot < 0) continue;
+        const end = Math.min(slot + (nslots[j] as number), this.nslabs);
+        const outcome = outcomes[j] as Outcome;
+        if (outcome === Outcome.Bounced) owner.fill(i, slot, end);
+        else if (outcome === Outcome.Released) owner.fill(-1, slot, end);
+      }
+    }
   }
 
   /** Owner row of every slot after row `row` (inclusive); -1 = free. Before row 0: all free. */
@@ -44,7 +48,7 @@ export class SlotHistory {
     const r = Math.min(row, this.t.length - 1);
     const cp = Math.floor(r / this.every);
     const owner = (this.checkpoints[cp] as Int32Array).slice();
-    for (let i = cp * this.every; i <= r; i++) this.apply(owner, i);
+    this.replay(owner, cp * this.every, r + 1);
     return owner;
   }
 }

@@ -144,7 +144,8 @@ export class Timeline {
   constructor(t: EventTable, nareas: number) {
     const n = t.length;
     this.nareas = Math.max(0, nareas);
-    this.times = t.time.subarray(0, n);
+    // the chart's times stay in memory whatever the table spills
+    this.times = t.gather('time') as Float64Array;
     this.total = new Int32Array(n);
     this.hiwater = new Int32Array(n);
     let last = 0;
@@ -154,24 +155,28 @@ export class Timeline {
     const areaUsed = new Int32Array(this.nareas);
     const fails: number[] = [];
     const causes: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const used = t.used[i] as number;
-      if (used >= 0) last = used;
-      this.total[i] = last;
-      if (last > peak) peak = last;
-      this.hiwater[i] = peak;
-      const area = t.area[i] as number;
-      const slots = t.nslots[i] as number;
-      const outcome = t.outcome[i] as Outcome;
-      if (area >= 0 && area < this.nareas && slots > 0 && (outcome === Outcome.Bounced || outcome === Outcome.Released)) {
-        areaUsed[area] = (areaUsed[area] as number) + (outcome === Outcome.Bounced ? slots : -slots);
-        (perArea[area] as number[]).push(i);
-        (perAreaVal[area] as number[]).push(areaUsed[area] as number);
-      }
-      const kind = t.kind[i] as EventKind;
-      if ((outcome === Outcome.Failed || outcome === Outcome.Hang) && (kind === EventKind.Map || kind === EventKind.Alloc)) {
-        fails.push(i);
-        causes.push(failureCauseIndex(t.reasons[i] as number));
+    for (const v of t.chunks(['used', 'area', 'nslots', 'outcome', 'kind', 'reasons'])) {
+      const c = v.c;
+      for (let i = v.start; i < v.end; i++) {
+        const j = i - v.base;
+        const used = c.used[j] as number;
+        if (used >= 0) last = used;
+        this.total[i] = last;
+        if (last > peak) peak = last;
+        this.hiwater[i] = peak;
+        const area = c.area[j] as number;
+        const slots = c.nslots[j] as number;
+        const outcome = c.outcome[j] as Outcome;
+        if (area >= 0 && area < this.nareas && slots > 0 && (outcome === Outcome.Bounced || outcome === Outcome.Released)) {
+          areaUsed[area] = (areaUsed[area] as number) + (outcome === Outcome.Bounced ? slots : -slots);
+          (perArea[area] as number[]).push(i);
+          (perAreaVal[area] as number[]).push(areaUsed[area] as number);
+        }
+        const kind = c.kind[j] as EventKind;
+        if ((outcome === Outcome.Failed || outcome === Outcome.Hang) && (kind === EventKind.Map || kind === EventKind.Alloc)) {
+          fails.push(i);
+          causes.push(failureCauseIndex(c.reasons[j] as number));
+        }
       }
     }
     this.peak = peak;

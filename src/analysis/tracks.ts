@@ -153,7 +153,7 @@ export class Tracks {
 
   constructor(t: EventTable, nareas: number) {
     const n = t.length;
-    this.times = t.time.subarray(0, n);
+    this.times = t.gather('time') as Float64Array;
     const areas = Math.max(0, Math.min(nareas, MAX_AREA_TRACKS));
     const area = Array.from({ length: areas }, () => new Series());
     // by device id, and by CPU + 1 (0: the input did not say)
@@ -175,30 +175,39 @@ export class Tracks {
     // at most one slice per row
     const sRow = new Int32Array(n);
     const sEnd = new Float64Array(n);
+    // the slice's device and size, read while its chunk is at hand
+    const sDevOf = new Int32Array(n);
+    const sSizeOf = new Float64Array(n);
     let k = 0;
     const end = n ? (this.times[n - 1] as number) : 0;
-    for (let i = 0; i < n; i++) {
-      const outcome = t.outcome[i] as Outcome;
-      const kind = t.kind[i] as EventKind;
-      const slots = t.nslots[i] as number;
-      if (slots > 0 && (outcome === Outcome.Bounced || outcome === Outcome.Released)) {
-        const sign = outcome === Outcome.Bounced ? slots : -slots;
-        // a release is charged to the map it ends: its device and the CPU that mapped
-        const owner = outcome === Outcome.Released && (t.pair[i] as number) >= 0 ? (t.pair[i] as number) : i;
-        const a = t.area[i] as number;
-        if (a >= 0 && a < areas) (area[a] as Series).add(i, sign);
-        of(dev, t.device[owner] as number).add(i, sign);
-        of(cpu, Math.max(-1, t.cpu[owner] as number) + 1).add(i, sign);
-      }
-      if ((outcome === Outcome.Failed || outcome === Outcome.Hang) && (kind === EventKind.Map || kind === EventKind.Alloc))
-        (inst[0] as number[]).push(i);
-      else if (kind === EventKind.LogMessage && !facts.has(t.api[i] as number)) (inst[1] as number[]).push(i);
-      else if (kind === EventKind.Marker) (inst[2] as number[]).push(i);
-      const mapping = kind === EventKind.Map || kind === EventKind.MapResource || kind === EventKind.Alloc;
-      if (mapping && (outcome === Outcome.Bounced || outcome === Outcome.Direct)) {
-        const p = t.pair[i] as number;
-        sRow[k] = i;
-        sEnd[k++] = p > i && p < n ? (this.times[p] as number) : Number.NaN;
+    for (const v of t.chunks(['outcome', 'kind', 'nslots', 'pair', 'area', 'device', 'cpu', 'api', 'size'])) {
+      const c = v.c;
+      for (let i = v.start; i < v.end; i++) {
+        const j = i - v.base;
+        const outcome = c.outcome[j] as Outcome;
+        const kind = c.kind[j] as EventKind;
+        const slots = c.nslots[j] as number;
+        const p = c.pair[j] as number;
+        if (slots > 0 && (outcome === Outcome.Bounced || outcome === Outcome.Released)) {
+          const sign = outcome === Outcome.Bounced ? slots : -slots;
+          // a release is charged to the map it ends: its device and the CPU that mapped (an earlier row)
+          const own = outcome === Outcome.Released && p >= 0 && p !== i;
+          const a = c.area[j] as number;
+          if (a >= 0 && a < areas) (area[a] as Series).add(i, sign);
+          of(dev, own ? t.get('device', p) : (c.device[j] as number)).add(i, sign);
+          of(cpu, Math.max(-1, own ? t.get('cpu', p) : (c.cpu[j] as number)) + 1).add(i, sign);
+        }
+        if ((outcome === Outcome.Failed || outcome === Outcome.Hang) && (kind === EventKind.Map || kind === EventKind.Alloc))
+          (inst[0] as number[]).push(i);
+        else if (kind === EventKind.LogMessage && !facts.has(c.api[j] as number)) (inst[1] as number[]).push(i);
+        else if (kind === EventKind.Marker) (inst[2] as number[]).push(i);
+        const mapping = kind === EventKind.Map || kind === EventKind.MapResource || kind === EventKind.Alloc;
+        if (mapping && (outcome === Outcome.Bounced || outcome === Outcome.Direct)) {
+          sRow[k] = i;
+          sDevOf[k] = c.device[j] as number;
+          sSizeOf[k] = c.size[j] as number;
+          sEnd[k++] = p > i && p < n ? (this.times[p] as number) : Number.NaN;
+        }
       }
     }
     const defs: TrackDef[] = [];
@@ -247,7 +256,7 @@ export class Tracks {
       this.sStart[j] = start;
       this.sEnd[j] = isOpen ? end : e;
       this.sOpen[j] = isOpen ? 1 : 0;
-      const d = t.device[r] as number;
+      const d = sDevOf[j] as number;
       this.sDev[j] = d;
       let h = hist[d];
       if (!h) {
@@ -255,7 +264,7 @@ export class Tracks {
         hist[d] = h;
       }
       h.maps++;
-      const size = t.size[r] as number;
+      const size = sSizeOf[j] as number;
       if (size >= 0) h.sizes[binOf(SIZE_BINS, size)]++;
       if (isOpen) {
         h.open++;

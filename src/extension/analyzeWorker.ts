@@ -22,6 +22,8 @@ export interface AnalyzeWorkerInput {
 
 export type AnalyzeWorkerMessage =
   | { type: 'progress'; fraction: number }
+  /** A spill file of the event table (eventTable.ts): the host removes it if the analysis does not finish. */
+  | { type: 'spill'; file: string }
   | {
       type: 'done';
       text: string;
@@ -35,6 +37,8 @@ export type AnalyzeWorkerMessage =
 async function main(): Promise<void> {
   const input = workerData as AnalyzeWorkerInput;
   const post = (m: AnalyzeWorkerMessage) => parentPort?.postMessage(m);
+  // terminate() runs no exit handler here: the host removes the files of an unfinished analysis
+  EventTable.onSpillFile = (file) => post({ type: 'spill', file });
   try {
     // heads arrive as plain bytes
     const inputs = input.route.inputs.map((f) => (f.head ? { ...f, head: Buffer.from(f.head) } : f));

@@ -3,6 +3,7 @@
  * (dist/analyzeWorker.js) so the extension host stays responsive; its event table comes back as
  * transferred column buffers and becomes the panel's session. Also "SWIOTLB: Copy Capture Script".
  */
+import { rmSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -18,16 +19,21 @@ function runWorker(script: string, input: AnalyzeWorkerInput, signal: AbortSigna
   return new Promise<Done>((resolve, reject) => {
     const worker = new Worker(script, { workerData: input });
     let settled = false;
-    const finish = (fn: () => void) => {
+    // the worker's row spill files: the session owns them once done, else they go with the worker
+    const spills: string[] = [];
+    const finish = (fn: () => void, done = false) => {
       if (settled) return;
       settled = true;
-      void worker.terminate();
+      void worker.terminate().then(() => {
+        if (!done) for (const f of spills) rmSync(f, { force: true });
+      });
       fn();
     };
     signal.addEventListener('abort', () => finish(() => reject(Object.assign(new Error('cancelled'), { name: 'AbortError' }))));
     worker.on('message', (m: AnalyzeWorkerMessage) => {
       if (m.type === 'progress') progress(m.fraction);
-      else if (m.type === 'done') finish(() => resolve(m));
+      else if (m.type === 'spill') spills.push(m.file);
+      else if (m.type === 'done') finish(() => resolve(m), true);
       else finish(() => reject(new Error(m.message)));
     });
     worker.on('error', (e) => finish(() => reject(e)));

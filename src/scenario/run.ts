@@ -755,7 +755,7 @@ export function runScenario(s: Scenario, opts: ScenarioRunOptions = {}): Scenari
         line,
         ...(d.messages[0] ? { message: d.messages[0] } : {}),
       });
-      if (d.mapIndex !== undefined && (events.pair[d.mapIndex] as number) < 0) recorder.pair(d.mapIndex, row);
+      if (d.mapIndex !== undefined && events.get('pair', d.mapIndex) < 0) recorder.pair(d.mapIndex, row);
     }
   }
   const session: AnalysisSession = {

@@ -868,8 +868,8 @@ class DriverSimulator {
       for (let i = 0; i < Math.min(rows, siteOfRow.length, ev.length); i++) {
         const site = siteById.get(siteOfRow[i] as number);
         if (site) {
-          ev.file[i] = ev.files.intern(site.file);
-          ev.line[i] = site.raw.span.row + 1;
+          ev.set('file', i, ev.files.intern(site.file));
+          ev.set('line', i, site.raw.span.row + 1);
         }
       }
       const stats = new Map<number, WorkloadStats>();
@@ -1194,7 +1194,8 @@ function interleave(rings: readonly RingRef[]): Step[] {
 export function eventsForSite(t: EventTable, file: string, line: number): number[] {
   const rows: number[] = [];
   const f = t.files.intern(file);
-  for (let i = 0; i < t.length; i++) if (t.file[i] === f && t.line[i] === line) rows.push(i);
+  for (const v of t.chunks(['file', 'line']))
+    for (let i = v.start; i < v.end; i++) if (v.c.file[i - v.base] === f && v.c.line[i - v.base] === line) rows.push(i);
   return rows;
 }
 
@@ -1209,9 +1210,9 @@ export function mergeSessions(sessions: readonly AnalysisSession[], m: Machine):
       const e = eventAt(t, i);
       recorder.add({
         ...e,
-        device: t.devices.get(t.device[i] as number),
-        api: t.apis.get(t.api[i] as number),
-        file: t.files.get(t.file[i] as number),
+        device: t.devices.get(e.device as number),
+        api: t.apis.get(e.api as number),
+        file: t.files.get(e.file as number),
         ...(e.pair !== undefined ? { pair: e.pair + base } : {}),
       });
     }

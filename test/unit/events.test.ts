@@ -34,8 +34,8 @@ test('a replay becomes a session: rows, pairs, occupancy and the slot map', asyn
   assert.deepEqual(s.failuresByCause, { fragmented: 11, 'pool-full': 1 });
   assert.equal(s.peakSlots, 512);
   // the first map and its unmap point at each other
-  assert.equal(t.pair[0], 1);
-  assert.equal(t.pair[1], 0);
+  assert.equal(t.get('pair', 0), 1);
+  assert.equal(t.get('pair', 1), 0);
   assert.equal(t.row(1).outcome, 'released');
   // slot owners after the peak row account for every used slot
   const owners = slotOwnersAt(t, 512, s.peakRow as number);

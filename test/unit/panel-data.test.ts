@@ -50,7 +50,7 @@ describe('timeline aggregation', () => {
     let now = 10;
     for (let i = 0; i < t.length; i++) {
       now += (rand[i] as number) === 0 ? 0 : (rand[i] as number) * 1e-4;
-      t.time[i] = now;
+      t.set('time', i, now);
     }
     t.hasClock = true;
     const tl = new Timeline(t, 2);
@@ -86,14 +86,14 @@ describe('timeline aggregation', () => {
       let hi = carry;
       const areaHi = [...areaUsed];
       for (; k < end; k++) {
-        const u = t.used[k] as number;
+        const u = t.get('used', k);
         if (u < lo) lo = u;
         if (u > hi) hi = u;
         carry = u;
-        const a = t.area[k] as number;
-        const o = t.outcome[k] as Outcome;
+        const a = t.get('area', k);
+        const o = t.get('outcome', k) as Outcome;
         if (a >= 0 && (o === Outcome.Bounced || o === Outcome.Released)) {
-          areaUsed[a] = (areaUsed[a] as number) + (o === Outcome.Bounced ? 1 : -1) * (t.nslots[k] as number);
+          areaUsed[a] = (areaUsed[a] as number) + (o === Outcome.Bounced ? 1 : -1) * t.get('nslots', k);
           areaHi[a] = Math.max(areaHi[a] as number, areaUsed[a] as number);
         }
       }
@@ -171,12 +171,12 @@ describe('filters and sorting', () => {
   test('sorting is stable and reversible', () => {
     const bySize = [...queryRows(t, {}, { column: 'size' })];
     for (let k = 1; k < bySize.length; k++) {
-      const a = t.size[bySize[k - 1] as number] as number;
-      const b = t.size[bySize[k] as number] as number;
+      const a = t.get('size', bySize[k - 1] as number);
+      const b = t.get('size', bySize[k] as number);
       assert.ok(a < b || (a === b && (bySize[k - 1] as number) < (bySize[k] as number)));
     }
     const byDevDesc = [...queryRows(t, {}, { column: 'device', desc: true })];
-    assert.equal(t.devices.get(t.device[byDevDesc[0] as number] as number), 'nvme');
+    assert.equal(t.devices.get(t.get('device', byDevDesc[0] as number)), 'nvme');
     assert.deepEqual([...queryRows(t, {}, { column: 'index', desc: true })].slice(0, 2), [199, 198]);
   });
   test('CSV quotes what needs quoting', () => {

@@ -86,7 +86,7 @@ describe('a kernel log gets a dashboard from its own lines', () => {
     assert.ok(m.info.hiddenRows > 0);
     const t = m.session.events;
     const facts = new Set(['version', 'cmdline', 'cpus', 'uname', 'pci-dma', 'area-num']);
-    const isFact = (r: number) => t.kind[r] === EventKind.LogMessage && facts.has(t.apis.get(t.api[r] as number));
+    const isFact = (r: number) => t.get('kind', r) === EventKind.LogMessage && facts.has(t.apis.get(t.get('api', r)));
     let hiddenInTable = 0;
     for (let i = 0; i < t.length; i++) if (isFact(i)) hiddenInTable++;
     assert.equal(m.info.hiddenRows, hiddenInTable);
@@ -153,11 +153,11 @@ describe('a time range gives a statistics table', () => {
     let failed = 0;
     let peak = -1;
     for (let i = 0; i < t.length; i++) {
-      const time = t.time[i] as number;
+      const time = t.get('time', i);
       if (time < a || time > b) continue;
       rows++;
-      if (t.outcome[i] === Outcome.Failed || t.outcome[i] === Outcome.Hang) failed++;
-      peak = Math.max(peak, t.used[i] as number);
+      if (t.get('outcome', i) === Outcome.Failed || t.get('outcome', i) === Outcome.Hang) failed++;
+      peak = Math.max(peak, t.get('used', i));
     }
     const part = m.rangeStats(a, b);
     assert.ok(rows > 0 && rows < t.length);

@@ -209,7 +209,7 @@ describe('property: random damage to trace lines never throws, and what it did n
             n += 1 + (l.text.match(/\n/g)?.length ?? 0);
           });
           const mapRows = new Set<number>();
-          for (let i = 0; i < events.length; i++) if (events.kind[i] === EventKind.Map) mapRows.add(events.line[i] as number);
+          for (let i = 0; i < events.length; i++) if (events.get('kind', i) === EventKind.Map) mapRows.add(events.get('line', i));
           const lost = maps
             .filter(([k, ret]) => {
               for (let j = k; j <= ret; j++) if (at.get(j) !== (at.get(k) as number) + (j - k)) return false;

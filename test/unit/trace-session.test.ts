@@ -30,10 +30,11 @@ test('the small-pool run as a session', async () => {
   assert.deepEqual(s.summary.bouncesByReason, { force: 3445 });
   // rows: every map points at its unmap and back; the rows come from the trace's lines
   const t = s.events;
-  const firstMap = t.kind.indexOf(EventKind.Map);
-  const pair = t.pair[firstMap] as number;
-  assert.equal(t.kind[pair], EventKind.Unmap);
-  assert.equal(t.pair[pair], firstMap);
+  const kinds = t.gather('kind');
+  const firstMap = kinds.indexOf(EventKind.Map);
+  const pair = t.get('pair', firstMap);
+  assert.equal(t.get('kind', pair), EventKind.Unmap);
+  assert.equal(t.get('pair', pair), firstMap);
   assert.equal(t.row(firstMap).file, path.join(RUN, 'trace.txt.gz'));
   assert.ok((t.row(firstMap).line ?? 0) > 12);
   // the slot map at the peak holds every used slot
@@ -42,8 +43,8 @@ test('the small-pool run as a session', async () => {
     owners.reduce((n, o) => n + (o >= 0 ? 1 : 0), 0),
     512,
   );
-  assert.ok(t.outcome.includes(Outcome.Failed));
-  assert.ok(t.kind.includes(EventKind.LogMessage), 'the log lines are rows too');
+  assert.ok(t.gather('outcome').includes(Outcome.Failed));
+  assert.ok(kinds.includes(EventKind.LogMessage), 'the log lines are rows too');
 });
 
 test('more events than rows: the summary and the device totals still count the whole trace', async () => {

@@ -122,9 +122,9 @@ describe('slices', () => {
     let maps = 0;
     let unpaired = 0;
     for (let i = 0; i < t.length; i++)
-      if (t.kind[i] === EventKind.Map && (t.outcome[i] === Outcome.Bounced || t.outcome[i] === Outcome.Direct)) {
+      if (t.get('kind', i) === EventKind.Map && (t.get('outcome', i) === Outcome.Bounced || t.get('outcome', i) === Outcome.Direct)) {
         maps++;
-        if ((t.pair[i] as number) < 0) unpaired++;
+        if ((t.get('pair', i) as number) < 0) unpaired++;
       }
     assert.equal(tr.info.slices, maps);
     // open: exactly the maps the input never unmaps
@@ -137,15 +137,15 @@ describe('slices', () => {
     assert.equal(c.sliceRows.length, maps);
     for (let x = 0; x < c.sliceRows.length; x++) {
       const r = c.sliceRows[x] as number;
-      const u = t.pair[r] as number;
-      assert.equal(t.kind[r], EventKind.Map);
-      assert.equal(c.sliceStart[x], t.time[r]);
-      assert.equal(c.sliceDevice[x], t.device[r]);
+      const u = t.get('pair', r) as number;
+      assert.equal(t.get('kind', r), EventKind.Map);
+      assert.equal(c.sliceStart[x], t.get('time', r));
+      assert.equal(c.sliceDevice[x], t.get('device', r));
       if (c.sliceOpen[x]) continue;
       assert.ok(u > r, `map ${r} has its unmap after it`);
-      assert.equal(t.kind[u], EventKind.Unmap);
-      assert.equal(t.pair[u], r, 'the unmap points back at its map');
-      assert.equal(c.sliceEnd[x], t.time[u]);
+      assert.equal(t.get('kind', u), EventKind.Unmap);
+      assert.equal(t.get('pair', u), r, 'the unmap points back at its map');
+      assert.equal(c.sliceEnd[x], t.get('time', u));
     }
     // a window shows the slices overlapping it, no others
     const w = tr.aggregate({ t0: 3000, t1: 3100, columns: 100 });
@@ -167,7 +167,7 @@ describe('slices', () => {
       t.push({ kind: EventKind.Unmap, outcome: Outcome.Released, time: 2 * n - 1 - i, nslots: 1, slot: i, area: 0, used: 0, pair: i });
     t.push({ kind: EventKind.Map, outcome: Outcome.Direct, time: 2 * n, size: 100, device: 'nvme' });
     t.push({ kind: EventKind.Marker, time: 2 * n + 10 });
-    for (let i = 0; i < n; i++) t.pair[i] = 2 * n - 1 - i;
+    for (let i = 0; i < n; i++) t.set('pair', i, 2 * n - 1 - i);
     const tr = new Tracks(t, 1);
     assert.equal(tr.info.slices, n + 1);
     assert.equal(tr.info.openSlices, 1);
@@ -215,14 +215,14 @@ describe('histograms', () => {
       const lifetimes = LIFETIME_BINS_EVENTS.map(() => 0);
       let maps = 0;
       for (let i = 0; i < t.length; i++) {
-        if (t.device[i] !== d.id || t.kind[i] !== EventKind.Map) continue;
-        if (t.outcome[i] !== Outcome.Bounced && t.outcome[i] !== Outcome.Direct) continue;
+        if (t.get('device', i) !== d.id || t.get('kind', i) !== EventKind.Map) continue;
+        if (t.get('outcome', i) !== Outcome.Bounced && t.get('outcome', i) !== Outcome.Direct) continue;
         maps++;
-        const s = t.size[i] as number;
+        const s = t.get('size', i) as number;
         (sizes[SIZE_BINS.findIndex((b) => b < 0 || s <= b)] as number)++;
-        const u = t.pair[i] as number;
+        const u = t.get('pair', i) as number;
         if (u > i) {
-          const life = (t.time[u] as number) - (t.time[i] as number);
+          const life = (t.get('time', u) as number) - (t.get('time', i) as number);
           (lifetimes[LIFETIME_BINS_EVENTS.findIndex((b) => b < 0 || life <= b)] as number)++;
         }
       }
