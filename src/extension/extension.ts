@@ -12,7 +12,7 @@ import type { AnalysisRequest } from '../protocol/messages';
 import { Analyses } from './analyses';
 import { escapedOutputChannel } from './escapedChannel';
 import { explainLogLine } from './explain';
-import { currentPanel, exportRows, PANEL_VIEW_TYPE, PanelController, revivePanel, showPanel } from './panel';
+import { currentPanel, exportRows, livePanel, PANEL_VIEW_TYPE, PanelController, revivePanel, showPanel } from './panel';
 import { chooseKernel, choosePlatform, ProfileStatus } from './profiles';
 import { registerRunners, scenarioDiagnostics } from './runners';
 import { SIDE_VIEW_ID, SideViewProvider } from './sideView';
@@ -27,7 +27,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const uri = context.extensionUri;
   registerRunners();
   registerTextRunner(context.extensionPath);
-  const a = new Analyses(context, output, (model) => showPanel(uri, a, model));
+  const a: Analyses = new Analyses(
+    context,
+    output,
+    (model) => showPanel(uri, a, model),
+    livePanel(uri, () => a),
+  );
   registerSourceFeatures(context, a);
   const side = new SideViewProvider(uri, a);
   context.subscriptions.push(
