@@ -25,6 +25,8 @@ export interface AnalyzeWorkerInput {
   readonly rowLimit: number;
   /** How the report's last line names the first file. */
   readonly label: string;
+  /** Milliseconds between two charts of what was read (default PARTIAL_MS). */
+  readonly partialMs?: number;
 }
 
 export type AnalyzeWorkerMessage =
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
         onProgress: (fraction) => {
           post({ type: 'progress', fraction });
           const now = performance.now();
-          if (now - lastPartial < PARTIAL_MS || fraction >= 1) return;
+          if (now - lastPartial < (input.partialMs ?? PARTIAL_MS) || fraction >= 1) return;
           lastPartial = now;
           chart.feed(events);
           if (chart.rows === 0) return;
