@@ -19,6 +19,7 @@ import { type HostMessage, type PanelState, requestKey, type SessionInfo, type W
 import { FAILURE_LABELS, OccupancyChart } from './chart';
 import { asFloat64, asInt32, asUint16, asUint32, basename, el } from './dom';
 import { causesText, LogLaneAndTable, logCards, logFindings } from './logView';
+import { PartialView } from './partial';
 import { SlotMapView } from './slotmap';
 import { VirtualTable } from './table';
 import { readTheme, type Theme } from './theme';
@@ -97,6 +98,8 @@ export class PanelApp {
   private searched = false;
   /** Counter tracks, instant lane, slices, histograms and flags (tracks.ts). */
   private tracksView: TracksView | null = null;
+  /** The chart of an analysis running (or cancelled), until its session comes. */
+  private partialView: PartialView | null = null;
 
   constructor(
     private readonly root: HTMLElement,
@@ -114,6 +117,7 @@ export class PanelApp {
       this.chart?.setTheme(this.theme);
       this.slotmap?.setTheme(this.theme);
       this.tracksView?.setTheme(this.theme);
+      this.partialView?.setTheme(this.theme);
       if (this.info) this.renderSlotLegend();
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.root.replaceChildren(el('p', 'Waiting for data...', 'muted'), this.busy);
@@ -146,6 +150,16 @@ export class PanelApp {
         return;
       case 'empty':
         this.renderEmpty(m.recent);
+        return;
+      case 'partial':
+        if (!this.partialView?.root.isConnected) {
+          // a new analysis: the previous session's replies are dropped from here on
+          this.info = null;
+          this.partialView = new PartialView(this.theme, (rows) => this.post({ type: 'partialDrawn', rows }));
+          this.root.replaceChildren(this.partialView.root, this.busy);
+        }
+        this.busy.hidden = true;
+        this.partialView.update(m);
         return;
       case 'busy':
         this.busy.hidden = m.message === null;

@@ -12,7 +12,7 @@ import type { Diagnostic as SessionDiagnostic } from '../analysis/session';
 import { type AnalysisSettings, routeRequest } from '../inputs/request';
 import type { Route } from '../inputs/router';
 import { escapeControls } from '../protocol/escape';
-import type { AnalysisRequest } from '../protocol/messages';
+import type { AnalysisRequest, PartialChart } from '../protocol/messages';
 import { profileSetting } from './profiles';
 
 export type { AnalysisSettings };
@@ -21,6 +21,8 @@ export interface RunContext {
   readonly signal: AbortSignal;
   /** Fraction done (0 ... 1) and what is being done. */
   progress(fraction: number | undefined, message?: string): void;
+  /** The chart of what was read so far (runners that can tell it: traces in their worker). */
+  partial?(p: PartialChart): void;
 }
 
 export interface AnalysisResult {
@@ -67,6 +69,17 @@ export interface Recent {
 /** Where a finished analysis goes: the main panel, or the editor it was opened in. */
 export type Target = (model: PanelModel) => void;
 
+/**
+ * Where an analysis shows while it runs: opened at its start (the webview loads while the input
+ * is read, so a small input's panel is there when its analysis ends), its chart as it fills in,
+ * and how it ended (a cancelled one keeps what was shown).
+ */
+export interface LiveTarget {
+  started(title: string, command: number): void;
+  partial(p: PartialChart): void;
+  ended(outcome: 'done' | 'cancelled' | 'failed'): void;
+}
+
 export class Analyses implements vscode.Disposable {
   private model: PanelModel | undefined;
   private readonly changed = new vscode.EventEmitter<PanelModel | undefined>();
@@ -82,6 +95,7 @@ export class Analyses implements vscode.Disposable {
     private readonly context: vscode.ExtensionContext,
     readonly output: vscode.OutputChannel,
     private readonly defaultTarget: Target,
+    private readonly live?: LiveTarget,
   ) {}
 
   dispose(): void {
@@ -148,6 +162,8 @@ export class Analyses implements vscode.Disposable {
   ): Promise<PanelModel | undefined> {
     const what = vscode.workspace.asRelativePath(request.files[0] as string);
     const command = opts.startedAt ?? performance.now();
+    // the main panel follows a user's analysis from its start; editors and re-runs get the end only
+    const live = opts.quiet || opts.target ? undefined : this.live;
     try {
       // the router decides what the files are and which settings apply, as for the CLI
       const route = await routeRequest(request, this.settings());
@@ -156,6 +172,7 @@ export class Analyses implements vscode.Disposable {
         void vscode.window.showErrorMessage(`SWIOTLB: analysing ${route.kind} inputs is not available in this version (${what}).`);
         return undefined;
       }
+      live?.started(what, command);
       const result = await vscode.window.withProgress(
         {
           location: opts.quiet ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification,
@@ -173,6 +190,7 @@ export class Analyses implements vscode.Disposable {
               progress.report({ increment: pct - reported, ...(message ? { message } : {}) });
               reported = pct;
             },
+            partial: (p) => live?.partial(p),
           });
         },
       );
@@ -181,21 +199,24 @@ export class Analyses implements vscode.Disposable {
       if (result.compare) this.comparisons.set(model, result.compare);
       this.model = model;
       this.last = request;
+      // the report goes to the channel without opening it: a forced Output panel squeezes the panel
       if (result.report) {
         this.output.appendLine(result.report);
         this.output.appendLine('');
-        if (!opts.quiet) this.output.show(true);
       }
       this.publishProblems(result.problemsPublished ? [] : result.session.diagnostics);
       await this.remember(request, model.info.title);
       this.changed.fire(model);
       (opts.target ?? this.defaultTarget)(model);
+      live?.ended('done');
       return model;
     } catch (e) {
       if ((e as Error).name === 'AbortError') {
         this.output.appendLine(`Analysis of ${what} cancelled.`);
+        live?.ended('cancelled');
         return undefined;
       }
+      live?.ended('failed');
       await this.reportError(e);
       return undefined;
     }
@@ -215,7 +236,8 @@ export class Analyses implements vscode.Disposable {
     }
     const msg = (e as Error)?.message ?? String(e);
     this.output.appendLine(`SWIOTLB: ${msg}`);
-    void vscode.window.showErrorMessage(`SWIOTLB: ${msg}`);
+    // the channel opens only when asked: it may hold more (the analysis' earlier lines)
+    void vscode.window.showErrorMessage(`SWIOTLB: ${msg}`, 'Show Output').then((a) => a && this.output.show(true));
   }
 
   private publishProblems(diags: readonly SessionDiagnostic[]): void {

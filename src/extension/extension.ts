@@ -13,7 +13,17 @@ import { Analyses } from './analyses';
 import { showCompare, updateCompare } from './compareView';
 import { escapedOutputChannel } from './escapedChannel';
 import { explainLogLine } from './explain';
-import { currentPanel, exportRows, importView, PANEL_VIEW_TYPE, PanelController, requestViewExport, revivePanel, showPanel } from './panel';
+import {
+  currentPanel,
+  exportRows,
+  importView,
+  livePanel,
+  PANEL_VIEW_TYPE,
+  PanelController,
+  requestViewExport,
+  revivePanel,
+  showPanel,
+} from './panel';
 import { chooseKernel, choosePlatform, onProfileChange, ProfileStatus } from './profiles';
 import { registerRunners, scenarioDiagnostics } from './runners';
 import { SIDE_VIEW_ID, SideViewProvider } from './sideView';
@@ -28,7 +38,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const uri = context.extensionUri;
   registerRunners();
   registerTextRunner(context.extensionPath);
-  const a = new Analyses(context, output, (model) => showPanel(uri, a, model));
+  const a: Analyses = new Analyses(
+    context,
+    output,
+    (model) => showPanel(uri, a, model),
+    livePanel(uri, () => a),
+  );
   registerSourceFeatures(context, a);
   const side = new SideViewProvider(uri, a);
   context.subscriptions.push(

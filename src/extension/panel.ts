@@ -26,10 +26,11 @@ import {
   isAnalysisRequest,
   isWebviewMessage,
   type PanelState,
+  type PartialChart,
   type PinnedExplanation,
   type WebviewMessage,
 } from '../protocol/messages';
-import { type Analyses, revealLine, workspacePath } from './analyses';
+import { type Analyses, type LiveTarget, revealLine, workspacePath } from './analyses';
 import { onProfileChange, profileSetting } from './profiles';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
@@ -43,6 +44,9 @@ export class PanelController implements vscode.Disposable {
   private pending: string | null = null;
   /** Host time spent on chart column requests since the last frames report. */
   private columnTimes: number[] = [];
+  /** From the webview's creation to its first 'ready' (its html, scripts and toolkit loaded). */
+  private readonly createdAt = performance.now();
+  private loadMs = -1;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -75,8 +79,36 @@ export class PanelController implements vscode.Disposable {
     return this.model;
   }
 
+  /** The chart of the analysis running (or cancelled) since the last model: shown instead of it. */
+  private partial: Extract<HostMessage, { type: 'partial' }> | null = null;
+  /** When the running analysis' command came (for the first partial chart's figure). */
+  private partialCommand = 0;
+
+  /** An analysis starts: the panel says so until its first chart of what was read. */
+  startAnalysis(title: string, command: number): void {
+    this.partial = null;
+    this.partialCommand = command;
+    this.busy(`Analysing ${title}...`);
+  }
+
+  showPartial(title: string, p: PartialChart, state: 'running' | 'cancelled' = 'running'): void {
+    const { fraction, rows, hasClock, peak, data } = p;
+    this.partial = { type: 'partial', title, state, fraction, rows, hasClock, peak, data };
+    if (this.ready) this.post(this.partial);
+  }
+
+  /** The running analysis ended: a cancelled one keeps its chart, marked partial. */
+  endAnalysis(outcome: 'done' | 'cancelled' | 'failed'): void {
+    this.busy(null);
+    const p = this.partial;
+    if (outcome === 'done') return;
+    if (p && outcome === 'cancelled') this.showPartial(p.title, p, 'cancelled');
+    else if (!p && !this.model && this.ready) this.onEmpty(undefined);
+  }
+
   setModel(model: PanelModel): void {
     if (this.model !== model) this.pinned = null;
+    this.partial = null;
     this.model = model;
     this.panel.title = `SWIOTLB: ${model.info.title.replace(/^(Replay|Scenario): /, '')}`;
     if (this.ready) {
@@ -118,12 +150,22 @@ export class PanelController implements vscode.Disposable {
     switch (m.type) {
       case 'ready':
         this.ready = true;
-        if (model) {
+        if (this.loadMs < 0) this.loadMs = performance.now() - this.createdAt;
+        if (this.partial) this.post(this.partial);
+        else if (model) {
           this.post({ type: 'session', info: model.info });
           this.postProfile();
           if (this.pinned) this.post({ type: 'explanation', explanation: this.pinned });
         } else if (this.pending) this.post({ type: 'busy', message: this.pending });
         else this.onEmpty(undefined);
+        return;
+      case 'partialDrawn':
+        if (this.partial && this.partialCommand) {
+          this.analyses.output.appendLine(
+            `SWIOTLB Lens: first partial chart of "${this.partial.title}" (${m.rows.toLocaleString('en-US')} rows read) drawn ${Math.round(performance.now() - this.partialCommand)} ms after the command`,
+          );
+          this.partialCommand = 0;
+        }
         return;
       case 'command':
         await vscode.commands.executeCommand(m.command, ...(m.arg !== undefined ? [m.arg] : []));
@@ -183,7 +225,7 @@ export class PanelController implements vscode.Disposable {
         if (t) {
           const now = performance.now();
           this.analyses.output.appendLine(
-            `SWIOTLB Lens: first chart of "${model.info.title}" (${model.info.rows.toLocaleString('en-US')} rows) drawn ${Math.round(now - t.command)} ms after the command (analysis ${Math.round(t.analysed - t.command)} ms, panel ${Math.round(now - t.analysed)} ms, of which ${Math.round(m.ms)} ms in the webview from the session to its chart)`,
+            `SWIOTLB Lens: first chart of "${model.info.title}" (${model.info.rows.toLocaleString('en-US')} rows) drawn ${Math.round(now - t.command)} ms after the command (analysis ${Math.round(t.analysed - t.command)} ms, panel ${Math.round(now - t.analysed)} ms, of which ${Math.round(m.ms)} ms in the webview from the session to its chart; the webview loaded in ${Math.round(this.loadMs)} ms)`,
           );
         }
         return;
@@ -406,6 +448,23 @@ export function showPanel(
   }
   if (model) c.setModel(model);
   return c;
+}
+
+/** The main panel as the live target of the user's analyses: opened at their start, their chart as it fills in. */
+export function livePanel(extensionUri: vscode.Uri, analyses: () => Analyses): LiveTarget {
+  let title = '';
+  return {
+    started(what, command) {
+      title = what;
+      showPanel(extensionUri, analyses(), undefined).startAnalysis(what, command);
+    },
+    partial(p) {
+      currentPanel()?.showPartial(title, p);
+    },
+    ended(outcome) {
+      currentPanel()?.endAnalysis(outcome);
+    },
+  };
 }
 
 /** VS Code reopened the panel after a reload: analyse its input again. */

@@ -1,7 +1,9 @@
 /**
  * Traces and kernel logs in the extension: the router's route runs in a worker thread
- * (dist/analyzeWorker.js) so the extension host stays responsive; its event table comes back as
- * transferred column buffers and becomes the panel's session. Also "SWIOTLB: Copy Capture Script".
+ * (dist/analyzeWorker.js) so the extension host stays responsive; it posts the chart of what was
+ * read while it reads, and its event table comes back as transferred column buffers and becomes
+ * the panel's session. Inputs under IN_HOST_BYTES are analysed on the host's thread: they take
+ * less than starting a worker and loading its bundle. Also "SWIOTLB: Copy Capture Script".
  */
 import { rmSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
@@ -10,12 +12,23 @@ import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import { EventTable } from '../analysis/eventTable';
 import type { AnalysisSession } from '../analysis/session';
+import { analyzeRoute, summaryLine } from '../inputs/analyze';
+import type { PartialChart } from '../protocol/messages';
 import { registerRunner } from './analyses';
 import type { AnalyzeWorkerInput, AnalyzeWorkerMessage } from './analyzeWorker';
 
 type Done = Extract<AnalyzeWorkerMessage, { type: 'done' }>;
 
-function runWorker(script: string, input: AnalyzeWorkerInput, signal: AbortSignal, progress: (f: number) => void): Promise<Done> {
+/** Inputs smaller than this (bytes on disk, all files) are analysed without a worker. */
+export const IN_HOST_BYTES = 512 * 1024;
+
+function runWorker(
+  script: string,
+  input: AnalyzeWorkerInput,
+  signal: AbortSignal,
+  progress: (f: number) => void,
+  partial: (p: PartialChart) => void,
+): Promise<Done> {
   return new Promise<Done>((resolve, reject) => {
     const worker = new Worker(script, { workerData: input });
     let settled = false;
@@ -31,8 +44,10 @@ function runWorker(script: string, input: AnalyzeWorkerInput, signal: AbortSigna
     };
     signal.addEventListener('abort', () => finish(() => reject(Object.assign(new Error('cancelled'), { name: 'AbortError' }))));
     worker.on('message', (m: AnalyzeWorkerMessage) => {
+      if (settled) return;
       if (m.type === 'progress') progress(m.fraction);
       else if (m.type === 'spill') spills.push(m.file);
+      else if (m.type === 'partial') partial(m);
       else if (m.type === 'done') finish(() => resolve(m), true);
       else finish(() => reject(new Error(m.message)));
     });
@@ -50,8 +65,14 @@ export function registerTextRunner(extensionPath: string): void {
       rowLimit: Math.max(1000, maxRows),
       label: vscode.workspace.asRelativePath(route.files[0] as string),
     };
-    const done = await runWorker(path.join(extensionPath, 'dist', 'analyzeWorker.js'), input, ctx.signal, (f) =>
-      ctx.progress(f, `${Math.round(f * 100)} %`),
+    const progress = (f: number) => ctx.progress(f, `${Math.round(f * 100)} %`);
+    if (route.inputs.reduce((n, f) => n + f.bytes, 0) < IN_HOST_BYTES) {
+      const a = await analyzeRoute(route, { rowLimit: input.rowLimit, signal: ctx.signal, onProgress: progress });
+      if (a.kind !== 'text') throw new Error(`not a trace route: ${a.kind}`);
+      return { session: a.session, extras: a.extras, report: `${a.text}\n${summaryLine(input.label, a.json)}` };
+    }
+    const done = await runWorker(path.join(extensionPath, 'dist', 'analyzeWorker.js'), input, ctx.signal, progress, (p) =>
+      ctx.partial?.(p),
     );
     const session: AnalysisSession = { ...done.session, events: EventTable.fromTransfer(done.events) };
     return { session, extras: done.extras, report: done.text };

@@ -30,6 +30,8 @@ import { type Route, RouteError } from './router';
 export interface AnalyzeContext {
   /** Rows the session keeps for the panel (default: none, as the CLI needs none). */
   readonly rowLimit?: number;
+  /** Traces: the table the session's rows go into (the caller may read it while it grows: the chart of a running analysis). */
+  readonly events?: EventTable;
   readonly signal?: AbortSignal;
   /** 0 ... 1, with what is being done. */
   readonly onProgress?: (fraction: number, message?: string) => void;
@@ -104,7 +106,7 @@ async function analyzeTraces(route: Extract<Route, { kind: 'text' }>, ctx: Analy
   const o = route.options;
   const analysis = await analyzeText(route.inputs, {
     ...o,
-    events: new EventTable(),
+    events: ctx.events ?? new EventTable(),
     rowLimit: ctx.rowLimit ?? 0,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(ctx.onProgress ? { onProgress: (f: number) => ctx.onProgress?.(f, `${Math.round(f * 100)} %`) } : {}),

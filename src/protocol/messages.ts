@@ -151,6 +151,19 @@ export interface PinnedExplanation {
   readonly eventLines: readonly number[];
 }
 
+/** The occupancy chart of an analysis still running: what was read so far (the worker posts it every ~400 ms). */
+export interface PartialChart {
+  /** Of the input read, 0 ... 1. */
+  readonly fraction: number;
+  /** Rows read so far. */
+  readonly rows: number;
+  readonly hasClock: boolean;
+  /** Highest occupancy so far (slots). */
+  readonly peak: number;
+  /** Per-column aggregate from the first row to the last one read (null: no row yet). */
+  readonly data: TimelineColumns | null;
+}
+
 /** Host -> webview. */
 export type HostMessage =
   | { readonly type: 'session'; readonly info: SessionInfo }
@@ -212,6 +225,8 @@ export type HostMessage =
       readonly reveal?: boolean;
     }
   | { readonly type: 'busy'; readonly message: string | null }
+  /** An analysis running (its chart fills in) or cancelled (what was shown stays, marked partial). */
+  | ({ readonly type: 'partial'; readonly title: string; readonly state: 'running' | 'cancelled' } & PartialChart)
   /** "Explain Selected Log Line": the explanation, pinned in the panel until unpinned. */
   | { readonly type: 'explanation'; readonly explanation: PinnedExplanation }
   /** The kernel and platform the settings (status bar pickers) ask for: the panel offers to re-analyse. */
@@ -277,6 +292,8 @@ export type WebviewMessage =
   | { readonly type: 'revealDiagnostic'; readonly session: number; readonly index: number }
   /** The first chart with data was drawn (for the time-to-first-chart figure). */
   | { readonly type: 'drawn'; readonly session: number; readonly ms: number }
+  /** The first chart of a running analysis was drawn (for the first-chart figure), with the rows it shows. */
+  | { readonly type: 'partialDrawn'; readonly rows: number }
   /** Frame times measured while the user panned or zoomed (ms per frame). */
   | { readonly type: 'frames'; readonly session: number; readonly frames: readonly number[] }
   | { readonly type: 'export'; readonly session: number; readonly format: 'csv' | 'json' }
@@ -391,6 +408,8 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
       return isInt(x.session) && isInt(x.entry);
     case 'drawn':
       return isInt(x.session) && isNum(x.ms);
+    case 'partialDrawn':
+      return isInt(x.rows);
     case 'frames':
       return isInt(x.session) && Array.isArray(x.frames) && x.frames.length <= 10000 && x.frames.every(isNum);
     case 'export':
@@ -475,6 +494,14 @@ export function isHostMessage(x: unknown): x is HostMessage {
       );
     case 'busy':
       return x.message === null || typeof x.message === 'string';
+    case 'partial':
+      return (
+        typeof x.title === 'string' &&
+        (x.state === 'running' || x.state === 'cancelled') &&
+        isNum(x.fraction) &&
+        isInt(x.rows) &&
+        (x.data === null || (isObject(x.data) && isInt(x.data.columns, 1)))
+      );
     case 'side':
       return isObject(x.info);
     case 'explanation':

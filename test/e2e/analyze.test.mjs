@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { canvasInk, goToLine, openFile, outputText, panelFrame, runCommand, shot, workbenchSuite } from './vscode.mjs';
+import { canvasInk, goToLine, openFile, outputText, panelFrame, runCommand, shot, showOutput, workbenchSuite } from './vscode.mjs';
 
 const RUN = path.join('test', 'fixtures', 'kernel-6.1', 'b_small_pool_smp2');
 let page;
@@ -30,6 +30,8 @@ const test = workbenchSuite({
 test('analysing a real 6.1 trace: the report in the output channel, the panel', async () => {
   await openFile(page, 'trace.txt');
   await runCommand(page, 'SWIOTLB: Analyze Current File');
+  // the analysis does not force the Output panel open: the user opens the channel
+  await showOutput(page);
   const summary = page.locator('.part.panel .monaco-editor .view-lines', { hasText: 'SWIOTLB Lens: capture' });
   await summary.first().waitFor({ timeout: 120_000 });
   // the Output view wraps long lines anywhere: compare without white space

@@ -8,6 +8,11 @@
 // (vscode.mjs zoomAndPan), and the frame times the webview reports. Three runs, each the baseline
 // then the big trace; printed as medians over the runs with the ratios big / baseline, and saved
 // to test-output/e2e/bench-vscode.json. Nothing here is judged: the figures are for people.
+// Before each run, a small input (the generator at 60 KB, about 400 lines) is analysed with the
+// panel closed: "small input: panel after analysis N ms" is the time from its analysis' end to its
+// chart (the panel opens when the analysis starts), with the webview's load and the analysis
+// beside it; the extension's activation is read from its own line. The big trace's "first partial
+// chart" is when the chart of what was read first shows while its analysis runs.
 // Options: BENCH_BYTES (default 1.7e9), BENCH_DIR (default $TMPDIR/swiotlb-lens-bench-vscode).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -23,6 +28,7 @@ import {
   runCommand,
   SHOTS,
   shot,
+  showOutput,
   workbenchSuite,
   zoomAndPan,
 } from './vscode.mjs';
@@ -30,6 +36,8 @@ import {
 const BYTES = Number(process.env.BENCH_BYTES ?? 1.7e9);
 const DIR = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'swiotlb-lens-bench-vscode');
 const SMALL = Math.round(BYTES / 1000);
+/** About 400 trace lines. */
+const TINY = 60_000;
 
 let page;
 let ws;
@@ -65,11 +73,16 @@ const test = workbenchSuite({
   shotPrefix: 'bench-',
   prepare(dir) {
     ws = dir;
-    results.truth = { big: generate(BYTES, DIR), small: generate(SMALL, path.join(ws, 'small')) };
+    results.truth = {
+      big: generate(BYTES, DIR),
+      small: generate(SMALL, path.join(ws, 'small')),
+      tiny: generate(TINY, path.join(ws, 'tiny')),
+    };
     // a name per run: each analysis is a new session with output lines of its own
     for (let run = 1; run <= RUNS; run++) {
       fs.symlinkSync(path.join(DIR, 'capture', 'trace.txt'), path.join(ws, `big-${run}.trace.txt`));
       fs.symlinkSync(path.join(ws, 'small', 'capture', 'trace.txt'), path.join(ws, `small-${run}.trace.txt`));
+      fs.symlinkSync(path.join(ws, 'tiny', 'capture', 'trace.txt'), path.join(ws, `tiny-${run}.trace.txt`));
     }
   },
   ready(p) {
@@ -83,6 +96,9 @@ const test = workbenchSuite({
 
 const FIRST_CHART =
   /first chart of "[^"]*" \(([\d,]+) rows\) drawn (\d+) ms after the command \(analysis (\d+) ms, panel (\d+) ms, of which (\d+) ms/;
+const LOADED = /the webview loaded in (-?\d+) ms\)/;
+const FIRST_PARTIAL = /first partial chart of "[^"]*" \(([\d,]+) rows read\) drawn (\d+) ms after the command/;
+const ACTIVATED = /SWIOTLB Lens activated in ([\d.]+) ms \(bundle loaded in ([\d.]+) ms\)/;
 const PAN =
   /chart frames while zooming\/panning "[^"]*" \([\d,]+ rows\): (\d+) frames, median ([\d.]+) ms, p95 ([\d.]+) ms, max ([\d.]+) ms; host columns for (\d+) windows: median ([\d.-]+) ms, p95 ([\d.-]+) ms/;
 
@@ -94,8 +110,14 @@ async function analyzeAndPan(which, trace) {
   }, 250);
   try {
     const seen = await outputMatches(page, FIRST_CHART);
+    const seenPartial = await outputMatches(page, FIRST_PARTIAL);
     await runCommand(page, 'SWIOTLB: Analyze Trace or Log File...', { quickPick: true });
     await pickFile(page, trace);
+    if (which === 'big') {
+      const partial = await outputMatch(page, FIRST_PARTIAL, { seen: seenPartial, timeout: 10 * 60_000 });
+      r.firstPartialChartMs = Number(partial[2]);
+      r.firstPartialRows = Number(partial[1].replace(/,/g, ''));
+    }
     const first = await outputMatch(page, FIRST_CHART, { seen, timeout: 30 * 60_000 });
     r.rows = Number(first[1].replace(/,/g, ''));
     r.firstChartMs = Number(first[2]);
@@ -128,11 +150,42 @@ async function analyzeAndPan(which, trace) {
   return r;
 }
 
+test('the extension activates; its Output channel opened (analyses do not force it open)', async () => {
+  await runCommand(page, 'SWIOTLB: Open Panel', { timeout: 120_000 });
+  await showOutput(page);
+  const m = await outputMatch(page, ACTIVATED, { timeout: 60_000 });
+  results.activation = { ms: Number(m[1]), bundleMs: Number(m[2]) };
+  console.log(`extension activation: ${m[1]} ms (bundle loaded in ${m[2]} ms)`);
+});
+
+/** A small input with the panel closed: where the time from the command to its chart goes. */
+async function smallInput(trace) {
+  await runCommand(page, 'View: Close All Editors');
+  const seen = await outputMatches(page, FIRST_CHART);
+  await runCommand(page, 'SWIOTLB: Analyze Trace or Log File...', { quickPick: true });
+  await pickFile(page, trace);
+  const first = await outputMatch(page, FIRST_CHART, { seen, timeout: 5 * 60_000 });
+  const loaded = LOADED.exec(first.input.slice(first.index)) ?? [null, '-1'];
+  const r = {
+    rows: Number(first[1].replace(/,/g, '')),
+    firstChartMs: Number(first[2]),
+    analysisMs: Number(first[3]),
+    panelAfterAnalysisMs: Number(first[4]),
+    webviewMs: Number(first[5]),
+    webviewLoadMs: Number(loaded[1]),
+  };
+  console.log(
+    `small input: panel after analysis ${r.panelAfterAnalysisMs} ms (${r.rows} rows; command to chart ${r.firstChartMs} ms, analysis ${r.analysisMs} ms, webview load ${r.webviewLoadMs} ms from the panel's creation)`,
+  );
+  return r;
+}
+
 for (let run = 1; run <= RUNS; run++) {
   test(`run ${run} of ${RUNS}: the baseline (a thousandth of the bytes), then the big trace`, async () => {
+    const tiny = await smallInput(path.join(ws, `tiny-${run}.trace.txt`));
     const small = await analyzeAndPan('small', path.join(ws, `small-${run}.trace.txt`));
     const big = await analyzeAndPan('big', path.join(ws, `big-${run}.trace.txt`));
-    results.runs.push({ small, big });
+    results.runs.push({ tiny, small, big });
   });
 }
 
@@ -148,6 +201,11 @@ test('medians of the runs, and the ratios big / baseline', () => {
     panFrameP95Ms: (r) => r.pan.p95Ms,
     hostColumnsMedianMs: (r) => r.pan.hostMedianMs,
   };
+  const tinyMed = (k) => median(results.runs.map((r) => r.tiny[k]));
+  results.tiny = Object.fromEntries(
+    ['rows', 'firstChartMs', 'analysisMs', 'panelAfterAnalysisMs', 'webviewLoadMs'].map((k) => [k, tinyMed(k)]),
+  );
+  results.firstPartialChartMs = median(results.runs.map((r) => r.big.firstPartialChartMs));
   const med = {};
   for (const which of ['small', 'big']) {
     med[which] = { rows: results.runs[0][which].rows };
@@ -164,5 +222,10 @@ test('medians of the runs, and the ratios big / baseline', () => {
   console.log('  figure                      baseline        big   big / baseline');
   for (const k of Object.keys(FIGURES))
     console.log(`  ${k.padEnd(24)} ${String(med.small[k]).padStart(11)} ${String(med.big[k]).padStart(10)}   ${results.ratios[k] ?? '-'}`);
+  const t = results.tiny;
+  console.log(
+    `small input: panel after analysis ${t.panelAfterAnalysisMs} ms (median; ${t.rows} rows, command to chart ${t.firstChartMs} ms, analysis ${t.analysisMs} ms, webview load ${t.webviewLoadMs} ms)`,
+  );
+  console.log(`big trace: first partial chart ${results.firstPartialChartMs} ms after the command (median)`);
   assert.equal(results.runs.length, RUNS);
 });

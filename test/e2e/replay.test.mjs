@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openFile, outputText, panelFrame, pickOption, runCommand, shot, workbenchSuite } from './vscode.mjs';
+import { openFile, outputText, panelFrame, pickOption, runCommand, shot, showOutput, workbenchSuite } from './vscode.mjs';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
 let page;
@@ -44,6 +44,8 @@ test('replaying a real 6.1 run: output channel and panel summary', async () => {
   assert.match(await panel.locator('#sum-failures').innerText(), /12\s+11 fragmented · 1 pool-full/);
   assert.match(await panel.locator('#sum-peak').innerText(), /100\.0 %\s+512 of 512 slots/);
   assert.match(await panel.locator('#sum-maps').innerText(), /3,457/);
+  // analyses do not force the Output panel open: the user opens the channel
+  await showOutput(page);
   const out = await outputText(page);
   assert.match(out, /kernel agreement 3456\/3457 placements/);
   assert.match(out, /line 539: map id 270: race: index 40, expected 264/);

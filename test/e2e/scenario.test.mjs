@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openFile, outputText, runCommand, shot, workbenchSuite } from './vscode.mjs';
+import { openFile, outputText, runCommand, shot, showOutput, workbenchSuite } from './vscode.mjs';
 
 let page;
 
@@ -27,6 +27,8 @@ const test = workbenchSuite({
 test('analyze a scenario: the straddle bounce after ballooning', async () => {
   await openFile(page, 'xen-pv-dom0-straddle.swiotlb.json');
   await runCommand(page, 'SWIOTLB: Analyze Scenario', { timeout: 120_000 });
+  // analyses do not force the Output panel open: the user opens the channel
+  await showOutput(page);
   await page.locator('.part.panel .view-lines', { hasText: 'bounced because' }).first().waitFor({ timeout: 120_000 });
   const out = await outputText(page);
   assert.match(out, /bounced because xen-straddle 1/);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { goToLine, outputText, runCommand, shot, workbenchSuite } from './vscode.mjs';
+import { goToLine, outputText, runCommand, shot, showOutput, workbenchSuite } from './vscode.mjs';
 
 let page;
 
@@ -43,6 +43,7 @@ test('clicking a CodeLens opens its explanation as a hover at the call', async (
   await page.locator('.statusbar-item', { hasText: /Ln 106, Col \d+/ }).waitFor({ timeout: 30_000 });
   await shot(page, '26-source-lens-hover');
   // and the Output channel got no raw Markdown table
-  const out = await outputText(page).catch(() => '');
+  await showOutput(page);
+  const out = await outputText(page);
   assert.doesNotMatch(out, /\|---/);
 });

@@ -214,6 +214,28 @@ export async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 }
 
+/**
+ * Opens the extension's Output channel as a user does (analyses no longer force it open). The
+ * channel exists once the extension is active: the pick is retried until it lists it.
+ */
+export async function showOutput(page, { timeout = 120_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await runCommand(page, 'Output: Show Output Channels...', { quickPick: true });
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'SWIOTLB Lens' }).first();
+    try {
+      await row.waitFor({ timeout: 5_000 });
+      await row.click();
+      await page.locator('.part.panel .monaco-editor .view-lines').first().waitFor({ timeout: 10_000 });
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(1_000);
+    }
+  }
+}
+
 /** Text of the Output panel's editor (the visible lines: the end of the channel). */
 export async function outputText(page) {
   // Monaco renders spaces as no-break spaces

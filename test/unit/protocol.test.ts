@@ -254,6 +254,15 @@ test('host -> webview messages are validated', () => {
   assert.ok(isHostMessage({ type: 'located', session: 1, query: 2, row: 3, position: -1, select: true }));
   assert.ok(!isHostMessage({ type: 'replaySummary', summary: null }));
   assert.ok(!isHostMessage({ type: 'html', html: '<img src=x onerror=alert(1)>' }));
+  // the chart of a running analysis: a state the panel knows, a fraction, rows, columns or none yet
+  const partial = { type: 'partial', title: 't', state: 'running', fraction: 0.3, rows: 10, hasClock: true, peak: 4, data: null };
+  assert.ok(isHostMessage(partial));
+  assert.ok(isHostMessage({ ...partial, state: 'cancelled', data: { columns: 3 } }));
+  assert.ok(!isHostMessage({ ...partial, state: 'done' }));
+  assert.ok(!isHostMessage({ ...partial, rows: -1 }));
+  assert.ok(!isHostMessage({ ...partial, data: { columns: 0 } }));
+  assert.ok(isWebviewMessage({ type: 'partialDrawn', rows: 3 }));
+  assert.ok(!isWebviewMessage({ type: 'partialDrawn', rows: 1.5 }));
 });
 
 test('a request read back from saved state is checked', () => {
