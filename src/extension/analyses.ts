@@ -204,11 +204,12 @@ export class Analyses implements vscode.Disposable {
         this.output.appendLine(result.report);
         this.output.appendLine('');
       }
-      this.publishProblems(result.problemsPublished ? [] : result.session.diagnostics);
-      await this.remember(request, model.info.title);
-      this.changed.fire(model);
+      // the panel first: what else follows (problems, status bar, side view, recent list) can wait
       (opts.target ?? this.defaultTarget)(model);
       live?.ended('done');
+      this.publishProblems(result.problemsPublished ? [] : result.session.diagnostics);
+      this.changed.fire(model);
+      await this.remember(request, model.info.title);
       return model;
     } catch (e) {
       if ((e as Error).name === 'AbortError') {
