@@ -269,12 +269,19 @@ export class IoTlbPool {
    * first lattice point past them: this changes no answer, only how many iterations it takes.
    */
   private skipSteps(slot: number, v: number, stride: number): number {
-    const to =
-      (this.segMaxFree[slot >>> 7] as number) < this.sNslots
-        ? (slot | (IO_TLB_SEGSIZE - 1)) + 1
-        : v === 0
-          ? (this.runEnd[slot] as number)
-          : slot + v;
+    const nslots = this.sNslots;
+    const segMax = this.segMaxFree;
+    let seg = slot >>> 7;
+    let to: number;
+    if ((segMax[seg] as number) < nslots) {
+      // and so do the segments after it whose longest run is too short, up to the pool end (the
+      // caller stops the walk at its area's end and its start)
+      const lastSeg = segMax.length - 1;
+      while (seg < lastSeg && (segMax[seg + 1] as number) < nslots) seg++;
+      to = (seg + 1) * IO_TLB_SEGSIZE;
+    } else {
+      to = v === 0 ? (this.runEnd[slot] as number) : slot + v;
+    }
     return stepsOver(to - slot, stride);
   }
 
@@ -284,11 +291,13 @@ export class IoTlbPool {
     for (let seg = from >>> 7; seg <= (to - 1) >>> 7; seg++) {
       const end = Math.min((seg + 1) * IO_TLB_SEGSIZE, this.nslabs);
       let max = 0;
-      // a free run's first slot holds its length; skip over each run in one step
+      // a free run's first slot holds its length, a used slot the end of its run: one step per run
+      const runEnd = this.runEnd;
       for (let j = seg * IO_TLB_SEGSIZE; j < end; ) {
         const v = list[j] as number;
         if (v === 0) {
-          j++;
+          const e = runEnd[j] as number;
+          j = e > j ? e : j + 1;
         } else {
           if (v > max) max = v;
           j += v;

@@ -118,8 +118,78 @@ interface Prepared {
   allocSize: number;
 }
 
-function failed(reason: MapFailure, reqBytes: number, nslots: number, message: string): MapResult {
-  return { ok: false, reason, index: -1, slot: -1, nslots, padSlots: 0, offset: 0, tlbAddr: -1, reqBytes, copiedBytes: 0, message };
+/**
+ * Every MapResult the model returns: one class, so each has the same shape (the fields a result
+ * lacks are undefined). A caller making millions of maps (a replay) passes one in as `out` and
+ * gets it back filled, instead of a new object per call.
+ */
+export class MapOutcome implements MapResult {
+  ok = false;
+  reason: MapFailure | undefined = undefined;
+  index = -1;
+  slot = -1;
+  nslots = 0;
+  padSlots = 0;
+  offset = 0;
+  tlbAddr = -1;
+  reqBytes = 0;
+  copiedBytes = 0;
+  message: string | undefined = undefined;
+  warning: string | undefined = undefined;
+  poolKind: 'added' | 'transient' | undefined = undefined;
+  poolStart: number | undefined = undefined;
+}
+
+/** A success in `out` (a new MapOutcome without one). */
+function succeeded(
+  out: MapOutcome | undefined,
+  index: number,
+  slot: number,
+  nslots: number,
+  padSlots: number,
+  offset: number,
+  tlbAddr: number,
+  reqBytes: number,
+  copiedBytes: number,
+  warning: string | undefined,
+  pool: IoTlbPool | undefined,
+): MapOutcome {
+  const o = out ?? new MapOutcome();
+  o.ok = true;
+  o.reason = undefined;
+  o.index = index;
+  o.slot = slot;
+  o.nslots = nslots;
+  o.padSlots = padSlots;
+  o.offset = offset;
+  o.tlbAddr = tlbAddr;
+  o.reqBytes = reqBytes;
+  o.copiedBytes = copiedBytes;
+  o.message = undefined;
+  o.warning = warning;
+  // a pool other than the boot pool is named (dynamic swiotlb)
+  o.poolKind = pool ? (pool.transient ? 'transient' : 'added') : undefined;
+  o.poolStart = pool ? pool.start : undefined;
+  return o;
+}
+
+function failed(reason: MapFailure, reqBytes: number, nslots: number, message: string, out?: MapOutcome): MapOutcome {
+  const o = out ?? new MapOutcome();
+  o.ok = false;
+  o.reason = reason;
+  o.index = -1;
+  o.slot = -1;
+  o.nslots = nslots;
+  o.padSlots = 0;
+  o.offset = 0;
+  o.tlbAddr = -1;
+  o.reqBytes = reqBytes;
+  o.copiedBytes = 0;
+  o.message = message;
+  o.warning = undefined;
+  o.poolKind = undefined;
+  o.poolStart = undefined;
+  return o;
 }
 
 /** swiotlb_max_mapping_size(): the largest mapping a device with this min_align_mask can get. */
@@ -161,11 +231,16 @@ export class IoTlbMem {
   private workerDue = -1;
   /** prepare()'s answer. */
   private readonly prepared: Prepared = { smallOffset: 0, fullOffset: 0, reqBytes: 0, nslots: 0, pad: 0, allocAlignMask: 0, allocSize: 0 };
+  /** The pool searchPools() found a slot in. */
+  private hitPool: IoTlbPool;
+  /** The unmap's copy back (one object for every unmap). */
+  private readonly unmapBounce = new BounceOutcome();
 
   constructor(pool: IoTlbPool, dynamic?: DynamicConfig) {
     this.pool = pool;
     this.profile = pool.profile;
     this.pools = [pool];
+    this.hitPool = pool;
     this.memNslabs = pool.nslabs;
     if (dynamic && !pool.profile.dynamicPools)
       throw new RangeError(`${pool.profile.title} has no dynamic swiotlb (CONFIG_SWIOTLB_DYNAMIC is 6.6+)`);
@@ -284,62 +359,58 @@ export class IoTlbMem {
     return p;
   }
 
-  private precheck(req: MapRequest, p: Prepared): MapResult | undefined {
+  private precheck(req: MapRequest, p: Prepared, out: MapOutcome | undefined): MapOutcome | undefined {
     if (this.profile.separateAllocSize && req.mappingSize > p.allocSize) {
-      return failed('invalid', p.reqBytes, p.nslots, invalidSizesMessage(req.mappingSize, p.allocSize));
+      return failed('invalid', p.reqBytes, p.nslots, invalidSizesMessage(req.mappingSize, p.allocSize), out);
     }
     return undefined;
   }
 
-  private failure(found: number, p: Prepared): MapResult {
+  private failure(found: number, p: Prepared, out: MapOutcome | undefined): MapOutcome {
     const reason: MapFailure = found === SEARCH_LIVELOCK ? 'livelock' : p.nslots > IO_TLB_SEGSIZE ? 'too-big' : 'full';
     const sz = this.profile.fullMessageIncludesOffset ? p.reqBytes : p.allocSize;
     const message = reason === 'livelock' ? livelockText(this.pool) : bufferFullMessage(sz, this.nslabs, this.used);
-    return failed(reason, p.reqBytes, p.nslots, message);
+    return failed(reason, p.reqBytes, p.nslots, message, out);
   }
 
   /** The bookkeeping after a successful search: orig_addr per slot, pad_slots, tlb_addr, copy. */
-  private finishMap(req: MapRequest, p: Prepared, index: number, pool: IoTlbPool = this.pool): MapResult {
+  private finishMap(req: MapRequest, p: Prepared, index: number, pool: IoTlbPool, out: MapOutcome | undefined): MapOutcome {
     const slot = index + p.pad;
     if (p.pad) pool.padSlots[slot] = p.pad;
     // 6.10+: nr_slots(size) - pad slots; earlier: nr_slots(alloc_size + small offset).
     const origSlots = this.profile.alignRequestSize ? p.nslots - p.pad : nrSlots(p.allocSize + p.smallOffset);
-    for (let k = 0; k < origSlots; k++) pool.origAddr[slot + k] = req.origAddr + k * IO_TLB_SIZE;
+    const origAddr = pool.origAddr;
+    const orig = req.origAddr;
+    for (let k = 0; k < origSlots; k++) origAddr[slot + k] = orig + k * IO_TLB_SIZE;
     const tlbAddr = pool.slotAddr(slot) + p.smallOffset;
-    const attrs = req.attrs ?? 0;
     // swiotlb_bounce() of the whole mapping: the slot's recorded size always covers it here.
-    const copiedBytes = copiesOnMap(this.profile, req.dir, attrs) ? req.mappingSize : 0;
+    const copiedBytes = copiesOnMap(this.profile, req.dir, req.attrs ?? 0) ? req.mappingSize : 0;
     const warning = this.profile.padSlots && p.allocAlignMask > pool.pageSize - 1 ? ALLOC_ALIGN_WARNING : undefined;
     const offset = tlbAddr - pool.slotAddr(index);
-    // the boot pool's result has no pool fields: one object shape, built without a spread
-    if (pool === this.pool)
-      return { ok: true, index, slot, nslots: p.nslots, padSlots: p.pad, offset, tlbAddr, reqBytes: p.reqBytes, copiedBytes, warning };
-    const poolKind = pool.transient ? 'transient' : 'added';
-    return {
-      ok: true,
+    return succeeded(
+      out,
       index,
       slot,
-      nslots: p.nslots,
-      padSlots: p.pad,
+      p.nslots,
+      p.pad,
       offset,
       tlbAddr,
-      reqBytes: p.reqBytes,
+      p.reqBytes,
       copiedBytes,
       warning,
-      poolKind,
-      poolStart: pool.start,
-    };
+      pool === this.pool ? undefined : pool,
+    );
   }
 
-  /** swiotlb_tbl_map_single(). */
-  tblMapSingle(req: MapRequest): MapResult {
+  /** swiotlb_tbl_map_single(). `out`: the result to fill (default: a new one). */
+  tblMapSingle(req: MapRequest, out?: MapOutcome): MapResult {
     const p = this.prepare(req);
-    const bad = this.precheck(req, p);
+    const bad = this.precheck(req, p, out);
     if (bad) return bad;
-    if (this.dynamic) return this.dynamicMap(req, p);
+    if (this.dynamic) return this.dynamicMap(req, p, out);
     const index = this.pool.findSlots(req.cpu, req.origAddr, p.reqBytes, p.allocAlignMask, req.dev, p.smallOffset);
-    if (index < 0) return this.failure(index, p);
-    return this.finishMap(req, p, index);
+    if (index < 0) return this.failure(index, p, out);
+    return this.finishMap(req, p, index, this.pool, out);
   }
 
   /**
@@ -347,36 +418,36 @@ export class IoTlbMem {
    * 6.6: pool by pool), and when nothing fits and the pool can grow, schedule the worker and
    * give the mapping a transient pool of its own, sized to the request.
    */
-  private dynamicMap(req: MapRequest, p: Prepared): MapResult {
+  private dynamicMap(req: MapRequest, p: Prepared, out: MapOutcome | undefined): MapOutcome {
     const dyn = this.dynamic as DynamicConfig;
     this.mapCalls++;
     if (this.workerDue >= 0 && this.mapCalls >= this.workerDue) this.runPendingWorker();
-    if (this.profile.dynamicTooBigEarly && p.reqBytes > IO_TLB_SEGSIZE * IO_TLB_SIZE) return this.failure(SEARCH_FULL, p);
-    const hit = this.searchPools(req, p, true);
-    if (hit) {
+    if (this.profile.dynamicTooBigEarly && p.reqBytes > IO_TLB_SEGSIZE * IO_TLB_SIZE) return this.failure(SEARCH_FULL, p, out);
+    const found = this.searchPools(req, p, true);
+    if (found >= 0) {
       this.account(p.nslots);
-      return this.finishMap(req, p, hit.index, hit.pool);
+      return this.finishMap(req, p, found, this.hitPool, out);
     }
-    if (!dyn.canGrow) return this.failure(SEARCH_FULL, p);
+    if (!dyn.canGrow) return this.failure(SEARCH_FULL, p, out);
     // schedule_work(): a no-op while the work is pending
     if (this.workerDue < 0) this.workerDue = this.mapCalls + dyn.growDelay;
     const nslabs = nrSlots(p.reqBytes);
     const got = allocPool(dyn, nslabs, nslabs, 1, req.physLimit ?? NO_PHYS_LIMIT, true, this.pool.pageShift);
-    if (!got) return this.failure(SEARCH_FULL, p);
+    if (!got) return this.failure(SEARCH_FULL, p, out);
     const pool = new IoTlbPool(this.profile, { start: got.start, nslabs: got.nslabs, nareas: 1, pageShift: this.pool.pageShift });
     pool.transient = true;
     const index = pool.findSlotsInArea(0, req.origAddr, p.reqBytes, p.allocAlignMask, req.dev, p.smallOffset);
     if (index < 0) {
       // swiotlb_dyn_free(): the alignment rules left no room in a pool of exactly that size
       dyn.allocator.free(got.start, got.blockBytes);
-      return this.failure(SEARCH_FULL, p);
+      return this.failure(SEARCH_FULL, p, out);
     }
     this.transients.push(pool);
     this.blockBytes.set(pool, got.blockBytes);
     this.transientSlots += got.nslabs;
     if (this.transientSlots > this.peakTransientSlots) this.peakTransientSlots = this.transientSlots;
     this.account(p.nslots);
-    return this.finishMap(req, p, index, pool);
+    return this.finishMap(req, p, index, pool, out);
   }
 
   /** inc_used_and_hiwater() on io_tlb_mem. */
@@ -385,8 +456,11 @@ export class IoTlbMem {
     if (this.memUsed > this.memHiwater) this.memHiwater = this.memUsed;
   }
 
-  /** The pools' search in the kernel's order; commits the slot found when `commit`. */
-  private searchPools(req: MapRequest, p: Prepared, commit: boolean): { pool: IoTlbPool; index: number } | undefined {
+  /**
+   * The pools' search in the kernel's order; commits the slot found when `commit`. Returns the
+   * slot (its pool in hitPool) or SEARCH_FULL.
+   */
+  private searchPools(req: MapRequest, p: Prepared, commit: boolean): number {
     const dyn = this.dynamic as DynamicConfig;
     const { cpu, origAddr, dev } = req;
     if (this.profile.dynamicAreaMajor) {
@@ -398,56 +472,47 @@ export class IoTlbMem {
           const index = commit
             ? pool.findSlotsInArea(area, origAddr, p.reqBytes, p.allocAlignMask, dev, p.smallOffset)
             : pool.predictSlotsInArea(area, origAddr, p.reqBytes, p.allocAlignMask, dev);
-          if (index >= 0) return { pool, index };
+          if (index >= 0) {
+            this.hitPool = pool;
+            return index;
+          }
         }
       }
-      return undefined;
+      return SEARCH_FULL;
     }
     for (const pool of this.pools) {
       const index = commit
         ? pool.findSlots(cpu, origAddr, p.reqBytes, p.allocAlignMask, dev, p.smallOffset)
         : pool.predictSlots(cpu, origAddr, p.reqBytes, p.allocAlignMask, dev);
-      if (index >= 0) return { pool, index };
+      if (index >= 0) {
+        this.hitPool = pool;
+        return index;
+      }
     }
-    return undefined;
+    return SEARCH_FULL;
   }
 
   /**
    * What swiotlb_tbl_map_single() would answer now; changes nothing. With dynamic pools only the
    * existing pools are searched (a transient pool would need an allocation).
    */
-  predictMapSingle(req: MapRequest): MapResult {
+  predictMapSingle(req: MapRequest, out?: MapOutcome): MapResult {
     const p = this.prepare(req);
-    const bad = this.precheck(req, p);
+    const bad = this.precheck(req, p, out);
     if (bad) return bad;
     let pool = this.pool;
     let index: number;
     if (this.dynamic) {
-      const hit = this.searchPools(req, p, false);
-      index = hit ? hit.index : SEARCH_FULL;
-      if (hit) pool = hit.pool;
+      index = this.searchPools(req, p, false);
+      if (index >= 0) pool = this.hitPool;
     } else {
       index = this.pool.predictSlots(req.cpu, req.origAddr, p.reqBytes, p.allocAlignMask, req.dev);
     }
-    if (index < 0) return this.failure(index, p);
+    if (index < 0) return this.failure(index, p, out);
     const tlbAddr = pool.slotAddr(index + p.pad) + p.smallOffset;
     const slot = index + p.pad;
     const offset = tlbAddr - pool.slotAddr(index);
-    if (pool === this.pool)
-      return { ok: true, index, slot, nslots: p.nslots, padSlots: p.pad, offset, tlbAddr, reqBytes: p.reqBytes, copiedBytes: 0 };
-    return {
-      ok: true,
-      index,
-      slot,
-      nslots: p.nslots,
-      padSlots: p.pad,
-      offset,
-      tlbAddr,
-      reqBytes: p.reqBytes,
-      copiedBytes: 0,
-      poolKind: 'added',
-      poolStart: pool.start,
-    };
+    return succeeded(out, index, slot, p.nslots, p.pad, offset, tlbAddr, p.reqBytes, 0, undefined, pool === this.pool ? undefined : pool);
   }
 
   /**
@@ -471,74 +536,90 @@ export class IoTlbMem {
    * first slot of the run, padding included, in `pool` (the boot pool or one the worker added).
    * Returns undefined if that run is not free here.
    */
-  tblMapSingleAt(req: MapRequest, index: number, pool: IoTlbPool = this.pool): MapResult | undefined {
+  tblMapSingleAt(req: MapRequest, index: number, pool: IoTlbPool = this.pool, out?: MapOutcome): MapResult | undefined {
     const p = this.prepare(req);
-    if (this.precheck(req, p)) return undefined;
+    if (this.precheck(req, p, out)) return undefined;
     if (pool !== this.pool && !this.pools.includes(pool)) return undefined;
     if (!pool.commitObserved(index, p.reqBytes, p.smallOffset)) return undefined;
     if (this.dynamic) {
       this.mapCalls++;
       this.account(p.nslots);
     }
-    return this.finishMap(req, p, index, pool);
+    return this.finishMap(req, p, index, pool, out);
   }
 
   /**
    * swiotlb_bounce(): copy between the original buffer and the bounce slot holding `tlbAddr`,
-   * with the version's offset and size checks.
+   * with the version's offset and size checks. `out`: the result to fill (default: a new one).
    */
-  bounce(tlbAddr: number, size: number, dev: DeviceSlotParams): BounceResult {
+  bounce(tlbAddr: number, size: number, dev: DeviceSlotParams, out: BounceOutcome = new BounceOutcome()): BounceResult {
+    const o = out;
+    o.warning = undefined;
+    o.bytes = 0;
+    o.origAddr = INVALID_PHYS_ADDR;
     const pool = this.findPool(tlbAddr) ?? this.pool;
     const index = Math.floor((tlbAddr - pool.start) / IO_TLB_SIZE);
-    if (index < 0 || index >= pool.nslabs) return { bytes: 0, origAddr: INVALID_PHYS_ADDR };
+    if (index < 0 || index >= pool.nslabs) return o;
     const orig = pool.origAddr[index] as number;
-    if (orig === INVALID_PHYS_ADDR) return { bytes: 0, origAddr: INVALID_PHYS_ADDR };
-    if (this.profile.family === 'P510') return { bytes: size, origAddr: orig + (tlbAddr % IO_TLB_SIZE) };
+    if (orig === INVALID_PHYS_ADDR) return o;
+    if (this.profile.family === 'P510') {
+      o.bytes = size;
+      o.origAddr = orig + (tlbAddr % IO_TLB_SIZE);
+      return o;
+    }
     let allocSize = pool.allocSize[index] as number;
     const tlbOffset = tlbAddr % IO_TLB_SIZE;
     const origOffset = orig & dev.minAlignMask & (IO_TLB_SIZE - 1);
     const d = tlbOffset - origOffset;
     if (this.profile.strictSyncOffsets) {
-      if (d < 0) return { bytes: 0, origAddr: INVALID_PHYS_ADDR, warning: accessBeforeStartMessage(origOffset, tlbOffset) };
+      if (d < 0) {
+        o.warning = accessBeforeStartMessage(origOffset, tlbOffset);
+        return o;
+      }
       if (d > allocSize) {
-        return { bytes: 0, origAddr: INVALID_PHYS_ADDR, warning: overflowWithOffsetMessage(allocSize, size, d) };
+        o.warning = overflowWithOffsetMessage(allocSize, size, d);
+        return o;
       }
     }
     allocSize -= d;
+    o.origAddr = orig + d;
     if (size > allocSize) {
-      return { bytes: Math.max(allocSize, 0), origAddr: orig + d, warning: overflowMessage(allocSize, size) };
+      o.bytes = Math.max(allocSize, 0);
+      o.warning = overflowMessage(allocSize, size);
+      return o;
     }
-    return { bytes: size, origAddr: orig + d };
+    o.bytes = size;
+    return o;
   }
 
   /**
    * swiotlb_tbl_unmap_single(): copy back for FROM_DEVICE/BIDIRECTIONAL unless
-   * DMA_ATTR_SKIP_CPU_SYNC, then release the slots.
+   * DMA_ATTR_SKIP_CPU_SYNC, then release the slots. `out`: the result to fill (default: a new one).
    */
-  tblUnmapSingle(tlbAddr: number, mappingSize: number, dir: DmaDirection, attrs: number, dev: DeviceSlotParams): UnmapResult {
+  tblUnmapSingle(
+    tlbAddr: number,
+    mappingSize: number,
+    dir: DmaDirection,
+    attrs: number,
+    dev: DeviceSlotParams,
+    out: UnmapOutcome = new UnmapOutcome(),
+  ): UnmapResult {
     let copiedBytes = 0;
     let warning: string | undefined;
     const pool = this.findPool(tlbAddr);
-    if (!pool) {
-      return { ok: false, freedSlots: 0, copiedBytes: 0, error: `unmap of ${hexAddr(tlbAddr)}, which is not in the pool` };
-    }
+    if (!pool) return unmapped(out, false, 0, 0, undefined, `unmap of ${hexAddr(tlbAddr)}, which is not in the pool`);
     if (!(attrs & DMA_ATTR.SKIP_CPU_SYNC) && (dir === DmaDirection.FROM_DEVICE || dir === DmaDirection.BIDIRECTIONAL)) {
-      const b = this.bounce(tlbAddr, mappingSize, dev);
+      const b = this.bounce(tlbAddr, mappingSize, dev, this.unmapBounce);
       copiedBytes = b.bytes;
       warning = b.warning;
     }
-    if (pool.transient) return { ok: true, freedSlots: this.deleteTransient(pool), copiedBytes, warning };
+    if (pool.transient) return unmapped(out, true, this.deleteTransient(pool), copiedBytes, warning, undefined);
     const freedSlots = pool.releaseSlots(tlbAddr, dev.minAlignMask, mappingSize);
     if (this.dynamic && freedSlots > 0) this.memUsed -= freedSlots;
     if (freedSlots < 0) {
-      return {
-        ok: false,
-        freedSlots: 0,
-        copiedBytes: 0,
-        error: `unmap of ${hexAddr(tlbAddr)}, which does not start a live bounce buffer`,
-      };
+      return unmapped(out, false, 0, 0, undefined, `unmap of ${hexAddr(tlbAddr)}, which does not start a live bounce buffer`);
     }
-    return { ok: true, freedSlots, copiedBytes, warning };
+    return unmapped(out, true, freedSlots, copiedBytes, warning, undefined);
   }
 
   /** swiotlb_del_transient(): the whole pool goes (dec_used and transient_nslabs by its nslabs). */
@@ -553,93 +634,123 @@ export class IoTlbMem {
   }
 
   /** swiotlb_sync_single_for_device(): original -> bounce for TO_DEVICE/BIDIRECTIONAL. */
-  syncSingleForDevice(tlbAddr: number, size: number, dir: DmaDirection, dev: DeviceSlotParams): BounceResult {
+  syncSingleForDevice(tlbAddr: number, size: number, dir: DmaDirection, dev: DeviceSlotParams, out?: BounceOutcome): BounceResult {
     if (dir === DmaDirection.NONE) throw new RangeError('DMA_NONE sync: the kernel BUG()s');
-    if (dir === DmaDirection.TO_DEVICE || dir === DmaDirection.BIDIRECTIONAL) return this.bounce(tlbAddr, size, dev);
-    return { bytes: 0, origAddr: INVALID_PHYS_ADDR };
+    if (dir === DmaDirection.TO_DEVICE || dir === DmaDirection.BIDIRECTIONAL) return this.bounce(tlbAddr, size, dev, out);
+    return noBounce(out);
   }
 
   /** swiotlb_sync_single_for_cpu(): bounce -> original for FROM_DEVICE/BIDIRECTIONAL. */
-  syncSingleForCpu(tlbAddr: number, size: number, dir: DmaDirection, dev: DeviceSlotParams): BounceResult {
+  syncSingleForCpu(tlbAddr: number, size: number, dir: DmaDirection, dev: DeviceSlotParams, out?: BounceOutcome): BounceResult {
     if (dir === DmaDirection.NONE) throw new RangeError('DMA_NONE sync: the kernel BUG()s');
-    if (dir === DmaDirection.FROM_DEVICE || dir === DmaDirection.BIDIRECTIONAL) return this.bounce(tlbAddr, size, dev);
-    return { bytes: 0, origAddr: INVALID_PHYS_ADDR };
+    if (dir === DmaDirection.FROM_DEVICE || dir === DmaDirection.BIDIRECTIONAL) return this.bounce(tlbAddr, size, dev, out);
+    return noBounce(out);
   }
 
+  /** prepare() for swiotlb_alloc: no original buffer, no offset (fills the same object). */
   private allocPrepared(size: number): Prepared {
     const aam = this.profile.restrictedAllocAligned ? 2 ** (this.pool.pageShift + getOrder(size, this.pool.pageShift)) - 1 : 0;
-    return {
-      smallOffset: 0,
-      fullOffset: 0,
-      reqBytes: size,
-      nslots: nrSlots(size),
-      pad: 0,
-      allocAlignMask: aam,
-      allocSize: size,
-    };
+    const p = this.prepared;
+    p.smallOffset = 0;
+    p.fullOffset = 0;
+    p.reqBytes = size;
+    p.nslots = nrSlots(size);
+    p.pad = 0;
+    p.allocAlignMask = aam;
+    p.allocSize = size;
+    return p;
   }
 
   /**
    * swiotlb_alloc(): pages for dma_alloc_coherent() from a restricted DMA pool. There is no
    * original buffer (orig_addr 0), so the min-align comparison is skipped.
    */
-  alloc(cpu: number, size: number, dev: DeviceSlotParams): MapResult {
+  alloc(cpu: number, size: number, dev: DeviceSlotParams, out?: MapOutcome): MapResult {
     if (!this.profile.restrictedAlloc) throw new RangeError(`${this.profile.title} has no restricted DMA pools (swiotlb_alloc)`);
     const p = this.allocPrepared(size);
     const pool = this.pool;
     const index = pool.findSlots(cpu, 0, size, p.allocAlignMask, dev, 0);
-    if (index < 0) return this.failure(index, p);
-    return this.finishAlloc(index, p, dev);
+    if (index < 0) return this.failure(index, p, out);
+    return this.finishAlloc(index, p, dev, out);
   }
 
-  predictAlloc(cpu: number, size: number, dev: DeviceSlotParams): MapResult {
+  predictAlloc(cpu: number, size: number, dev: DeviceSlotParams, out?: MapOutcome): MapResult {
     if (!this.profile.restrictedAlloc) throw new RangeError(`${this.profile.title} has no restricted DMA pools (swiotlb_alloc)`);
     const p = this.allocPrepared(size);
     const index = this.pool.predictSlots(cpu, 0, size, p.allocAlignMask, dev);
-    if (index < 0) return this.failure(index, p);
+    if (index < 0) return this.failure(index, p, out);
     const tlbAddr = this.pool.slotAddr(index);
     if (this.profile.restrictedAllocPageCheck && tlbAddr % this.pool.pageSize !== 0) {
-      return failed('unaligned', size, p.nslots, unalignedAllocMessage(tlbAddr));
+      return failed('unaligned', size, p.nslots, unalignedAllocMessage(tlbAddr), out);
     }
-    return { ok: true, index, slot: index, nslots: p.nslots, padSlots: 0, offset: 0, tlbAddr, reqBytes: size, copiedBytes: 0 };
+    return succeeded(out, index, index, p.nslots, 0, 0, tlbAddr, size, 0, undefined, undefined);
   }
 
-  allocAt(cpu: number, size: number, dev: DeviceSlotParams, index: number): MapResult | undefined {
+  allocAt(cpu: number, size: number, dev: DeviceSlotParams, index: number, out?: MapOutcome): MapResult | undefined {
     void cpu;
     const p = this.allocPrepared(size);
     if (!this.pool.commitObserved(index, size, 0)) return undefined;
-    return this.finishAlloc(index, p, dev);
+    return this.finishAlloc(index, p, dev, out);
   }
 
-  private finishAlloc(index: number, p: Prepared, dev: DeviceSlotParams): MapResult {
+  private finishAlloc(index: number, p: Prepared, dev: DeviceSlotParams, out: MapOutcome | undefined): MapOutcome {
     const pool = this.pool;
     const tlbAddr = pool.slotAddr(index);
     if (this.profile.restrictedAllocPageCheck && tlbAddr % pool.pageSize !== 0) {
       // 6.9+: dev_WARN_ONCE and give the slots back (the area index stays advanced).
       pool.releaseSlots(tlbAddr, dev.minAlignMask, p.reqBytes);
-      return failed('unaligned', p.reqBytes, p.nslots, unalignedAllocMessage(tlbAddr));
+      return failed('unaligned', p.reqBytes, p.nslots, unalignedAllocMessage(tlbAddr), out);
     }
-    return {
-      ok: true,
-      index,
-      slot: index,
-      nslots: p.nslots,
-      padSlots: 0,
-      offset: 0,
-      tlbAddr,
-      reqBytes: p.reqBytes,
-      copiedBytes: 0,
-    };
+    return succeeded(out, index, index, p.nslots, 0, 0, tlbAddr, p.reqBytes, 0, undefined, undefined);
   }
 
   /** swiotlb_free(): releases a restricted-pool allocation. */
-  free(tlbAddr: number, size: number, dev: DeviceSlotParams): UnmapResult {
+  free(tlbAddr: number, size: number, dev: DeviceSlotParams, out: UnmapOutcome = new UnmapOutcome()): UnmapResult {
     const freedSlots = this.pool.releaseSlots(tlbAddr, dev.minAlignMask, size);
-    if (freedSlots < 0) {
-      return { ok: false, freedSlots: 0, copiedBytes: 0, error: `free of ${hexAddr(tlbAddr)}, which does not start a live allocation` };
-    }
-    return { ok: true, freedSlots, copiedBytes: 0 };
+    if (freedSlots < 0) return unmapped(out, false, 0, 0, undefined, `free of ${hexAddr(tlbAddr)}, which does not start a live allocation`);
+    return unmapped(out, true, freedSlots, 0, undefined, undefined);
   }
+}
+
+/** Every UnmapResult the model returns (one shape); a caller may pass one in to be filled. */
+export class UnmapOutcome implements UnmapResult {
+  ok = false;
+  freedSlots = 0;
+  copiedBytes = 0;
+  warning: string | undefined = undefined;
+  error: string | undefined = undefined;
+}
+
+function unmapped(
+  o: UnmapOutcome,
+  ok: boolean,
+  freedSlots: number,
+  copiedBytes: number,
+  warning: string | undefined,
+  error: string | undefined,
+): UnmapOutcome {
+  o.ok = ok;
+  o.freedSlots = freedSlots;
+  o.copiedBytes = copiedBytes;
+  o.warning = warning;
+  o.error = error;
+  return o;
+}
+
+/** Every BounceResult the model returns (one shape); a caller may pass one in to be filled. */
+export class BounceOutcome implements BounceResult {
+  bytes = 0;
+  origAddr = INVALID_PHYS_ADDR;
+  warning: string | undefined = undefined;
+}
+
+/** A sync in the direction that copies nothing. */
+function noBounce(out: BounceOutcome | undefined): BounceOutcome {
+  const o = out ?? new BounceOutcome();
+  o.bytes = 0;
+  o.origAddr = INVALID_PHYS_ADDR;
+  o.warning = undefined;
+  return o;
 }
 
 /** Whether swiotlb_tbl_map_single copies the original into the bounce buffer. */

@@ -4,6 +4,7 @@
  * comparison with the file's answers, and the statistics behind the summary.
  */
 import { EventKind, Outcome } from '../analysis/codes';
+import type { EventInit } from '../analysis/columns';
 import type { EventTable } from '../analysis/eventTable';
 import { Recorder } from '../analysis/recorder';
 import { DmaDirection } from '../model/constants';
@@ -13,27 +14,10 @@ import { devPrefix } from '../model/messages';
 import { type DeviceSlotParams, IoTlbPool } from '../model/pool';
 import type { KernelProfile } from '../model/profiles';
 import { failureReason } from '../model/reasons';
-import { IoTlbMem, type MapResult } from '../model/swiotlb';
+import { IoTlbMem, MapOutcome, type MapRequest, type MapResult, UnmapOutcome } from '../model/swiotlb';
 import { type AllocOp, type MapOp, type OpId, ReplayFormatError, type ReplayHeader, type ReplayOp } from './format';
 import { IdTable } from './idTable';
-
-interface LiveMapping {
-  readonly kind: 'map' | 'alloc';
-  readonly tlbAddr: number;
-  readonly dev: DeviceSlotParams;
-  readonly size: number;
-  readonly allocSize: number;
-  readonly dir: DmaDirection;
-  readonly line: number;
-  readonly nslots: number;
-  /** First slot of the run. */
-  readonly slot: number;
-  readonly devName: string | undefined;
-  /** The device's id in the event table's names (0: none). */
-  readonly devId: number;
-  /** Its row in the event table, or -1. */
-  readonly row: number;
-}
+import { LiveTable } from './liveTable';
 
 export interface OpOutcome {
   /** The op's output line (JSON). */
@@ -93,11 +77,60 @@ function sameHex(a: unknown, b: number): boolean {
   }
 }
 
+/** The event-table API names a replay records (interned on first use, in that order). */
+const API_NAMES = [
+  'swiotlb_tbl_map_single',
+  'swiotlb_alloc',
+  'swiotlb_tbl_unmap_single',
+  'swiotlb_free',
+  'swiotlb_sync_single_for_cpu',
+  'swiotlb_sync_single_for_device',
+] as const;
+enum Api {
+  Map = 0,
+  Alloc = 1,
+  Unmap = 2,
+  Free = 3,
+  SyncForCpu = 4,
+  SyncForDevice = 5,
+}
+
+/** Slots whose placement text a replayer keeps (a few MB at most). */
+const PLACEMENT_CACHE_SLOTS = 1 << 16;
+
+/** A map request the replayer refills for every op (the model reads it during the call only). */
+type ScratchRequest = { -readonly [K in keyof MapRequest]: MapRequest[K] };
+
+/** The event the replayer refills for every op: every column set, so the recorder sees one shape. */
+interface ScratchEvent {
+  time: undefined;
+  kind: EventKind;
+  outcome: Outcome;
+  cpu: number;
+  device: number;
+  api: number;
+  size: number;
+  dir: DmaDirection | -1;
+  attrs: number;
+  reasons: number;
+  slot: number;
+  nslots: number;
+  area: number;
+  used: number;
+  phys: number;
+  dma: number;
+  copied: number;
+  pair: number;
+  file: number;
+  line: number;
+  message: string | undefined;
+}
+
 export class Replayer {
   readonly mem: IoTlbMem;
   readonly pool: IoTlbPool;
   readonly stats: ReplayStats;
-  private readonly live = new IdTable<LiveMapping>();
+  private readonly live = new LiveTable();
   /** Ids whose map failed here (e.g. under another profile than the file's): their unmaps free nothing. */
   private readonly failedIds = new IdTable<true>();
   private readonly check: boolean;
@@ -106,8 +139,53 @@ export class Replayer {
   private lastDev: DeviceSlotParams = { minAlignMask: -1, segBoundaryBits: -1 };
   private lastDevName: string | undefined = undefined;
   private lastDevId = 0;
+  /** The device whose slot parameters stats.devices has for sure (ops come in runs of a device). */
+  private lastKnownDev: string | undefined = undefined;
   /** The file's id in the event table's names (interned once, not per row). */
   private readonly fileId: number;
+  /** API name ids (-1 until first recorded). */
+  private readonly apiIds = new Int32Array(API_NAMES.length).fill(-1);
+  // One request, two results, one unmap result and one event for every op: nothing of them
+  // outlives the op (the results' fields are read before the next op).
+  private readonly req: ScratchRequest = {
+    cpu: 0,
+    origAddr: 0,
+    mappingSize: 0,
+    allocSize: 0,
+    allocAlignMask: 0,
+    dir: DmaDirection.BIDIRECTIONAL,
+    attrs: 0,
+    dev: { minAlignMask: 0, segBoundaryBits: 64 },
+    physLimit: undefined,
+  };
+  /** placementText() of each boot-pool slot at offset 0, as made (pools up to PLACEMENT_CACHE_SLOTS). */
+  private readonly placements: (string | undefined)[];
+  private readonly predictedOut = new MapOutcome();
+  private readonly committedOut = new MapOutcome();
+  private readonly unmapOut = new UnmapOutcome();
+  private readonly ev: ScratchEvent = {
+    time: undefined,
+    kind: EventKind.Map,
+    outcome: Outcome.None,
+    cpu: -1,
+    device: 0,
+    api: 0,
+    size: -1,
+    dir: -1,
+    attrs: 0,
+    reasons: 0,
+    slot: -1,
+    nslots: 0,
+    area: -1,
+    used: -1,
+    phys: -1,
+    dma: -1,
+    copied: 0,
+    pair: -1,
+    file: 0,
+    line: 0,
+    message: undefined,
+  };
 
   constructor(
     readonly header: ReplayHeader,
@@ -125,6 +203,8 @@ export class Replayer {
     this.check = options.check ?? false;
     this.recorder = new Recorder(options.events ? { table: options.events } : {});
     this.fileId = this.recorder.table.files.intern(options.file);
+    this.ev.file = this.fileId;
+    this.placements = new Array<string | undefined>(Math.min(this.pool.nslabs, PLACEMENT_CACHE_SLOTS)).fill(undefined);
   }
 
   /** An op's device as the event table's id: interned once per run of ops of one device. */
@@ -144,8 +224,61 @@ export class Replayer {
     return this.lastDev;
   }
 
+  private apiId(api: Api): number {
+    let id = this.apiIds[api] as number;
+    if (id < 0) {
+      id = this.recorder.table.apis.intern(API_NAMES[api]);
+      this.apiIds[api] = id;
+    }
+    return id;
+  }
+
+  /** Records one event (every column given: the defaults of columns.ts where an op has none). */
+  private record(
+    kind: EventKind,
+    outcome: Outcome,
+    cpu: number,
+    device: number,
+    api: Api,
+    size: number,
+    dir: DmaDirection | -1,
+    attrs: number,
+    reasons: number,
+    slot: number,
+    nslots: number,
+    area: number,
+    dma: number,
+    phys: number,
+    copied: number,
+    pair: number,
+    line: number,
+    message: string | undefined,
+  ): number {
+    const e = this.ev;
+    e.kind = kind;
+    e.outcome = outcome;
+    e.cpu = cpu;
+    e.device = device;
+    e.api = this.apiId(api);
+    e.size = size;
+    e.dir = dir;
+    e.attrs = attrs;
+    e.reasons = reasons;
+    e.slot = slot;
+    e.nslots = nslots;
+    e.area = area;
+    e.used = this.mem.used;
+    e.phys = phys;
+    e.dma = dma;
+    e.copied = copied;
+    e.pair = pair;
+    e.line = line;
+    e.message = message;
+    return this.recorder.add(e as EventInit);
+  }
+
   get liveMappings(): number {
-    return this.live.size;
+    return this.live.length;
   }
 
   apply(op: ReplayOp): OpOutcome {
@@ -161,33 +294,34 @@ export class Replayer {
   }
 
   private mapOrAlloc(op: MapOp | AllocOp): OpOutcome {
-    const prev = this.live.get(op.id);
-    if (prev) {
-      throw new ReplayFormatError(op.line, `id ${JSON.stringify(op.id)} is still mapped (line ${prev.line})`);
+    const live = this.live;
+    const prev = live.find(op.id);
+    if (prev >= 0) {
+      throw new ReplayFormatError(op.line, `id ${JSON.stringify(op.id)} is still mapped (line ${live.line[prev]})`);
     }
     const dev = this.deviceParams(op.minAlignMask, op.boundaryBits);
     const mem = this.mem;
-    const isMap = op.op === 'map';
-    const req = isMap
-      ? {
-          cpu: op.cpu,
-          origAddr: op.origAddr,
-          mappingSize: op.size,
-          allocSize: op.allocSize,
-          allocAlignMask: op.allocAlignMask,
-          dir: op.dir,
-          attrs: op.attrs,
-          dev,
-        }
-      : undefined;
-    if (!isMap && !this.profile.restrictedAlloc) {
+    let req: ScratchRequest | undefined;
+    if (op.op === 'map') {
+      req = this.req;
+      req.cpu = op.cpu;
+      req.origAddr = op.origAddr;
+      req.mappingSize = op.size;
+      req.allocSize = op.allocSize;
+      req.allocAlignMask = op.allocAlignMask;
+      req.dir = op.dir;
+      req.attrs = op.attrs;
+      req.dev = dev;
+    } else if (!this.profile.restrictedAlloc) {
       throw new ReplayFormatError(op.line, `"alloc" ops need restricted DMA pools, which ${this.profile.title} does not have`);
     }
     let predicted: MapResult;
     let committed: MapResult;
     if (op.observedIndex !== undefined) {
-      predicted = req ? mem.predictMapSingle(req) : mem.predictAlloc(op.cpu, op.size, dev);
-      const at = req ? mem.tblMapSingleAt(req, op.observedIndex) : mem.allocAt(op.cpu, op.size, dev, op.observedIndex);
+      predicted = req ? mem.predictMapSingle(req, this.predictedOut) : mem.predictAlloc(op.cpu, op.size, dev, this.predictedOut);
+      const at = req
+        ? mem.tblMapSingleAt(req, op.observedIndex, mem.pool, this.committedOut)
+        : mem.allocAt(op.cpu, op.size, dev, op.observedIndex, this.committedOut);
       if (!at) {
         throw new ReplayFormatError(
           op.line,
@@ -197,29 +331,34 @@ export class Replayer {
       committed = at;
       this.stats.followed++;
     } else {
-      predicted = req ? mem.tblMapSingle(req) : mem.alloc(op.cpu, op.size, dev);
+      predicted = req ? mem.tblMapSingle(req, this.predictedOut) : mem.alloc(op.cpu, op.size, dev, this.predictedOut);
       committed = predicted;
     }
-    const row = this.recordMap(op, committed);
+    const devId = this.deviceId(op.dev);
+    const row = this.recordMap(op, committed, devId);
     const st = this.stats;
-    if (op.dev !== undefined && !st.devices.has(op.dev)) st.devices.set(op.dev, dev);
+    if (op.dev !== undefined && op.dev !== this.lastKnownDev) {
+      if (!st.devices.has(op.dev)) st.devices.set(op.dev, dev);
+      this.lastKnownDev = op.dev;
+    }
+    const idText = idJson(op.id);
     if (committed.ok) {
-      this.live.set(op.id, {
-        kind: op.op,
-        tlbAddr: committed.tlbAddr,
-        dev,
-        size: op.size,
-        allocSize: isMap ? op.allocSize : op.size,
-        dir: isMap ? op.dir : DmaDirection.BIDIRECTIONAL,
-        line: op.line,
-        nslots: committed.nslots,
-        slot: committed.poolKind ? -1 : committed.index,
-        devName: op.dev,
-        devId: this.deviceId(op.dev),
-        row,
-      });
+      const r = live.add(op.id);
+      live.idText[r] = idText;
       // a slot in a dynamic pool has no place in the boot pool's areas
-      this.notePeak(committed.poolKind ? -1 : committed.index);
+      const slot = committed.poolKind ? -1 : committed.index;
+      live.alloc[r] = req ? 0 : 1;
+      live.tlbAddr[r] = committed.tlbAddr;
+      live.dev[r] = dev;
+      live.size[r] = op.size;
+      live.allocSize[r] = req ? (op as MapOp).allocSize : op.size;
+      live.dir[r] = req ? (op as MapOp).dir : DmaDirection.BIDIRECTIONAL;
+      live.line[r] = op.line;
+      live.nslots[r] = committed.nslots;
+      live.slot[r] = slot;
+      live.devId[r] = devId;
+      live.row[r] = row;
+      this.notePeak(slot);
     } else {
       this.failedIds.set(op.id, true);
       const reason = committed.reason as string;
@@ -234,45 +373,88 @@ export class Replayer {
       }
     }
     const used = this.mem.used;
-    // dynamic swiotlb: a buffer outside the boot pool says which pool holds it
-    const where = predicted.poolKind ? `"pool":"${predicted.poolKind}","pool_base":"${hexAddr(predicted.poolStart ?? 0)}",` : '';
-    const json = predicted.ok
-      ? `{"id":${idJson(op.id)},"ok":true,"index":${predicted.index},"offset":${predicted.offset},"tlb_addr":"${hexAddr(predicted.tlbAddr)}",${where}${op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : ''}"used":${used}}`
-      : `{"id":${idJson(op.id)},"ok":false,"reason":"${predicted.reason}",${op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : ''}"used":${used}}`;
+    const obs = op.observedIndex !== undefined ? `"observed_index":${op.observedIndex},` : '';
+    let json: string;
+    if (predicted.ok) json = `{"id":${idText},"ok":true,${this.placementText(predicted)}${obs}"used":${used}}`;
+    else json = `{"id":${idText},"ok":false,"reason":"${predicted.reason}",${obs}"used":${used}}`;
     if (!this.check) return { json };
     return this.checkPlacement(op, predicted, used, json);
   }
 
-  private recordMap(op: MapOp | AllocOp, r: MapResult): number {
-    const isMap = op.op === 'map';
+  private recordMap(op: MapOp | AllocOp, r: MapResult, devId: number): number {
     let reasons = 0;
     let outcome = Outcome.Bounced;
     if (!r.ok) {
       outcome = r.reason === 'livelock' ? Outcome.Hang : Outcome.Failed;
       reasons = failureReason(r.reason, r.nslots, this.mem);
     }
-    const pool = this.pool;
-    return this.recorder.add({
-      kind: isMap ? EventKind.Map : EventKind.Alloc,
+    const inBoot = r.ok && !r.poolKind;
+    const slot = inBoot ? r.index : -1;
+    const area = inBoot ? this.pool.areaOf(r.index) : -1;
+    const dma = r.ok ? r.tlbAddr : -1;
+    const nslots = r.ok ? r.nslots : 0;
+    const message = r.ok ? r.warning : r.message;
+    if (op.op === 'map') {
+      return this.record(
+        EventKind.Map,
+        outcome,
+        op.cpu,
+        devId,
+        Api.Map,
+        op.size,
+        op.dir,
+        op.attrs,
+        reasons,
+        slot,
+        nslots,
+        area,
+        dma,
+        op.origAddr,
+        r.copiedBytes,
+        -1,
+        op.line,
+        message,
+      );
+    }
+    return this.record(
+      EventKind.Alloc,
       outcome,
-      cpu: op.cpu,
-      device: this.deviceId(op.dev),
-      api: isMap ? 'swiotlb_tbl_map_single' : 'swiotlb_alloc',
-      size: op.size,
-      dir: isMap ? op.dir : DmaDirection.BIDIRECTIONAL,
-      attrs: isMap ? op.attrs : 0,
+      op.cpu,
+      devId,
+      Api.Alloc,
+      op.size,
+      DmaDirection.BIDIRECTIONAL,
+      0,
       reasons,
-      slot: r.ok && !r.poolKind ? r.index : -1,
-      nslots: r.ok ? r.nslots : 0,
-      area: r.ok && !r.poolKind ? pool.areaOf(r.index) : -1,
-      dma: r.ok ? r.tlbAddr : -1,
-      used: this.mem.used,
-      phys: isMap ? op.origAddr : -1,
-      copied: r.copiedBytes,
-      file: this.fileId,
-      line: op.line,
-      message: r.ok ? r.warning : r.message,
-    });
+      slot,
+      nslots,
+      area,
+      dma,
+      -1,
+      r.copiedBytes,
+      -1,
+      op.line,
+      message,
+    );
+  }
+
+  /**
+   * `"index":..,"offset":..,"tlb_addr":"..",` (and the pool of a dynamic one) of a placement.
+   * Those at offset 0 in the boot pool are made once per slot: a replay comes back to the same
+   * slots again and again.
+   */
+  private placementText(r: MapResult): string {
+    const cache = this.placements;
+    const cached = r.offset === 0 && !r.poolKind && r.index < cache.length;
+    if (cached) {
+      const t = cache[r.index];
+      if (t !== undefined) return t;
+    }
+    // dynamic swiotlb: a buffer outside the boot pool says which pool holds it
+    const where = r.poolKind ? `"pool":"${r.poolKind}","pool_base":"${hexAddr(r.poolStart ?? 0)}",` : '';
+    const t = `"index":${r.index},"offset":${r.offset},"tlb_addr":"${hexAddr(r.tlbAddr)}",${where}`;
+    if (cached) cache[r.index] = t;
+    return t;
   }
 
   private notePeak(slot: number): void {
@@ -283,7 +465,6 @@ export class Replayer {
     const au = pool.areaUsed[a] as number;
     if (au > (st.peakAreaUsed[a] as number)) st.peakAreaUsed[a] = au;
   }
-
   private checkPlacement(op: MapOp | AllocOp, got: MapResult, used: number, json: string): OpOutcome {
     const e = op.expect;
     const st = this.stats;
@@ -325,50 +506,65 @@ export class Replayer {
     return { json, mismatch: `${where}: ${diffs.join('; ')}` };
   }
 
-  private takeLive(op: ReplayOp): LiveMapping {
-    const m = this.live.get(op.id);
-    if (!m) throw new ReplayFormatError(op.line, `unknown id ${JSON.stringify(op.id)}: no live mapping with that id`);
-    return m;
+  /** The row of a live id (an unknown id is an error in the file). */
+  private takeLive(op: ReplayOp): number {
+    const r = this.live.find(op.id);
+    if (r < 0) throw new ReplayFormatError(op.line, `unknown id ${JSON.stringify(op.id)}: no live mapping with that id`);
+    return r;
   }
 
   private unmap(op: Extract<ReplayOp, { op: 'unmap' }>): OpOutcome {
-    const m = this.live.get(op.id) ?? (this.failedIds.delete(op.id) ? undefined : this.takeLive(op));
-    if (!m) return this.unmapOfFailed(op);
+    const live = this.live;
+    let m = live.find(op.id);
+    if (m < 0) {
+      if (this.failedIds.delete(op.id)) return this.unmapOfFailed(op);
+      m = this.takeLive(op);
+    }
     const mem = this.mem;
-    const r =
-      m.kind === 'alloc'
-        ? mem.free(m.tlbAddr, m.size, m.dev)
-        : mem.tblUnmapSingle(m.tlbAddr, op.size ?? m.allocSize, op.dir ?? m.dir, op.attrs ?? 0, m.dev);
+    const isAlloc = live.alloc[m] === 1;
+    const tlbAddr = live.tlbAddr[m] as number;
+    const dev = live.dev[m] as DeviceSlotParams;
+    const size = op.size ?? (live.allocSize[m] as number);
+    const dir = op.dir ?? (live.dir[m] as DmaDirection);
+    const attrs = op.attrs ?? 0;
+    const r = isAlloc
+      ? mem.free(tlbAddr, live.size[m] as number, dev, this.unmapOut)
+      : mem.tblUnmapSingle(tlbAddr, size, dir, attrs, dev, this.unmapOut);
     if (!r.ok) throw new ReplayFormatError(op.line, r.error ?? 'unmap failed');
-    this.live.delete(op.id);
-    const slot = m.slot; // -1 in a dynamic pool
-    const unmapRow = this.recorder.add({
-      kind: m.kind === 'alloc' ? EventKind.Free : EventKind.Unmap,
-      outcome: Outcome.Released,
-      device: m.devId,
-      api: m.kind === 'alloc' ? 'swiotlb_free' : 'swiotlb_tbl_unmap_single',
-      size: op.size ?? m.allocSize,
-      dir: op.dir ?? m.dir,
-      attrs: op.attrs ?? 0,
+    const slot = live.slot[m] as number; // -1 in a dynamic pool
+    const mapRow = live.row[m] as number;
+    const freedSlots = r.freedSlots;
+    const idText = live.idText[m] as string;
+    const unmapRow = this.record(
+      isAlloc ? EventKind.Free : EventKind.Unmap,
+      Outcome.Released,
+      -1,
+      live.devId[m] as number,
+      isAlloc ? Api.Free : Api.Unmap,
+      size,
+      dir,
+      attrs,
+      0,
       slot,
-      nslots: r.freedSlots,
-      area: slot >= 0 ? this.pool.areaOf(slot) : -1,
-      used: this.mem.used,
-      dma: m.tlbAddr,
-      copied: r.copiedBytes,
-      pair: m.row,
-      file: this.fileId,
-      line: op.line,
-    });
-    this.recorder.pair(m.row, unmapRow);
+      freedSlots,
+      slot >= 0 ? this.pool.areaOf(slot) : -1,
+      tlbAddr,
+      -1,
+      r.copiedBytes,
+      mapRow,
+      op.line,
+      undefined,
+    );
+    live.remove(op.id, m);
+    this.recorder.pair(mapRow, unmapRow);
     const st = this.stats;
-    st.slotsFreed += r.freedSlots;
+    st.slotsFreed += freedSlots;
     const used = this.mem.used;
-    const json = `{"id":${idJson(op.id)},"freed_slots":${r.freedSlots},"used":${used}}`;
+    const json = `{"id":${idText},"freed_slots":${freedSlots},"used":${used}}`;
     if (!this.check) return { json };
     const diffs: string[] = [];
     const fs = op.expect?.freed_slots;
-    if (fs !== undefined && fs !== r.freedSlots) diffs.push(`freed_slots ${r.freedSlots}, expected ${String(fs)}`);
+    if (fs !== undefined && fs !== freedSlots) diffs.push(`freed_slots ${freedSlots}, expected ${String(fs)}`);
     if (op.used !== undefined && op.used !== used) diffs.push(`used ${used}, expected ${op.used}`);
     if (diffs.length === 0) return { json };
     st.mismatches++;
@@ -391,29 +587,36 @@ export class Replayer {
   }
 
   private sync(op: Extract<ReplayOp, { op: 'sync_for_cpu' | 'sync_for_device' }>): OpOutcome {
+    const live = this.live;
     const m = this.takeLive(op);
-    if (m.kind !== 'map')
+    if (live.alloc[m] === 1)
       throw new ReplayFormatError(op.line, `id ${JSON.stringify(op.id)} is a coherent allocation: it has no streaming syncs`);
-    const dir = op.dir ?? m.dir;
-    const size = op.size ?? m.size - op.offset;
-    const addr = m.tlbAddr + op.offset;
-    const r =
-      op.op === 'sync_for_cpu' ? this.mem.syncSingleForCpu(addr, size, dir, m.dev) : this.mem.syncSingleForDevice(addr, size, dir, m.dev);
-    this.recorder.add({
-      kind: op.op === 'sync_for_cpu' ? EventKind.SyncForCpu : EventKind.SyncForDevice,
-      outcome: Outcome.Synced,
-      device: m.devId,
-      api: op.op === 'sync_for_cpu' ? 'swiotlb_sync_single_for_cpu' : 'swiotlb_sync_single_for_device',
+    const dir = op.dir ?? (live.dir[m] as DmaDirection);
+    const size = op.size ?? (live.size[m] as number) - op.offset;
+    const addr = (live.tlbAddr[m] as number) + op.offset;
+    const dev = live.dev[m] as DeviceSlotParams;
+    const forCpu = op.op === 'sync_for_cpu';
+    const r = forCpu ? this.mem.syncSingleForCpu(addr, size, dir, dev) : this.mem.syncSingleForDevice(addr, size, dir, dev);
+    this.record(
+      forCpu ? EventKind.SyncForCpu : EventKind.SyncForDevice,
+      Outcome.Synced,
+      -1,
+      live.devId[m] as number,
+      forCpu ? Api.SyncForCpu : Api.SyncForDevice,
       size,
       dir,
-      dma: addr,
-      copied: r.bytes,
-      pair: m.row,
-      used: this.mem.used,
-      file: this.fileId,
-      line: op.line,
-      message: r.warning,
-    });
+      0,
+      0,
+      -1,
+      0,
+      -1,
+      addr,
+      -1,
+      r.bytes,
+      live.row[m] as number,
+      op.line,
+      r.warning,
+    );
     return { json: `{"id":${JSON.stringify(op.id)},"copied":${r.bytes},"used":${this.mem.used}}` };
   }
 }
