@@ -271,11 +271,11 @@ function main(): void {
     );
   }
   const peakOf = (v: Variant) => median(results[v].map((x) => x.peak));
-  if (results.baseline.length)
+  if (results.baseline.length && results.store.length)
     console.log(
       `peak RSS: baseline / store = ${(peakOf('baseline') / peakOf('store')).toFixed(2)}x (${ROWS.toLocaleString('en-US')} rows)`,
     );
-  if (results.sqlite.length)
+  if (results.sqlite.length && results.store.length)
     console.log(
       `peak RSS: sqlite / store = ${(peakOf('sqlite') / peakOf('store')).toFixed(2)}x; time sqlite / store = ${(median(results.sqlite.map((x) => x.ms)) / median(results.store.map((x) => x.ms))).toFixed(2)}x`,
     );
