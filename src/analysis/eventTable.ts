@@ -11,7 +11,7 @@
  * full ones go to a temporary file and are read back by range, a chunk's column at a time,
  * through a small cache. Readers go by row (`get`) or chunk by chunk (`chunks`).
  */
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -184,6 +184,31 @@ const spillState = new FinalizationRegistry<SpillState>((s) => {
 });
 let spillSerial = 0;
 
+// A process killed by a signal runs no exit handler: the first spill of a process in a directory
+// removes the files there of processes that no longer exist.
+const swept = new Set<string>();
+function sweepStale(dir: string): void {
+  if (swept.has(dir)) return;
+  swept.add(dir);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^swiotlb-lens-rows-(\d+)-\d+-[0-9a-z]+\.bin$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') removeFile(path.join(dir, name));
+    }
+  }
+}
+
 export class EventTable {
   /** Bytes of rows a table keeps in memory by default (SWIOTLB_LENS_ROW_BUDGET changes it for tests and benchmarks). */
   static defaultBudget = envInt('SWIOTLB_LENS_ROW_BUDGET', 0, 2 ** 50) ?? 64 * 2 ** 20;
@@ -245,6 +270,7 @@ export class EventTable {
   private fd(): number {
     if (this.spill.fd >= 0) return this.spill.fd;
     if (!this.spill.file) {
+      sweepStale(this.dir);
       const file = path.join(this.dir, `swiotlb-lens-rows-${process.pid}-${++spillSerial}-${Math.random().toString(36).slice(2)}.bin`);
       this.spill.fd = openSync(file, 'wx+', 0o600);
       this.spill.file = file;
