@@ -4,13 +4,14 @@
  * typed-array columns (columns.ts declares them) so millions of rows stay compact, can be
  * filtered without objects, and travel from the analysis worker as ArrayBuffers.
  *
- * Bounded memory: rows live in fixed chunks of CHUNK_ROWS (growing never copies), each column
+ * Bounded memory: rows live in fixed chunks of CHUNK_ROWS (growing copies nothing; only a table's
+ * first chunk starts small and doubles, so a table of a few rows stays small), each column
  * of a chunk in the narrowest array that keeps its values (columns.ts `narrow`, widened per
  * chunk when a value does not fit), and once the chunks in memory pass a byte budget the oldest
  * full ones go to a temporary file and are read back by range, a chunk's column at a time,
  * through a small cache. Readers go by row (`get`) or chunk by chunk (`chunks`).
  */
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -85,9 +86,12 @@ function typeCode(a: TypedArray): number {
 /** The columns of one chunk, by name (every chunk's object has the same shape). */
 type Cols = { [K in ColumnName]: ColumnArrays[K] };
 
-function newCols(): Cols {
+/** Rows the first chunk starts with. */
+const FIRST_ROWS = Math.min(1024, CHUNK_ROWS);
+
+function newCols(rows: number): Cols {
   const c = {} as Record<ColumnName, TypedArray>;
-  for (let k = 0; k < NCOLS; k++) c[COLUMN_NAMES[k] as ColumnName] = new (NARROW[k] as ArrayType)(CHUNK_ROWS);
+  for (let k = 0; k < NCOLS; k++) c[COLUMN_NAMES[k] as ColumnName] = new (NARROW[k] as ArrayType)(rows);
   return c as unknown as Cols;
 }
 
@@ -180,6 +184,31 @@ const spillState = new FinalizationRegistry<SpillState>((s) => {
 });
 let spillSerial = 0;
 
+// A process killed by a signal runs no exit handler: the first spill of a process in a directory
+// removes the files there of processes that no longer exist.
+const swept = new Set<string>();
+function sweepStale(dir: string): void {
+  if (swept.has(dir)) return;
+  swept.add(dir);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^swiotlb-lens-rows-(\d+)-\d+-[0-9a-z]+\.bin$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') removeFile(path.join(dir, name));
+    }
+  }
+}
+
 export class EventTable {
   /** Bytes of rows a table keeps in memory by default (SWIOTLB_LENS_ROW_BUDGET changes it for tests and benchmarks). */
   static defaultBudget = envInt('SWIOTLB_LENS_ROW_BUDGET', 0, 2 ** 50) ?? 64 * 2 ** 20;
@@ -230,7 +259,7 @@ export class EventTable {
       prev.bytes = colsBytes(prev.cols);
       this.residentBytes += prev.bytes;
     }
-    const cols = newCols();
+    const cols = newCols(this.chunkList.length ? CHUNK_ROWS : FIRST_ROWS);
     this.chunkList.push({ cols, bytes: 0, types: null, offsets: null });
     this.open = cols;
     // the full chunks past the budget go to the file, oldest first
@@ -241,6 +270,7 @@ export class EventTable {
   private fd(): number {
     if (this.spill.fd >= 0) return this.spill.fd;
     if (!this.spill.file) {
+      sweepStale(this.dir);
       const file = path.join(this.dir, `swiotlb-lens-rows-${process.pid}-${++spillSerial}-${Math.random().toString(36).slice(2)}.bin`);
       this.spill.fd = openSync(file, 'wx+', 0o600);
       this.spill.file = file;
@@ -354,7 +384,7 @@ export class EventTable {
     if (a[j] === v) return;
     const T = DECLARED[COLUMN_INDEX[name]] as ArrayType;
     if (a.constructor === T) return; // stored as the declared array stores it
-    const w = new T(CHUNK_ROWS);
+    const w = new T(a.length);
     w.set(a);
     w[j] = v;
     (c as Record<ColumnName, TypedArray>)[name] = w;
@@ -404,7 +434,7 @@ export class EventTable {
     const out = new (DECLARED[COLUMN_INDEX[name]] as ArrayType)(this.length);
     for (const v of this.chunks([name])) {
       const a = v.c[name];
-      out.set(v.end - v.base === CHUNK_ROWS ? a : a.subarray(0, v.end - v.base), v.base);
+      out.set(a.length === v.end - v.base ? a : a.subarray(0, v.end - v.base), v.base);
     }
     return out;
   }
@@ -455,7 +485,12 @@ export class EventTable {
         if (c.cols.length !== NCOLS) throw new Error(`event table chunk ${ci}: ${c.cols.length} columns`);
         const cols = {} as Record<ColumnName, TypedArray>;
         c.cols.forEach((a, k) => {
-          if (a.length !== CHUNK_ROWS || !(a instanceof (ARRAY_TYPES[typeCode(a)] as ArrayType)))
+          const last = ci === x.chunks.length - 1;
+          const rows = last ? x.length - ci * CHUNK_ROWS : CHUNK_ROWS;
+          if (
+            (last ? a.length < rows || a.length > CHUNK_ROWS : a.length !== CHUNK_ROWS) ||
+            !(a instanceof (ARRAY_TYPES[typeCode(a)] as ArrayType))
+          )
             throw new Error(`event table chunk ${ci} column ${COLUMN_NAMES[k]}: ${a.length} values`);
           cols[COLUMN_NAMES[k] as ColumnName] = a;
         });
@@ -509,7 +544,8 @@ export class EventTable {
   push(e: EventInit): number {
     const i = this.length;
     const j = i & CHUNK_MASK;
-    const c = j === 0 || !this.open ? this.addChunk() : this.open;
+    let c = j === 0 || !this.open ? this.addChunk() : this.open;
+    if (j === c.time.length) c = this.growFirst(c);
     const api = this.id(this.apis, e.api);
     if (api > 0xff) throw new RangeError('more than 255 API names');
     this.length++;
@@ -537,6 +573,18 @@ export class EventTable {
     return i;
   }
 
+  /** The first chunk, twice as long (it starts small so that small tables stay small). */
+  private growFirst(c: Cols): Cols {
+    const o = c as Record<ColumnName, TypedArray>;
+    for (const name of COLUMN_NAMES) {
+      const a = o[name];
+      const b = new (a.constructor as ArrayType)(Math.min(a.length * 2, CHUNK_ROWS));
+      b.set(a);
+      o[name] = b;
+    }
+    return c;
+  }
+
   /** A name column's id: ids are kept as they come, names are interned. */
   private id(names: StringTable, v: string | number | undefined): number {
     return typeof v === 'number' ? v : names.intern(v);
@@ -547,11 +595,18 @@ export class EventTable {
     return { devices: this.devices.values, apis: this.apis.values, files: this.files.values };
   }
 
-  /** Every column of row i's chunk, and i's entry in them. */
-  private rowColumns(i: number): { c: ColumnArrays; j: number } {
+  /** Every column of row i's chunk (in memory or read back through the cache), and i's entry in them. */
+  rowColumns(i: number): { c: ColumnArrays; j: number } {
     if (!(i >= 0 && i < this.length)) throw new RangeError(`row ${i} of ${this.length}`);
-    const view = this.chunks(COLUMN_NAMES, i, i + 1).next().value as ChunkView<ColumnName>;
-    return { c: view.c, j: i - view.base };
+    const ci = i >>> CHUNK_BITS;
+    const ch = this.chunkList[ci] as Chunk;
+    let c = ch.cols as ColumnArrays | null;
+    if (!c) {
+      const o = {} as Record<ColumnName, TypedArray>;
+      for (let k = 0; k < NCOLS; k++) o[COLUMN_NAMES[k] as ColumnName] = this.load(ci, k);
+      c = o as unknown as ColumnArrays;
+    }
+    return { c, j: i & CHUNK_MASK };
   }
 
   /** Row `i` as stored (ids, bits, -1 for unknown). */

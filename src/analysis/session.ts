@@ -136,9 +136,8 @@ export function booksOf(t: EventTable): Books {
 
 /** Row `i` as the event that made it (names as ids of the table's names). */
 export function eventAt(t: EventTable, i: number): EventInit {
-  const v = t.chunks(COLUMN_NAMES, i, i + 1).next().value;
-  if (!v) throw new RangeError(`row ${i} of ${t.length}`);
-  return eventIn(v.c, i - v.base, i, t);
+  const { c, j } = t.rowColumns(i);
+  return eventIn(c, j, i, t);
 }
 
 /** Row `i`, entry `j` of its chunk's columns `c`, as the event that made it. */

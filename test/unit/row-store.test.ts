@@ -215,6 +215,16 @@ describe('row store', () => {
     const left = r.stdout.trim();
     assert.ok(left.startsWith(dir), `the child spilled to ${left}`);
     assert.ok(!fs.existsSync(left), 'removed at exit');
+    // a process killed before its exit handler: the next process to spill there removes its file
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
+    const stale = path.join(dir, `swiotlb-lens-rows-${dead}-1-abc.bin`);
+    const mine = path.join(dir, `swiotlb-lens-rows-${process.pid}-99-abc.bin`);
+    fs.writeFileSync(stale, 'x');
+    fs.writeFileSync(mine, 'x');
+    const r2 = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env } });
+    assert.equal(r2.status, 0, r2.stderr);
+    assert.ok(!fs.existsSync(stale), "a dead process's file is swept");
+    assert.ok(fs.existsSync(mine), "a live process's file is kept");
     fs.rmSync(dir, { recursive: true });
   });
 
