@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  answerDialog,
   canvasInk,
   openFile,
   outputMatch,
@@ -308,11 +309,23 @@ test('the side view, the profile pickers and the status bar', async () => {
   await side.locator('#side-current h2', { hasText: 'Replay: small-pool.jsonl' }).waitFor({ timeout: 60_000 });
   await side.locator('.side-summary', { hasText: '3,457' }).waitFor();
   await pickOption(side, '#side-kernel', 'Linux 6.12');
+  // the pickers ask before writing settings
+  await answerDialog(page, /Save it in the settings/, 'Only This Session');
   await page.locator('.statusbar-item', { hasText: 'SWIOTLB 6.12' }).waitFor({ timeout: 30_000 });
   await shot(page, '29-side-view');
-  await runCommand(page, 'SWIOTLB: Choose Kernel Profile...', { quickPick: true });
   const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'From the input' }).first();
+  // the side view re-renders after the choice and may take the focus, which closes a quick pick
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(page, 'SWIOTLB: Choose Kernel Profile...', { quickPick: true });
+    try {
+      await pick.waitFor({ timeout: 10_000 });
+      break;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
   await pick.click();
+  await answerDialog(page, /Save it in the settings/, 'Only This Session');
   await page.locator('.statusbar-item', { hasText: 'SWIOTLB 6.1 ' }).waitFor({ timeout: 30_000 });
   await side.locator('#side-recent a', { hasText: 'a_force_smp2' }).waitFor();
 });
