@@ -50,6 +50,26 @@ export interface MapRequest {
   readonly physLimit?: number;
 }
 
+/** A request a caller refills for every map (a replay, a trace): the model reads it and keeps nothing. */
+export type ScratchMapRequest = { -readonly [K in Exclude<keyof MapRequest, 'dev'>]: MapRequest[K] } & {
+  dev: { -readonly [K in keyof DeviceSlotParams]: DeviceSlotParams[K] };
+};
+
+/** A fresh ScratchMapRequest, every field present so each refill keeps its shape. */
+export function scratchMapRequest(): ScratchMapRequest {
+  return {
+    cpu: 0,
+    origAddr: 0,
+    mappingSize: 0,
+    allocSize: 0,
+    allocAlignMask: 0,
+    dir: DmaDirection.BIDIRECTIONAL,
+    attrs: 0,
+    dev: { minAlignMask: 0, segBoundaryBits: 64 },
+    physLimit: undefined,
+  };
+}
+
 /** Which pool a bounce buffer is in: the boot pool, one the worker added, or a transient one. */
 export type PoolKind = 'default' | 'added' | 'transient';
 

@@ -14,7 +14,7 @@ import { devPrefix } from '../model/messages';
 import { type DeviceSlotParams, IoTlbPool } from '../model/pool';
 import type { KernelProfile } from '../model/profiles';
 import { failureReason } from '../model/reasons';
-import { IoTlbMem, MapOutcome, type MapRequest, type MapResult, UnmapOutcome } from '../model/swiotlb';
+import { IoTlbMem, MapOutcome, type MapResult, type ScratchMapRequest, scratchMapRequest, UnmapOutcome } from '../model/swiotlb';
 import { type AllocOp, type MapOp, type OpId, ReplayFormatError, type ReplayHeader, type ReplayOp } from './format';
 import { IdTable } from './idTable';
 import { LiveTable } from './liveTable';
@@ -99,8 +99,6 @@ enum Api {
 const PLACEMENT_CACHE_SLOTS = 1 << 16;
 
 /** A map request the replayer refills for every op (the model reads it during the call only). */
-type ScratchRequest = { -readonly [K in keyof MapRequest]: MapRequest[K] };
-
 /** The event the replayer refills for every op: every column set, so the recorder sees one shape. */
 interface ScratchEvent {
   time: undefined;
@@ -147,17 +145,7 @@ export class Replayer {
   private readonly apiIds = new Int32Array(API_NAMES.length).fill(-1);
   // One request, two results, one unmap result and one event for every op: nothing of them
   // outlives the op (the results' fields are read before the next op).
-  private readonly req: ScratchRequest = {
-    cpu: 0,
-    origAddr: 0,
-    mappingSize: 0,
-    allocSize: 0,
-    allocAlignMask: 0,
-    dir: DmaDirection.BIDIRECTIONAL,
-    attrs: 0,
-    dev: { minAlignMask: 0, segBoundaryBits: 64 },
-    physLimit: undefined,
-  };
+  private readonly req = scratchMapRequest();
   /** placementText() of each boot-pool slot at offset 0, as made (pools up to PLACEMENT_CACHE_SLOTS). */
   private readonly placements: (string | undefined)[];
   private readonly predictedOut = new MapOutcome();
@@ -301,7 +289,7 @@ export class Replayer {
     }
     const dev = this.deviceParams(op.minAlignMask, op.boundaryBits);
     const mem = this.mem;
-    let req: ScratchRequest | undefined;
+    let req: ScratchMapRequest | undefined;
     if (op.op === 'map') {
       req = this.req;
       req.cpu = op.cpu;

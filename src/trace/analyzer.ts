@@ -18,7 +18,7 @@ import { bufferFullMessage } from '../model/messages';
 import { IoTlbPool } from '../model/pool';
 import { allProfiles, type KernelProfile } from '../model/profiles';
 import { type FreeSlots, failureReason, Reason, reasonCodes } from '../model/reasons';
-import { copiesOnMap, IoTlbMem, type MapRequest, type MapResult } from '../model/swiotlb';
+import { copiesOnMap, IoTlbMem, type MapRequest, type MapResult, type ScratchMapRequest, scratchMapRequest } from '../model/swiotlb';
 import { API_NAMES, Api, DeviceNames, ForceFlag, type SgArrays, type TblMapArgs, type TraceSink } from './events';
 import { EventLine } from './ftrace';
 import { type Geometry, type GeometryFacts, type GeometryOptions, resolveGeometry } from './geometry';
@@ -141,18 +141,6 @@ export interface TraceFailure {
   cause: string;
   /** The kernel's message for it (what dmesg shows unless NO_WARN or rate limited). */
   message: string;
-}
-
-/** Reusable request object: the model reads it and keeps nothing. */
-interface MutableRequest {
-  cpu: number;
-  origAddr: number;
-  mappingSize: number;
-  allocSize: number;
-  allocAlignMask: number;
-  dir: DmaDirection;
-  attrs: number;
-  dev: { minAlignMask: number; segBoundaryBits: number };
 }
 
 /**
@@ -293,16 +281,7 @@ export class TraceAnalyzer implements TraceSink {
   readonly drivers = new Map<string, string>();
   level: TraceLevel = { tbl: false, lockProbes: false, dma: false };
   file = '';
-  private readonly req: MutableRequest = {
-    cpu: 0,
-    origAddr: 0,
-    mappingSize: 0,
-    allocSize: 0,
-    allocAlignMask: 0,
-    dir: DmaDirection.BIDIRECTIONAL,
-    attrs: 0,
-    dev: { minAlignMask: 0, segBoundaryBits: 64 },
-  };
+  private readonly req = scratchMapRequest();
   private readonly call = new MapCall();
 
   // what only a trace tells (the counts of maps, unmaps, syncs and copies are in the books)
@@ -782,7 +761,7 @@ export class TraceAnalyzer implements TraceSink {
   };
 
   /** The model's request for a map call (min_align_mask inferred when the trace does not say). */
-  private request(c: MapCall, d: DeviceEvidence): MutableRequest {
+  private request(c: MapCall, d: DeviceEvidence): ScratchMapRequest {
     const req = this.req;
     req.cpu = c.ev.cpu;
     req.origAddr = c.origAddr;
@@ -800,7 +779,7 @@ export class TraceAnalyzer implements TraceSink {
   }
 
   /** Every profile predicts the map and follows the kernel's answer (past its sample, only the primary). */
-  private followKernel(req: MutableRequest, c: MapCall): TraceAnalyzer['followed'] {
+  private followKernel(req: ScratchMapRequest, c: MapCall): TraceAnalyzer['followed'] {
     const g = this.ensureGeometry();
     const f = this.followed;
     let committed: MapResult | undefined;
@@ -896,7 +875,7 @@ export class TraceAnalyzer implements TraceSink {
   /** Where the kernel put a bounced map: the primary model's slots, counted slots past the sample, or a slot count. */
   private readonly placement: Placement = { slot: -1, nslots: 0, area: -1, copied: 0 };
 
-  private place(c: MapCall, req: MutableRequest, committed: MapResult | undefined): Placement {
+  private place(c: MapCall, req: ScratchMapRequest, committed: MapResult | undefined): Placement {
     const primary = this.runs[0];
     // one object reused: the caller reads it before the next map
     const p = this.placement;
@@ -971,7 +950,7 @@ export class TraceAnalyzer implements TraceSink {
     this.recentNext[area] = (k + 1) % RECENT;
   }
 
-  private bouncedMap(c: MapCall, d: DeviceEvidence, req: MutableRequest, committed: MapResult | undefined, held: number): number {
+  private bouncedMap(c: MapCall, d: DeviceEvidence, req: ScratchMapRequest, committed: MapResult | undefined, held: number): number {
     const tlb = c.tlbAddr;
     this.noteBoundary(d, tlb, c.allocSize, c.line);
     const p = this.place(c, req, committed);
@@ -1022,7 +1001,7 @@ export class TraceAnalyzer implements TraceSink {
    * least one slot, so the trace lacks unmaps (events lost, maps of another pool) or the pool is
    * not the size assumed. Counted as a map, not kept: the live table stays within the pool.
    */
-  private unkeptMap(c: MapCall, req: MutableRequest): number {
+  private unkeptMap(c: MapCall, req: ScratchMapRequest): number {
     if (this.liveOverflow++ === 0) {
       const g = this.ensureGeometry();
       this.diag(
@@ -1035,7 +1014,7 @@ export class TraceAnalyzer implements TraceSink {
   }
 
   /** The kernel failed this map: why (by what the pool held), what it printed, the row. */
-  private failedMap(c: MapCall, d: DeviceEvidence, req: MutableRequest, predicted: MapResult | undefined): number {
+  private failedMap(c: MapCall, d: DeviceEvidence, req: ScratchMapRequest, predicted: MapResult | undefined): number {
     const g = this.ensureGeometry();
     this.emitMapOp(c, d, req, this.nextOpId++, false, -1);
     const primary = this.runs[0];
@@ -1055,7 +1034,7 @@ export class TraceAnalyzer implements TraceSink {
   }
 
   /** The row of a map the kernel answered (the caller adds where it went, or what the kernel said). */
-  private mapEvent(c: MapCall, req: MutableRequest, outcome: Outcome, reasons: number): EventInit {
+  private mapEvent(c: MapCall, req: ScratchMapRequest, outcome: Outcome, reasons: number): EventInit {
     const e = this.event(EventKind.Map, outcome, c.ev.time, c.ev.cpu, c.dev, c.api, c.line);
     e.size = c.size;
     e.dir = req.dir;
@@ -1130,7 +1109,7 @@ export class TraceAnalyzer implements TraceSink {
   }
 
   /** The map as a replay op (onOp): what checks against ops files compare. */
-  private emitMapOp(c: MapCall, d: DeviceEvidence, req: MutableRequest, id: number, ok: boolean, index: number): void {
+  private emitMapOp(c: MapCall, d: DeviceEvidence, req: ScratchMapRequest, id: number, ok: boolean, index: number): void {
     this.options.onOp?.({
       op: 'map',
       id,
@@ -1151,7 +1130,7 @@ export class TraceAnalyzer implements TraceSink {
   }
 
   /** Sizing pass: every pool places the request itself; a map the kernel failed is given back at once. */
-  private whatIfMap(req: MutableRequest, c: MapCall): number {
+  private whatIfMap(req: ScratchMapRequest, c: MapCall): number {
     const pools = this.whatIf as WhatIfPool[];
     const L = this.live;
     const tlb = c.tlbAddr;
