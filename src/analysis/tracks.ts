@@ -151,9 +151,10 @@ export class Tracks {
   private readonly cEnd: Float64Array;
   private readonly byLength: Int32Array;
 
-  constructor(t: EventTable, nareas: number) {
+  /** `times`: the table's time column when the caller has it already (the panel's Timeline.times). */
+  constructor(t: EventTable, nareas: number, times: Float64Array = t.gather('time') as Float64Array) {
     const n = t.length;
-    this.times = t.gather('time') as Float64Array;
+    this.times = times;
     const areas = Math.max(0, Math.min(nareas, MAX_AREA_TRACKS));
     const area = Array.from({ length: areas }, () => new Series());
     // by device id, and by CPU + 1 (0: the input did not say)
@@ -433,7 +434,7 @@ const built = new WeakMap<PanelModel, Tracks>();
 export function tracksOf(model: PanelModel): Tracks {
   let t = built.get(model);
   if (!t) {
-    t = new Tracks(model.session.events, model.session.pool?.nareas ?? 0);
+    t = new Tracks(model.session.events, model.session.pool?.nareas ?? 0, model.timeline.times);
     built.set(model, t);
   }
   return t;
