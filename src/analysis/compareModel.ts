@@ -8,6 +8,7 @@ import type { Decision, DecisionResult } from '../model/dma/decision';
 import { hexAddr } from '../model/hex';
 import { reasonCodes } from '../model/reasons';
 import { CAUSE_TEXT, type Comparison, type DivergenceCause } from '../scenario/compare';
+import { grown } from './typedArrays';
 
 const RESULTS: readonly DecisionResult[] = ['direct', 'bounced', 'failed', 'hang', 'done'];
 /** What two decisions can differ in (compare.ts's differences()), one bit each. */
@@ -93,11 +94,7 @@ export class CompareRows {
 
   private grow(): void {
     const cap = Math.max(1024, this.cap * 2);
-    const g = <T extends Int32Array | Uint8Array | Float64Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap);
-      b.set(a);
-      return b;
-    };
+    const g = <T extends Parameters<typeof grown>[0]>(a: T): T => grown(a, cap);
     this.line = g(this.line);
     this.name = g(this.name);
     this.device = g(this.device);

@@ -3,6 +3,8 @@
  * mapping in typed arrays instead of an object per map (objects that live long enough to be
  * copied by every young-generation collection). Rows freed by unmaps are reused.
  */
+
+import { grown } from '../analysis/typedArrays';
 import type { DeviceSlotParams } from '../model/pool';
 import type { OpId } from './format';
 
@@ -82,11 +84,7 @@ export class LiveTable {
 
   private grow(): void {
     const cap = this.alloc.length * 2;
-    const g = <T extends Uint8Array | Int32Array | Float64Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap);
-      b.set(a);
-      return b;
-    };
+    const g = <T extends Parameters<typeof grown>[0]>(a: T): T => grown(a, cap);
     this.alloc = g(this.alloc);
     this.tlbAddr = g(this.tlbAddr);
     this.size = g(this.size);

@@ -4,6 +4,8 @@
  * address (dma_unmap_sg prints only those). Columns in typed arrays with a free list, so a trace
  * of millions of maps allocates no object per mapping.
  */
+
+import { grown } from '../analysis/typedArrays';
 import { NumMap } from './numMap';
 
 export class LiveTable {
@@ -36,11 +38,7 @@ export class LiveTable {
 
   private grow(): void {
     const cap = Math.max(1024, this.cap * 2);
-    const g = <T extends Float64Array | Int32Array | Int8Array | Uint32Array | Uint8Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap);
-      b.set(a);
-      return b;
-    };
+    const g = <T extends Parameters<typeof grown>[0]>(a: T): T => grown(a, cap);
     this.tlbAddr = g(this.tlbAddr);
     this.origAddr = g(this.origAddr);
     this.size = g(this.size);
