@@ -176,12 +176,9 @@ export class Tracks {
     // at most one slice per row
     const sRow = new Int32Array(n);
     const sEnd = new Float64Array(n);
-    // the slice's device and size, read while its chunk is at hand
-    const sDevOf = new Int32Array(n);
-    const sSizeOf = new Float64Array(n);
     let k = 0;
     const end = n ? (this.times[n - 1] as number) : 0;
-    for (const v of t.chunks(['outcome', 'kind', 'nslots', 'pair', 'area', 'device', 'cpu', 'api', 'size'])) {
+    for (const v of t.chunks(['outcome', 'kind', 'nslots', 'pair', 'area', 'device', 'cpu', 'api'])) {
       const c = v.c;
       for (let i = v.start; i < v.end; i++) {
         const j = i - v.base;
@@ -205,8 +202,6 @@ export class Tracks {
         const mapping = kind === EventKind.Map || kind === EventKind.MapResource || kind === EventKind.Alloc;
         if (mapping && (outcome === Outcome.Bounced || outcome === Outcome.Direct)) {
           sRow[k] = i;
-          sDevOf[k] = c.device[j] as number;
-          sSizeOf[k] = c.size[j] as number;
           sEnd[k++] = p > i && p < n ? (this.times[p] as number) : Number.NaN;
         }
       }
@@ -257,7 +252,8 @@ export class Tracks {
       this.sStart[j] = start;
       this.sEnd[j] = isOpen ? end : e;
       this.sOpen[j] = isOpen ? 1 : 0;
-      const d = sDevOf[j] as number;
+      // slices are in row order: get() walks the chunks once
+      const d = t.get('device', r);
       this.sDev[j] = d;
       let h = hist[d];
       if (!h) {
@@ -265,7 +261,7 @@ export class Tracks {
         hist[d] = h;
       }
       h.maps++;
-      const size = sSizeOf[j] as number;
+      const size = t.get('size', r);
       if (size >= 0) h.sizes[binOf(SIZE_BINS, size)]++;
       if (isOpen) {
         h.open++;
