@@ -10,6 +10,7 @@ import type { TimelineColumns } from '../src/analysis/timeline';
 import { FAILURE_CAUSES } from '../src/model/reasons';
 import { pctText } from '../src/model/units';
 
+import { areaColor } from './slotmapLayout';
 import type { Theme } from './theme';
 
 /** What the chart draws: the host's columns for the visible window (hits: the search's rows per column). */
@@ -534,7 +535,7 @@ export class OccupancyChart {
           for (let a = 0; a < this.nareas; a++) {
             const v = d.areaMax[a * d.columns + c] as number;
             if (v <= 0) continue;
-            ctx.fillStyle = th.palette[a % th.palette.length] as string;
+            ctx.fillStyle = areaColor(th.palette, a);
             const y1 = yOf(base + v);
             const y0 = yOf(base);
             ctx.fillRect(x, y1, Math.max(colW, 1), y0 - y1);

@@ -21,6 +21,7 @@ import { asFloat64, asInt32, asUint16, asUint32, basename, el } from './dom';
 import { causesText, LogLaneAndTable, logCards, logFindings } from './logView';
 import { PartialView } from './partial';
 import { SlotMapView } from './slotmap';
+import { areaLegend, deviceColor, type LegendEntry, SLOT_ZOOM_LABELS, SLOT_ZOOMS, type SlotZoom } from './slotmapLayout';
 import { VirtualTable } from './table';
 import { readTheme, type Theme } from './theme';
 import {
@@ -82,6 +83,8 @@ export class PanelApp {
   private details!: HTMLElement;
   private slotHeader!: HTMLElement;
   private slotLegend!: HTMLElement;
+  private zoomDd!: HTMLElement;
+  private areaLegendBox: HTMLElement = Object.assign(el('div', undefined, 'legend'), { id: 'chart-area-legend', hidden: true });
   /** The log's lane and message table (inputs with a kernel log). */
   private logUi: LogLaneAndTable | null = null;
   private pinned: HTMLElement = el('section', undefined, 'pinned');
@@ -119,6 +122,7 @@ export class PanelApp {
       this.tracksView?.setTheme(this.theme);
       this.partialView?.setTheme(this.theme);
       if (this.info) this.renderSlotLegend();
+      if (this.info) this.renderAreaLegend();
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.root.replaceChildren(el('p', 'Waiting for data...', 'muted'), this.busy);
     // next/previous search hit: F3 and Shift+F3 anywhere, n and N outside text fields
@@ -242,6 +246,8 @@ export class PanelApp {
         if (m.request !== this.slotRequest) return;
         this.slotmap.setData({ row: m.row, time: m.time, owner: asInt32(m.owner), device: asUint16(m.device), since: asFloat64(m.since) });
         this.renderSlotHeader(m.row, m.time, asInt32(m.owner));
+        // the legend lists the devices in the map at this moment
+        this.renderSlotLegend();
         if (this.selectAtCursor === m.request && m.row >= 0 && this.info) {
           this.selectOrigin = 'chart';
           this.post({ type: 'locate', session: this.info.id, query: this.queryId, row: m.row });
@@ -341,11 +347,13 @@ export class PanelApp {
     if (this.state.yScale) this.chart.yScale = this.state.yScale;
     const scaleDd = this.root.querySelector('#chart-scale') as HTMLElement | null;
     if (scaleDd) setDropdownValue(scaleDd, this.chart.yScale);
-    if (pool) this.slotmap.setPool(pool.nslabs, pool.areaNslabs, info.t0, info.t1);
+    this.slotmap.restoreZoom(this.state.slotZoom ?? 'cells');
+    if (pool) this.slotmap.setPool(pool.nslabs, pool.areaNslabs, info.t0, info.t1, info.hasClock);
     this.slotmap.colorBy = this.state.colorBy ?? 'device';
     this.slotmap.timeLabel = (t) => formatTime(t, info.hasClock, info.t1 - info.t0);
     this.slotmap.deviceName = (id) => info.names.devices[id] || '(unknown device)';
     this.renderSlotLegend();
+    this.renderAreaLegend();
     if (restore?.filter?.t0 !== undefined && restore.filter.t1 !== undefined) {
       this.showRange([restore.filter.t0, restore.filter.t1]);
       this.requestRangeStats([restore.filter.t0, restore.filter.t1]);
@@ -507,6 +515,7 @@ export class PanelApp {
         this.chart.mode = v === 'areas' ? 'areas' : 'total';
         this.save({ chartMode: this.chart.mode });
         this.chart.draw();
+        this.renderAreaLegend();
       },
     );
     modeDd.id = 'chart-mode';
@@ -542,6 +551,7 @@ export class PanelApp {
       this.rangeBadge,
       clearRange,
       chartLegend(this.theme, info),
+      this.areaLegendBox,
     );
     const canvas = el('canvas', undefined, 'chart');
     canvas.id = 'chart';
@@ -735,7 +745,14 @@ export class PanelApp {
       },
     );
     colorDd.id = 'slot-color';
-    slotBar.append(this.slotHeader, colorDd);
+    this.zoomDd = dropdown(
+      'Slot map zoom (+ and - on the map, or Ctrl+wheel)',
+      SLOT_ZOOMS.map((z) => ({ value: z, label: SLOT_ZOOM_LABELS[z] })),
+      this.state.slotZoom ?? 'cells',
+      (v) => this.slotmap.setZoom(SLOT_ZOOMS.includes(v as SlotZoom) ? (v as SlotZoom) : 'cells'),
+    );
+    this.zoomDd.id = 'slot-zoom';
+    slotBar.append(this.slotHeader, this.zoomDd, colorDd);
     this.slotLegend = el('div', undefined, 'legend');
     this.slotLegend.id = 'slot-legend';
     const scroller = el('div', undefined, 'slotmap');
@@ -785,6 +802,11 @@ export class PanelApp {
       this.selectOrigin = 'slotmap';
       this.post({ type: 'locate', session: info.id, query: this.queryId, row: owner });
     });
+    this.slotmap.onZoom = (z) => {
+      this.save({ slotZoom: z });
+      setDropdownValue(this.zoomDd, z);
+      this.renderSlotLegend();
+    };
   }
 
   /** The tracks under the chart, on its time axis (tracks.ts). */
@@ -1274,27 +1296,26 @@ export class PanelApp {
 
   private renderSlotLegend(): void {
     const info = this.info;
-    if (!info || !this.slotLegend) return;
-    this.slotLegend.replaceChildren();
-    const item = (color: string, label: string) => {
-      const i = el('span', undefined, 'legend-item');
-      const sw = el('span', undefined, 'swatch');
-      sw.style.background = color;
-      i.append(sw, document.createTextNode(label));
-      return i;
-    };
-    this.slotLegend.appendChild(item(this.theme.free, 'free'));
-    if (this.slotmap?.colorBy === 'age') {
-      this.slotLegend.append(item('hsl(200, 70%, 75%)', 'just mapped'), item('hsl(30, 70%, 25%)', 'held longest'));
-      return;
-    }
-    const shown = info.deviceStats.filter((d) => d.peakSlots > 0).slice(0, 12);
-    for (const d of shown) this.slotLegend.appendChild(item(this.deviceColor(d.id), d.name));
+    if (!info || !this.slotLegend || !this.slotmap) return;
+    renderLegend(this.slotLegend, this.slotmap.legend());
+    const note = { cells: '', segments: 'a segment: its used slots stacked up its cell', areas: 'an area: its used slots along its bar' }[
+      this.slotmap.zoom
+    ];
+    if (note) this.slotLegend.appendChild(el('span', note, 'legend-note'));
+  }
+
+  /** The chart's "areas stacked": which colour is which area (the chart's own colours). */
+  private renderAreaLegend(): void {
+    const nareas = this.info?.pool?.nareas ?? 0;
+    const on = this.chart?.mode === 'areas' && nareas > 1;
+    this.areaLegendBox.hidden = !on;
+    const band = this.root.querySelector<HTMLElement>('#chart-legend [data-series="band"]');
+    if (band) band.hidden = on;
+    renderLegend(this.areaLegendBox, on ? areaLegend(this.theme.palette, nareas) : []);
   }
 
   private deviceColor(id: number): string {
-    const p = this.theme.palette;
-    return p[(id - 1 + p.length) % p.length] as string;
+    return deviceColor(this.theme.palette, id);
   }
 
   private showDetails(row: RawRow | null, note?: string): void {
@@ -1528,11 +1549,34 @@ function chartLegend(theme: Theme, info: SessionInfo): HTMLElement {
     legend.appendChild(item(theme.band, 'swiotlb_bounced events per column'));
     return legend;
   }
-  legend.append(item(theme.band, 'used slots'), item(theme.hiwater, 'high-water', 'swatch line'));
+  const band = item(theme.band, 'used slots');
+  // "areas stacked" draws the areas instead (their own legend)
+  band.dataset.series = 'band';
+  legend.append(band, item(theme.hiwater, 'high-water', 'swatch line'));
   if (info.pool) legend.appendChild(item(theme.pool, 'pool size', 'swatch line'));
   const causes = Object.keys(info.summary.failuresByCause);
   FAILURE_LABELS.forEach((label, k) => {
     if (causes.includes(label)) legend.appendChild(item(theme.failures[k] as string, label, 'swatch triangle'));
   });
   return legend;
+}
+
+/** Legend entries as swatches and text (labels from the input stay text). */
+function renderLegend(box: HTMLElement, entries: readonly LegendEntry[]): void {
+  box.replaceChildren(
+    ...entries.map((e) => {
+      const i = el('span', undefined, 'legend-item');
+      i.dataset.kind = e.kind;
+      if (e.key !== undefined) i.dataset.key = String(e.key);
+      if (e.bucket) {
+        i.dataset.ageMin = String(e.bucket.min);
+        i.dataset.ageMax = String(e.bucket.max);
+      }
+      const sw = el('span', undefined, 'swatch');
+      sw.style.background = e.color;
+      i.append(sw, document.createTextNode(e.label));
+      i.title = e.label;
+      return i;
+    }),
+  );
 }

@@ -13,6 +13,7 @@ import { formatBytes } from '../src/model/units';
 import { type HostMessage, MAX_FLAGS, type SessionInfo, type WebviewMessage } from '../src/protocol/messages';
 import { PAD } from './chart';
 import { asFloat64, asInt32, asUint16, asUint32, el } from './dom';
+import { areaColor } from './slotmapLayout';
 import type { Theme } from './theme';
 import { button } from './toolkit';
 
@@ -391,12 +392,7 @@ export class TracksView {
     ctx.fillText(num(def.peak), 4, 10);
     ctx.fillText('0', 4, h - 2);
     if (!d) return;
-    const colour =
-      def.kind === 'device'
-        ? this.cb.deviceColor(def.key)
-        : def.kind === 'area'
-          ? (th.palette[def.key % th.palette.length] as string)
-          : th.band;
+    const colour = def.kind === 'device' ? this.cb.deviceColor(def.key) : def.kind === 'area' ? areaColor(th.palette, def.key) : th.band;
     const ymax = Math.max(1, def.peak);
     const colW = pw / d.columns;
     const base = def.id * d.columns;

@@ -131,6 +131,8 @@ export interface PanelState {
   readonly chartMode?: 'total' | 'areas';
   readonly yScale?: 'pool' | 'fit';
   readonly colorBy?: 'device' | 'age';
+  /** The slot map's zoom: a cell per slot, per segment, or a bar per area. */
+  readonly slotZoom?: 'cells' | 'segments' | 'areas';
   /** The table's columns: order, widths, hidden ones. */
   readonly columns?: ColumnLayout;
   /** Tracks pinned to the top of the tracks list ("kind:key", tracks.ts). */

@@ -106,14 +106,16 @@ test('filter and search the table', async () => {
   assert.match(byDevice, /^[\d,]+ of 6,902 rows$/);
 });
 
-/** Where slot `slot` is drawn in the slot map (the layout of webview/slotmap.ts). */
+/** Where slot `slot` is drawn in the slot map at its cell level (the layout the map publishes, slotmapLayout.ts). */
 async function slotPoint(p, slot) {
   const scroller = p.locator('#slotmap');
   await scroller.scrollIntoViewIfNeeded();
-  const geo = await scroller.evaluate((el) => ({ top: el.scrollTop, width: el.clientWidth }));
-  const cell = Math.max(2, Math.min(8, Math.floor((geo.width - 64 - 8) / 128)));
+  const geo = await scroller.evaluate((el) => ({ top: el.scrollTop, ...el.dataset }));
+  const x = (c) => Number(geo.labelW) + Math.round((c * Number(geo.gridW)) / Number(geo.perRow));
+  const rowH = Number(geo.rowH);
   const box = await scroller.boundingBox();
-  return { x: box.x + 64 + (slot % 128) * cell + cell / 2, y: box.y + Math.floor(slot / 128) * cell - geo.top + cell / 2 };
+  const c = slot % 128;
+  return { x: box.x + 1 + (x(c) + x(c + 1)) / 2, y: box.y + 1 + Math.floor(slot / 128) * rowH - geo.top + rowH / 2 - 1 };
 }
 
 test('the slot map at the peak: hover tells the owner, a click selects its mapping', async () => {
