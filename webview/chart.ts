@@ -231,7 +231,22 @@ export class OccupancyChart {
         pts.push(`L${f(xOfCol(c))},${y}`, `L${f(xOfCol(c) + colW)},${y}`);
       }
       pts.push(`L${f(xOfCol(d.columns))},${f(yOf(0))}Z`);
-      out.push(`<path d="${pts.join('')}" fill="${esc(th.band)}" fill-opacity="0.35" stroke="${esc(th.band)}" stroke-width="1"/>`);
+      if (this.mode === 'areas' && this.nareas > 0) {
+        // areas stacked, as on screen: a path per area in its colour (the legend's)
+        const base = new Float64Array(d.columns);
+        for (let a = 0; a < this.nareas; a++) {
+          const rects: string[] = [];
+          for (let c = 0; c < d.columns; c++) {
+            const v = d.areaMax[a * d.columns + c] as number;
+            if (v <= 0) continue;
+            const y1 = yOf((base[c] as number) + v);
+            const y0 = yOf(base[c] as number);
+            rects.push(`M${f(xOfCol(c))},${f(y1)}h${f(Math.max(colW, 1))}v${f(y0 - y1)}h${f(-Math.max(colW, 1))}Z`);
+            base[c] = (base[c] as number) + v;
+          }
+          if (rects.length) out.push(`<path d="${rects.join('')}" fill="${esc(areaColor(th.palette, a))}"><title>area ${a}</title></path>`);
+        }
+      } else out.push(`<path d="${pts.join('')}" fill="${esc(th.band)}" fill-opacity="0.35" stroke="${esc(th.band)}" stroke-width="1"/>`);
       if (this.mode !== 'events') {
         const hw: string[] = [];
         for (let c = 0; c < d.columns; c++) {

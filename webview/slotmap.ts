@@ -145,6 +145,8 @@ export class SlotMapView {
     } else this.focus = null;
     this.scroller.dataset.focus = this.focus ? this.focus.join(' ') : '';
     this.draw();
+    // the map grew (zoomed in): keep all of it on screen
+    this.scroller.scrollIntoView({ block: 'nearest' });
     this.onZoom(z);
   }
 

@@ -118,6 +118,7 @@ const colX = (g, c) => g.labelW + Math.round((c * g.gridW) / g.perRow);
 
 /** Hovers a cell (row r, column c of the view) and returns the tooltip's text. */
 async function tipAt(p, g, r, c, pattern) {
+  await p.locator('#slotmap').scrollIntoViewIfNeeded();
   const pt = await at(p, (colX(g, c) + colX(g, c + 1)) / 2, r * g.rowH - g.scrollTop + g.rowH / 2 - 1);
   await page.mouse.move(pt.x - 3, pt.y);
   await page.mouse.move(pt.x, pt.y);
@@ -309,6 +310,7 @@ test('the age legend shows exactly the colours the cells of each age are drawn i
 
 test('the device legend lists the devices in the map at its moment', async () => {
   const p = panel();
+  await pickOption(p, '#slot-color', 'Colour: device');
   // the first map of the run: one mapping of 0000:00:03.0 (2 slots), nothing of 0000:00:04.0
   await p.locator('#tab-calls').click();
   await p.locator('.table-body').evaluate((el) => {
@@ -369,6 +371,7 @@ test('in a 900 px-wide panel the grid still fills its width', async () => {
   await page.setViewportSize({ width: Math.round(1600 - (wide - 900)), height: 1000 });
   await until(async () => Math.abs((await frame.boundingBox()).width - 900) <= 2, 'a 900 px panel');
   await p.locator('#slot-section').scrollIntoViewIfNeeded();
+  await pickOption(p, '#slot-zoom', 'Zoom: segments');
   await zoomIs(p, 'segments');
   await until(async () => (await geometry(p)).clientWidth < 900, 'the map laid out again');
   await checkLayout(p, 'segments at 900 px');
