@@ -158,6 +158,8 @@ test('the slot map fills its width at every zoom level, its labels beside the gr
 
 test('zoom by keys and Ctrl+wheel; the tooltip says what the cell is at each level', async () => {
   const p = panel();
+  await p.locator('#slot-section').scrollIntoViewIfNeeded();
+  await pickOption(p, '#slot-zoom', 'Zoom: areas');
   await zoomIs(p, 'areas');
   let g = await geometry(p);
   const area = await tipAt(p, g, 1, 0, /^area 1 /);
@@ -193,6 +195,7 @@ test('zoom by keys and Ctrl+wheel; the tooltip says what the cell is at each lev
 
 test('a click on a segment zooms into it, a click on an area into its segments', async () => {
   const p = panel();
+  await pickOption(p, '#slot-zoom', 'Zoom: segments');
   await zoomIs(p, 'segments');
   let g = await geometry(p);
   // the first row of area 1, 10 segments in
