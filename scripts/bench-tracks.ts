@@ -10,7 +10,8 @@
  *   - the alternative, a worker started on demand: the host's share of handing it the columns the
  *     build reads (gathered from the row store, spilled chunks read back, then copied by
  *     structured clone: the table's buffers stay the host's).
- * With the bytes the built tracks keep, and the process' peak RSS before and after the build.
+ * With the bytes of the built tracks' arrays (kept wherever they are built), and the process' peak
+ * RSS before and after the first build on the host.
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
   const recv: number[] = [];
   const onDemand: number[] = [];
   let kept = 0;
+  let arrays = 0;
   let clonedBytes = 0;
   for (let run = 1; run <= RUNS; run++) {
     const model = new PanelModel(session, {});
@@ -74,12 +76,13 @@ async function main(): Promise<void> {
     gc();
     if (run === 1) {
       kept = process.memoryUsage().arrayBuffers - ab0;
-      console.log(`peak RSS before the host build ${mib(hwm0)}, after ${mib(hwm())}; the tracks keep ${mib(kept)} of arrays`);
+      console.log(`peak RSS before the host build ${mib(hwm0)}, after ${mib(hwm())}; array buffers ${mib(kept)} more after it`);
     }
     // now: built where the rows are (this thread standing for the worker), then the host's share
     t = performance.now();
     const built = new Tracks(events, nareas).toTransfer();
     worker.push(performance.now() - t);
+    arrays = Tracks.transferList(built).reduce((n, b) => n + b.byteLength, 0);
     const { copy, ms: r } = await receive(built);
     const other = new PanelModel(session, {});
     t = performance.now();
@@ -99,11 +102,11 @@ async function main(): Promise<void> {
     );
   }
   console.log(`medians of ${RUNS} runs, ${events.length.toLocaleString('en-US')} rows:`);
-  console.log(`  host thread, tracks built on it (before):            ${ms(median(host))}`);
+  console.log(`  host thread, today's build run on it (the fallback): ${ms(median(host))}`);
   console.log(`  host thread, tracks built in the worker (now):       ${ms(median(hostNow))} (receive ${ms(median(recv))})`);
   console.log(`  the analysis worker's build (added to its run):      ${ms(median(worker))}`);
   console.log(`  host thread, handing an on-demand worker the columns: ${ms(median(onDemand))} (${mib(clonedBytes)} copied)`);
-  console.log(`  the tracks keep ${mib(kept)} of arrays wherever they are built`);
+  console.log(`  the tracks' arrays: ${mib(arrays)}, kept by the host wherever they are built`);
 }
 
 void main();
