@@ -18,7 +18,15 @@ const BLOCK = 16;
 export class MinMaxPyramid {
   private readonly levels: { min: Int32Array; max: Int32Array }[] = [];
 
-  constructor(readonly values: Int32Array) {
+  /** `levels`: those of a pyramid of the same values built elsewhere (its `blocks`, from another thread). */
+  constructor(
+    readonly values: Int32Array,
+    levels?: readonly { readonly min: Int32Array; readonly max: Int32Array }[],
+  ) {
+    if (levels) {
+      this.levels = [...levels];
+      return;
+    }
     let src = { min: values, max: values };
     while (src.min.length > BLOCK) {
       const n = Math.ceil(src.min.length / BLOCK);
@@ -41,6 +49,11 @@ export class MinMaxPyramid {
       this.levels.push(level);
       src = level;
     }
+  }
+
+  /** The levels above the values (to hand the pyramid to another thread without rebuilding it). */
+  get blocks(): readonly { readonly min: Int32Array; readonly max: Int32Array }[] {
+    return this.levels;
   }
 
   /** Result of the last `scan`: min and max over the range. */

@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { RouteError, routeInputs } from '../inputs/router';
 import type { AnalysisRequest } from '../protocol/messages';
 import { Analyses } from './analyses';
-import { showCompare, updateCompare } from './compareView';
+import { COMPARE_VIEW_TYPE, reviveCompare, showCompare, updateCompare } from './compareView';
 import { escapedOutputChannel } from './escapedChannel';
 import { explainLogLine } from './explain';
 import {
@@ -65,6 +65,11 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state) {
         revivePanel(panel, uri, a, state);
+      },
+    }),
+    vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel, state) {
+        void reviveCompare(panel, uri, a, state);
       },
     }),
     vscode.window.registerCustomEditorProvider(
