@@ -10,6 +10,8 @@
  * Where the runtime has node:sqlite (Node 22.5+: code-server's Node 24), a third variant puts the
  * same rows in an embedded database file and reads them back with SQL.
  * BENCH_ROWS overrides the row count (default 10,000,000), BENCH_RUNS the runs (3);
+ * The `chart` variant is `store` plus the panel's chart series (analysis/timeline.ts) built over the
+ * transferred rows, as the extension host builds them: its peak less store's is the chart's cost.
  * BENCH_VARIANTS=store,sqlite picks variants.
  */
 import { spawnSync } from 'node:child_process';
@@ -21,11 +23,12 @@ import { EventKind, Outcome } from '../src/analysis/codes';
 import { COLUMN_NAMES, type ColumnName, columnArrays, type EventInit } from '../src/analysis/columns';
 import { EventTable, type EventTableTransfer } from '../src/analysis/eventTable';
 import { queryRows } from '../src/analysis/query';
+import { Timeline } from '../src/analysis/timeline';
 import { DmaDirection } from '../src/model/constants';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-type Variant = 'baseline' | 'store' | 'sqlite';
+type Variant = 'baseline' | 'store' | 'chart' | 'sqlite';
 
 /** What this benchmark uses of node:sqlite (the installed @types/node predates it). */
 interface Statement {
@@ -215,7 +218,7 @@ async function child(variant: Variant): Promise<void> {
     const t = EventTable.fromTransfer(got as EventTableTransfer);
     ({ memory, spilled } = t.bytes);
     scanned = queryRows(t, { outcomes: [Outcome.Bounced] }).length;
-    const times = t.gather('time');
+    const times = variant === 'chart' ? new Timeline(t, 8).times : t.gather('time');
     scanned += times.length > 0 ? 1 : 0;
     for (let i = 0; i < 200; i++) t.raw(Math.floor((t.length * i) / 200));
     t.dispose();
@@ -242,8 +245,13 @@ function median(v: number[]): number {
 
 function main(): void {
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
-  const results: Record<Variant, { peak: number; memory: number; spilled: number; ms: number }[]> = { baseline: [], store: [], sqlite: [] };
-  const variants = (sqlite() ? ['baseline', 'store', 'sqlite'] : ['baseline', 'store']).filter(
+  const results: Record<Variant, { peak: number; memory: number; spilled: number; ms: number }[]> = {
+    baseline: [],
+    store: [],
+    chart: [],
+    sqlite: [],
+  };
+  const variants = (sqlite() ? ['baseline', 'store', 'chart', 'sqlite'] : ['baseline', 'store', 'chart']).filter(
     (v) => !process.env.BENCH_VARIANTS || process.env.BENCH_VARIANTS.split(',').includes(v),
   ) as Variant[];
   if (!sqlite()) console.log(`node:sqlite: not in Node ${process.version} (the embedded-database variant needs Node 22.5+)`);
@@ -275,6 +283,8 @@ function main(): void {
     console.log(
       `peak RSS: baseline / store = ${(peakOf('baseline') / peakOf('store')).toFixed(2)}x (${ROWS.toLocaleString('en-US')} rows)`,
     );
+  if (results.chart.length && results.store.length)
+    console.log(`the chart's series: ${mb(peakOf('chart') - peakOf('store'))} of peak RSS more than store alone`);
   if (results.sqlite.length && results.store.length)
     console.log(
       `peak RSS: sqlite / store = ${(peakOf('sqlite') / peakOf('store')).toFixed(2)}x; time sqlite / store = ${(median(results.sqlite.map((x) => x.ms)) / median(results.store.map((x) => x.ms))).toFixed(2)}x`,

@@ -3,7 +3,9 @@
  * with the Xen hooks, one row per compared call, in a virtualised table (only the rows in view
  * exist; pages are asked of the host as they scroll in). Divergent rows and the cells that differ
  * are marked; "Divergences only" filters; clicking a row opens its scenario line. Every string
- * from the input is set with textContent.
+ * from the input is set with textContent. The filter, the scroll and the selection are kept in
+ * the webview's state with the scenario's file: after a window reload the host compares that
+ * file again (compareView.ts) and the view comes back as it was.
  */
 import type { CompareInfo, CompareRowView, CompareSideView } from '../src/analysis/compareModel';
 import type { HostMessage } from '../src/protocol/messages';
@@ -22,6 +24,11 @@ registerToolkit();
 
 interface State {
   readonly divergentOnly?: boolean;
+  /** The scenario compared (what the host compares again after a reload). */
+  readonly file?: string;
+  /** Where the table was scrolled to and the row selected, for that file and filter. */
+  readonly scrollTop?: number;
+  readonly selected?: number;
 }
 
 const root = document.getElementById('root') as HTMLElement;
@@ -74,6 +81,8 @@ function cell(text: string, width: number, cls = 'cell'): HTMLElement {
 }
 
 function render(i: CompareInfo): void {
+  // where the user was, if it was this scenario (a reload, a re-analysis)
+  const r = api.getState();
   info = i;
   root.replaceChildren();
   const h = el('h1', i.title);
@@ -115,8 +124,8 @@ function render(i: CompareInfo): void {
   const bar = el('div', undefined, 'actions compare-filters');
   const only = checkbox('Divergences only', divergentOnly, (on) => {
     divergentOnly = on;
-    api.setState({ divergentOnly });
     query();
+    save();
   });
   only.id = 'compare-divergent-only';
   countEl = el('span', '', 'muted');
@@ -154,10 +163,22 @@ function render(i: CompareInfo): void {
     groups.scrollLeft = body.scrollLeft;
     header.scrollLeft = body.scrollLeft;
     draw();
+    save();
   });
   body.addEventListener('keydown', onKey);
   new ResizeObserver(() => draw()).observe(body);
   query();
+  if (r?.file === i.file && (r.divergentOnly ?? false) === divergentOnly) {
+    if (typeof r.selected === 'number' && r.selected >= 0 && r.selected < total) selected = r.selected;
+    if (typeof r.scrollTop === 'number' && r.scrollTop > 0) body.scrollTop = r.scrollTop;
+    draw();
+  }
+  save();
+}
+
+/** Keeps the view in the webview's state (VS Code restores it after a reload). */
+function save(): void {
+  api.setState({ divergentOnly, file: info?.file, scrollTop: body ? body.scrollTop : 0, selected });
 }
 
 /** A new filter: forget the rows, ask for the first page (its reply says how many there are). */
@@ -284,6 +305,7 @@ function draw(): void {
 function select(pos: number, reveal: boolean): void {
   if (pos < 0 || pos >= total) return;
   selected = pos;
+  save();
   const [first] = firstRow();
   const visible = body.clientHeight / ROW_H;
   if (pos < first || pos + 1 > first + visible) scrollToRow(Math.max(0, pos - visible / 2));
@@ -308,8 +330,18 @@ function onKey(e: KeyboardEvent): void {
   select(Math.max(0, Math.min(total - 1, pos)), false);
 }
 
+/** A line instead of the view while there is no comparison (a revived view compares again). */
+function note(text: string, cls: string): void {
+  const p = el('p', text, cls);
+  p.id = 'compare-note';
+  root.replaceChildren(p);
+}
+
 function onMessage(m: HostMessage): void {
-  if (m.type === 'compare') render(m.info);
+  if (m.type === 'compare') {
+    render(m.info);
+  } else if (m.type === 'busy' && !info && m.message) note(m.message, 'muted');
+  else if (m.type === 'error' && !info) note(m.message, 'error');
   else if (m.type === 'compareRows') {
     if (!info || m.session !== info.id || m.request !== request || m.divergentOnly !== divergentOnly) return;
     if (m.total !== total) setTotal(m.total);

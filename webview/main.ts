@@ -19,4 +19,4 @@ let app: PanelApp | undefined;
 const api = connect<PanelState>((m) => app?.onMessage(m));
 app = new PanelApp(root, api);
 // the saved state tells the host what to show again (after a hide or a reload)
-api.postMessage({ type: 'ready' });
+api.postMessage({ type: 'ready', width: window.innerWidth });

@@ -11,6 +11,7 @@ import { filterExprError } from '../src/analysis/filterExpr';
 import type { RangeStats } from '../src/analysis/panelModel';
 import type { TableFilter } from '../src/analysis/query';
 import { fullDeviceName, type LogEntryView } from '../src/analysis/sessionLog';
+import type { TimelineColumns } from '../src/analysis/timeline';
 import type { SavedView } from '../src/analysis/viewFile';
 import { DMA_DIRECTION_NAMES, IO_TLB_SEGSIZE, IO_TLB_SIZE } from '../src/model/constants';
 import { REASON_INFO } from '../src/model/reasons';
@@ -72,6 +73,8 @@ export class PanelApp {
   private firstChart = true;
   /** When the current session reached the webview (for the time-to-first-chart figure). */
   private sessionAt = performance.now();
+  /** When the first chart of the session asked the host for its columns (ms after the session came). */
+  private askedMs = -1;
   private frames: number[] = [];
   private frameTimer = 0;
   private textTimer = 0;
@@ -150,7 +153,7 @@ export class PanelApp {
     const info = this.info;
     switch (m.type) {
       case 'session':
-        this.openSession(m.info);
+        this.openSession(m.info, m.first);
         return;
       case 'empty':
         this.renderEmpty(m.recent);
@@ -196,24 +199,7 @@ export class PanelApp {
         this.tracksView?.onMessage(m);
         return;
       case 'timeline':
-        if (m.request !== this.chartRequest) return;
-        this.chart.setData({
-          t0: m.t0,
-          t1: m.t1,
-          columns: m.columns,
-          totalMin: asInt32(m.totalMin),
-          totalMax: asInt32(m.totalMax),
-          hiwater: asInt32(m.hiwater),
-          areaMax: asInt32(m.areaMax),
-          failures: asUint32(m.failures),
-          events: asUint32(m.events),
-          ...(m.hits ? { hits: asUint32(m.hits) } : {}),
-        });
-        if (this.firstChart) {
-          this.firstChart = false;
-          this.root.dataset.chart = 'drawn';
-          this.post({ type: 'drawn', session: info.id, ms: performance.now() - this.sessionAt });
-        }
+        if (m.request === this.chartRequest) this.drawColumns(info, m);
         return;
       case 'rangeStats':
         if (m.request === this.rangeRequest) this.renderRangeStats(m.stats);
@@ -314,11 +300,33 @@ export class PanelApp {
     this.root.replaceChildren(box, this.busy);
   }
 
-  private openSession(info: SessionInfo): void {
+  /** The host's columns on the chart; the session's first says so (the first-chart figure). */
+  private drawColumns(info: SessionInfo, m: TimelineColumns & { readonly hits?: Uint32Array }): void {
+    this.chart.setData({
+      t0: m.t0,
+      t1: m.t1,
+      columns: m.columns,
+      totalMin: asInt32(m.totalMin),
+      totalMax: asInt32(m.totalMax),
+      hiwater: asInt32(m.hiwater),
+      areaMax: asInt32(m.areaMax),
+      failures: asUint32(m.failures),
+      events: asUint32(m.events),
+      ...(m.hits ? { hits: asUint32(m.hits) } : {}),
+    });
+    if (this.firstChart) {
+      this.firstChart = false;
+      this.root.dataset.chart = 'drawn';
+      this.post({ type: 'drawn', session: info.id, ms: performance.now() - this.sessionAt, askedMs: this.askedMs });
+    }
+  }
+
+  private openSession(info: SessionInfo, first?: TimelineColumns): void {
     const key = requestKey(info.request) || `session:${info.id}`;
     const same = key === this.state.key;
     const restore = same ? this.state : undefined;
     this.sessionAt = performance.now();
+    this.askedMs = -1;
     this.info = info;
     this.firstChart = true;
     this.selected = null;
@@ -347,6 +355,8 @@ export class PanelApp {
     if (this.state.yScale) this.chart.yScale = this.state.yScale;
     const scaleDd = this.root.querySelector('#chart-scale') as HTMLElement | null;
     if (scaleDd) setDropdownValue(scaleDd, this.chart.yScale);
+    // the whole input's columns came with the session: drawn now, the chart's own request refines them
+    if (first && !restore?.view) this.drawColumns(info, first);
     this.slotmap.restoreZoom(this.state.slotZoom ?? 'cells');
     if (pool) this.slotmap.setPool(pool.nslabs, pool.areaNslabs, info.t0, info.t1, info.hasClock);
     this.slotmap.colorBy = this.state.colorBy ?? 'device';
@@ -779,6 +789,7 @@ export class PanelApp {
     this.chart = new OccupancyChart(chart.canvas, chart.readout, this.theme, {
       requestData: (t0, t1, columns, searchOnly) => {
         this.chartRequest = ++this.requestId;
+        if (this.firstChart && this.askedMs < 0) this.askedMs = performance.now() - this.sessionAt;
         this.post({ type: 'timeline', session: info.id, request: this.chartRequest, t0, t1, columns });
         // a new search changes the chart's hits, not the tracks
         if (!searchOnly) this.tracksView?.request(t0, t1, columns);

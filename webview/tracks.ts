@@ -100,6 +100,10 @@ export class TracksView {
     lane.appendChild(this.instants);
     this.list = el('div', undefined, 'track-list');
     this.list.id = 'track-list';
+    // until the host's trackInfo: built in the analysis worker, or on the host on first use
+    const building = el('p', 'Tracks are being built…', 'muted');
+    building.id = 'tracks-building';
+    this.list.appendChild(building);
     const sliceBox = el('section', undefined, 'slices-section');
     sliceBox.id = 'slices-section';
     this.slicesNote = el('p', '', 'muted');

@@ -123,8 +123,8 @@ export class PanelModel {
   private queryId = 0;
   /** Rows of the current search (expression or text), in row (time) order; null: no search. */
   private hits: Int32Array | null = null;
-  /** Rows the table does not list (the log's machine facts). */
-  private readonly hidden: Uint8Array;
+  /** Rows the table does not list (the log's machine facts); null: none (a trace: no byte a row). */
+  private readonly hidden: Uint8Array | null;
 
   constructor(
     readonly session: AnalysisSession,
@@ -137,17 +137,18 @@ export class PanelModel {
     t.apis.values.forEach((name, id) => {
       if (LOG_FACT_KINDS.has(name)) facts.add(id);
     });
-    this.hidden = new Uint8Array(t.length);
+    const hidden = facts.size ? new Uint8Array(t.length) : null;
     let hiddenRows = 0;
-    if (facts.size)
+    if (hidden)
       for (const v of t.chunks(['kind', 'api']))
         for (let i = v.start; i < v.end; i++)
           if (v.c.kind[i - v.base] === EventKind.LogMessage && facts.has(v.c.api[i - v.base] as number)) {
-            this.hidden[i] = 1;
+            hidden[i] = 1;
             hiddenRows++;
           }
+    this.hidden = hidden;
     this.rows = new Int32Array(t.length - hiddenRows);
-    for (let i = 0, k = 0; i < t.length; i++) if (!this.hidden[i]) this.rows[k++] = i;
+    for (let i = 0, k = 0; i < t.length; i++) if (!hidden?.[i]) this.rows[k++] = i;
     const s = session.summary;
     this.info = {
       id: nextSessionId++,
@@ -192,8 +193,8 @@ export class PanelModel {
   }
 
   private visible(rows: Int32Array): Int32Array {
-    if (this.info.hiddenRows === 0) return rows;
-    return rows.filter((r) => !this.hidden[r]);
+    const hidden = this.hidden;
+    return hidden && this.info.hiddenRows > 0 ? rows.filter((r) => !hidden[r]) : rows;
   }
 
   /** Rows of the current query, in display order. */

@@ -9,6 +9,7 @@ import { EventKind, Outcome } from './codes';
 export { FAILURE_CAUSES, failureCauseIndex };
 
 import type { EventTable } from './eventTable';
+import { Int32List } from './typedArrays';
 
 // 16: at most 2 x 15 ragged values per level and column
 const BLOCK = 16;
@@ -17,7 +18,15 @@ const BLOCK = 16;
 export class MinMaxPyramid {
   private readonly levels: { min: Int32Array; max: Int32Array }[] = [];
 
-  constructor(readonly values: Int32Array) {
+  /** `levels`: those of a pyramid of the same values built elsewhere (its `blocks`, from another thread). */
+  constructor(
+    readonly values: Int32Array,
+    levels?: readonly { readonly min: Int32Array; readonly max: Int32Array }[],
+  ) {
+    if (levels) {
+      this.levels = [...levels];
+      return;
+    }
     let src = { min: values, max: values };
     while (src.min.length > BLOCK) {
       const n = Math.ceil(src.min.length / BLOCK);
@@ -40,6 +49,11 @@ export class MinMaxPyramid {
       this.levels.push(level);
       src = level;
     }
+  }
+
+  /** The levels above the values (to hand the pyramid to another thread without rebuilding it). */
+  get blocks(): readonly { readonly min: Int32Array; readonly max: Int32Array }[] {
+    return this.levels;
   }
 
   /** Result of the last `scan`: min and max over the range. */
@@ -129,8 +143,7 @@ export interface TimelineColumns {
 export class Timeline {
   readonly times: Float64Array;
   readonly total: Int32Array;
-  /** Running maximum of `total`: the high-water mark after each row. */
-  readonly hiwater: Int32Array;
+  /** Min and max of `total` by range: a row's high-water mark is the max of the rows up to it. */
   private readonly totalPyramid: MinMaxPyramid;
   /** Per area: the rows touching it and the area's used slots after each. */
   private readonly areaRows: Int32Array[];
@@ -147,14 +160,14 @@ export class Timeline {
     // the chart's times stay in memory whatever the table spills
     this.times = t.gather('time') as Float64Array;
     this.total = new Int32Array(n);
-    this.hiwater = new Int32Array(n);
     let last = 0;
     let peak = 0;
-    const perArea: number[][] = Array.from({ length: this.nareas }, () => []);
-    const perAreaVal: number[][] = Array.from({ length: this.nareas }, () => []);
+    // typed lists, not number[]: at 10 M rows the per-area lists are most rows, twice
+    const perArea = Array.from({ length: this.nareas }, () => new Int32List());
+    const perAreaVal = Array.from({ length: this.nareas }, () => new Int32List());
     const areaUsed = new Int32Array(this.nareas);
-    const fails: number[] = [];
-    const causes: number[] = [];
+    const fails = new Int32List();
+    const causes = new Int32List();
     for (const v of t.chunks(['used', 'area', 'nslots', 'outcome', 'kind', 'reasons'])) {
       const c = v.c;
       for (let i = v.start; i < v.end; i++) {
@@ -163,14 +176,13 @@ export class Timeline {
         if (used >= 0) last = used;
         this.total[i] = last;
         if (last > peak) peak = last;
-        this.hiwater[i] = peak;
         const area = c.area[j] as number;
         const slots = c.nslots[j] as number;
         const outcome = c.outcome[j] as Outcome;
         if (area >= 0 && area < this.nareas && slots > 0 && (outcome === Outcome.Bounced || outcome === Outcome.Released)) {
           areaUsed[area] = (areaUsed[area] as number) + (outcome === Outcome.Bounced ? slots : -slots);
-          (perArea[area] as number[]).push(i);
-          (perAreaVal[area] as number[]).push(areaUsed[area] as number);
+          (perArea[area] as Int32List).push(i);
+          (perAreaVal[area] as Int32List).push(areaUsed[area] as number);
         }
         const kind = c.kind[j] as EventKind;
         if ((outcome === Outcome.Failed || outcome === Outcome.Hang) && (kind === EventKind.Map || kind === EventKind.Alloc)) {
@@ -181,10 +193,15 @@ export class Timeline {
     }
     this.peak = peak;
     this.totalPyramid = new MinMaxPyramid(this.total);
-    this.areaRows = perArea.map((r) => Int32Array.from(r));
-    this.areaPyramids = perAreaVal.map((v) => new MinMaxPyramid(Int32Array.from(v)));
-    this.failRows = Int32Array.from(fails);
-    this.failCause = Uint8Array.from(causes);
+    this.areaRows = perArea.map((r) => r.toArray());
+    this.areaPyramids = perAreaVal.map((v) => new MinMaxPyramid(v.toArray()));
+    this.failRows = fails.toArray();
+    this.failCause = Uint8Array.from(causes.toArray());
+  }
+
+  /** The high-water mark after the rows before `end` (0 before the first). */
+  hiwaterBefore(end: number): number {
+    return this.totalPyramid.scan(0, end) ? Math.max(0, this.totalPyramid.hi) : 0;
   }
 
   get length(): number {
@@ -218,13 +235,14 @@ export class Timeline {
     for (let c = 1; c <= cols; c++) bounds[c] = gallop(this.times, q.t0 + (span * c) / cols, bounds[c - 1] as number);
     // a column with no event shows the value the pool had then: the last one before it
     let carry = (bounds[0] as number) > 0 ? (this.total[(bounds[0] as number) - 1] as number) : 0;
+    let hw = this.hiwaterBefore(bounds[0] as number);
     for (let c = 0; c < cols; c++) {
       const a = bounds[c] as number;
       const b = bounds[c + 1] as number;
       events[c] = b - a;
-      hiwater[c] = b > 0 ? (this.hiwater[b - 1] as number) : 0;
       const pyr = this.totalPyramid;
       if (pyr.scan(a, b)) {
+        if (pyr.hi > hw) hw = pyr.hi;
         totalMin[c] = Math.min(pyr.lo, carry);
         totalMax[c] = Math.max(pyr.hi, carry);
         carry = this.total[b - 1] as number;
@@ -232,6 +250,7 @@ export class Timeline {
         totalMin[c] = carry;
         totalMax[c] = carry;
       }
+      hiwater[c] = hw;
     }
     for (let area = 0; area < this.nareas; area++) {
       const rows = this.areaRows[area] as Int32Array;
@@ -279,6 +298,9 @@ export class Timeline {
     };
     const first = lowerBound(this.times, q.t0);
     let carry = first > 0 ? (this.total[first - 1] as number) : 0;
+    // the reference: the running max by visiting every row before the window, then each in it
+    let hw = 0;
+    for (let r = 0; r < first; r++) if ((this.total[r] as number) > hw) hw = this.total[r] as number;
     let c = 0;
     let i = first;
     let lastRow = first - 1;
@@ -291,12 +313,13 @@ export class Timeline {
         if (v < lo) lo = v;
         if (v > hi) hi = v;
         events[c] = (events[c] as number) + 1;
+        if (v > hw) hw = v;
         lastRow = i;
         any = true;
       }
       totalMin[c] = lo;
       totalMax[c] = hi;
-      hiwater[c] = lastRow >= 0 ? (this.hiwater[lastRow] as number) : 0;
+      hiwater[c] = hw;
       if (any) carry = this.total[lastRow] as number;
     }
     for (let area = 0; area < this.nareas; area++) {

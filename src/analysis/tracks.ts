@@ -131,12 +131,37 @@ interface Built {
   readonly pyr: MinMaxPyramid;
 }
 
+/**
+ * The built tracks as they cross threads (the analysis worker builds them where the rows are, the
+ * extension host adopts them with tracksOf): typed arrays, each with a buffer of its own.
+ */
+export interface TracksTransfer {
+  readonly info: TracksInfo;
+  /** Per track (TracksInfo order): the rows where it changes, its value after each, the values' pyramid levels. */
+  readonly series: readonly {
+    readonly rows: Int32Array;
+    readonly values: Int32Array;
+    readonly levels: readonly { readonly min: Int32Array; readonly max: Int32Array }[];
+  }[];
+  readonly instantRows: readonly Int32Array[];
+  readonly sRow: Int32Array;
+  readonly sStart: Float64Array;
+  readonly sEnd: Float64Array;
+  readonly sDev: Uint16Array;
+  readonly sOpen: Uint8Array;
+  readonly openIdx: Int32Array;
+  readonly maxClosed: number;
+  readonly cStart: Float64Array;
+  readonly cEnd: Float64Array;
+  readonly byLength: Int32Array;
+}
+
 /** Precomputed tracks of an event table (times non-decreasing, as timeline.ts requires). */
 export class Tracks {
   readonly info: TracksInfo;
   private readonly times: Float64Array;
   private readonly series: Built[];
-  private readonly instantRows: Int32Array[];
+  private readonly instantRows: readonly Int32Array[];
   /** Slices in start order: their map row, start, end, device and whether open. */
   private readonly sRow: Int32Array;
   private readonly sStart: Float64Array;
@@ -151,156 +176,68 @@ export class Tracks {
   private readonly cEnd: Float64Array;
   private readonly byLength: Int32Array;
 
-  /** `times`: the table's time column when the caller has it already (the panel's Timeline.times). */
-  constructor(t: EventTable, nareas: number, times: Float64Array = t.gather('time') as Float64Array) {
-    const n = t.length;
-    this.times = times;
-    const areas = Math.max(0, Math.min(nareas, MAX_AREA_TRACKS));
-    const area = Array.from({ length: areas }, () => new Series());
-    // by device id, and by CPU + 1 (0: the input did not say)
-    const dev: (Series | undefined)[] = [];
-    const cpu: (Series | undefined)[] = [];
-    const of = (m: (Series | undefined)[], k: number) => {
-      let s = m[k];
-      if (!s) {
-        s = new Series();
-        m[k] = s;
-      }
-      return s;
-    };
-    const facts = new Set<number>();
-    t.apis.values.forEach((name, id) => {
-      if (LOG_FACT_KINDS.has(name)) facts.add(id);
-    });
-    const inst: number[][] = INSTANT_CLASSES.map(() => []);
-    // at most one slice per row
-    const sRow = new Int32Array(n);
-    const sEnd = new Float64Array(n);
-    let k = 0;
-    const end = n ? (this.times[n - 1] as number) : 0;
-    for (const v of t.chunks(['outcome', 'kind', 'nslots', 'pair', 'area', 'device', 'cpu', 'api'])) {
-      const c = v.c;
-      for (let i = v.start; i < v.end; i++) {
-        const j = i - v.base;
-        const outcome = c.outcome[j] as Outcome;
-        const kind = c.kind[j] as EventKind;
-        const slots = c.nslots[j] as number;
-        const p = c.pair[j] as number;
-        if (slots > 0 && (outcome === Outcome.Bounced || outcome === Outcome.Released)) {
-          const sign = outcome === Outcome.Bounced ? slots : -slots;
-          // a release is charged to the map it ends: its device and the CPU that mapped (an earlier row)
-          const own = outcome === Outcome.Released && p >= 0 && p !== i;
-          const a = c.area[j] as number;
-          if (a >= 0 && a < areas) (area[a] as Series).add(i, sign);
-          of(dev, own ? t.get('device', p) : (c.device[j] as number)).add(i, sign);
-          of(cpu, Math.max(-1, own ? t.get('cpu', p) : (c.cpu[j] as number)) + 1).add(i, sign);
-        }
-        if ((outcome === Outcome.Failed || outcome === Outcome.Hang) && (kind === EventKind.Map || kind === EventKind.Alloc))
-          (inst[0] as number[]).push(i);
-        else if (kind === EventKind.LogMessage && !facts.has(c.api[j] as number)) (inst[1] as number[]).push(i);
-        else if (kind === EventKind.Marker) (inst[2] as number[]).push(i);
-        const mapping = kind === EventKind.Map || kind === EventKind.MapResource || kind === EventKind.Alloc;
-        if (mapping && (outcome === Outcome.Bounced || outcome === Outcome.Direct)) {
-          sRow[k] = i;
-          sEnd[k++] = p > i && p < n ? (this.times[p] as number) : Number.NaN;
-        }
-      }
-    }
-    const defs: TrackDef[] = [];
-    const built: Built[] = [];
-    const push = (kind: TrackKind, key: number, label: string, s: Series) => {
-      defs.push({ id: defs.length, kind, key, label, peak: s.peak });
-      built.push({ rows: s.rows, pyr: new MinMaxPyramid(s.vals) });
-    };
-    area.forEach((s, a) => {
-      push('area', a, `area ${a}`, s);
-    });
-    const busiest = (m: (Series | undefined)[], max: number, base: number) =>
-      m
-        .flatMap((s, k) => (s && s.peak > 0 ? [[k - base, s] as const] : []))
-        .sort((x, y) => y[1].peak - x[1].peak || x[0] - y[0])
-        .slice(0, max)
-        .sort((x, y) => x[0] - y[0]);
-    const devs = busiest(dev, MAX_DEVICE_TRACKS, 0);
-    for (const [id, s] of devs) push('device', id, t.devices.get(id) || '(unknown device)', s);
-    const cpus = busiest(cpu, MAX_CPU_TRACKS, 1);
-    for (const [c, s] of cpus) push('cpu', c, c < 0 ? 'CPU unknown' : `CPU ${c}`, s);
-    const omitted =
-      Math.max(0, nareas - areas) +
-      dev.filter((s) => s && s.peak > 0).length -
-      devs.length +
-      cpu.filter((s) => s && s.peak > 0).length -
-      cpus.length;
-    this.series = built;
-    this.instantRows = inst.map((r) => Int32Array.from(r));
+  /**
+   * Builds the tracks of a table (`times`: its time column when the caller has it already, the
+   * panel's Timeline.times), or adopts tracks built elsewhere (toTransfer data: `times` required).
+   */
+  constructor(source: EventTable | TracksTransfer, nareas = 0, times?: Float64Array) {
+    const transferred = 'sRow' in source;
+    if (transferred && !times) throw new Error('tracks: adopted tracks need the time column');
+    const tm = times ?? ((source as EventTable).gather('time') as Float64Array);
+    const d = transferred ? source : buildTracks(source, nareas, tm);
+    if (transferred && d.series.length !== d.info.tracks.length)
+      throw new Error(`tracks: ${d.series.length} series for ${d.info.tracks.length} tracks`);
+    this.times = tm;
+    this.info = d.info;
+    this.series = d.series.map((s) => ({ rows: s.rows, pyr: new MinMaxPyramid(s.values, s.levels) }));
+    this.instantRows = d.instantRows;
+    this.sRow = d.sRow;
+    this.sStart = d.sStart;
+    this.sEnd = d.sEnd;
+    this.sDev = d.sDev;
+    this.sOpen = d.sOpen;
+    this.openIdx = d.openIdx;
+    this.maxClosed = d.maxClosed;
+    this.cStart = d.cStart;
+    this.cEnd = d.cEnd;
+    this.byLength = d.byLength;
+  }
 
-    // slices and their histograms
-    this.sRow = sRow.slice(0, k);
-    this.sStart = new Float64Array(k);
-    this.sEnd = new Float64Array(k);
-    this.sDev = new Uint16Array(k);
-    this.sOpen = new Uint8Array(k);
-    const lifeBins = t.hasClock ? LIFETIME_BINS_SECONDS : LIFETIME_BINS_EVENTS;
-    const hist: ({ maps: number; open: number; sizes: number[]; lifetimes: number[] } | undefined)[] = [];
-    const open: number[] = [];
-    let maxClosed = 0;
-    for (let j = 0; j < k; j++) {
-      const r = sRow[j] as number;
-      const start = this.times[r] as number;
-      const e = sEnd[j] as number;
-      const isOpen = Number.isNaN(e);
-      this.sStart[j] = start;
-      this.sEnd[j] = isOpen ? end : e;
-      this.sOpen[j] = isOpen ? 1 : 0;
-      // slices are in row order: get() walks the chunks once
-      const d = t.get('device', r);
-      this.sDev[j] = d;
-      let h = hist[d];
-      if (!h) {
-        h = { maps: 0, open: 0, sizes: SIZE_BINS.map(() => 0), lifetimes: lifeBins.map(() => 0) };
-        hist[d] = h;
-      }
-      h.maps++;
-      const size = t.get('size', r);
-      if (size >= 0) h.sizes[binOf(SIZE_BINS, size)]++;
-      if (isOpen) {
-        h.open++;
-        open.push(j);
-      } else {
-        const life = e - start;
-        if (life > maxClosed) maxClosed = life;
-        h.lifetimes[binOf(lifeBins, life)]++;
-      }
-    }
-    this.openIdx = Int32Array.from(open);
-    this.maxClosed = maxClosed;
-    // for counting the closed slices of a window (starts are sorted already) and picking the
-    // longest when a window has too many: ends sorted, and every slice by length (open first)
-    const closedStart: number[] = [];
-    const closedEnd: number[] = [];
-    for (let j = 0; j < k; j++)
-      if (!this.sOpen[j]) {
-        closedStart.push(this.sStart[j] as number);
-        closedEnd.push(this.sEnd[j] as number);
-      }
-    this.cStart = Float64Array.from(closedStart);
-    this.cEnd = Float64Array.from(closedEnd).sort();
-    const len = new Float64Array(k);
-    for (let j = 0; j < k; j++) len[j] = this.sOpen[j] ? Number.POSITIVE_INFINITY : (this.sEnd[j] as number) - (this.sStart[j] as number);
-    this.byLength = new Int32Array(k);
-    for (let j = 0; j < k; j++) this.byLength[j] = j;
-    this.byLength.sort((a, b) => (len[b] as number) - (len[a] as number) || a - b);
-    this.info = {
-      tracks: defs,
-      omitted,
-      slices: k,
-      openSlices: open.length,
-      sizeBins: SIZE_BINS,
-      lifetimeBins: lifeBins,
-      devices: hist
-        .flatMap((h, id) => (h ? [{ id, name: t.devices.get(id) || '(unknown device)', ...h }] : []))
-        .sort((a, b) => b.maps - a.maps || a.id - b.id),
+  /** The tracks as structured-clone data; hand `Tracks.transferList` of it to postMessage (this object is then unusable). */
+  toTransfer(): TracksTransfer {
+    return {
+      info: this.info,
+      series: this.series.map((s) => ({ rows: s.rows, values: s.pyr.values, levels: s.pyr.blocks })),
+      instantRows: this.instantRows,
+      sRow: this.sRow,
+      sStart: this.sStart,
+      sEnd: this.sEnd,
+      sDev: this.sDev,
+      sOpen: this.sOpen,
+      openIdx: this.openIdx,
+      maxClosed: this.maxClosed,
+      cStart: this.cStart,
+      cEnd: this.cEnd,
+      byLength: this.byLength,
     };
+  }
+
+  /** The buffers of toTransfer data, for postMessage (zero copy). */
+  static transferList(x: TracksTransfer): ArrayBuffer[] {
+    const arrays: ArrayBufferView[] = [
+      ...x.series.flatMap((s) => [s.rows, s.values, ...s.levels.flatMap((l) => [l.min, l.max])]),
+      ...x.instantRows,
+      x.sRow,
+      x.sStart,
+      x.sEnd,
+      x.sDev,
+      x.sOpen,
+      x.openIdx,
+      x.cStart,
+      x.cEnd,
+      x.byLength,
+    ];
+    return arrays.map((a) => a.buffer as ArrayBuffer);
   }
 
   /** Every track's columns, the instant lane and the slices of a window (the chart's columns). */
@@ -388,6 +325,210 @@ export class Tracks {
   }
 }
 
+/** The one build of the tracks: a pass over the rows, then the series' pyramids, the slices and their histograms. */
+function buildTracks(t: EventTable, nareas: number, times: Float64Array): TracksTransfer {
+  const n = t.length;
+  const areas = Math.max(0, Math.min(nareas, MAX_AREA_TRACKS));
+  const area = Array.from({ length: areas }, () => new Series());
+  // by device id, and by CPU + 1 (0: the input did not say)
+  const dev: (Series | undefined)[] = [];
+  const cpu: (Series | undefined)[] = [];
+  const of = (m: (Series | undefined)[], k: number) => {
+    let s = m[k];
+    if (!s) {
+      s = new Series();
+      m[k] = s;
+    }
+    return s;
+  };
+  const facts = new Set<number>();
+  t.apis.values.forEach((name, id) => {
+    if (LOG_FACT_KINDS.has(name)) facts.add(id);
+  });
+  const inst: number[][] = INSTANT_CLASSES.map(() => []);
+  // at most one slice per row: its map row, its end (NaN: open) and device, with the histograms
+  // counted as the scan meets them (the map's own row: no lookups by row afterwards)
+  const sRow = new Int32Array(n);
+  const sEnd = new Float64Array(n);
+  const sDev = new Uint16Array(n);
+  let k = 0;
+  const end = n ? (times[n - 1] as number) : 0;
+  const lifeBins = t.hasClock ? LIFETIME_BINS_SECONDS : LIFETIME_BINS_EVENTS;
+  const hist: ({ maps: number; open: number; sizes: number[]; lifetimes: number[] } | undefined)[] = [];
+  const open: number[] = [];
+  let maxClosed = 0;
+  for (const v of t.chunks(['outcome', 'kind', 'nslots', 'pair', 'area', 'device', 'cpu', 'api', 'size'])) {
+    const c = v.c;
+    for (let i = v.start; i < v.end; i++) {
+      const j = i - v.base;
+      const outcome = c.outcome[j] as Outcome;
+      const kind = c.kind[j] as EventKind;
+      const slots = c.nslots[j] as number;
+      const p = c.pair[j] as number;
+      if (slots > 0 && (outcome === Outcome.Bounced || outcome === Outcome.Released)) {
+        const sign = outcome === Outcome.Bounced ? slots : -slots;
+        // a release is charged to the map it ends: its device and the CPU that mapped (an earlier row)
+        const own = outcome === Outcome.Released && p >= 0 && p !== i;
+        const a = c.area[j] as number;
+        if (a >= 0 && a < areas) (area[a] as Series).add(i, sign);
+        // the map is most often in this chunk's columns already (a lookup by row costs more)
+        const here = !own || p >= v.start;
+        const q = own ? p - v.base : j;
+        of(dev, here ? (c.device[q] as number) : t.get('device', p)).add(i, sign);
+        of(cpu, Math.max(-1, here ? (c.cpu[q] as number) : t.get('cpu', p)) + 1).add(i, sign);
+      }
+      if ((outcome === Outcome.Failed || outcome === Outcome.Hang) && (kind === EventKind.Map || kind === EventKind.Alloc))
+        (inst[0] as number[]).push(i);
+      else if (kind === EventKind.LogMessage && !facts.has(c.api[j] as number)) (inst[1] as number[]).push(i);
+      else if (kind === EventKind.Marker) (inst[2] as number[]).push(i);
+      const mapping = kind === EventKind.Map || kind === EventKind.MapResource || kind === EventKind.Alloc;
+      if (mapping && (outcome === Outcome.Bounced || outcome === Outcome.Direct)) {
+        const e = p > i && p < n ? (times[p] as number) : Number.NaN;
+        const d = c.device[j] as number;
+        sRow[k] = i;
+        sEnd[k] = e;
+        sDev[k] = d;
+        let h = hist[d];
+        if (!h) {
+          h = { maps: 0, open: 0, sizes: SIZE_BINS.map(() => 0), lifetimes: lifeBins.map(() => 0) };
+          hist[d] = h;
+        }
+        h.maps++;
+        const size = c.size[j] as number;
+        if (size >= 0) h.sizes[binOf(SIZE_BINS, size)]++;
+        if (Number.isNaN(e)) {
+          h.open++;
+          open.push(k);
+        } else {
+          const life = e - (times[i] as number);
+          if (life > maxClosed) maxClosed = life;
+          h.lifetimes[binOf(lifeBins, life)]++;
+        }
+        k++;
+      }
+    }
+  }
+  const defs: TrackDef[] = [];
+  const built: TracksTransfer['series'][number][] = [];
+  const push = (kind: TrackKind, key: number, label: string, s: Series) => {
+    defs.push({ id: defs.length, kind, key, label, peak: s.peak });
+    const pyr = new MinMaxPyramid(s.vals);
+    built.push({ rows: s.rows, values: pyr.values, levels: pyr.blocks });
+  };
+  area.forEach((s, a) => {
+    push('area', a, `area ${a}`, s);
+  });
+  const busiest = (m: (Series | undefined)[], max: number, base: number) =>
+    m
+      .flatMap((s, k) => (s && s.peak > 0 ? [[k - base, s] as const] : []))
+      .sort((x, y) => y[1].peak - x[1].peak || x[0] - y[0])
+      .slice(0, max)
+      .sort((x, y) => x[0] - y[0]);
+  const devs = busiest(dev, MAX_DEVICE_TRACKS, 0);
+  for (const [id, s] of devs) push('device', id, t.devices.get(id) || '(unknown device)', s);
+  const cpus = busiest(cpu, MAX_CPU_TRACKS, 1);
+  for (const [c, s] of cpus) push('cpu', c, c < 0 ? 'CPU unknown' : `CPU ${c}`, s);
+  const omitted =
+    Math.max(0, nareas - areas) +
+    dev.filter((s) => s && s.peak > 0).length -
+    devs.length +
+    cpu.filter((s) => s && s.peak > 0).length -
+    cpus.length;
+
+  // the slices' arrays
+  const slices = {
+    sRow: sRow.slice(0, k),
+    sStart: new Float64Array(k),
+    sEnd: new Float64Array(k),
+    sDev: sDev.slice(0, k),
+    sOpen: new Uint8Array(k),
+  };
+  // for counting the closed slices of a window (starts are sorted already) and picking the
+  // longest when a window has too many: ends sorted, and every slice by length (open first)
+  const closed = k - open.length;
+  const cStart = new Float64Array(closed);
+  const cEnd = new Float64Array(closed);
+  const cIdx = new Int32Array(closed);
+  for (let j = 0, x = 0; j < k; j++) {
+    const start = times[sRow[j] as number] as number;
+    const e = sEnd[j] as number;
+    slices.sStart[j] = start;
+    if (Number.isNaN(e)) {
+      slices.sEnd[j] = end;
+      slices.sOpen[j] = 1;
+    } else {
+      slices.sEnd[j] = e;
+      cStart[x] = start;
+      cEnd[x] = e;
+      cIdx[x++] = j;
+    }
+  }
+  const byLength = byLengthOrder(Int32Array.from(open), cStart, cEnd, cIdx);
+  cEnd.sort();
+  const info: TracksInfo = {
+    tracks: defs,
+    omitted,
+    slices: k,
+    openSlices: open.length,
+    sizeBins: SIZE_BINS,
+    lifetimeBins: lifeBins,
+    devices: hist
+      .flatMap((h, id) => (h ? [{ id, name: t.devices.get(id) || '(unknown device)', ...h }] : []))
+      .sort((a, b) => b.maps - a.maps || a.id - b.id),
+  };
+  return {
+    info,
+    series: built,
+    instantRows: inst.map((r) => Int32Array.from(r)),
+    ...slices,
+    openIdx: Int32Array.from(open),
+    maxClosed,
+    cStart,
+    cEnd,
+    byLength,
+  };
+}
+
+/** Which 32-bit half of a double holds its low bits (the platform's byte order). */
+const LOW_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+
+/**
+ * Slice indices longest first: the open ones (`open`, ascending), then the closed ones (their
+ * starts, ends and indices, ascending) by length, longer first, equal lengths by index. A stable
+ * radix sort of the lengths' bits (non-negative doubles order as their bits; complemented: longest
+ * first), 16 bits a pass: a comparator sort of millions of indices takes seconds.
+ */
+export function byLengthOrder(open: Int32Array, cStart: Float64Array, cEnd: Float64Array, cIdx: Int32Array): Int32Array {
+  const m = cIdx.length;
+  const len = new Float64Array(m);
+  for (let x = 0; x < m; x++) len[x] = (cEnd[x] as number) - (cStart[x] as number);
+  const bits = new Uint32Array(len.buffer);
+  let order = new Int32Array(m);
+  for (let x = 0; x < m; x++) order[x] = x;
+  let next = new Int32Array(m);
+  const count = new Int32Array(0x10001);
+  for (let pass = 0; pass < 4; pass++) {
+    const word = pass < 2 ? LOW_WORD : 1 - LOW_WORD;
+    const shift = (pass & 1) * 16;
+    count.fill(0);
+    for (let x = 0; x < m; x++) count[((~(bits[2 * x + word] as number) >>> shift) & 0xffff) + 1]++;
+    // every length has the same digit here: this pass changes nothing
+    if (m === 0 || count.includes(m)) continue;
+    for (let d = 1; d <= 0x10000; d++) count[d] = (count[d] as number) + (count[d - 1] as number);
+    for (let r = 0; r < m; r++) {
+      const x = order[r] as number;
+      const d = (~(bits[2 * x + word] as number) >>> shift) & 0xffff;
+      next[count[d] as number] = x;
+      count[d]++;
+    }
+    [order, next] = [next, order];
+  }
+  const out = new Int32Array(open.length + m);
+  out.set(open);
+  for (let r = 0; r < m; r++) out[open.length + r] = cIdx[order[r] as number] as number;
+  return out;
+}
+
 /** First index with a[i] > x in a non-decreasing array. */
 function upperBound(a: Float64Array, x: number): number {
   let lo = 0;
@@ -426,7 +567,12 @@ export function flagValues(model: PanelModel, times: readonly number[]): FlagVal
 
 const built = new WeakMap<PanelModel, Tracks>();
 
-/** The tracks of a panel's session, built on first use. */
+/** Tracks of a panel's session built where its rows were (the analysis worker): tracksOf answers with them. */
+export function adoptTracks(model: PanelModel, x: TracksTransfer): void {
+  built.set(model, new Tracks(x, 0, model.timeline.times));
+}
+
+/** The tracks of a panel's session: adopted, else built on first use (inputs analysed on the host's thread). */
 export function tracksOf(model: PanelModel): Tracks {
   let t = built.get(model);
   if (!t) {

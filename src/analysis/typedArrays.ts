@@ -8,3 +8,19 @@ export function grown<T extends Growable>(a: T, cap: number): T {
   b.set(a);
   return b;
 }
+
+/** An Int32Array filled by push, doubling as it grows: 4 bytes an entry where a number[] takes 8 to 16. */
+export class Int32List {
+  private a = new Int32Array(1024);
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.a.length) this.a = grown(this.a, this.a.length * 2);
+    this.a[this.length++] = v;
+  }
+
+  /** The entries, in an array of their own size. */
+  toArray(): Int32Array {
+    return this.a.slice(0, this.length);
+  }
+}

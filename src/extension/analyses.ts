@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { CompareModel } from '../analysis/compareModel';
 import { PanelModel, type SessionExtras } from '../analysis/panelModel';
 import type { Diagnostic as SessionDiagnostic } from '../analysis/session';
+import { adoptTracks, type TracksTransfer } from '../analysis/tracks';
 import { type AnalysisSettings, routeRequest } from '../inputs/request';
 import type { Route } from '../inputs/router';
 import { escapeControls } from '../protocol/escape';
@@ -34,6 +35,8 @@ export interface AnalysisResult {
   readonly problemsPublished?: boolean;
   /** A scenario compared (xen-swiotlb with dma-direct + the Xen hooks): every call of both, for the compare view. */
   readonly compare?: CompareModel;
+  /** The panel's tracks, built where the rows were (the trace worker); else built on first use. */
+  readonly tracks?: TracksTransfer;
 }
 
 /** Runs a route of its kind (the router decided which), with what VS Code adds to it. */
@@ -195,6 +198,7 @@ export class Analyses implements vscode.Disposable {
         },
       );
       const model = new PanelModel(result.session, { ...result.extras, request });
+      if (result.tracks) adoptTracks(model, result.tracks);
       this.startedAt.set(model.info.id, { command, analysed: performance.now() });
       if (result.compare) this.comparisons.set(model, result.compare);
       this.model = model;

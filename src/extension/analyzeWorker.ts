@@ -2,7 +2,8 @@
  * Runs a trace/log analysis in a worker thread (its own bundle, dist/analyzeWorker.js), so the
  * extension host's main thread stays responsive: the shared analysis of the route
  * (inputs/analyze.ts), progress messages while reading, then the session (its event table as
- * transferred column buffers), what the panel says around it and the report. While reading, it
+ * transferred column buffers) with its tracks (tracks.ts, built here: at 10 M rows the build would
+ * hold the host's thread for seconds), what the panel says around it and the report. While reading, it
  * posts the occupancy chart of the rows read so far every PARTIAL_MS (GrowingTimeline: each post
  * costs the rows added since the last). Cancelling terminates the worker.
  */
@@ -12,6 +13,7 @@ import { EventTable, type EventTableTransfer } from '../analysis/eventTable';
 import type { SessionExtras } from '../analysis/panelModel';
 import { GrowingTimeline } from '../analysis/partialTimeline';
 import type { AnalysisSession } from '../analysis/session';
+import { Tracks, type TracksTransfer } from '../analysis/tracks';
 import { analyzeRoute, summaryLine } from '../inputs/analyze';
 import type { Route } from '../inputs/router';
 import type { PartialChart } from '../protocol/messages';
@@ -33,6 +35,8 @@ export type AnalyzeWorkerMessage =
   | { type: 'progress'; fraction: number }
   /** A spill file of the event table (eventTable.ts): the host removes it if the analysis does not finish. */
   | { type: 'spill'; file: string }
+  /** What the worker does after reading (the progress notification says it). */
+  | { type: 'stage'; message: string }
   | ({ type: 'partial' } & PartialChart)
   | {
       type: 'done';
@@ -41,6 +45,8 @@ export type AnalyzeWorkerMessage =
       /** The session for the panel: its event table travels as transferred column buffers. */
       session: Omit<AnalysisSession, 'events'>;
       events: EventTableTransfer;
+      /** The panel's tracks of those rows, built here. */
+      tracks: TracksTransfer;
     }
   | { type: 'error'; message: string };
 
@@ -88,10 +94,12 @@ async function main(): Promise<void> {
     );
     if (a.kind !== 'text') throw new Error(`not a trace route: ${a.kind}`);
     const { events: table, ...session } = a.session;
+    post({ type: 'stage', message: 'building the tracks' });
+    const tracks = new Tracks(table, session.pool?.nareas ?? 0).toTransfer();
     const transfer = table.toTransfer();
     const text = `${a.text}\n${summaryLine(input.label, a.json)}`;
-    const done: AnalyzeWorkerMessage = { type: 'done', text, extras: a.extras, session, events: transfer };
-    parentPort?.postMessage(done, EventTable.transferList(transfer));
+    const done: AnalyzeWorkerMessage = { type: 'done', text, extras: a.extras, session, events: transfer, tracks };
+    parentPort?.postMessage(done, [...EventTable.transferList(transfer), ...Tracks.transferList(tracks)]);
   } catch (e) {
     post({ type: 'error', message: (e as Error).message });
   }

@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { RouteError, routeInputs } from '../inputs/router';
 import type { AnalysisRequest } from '../protocol/messages';
 import { Analyses } from './analyses';
-import { showCompare, updateCompare } from './compareView';
+import { COMPARE_VIEW_TYPE, reviveCompare, showCompare, updateCompare } from './compareView';
 import { escapedOutputChannel } from './escapedChannel';
 import { explainLogLine } from './explain';
 import {
@@ -65,6 +65,11 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state) {
         revivePanel(panel, uri, a, state);
+      },
+    }),
+    vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel, state) {
+        void reviveCompare(panel, uri, a, state);
       },
     }),
     vscode.window.registerCustomEditorProvider(
@@ -132,7 +137,8 @@ async function requestFor(files: string[], extra: Partial<AnalysisRequest> = {})
 }
 
 async function analyzeFile(a: Analyses, arg?: unknown): Promise<void> {
-  const started = performance.now();
+  // the command's time (first-chart figures) starts once its input is chosen: a dialog's time is the user's
+  let started = performance.now();
   let files: string[];
   const given = argUri(arg);
   if (given) files = [given.fsPath];
@@ -145,6 +151,7 @@ async function analyzeFile(a: Analyses, arg?: unknown): Promise<void> {
     });
     if (!picked?.length) return;
     files = picked.map((u) => u.fsPath);
+    started = performance.now();
   }
   const request = await requestFor(files);
   if (request) await a.run(request, { startedAt: started });
@@ -174,7 +181,7 @@ async function analyzeCurrentFile(a: Analyses): Promise<void> {
 }
 
 async function replayOpsFile(a: Analyses, arg?: unknown): Promise<void> {
-  const started = performance.now();
+  let started = performance.now();
   let target = argUri(arg);
   const active = activeFileUri();
   if (!target && active && /\.jsonl(\.gz)?$/i.test(active.fsPath)) target = active;
@@ -186,12 +193,13 @@ async function replayOpsFile(a: Analyses, arg?: unknown): Promise<void> {
       filters: { 'Replay ops (JSON Lines)': ['jsonl', 'gz'], 'All files': ['*'] },
     });
     target = picked?.[0];
+    started = performance.now();
   }
   if (target) await a.run({ kind: 'replay', files: [target.fsPath] }, { startedAt: started });
 }
 
 async function analyzeScenario(a: Analyses, arg: unknown, compare: boolean): Promise<void> {
-  const started = performance.now();
+  let started = performance.now();
   let target = argUri(arg);
   const active = activeFileUri();
   if (!target && active && /\.json$/i.test(active.fsPath)) target = active;
@@ -202,6 +210,7 @@ async function analyzeScenario(a: Analyses, arg: unknown, compare: boolean): Pro
       filters: { 'Scenario (JSON)': ['json'] },
     });
     target = picked?.[0];
+    started = performance.now();
   }
   if (!target) return;
   const model = await a.run({ kind: 'scenario', files: [target.fsPath], ...(compare ? { compare } : {}) }, { startedAt: started });

@@ -112,9 +112,22 @@ export class PanelController implements vscode.Disposable {
     this.model = model;
     this.panel.title = `SWIOTLB: ${model.info.title.replace(/^(Replay|Scenario): /, '')}`;
     if (this.ready) {
-      this.post({ type: 'session', info: model.info });
+      this.postSession(model);
       this.postProfile();
     }
+  }
+
+  /** The chart's columns the webview asked for last (or its width said): the first chart is sent with the session. */
+  private columns = chartColumns(1200);
+
+  /** A session with its whole-input chart: on a small input the round trip for it was half the panel's time. */
+  private postSession(model: PanelModel): void {
+    const { t0, t1 } = model.info;
+    this.post({
+      type: 'session',
+      info: model.info,
+      first: model.timeline.aggregate({ t0, t1: t1 > t0 ? t1 : t0 + 1, columns: this.columns }),
+    });
   }
 
   /** The kernel and platform the settings ask for (the status bar's pickers): the panel offers a re-analysis. */
@@ -150,10 +163,11 @@ export class PanelController implements vscode.Disposable {
     switch (m.type) {
       case 'ready':
         this.ready = true;
+        if (m.width !== undefined) this.columns = chartColumns(m.width);
         if (this.loadMs < 0) this.loadMs = performance.now() - this.createdAt;
         if (this.partial) this.post(this.partial);
         else if (model) {
-          this.post({ type: 'session', info: model.info });
+          this.postSession(model);
           this.postProfile();
           if (this.pinned) this.post({ type: 'explanation', explanation: this.pinned });
         } else if (this.pending) this.post({ type: 'busy', message: this.pending });
@@ -225,7 +239,7 @@ export class PanelController implements vscode.Disposable {
         if (t) {
           const now = performance.now();
           this.analyses.output.appendLine(
-            `SWIOTLB Lens: first chart of "${model.info.title}" (${model.info.rows.toLocaleString('en-US')} rows) drawn ${Math.round(now - t.command)} ms after the command (analysis ${Math.round(t.analysed - t.command)} ms, panel ${Math.round(now - t.analysed)} ms, of which ${Math.round(m.ms)} ms in the webview from the session to its chart; the webview loaded in ${Math.round(this.loadMs)} ms)`,
+            `SWIOTLB Lens: first chart of "${model.info.title}" (${model.info.rows.toLocaleString('en-US')} rows) drawn ${Math.round(now - t.command)} ms after the command (analysis ${Math.round(t.analysed - t.command)} ms, panel ${Math.round(now - t.analysed)} ms, of which ${Math.round(m.ms)} ms in the webview from the session to its chart, ${Math.round(m.askedMs)} ms of them until it asked for its columns; the webview loaded in ${Math.round(this.loadMs)} ms)`,
           );
         }
         return;
@@ -245,11 +259,17 @@ export class PanelController implements vscode.Disposable {
         // the tracks' requests (tracks.ts), else the panel model's
         const reply = answerTracks(model, m) ?? model.answer(m);
         if (reply) this.post(reply);
+        if (m.type === 'timeline') this.columns = m.columns;
         if (m.type === 'timeline' && reply && this.columnTimes.length < 10000) this.columnTimes.push(performance.now() - t);
         return;
       }
     }
   }
+}
+
+/** Chart columns for a webview `width` px wide (the chart's plot is a little narrower: the columns are mapped onto it). */
+function chartColumns(width: number): number {
+  return Math.max(1, Math.min(8192, Math.floor(width)));
 }
 
 /**

@@ -2,7 +2,7 @@
  * Traces and kernel logs in the extension: the router's route runs in a worker thread
  * (dist/analyzeWorker.js) so the extension host stays responsive; it posts the chart of what was
  * read while it reads, and its event table comes back as transferred column buffers and becomes
- * the panel's session. Inputs under IN_HOST_BYTES are analysed on the host's thread: they take
+ * the panel's session, its tracks built there too. Inputs under IN_HOST_BYTES are analysed on the host's thread: they take
  * less than starting a worker and loading its bundle. Also "SWIOTLB: Copy Capture Script".
  */
 import { rmSync } from 'node:fs';
@@ -28,6 +28,7 @@ function runWorker(
   signal: AbortSignal,
   progress: (f: number) => void,
   partial: (p: PartialChart) => void,
+  stage: (message: string) => void,
 ): Promise<Done> {
   return new Promise<Done>((resolve, reject) => {
     const worker = new Worker(script, { workerData: input });
@@ -46,6 +47,7 @@ function runWorker(
     worker.on('message', (m: AnalyzeWorkerMessage) => {
       if (settled) return;
       if (m.type === 'progress') progress(m.fraction);
+      else if (m.type === 'stage') stage(m.message);
       else if (m.type === 'spill') spills.push(m.file);
       else if (m.type === 'partial') partial(m);
       else if (m.type === 'done') finish(() => resolve(m), true);
@@ -71,11 +73,16 @@ export function registerTextRunner(extensionPath: string): void {
       if (a.kind !== 'text') throw new Error(`not a trace route: ${a.kind}`);
       return { session: a.session, extras: a.extras, report: `${a.text}\n${summaryLine(input.label, a.json)}` };
     }
-    const done = await runWorker(path.join(extensionPath, 'dist', 'analyzeWorker.js'), input, ctx.signal, progress, (p) =>
-      ctx.partial?.(p),
+    const done = await runWorker(
+      path.join(extensionPath, 'dist', 'analyzeWorker.js'),
+      input,
+      ctx.signal,
+      progress,
+      (p) => ctx.partial?.(p),
+      (message) => ctx.progress(undefined, message),
     );
     const session: AnalysisSession = { ...done.session, events: EventTable.fromTransfer(done.events) };
-    return { session, extras: done.extras, report: done.text };
+    return { session, extras: done.extras, report: done.text, tracks: done.tracks };
   });
 }
 

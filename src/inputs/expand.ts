@@ -35,6 +35,8 @@ export interface InputFile {
   gz?: boolean;
   /** The beginning of a trace (to see which events it holds). */
   head?: Buffer;
+  /** sha256 of the first 64 KiB (decompressed), taken when the head was read: duplicates are told by it. */
+  headHash?: string;
   /** Not read: its (decompressed) content is that of this file, read instead (dmesg.txt beside dmesg.txt.gz). */
   duplicateOf?: string;
 }
@@ -46,18 +48,11 @@ export async function expandText(paths: readonly string[]): Promise<InputFile[]>
     const st = await stat(p);
     if (st.isDirectory()) {
       const names = (await readdir(p)).sort();
-      for (const n of names) {
-        const f = path.join(p, n);
-        // a member that cannot be read (a symlink loop, a dangling link, no permission) is
-        // skipped with a diagnostic naming it; the rest of the folder is analysed
-        try {
-          const s = await stat(f);
-          if (s.isFile()) out.push(...(await expandFile(f, s.size)));
-        } catch (e) {
-          const why = unreadable(e);
-          if (why === undefined) throw e;
-          out.push(skippedFile(f, why));
-        }
+      // a few members at a time: each is a handful of small file system calls, whose round trips
+      // through the thread pool overlap (a folder of 10,000 small files)
+      for (let i = 0; i < names.length; i += MEMBERS_AT_ONCE) {
+        const group = names.slice(i, i + MEMBERS_AT_ONCE).map((n) => expandMember(path.join(p, n)));
+        for (const files of await Promise.all(group)) out.push(...files);
       }
     } else {
       const files = await expandFile(p, st.size);
@@ -69,6 +64,24 @@ export async function expandText(paths: readonly string[]): Promise<InputFile[]>
   }
   await dropDuplicates(out);
   return out;
+}
+
+/** Folder members expanded at once. */
+const MEMBERS_AT_ONCE = 16;
+
+/**
+ * A folder's member: its inputs, or none (not a file). One that cannot be read (a symlink loop, a
+ * dangling link, no permission) is skipped with a diagnostic naming it; the rest of the folder is analysed.
+ */
+async function expandMember(f: string): Promise<InputFile[]> {
+  try {
+    const s = await stat(f);
+    return s.isFile() ? await expandFile(f, s.size) : [];
+  } catch (e) {
+    const why = unreadable(e);
+    if (why === undefined) throw e;
+    return [skippedFile(f, why)];
+  }
 }
 
 /** The decompressed size of a file mod 2^32: a gzip file's last four bytes (ISIZE), else its size. */
@@ -84,12 +97,19 @@ async function sizeKey(f: InputFile): Promise<number> {
   }
 }
 
-async function contentHash(file: string): Promise<string> {
+/** Bytes of a file's beginning whose hash tells duplicates apart before their whole content is hashed. */
+const DUP_HEAD_BYTES = 64 * 1024;
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function contentHash(f: InputFile): Promise<string> {
+  // a plain file no longer than the hashed head: that hash is of its whole content
+  if (!f.gz && f.headHash !== undefined && f.bytes <= DUP_HEAD_BYTES) return f.headHash;
   const h = createHash('sha256');
   try {
-    for await (const c of fileChunks(file)) h.update(c);
+    for await (const c of fileChunks(f.file)) h.update(c);
   } catch {
-    return `unreadable:${file}`; // damaged: compared by name only, so never a duplicate
+    return `unreadable:${f.file}`; // damaged: compared by name only, so never a duplicate
   }
   return h.digest('hex');
 }
@@ -114,9 +134,7 @@ async function dropDuplicates(files: InputFile[]): Promise<void> {
   for (const [key, group] of bySize) {
     if (group.length < 2) continue;
     for (const f of group) {
-      const k = `${key}:${createHash('sha256')
-        .update((await readHead(f.file, 64 * 1024)).head)
-        .digest('hex')}`;
+      const k = `${key}:${f.headHash ?? sha256((await readHead(f.file, DUP_HEAD_BYTES)).head)}`;
       const g = byHead.get(k);
       if (g) g.push(f);
       else byHead.set(k, [f]);
@@ -126,7 +144,7 @@ async function dropDuplicates(files: InputFile[]): Promise<void> {
     if (group.length < 2) continue;
     const seen = new Map<string, InputFile>();
     for (const f of group) {
-      const h = await contentHash(f.file);
+      const h = await contentHash(f);
       const first = seen.get(h);
       if (!first) {
         seen.set(h, f);
@@ -187,6 +205,7 @@ async function expandFile(file: string, bytes: number): Promise<InputFile[]> {
     // a binary trace: the head that tells which events it holds is the beginning of its text
     if (f.format === 'trace.dat' && !gz) f.head = await traceDatHead(file, HEAD_BYTES);
     if (gz) f.gz = true;
+    f.headHash = sha256(head.subarray(0, DUP_HEAD_BYTES));
     return [f];
   }
   // the entries' heads and roles come from one pass over the archive

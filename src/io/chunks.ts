@@ -31,24 +31,25 @@ export async function* fileChunks(file: string, opts: ChunkOptions = {}): AsyncG
   const fh = await open(file, 'r');
   let pending: Promise<{ bytesRead: number }> | null = null;
   try {
-    const two = Buffer.alloc(2);
-    await fh.read(two, 0, 2, 0);
-    if (!isGzip(two)) {
-      const bufs = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
-      let which = 0;
-      let pos = 0;
-      pending = fh.read(bufs[0] as Buffer, 0, CHUNK_BYTES, pos);
-      for (;;) {
-        const { bytesRead } = await pending;
-        pending = null;
-        if (bytesRead === 0) return;
-        pos += bytesRead;
-        opts.onRawBytes?.(pos);
-        const cur = bufs[which] as Buffer;
-        which ^= 1;
-        pending = fh.read(bufs[which] as Buffer, 0, CHUNK_BYTES, pos);
-        yield bytesRead === CHUNK_BYTES ? cur : cur.subarray(0, bytesRead);
-      }
+    // buffers sized to the file: a folder of many small files does not allocate 2 MiB per file
+    const size = (await fh.stat()).size;
+    const len = size > 0 && size < CHUNK_BYTES ? size + 1 : CHUNK_BYTES;
+    const bufs = [Buffer.allocUnsafe(len), Buffer.allocUnsafe(len)];
+    let which = 0;
+    let pos = 0;
+    pending = fh.read(bufs[0] as Buffer, 0, len, pos);
+    for (;;) {
+      const { bytesRead } = await pending;
+      pending = null;
+      if (bytesRead === 0) return;
+      const cur = bufs[which] as Buffer;
+      // gzip is told by its first chunk, then read as a stream from the start
+      if (pos === 0 && isGzip(cur.subarray(0, bytesRead))) break;
+      pos += bytesRead;
+      opts.onRawBytes?.(pos);
+      which ^= 1;
+      pending = fh.read(bufs[which] as Buffer, 0, len, pos);
+      yield bytesRead === len ? cur : cur.subarray(0, bytesRead);
     }
   } finally {
     if (pending) await pending.catch(() => undefined);

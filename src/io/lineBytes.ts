@@ -179,11 +179,12 @@ export function damageMessage(e: Error): string {
   return `the gzip data is damaged or cut short (${e.message}): read up to here`;
 }
 
-/** Reads a file (plain or gzip) line by line as bytes; returns the number of lines. */
-export async function readByteLines(file: string, sink: ByteLineSink, opts: ReadByteLinesOptions = {}): Promise<number> {
+/** Reads a file (plain or gzip), or its content already read, line by line as bytes; returns the number of lines. */
+export async function readByteLines(file: string | Buffer, sink: ByteLineSink, opts: ReadByteLinesOptions = {}): Promise<number> {
   const sp = new ByteLineSplitter(sink, opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+  const chunks = typeof file === 'string' ? fileChunks(file, opts.onRawBytes ? { onRawBytes: opts.onRawBytes } : {}) : whole(file, opts);
   try {
-    for await (const c of fileChunks(file, opts.onRawBytes ? { onRawBytes: opts.onRawBytes } : {})) {
+    for await (const c of chunks) {
       if (opts.signal?.aborted) throw abortError();
       sp.push(c);
       opts.onBytes?.(c.length);
@@ -193,6 +194,13 @@ export async function readByteLines(file: string, sink: ByteLineSink, opts: Read
     opts.onDamage(sp.lineNo + 1, damageMessage(e as Error));
   }
   return sp.end();
+}
+
+/** A file's content already in memory (a small file's head), as the one chunk it is. */
+async function* whole(b: Buffer, opts: ReadByteLinesOptions): AsyncGenerator<Buffer> {
+  if (b.length === 0) return;
+  opts.onRawBytes?.(b.length);
+  yield b;
 }
 
 /**

@@ -168,7 +168,12 @@ export interface PartialChart {
 
 /** Host -> webview. */
 export type HostMessage =
-  | { readonly type: 'session'; readonly info: SessionInfo }
+  | {
+      readonly type: 'session';
+      readonly info: SessionInfo;
+      /** The whole input's chart columns at the width the webview had: its first chart waits for no round trip. */
+      readonly first?: TimelineColumns;
+    }
   /** No analysis yet (a fresh panel): the webview offers the ways to start one. */
   | { readonly type: 'empty'; readonly recent: SideInfo['recent'] }
   /** The chart's columns for the window it asked for (typed arrays, one entry per pixel column). */
@@ -256,7 +261,8 @@ export type HostMessage =
 
 /** Webview -> host. */
 export type WebviewMessage =
-  | { readonly type: 'ready' }
+  /** The webview (re)loaded; `width` (px) sizes the first chart's columns sent with the session. */
+  | { readonly type: 'ready'; readonly width?: number }
   | {
       readonly type: 'timeline';
       readonly session: number;
@@ -293,7 +299,8 @@ export type WebviewMessage =
   /** Open the place of one of SessionInfo.diagnostics. */
   | { readonly type: 'revealDiagnostic'; readonly session: number; readonly index: number }
   /** The first chart with data was drawn (for the time-to-first-chart figure). */
-  | { readonly type: 'drawn'; readonly session: number; readonly ms: number }
+  /** The first chart of a session drawn, `ms` after the session came; it asked for its columns `askedMs` after (the rest is the round trip and the drawing). */
+  | { readonly type: 'drawn'; readonly session: number; readonly ms: number; readonly askedMs: number }
   /** The first chart of a running analysis was drawn (for the first-chart figure), with the rows it shows. */
   | { readonly type: 'partialDrawn'; readonly rows: number }
   /** Frame times measured while the user panned or zoomed (ms per frame). */
@@ -376,7 +383,7 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
   if (!isObject(x)) return false;
   switch (x.type) {
     case 'ready':
-      return true;
+      return x.width === undefined || isNum(x.width);
     case 'timeline':
       return isInt(x.session) && isInt(x.request) && isNum(x.t0) && isNum(x.t1) && isInt(x.columns, 1) && (x.columns as number) <= 8192;
     case 'query':
@@ -409,7 +416,7 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
     case 'revealLog':
       return isInt(x.session) && isInt(x.entry);
     case 'drawn':
-      return isInt(x.session) && isNum(x.ms);
+      return isInt(x.session) && isNum(x.ms) && isNum(x.askedMs);
     case 'partialDrawn':
       return isInt(x.rows);
     case 'frames':

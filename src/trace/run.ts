@@ -77,6 +77,11 @@ function defaultWorkers(): ParseWorkers | null {
   return count > 0 ? { count, script } : null;
 }
 
+/** A plain file's head when it holds the whole file (a folder of many small files is read once). */
+function wholeHead(f: InputFile): Buffer | undefined {
+  return !f.gz && f.head !== undefined && f.head.length === f.bytes ? f.head : undefined;
+}
+
 /**
  * How an input's lines are read, by its format (inputs/sniff.ts): text files and tar entries. A
  * format that is not text (a binary trace) adds its reader here, yielding the same lines.
@@ -89,7 +94,7 @@ export interface LineReadOptions extends ReadByteLinesOptions {
 export const LINE_READERS: Readonly<Record<string, (f: InputFile, sink: ByteLineSink, opts: LineReadOptions) => Promise<number>>> = {
   text: (f, sink, opts) =>
     f.entry === undefined
-      ? readByteLines(f.file, sink, opts)
+      ? readByteLines(wholeHead(f) ?? f.file, sink, opts)
       : readTarEntryLines(
           f.file,
           f.entryOffset === undefined ? f.entry : { name: f.entry, offset: f.entryOffset, size: f.bytes },
@@ -384,6 +389,7 @@ async function passTraces(
   opts: TextAnalysisOptions,
   progress: (n: number) => void,
 ): Promise<void> {
+  const workers = opts.parseWorkers === undefined ? defaultWorkers() : opts.parseWorkers;
   for (const f of traces) {
     an.file = f.label;
     an.level = census(f.head ?? Buffer.alloc(0));
@@ -391,7 +397,6 @@ async function passTraces(
     const feeder = new TextFeeder(an, parser, new KernelLogParser(), 'trace');
     const events0 = an.traceEvents;
     const damage = (line: number, msg: string) => an.diag(line, msg, 'error');
-    const workers = opts.parseWorkers === undefined ? defaultWorkers() : opts.parseWorkers;
     const parallel = workers && workers.count > 0 && f.entry === undefined && (f.format ?? 'text') === 'text';
     if (parallel && f.bytes >= (workers.minBytes ?? PARALLEL_MIN_BYTES)) {
       f.lines = await feedParallel(f, an, parser, feeder, workers, opts.signal, progress, damage);

@@ -1,7 +1,8 @@
 // The compare view in a real VS Code: "Compare xen-swiotlb with Unified swiotlb" shows both paths
 // side by side, call by call, with as many calls and divergences as the CLI's JSON has (counted
-// here from that JSON), "Divergences only" filters, a row opens its scenario line; the platform
-// picker asks before it writes .vscode/settings.json, and its re-analyse offer still works.
+// here from that JSON), "Divergences only" filters, a row opens its scenario line; a window reload
+// brings the view back as it was; the platform picker asks before it writes
+// .vscode/settings.json, and its re-analyse offer still works.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -74,6 +75,44 @@ test('"Divergences only" lists the divergent calls alone; a row opens its scenar
   await page.locator('.statusbar-item', { hasText: new RegExp(`Ln ${firstDivergence.line}, Col 1`) }).waitFor({ timeout: 30_000 });
   const csp = await view.evaluate(() => window.__cspViolations);
   assert.deepEqual(csp, [], 'no CSP violation in the compare view');
+});
+
+test('after a window reload the compare view comes back: the same comparison, filter, scroll and selection', async () => {
+  // scrolled into the divergences, one selected (the click opens its line too)
+  const body = view.locator('#compare-table .table-body');
+  await body.evaluate((b) => {
+    b.scrollTop = 10 * 22 + 7;
+  });
+  await view.locator('.compare-row[aria-rowindex="11"][data-index]').waitFor({ state: 'attached', timeout: 30_000 });
+  await view.locator('.compare-row[aria-rowindex="12"]').click();
+  await view.locator('.compare-row.selected[aria-rowindex="12"]').waitFor({ state: 'attached' });
+  const scrollTop = await body.evaluate((b) => b.scrollTop);
+  assert.ok(scrollTop > 200, `scrolled to ${scrollTop}`);
+  /** The rows in view: their call numbers, and which is selected. */
+  const rowsOf = (v) =>
+    v
+      .locator('.compare-row[data-index]')
+      .evaluateAll((rs) =>
+        rs.map((r) => `${r.getAttribute('aria-rowindex')}:${r.dataset.index}${r.classList.contains('selected') ? '*' : ''}`),
+      );
+  const before = await rowsOf(view);
+  assert.ok(
+    before.some((r) => r.startsWith('12:') && r.endsWith('*')),
+    before.join(' '),
+  );
+  await shot(page, '63-compare-before-reload');
+  await runCommand(page, 'Developer: Reload Window');
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  // VS Code revives the view; the extension compares the scenario again
+  view = await frameWith(page, `#compare-table[data-filter="divergent"][data-total="${divergent}"]`, { timeout: 180_000 });
+  assert.equal(await view.locator('#compare-summary').getAttribute('data-compared'), String(calls));
+  assert.equal(await view.locator('#compare-divergent-only').evaluate((c) => c.checked), true, 'the filter is on');
+  assert.match(await view.locator('#compare-count').innerText(), new RegExp(`^${divergent} divergent calls of ${calls}`));
+  await view.locator('.compare-row.selected[aria-rowindex="12"][data-index]').waitFor({ state: 'attached', timeout: 30_000 });
+  assert.equal(await view.locator('#compare-table .table-body').evaluate((b) => b.scrollTop), scrollTop, 'scrolled as before');
+  assert.deepEqual(await rowsOf(view), before, 'the same rows in view, the same one selected');
+  assert.equal(await view.locator('.compare-row[data-index]:not(.divergent)').count(), 0);
+  await shot(page, '64-compare-after-reload');
 });
 
 async function choosePlatform(label) {

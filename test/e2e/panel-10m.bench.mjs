@@ -95,7 +95,7 @@ const test = workbenchSuite({
 });
 
 const FIRST_CHART =
-  /first chart of "[^"]*" \(([\d,]+) rows\) drawn (\d+) ms after the command \(analysis (\d+) ms, panel (\d+) ms, of which (\d+) ms/;
+  /first chart of "[^"]*" \(([\d,]+) rows\) drawn (\d+) ms after the command \(analysis (\d+) ms, panel (\d+) ms, of which (\d+) ms in the webview from the session to its chart, (-?\d+) ms of them until it asked/;
 const LOADED = /the webview loaded in (-?\d+) ms\)/;
 const FIRST_PARTIAL = /first partial chart of "[^"]*" \(([\d,]+) rows read\) drawn (\d+) ms after the command/;
 const ACTIVATED = /SWIOTLB Lens activated in ([\d.]+) ms \(bundle loaded in ([\d.]+) ms\)/;
@@ -172,10 +172,11 @@ async function smallInput(trace) {
     analysisMs: Number(first[3]),
     panelAfterAnalysisMs: Number(first[4]),
     webviewMs: Number(first[5]),
+    webviewAskedMs: Number(first[6]),
     webviewLoadMs: Number(loaded[1]),
   };
   console.log(
-    `small input: panel after analysis ${r.panelAfterAnalysisMs} ms (${r.rows} rows; command to chart ${r.firstChartMs} ms, analysis ${r.analysisMs} ms, webview load ${r.webviewLoadMs} ms from the panel's creation)`,
+    `small input: panel after analysis ${r.panelAfterAnalysisMs} ms (${r.rows} rows; command to chart ${r.firstChartMs} ms, analysis ${r.analysisMs} ms, webview load ${r.webviewLoadMs} ms from the panel's creation; in the webview ${r.webviewMs} ms from the session to the chart, ${r.webviewAskedMs} ms of them until it asked for its columns)`,
   );
   return r;
 }

@@ -16,6 +16,8 @@ const BYTES = 1e9;
 const DIR = path.join(os.tmpdir(), 'swiotlb-lens-bench');
 let page;
 let trace;
+/** What the generator put in the trace (bench:ingest's meta.json). */
+let truth;
 
 const test = workbenchSuite({
   tmpPrefix: 'swiotlb-stream-',
@@ -26,6 +28,7 @@ const test = workbenchSuite({
       env: { ...process.env, BENCH_BYTES: String(BYTES), BENCH_DIR: DIR },
     });
     if (r.status !== 0) throw new Error('generating the trace failed');
+    truth = JSON.parse(fs.readFileSync(path.join(DIR, 'meta.json'), 'utf8')).truth;
     trace = path.join(ws, 'big.trace.txt');
     fs.symlinkSync(path.join(DIR, 'capture', 'trace.txt'), trace);
   },
@@ -86,7 +89,7 @@ test('cancel stops the analysis and keeps the chart, marked partial', async () =
   await shot(page, '11-cancelled');
 });
 
-test('run to the end: the session replaces the partial chart, the Output panel stays closed', async () => {
+test('run to the end: the session replaces the partial chart with its tracks, the Output panel stays closed', async () => {
   await analyze();
   const p = panel();
   await p.locator('#partial[data-state="running"]').waitFor({ timeout: 120_000 });
@@ -96,6 +99,12 @@ test('run to the end: the session replaces the partial chart, the Output panel s
   await p.locator('#count', { hasText: /rows/ }).waitFor({ timeout: 60_000 });
   await p.locator('#chart[data-columns]').waitFor({ state: 'attached', timeout: 60_000 });
   assert.ok((await canvasInk(p.locator('#chart'))) > 0);
+  // the tracks came built from the analysis worker: the pool's 4 areas, every mapping a slice
+  await p.locator('#track-list[data-tracks]').scrollIntoViewIfNeeded();
+  await p.locator('#track-list[data-tracks]').waitFor({ state: 'attached', timeout: 60_000 });
+  assert.equal(await p.locator('#tracks-building').count(), 0, 'no longer "being built"');
+  assert.equal(await p.locator('#track-list .track[data-kind="area"]').count(), 4);
+  await p.locator(`#slices[data-in-view="${truth.maps}"]`).waitFor({ state: 'attached', timeout: 60_000 });
   await page.waitForTimeout(1_000);
   assert.equal(await outputShown(), false, 'the Output panel is not forced open');
   await shot(page, '12-complete');

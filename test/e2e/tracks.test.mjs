@@ -144,9 +144,14 @@ test('two flags and the measured delta between them', async () => {
   await p.locator('.table-body').evaluate((el) => {
     el.scrollTop = 0;
   });
+  // the table redraws its rows on the scroll event after this (a frame later) and as their pages
+  // arrive: wait for the top rows to be there, then name the row by its position, not by the
+  // element found first (a redraw replaces every row element: the next lookup may find another row)
+  await p.locator('.table-row[aria-rowindex="1"] .cell[data-key="index"]', { hasText: /^\s*0\s*$/ }).waitFor({ timeout: 30_000 });
   // a map (the slot map shows a release the moment before it)
-  const row = p.locator('.table-row', { hasText: 'bounced' }).nth(1);
-  const index = Number((await row.locator('.cell').first().innerText()).trim());
+  const position = await p.locator('.table-row', { hasText: 'bounced' }).nth(1).getAttribute('aria-rowindex');
+  const row = p.locator(`.table-row[aria-rowindex="${position}"]`);
+  const index = Number((await row.locator('.cell[data-key="index"]').innerText()).trim());
   await row.click();
   await p.locator('#slot-header', { hasText: `after row ${index.toLocaleString('en-US')})` }).waitFor();
   const used1 = await slotsUsed(p);

@@ -122,8 +122,14 @@ export async function runCommand(page, title, { timeout = 60_000, quickPick = fa
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill(`>${title}`);
+    try {
+      // a webview that just took the focus may swallow F1: the palette then stays hidden (or inert)
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      await input.fill(`>${title}`, { timeout: 5_000 });
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      continue;
+    }
     const row = page
       .locator('.quick-input-list .monaco-list-row')
       .filter({ has: page.locator('.label-name', { hasText: exact }) })

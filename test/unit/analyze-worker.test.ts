@@ -1,7 +1,7 @@
 /**
  * The extension's trace worker (src/extension/analyzeWorker.ts, bundled as the build bundles it)
  * posts the chart of what was read while it reads: partial charts before the session, each of
- * more rows than the last, from the first row's time, then the session itself.
+ * more rows than the last, from the first row's time, then the session itself with its tracks built.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,10 +11,13 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { type SynthOptions, synthDmaTrace } from '../../scripts/synthTrace';
 import { EventTable } from '../../src/analysis/eventTable';
+import { PanelModel } from '../../src/analysis/panelModel';
 import { MAX_COLUMNS } from '../../src/analysis/partialTimeline';
+import { adoptTracks, Tracks, tracksOf } from '../../src/analysis/tracks';
 import type { AnalyzeWorkerInput, AnalyzeWorkerMessage } from '../../src/extension/analyzeWorker';
 import { routeInputs } from '../../src/inputs/router';
 import { bundleWorker } from './bundle';
+import { assertSameTracks } from './tracks-helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'analyze-worker-'));
 const script = bundleWorker('src/extension/analyzeWorker.ts', path.join(tmp, 'analyzeWorker.js'));
@@ -53,6 +56,12 @@ test('partial charts of the rows read, then the session', async () => {
   const partials = got.filter((m) => m.type === 'partial');
   assert.ok(partials.length >= 3, `${partials.length} partial charts`);
   const table = EventTable.fromTransfer(done.events);
+  // the tracks came built: the same as the host builds of the same rows
+  const model = new PanelModel({ ...done.session, events: table });
+  const here = new Tracks(table, done.session.pool?.nareas ?? 0, model.timeline.times);
+  assert.ok(here.info.slices > 1000 && here.info.tracks.length > 4, `${here.info.slices} slices`);
+  adoptTracks(model, done.tracks);
+  assertSameTracks(here, tracksOf(model), model.info.t0, model.info.t1);
   const time = (i: number) => table.get('time', i);
   let rows = 0;
   let fraction = 0;

@@ -15,6 +15,7 @@ import { routeInputs } from '../../src/inputs/router';
 import { fileChunks, GzipTrailingData, gunzipMembers } from '../../src/io/chunks';
 import { readTarEntryLines } from '../../src/io/lineBytes';
 import { readTar, tarMemberReads } from '../../src/io/tar';
+import { analyzeText } from '../../src/trace/run';
 import { type CliResult, runCliCases } from './cli-batch';
 import { tarOf } from './tar-helpers';
 
@@ -325,6 +326,20 @@ describe('the route names the files used and the duplicates', () => {
       r.used,
       ['a.log', 'b.log', 'trace.txt'].map((n) => at('route2', n)),
     );
+  });
+});
+
+describe('a folder of small files is read once', () => {
+  test('a trace no longer than its head is analysed from the bytes the router read, not opened again', async () => {
+    write('once/trace.txt', `${bounced(4, 0x60c7000)}\n${bounced(5, 0x60c8000)}\n`);
+    write('once/dmesg.txt', `${MAPPED}\n`);
+    const r = await routeInputs([at('once')]);
+    if (r.kind !== 'text') throw new Error(r.kind);
+    // what is on disk now is not what is analysed: the trace's lines come from its head
+    fs.writeFileSync(at('once', 'trace.txt'), '');
+    const a = await analyzeText(r.inputs, { parseWorkers: null });
+    assert.equal(a.analyzer.bounceAttempts, 2);
+    assert.equal(a.inputs.find((f) => f.role === 'trace')?.lines, 2);
   });
 });
 

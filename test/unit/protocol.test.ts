@@ -15,6 +15,7 @@ import {
 test('webview -> host: every message of the protocol is accepted', () => {
   const good = [
     { type: 'ready' },
+    { type: 'ready', width: 1600 },
     { type: 'timeline', session: 1, request: 2, t0: 0, t1: 1.5, columns: 800 },
     {
       type: 'query',
@@ -30,7 +31,7 @@ test('webview -> host: every message of the protocol is accepted', () => {
     { type: 'reveal', session: 1, row: 9 },
     { type: 'revealDiagnostic', session: 1, index: 0 },
     { type: 'export', session: 1, format: 'csv' },
-    { type: 'drawn', session: 1, ms: 12.5 },
+    { type: 'drawn', session: 1, ms: 12.5, askedMs: 3 },
     { type: 'frames', session: 1, frames: [1.2, 3.4] },
     { type: 'command', command: 'swiotlbLens.openPanel' },
     { type: 'command', command: 'swiotlbLens.analyzeFile', arg: '/tmp/trace.txt' },
@@ -98,7 +99,7 @@ const TYPES = [
   'setProfile',
 ];
 const SPECS: Record<string, Spec> = {
-  ready: {},
+  ready: { width: { kind: 'num', optional: true } },
   timeline: { session: id, request: id, t0: { kind: 'num' }, t1: { kind: 'num' }, columns: { kind: 'int', min: 1, max: 8192 } },
   query: {
     session: id,
@@ -120,7 +121,7 @@ const SPECS: Record<string, Spec> = {
   locate: { session: id, query: id, row: id },
   reveal: { session: id, row: id },
   revealDiagnostic: { session: id, index: id },
-  drawn: { session: id, ms: { kind: 'num' } },
+  drawn: { session: id, ms: { kind: 'num' }, askedMs: { kind: 'num' } },
   frames: { session: id, frames: { kind: 'list', of: 'num', maxLen: 10000 } },
   export: { session: id, format: { kind: 'enum', values: ['csv', 'json'] } },
   command: { command: { kind: 'enum', values: WEBVIEW_COMMANDS }, arg: { kind: 'str', maxLen: 4095, optional: true } },

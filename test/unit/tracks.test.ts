@@ -10,18 +10,22 @@ import { EventKind, Outcome } from '../../src/analysis/codes';
 import { EventTable } from '../../src/analysis/eventTable';
 import { PanelModel } from '../../src/analysis/panelModel';
 import {
+  adoptTracks,
   answerTracks,
   binOf,
+  byLengthOrder,
   INSTANT_CLASSES,
   LIFETIME_BINS_EVENTS,
   LIFETIME_BINS_SECONDS,
   MAX_SLICES,
   SIZE_BINS,
   Tracks,
+  type TracksTransfer,
   tracksOf,
 } from '../../src/analysis/tracks';
 import { isHostMessage, isWebviewMessage } from '../../src/protocol/messages';
 import { replaySession } from '../../src/replay/run';
+import { assertSameTracks } from './tracks-helpers';
 
 const FIX = path.join(__dirname, '..', 'fixtures');
 
@@ -268,5 +272,120 @@ describe('messages', () => {
     assert.ok(!isWebviewMessage({ type: 'tracks', session: id, request: 2, t0: 0, t1: 1, columns: 100000 }));
     assert.ok(!isWebviewMessage({ type: 'flagValues', session: id, request: 3, times: Array.from({ length: 100 }, (_, i) => i) }));
     assert.ok(!isWebviewMessage({ type: 'flagValues', session: id, request: 3, times: ['1'] }));
+  });
+});
+
+/** `x` as another thread gets it: every buffer transferred (none copied); true when each left `x`. */
+function moved(x: TracksTransfer): { copy: TracksTransfer; detached: boolean } {
+  const list = Tracks.transferList(x);
+  const copy = structuredClone(x, { transfer: list });
+  return { copy, detached: list.every((b) => b.byteLength === 0) };
+}
+
+describe('tracks built in another thread', () => {
+  test('transferred whole (zero copy) and adopted, they answer as the tracks built here, on the fixture', async () => {
+    const m = await smallPool();
+    const here = new Tracks(m.session.events, m.session.pool?.nareas ?? 0, m.timeline.times);
+    const { copy, detached } = moved(new Tracks(m.session.events, m.session.pool?.nareas ?? 0).toTransfer());
+    assert.ok(detached, 'every array of the tracks is in the transfer list');
+    const other = new PanelModel(m.session, {});
+    adoptTracks(other, copy);
+    const adopted = tracksOf(other);
+    assert.equal(tracksOf(other), adopted, 'adopted once, not rebuilt');
+    assertSameTracks(here, adopted, m.info.t0, m.info.t1);
+    // the panel's answers are the same too
+    const ask = { type: 'tracks', session: other.info.id, request: 1, t0: 100, t1: 3000, columns: 120 } as const;
+    const mine = answerTracks(m, { ...ask, session: m.info.id });
+    assert.deepEqual(answerTracks(other, ask), { ...mine, session: other.info.id });
+  });
+
+  test('with a clock, open slices, instants and an empty table', () => {
+    const t = new EventTable();
+    t.hasClock = true;
+    t.push({
+      kind: EventKind.Map,
+      outcome: Outcome.Bounced,
+      time: 0.5,
+      used: 4,
+      slot: 0,
+      nslots: 4,
+      area: 0,
+      device: 'nvme',
+      cpu: 0,
+      size: 8000,
+    });
+    t.push({
+      kind: EventKind.Map,
+      outcome: Outcome.Bounced,
+      time: 1.25,
+      used: 6,
+      slot: 8,
+      nslots: 2,
+      area: 1,
+      device: 'ahci',
+      cpu: 1,
+      size: 3000,
+    });
+    t.push({
+      kind: EventKind.Unmap,
+      outcome: Outcome.Released,
+      time: 2,
+      used: 2,
+      slot: 0,
+      nslots: 4,
+      area: 0,
+      device: 'nvme',
+      cpu: 1,
+      pair: 0,
+    });
+    t.push({ kind: EventKind.Map, outcome: Outcome.Failed, time: 3, device: 'nvme', cpu: 0 });
+    t.push({ kind: EventKind.LogMessage, time: 3.5, message: 'swiotlb buffer is full' });
+    t.push({ kind: EventKind.Marker, time: 4, message: 'phase 2' });
+    t.set('pair', 0, 2);
+    const here = new Tracks(t, 2);
+    assert.ok(here.info.openSlices === 1 && here.info.slices === 2);
+    const { copy } = moved(new Tracks(t, 2).toTransfer());
+    assertSameTracks(here, new Tracks(copy, 0, t.gather('time') as Float64Array), 0, 4);
+    const empty = new EventTable();
+    const { copy: none } = moved(new Tracks(empty, 0).toTransfer());
+    assertSameTracks(new Tracks(empty, 0), new Tracks(none, 0, new Float64Array(0)), 0, 1);
+    assert.throws(() => new Tracks(none, 0), /time column/);
+  });
+});
+
+describe('slices by length', () => {
+  test('open first, then longest first, equal lengths by index: as a comparator sort orders them', () => {
+    let seed = 12345;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (const [n, kinds] of [
+      [0, 1],
+      [1, 1],
+      [5000, 4],
+      [20000, 1e9],
+      [3000, 1],
+    ] as const) {
+      // ends and starts of n slices, some open (NaN end), lengths with many ties, zero, tiny and huge ones
+      const start = Float64Array.from({ length: n }, (_, j) => j * 0.5);
+      const end = start.map((s) => {
+        const r = rand();
+        if (r < 0.05) return Number.NaN;
+        if (r < 0.1) return s;
+        return s + (kinds > 100 ? rand() * 1e6 * 10 ** Math.floor(rand() * 8 - 4) : Math.floor(rand() * kinds) * 1e-6);
+      });
+      const len = Float64Array.from(end, (e, j) => (Number.isNaN(e) ? Number.POSITIVE_INFINITY : e - (start[j] as number)));
+      const want = Int32Array.from({ length: n }, (_, j) => j).sort((a, b) => (len[b] as number) - (len[a] as number) || a - b);
+      const open = Int32Array.from({ length: n }, (_, j) => j).filter((j) => Number.isNaN(end[j]));
+      const closed = Int32Array.from({ length: n }, (_, j) => j).filter((j) => !Number.isNaN(end[j]));
+      const got = byLengthOrder(
+        open,
+        Float64Array.from(closed, (j) => start[j] as number),
+        Float64Array.from(closed, (j) => end[j] as number),
+        closed,
+      );
+      assert.deepEqual(got, want, `${n} slices, ${kinds} lengths`);
+    }
   });
 });
