@@ -124,8 +124,13 @@ export class PanelApp {
       this.slotmap?.setTheme(this.theme);
       this.tracksView?.setTheme(this.theme);
       this.partialView?.setTheme(this.theme);
-      if (this.info) this.renderSlotLegend();
-      if (this.info) this.renderAreaLegend();
+      const info = this.info;
+      if (info) {
+        // the legends' swatches are in the theme's colours too
+        this.root.querySelector('#chart-legend')?.replaceWith(chartLegend(this.theme, info));
+        this.renderSlotLegend();
+        this.renderAreaLegend();
+      }
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.root.replaceChildren(el('p', 'Waiting for data...', 'muted'), this.busy);
     // next/previous search hit: F3 and Shift+F3 anywhere, n and N outside text fields

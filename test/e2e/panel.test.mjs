@@ -372,6 +372,10 @@ test('light and high-contrast themes recolour the panel', async () => {
   await page.locator('.tab', { hasText: 'SWIOTLB: small-pool.jsonl' }).first().click();
   await panel().locator('#chart[data-columns]').waitFor({ state: 'attached', timeout: 30_000 });
   const seen = [await canvasDigest(panel().locator('#chart'))];
+  // the chart legend's swatches, as drawn
+  const swatches = (p) =>
+    p.locator('#chart-legend .legend-item span').evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor).join(' '));
+  const legends = [await swatches(panel())];
   for (const [theme, name] of [
     ['Light Modern', '31-theme-light'],
     ['Dark High Contrast', '32-theme-high-contrast'],
@@ -392,6 +396,10 @@ test('light and high-contrast themes recolour the panel', async () => {
     assert.ok(!seen.includes(now), `the chart looks as it did before "${theme}"`);
     assert.ok((await canvasInk(p.locator('#chart'))) > 20_000);
     seen.push(now);
+    // the legend follows the theme as the chart does
+    const legend = await swatches(p);
+    assert.ok(!legends.includes(legend), `the chart legend kept the colours of another theme (${legend})`);
+    legends.push(legend);
     await shot(page, name);
   }
 });
